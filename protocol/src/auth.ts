@@ -1,0 +1,42 @@
+import { z } from 'zod';
+import { DeviceId, Ed25519Signature, fixedBytes, Timestamp } from './primitives.js';
+
+/** What a proof of key possession is for; a proof for one purpose is refused for another. */
+export const AuthPurpose = z.enum(['register', 'socket', 'token']);
+export type AuthPurpose = z.infer<typeof AuthPurpose>;
+
+export const AuthChallengeRequest = z.strictObject({
+  deviceId: DeviceId,
+  purpose: AuthPurpose,
+});
+export type AuthChallengeRequest = z.infer<typeof AuthChallengeRequest>;
+
+/** Issued by the relay, single use, valid for LIMITS.challengeTtlMs. */
+export const AuthChallenge = z.strictObject({
+  nonce: fixedBytes(32),
+  purpose: AuthPurpose,
+  issuedAt: Timestamp,
+  expiresAt: Timestamp,
+  /** The relay's public origin, so a proof made for one relay is useless at another. */
+  origin: z.string().min(1).max(200),
+});
+export type AuthChallenge = z.infer<typeof AuthChallenge>;
+
+/** The fields the device signs (encodeAuthChallenge). */
+export type AuthChallengeStatement = Pick<AuthChallenge, 'purpose' | 'nonce' | 'issuedAt' | 'origin'> & {
+  deviceId: string;
+};
+
+/** The device's answer: its id, the nonce it was given, and its signature over the statement. */
+export const AuthProof = z.strictObject({
+  deviceId: DeviceId,
+  nonce: fixedBytes(32),
+  signature: Ed25519Signature,
+});
+export type AuthProof = z.infer<typeof AuthProof>;
+
+export const AuthToken = z.strictObject({
+  token: z.string().min(16).max(256),
+  expiresAt: Timestamp,
+});
+export type AuthToken = z.infer<typeof AuthToken>;

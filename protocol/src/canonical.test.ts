@@ -1,0 +1,85 @@
+import { describe, expect, it } from 'vitest';
+import { authority, bytes, contactPoint, device, revocation, signedPrekey, T0 } from './__fixtures__/statements.js';
+import {
+  encodeAuthChallenge,
+  encodeAuthorityCertificate,
+  encodeContactPointCertificate,
+  encodeDeviceCertificate,
+  encodeRevocation,
+  encodeSignedPrekey,
+} from './canonical.js';
+
+const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
+
+// Fixed vectors, assembled independently of this code from the layout documented in canonical.ts.
+// A change here breaks every signature ever issued: bump PROTOCOL_VERSION instead.
+const VECTORS = {
+  authorityCertificate:
+    '4c494149534f4e0101000000077365616a7573740000000674682d6f6167000000025448000000284f6666696365206f6620746865204174746f726e65792047656e6572616c2c20546861696c616e64000000200102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20000001a0c4506c00000001a81c019800',
+  contactPointCertificate:
+    '4c494149534f4e0102000000077365616a7573740000000674682d6f61670000000e74682d6f61672e736f6d6368616900000006706572736f6e0000000f536f6d636861692050726173657274000000115075626c69632050726f73656375746f720000000200000002746800000002656e00000002000000036d6c610000000b6578747261646974696f6e0000000c417369612f42616e676b6f6b00000020030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122000000020000000d74682d6f61672e6465707574790000001074682d6f61672e647574792d6465736b000001a0c4506c00000001a81c019800',
+  deviceCertificate:
+    '4c494149534f4e01030000000e74682d6f61672e736f6d636861690000002005060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20212223240000000d4f6666696365206c6170746f70000001a0c4506c00000001a81c019800',
+  revocation:
+    '4c494149534f4e0104000000077365616a757374000000066465766963650000002b4251594843416b4b4377774e4467385145524954464255574678675a47687363485234664943456949795100000020030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021220000000e6b65792d636f6d70726f6d697365000001a0c4506fe8',
+  signedPrekey:
+    '4c494149534f4e010500000000000000070000002008090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324252627000001a0c4506c00',
+  authChallenge:
+    '4c494149534f4e010600000006736f636b65740000002028292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f4041424344454647000001a0c4506c000000001568747470733a2f2f72656c61792e6578616d706c650000002005060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324',
+};
+
+const challenge = {
+  purpose: 'socket' as const,
+  nonce: bytes(32, 40),
+  issuedAt: T0,
+  origin: 'https://relay.example',
+  deviceId: device.deviceId,
+};
+
+describe('canonical encoding', () => {
+  it('matches the committed vectors for every statement kind', () => {
+    expect(hex(encodeAuthorityCertificate(authority))).toBe(VECTORS.authorityCertificate);
+    expect(hex(encodeContactPointCertificate(contactPoint))).toBe(VECTORS.contactPointCertificate);
+    expect(hex(encodeDeviceCertificate(device))).toBe(VECTORS.deviceCertificate);
+    expect(hex(encodeRevocation(revocation))).toBe(VECTORS.revocation);
+    expect(hex(encodeSignedPrekey(signedPrekey))).toBe(VECTORS.signedPrekey);
+    expect(hex(encodeAuthChallenge(challenge))).toBe(VECTORS.authChallenge);
+  });
+
+  it('ignores the signature and the order of object keys', () => {
+    const reordered = Object.fromEntries(Object.entries(authority).reverse()) as typeof authority;
+    expect(encodeAuthorityCertificate({ ...reordered, signature: bytes(64, 99) } as typeof authority)).toEqual(
+      encodeAuthorityCertificate(authority),
+    );
+  });
+
+  it('keeps fields apart: moving a character across a boundary changes the bytes', () => {
+    const a = encodeDeviceCertificate({ ...device, contactPointId: 'ab', deviceName: 'c' });
+    const b = encodeDeviceCertificate({ ...device, contactPointId: 'a', deviceName: 'bc' });
+    expect(hex(a)).not.toBe(hex(b));
+  });
+
+  it('keeps list items apart: ["a,b"] and ["a","b"] differ', () => {
+    const one = encodeContactPointCertificate({ ...contactPoint, escalationChain: ['a,b'] });
+    const two = encodeContactPointCertificate({ ...contactPoint, escalationChain: ['a', 'b'] });
+    expect(hex(one)).not.toBe(hex(two));
+  });
+
+  it('separates statement kinds by tag', () => {
+    const tags = [
+      encodeAuthorityCertificate(authority),
+      encodeContactPointCertificate(contactPoint),
+      encodeDeviceCertificate(device),
+      encodeRevocation(revocation),
+      encodeSignedPrekey(signedPrekey),
+      encodeAuthChallenge(challenge),
+    ].map((b) => b[8]);
+    expect(new Set(tags).size).toBe(6);
+  });
+
+  it('refuses values it cannot encode unambiguously', () => {
+    expect(() => encodeAuthorityCertificate({ ...authority, publicKey: 'not base64!' })).toThrow();
+    expect(() => encodeAuthorityCertificate({ ...authority, notAfter: 2 ** 53 })).toThrow();
+    expect(() => encodeAuthorityCertificate({ ...authority, notAfter: 1.5 })).toThrow();
+  });
+});

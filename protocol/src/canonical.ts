@@ -1,0 +1,168 @@
+import type { AuthChallengeStatement } from './auth.js';
+import { decodeBase64url } from './base64url.js';
+import type {
+  AuthorityCertificate,
+  ContactPointCertificate,
+  DeviceCertificate,
+  Revocation,
+  Unsigned,
+} from './certificates.js';
+import type { SignedPrekeyBody } from './prekeys.js';
+import { PROTOCOL_VERSION } from './version.js';
+
+/**
+ * The bytes every signature in Liaison covers. Layout of a statement:
+ *
+ *   "LIAISON" (7 ASCII bytes) | version (u8) | statement tag (u8) | fields in a fixed order
+ *
+ * Field encodings: string = u32 length + UTF-8; bytes = u32 length + raw bytes (base64url fields
+ * are decoded first); u64 = 8 bytes big-endian (timestamps, ids); bool = u8; list = u32 count +
+ * items; optional = u8 0, or u8 1 + value. All integers big-endian. The tag separates statement
+ * kinds, so a signature over one kind never verifies as another.
+ */
+
+const MAGIC = new TextEncoder().encode('LIAISON');
+
+export const STATEMENT_TAGS = {
+  authorityCertificate: 1,
+  contactPointCertificate: 2,
+  deviceCertificate: 3,
+  revocation: 4,
+  signedPrekey: 5,
+  authChallenge: 6,
+} as const;
+export type StatementTag = (typeof STATEMENT_TAGS)[keyof typeof STATEMENT_TAGS];
+
+const utf8 = new TextEncoder();
+
+class CanonicalWriter {
+  private readonly chunks: Uint8Array[] = [];
+  private length = 0;
+
+  constructor(tag: StatementTag) {
+    this.push(MAGIC);
+    this.push(Uint8Array.of(PROTOCOL_VERSION, tag));
+  }
+
+  private push(chunk: Uint8Array): this {
+    this.chunks.push(chunk);
+    this.length += chunk.length;
+    return this;
+  }
+
+  u32(value: number): this {
+    if (!Number.isInteger(value) || value < 0 || value > 0xffffffff) throw new RangeError('u32 out of range');
+    const chunk = new Uint8Array(4);
+    new DataView(chunk.buffer).setUint32(0, value);
+    return this.push(chunk);
+  }
+
+  u64(value: number): this {
+    if (!Number.isSafeInteger(value) || value < 0) throw new RangeError('u64 out of range');
+    const chunk = new Uint8Array(8);
+    const view = new DataView(chunk.buffer);
+    view.setUint32(0, Math.floor(value / 2 ** 32));
+    view.setUint32(4, value >>> 0);
+    return this.push(chunk);
+  }
+
+  bool(value: boolean): this {
+    return this.push(Uint8Array.of(value ? 1 : 0));
+  }
+
+  bytes(value: Uint8Array): this {
+    return this.u32(value.length).push(value);
+  }
+
+  /** A base64url field, written as the bytes it stands for. */
+  base64url(value: string): this {
+    const decoded = decodeBase64url(value);
+    if (!decoded) throw new TypeError('not canonical base64url');
+    return this.bytes(decoded);
+  }
+
+  string(value: string): this {
+    return this.bytes(utf8.encode(value));
+  }
+
+  strings(values: readonly string[]): this {
+    this.u32(values.length);
+    for (const value of values) this.string(value);
+    return this;
+  }
+
+  finish(): Uint8Array {
+    const out = new Uint8Array(this.length);
+    let offset = 0;
+    for (const chunk of this.chunks) {
+      out.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return out;
+  }
+}
+
+export function encodeAuthorityCertificate(c: Unsigned<AuthorityCertificate>): Uint8Array {
+  return new CanonicalWriter(STATEMENT_TAGS.authorityCertificate)
+    .string(c.networkId)
+    .string(c.authorityId)
+    .string(c.country)
+    .string(c.name)
+    .base64url(c.publicKey)
+    .u64(c.notBefore)
+    .u64(c.notAfter)
+    .finish();
+}
+
+export function encodeContactPointCertificate(c: Unsigned<ContactPointCertificate>): Uint8Array {
+  return new CanonicalWriter(STATEMENT_TAGS.contactPointCertificate)
+    .string(c.networkId)
+    .string(c.authorityId)
+    .string(c.contactPointId)
+    .string(c.kind)
+    .string(c.displayName)
+    .string(c.role)
+    .strings(c.languages)
+    .strings(c.competences)
+    .string(c.timeZone)
+    .base64url(c.accountKey)
+    .strings(c.escalationChain)
+    .u64(c.notBefore)
+    .u64(c.notAfter)
+    .finish();
+}
+
+export function encodeDeviceCertificate(c: Unsigned<DeviceCertificate>): Uint8Array {
+  return new CanonicalWriter(STATEMENT_TAGS.deviceCertificate)
+    .string(c.contactPointId)
+    .base64url(c.deviceId)
+    .string(c.deviceName)
+    .u64(c.notBefore)
+    .u64(c.notAfter)
+    .finish();
+}
+
+export function encodeRevocation(r: Unsigned<Revocation>): Uint8Array {
+  return new CanonicalWriter(STATEMENT_TAGS.revocation)
+    .string(r.networkId)
+    .string(r.subject)
+    .string(r.subjectId)
+    .base64url(r.issuerKey)
+    .string(r.reason)
+    .u64(r.revokedAt)
+    .finish();
+}
+
+export function encodeSignedPrekey(p: SignedPrekeyBody): Uint8Array {
+  return new CanonicalWriter(STATEMENT_TAGS.signedPrekey).u64(p.id).base64url(p.publicKey).u64(p.createdAt).finish();
+}
+
+export function encodeAuthChallenge(c: AuthChallengeStatement): Uint8Array {
+  return new CanonicalWriter(STATEMENT_TAGS.authChallenge)
+    .string(c.purpose)
+    .base64url(c.nonce)
+    .u64(c.issuedAt)
+    .string(c.origin)
+    .base64url(c.deviceId)
+    .finish();
+}

@@ -1,0 +1,105 @@
+import { z } from 'zod';
+import { LIMITS } from './limits.js';
+import { boundedBytes, ContactPointId, DeviceId, MessageId, Timestamp } from './primitives.js';
+
+/** Whether a ciphertext starts a session (carries the X3DH header) or continues one. */
+export const EnvelopeKind = z.enum(['prekey-message', 'message']);
+export type EnvelopeKind = z.infer<typeof EnvelopeKind>;
+
+export const Priority = z.enum(['normal', 'urgent']);
+export type Priority = z.infer<typeof Priority>;
+
+export const EscalationLevel = z.int().min(0).max(LIMITS.maxEscalationChain);
+
+export const Ciphertext = boundedBytes(LIMITS.maxCiphertextBytes);
+
+/** One encrypted copy of a message, for one device. */
+export const OutgoingEnvelope = z.strictObject({
+  recipientDevice: DeviceId,
+  kind: EnvelopeKind,
+  ciphertext: Ciphertext,
+  /** 0: delivered at once. k >= 1: held until level k-1's deadline passes unacknowledged. */
+  escalationLevel: EscalationLevel,
+});
+export type OutgoingEnvelope = z.infer<typeof OutgoingEnvelope>;
+
+/**
+ * One message, encrypted once per device: every device of the recipient contact point (and of
+ * each escalation level), and the sender's own other devices. The relay stores all or none.
+ */
+export const SendRequest = z
+  .strictObject({
+    messageId: MessageId,
+    recipient: ContactPointId,
+    priority: Priority,
+    createdAt: Timestamp,
+    /** Urgent only: when a person at level 0 must have acknowledged. */
+    deadline: Timestamp.optional(),
+    envelopes: z.array(OutgoingEnvelope).min(1).max(LIMITS.maxEnvelopesPerSend),
+  })
+  .refine((r) => new Set(r.envelopes.map((e) => e.recipientDevice)).size === r.envelopes.length, {
+    message: 'one envelope per device',
+    path: ['envelopes'],
+  })
+  .refine((r) => (r.priority === 'urgent') === (r.deadline !== undefined), {
+    message: 'an urgent message has a deadline, and only an urgent one',
+    path: ['deadline'],
+  })
+  .refine((r) => r.priority === 'urgent' || r.envelopes.every((e) => e.escalationLevel === 0), {
+    message: 'escalation levels are for urgent messages',
+    path: ['envelopes'],
+  });
+export type SendRequest = z.infer<typeof SendRequest>;
+
+export const SendResult = z.strictObject({
+  messageId: MessageId,
+  /** When the relay durably stored the message. */
+  serverTime: Timestamp,
+  /** True when this id had been stored before: the send was a retry. */
+  duplicate: z.boolean(),
+});
+export type SendResult = z.infer<typeof SendResult>;
+
+/** What a device receives: its copy, and the delivery metadata the relay holds. Nothing else. */
+export const Envelope = z.strictObject({
+  messageId: MessageId,
+  senderContactPoint: ContactPointId,
+  senderDevice: DeviceId,
+  recipientDevice: DeviceId,
+  kind: EnvelopeKind,
+  priority: Priority,
+  ciphertext: Ciphertext,
+  createdAt: Timestamp,
+  serverTime: Timestamp,
+  deadline: Timestamp.optional(),
+  escalationLevel: EscalationLevel,
+});
+export type Envelope = z.infer<typeof Envelope>;
+
+/** A device confirms it has stored these envelopes; the relay then deletes their ciphertext. */
+export const EnvelopeAck = z.strictObject({
+  messageIds: z.array(MessageId).min(1).max(LIMITS.maxAcksPerBatch),
+});
+export type EnvelopeAck = z.infer<typeof EnvelopeAck>;
+
+/** A person confirmed they have the message (the human acknowledgement that stops escalation). */
+export const AcknowledgeRequest = z.strictObject({
+  messageId: MessageId,
+});
+export type AcknowledgeRequest = z.infer<typeof AcknowledgeRequest>;
+
+/**
+ * relayed: stored by the relay; delivered: a recipient device acked it; acknowledged: a person
+ * confirmed it; expired: it was never delivered within the relay's retention.
+ */
+export const ReceiptStatus = z.enum(['relayed', 'delivered', 'acknowledged', 'expired']);
+export type ReceiptStatus = z.infer<typeof ReceiptStatus>;
+
+export const Receipt = z.strictObject({
+  messageId: MessageId,
+  status: ReceiptStatus,
+  contactPointId: ContactPointId,
+  deviceId: DeviceId.optional(),
+  at: Timestamp,
+});
+export type Receipt = z.infer<typeof Receipt>;

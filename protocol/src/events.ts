@@ -1,0 +1,31 @@
+import type { AuthProof } from './auth.js';
+import type { AcknowledgeRequest, Envelope, EnvelopeAck, Receipt, SendRequest, SendResult } from './envelope.js';
+import type { ErrorBody } from './errors.js';
+import type { PrekeyCount } from './prekeys.js';
+
+/** Every socket acknowledgement: a value, or an error body with a stable code. */
+export type AckResult<T> = ({ ok: true } & { value: T }) | ({ ok: false } & ErrorBody);
+export type Ack<T> = (result: AckResult<T>) => void;
+
+/** Events a device emits. Payloads are validated by the relay against the schemas of the same name. */
+export interface ClientToServerEvents {
+  send: (request: SendRequest, ack: Ack<SendResult>) => void;
+  'envelopes:ack': (request: EnvelopeAck, ack: Ack<{ deleted: number }>) => void;
+  acknowledge: (request: AcknowledgeRequest, ack: Ack<{ at: number }>) => void;
+}
+
+/** Events the relay pushes to a device. */
+export interface ServerToClientEvents {
+  envelope: (envelope: Envelope) => void;
+  receipt: (receipt: Receipt) => void;
+  'prekeys:low': (count: PrekeyCount) => void;
+}
+
+/** Data the relay attaches to an authenticated socket. */
+export interface SocketData {
+  deviceId: string;
+  contactPointId: string;
+}
+
+/** The `auth` object a client passes in the socket.io handshake. */
+export type HandshakeAuth = { proof: AuthProof };

@@ -1,0 +1,96 @@
+import { z } from 'zod';
+import { AuthProof } from './auth.js';
+import {
+  AuthorityCertificate,
+  CertificateChain,
+  Competence,
+  ContactPointCertificate,
+  DeviceCertificate,
+} from './certificates.js';
+import { LIMITS } from './limits.js';
+import { PrekeyBundle, PrekeyUpload, SignedPrekey } from './prekeys.js';
+import { AuthorityId, ContactPointId, CountryCode, LanguageTag, NetworkId, Timestamp } from './primitives.js';
+
+/**
+ * HTTP request and response bodies. Paths (all under /v1):
+ *   POST /auth/challenge                  AuthChallengeRequest -> AuthChallenge
+ *   POST /auth/token                      AuthProof -> AuthToken
+ *   POST /devices                         RegisterDeviceRequest -> RegisterDeviceResponse
+ *   POST /prekeys                         PrekeyUpload -> PrekeyCount               (authenticated)
+ *   GET  /prekeys/count                   -> PrekeyCount                            (authenticated)
+ *   GET  /contact-points/:id/bundles      -> BundlesResponse                        (authenticated)
+ *   GET  /directory?...                   DirectoryQuery -> DirectoryPage           (authenticated)
+ *   PUT  /availability                    AvailabilityUpdate -> Availability        (authenticated)
+ */
+
+/** A device registers with its chain, its first prekeys, and proof that it holds the device key. */
+export const RegisterDeviceRequest = z.strictObject({
+  chain: CertificateChain,
+  signedPrekey: SignedPrekey,
+  oneTimePrekeys: PrekeyUpload.shape.oneTimePrekeys,
+  proof: AuthProof,
+});
+export type RegisterDeviceRequest = z.infer<typeof RegisterDeviceRequest>;
+
+export const RegisterDeviceResponse = z.strictObject({
+  deviceId: z.string(),
+  contactPointId: ContactPointId,
+  registeredAt: Timestamp,
+});
+export type RegisterDeviceResponse = z.infer<typeof RegisterDeviceResponse>;
+
+export const BundlesResponse = z.strictObject({
+  authority: AuthorityCertificate,
+  contactPoint: ContactPointCertificate,
+  bundles: z.array(PrekeyBundle).max(LIMITS.maxDevicesPerContactPoint),
+});
+export type BundlesResponse = z.infer<typeof BundlesResponse>;
+
+export const AvailabilityStatus = z.enum(['available', 'away']);
+export type AvailabilityStatus = z.infer<typeof AvailabilityStatus>;
+
+/** Set by the contact point itself; advisory, unlike the signed designation. */
+export const Availability = z
+  .strictObject({
+    status: AvailabilityStatus,
+    delegate: ContactPointId.optional(),
+    until: Timestamp.optional(),
+  })
+  .refine((a) => a.status === 'away' || (a.delegate === undefined && a.until === undefined), {
+    message: 'delegate and until are for "away"',
+  });
+export type Availability = z.infer<typeof Availability>;
+
+/** Query string of GET /directory. Numbers arrive as strings and are coerced. */
+export const DirectoryQuery = z.strictObject({
+  country: CountryCode.optional(),
+  authority: AuthorityId.optional(),
+  network: NetworkId.optional(),
+  language: LanguageTag.optional(),
+  competence: Competence.optional(),
+  q: z.string().min(1).max(LIMITS.maxShortTextLength).optional(),
+  limit: z.coerce.number().int().min(1).max(LIMITS.maxDirectoryPage).optional(),
+  cursor: z.string().max(128).optional(),
+});
+export type DirectoryQuery = z.infer<typeof DirectoryQuery>;
+
+/** A directory entry carries its certificates: the client verifies it, never the relay's word. */
+export const DirectoryEntry = z.strictObject({
+  authority: AuthorityCertificate,
+  contactPoint: ContactPointCertificate,
+  devices: z.array(DeviceCertificate).max(LIMITS.maxDevicesPerContactPoint),
+  availability: Availability,
+});
+export type DirectoryEntry = z.infer<typeof DirectoryEntry>;
+
+export const DirectoryPage = z.strictObject({
+  entries: z.array(DirectoryEntry).max(LIMITS.maxDirectoryPage),
+  nextCursor: z.string().max(128).optional(),
+});
+export type DirectoryPage = z.infer<typeof DirectoryPage>;
+
+export const Health = z.strictObject({
+  status: z.enum(['ok', 'ready', 'not-ready']),
+  detail: z.string().max(200).optional(),
+});
+export type Health = z.infer<typeof Health>;

@@ -1,0 +1,37 @@
+/**
+ * Every size and count the relay and the SDK enforce. Both sides read them from here so a
+ * client never builds something the server must refuse.
+ */
+export const LIMITS = {
+  /** Ciphertext of one envelope. Large documents travel as encrypted attachments, not inline. */
+  maxCiphertextBytes: 64 * 1024,
+  /** Envelopes in one send: every device of the recipient, of each escalation level, and the sender's own. */
+  maxEnvelopesPerSend: 64,
+  /** Upper bound of one socket.io frame, derived from the two limits above plus framing. */
+  maxSocketPayloadBytes: 6 * 1024 * 1024,
+  /** Upper bound of one HTTP JSON body. */
+  maxHttpBodyBytes: 256 * 1024,
+  /** Devices one contact point may have registered at once. */
+  maxDevicesPerContactPoint: 8,
+  /** Members of an escalation chain (levels after level 0). */
+  maxEscalationChain: 5,
+  /** One-time prekeys in one upload, and held by the relay per device. */
+  maxOneTimePrekeysPerUpload: 100,
+  maxOneTimePrekeysStored: 200,
+  /** Below this count the relay tells a device to upload more one-time prekeys. */
+  oneTimePrekeyLowWatermark: 20,
+  /** Acknowledgements in one `envelopes:ack`. */
+  maxAcksPerBatch: 256,
+  /** Unacknowledged envelopes pushed to one device before the relay waits for acks. */
+  deliveryWindow: 100,
+  /** How far a client clock may be from the server's before a timestamp is refused. */
+  maxClockSkewMs: 5 * 60 * 1000,
+  /** Lifetime of an authentication challenge. */
+  challengeTtlMs: 60 * 1000,
+  /** Directory results per page. */
+  maxDirectoryPage: 100,
+  /** Text fields of certificates and directory queries (in UTF-16 code units, as zod counts). */
+  maxNameLength: 200,
+  maxShortTextLength: 64,
+  maxListItems: 16,
+} as const;

@@ -1,0 +1,54 @@
+import { randomBytes } from 'node:crypto';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import { postgresService, requireUrl } from './services.js';
+
+export interface TestDatabase {
+  /** Connection string of this database alone (PostgreSQL), or undefined for in-memory PGlite. */
+  readonly url: string | undefined;
+  readonly db: Kysely<any>;
+  /** Closes the connections and removes the database. */
+  drop(): Promise<void>;
+}
+
+/**
+ * A database of its own on the test PostgreSQL server, so test files can run in parallel
+ * without seeing each other's rows.
+ */
+export async function freshPostgresDatabase(): Promise<TestDatabase> {
+  const adminUrl = requireUrl(postgresService);
+  const name = `liaison_test_${randomBytes(6).toString('hex')}`;
+  await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
+  const url = new URL(adminUrl);
+  url.pathname = `/${name}`;
+  const db = new Kysely<any>({
+    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 5 }) }),
+  });
+  return {
+    url: url.toString(),
+    db,
+    async drop() {
+      await db.destroy();
+      await withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));
+    },
+  };
+}
+
+/** An in-memory PGlite database: the embedded default, fresh each call. */
+export async function freshPgliteDatabase(): Promise<TestDatabase> {
+  const db = new Kysely<any>({ dialect: new PGliteDialect(new PGlite()) });
+  await sql`select 1`.execute(db);
+  return { url: undefined, db, drop: () => db.destroy() };
+}
+
+async function withAdmin<T>(adminUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {
+  const client = new pg.Client({ connectionString: adminUrl });
+  await client.connect();
+  try {
+    return await work(client);
+  } finally {
+    await client.end();
+  }
+}
