@@ -5,10 +5,14 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import { postgresService, requireUrl } from './services.js';
 
+// Test databases hold whatever schema a test creates, as kysely's own migrations do.
+// biome-ignore lint/suspicious/noExplicitAny: a schema-agnostic handle
+type AnyDb = Kysely<any>;
+
 export interface TestDatabase {
   /** Connection string of this database alone (PostgreSQL), or undefined for in-memory PGlite. */
   readonly url: string | undefined;
-  readonly db: Kysely<any>;
+  readonly db: AnyDb;
   /** Closes the connections and removes the database. */
   drop(): Promise<void>;
 }
@@ -23,7 +27,7 @@ export async function freshPostgresDatabase(): Promise<TestDatabase> {
   await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const db = new Kysely<any>({
+  const db: AnyDb = new Kysely({
     dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 5 }) }),
   });
   return {
@@ -38,7 +42,7 @@ export async function freshPostgresDatabase(): Promise<TestDatabase> {
 
 /** An in-memory PGlite database: the embedded default, fresh each call. */
 export async function freshPgliteDatabase(): Promise<TestDatabase> {
-  const db = new Kysely<any>({ dialect: new PGliteDialect(new PGlite()) });
+  const db: AnyDb = new Kysely({ dialect: new PGliteDialect(new PGlite()) });
   await sql`select 1`.execute(db);
   return { url: undefined, db, drop: () => db.destroy() };
 }
