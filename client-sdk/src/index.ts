@@ -1,1 +1,32 @@
-export {};
+export { bundleFromWire } from './crypto/bundle.js';
+export {
+  acceptPeerIdentity,
+  checkPeerIdentity,
+  markPeerVerified,
+  type PeerIdentityStatus,
+} from './crypto/identities.js';
+export {
+  generateIdentityKeyPair,
+  type IdentityKeyPair,
+  type StoredOneTimePrekey,
+  type StoredSignedPrekey,
+} from './crypto/keys.js';
+export {
+  currentSignedPrekey,
+  DEFAULT_PREKEY_POLICY,
+  type PrekeyPolicy,
+  refillOneTimePrekeys,
+  rotateSignedPrekey,
+} from './crypto/prekeys.js';
+export {
+  formatSafetyNumber,
+  type SafetyNumberParty,
+  safetyNumber,
+  safetyNumbersMatch,
+} from './crypto/safety-number.js';
+export { type EncryptedMessage, SessionCipher } from './crypto/session-cipher.js';
+export { ready } from './crypto/sodium.js';
+export type { RemoteBundle } from './crypto/x3dh.js';
+export { CLIENT_ERROR_CODES, isLiaisonError, LiaisonError, type LiaisonErrorCode } from './errors.js';
+export type { KeyStore, PeerIdentity } from './key-store/key-store.js';
+export { MemoryKeyStore } from './key-store/memory-key-store.js';

@@ -1,0 +1,58 @@
+import { encodeBase64url } from '@liaison/protocol';
+import { generateIdentityKeyPair, type IdentityKeyPair } from '../crypto/keys.js';
+import { DEFAULT_PREKEY_POLICY, refillOneTimePrekeys, rotateSignedPrekey } from '../crypto/prekeys.js';
+import { SessionCipher } from '../crypto/session-cipher.js';
+import { ready } from '../crypto/sodium.js';
+import type { RemoteBundle } from '../crypto/x3dh.js';
+import { MemoryKeyStore } from '../key-store/memory-key-store.js';
+import { deserializeKeyStoreData, serializeKeyStoreData } from '../key-store/serialize.js';
+
+export const NOW = 1_790_000_000_000;
+
+/** A device with its own key store, as an agency tool would hold it, plus what a relay would serve of it. */
+export interface TestDevice {
+  id: string;
+  identity: IdentityKeyPair;
+  store: MemoryKeyStore;
+  cipher: SessionCipher;
+  /** Public bundle, taking one of the published one-time prekeys like a relay would (until none remain). */
+  bundle(options?: { oneTime?: boolean }): RemoteBundle;
+  /** Simulates a process restart: the store goes through its byte form, and the cipher is new. */
+  restart(): void;
+}
+
+export async function makeDevice(oneTimePrekeys = 5): Promise<TestDevice> {
+  await ready();
+  const identity = generateIdentityKeyPair();
+  const store = new MemoryKeyStore();
+  await store.setIdentity(identity);
+  const signed = await rotateSignedPrekey(store, NOW);
+  if (!signed) throw new Error('no signed prekey');
+  const published = await refillOneTimePrekeys(store, 0, { ...DEFAULT_PREKEY_POLICY, oneTimeBatch: oneTimePrekeys });
+  const spk = (await store.getSignedPrekeys())[0];
+  if (!spk) throw new Error('no signed prekey');
+  const device: TestDevice = {
+    id: encodeBase64url(identity.publicKey),
+    identity,
+    store,
+    cipher: new SessionCipher(store),
+    bundle({ oneTime = true } = {}) {
+      const otp = oneTime ? published.shift() : undefined;
+      return {
+        identityKey: identity.publicKey,
+        signedPrekey: { id: spk.id, publicKey: spk.publicKey, createdAt: spk.createdAt, signature: spk.signature },
+        ...(otp && { oneTimePrekey: { id: otp.id, publicKey: Buffer.from(otp.publicKey, 'base64url') } }),
+      };
+    },
+    restart() {
+      // biome-ignore lint/complexity/useLiteralKeys: reaching the protected data is the point of a restart
+      const bytes = serializeKeyStoreData(device.store['data']);
+      device.store = new MemoryKeyStore(deserializeKeyStoreData(bytes));
+      device.cipher = new SessionCipher(device.store);
+    },
+  };
+  return device;
+}
+
+export const text = (s: string) => new TextEncoder().encode(s);
+export const read = (b: Uint8Array) => new TextDecoder().decode(b);

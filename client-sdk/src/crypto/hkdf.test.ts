@@ -1,0 +1,54 @@
+import { beforeAll, describe, expect, it } from 'vitest';
+import { hkdfSha256, hmacSha256 } from './hkdf.js';
+import { ready } from './sodium.js';
+
+const range = (from: number, to: number) => Uint8Array.from({ length: to - from + 1 }, (_, i) => from + i);
+
+beforeAll(ready);
+
+// RFC 5869, Appendix A: the SHA-256 test cases.
+describe('HKDF-SHA-256 (RFC 5869 known answers)', () => {
+  it('test case 1: basic', () => {
+    const okm = hkdfSha256(new Uint8Array(22).fill(0x0b), range(0x00, 0x0c), range(0xf0, 0xf9), 42);
+    expect(Buffer.from(okm).toString('hex')).toBe(
+      '3cb25f25faacd57a90434f64d0362f2a2d2d0a90cf1a5a4c5db02d56ecc4c5bf34007208d5b887185865',
+    );
+  });
+
+  it('test case 2: longer inputs and outputs', () => {
+    const okm = hkdfSha256(range(0x00, 0x4f), range(0x60, 0xaf), range(0xb0, 0xff), 82);
+    expect(Buffer.from(okm).toString('hex')).toBe(
+      'b11e398dc80327a1c8e7f78c596a49344f012eda2d4efad8a050cc4c19afa97c' +
+        '59045a99cac7827271cb41c65e590e09da3275600c2f09b8367793a9aca3db71' +
+        'cc30c58179ec3e87c14c01d5c1f3434f1d87',
+    );
+  });
+
+  it('test case 3: zero-length salt and info', () => {
+    const okm = hkdfSha256(new Uint8Array(22).fill(0x0b), new Uint8Array(0), new Uint8Array(0), 42);
+    expect(Buffer.from(okm).toString('hex')).toBe(
+      '8da4e775a563c18f715f802a063c5a31b8a11f5c5ee1879ec3454e5f3c738d2d9d201395faa4b61a96c8',
+    );
+  });
+
+  it('refuses output lengths the RFC forbids', () => {
+    expect(() => hkdfSha256(new Uint8Array(1), new Uint8Array(0), new Uint8Array(0), 255 * 32 + 1)).toThrow();
+    expect(() => hkdfSha256(new Uint8Array(1), new Uint8Array(0), new Uint8Array(0), 0)).toThrow();
+  });
+});
+
+// RFC 4231, test case 2 (a key shorter than the block) and 6 (a key longer than the block).
+describe('HMAC-SHA-256 (RFC 4231 known answers)', () => {
+  it('test case 2', () => {
+    const mac = hmacSha256(new TextEncoder().encode('Jefe'), new TextEncoder().encode('what do ya want for nothing?'));
+    expect(Buffer.from(mac).toString('hex')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
+  });
+
+  it('test case 6', () => {
+    const mac = hmacSha256(
+      new Uint8Array(131).fill(0xaa),
+      new TextEncoder().encode('Test Using Larger Than Block-Size Key - Hash Key First'),
+    );
+    expect(Buffer.from(mac).toString('hex')).toBe('60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54');
+  });
+});

@@ -1,0 +1,91 @@
+import { encodeBase64url, LIMITS, type OneTimePrekey, type SignedPrekey } from '@liaison/protocol';
+import { LiaisonError } from '../errors.js';
+import type { KeyStore } from '../key-store/key-store.js';
+import {
+  freshPrekeyId,
+  generateOneTimePrekeys,
+  generateSignedPrekey,
+  publicSignedPrekey,
+  type StoredSignedPrekey,
+} from './keys.js';
+
+export interface PrekeyPolicy {
+  /** A signed prekey older than this is replaced. */
+  signedPrekeyMaxAgeMs: number;
+  /** A replaced signed prekey is kept this long, for prekey messages still in flight. */
+  signedPrekeyGraceMs: number;
+  /** Below this many one-time prekeys at the relay, upload more. */
+  oneTimeThreshold: number;
+  /** How many one-time prekeys one refill makes. */
+  oneTimeBatch: number;
+}
+
+const DAY = 24 * 3600 * 1000;
+
+export const DEFAULT_PREKEY_POLICY: PrekeyPolicy = {
+  signedPrekeyMaxAgeMs: 7 * DAY,
+  signedPrekeyGraceMs: 30 * DAY,
+  oneTimeThreshold: LIMITS.oneTimePrekeyLowWatermark,
+  oneTimeBatch: LIMITS.maxOneTimePrekeysPerUpload,
+};
+
+function newest(prekeys: StoredSignedPrekey[]): StoredSignedPrekey | undefined {
+  return prekeys.filter((p) => p.retiredAt === undefined).sort((a, b) => b.createdAt - a.createdAt)[0];
+}
+
+/** The signed prekey to publish now. */
+export async function currentSignedPrekey(store: KeyStore): Promise<SignedPrekey> {
+  const current = newest(await store.getSignedPrekeys());
+  if (!current) throw new LiaisonError('NO_IDENTITY', 'no signed prekey yet: call rotateSignedPrekey first');
+  return publicSignedPrekey(current);
+}
+
+/**
+ * Makes a signed prekey when there is none or the current one is older than the policy allows,
+ * retiring the old one, and forgets retired ones past their grace period. Returns the new public
+ * signed prekey to upload, or undefined when nothing changed.
+ */
+export async function rotateSignedPrekey(
+  store: KeyStore,
+  now: number,
+  policy: PrekeyPolicy = DEFAULT_PREKEY_POLICY,
+): Promise<SignedPrekey | undefined> {
+  const identity = await store.getIdentity();
+  if (!identity) throw new LiaisonError('NO_IDENTITY', 'the key store has no identity key');
+  const all = await store.getSignedPrekeys();
+  for (const old of all) {
+    if (old.retiredAt !== undefined && old.retiredAt + policy.signedPrekeyGraceMs <= now) {
+      await store.removeSignedPrekey(old.id);
+    }
+  }
+  const current = newest(all);
+  if (current && now - current.createdAt < policy.signedPrekeyMaxAgeMs) return undefined;
+  const fresh = generateSignedPrekey(identity, freshPrekeyId(new Set(all.map((p) => p.id))), now);
+  await store.putSignedPrekey(fresh);
+  if (current) await store.putSignedPrekey({ ...current, retiredAt: now });
+  return publicSignedPrekey(fresh);
+}
+
+/**
+ * When the relay holds fewer one-time prekeys than the threshold, makes a batch (never more than
+ * the relay will hold) and returns their public halves to upload; otherwise an empty list.
+ */
+export async function refillOneTimePrekeys(
+  store: KeyStore,
+  countAtRelay: number,
+  policy: PrekeyPolicy = DEFAULT_PREKEY_POLICY,
+): Promise<OneTimePrekey[]> {
+  if (countAtRelay >= policy.oneTimeThreshold) return [];
+  const room = Math.max(0, LIMITS.maxOneTimePrekeysStored - countAtRelay);
+  const count = Math.min(policy.oneTimeBatch, room, LIMITS.maxOneTimePrekeysPerUpload);
+  const taken = new Set(await store.getOneTimePrekeyIds());
+  const ids: number[] = [];
+  while (ids.length < count) {
+    const id = freshPrekeyId(taken);
+    taken.add(id);
+    ids.push(id);
+  }
+  const prekeys = generateOneTimePrekeys(ids);
+  await store.putOneTimePrekeys(prekeys);
+  return prekeys.map((p) => ({ id: p.id, publicKey: encodeBase64url(p.publicKey) }));
+}

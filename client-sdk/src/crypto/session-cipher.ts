@@ -1,0 +1,196 @@
+import { decodeBase64url } from '@liaison/protocol';
+import { isLiaisonError, LiaisonError } from '../errors.js';
+import type { KeyStore } from '../key-store/key-store.js';
+import { concat, equalBytes } from './bytes.js';
+import type { IdentityKeyPair } from './keys.js';
+import { messagePrefix, type ParsedMessage, parseMessage } from './message.js';
+import { initiatorState, ratchetDecrypt, ratchetEncrypt, responderState } from './ratchet.js';
+import {
+  deserializeSessionRecord,
+  promote,
+  type SessionRecord,
+  type SessionState,
+  serializeSessionRecord,
+} from './session-record.js';
+import { type RemoteBundle, x3dhInitiate, x3dhRespond } from './x3dh.js';
+
+export interface EncryptedMessage {
+  kind: 'prekey-message' | 'message';
+  body: Uint8Array;
+}
+
+/**
+ * Encrypts to and decrypts from remote devices, one session record per device id (a device id is
+ * the device's Ed25519 identity key). Operations on one device are serialised; a record is saved
+ * before the call returns, and a failed decrypt saves nothing.
+ */
+export class SessionCipher {
+  private readonly queues = new Map<string, Promise<unknown>>();
+
+  constructor(private readonly store: KeyStore) {}
+
+  async hasSession(deviceId: string): Promise<boolean> {
+    return (await this.load(deviceId)).current !== undefined;
+  }
+
+  /**
+   * Encrypts for one device. With no session yet, starts one from `bundle`, whose signed prekey
+   * must carry a valid signature by the device's identity key (the device id).
+   */
+  encrypt(deviceId: string, plaintext: Uint8Array, bundle?: RemoteBundle): Promise<EncryptedMessage> {
+    return this.serialised(deviceId, async () => {
+      const identity = await this.identity();
+      let record = await this.load(deviceId);
+      if (!record.current) {
+        if (!bundle) throw new LiaisonError('NO_SESSION', 'no session with this device and no prekey bundle');
+        record = promote(record, startSession(identity, remoteIdentity(deviceId), bundle));
+      }
+      const state = record.current as SessionState;
+      const prekey = state.pendingPrekey && {
+        identityKey: identity.publicKey,
+        baseKey: state.baseKey,
+        ...state.pendingPrekey,
+      };
+      let prefix: Uint8Array = new Uint8Array(0);
+      const { ciphertext } = ratchetEncrypt(state.ratchet, plaintext, (header) => {
+        prefix = messagePrefix(prekey, header);
+        return concat(state.associatedData, prefix);
+      });
+      await this.save(deviceId, record);
+      return { kind: prekey ? 'prekey-message' : 'message', body: concat(prefix, ciphertext) };
+    });
+  }
+
+  decrypt(deviceId: string, body: Uint8Array): Promise<Uint8Array> {
+    return this.serialised(deviceId, async () => {
+      const message = parseMessage(body);
+      const record = await this.load(deviceId);
+      const candidates = [record.current, ...record.previous].filter((s): s is SessionState => s !== undefined);
+
+      if (message.prekey) {
+        if (!equalBytes(message.prekey.identityKey, remoteIdentity(deviceId))) {
+          throw new LiaisonError('UNTRUSTED_IDENTITY', 'prekey message names an identity other than its device');
+        }
+        const baseKey = message.prekey.baseKey;
+        const existing = candidates.find((s) => equalBytes(s.baseKey, baseKey));
+        if (!existing) return this.acceptNewSession(deviceId, record, message);
+        return this.commit(deviceId, record, decryptWith(existing, message));
+      }
+
+      const failures: LiaisonError[] = [];
+      for (const state of candidates) {
+        try {
+          return await this.commit(deviceId, record, decryptWith(state, message));
+        } catch (error) {
+          if (!isLiaisonError(error)) throw error;
+          failures.push(error);
+        }
+      }
+      throw mostTelling(failures);
+    });
+  }
+
+  private async acceptNewSession(deviceId: string, record: SessionRecord, message: ParsedMessage): Promise<Uint8Array> {
+    const prekey = message.prekey as NonNullable<ParsedMessage['prekey']>;
+    const identity = await this.identity();
+    const signedPrekey = (await this.store.getSignedPrekeys()).find((p) => p.id === prekey.signedPrekeyId);
+    if (!signedPrekey) throw new LiaisonError('MISSING_PREKEY', 'the signed prekey this message uses is gone');
+    const oneTimePrekey =
+      prekey.oneTimePrekeyId === undefined ? undefined : await this.store.getOneTimePrekey(prekey.oneTimePrekeyId);
+    if (prekey.oneTimePrekeyId !== undefined && !oneTimePrekey) {
+      throw new LiaisonError('MISSING_PREKEY', 'the one-time prekey this message uses was already used');
+    }
+    const { sharedKey, associatedData } = x3dhRespond(
+      identity,
+      signedPrekey,
+      oneTimePrekey,
+      prekey.identityKey,
+      prekey.baseKey,
+    );
+    const state: SessionState = {
+      ratchet: responderState(sharedKey, signedPrekey),
+      associatedData,
+      remoteIdentityKey: prekey.identityKey,
+      baseKey: prekey.baseKey,
+    };
+    const plaintext = await this.commit(deviceId, record, decryptWith(state, message));
+    // Only once the session is saved: a crash before this leaves an unused prekey, never a lost session.
+    if (oneTimePrekey) await this.store.removeOneTimePrekey(oneTimePrekey.id);
+    return plaintext;
+  }
+
+  private async commit(
+    deviceId: string,
+    record: SessionRecord,
+    result: { state: SessionState; plaintext: Uint8Array },
+  ): Promise<Uint8Array> {
+    await this.save(deviceId, promote(record, result.state));
+    return result.plaintext;
+  }
+
+  private async identity(): Promise<IdentityKeyPair> {
+    const identity = await this.store.getIdentity();
+    if (!identity) throw new LiaisonError('NO_IDENTITY', 'the key store has no identity key');
+    return identity;
+  }
+
+  private async load(deviceId: string): Promise<SessionRecord> {
+    const stored = await this.store.getSession(deviceId);
+    return stored ? deserializeSessionRecord(stored) : { previous: [] };
+  }
+
+  private save(deviceId: string, record: SessionRecord): Promise<void> {
+    return this.store.putSession(deviceId, serializeSessionRecord(record));
+  }
+
+  private serialised<T>(deviceId: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.queues.get(deviceId) ?? Promise.resolve();
+    const next = previous.then(work, work);
+    const settled = next.catch(() => undefined);
+    this.queues.set(deviceId, settled);
+    void settled.then(() => {
+      if (this.queues.get(deviceId) === settled) this.queues.delete(deviceId);
+    });
+    return next;
+  }
+}
+
+function remoteIdentity(deviceId: string): Uint8Array {
+  const key = decodeBase64url(deviceId);
+  if (key?.length !== 32) throw new LiaisonError('INVALID_INPUT', 'a device id is a 32-byte Ed25519 key in base64url');
+  return key;
+}
+
+function startSession(identity: IdentityKeyPair, remoteIdentityKey: Uint8Array, bundle: RemoteBundle): SessionState {
+  if (!equalBytes(bundle.identityKey, remoteIdentityKey)) {
+    throw new LiaisonError('UNTRUSTED_IDENTITY', 'the prekey bundle belongs to another device');
+  }
+  const { sharedKey, associatedData, ephemeralPublicKey } = x3dhInitiate(identity, bundle);
+  return {
+    ratchet: initiatorState(sharedKey, bundle.signedPrekey.publicKey),
+    associatedData,
+    remoteIdentityKey,
+    baseKey: ephemeralPublicKey,
+    pendingPrekey: {
+      signedPrekeyId: bundle.signedPrekey.id,
+      ...(bundle.oneTimePrekey && { oneTimePrekeyId: bundle.oneTimePrekey.id }),
+    },
+  };
+}
+
+function decryptWith(state: SessionState, message: ParsedMessage): { state: SessionState; plaintext: Uint8Array } {
+  const associatedData = concat(state.associatedData, message.authenticatedPrefix);
+  const result = ratchetDecrypt(state.ratchet, message.header, message.ciphertext, associatedData);
+  // A reply proves the peer has the session: stop repeating the X3DH header.
+  const { pendingPrekey: _, ...rest } = state;
+  return { state: { ...rest, ratchet: result.state }, plaintext: result.plaintext };
+}
+
+function mostTelling(failures: LiaisonError[]): LiaisonError {
+  if (failures.length === 0) return new LiaisonError('NO_SESSION', 'no session with this device');
+  for (const code of ['DUPLICATE_MESSAGE', 'TOO_MANY_SKIPPED'] as const) {
+    const found = failures.find((f) => f.code === code);
+    if (found) return found;
+  }
+  return new LiaisonError('DECRYPT_FAILED', 'message did not decrypt in any session with this device');
+}

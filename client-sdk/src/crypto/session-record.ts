@@ -1,0 +1,142 @@
+import { decodeBase64url, encodeBase64url } from '@liaison/protocol';
+import { LiaisonError } from '../errors.js';
+import { equalBytes } from './bytes.js';
+import type { RatchetState } from './ratchet.js';
+
+/** One session with a remote device: a ratchet and what binds it to the two identities. */
+export interface SessionState {
+  ratchet: RatchetState;
+  associatedData: Uint8Array;
+  remoteIdentityKey: Uint8Array;
+  /** The initiator's X3DH ephemeral key: names the session, so a repeated prekey message finds it. */
+  baseKey: Uint8Array;
+  /** Set on the initiator's side until the first reply: every message repeats the X3DH header. */
+  pendingPrekey?: { signedPrekeyId: number; oneTimePrekeyId?: number };
+}
+
+/**
+ * All sessions with one remote device. Several can exist when both sides started one at once;
+ * the one that last decrypted is current, and a few previous ones are kept so that messages
+ * still in flight on them decrypt (and promote them).
+ */
+export interface SessionRecord {
+  current?: SessionState;
+  previous: SessionState[];
+}
+
+export const MAX_PREVIOUS_SESSIONS = 4;
+
+const RECORD_VERSION = 1;
+
+/** Makes `state` current, keeping the previous current one and dropping the oldest beyond the limit. */
+export function promote(record: SessionRecord, state: SessionState): SessionRecord {
+  const others = [record.current, ...record.previous].filter(
+    (s): s is SessionState => s !== undefined && !equalBytes(s.baseKey, state.baseKey),
+  );
+  return { current: state, previous: others.slice(0, MAX_PREVIOUS_SESSIONS) };
+}
+
+const b64 = encodeBase64url;
+
+function serializeState(s: SessionState) {
+  const r = s.ratchet;
+  return {
+    ratchet: {
+      rootKey: b64(r.rootKey),
+      sendingPublic: b64(r.sendingKeyPair.publicKey),
+      sendingPrivate: b64(r.sendingKeyPair.privateKey),
+      sendingChainKey: r.sendingChainKey && b64(r.sendingChainKey),
+      sendingN: r.sendingN,
+      previousSendingN: r.previousSendingN,
+      receivingKey: r.receivingKey && b64(r.receivingKey),
+      receivingChainKey: r.receivingChainKey && b64(r.receivingChainKey),
+      receivingN: r.receivingN,
+      skipped: [...r.skipped].map(([id, key]) => [id, b64(key)]),
+      oldChains: r.oldChains,
+    },
+    associatedData: b64(s.associatedData),
+    remoteIdentityKey: b64(s.remoteIdentityKey),
+    baseKey: b64(s.baseKey),
+    pendingPrekey: s.pendingPrekey ?? null,
+  };
+}
+
+export function serializeSessionRecord(record: SessionRecord): Uint8Array {
+  const json = {
+    version: RECORD_VERSION,
+    current: record.current ? serializeState(record.current) : null,
+    previous: record.previous.map(serializeState),
+  };
+  return new TextEncoder().encode(JSON.stringify(json));
+}
+
+// The record comes from the device's own key store; a malformed one means corruption, and is refused whole.
+function corrupt(): never {
+  throw new LiaisonError('DECRYPT_FAILED', 'stored session record is corrupt');
+}
+function bytes(value: unknown): Uint8Array {
+  const decoded = typeof value === 'string' ? decodeBase64url(value) : undefined;
+  return decoded ?? corrupt();
+}
+function maybeBytes(value: unknown): Uint8Array | null {
+  return value === null ? null : bytes(value);
+}
+function count(value: unknown): number {
+  return Number.isSafeInteger(value) && (value as number) >= 0 ? (value as number) : corrupt();
+}
+function object(value: unknown): Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value)
+    ? (value as Record<string, unknown>)
+    : corrupt();
+}
+function list(value: unknown): unknown[] {
+  return Array.isArray(value) ? value : corrupt();
+}
+
+function deserializeState(value: unknown): SessionState {
+  const s = object(value);
+  const r = object(s.ratchet);
+  const pending = s.pendingPrekey === null ? undefined : object(s.pendingPrekey);
+  return {
+    ratchet: {
+      rootKey: bytes(r.rootKey),
+      sendingKeyPair: { publicKey: bytes(r.sendingPublic), privateKey: bytes(r.sendingPrivate) },
+      sendingChainKey: maybeBytes(r.sendingChainKey),
+      sendingN: count(r.sendingN),
+      previousSendingN: count(r.previousSendingN),
+      receivingKey: maybeBytes(r.receivingKey),
+      receivingChainKey: maybeBytes(r.receivingChainKey),
+      receivingN: count(r.receivingN),
+      skipped: new Map(
+        list(r.skipped).map((entry) => {
+          const [id, key] = list(entry);
+          return [typeof id === 'string' ? id : corrupt(), bytes(key)];
+        }),
+      ),
+      oldChains: list(r.oldChains).map((c) => (typeof c === 'string' ? c : corrupt())),
+    },
+    associatedData: bytes(s.associatedData),
+    remoteIdentityKey: bytes(s.remoteIdentityKey),
+    baseKey: bytes(s.baseKey),
+    ...(pending && {
+      pendingPrekey: {
+        signedPrekeyId: count(pending.signedPrekeyId),
+        ...(pending.oneTimePrekeyId !== undefined && { oneTimePrekeyId: count(pending.oneTimePrekeyId) }),
+      },
+    }),
+  };
+}
+
+export function deserializeSessionRecord(data: Uint8Array): SessionRecord {
+  let json: Record<string, unknown>;
+  try {
+    json = object(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(data)));
+  } catch {
+    corrupt();
+  }
+  if (json.version !== RECORD_VERSION) corrupt();
+  return {
+    ...(json.current !== null && { current: deserializeState(json.current) }),
+    previous: list(json.previous).map(deserializeState),
+  };
+}

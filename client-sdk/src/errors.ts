@@ -1,0 +1,47 @@
+import type { ERROR_CODES, ErrorBody } from '@liaison/protocol';
+
+/** Failures the SDK itself detects, beside the relay's wire codes. */
+export const CLIENT_ERROR_CODES = [
+  /** A ciphertext failed authentication, or its session could not be found or rebuilt. */
+  'DECRYPT_FAILED',
+  /** A message was already decrypted once (a replay or a redelivery). */
+  'DUPLICATE_MESSAGE',
+  /** A peer's identity key is not the one recorded, or not the one its certificate names. */
+  'UNTRUSTED_IDENTITY',
+  /** A message claims more skipped messages than a session will hold keys for. */
+  'TOO_MANY_SKIPPED',
+  /** Bytes that are not a Liaison message of this version. */
+  'INVALID_MESSAGE',
+  /** A prekey a message refers to is not (or no longer) in the key store. */
+  'MISSING_PREKEY',
+  /** No session with that device, and nothing to start one with. */
+  'NO_SESSION',
+  /** The key store's passphrase or key is wrong, or its file was altered. */
+  'KEY_STORE_LOCKED',
+  /** The key store holds no identity yet. */
+  'NO_IDENTITY',
+] as const;
+
+export type LiaisonErrorCode = (typeof ERROR_CODES)[number] | (typeof CLIENT_ERROR_CODES)[number];
+
+/** The one error type the SDK throws. Switch on `code`; show `message`. */
+export class LiaisonError extends Error {
+  override readonly name = 'LiaisonError';
+
+  constructor(
+    readonly code: LiaisonErrorCode,
+    message: string,
+    readonly details?: ErrorBody['details'],
+  ) {
+    super(message);
+  }
+
+  /** The relay's error body, as an SDK error. */
+  static fromWire(body: ErrorBody): LiaisonError {
+    return new LiaisonError(body.error, body.message, body.details);
+  }
+}
+
+export function isLiaisonError(value: unknown, code?: LiaisonErrorCode): value is LiaisonError {
+  return value instanceof LiaisonError && (code === undefined || value.code === code);
+}

@@ -1,0 +1,80 @@
+import type { IdentityKeyPair, StoredOneTimePrekey, StoredSignedPrekey } from '../crypto/keys.js';
+import type { KeyStore, PeerIdentity } from './key-store.js';
+
+/** Everything a key store holds, as plain data. */
+export interface KeyStoreData {
+  identity?: IdentityKeyPair;
+  signedPrekeys: Map<number, StoredSignedPrekey>;
+  oneTimePrekeys: Map<number, StoredOneTimePrekey>;
+  sessions: Map<string, Uint8Array>;
+  peers: Map<string, PeerIdentity>;
+}
+
+export function emptyKeyStoreData(): KeyStoreData {
+  return { signedPrekeys: new Map(), oneTimePrekeys: new Map(), sessions: new Map(), peers: new Map() };
+}
+
+// Values are copied in and out, so a caller holding a returned object cannot change the store.
+const copy = <T extends object>(value: T): T => structuredClone(value);
+
+/**
+ * A key store in memory: for tests, and the base of FileKeyStore, which persists after every
+ * change through `changed()`.
+ */
+export class MemoryKeyStore implements KeyStore {
+  constructor(protected data: KeyStoreData = emptyKeyStoreData()) {}
+
+  /** Called after every change; a persistent store writes here. */
+  protected async changed(): Promise<void> {}
+
+  async getIdentity() {
+    return this.data.identity && copy(this.data.identity);
+  }
+  async setIdentity(identity: IdentityKeyPair) {
+    this.data.identity = copy(identity);
+    await this.changed();
+  }
+
+  async getSignedPrekeys() {
+    return [...this.data.signedPrekeys.values()].map(copy);
+  }
+  async putSignedPrekey(prekey: StoredSignedPrekey) {
+    this.data.signedPrekeys.set(prekey.id, copy(prekey));
+    await this.changed();
+  }
+  async removeSignedPrekey(id: number) {
+    if (this.data.signedPrekeys.delete(id)) await this.changed();
+  }
+
+  async getOneTimePrekey(id: number) {
+    const prekey = this.data.oneTimePrekeys.get(id);
+    return prekey && copy(prekey);
+  }
+  async getOneTimePrekeyIds() {
+    return [...this.data.oneTimePrekeys.keys()];
+  }
+  async putOneTimePrekeys(prekeys: readonly StoredOneTimePrekey[]) {
+    for (const prekey of prekeys) this.data.oneTimePrekeys.set(prekey.id, copy(prekey));
+    await this.changed();
+  }
+  async removeOneTimePrekey(id: number) {
+    if (this.data.oneTimePrekeys.delete(id)) await this.changed();
+  }
+
+  async getSession(deviceId: string) {
+    return this.data.sessions.get(deviceId)?.slice();
+  }
+  async putSession(deviceId: string, record: Uint8Array) {
+    this.data.sessions.set(deviceId, record.slice());
+    await this.changed();
+  }
+
+  async getPeerIdentity(contactPointId: string) {
+    const peer = this.data.peers.get(contactPointId);
+    return peer && copy(peer);
+  }
+  async putPeerIdentity(contactPointId: string, identity: PeerIdentity) {
+    this.data.peers.set(contactPointId, copy(identity));
+    await this.changed();
+  }
+}

@@ -1,0 +1,2 @@
+// Node-only parts of the SDK, kept out of the main entry so that it bundles for browsers.
+export { DEFAULT_ARGON2, FileKeyStore, type KeyStoreSecret } from './key-store/file-key-store.js';
