@@ -5,7 +5,7 @@ import { sodium } from './sodium.js';
 /**
  * Safety numbers, computed as Signal's numeric fingerprint (displayable part, version 0):
  *
- *   hash = SHA-512(0x0000 | key | stableId); repeat 5200 times: hash = SHA-512(hash | key)
+ *   hash = 0x0000 | key | stableId; repeat 5200 times: hash = SHA-512(hash | key)
  *   digits = first 30 bytes as six 5-byte big-endian integers, each mod 100000, 5 digits
  *
  * For Liaison, `key` is 0x05 followed by the X25519 form of the contact point's Ed25519
@@ -26,7 +26,7 @@ export interface SafetyNumberParty {
 /** Signal's 30-digit displayable fingerprint of one party, over its serialised key and stable id. */
 export function fingerprintDigits(stableId: string, serializedKey: Uint8Array, iterations = FINGERPRINT_ITERATIONS) {
   const s = sodium();
-  let hash = s.crypto_hash_sha512(concat(FINGERPRINT_VERSION, serializedKey, new TextEncoder().encode(stableId)));
+  let hash = concat(FINGERPRINT_VERSION, serializedKey, new TextEncoder().encode(stableId));
   for (let i = 0; i < iterations; i++) hash = s.crypto_hash_sha512(concat(hash, serializedKey));
   let digits = '';
   for (let offset = 0; offset < 30; offset += 5) {

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
-import { open, readFile, rename, unlink } from 'node:fs/promises';
-import { dirname } from 'node:path';
+import { open, readdir, readFile, rename, unlink } from 'node:fs/promises';
+import { basename, dirname, join } from 'node:path';
 import { concat, u32, wipe } from '../crypto/bytes.js';
 import { ready, sodium } from '../crypto/sodium.js';
 import { LiaisonError } from '../errors.js';
@@ -17,6 +17,7 @@ import { deserializeKeyStoreData, serializeKeyStoreData } from './serialize.js';
  * Everything before the ciphertext is associated data, so the parameters cannot be swapped.
  * Every change rewrites the file atomically: a new file is written and synced beside it, then
  * renamed over the old one, so a crash at any moment leaves either the old or the new store.
+ * One process owns a store file at a time.
  */
 
 const MAGIC = new TextEncoder().encode('LIAISONKS');
@@ -56,6 +57,7 @@ export class FileKeyStore extends MemoryKeyStore {
       if (error.code === 'ENOENT') return undefined;
       throw error;
     });
+    await removeAbandonedWrites(path);
     if (!existing) {
       const store = new FileKeyStore(path, newSealing(secret), emptyKeyStoreData());
       await store.changed();
@@ -101,6 +103,16 @@ export class FileKeyStore extends MemoryKeyStore {
     } finally {
       await directory.close();
     }
+  }
+}
+
+/** A crash between writing a new file and renaming it leaves the temporary file behind; it is never read. */
+async function removeAbandonedWrites(path: string): Promise<void> {
+  const prefix = `${basename(path)}.`;
+  const names = await readdir(dirname(path)).catch(() => [] as string[]);
+  for (const name of names) {
+    if (name.startsWith(prefix) && name.endsWith('.tmp'))
+      await unlink(join(dirname(path), name)).catch(() => undefined);
   }
 }
 
