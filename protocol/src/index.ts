@@ -10,4 +10,5 @@ export * from './limits.js';
 export * from './prekeys.js';
 export * from './primitives.js';
 export * from './validate.js';
+export * from './verify.js';
 export * from './version.js';

@@ -1,0 +1,170 @@
+import { execFile } from 'node:child_process';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import { encodeBase64url } from '@liaison/protocol';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateIdentityKeyPair } from '../crypto/keys.js';
+import { ready } from '../crypto/sodium.js';
+import { createNetworkRoot, designateContactPoint, issueAuthorityCertificate } from '../trust/issue.js';
+
+const run = promisify(execFile);
+const repo = resolve(import.meta.dirname, '../../..');
+const liaison = join(repo, 'node_modules/.bin/liaison');
+let dir: string;
+
+beforeAll(async () => {
+  await ready();
+  dir = await mkdtemp(join(tmpdir(), 'liaison-cli-'));
+  await writeFile(join(dir, 'pass'), 'a long test passphrase\n');
+});
+afterAll(() => rm(dir, { recursive: true, force: true }));
+
+/** Runs the real `liaison` binary; resolves with its exit code and output, never throws on failure. */
+async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  try {
+    const { stdout, stderr } = await run(liaison, args, { cwd: dir, env: { ...process.env, LIAISON_PASSPHRASE: '' } });
+    return { code: 0, stdout, stderr };
+  } catch (error) {
+    const e = error as { code: number; stdout: string; stderr: string };
+    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
+  }
+}
+
+describe('the liaison CLI', () => {
+  it('runs the README walkthrough as written: two authorities, two verified contact points, one revoked', async () => {
+    const readme = await readFile(join(repo, 'README.md'), 'utf8');
+    const block = /<!-- walkthrough:start -->\n```sh\n([\s\S]*?)```\n<!-- walkthrough:end -->/.exec(readme)?.[1];
+    expect(block).toBeDefined();
+    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', block as string], {
+      cwd: repo,
+      env: { ...process.env, TMPDIR: dir },
+    });
+    expect(stdout.match(/^VERIFIED: /gm)).toHaveLength(2);
+    expect(stdout).toContain('VERIFIED: Somchai Prasert (th-oag.somchai), Public Prosecutor');
+    expect(stdout).toContain("designated by Supreme People's Procuracy (vn-spp, VN)");
+    expect(stdout).toMatch(/NOT VERIFIED \(REVOKED, at the contact-point link\)/);
+    expect(stdout).toContain('refused, as it should be');
+  });
+
+  it('writes private keys encrypted with mode 0600, and never overwrites', async () => {
+    expect((await cli('key', 'new', '--out', 'k1', '--passphrase-file', 'pass')).code).toBe(0);
+    const { stat } = await import('node:fs/promises');
+    expect((await stat(join(dir, 'k1.key'))).mode & 0o777).toBe(0o600);
+    const file = await readFile(join(dir, 'k1.key'), 'utf8');
+    expect(file).toContain('"sealed"');
+    const again = await cli('key', 'new', '--out', 'k1', '--passphrase-file', 'pass');
+    expect(again.code).toBe(1);
+    expect(again.stderr).toContain('k1.key already exists');
+  });
+
+  it('explains mistakes clearly and exits non-zero', async () => {
+    await cli('network', 'init', '--id', 'ejn', '--name', 'EJN', '--out', 'ejn', '--passphrase-file', 'pass');
+    await cli('key', 'new', '--out', 'fr', '--passphrase-file', 'pass');
+    await writeFile(join(dir, 'wrong'), 'not the passphrase\n');
+    const common = ['--id', 'fr-dacg', '--country', 'FR', '--name', 'DACG', '--out', 'fr.json'];
+    const wrongPassphrase = await cli(
+      'authority',
+      'issue',
+      '--root',
+      'ejn.root.json',
+      '--root-key',
+      'ejn.key',
+      '--public-key',
+      'fr.pub',
+      ...common,
+      '--passphrase-file',
+      'wrong',
+    );
+    expect([wrongPassphrase.code, wrongPassphrase.stderr]).toEqual([
+      1,
+      'liaison: wrong passphrase for ejn.key (or the file was altered)\n',
+    ]);
+    const wrongKey = await cli(
+      'authority',
+      'issue',
+      '--root',
+      'ejn.root.json',
+      '--root-key',
+      'fr.key',
+      '--public-key',
+      'fr.pub',
+      ...common,
+      '--passphrase-file',
+      'pass',
+    );
+    expect(wrongKey.stderr).toContain('fr.key is not the key of network "ejn"');
+    const pubAsKey = await cli(
+      'authority',
+      'issue',
+      '--root',
+      'ejn.root.json',
+      '--root-key',
+      'fr.pub',
+      '--public-key',
+      'fr.pub',
+      ...common,
+      '--passphrase-file',
+      'pass',
+    );
+    expect(pubAsKey.stderr).toContain('did you pass a .pub or certificate file?');
+    const badCountry = await cli(
+      'authority',
+      'issue',
+      '--root',
+      'ejn.root.json',
+      '--root-key',
+      'ejn.key',
+      '--public-key',
+      'fr.pub',
+      ...common.map((a) => (a === 'FR' ? 'France' : a)),
+      '--passphrase-file',
+      'pass',
+    );
+    expect(badCountry.stderr).toContain('country: ISO 3166-1 alpha-2');
+    const missing = await cli('authority', 'issue', '--root', 'ejn.root.json');
+    expect([missing.code, missing.stderr]).toEqual([1, 'liaison: --root-key is required\n']);
+    const noPassphrase = await cli('key', 'new', '--out', 'k2');
+    expect(noPassphrase.stderr).toContain('give --passphrase-file FILE or set LIAISON_PASSPHRASE');
+    expect((await cli('frobnicate')).code).toBe(2);
+    expect((await cli('key', 'new', '--colour', 'red')).code).toBe(2);
+  });
+
+  it('says when a certificate has expired', async () => {
+    const { root, keyPair } = createNetworkRoot('ejn2', 'EJN test');
+    const authorityKeys = generateIdentityKeyPair();
+    const past = { notBefore: Date.now() - 20 * 86_400_000, notAfter: Date.now() - 10 * 86_400_000 };
+    const authority = issueAuthorityCertificate(keyPair, {
+      networkId: 'ejn2',
+      authorityId: 'fr-dacg',
+      country: 'FR',
+      name: 'DACG',
+      publicKey: encodeBase64url(authorityKeys.publicKey),
+      notBefore: past.notBefore,
+      notAfter: Date.now() + 86_400_000,
+    });
+    const contact = designateContactPoint(authorityKeys, {
+      networkId: 'ejn2',
+      authorityId: 'fr-dacg',
+      contactPointId: 'fr-dacg.marie',
+      kind: 'person',
+      displayName: 'Marie',
+      role: 'Magistrate',
+      languages: ['fr'],
+      competences: ['mla'],
+      timeZone: 'Europe/Paris',
+      accountKey: encodeBase64url(generateIdentityKeyPair().publicKey),
+      escalationChain: [],
+      ...past,
+    });
+    await writeFile(join(dir, 'ejn2.root.json'), JSON.stringify(root));
+    await writeFile(join(dir, 'a.json'), JSON.stringify(authority));
+    await writeFile(join(dir, 'c.json'), JSON.stringify(contact));
+    const result = await cli('verify', '--roots', 'ejn2.root.json', '--authority', 'a.json', '--contact', 'c.json');
+    expect(result.code).toBe(1);
+    expect(result.stdout).toMatch(
+      /^NOT VERIFIED \(EXPIRED, at the contact-point link\): the designation of "fr-dacg.marie" expired on /,
+    );
+  });
+});
