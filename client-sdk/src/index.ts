@@ -1,3 +1,4 @@
+export { answerChallenge } from './auth.js';
 export { bundleFromWire } from './crypto/bundle.js';
 export {
   acceptPeerIdentity,
@@ -30,3 +31,19 @@ export type { RemoteBundle } from './crypto/x3dh.js';
 export { CLIENT_ERROR_CODES, isLiaisonError, LiaisonError, type LiaisonErrorCode } from './errors.js';
 export type { KeyStore, PeerIdentity } from './key-store/key-store.js';
 export { MemoryKeyStore } from './key-store/memory-key-store.js';
+export {
+  certifyDevice,
+  createNetworkRoot,
+  designateContactPoint,
+  issueAuthorityCertificate,
+  revoke,
+} from './trust/issue.js';
+export {
+  checkContactPoint,
+  checkDevice,
+  type TrustAnchors,
+  trustError,
+  verifiedContactPoint,
+  verifiedDevice,
+  verifiedEscalationChain,
+} from './trust/verify.js';

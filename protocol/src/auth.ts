@@ -40,3 +40,7 @@ export const AuthToken = z.strictObject({
   expiresAt: Timestamp,
 });
 export type AuthToken = z.infer<typeof AuthToken>;
+
+/** The `auth` object a device passes in the socket.io handshake. */
+export const HandshakeAuth = z.strictObject({ proof: AuthProof });
+export type HandshakeAuth = z.infer<typeof HandshakeAuth>;

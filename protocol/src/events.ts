@@ -1,4 +1,3 @@
-import type { AuthProof } from './auth.js';
 import type { AcknowledgeRequest, Envelope, EnvelopeAck, Receipt, SendRequest, SendResult } from './envelope.js';
 import type { ErrorBody } from './errors.js';
 import type { PrekeyCount } from './prekeys.js';
@@ -19,6 +18,8 @@ export interface ServerToClientEvents {
   envelope: (envelope: Envelope) => void;
   receipt: (receipt: Receipt) => void;
   'prekeys:low': (count: PrekeyCount) => void;
+  /** This device connected again elsewhere; this older connection is closed after the notice. */
+  'session:replaced': (notice: { reason: string }) => void;
 }
 
 /** Data the relay attaches to an authenticated socket. */
@@ -26,6 +27,3 @@ export interface SocketData {
   deviceId: string;
   contactPointId: string;
 }
-
-/** The `auth` object a client passes in the socket.io handshake. */
-export type HandshakeAuth = { proof: AuthProof };

@@ -7,6 +7,7 @@ import {
   ContactPointCertificate,
   DeviceCertificate,
 } from './certificates.js';
+import { Receipt } from './envelope.js';
 import { LIMITS } from './limits.js';
 import { PrekeyBundle, PrekeyUpload, SignedPrekey } from './prekeys.js';
 import { AuthorityId, ContactPointId, CountryCode, LanguageTag, NetworkId, Timestamp } from './primitives.js';
@@ -20,7 +21,10 @@ import { AuthorityId, ContactPointId, CountryCode, LanguageTag, NetworkId, Times
  *   GET  /prekeys/count                   -> PrekeyCount                            (authenticated)
  *   GET  /contact-points/:id/bundles      -> BundlesResponse                        (authenticated)
  *   GET  /directory?...                   DirectoryQuery -> DirectoryPage           (authenticated)
- *   PUT  /availability                    AvailabilityUpdate -> Availability        (authenticated)
+ *   PUT  /availability                    Availability -> Availability              (authenticated)
+ *   GET  /receipts?after=N                -> ReceiptsPage                           (authenticated)
+ *   POST /revocations                     Revocation -> { applied: true }
+ *   GET  /healthz, /readyz                -> Health
  */
 
 /** A device registers with its chain, its first prekeys, and proof that it holds the device key. */
@@ -88,6 +92,19 @@ export const DirectoryPage = z.strictObject({
   nextCursor: z.string().max(128).optional(),
 });
 export type DirectoryPage = z.infer<typeof DirectoryPage>;
+
+/** Receipts for the caller's sent messages after a cursor: what its devices missed while offline. */
+export const ReceiptsQuery = z.strictObject({
+  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+});
+export type ReceiptsQuery = z.infer<typeof ReceiptsQuery>;
+
+export const ReceiptsPage = z.strictObject({
+  receipts: z.array(Receipt).max(LIMITS.maxDirectoryPage),
+  /** Pass as `after` to continue. */
+  cursor: z.int().min(0),
+});
+export type ReceiptsPage = z.infer<typeof ReceiptsPage>;
 
 export const Health = z.strictObject({
   status: z.enum(['ok', 'ready', 'not-ready']),

@@ -1,1 +1,3 @@
-export {};
+export { type RelayConfig, relayConfig } from './config.js';
+export { type Relay, startRelay } from './relay.js';
+export type { Database } from './storage/schema.js';

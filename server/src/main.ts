@@ -1,3 +1,10 @@
-// The relay is built in the relay-server issue; until then `npm start` says so plainly.
-console.error('The Liaison relay is not built yet: see the open "Relay server core" issue.');
-process.exitCode = 1;
+// The relay's entry point: the only place that reads the environment.
+import { configFromEnv } from './env.js';
+import { startRelay } from './relay.js';
+
+const relay = await startRelay(configFromEnv(process.env));
+for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(signal, () => {
+    void relay.stop().then(() => process.exit(0));
+  });
+}

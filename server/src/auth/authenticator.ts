@@ -1,0 +1,118 @@
+import {
+  type AuthChallenge,
+  type AuthProof,
+  type AuthPurpose,
+  type AuthToken,
+  decodeBase64url,
+  encodeAuthChallenge,
+  encodeBase64url,
+  LIMITS,
+  type Revocation,
+  type TrustedRoot,
+  verifyDevice,
+} from '@liaison/protocol';
+import type { Kysely } from 'kysely';
+import { RelayError } from '../errors.js';
+import { randomBytes, verifySignature } from '../sodium.js';
+import { deviceChain, revocations } from '../storage/directory.js';
+import type { Database } from '../storage/schema.js';
+import type { EphemeralStore } from './ephemeral-store.js';
+
+/** Who an authenticated socket or request is. */
+export interface DeviceIdentity {
+  deviceId: string;
+  contactPointId: string;
+}
+
+interface StoredChallenge {
+  deviceId: string;
+  purpose: AuthPurpose;
+  issuedAt: number;
+}
+
+/**
+ * Authentication by possession of the device key. The relay issues a random, single-use,
+ * 60-second challenge bound to the device, a purpose and the relay's origin; the device signs the
+ * canonical encoding of it. No password exists anywhere. A proof also re-checks the device's
+ * certificate chain, so an expired or revoked device cannot authenticate.
+ */
+export class Authenticator {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly store: EphemeralStore,
+    private readonly options: {
+      origin: string;
+      trustedRoots: readonly TrustedRoot[];
+      tokenTtlMs: number;
+      now: () => number;
+    },
+  ) {}
+
+  async issueChallenge(deviceId: string, purpose: AuthPurpose): Promise<AuthChallenge> {
+    const issuedAt = this.options.now();
+    const nonce = encodeBase64url(randomBytes(32));
+    const stored: StoredChallenge = { deviceId, purpose, issuedAt };
+    await this.store.put(`challenge:${nonce}`, JSON.stringify(stored), LIMITS.challengeTtlMs);
+    return { nonce, purpose, issuedAt, expiresAt: issuedAt + LIMITS.challengeTtlMs, origin: this.options.origin };
+  }
+
+  /** Checks a proof and uses up its challenge, whatever the outcome: a proof is tried once. */
+  async verifyProof(proof: AuthProof, purpose: AuthPurpose): Promise<void> {
+    const raw = await this.store.take(`challenge:${proof.nonce}`);
+    if (!raw) throw new RelayError('BAD_CHALLENGE', 'unknown, expired or already used challenge; ask for a new one');
+    const challenge = JSON.parse(raw) as StoredChallenge;
+    if (challenge.deviceId !== proof.deviceId)
+      throw new RelayError('BAD_CHALLENGE', 'this challenge was issued to another device');
+    if (challenge.purpose !== purpose)
+      throw new RelayError('BAD_CHALLENGE', `this challenge is for "${challenge.purpose}", not "${purpose}"`);
+    if (this.options.now() > challenge.issuedAt + LIMITS.challengeTtlMs)
+      throw new RelayError('BAD_CHALLENGE', 'the challenge expired');
+    const statement = encodeAuthChallenge({
+      purpose,
+      nonce: proof.nonce,
+      issuedAt: challenge.issuedAt,
+      origin: this.options.origin,
+      deviceId: proof.deviceId,
+    });
+    const key = decodeBase64url(proof.deviceId);
+    const signature = decodeBase64url(proof.signature);
+    if (!key || !signature || !verifySignature(key, statement, signature)) {
+      throw new RelayError('UNAUTHENTICATED', 'the proof is not signed by the device key');
+    }
+  }
+
+  /** A proof from a registered device whose chain still verifies now. */
+  async authenticate(proof: AuthProof, purpose: AuthPurpose): Promise<DeviceIdentity> {
+    await this.verifyProof(proof, purpose);
+    return this.registeredDevice(proof.deviceId);
+  }
+
+  async registeredDevice(deviceId: string): Promise<DeviceIdentity> {
+    const chain = await deviceChain(this.db, deviceId);
+    if (!chain) throw new RelayError('UNAUTHENTICATED', 'this device is not registered');
+    const verdict = verifyDevice(chain, {
+      trustedRoots: this.options.trustedRoots,
+      revocations: await this.revocations(),
+      now: this.options.now(),
+      verifySignature,
+    });
+    if (!verdict.ok) throw new RelayError(verdict.code, verdict.message);
+    return { deviceId, contactPointId: chain.contactPoint.contactPointId };
+  }
+
+  revocations(): Promise<Revocation[]> {
+    return revocations(this.db);
+  }
+
+  async mintToken(identity: DeviceIdentity): Promise<AuthToken> {
+    const token = encodeBase64url(randomBytes(32));
+    await this.store.put(`token:${token}`, JSON.stringify(identity), this.options.tokenTtlMs);
+    return { token, expiresAt: this.options.now() + this.options.tokenTtlMs };
+  }
+
+  async resolveToken(token: string): Promise<DeviceIdentity> {
+    const raw = token.length <= 64 ? await this.store.get(`token:${token}`) : undefined;
+    if (!raw) throw new RelayError('UNAUTHENTICATED', 'missing, unknown or expired token');
+    return JSON.parse(raw) as DeviceIdentity;
+  }
+}

@@ -1,0 +1,52 @@
+import type { TrustedRoot } from '@liaison/protocol';
+
+/** Everything the relay is told; built from the environment by the entry point, or directly by tests. */
+export interface RelayConfig {
+  host: string;
+  port: number;
+  /** The relay's public origin, bound into every authentication challenge. */
+  publicOrigin: string;
+  database: { kind: 'pglite'; dataDir: string | undefined } | { kind: 'postgres'; url: string };
+  trustedRoots: TrustedRoot[];
+  corsOrigins: string[];
+  logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
+  /** Undelivered envelopes are deleted after this, and their senders told. */
+  envelopeTtlMs: number;
+  /** How long receipts (delivery metadata) are kept. */
+  receiptRetentionMs: number;
+  /** Lifetime of an HTTP bearer token minted from a proof of key possession. */
+  tokenTtlMs: number;
+  /** Prekey bundle fetches one device may make per minute. */
+  bundleFetchesPerMinute: number;
+  /** How often expired envelopes and old receipts are swept. */
+  sweepIntervalMs: number;
+  /** The clock; tests move it. */
+  now: () => number;
+}
+
+const DAY = 24 * 3600 * 1000;
+
+export const DEFAULTS = {
+  host: '127.0.0.1',
+  port: 8080,
+  envelopeTtlMs: 30 * DAY,
+  receiptRetentionMs: 365 * DAY,
+  tokenTtlMs: 15 * 60 * 1000,
+  bundleFetchesPerMinute: 60,
+  sweepIntervalMs: 60 * 1000,
+} as const;
+
+/** A configuration for tests and embedding: in-memory PGlite on a free loopback port. */
+export function relayConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
+  return {
+    ...DEFAULTS,
+    port: 0,
+    publicOrigin: 'http://127.0.0.1',
+    database: { kind: 'pglite', dataDir: undefined },
+    trustedRoots: [],
+    corsOrigins: [],
+    logLevel: 'silent',
+    now: Date.now,
+    ...overrides,
+  };
+}

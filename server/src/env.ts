@@ -1,0 +1,54 @@
+import { readFileSync } from 'node:fs';
+import { TrustedRoot } from '@liaison/protocol';
+import { z } from 'zod';
+import { DEFAULTS, type RelayConfig } from './config.js';
+
+/**
+ * The environment the relay reads, and nothing else does:
+ *
+ *   PORT, HOST                 where to listen (default 127.0.0.1:8080)
+ *   PUBLIC_ORIGIN              the relay's public URL (default http://HOST:PORT)
+ *   DATABASE_URL               PostgreSQL; without it, embedded PGlite in DATA_DIR
+ *   DATA_DIR                   PGlite data folder (default ./data/relay), created on first start
+ *   LIAISON_TRUSTED_ROOTS      comma-separated paths of network root files (.root.json)
+ *   CORS_ORIGINS               comma-separated origins allowed to call the API from a browser
+ *   LOG_LEVEL                  fatal | error | warn | info | debug | silent (default info)
+ *   ENVELOPE_TTL_DAYS          days an undelivered envelope is kept (default 30)
+ */
+export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
+  const port = z.coerce
+    .number()
+    .int()
+    .min(0)
+    .max(65535)
+    .parse(env.PORT ?? DEFAULTS.port);
+  const host = env.HOST ?? DEFAULTS.host;
+  const list = (value: string | undefined) =>
+    (value ?? '')
+      .split(',')
+      .map((s) => s.trim())
+      .filter((s) => s.length > 0);
+  const trustedRoots = list(env.LIAISON_TRUSTED_ROOTS).map((path) => {
+    const parsed = TrustedRoot.safeParse(JSON.parse(readFileSync(path, 'utf8')));
+    if (!parsed.success) throw new Error(`${path} is not a network root file (.root.json)`);
+    return parsed.data;
+  });
+  const ttlDays = z.coerce
+    .number()
+    .positive()
+    .parse(env.ENVELOPE_TTL_DAYS ?? DEFAULTS.envelopeTtlMs / 86_400_000);
+  return {
+    ...DEFAULTS,
+    host,
+    port,
+    publicOrigin: env.PUBLIC_ORIGIN ?? `http://${host}:${port}`,
+    database: env.DATABASE_URL
+      ? { kind: 'postgres', url: env.DATABASE_URL }
+      : { kind: 'pglite', dataDir: env.DATA_DIR ?? 'data/relay' },
+    trustedRoots,
+    corsOrigins: list(env.CORS_ORIGINS),
+    logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).parse(env.LOG_LEVEL ?? 'info'),
+    envelopeTtlMs: ttlDays * 86_400_000,
+    now: Date.now,
+  };
+}

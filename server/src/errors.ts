@@ -1,0 +1,65 @@
+import type { ErrorBody, ErrorCode, ErrorDetails } from '@liaison/protocol';
+
+const STATUS: Record<ErrorCode, number> = {
+  INVALID_INPUT: 400,
+  PAYLOAD_TOO_LARGE: 413,
+  UNAUTHENTICATED: 401,
+  FORBIDDEN: 403,
+  NOT_FOUND: 404,
+  CONFLICT: 409,
+  DEVICE_MISMATCH: 409,
+  RATE_LIMITED: 429,
+  QUOTA_EXCEEDED: 429,
+  UNKNOWN_ROOT: 403,
+  BAD_SIGNATURE: 403,
+  EXPIRED: 403,
+  NOT_YET_VALID: 403,
+  REVOKED: 403,
+  CHAIN_MISMATCH: 403,
+  BAD_CHALLENGE: 401,
+  UNSUPPORTED_VERSION: 400,
+  UNAVAILABLE: 503,
+  INTERNAL: 500,
+};
+
+/** What handlers throw; one place (http and socket alike) turns it into `{ error, message }`. */
+export class RelayError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly details?: ErrorDetails,
+  ) {
+    super(message);
+  }
+
+  get status(): number {
+    return STATUS[this.code];
+  }
+
+  body(): ErrorBody {
+    return { error: this.code, message: this.message, ...(this.details && { details: this.details }) };
+  }
+}
+
+/** Any thrown value as a wire error body. Unknown errors say nothing about the inside. */
+export function toErrorBody(error: unknown): ErrorBody {
+  if (error instanceof RelayError) return error.body();
+  if (isDatabaseUnavailable(error)) return { error: 'UNAVAILABLE', message: 'storage is unavailable; retry shortly' };
+  return { error: 'INTERNAL', message: 'internal error' };
+}
+
+export function statusOf(body: ErrorBody): number {
+  return STATUS[body.error];
+}
+
+/** Connection failures of PostgreSQL (pg) or of the pool: retryable, never a false success. */
+function isDatabaseUnavailable(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return (
+    (typeof code === 'string' &&
+      (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(code) || /^(08|57P0)/.test(code))) ||
+    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
+      (error as Error)?.message ?? '',
+    )
+  );
+}

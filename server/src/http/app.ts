@@ -1,0 +1,82 @@
+import { type ErrorBody, LIMITS, parseInput } from '@liaison/protocol';
+import cors from 'cors';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import helmet from 'helmet';
+import { RelayError, statusOf, toErrorBody } from '../errors.js';
+import type { RelayDeps } from '../relay-deps.js';
+import { isReady } from '../storage/database.js';
+import { ROUTES } from './routes.js';
+
+/** The express app: security headers, CORS as configured, bounded JSON bodies, the route table, one error handler. */
+export function createHttpApp(deps: RelayDeps): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.set('trust proxy', false);
+  app.use(helmet());
+  if (deps.config.corsOrigins.length > 0) app.use(cors({ origin: deps.config.corsOrigins }));
+  app.use(express.json({ limit: LIMITS.maxHttpBodyBytes, strict: true }));
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const ready = await isReady(deps.db);
+    res
+      .status(ready ? 200 : 503)
+      .json(ready ? { status: 'ready' } : { status: 'not-ready', detail: 'database unreachable or not migrated' });
+  });
+
+  for (const route of ROUTES) {
+    app[route.method](route.path, async (req: Request, res: Response) => {
+      const identity = route.authenticated ? await deps.auth.resolveToken(bearer(req)) : undefined;
+      const raw = route.source === 'body' ? req.body : route.source === 'query' ? { ...req.query } : undefined;
+      let input: unknown;
+      if (route.source !== 'none') {
+        const parsed = parseInput(route.input, raw);
+        if (!parsed.ok) throw new RelayError(parsed.error.error, parsed.error.message, parsed.error.details);
+        input = parsed.value;
+      }
+      const params = Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)]));
+      res.json(await route.handle({ input, params, identity, deps }));
+    });
+  }
+
+  app.use((_req, res) => {
+    res.status(404).json({ error: 'NOT_FOUND', message: 'no such endpoint' } satisfies ErrorBody);
+  });
+  app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
+    const body = bodyParserError(error) ?? toErrorBody(error);
+    if (body.error === 'INTERNAL' || body.error === 'UNAVAILABLE') {
+      deps.log.error(
+        { event: 'http.error', method: req.method, path: req.route?.path ?? 'unmatched', err: describe(error) },
+        'request failed',
+      );
+    }
+    res.status(statusOf(body)).json(body);
+  });
+  return app;
+}
+
+function bearer(req: Request): string {
+  const header = req.get('authorization') ?? '';
+  const match = /^Bearer ([A-Za-z0-9_-]{16,256})$/.exec(header);
+  if (!match?.[1]) throw new RelayError('UNAUTHENTICATED', 'a bearer token is required (POST /v1/auth/token)');
+  return match[1];
+}
+
+/** express.json's own failures, as stable codes. */
+function bodyParserError(error: unknown): ErrorBody | undefined {
+  const type = (error as { type?: string })?.type;
+  if (type === 'entity.too.large')
+    return { error: 'PAYLOAD_TOO_LARGE', message: `body over ${LIMITS.maxHttpBodyBytes} bytes` };
+  if (type === 'entity.parse.failed') return { error: 'INVALID_INPUT', message: 'body is not valid JSON' };
+  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
+    return { error: 'INVALID_INPUT', message: 'unsupported body encoding' };
+  return undefined;
+}
+
+/** The error's kind and message for the log: never request data. */
+function describe(error: unknown): { name?: string; message?: string; code?: unknown } {
+  const e = error as { name?: string; message?: string; code?: unknown };
+  return { name: e?.name, message: e?.message, code: e?.code };
+}

@@ -1,0 +1,266 @@
+import {
+  AuthChallengeRequest,
+  AuthProof,
+  Availability,
+  type CertificateChain,
+  ContactPointId,
+  DirectoryQuery,
+  decodeBase64url,
+  type ErrorCode,
+  encodeRevocation,
+  encodeSignedPrekey,
+  LIMITS,
+  PrekeyUpload,
+  ReceiptsQuery,
+  RegisterDeviceRequest,
+  Revocation,
+  type SignedPrekey,
+  verifyDevice,
+} from '@liaison/protocol';
+import { z } from 'zod';
+import type { DeviceIdentity } from '../auth/authenticator.js';
+import { RelayError } from '../errors.js';
+import type { RelayDeps } from '../relay-deps.js';
+import { verifySignature } from '../sodium.js';
+import {
+  applyRevocation,
+  registerDevice,
+  revocations,
+  searchDirectory,
+  setAvailability,
+} from '../storage/directory.js';
+import { receiptsFor } from '../storage/messages.js';
+import { fetchBundles, prekeyCount, uploadPrekeys } from '../storage/prekeys.js';
+
+/**
+ * Every HTTP endpoint, as data: the authorization and fuzz suites enumerate this table, so an
+ * endpoint cannot be added without being tested against wrong identities and bad input.
+ */
+export interface Route {
+  method: 'get' | 'post' | 'put';
+  path: string;
+  /** Whether a bearer token is required. */
+  authenticated: boolean;
+  /** Where the input comes from, checked against `input` before the handler runs. */
+  source: 'body' | 'query' | 'none';
+  input: z.ZodType;
+  handle(ctx: RouteContext): Promise<unknown>;
+}
+
+export interface RouteContext {
+  input: unknown;
+  params: Record<string, string>;
+  identity: DeviceIdentity | undefined;
+  deps: RelayDeps;
+}
+
+const None = z.unknown();
+
+function me(ctx: RouteContext): DeviceIdentity {
+  if (!ctx.identity) throw new RelayError('UNAUTHENTICATED', 'a bearer token is required');
+  return ctx.identity;
+}
+
+function checkSignedPrekey(deviceId: string, prekey: SignedPrekey): void {
+  const { signature, ...body } = prekey;
+  const ok = verifySignature(
+    decodeBase64url(deviceId) as Uint8Array,
+    encodeSignedPrekey(body),
+    decodeBase64url(signature) as Uint8Array,
+  );
+  if (!ok) throw new RelayError('BAD_SIGNATURE', 'the signed prekey is not signed by the device key');
+}
+
+function param(ctx: RouteContext, name: string, schema: z.ZodType<string>): string {
+  const parsed = schema.safeParse(ctx.params[name]);
+  if (!parsed.success) throw new RelayError('INVALID_INPUT', `${name}: not a valid id`);
+  return parsed.data;
+}
+
+export const ROUTES: Route[] = [
+  {
+    method: 'post',
+    path: '/v1/auth/challenge',
+    authenticated: false,
+    source: 'body',
+    input: AuthChallengeRequest,
+    handle: ({ input, deps }) => {
+      const request = input as AuthChallengeRequest;
+      return deps.auth.issueChallenge(request.deviceId, request.purpose);
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/auth/token',
+    authenticated: false,
+    source: 'body',
+    input: AuthProof,
+    handle: async ({ input, deps }) => deps.auth.mintToken(await deps.auth.authenticate(input as AuthProof, 'token')),
+  },
+  {
+    method: 'post',
+    path: '/v1/devices',
+    authenticated: false,
+    source: 'body',
+    input: RegisterDeviceRequest,
+    handle: async ({ input, deps }) => {
+      const request = input as RegisterDeviceRequest;
+      const chain: CertificateChain = request.chain;
+      if (request.proof.deviceId !== chain.device.deviceId) {
+        throw new RelayError('FORBIDDEN', 'the proof is not by the device being registered');
+      }
+      await deps.auth.verifyProof(request.proof, 'register');
+      const now = deps.config.now();
+      const verdict = verifyDevice(chain, {
+        trustedRoots: deps.config.trustedRoots,
+        revocations: await revocations(deps.db),
+        now,
+        verifySignature,
+      });
+      if (!verdict.ok) throw new RelayError(verdict.code as ErrorCode, verdict.message);
+      checkSignedPrekey(chain.device.deviceId, request.signedPrekey);
+      await registerDevice(
+        deps.db,
+        chain,
+        { signedPrekey: request.signedPrekey, oneTimePrekeys: request.oneTimePrekeys },
+        now,
+      );
+      deps.log.info(
+        { event: 'device.registered', contactPointId: chain.contactPoint.contactPointId },
+        'device registered',
+      );
+      return { deviceId: chain.device.deviceId, contactPointId: chain.contactPoint.contactPointId, registeredAt: now };
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/prekeys',
+    authenticated: true,
+    source: 'body',
+    input: PrekeyUpload,
+    handle: async (ctx) => {
+      const upload = ctx.input as PrekeyUpload;
+      if (upload.signedPrekey) checkSignedPrekey(me(ctx).deviceId, upload.signedPrekey);
+      return uploadPrekeys(ctx.deps.db, me(ctx).deviceId, upload);
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/prekeys/count',
+    authenticated: true,
+    source: 'none',
+    input: None,
+    handle: (ctx) => prekeyCount(ctx.deps.db, me(ctx).deviceId),
+  },
+  {
+    method: 'get',
+    path: '/v1/contact-points/:contactPointId/bundles',
+    authenticated: true,
+    source: 'none',
+    input: None,
+    handle: async (ctx) => {
+      const contactPointId = param(ctx, 'contactPointId', ContactPointId);
+      await ctx.deps.limits.take(`bundles:${me(ctx).deviceId}`, ctx.deps.config.bundleFetchesPerMinute);
+      return fetchBundles(ctx.deps.db, contactPointId, ctx.deps.config.now());
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/directory',
+    authenticated: true,
+    source: 'query',
+    input: DirectoryQuery,
+    handle: (ctx) => searchDirectory(ctx.deps.db, ctx.input as DirectoryQuery, ctx.deps.config.now()),
+  },
+  {
+    method: 'put',
+    path: '/v1/availability',
+    authenticated: true,
+    source: 'body',
+    input: Availability,
+    handle: async (ctx) => {
+      await setAvailability(ctx.deps.db, me(ctx).contactPointId, ctx.input as Availability);
+      return ctx.input;
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/receipts',
+    authenticated: true,
+    source: 'query',
+    input: ReceiptsQuery,
+    handle: async (ctx) => {
+      const { receipts, lastId } = await receiptsFor(
+        ctx.deps.db,
+        me(ctx).contactPointId,
+        (ctx.input as ReceiptsQuery).after ?? 0,
+        LIMITS.maxDirectoryPage,
+      );
+      return { receipts, cursor: lastId };
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/revocations',
+    authenticated: false,
+    source: 'body',
+    input: Revocation,
+    handle: async ({ input, deps }) => {
+      const revocation = input as Revocation;
+      await checkRevocationIssuer(deps, revocation);
+      const removed = await applyRevocation(deps.db, revocation, deps.config.now());
+      deps.hub.disconnect(removed, 'this device was revoked');
+      deps.log.info(
+        { event: 'revocation.applied', subject: revocation.subject, devices: removed.length },
+        'revocation applied',
+      );
+      return { applied: true };
+    },
+  },
+];
+
+/**
+ * A revocation is accepted only from the issuer right above its subject, with a valid signature:
+ * anyone may deliver one (it is a public statement), nobody can forge one.
+ */
+async function checkRevocationIssuer(deps: RelayDeps, revocation: Revocation): Promise<void> {
+  const { db } = deps;
+  let issuerKey: string | undefined;
+  if (revocation.subject === 'authority') {
+    issuerKey = deps.config.trustedRoots.find(
+      (r) => r.networkId === revocation.networkId && r.publicKey === revocation.issuerKey,
+    )?.publicKey;
+  } else if (revocation.subject === 'contact-point') {
+    const row = await db
+      .selectFrom('contact_points')
+      .select(['authority_certificate', 'network_id'])
+      .where('contact_point_id', '=', revocation.subjectId)
+      .executeTakeFirst();
+    if (row?.network_id === revocation.networkId) issuerKey = row.authority_certificate.publicKey;
+  } else {
+    const row = await db
+      .selectFrom('devices')
+      .innerJoin('contact_points', 'contact_points.contact_point_id', 'devices.contact_point_id')
+      .select(['contact_points.account_key', 'contact_points.network_id'])
+      .where('devices.device_id', '=', revocation.subjectId)
+      .executeTakeFirst();
+    if (row?.network_id === revocation.networkId) issuerKey = row.account_key;
+  }
+  if (!issuerKey)
+    throw new RelayError(
+      'NOT_FOUND',
+      `no ${revocation.subject} "${revocation.subjectId}" known in "${revocation.networkId}"`,
+    );
+  if (issuerKey !== revocation.issuerKey)
+    throw new RelayError('FORBIDDEN', 'only the issuer above the subject may revoke it');
+  const { signature, ...body } = revocation;
+  if (
+    !verifySignature(
+      decodeBase64url(issuerKey) as Uint8Array,
+      encodeRevocation(body),
+      decodeBase64url(signature) as Uint8Array,
+    )
+  ) {
+    throw new RelayError('BAD_SIGNATURE', 'the revocation is not signed by its issuer');
+  }
+}

@@ -1,0 +1,17 @@
+import type { Kysely } from 'kysely';
+import type { Authenticator } from './auth/authenticator.js';
+import type { RateLimiter } from './auth/rate-limiter.js';
+import type { RelayConfig } from './config.js';
+import type { Logger } from './log.js';
+import type { DeliveryHub } from './socket/delivery-hub.js';
+import type { Database } from './storage/schema.js';
+
+/** What handlers share, wired once in relay.ts. */
+export interface RelayDeps {
+  config: RelayConfig;
+  db: Kysely<Database>;
+  auth: Authenticator;
+  limits: RateLimiter;
+  hub: DeliveryHub;
+  log: Logger;
+}

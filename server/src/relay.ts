@@ -1,0 +1,112 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { Kysely } from 'kysely';
+import { Authenticator } from './auth/authenticator.js';
+import { MemoryEphemeralStore } from './auth/ephemeral-store.js';
+import { RateLimiter } from './auth/rate-limiter.js';
+import type { RelayConfig } from './config.js';
+import { createHttpApp } from './http/app.js';
+import { createLogger } from './log.js';
+import type { RelayDeps } from './relay-deps.js';
+import { DeliveryHub } from './socket/delivery-hub.js';
+import { attachSocketServer } from './socket/socket-server.js';
+import { readySodium } from './sodium.js';
+import { migrate, openDatabase } from './storage/database.js';
+import { expireEnvelopes, forgetOldMetadata } from './storage/messages.js';
+import type { Database } from './storage/schema.js';
+
+export interface Relay {
+  readonly url: string;
+  readonly port: number;
+  readonly db: Kysely<Database>;
+  /** Expires undelivered envelopes (telling their senders) and forgets old metadata; runs periodically too. */
+  sweep(): Promise<void>;
+  /** Stops accepting, lets running handlers finish, closes sockets and the database. */
+  stop(): Promise<void>;
+}
+
+/** Wires storage, auth, HTTP and socket.io for one relay node, and starts listening. */
+export async function startRelay(config: RelayConfig): Promise<Relay> {
+  await readySodium();
+  const log = createLogger(config.logLevel);
+  const db = await openDatabase(config.database);
+  await migrate(db);
+  const ephemeral = new MemoryEphemeralStore(config.now);
+  const deps: RelayDeps = {
+    config,
+    db,
+    log,
+    auth: new Authenticator(db, ephemeral, {
+      origin: config.publicOrigin,
+      trustedRoots: config.trustedRoots,
+      tokenTtlMs: config.tokenTtlMs,
+      now: config.now,
+    }),
+    limits: new RateLimiter(ephemeral),
+    hub: new DeliveryHub(),
+  };
+
+  // Handlers in progress, so that stop() lets them finish before the database closes.
+  const running = new Set<Promise<unknown>>();
+  const track = <T>(work: Promise<T>): Promise<T> => {
+    running.add(work);
+    void work.finally(() => running.delete(work)).catch(() => undefined);
+    return work;
+  };
+
+  const httpServer = createServer(createHttpApp(deps));
+  const io = attachSocketServer(httpServer, deps, track);
+  await new Promise<void>((resolve, reject) => {
+    httpServer.once('error', reject);
+    httpServer.listen(config.port, config.host, resolve);
+  });
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${config.host}:${port}`;
+  const database =
+    config.database.kind === 'postgres' ? 'postgresql' : `pglite ${config.database.dataDir ?? '(in memory)'}`;
+  log.info(
+    { event: 'relay.listening', url, database, trustedRoots: config.trustedRoots.length },
+    `Liaison relay listening on ${url}`,
+  );
+  if (config.trustedRoots.length === 0) {
+    log.warn(
+      { event: 'relay.no-roots' },
+      'no trusted network roots configured (LIAISON_TRUSTED_ROOTS): no device can register',
+    );
+  }
+
+  const sweep = async () => {
+    const now = config.now();
+    const expired = await expireEnvelopes(db, now);
+    for (const { to, receipt } of expired) deps.hub.receipt(to, receipt);
+    await forgetOldMetadata(db, now - config.receiptRetentionMs);
+    if (expired.length > 0)
+      log.info({ event: 'envelopes.expired', count: expired.length }, 'undelivered envelopes expired');
+  };
+  const sweeper = setInterval(() => {
+    void track(sweep()).catch((error) =>
+      log.error({ event: 'sweep.error', err: (error as Error)?.message }, 'sweep failed'),
+    );
+  }, config.sweepIntervalMs);
+  sweeper.unref();
+
+  let stopping: Promise<void> | undefined;
+  return {
+    url,
+    port,
+    db,
+    sweep: () => track(sweep()),
+    stop: () => {
+      stopping ??= (async () => {
+        clearInterval(sweeper);
+        httpServer.close();
+        await Promise.allSettled([...running]);
+        await io.close();
+        await ephemeral.close();
+        await db.destroy();
+        log.info({ event: 'relay.stopped' }, 'relay stopped');
+      })();
+      return stopping;
+    },
+  };
+}

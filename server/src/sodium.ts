@@ -1,0 +1,18 @@
+import sodium from 'libsodium-wrappers-sumo';
+
+/** The relay's only crypto: Ed25519 verification and random bytes, from libsodium. */
+export async function readySodium(): Promise<void> {
+  await sodium.ready;
+}
+
+export function verifySignature(publicKey: Uint8Array, message: Uint8Array, signature: Uint8Array): boolean {
+  try {
+    return sodium.crypto_sign_verify_detached(signature, message, publicKey);
+  } catch {
+    return false;
+  }
+}
+
+export function randomBytes(length: number): Uint8Array {
+  return sodium.randombytes_buf(length);
+}

@@ -1,0 +1,48 @@
+import { mkdirSync } from 'node:fs';
+import { PGlite } from '@electric-sql/pglite';
+import { Kysely, type Migration, Migrator, PostgresDialect, sql } from 'kysely';
+import { PGliteDialect } from 'kysely-pglite-dialect';
+import pg from 'pg';
+import type { RelayConfig } from '../config.js';
+import * as initial from './migrations/0001-initial.js';
+import type { Database } from './schema.js';
+
+/** Listed explicitly, in order: the same migrations for PGlite and PostgreSQL. */
+const MIGRATIONS: Record<string, Migration> = {
+  '0001-initial': initial,
+};
+
+// bigint (int8) columns hold milliseconds and sequence numbers, all far below 2^53: read them as numbers.
+const INT8 = 20;
+pg.types.setTypeParser(INT8, (value) => Number(value));
+
+export async function openDatabase(config: RelayConfig['database']): Promise<Kysely<Database>> {
+  if (config.kind === 'postgres') {
+    const pool = new pg.Pool({ connectionString: config.url, max: 10, connectionTimeoutMillis: 5000 });
+    // An idle client's connection error must not crash the process; the next query reports it.
+    pool.on('error', () => undefined);
+    return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  }
+  if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
+  const client = new PGlite({
+    ...(config.dataDir && { dataDir: config.dataDir }),
+    parsers: { [INT8]: (value: string) => Number(value) },
+  });
+  return new Kysely<Database>({ dialect: new PGliteDialect(client) });
+}
+
+export async function migrate(db: Kysely<Database>): Promise<void> {
+  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
+  const { error } = await migrator.migrateToLatest();
+  if (error) throw error;
+}
+
+/** True when the database answers and every listed migration is applied. */
+export async function isReady(db: Kysely<Database>): Promise<boolean> {
+  try {
+    const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(db);
+    return rows[0]?.n === Object.keys(MIGRATIONS).length;
+  } catch {
+    return false;
+  }
+}

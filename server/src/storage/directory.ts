@@ -1,0 +1,268 @@
+import {
+  type Availability,
+  type CertificateChain,
+  type DirectoryEntry,
+  type DirectoryPage,
+  type DirectoryQuery,
+  LIMITS,
+  type OneTimePrekey,
+  type Revocation,
+  type SignedPrekey,
+} from '@liaison/protocol';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import { RelayError } from '../errors.js';
+import type { Database } from './schema.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/**
+ * Registers a device with its verified chain and first prekeys. The designation is stored once
+ * per contact point id and may only be renewed by the same authority for the same account key;
+ * a device's identity never changes (its id is its key), while re-registration replaces prekeys.
+ */
+export async function registerDevice(
+  db: Kysely<Database>,
+  chain: CertificateChain,
+  prekeys: { signedPrekey: SignedPrekey; oneTimePrekeys: OneTimePrekey[] },
+  now: number,
+): Promise<void> {
+  const { authority, contactPoint, device } = chain;
+  await db.transaction().execute(async (tx) => {
+    const existing = await tx
+      .selectFrom('contact_points')
+      .select(['network_id', 'authority_id', 'account_key', 'certificate'])
+      .where('contact_point_id', '=', contactPoint.contactPointId)
+      .forUpdate()
+      .executeTakeFirst();
+    if (
+      existing &&
+      (existing.network_id !== contactPoint.networkId ||
+        existing.authority_id !== contactPoint.authorityId ||
+        existing.account_key !== contactPoint.accountKey)
+    ) {
+      throw new RelayError(
+        'CONFLICT',
+        `contact point "${contactPoint.contactPointId}" is bound to another designation`,
+      );
+    }
+    const row = {
+      network_id: contactPoint.networkId,
+      authority_id: contactPoint.authorityId,
+      country: authority.country,
+      display_name: contactPoint.displayName,
+      kind: contactPoint.kind,
+      languages: contactPoint.languages,
+      competences: contactPoint.competences,
+      account_key: contactPoint.accountKey,
+      authority_certificate: JSON.stringify(authority),
+      certificate: JSON.stringify(contactPoint),
+      not_after: contactPoint.notAfter,
+      updated_at: now,
+    };
+    if (!existing) {
+      await tx
+        .insertInto('contact_points')
+        .values({
+          contact_point_id: contactPoint.contactPointId,
+          availability: JSON.stringify({ status: 'available' }),
+          ...row,
+        })
+        .execute();
+    } else if (contactPoint.notBefore >= existing.certificate.notBefore) {
+      await tx
+        .updateTable('contact_points')
+        .set(row)
+        .where('contact_point_id', '=', contactPoint.contactPointId)
+        .execute();
+    }
+
+    const known = await tx
+      .selectFrom('devices')
+      .select(['contact_point_id'])
+      .where('device_id', '=', device.deviceId)
+      .executeTakeFirst();
+    if (known && known.contact_point_id !== contactPoint.contactPointId) {
+      throw new RelayError('CONFLICT', 'this device is registered to another contact point');
+    }
+    if (!known) {
+      const { count } = await tx
+        .selectFrom('devices')
+        .select((eb) => eb.fn.countAll<number>().as('count'))
+        .where('contact_point_id', '=', contactPoint.contactPointId)
+        .where('not_after', '>', now)
+        .executeTakeFirstOrThrow();
+      if (Number(count) >= LIMITS.maxDevicesPerContactPoint) {
+        throw new RelayError(
+          'QUOTA_EXCEEDED',
+          `a contact point may have at most ${LIMITS.maxDevicesPerContactPoint} devices`,
+        );
+      }
+    }
+    await tx
+      .insertInto('devices')
+      .values({
+        device_id: device.deviceId,
+        contact_point_id: contactPoint.contactPointId,
+        certificate: JSON.stringify(device),
+        not_after: device.notAfter,
+        registered_at: now,
+      })
+      .onConflict((oc) =>
+        oc.column('device_id').doUpdateSet({ certificate: JSON.stringify(device), not_after: device.notAfter }),
+      )
+      .execute();
+    await replaceSignedPrekey(tx, device.deviceId, prekeys.signedPrekey);
+    await tx.deleteFrom('one_time_prekeys').where('device_id', '=', device.deviceId).execute();
+    await insertOneTimePrekeys(tx, device.deviceId, prekeys.oneTimePrekeys);
+  });
+}
+
+export async function replaceSignedPrekey(db: Db, deviceId: string, prekey: SignedPrekey): Promise<void> {
+  const values = {
+    prekey_id: prekey.id,
+    public_key: prekey.publicKey,
+    created_at: prekey.createdAt,
+    signature: prekey.signature,
+  };
+  await db
+    .insertInto('signed_prekeys')
+    .values({ device_id: deviceId, ...values })
+    .onConflict((oc) => oc.column('device_id').doUpdateSet(values))
+    .execute();
+}
+
+export async function insertOneTimePrekeys(db: Db, deviceId: string, prekeys: OneTimePrekey[]): Promise<void> {
+  if (prekeys.length === 0) return;
+  await db
+    .insertInto('one_time_prekeys')
+    .values(prekeys.map((p) => ({ device_id: deviceId, prekey_id: p.id, public_key: p.publicKey })))
+    .onConflict((oc) => oc.columns(['device_id', 'prekey_id']).doNothing())
+    .execute();
+}
+
+/** The stored chain of a device, to re-verify it at each authentication. */
+export async function deviceChain(db: Db, deviceId: string): Promise<CertificateChain | undefined> {
+  const row = await db
+    .selectFrom('devices')
+    .innerJoin('contact_points', 'contact_points.contact_point_id', 'devices.contact_point_id')
+    .select([
+      'devices.certificate as device',
+      'contact_points.certificate as contactPoint',
+      'contact_points.authority_certificate as authority',
+    ])
+    .where('devices.device_id', '=', deviceId)
+    .executeTakeFirst();
+  return row && { authority: row.authority, contactPoint: row.contactPoint, device: row.device };
+}
+
+/** Devices of a contact point whose certificates are still valid: the ones a send must cover. */
+export async function currentDevices(db: Db, contactPointId: string, now: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('devices')
+    .select('device_id')
+    .where('contact_point_id', '=', contactPointId)
+    .where('not_after', '>', now)
+    .orderBy('device_id')
+    .execute();
+  return rows.map((r) => r.device_id);
+}
+
+export async function contactPointExists(db: Db, contactPointId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('contact_points')
+    .select('contact_point_id')
+    .where('contact_point_id', '=', contactPointId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+function escapeLike(text: string): string {
+  return text.replace(/[\\%_]/g, (c) => `\\${c}`);
+}
+
+export async function searchDirectory(db: Db, query: DirectoryQuery, now: number): Promise<DirectoryPage> {
+  const limit = query.limit ?? 20;
+  let select = db
+    .selectFrom('contact_points')
+    .select(['contact_point_id', 'authority_certificate', 'certificate', 'availability'])
+    .where('not_after', '>', now)
+    .orderBy('contact_point_id')
+    .limit(limit + 1);
+  if (query.country) select = select.where('country', '=', query.country);
+  if (query.authority) select = select.where('authority_id', '=', query.authority);
+  if (query.network) select = select.where('network_id', '=', query.network);
+  if (query.language) select = select.where(sql<boolean>`${query.language} = any(languages)`);
+  if (query.competence) select = select.where(sql<boolean>`${query.competence} = any(competences)`);
+  if (query.q) select = select.where('display_name', 'ilike', `%${escapeLike(query.q)}%`);
+  if (query.cursor) select = select.where('contact_point_id', '>', query.cursor);
+  const rows = await select.execute();
+  const page = rows.slice(0, limit);
+  const devices = page.length
+    ? await db
+        .selectFrom('devices')
+        .select(['contact_point_id', 'certificate'])
+        .where(
+          'contact_point_id',
+          'in',
+          page.map((r) => r.contact_point_id),
+        )
+        .where('not_after', '>', now)
+        .orderBy('device_id')
+        .execute()
+    : [];
+  const entries: DirectoryEntry[] = page.map((r) => ({
+    authority: r.authority_certificate,
+    contactPoint: r.certificate,
+    devices: devices.filter((d) => d.contact_point_id === r.contact_point_id).map((d) => d.certificate),
+    availability: r.availability,
+  }));
+  const last = page.at(-1);
+  return { entries, ...(rows.length > limit && last && { nextCursor: last.contact_point_id }) };
+}
+
+export async function setAvailability(db: Db, contactPointId: string, availability: Availability): Promise<void> {
+  await db
+    .updateTable('contact_points')
+    .set({ availability: JSON.stringify(availability) })
+    .where('contact_point_id', '=', contactPointId)
+    .execute();
+}
+
+export async function revocations(db: Db): Promise<Revocation[]> {
+  const rows = await db.selectFrom('revocations').select('statement').execute();
+  return rows.map((r) => r.statement);
+}
+
+/** Stores a verified revocation and removes the devices it cuts off; returns their ids. */
+export async function applyRevocation(db: Kysely<Database>, revocation: Revocation, now: number): Promise<string[]> {
+  return db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('revocations')
+      .values({
+        network_id: revocation.networkId,
+        subject: revocation.subject,
+        subject_id: revocation.subjectId,
+        issuer_key: revocation.issuerKey,
+        statement: JSON.stringify(revocation),
+        received_at: now,
+      })
+      .onConflict((oc) => oc.columns(['network_id', 'subject', 'subject_id', 'issuer_key']).doNothing())
+      .execute();
+    let devices = tx
+      .selectFrom('devices')
+      .innerJoin('contact_points', 'contact_points.contact_point_id', 'devices.contact_point_id')
+      .select('devices.device_id')
+      .where('contact_points.network_id', '=', revocation.networkId);
+    if (revocation.subject === 'device') devices = devices.where('devices.device_id', '=', revocation.subjectId);
+    if (revocation.subject === 'contact-point')
+      devices = devices.where('devices.contact_point_id', '=', revocation.subjectId);
+    if (revocation.subject === 'authority')
+      devices = devices.where('contact_points.authority_id', '=', revocation.subjectId);
+    const ids = (await devices.execute()).map((r) => r.device_id);
+    if (ids.length > 0) {
+      await tx.deleteFrom('envelopes').where('recipient_device', 'in', ids).execute();
+      await tx.deleteFrom('devices').where('device_id', 'in', ids).execute();
+    }
+    return ids;
+  });
+}

@@ -1,0 +1,291 @@
+import type { Envelope, Receipt, ReceiptStatus, SendRequest } from '@liaison/protocol';
+import { decodeBase64url, encodeBase64url } from '@liaison/protocol';
+import type { Kysely } from 'kysely';
+import { RelayError } from '../errors.js';
+import type { Database } from './schema.js';
+
+/** A receipt and the contact point whose devices it goes to (the message's sender). */
+export interface RoutedReceipt {
+  to: string;
+  receipt: Receipt;
+}
+
+export interface Sender {
+  deviceId: string;
+  contactPointId: string;
+}
+
+/**
+ * Stores a message and all its envelopes in one transaction, plus its `relayed` receipt. A
+ * repeated message id from the same device stores nothing and returns the first result, so a
+ * retried send is acknowledged identically; from another device it is a conflict.
+ */
+export async function storeMessage(
+  db: Kysely<Database>,
+  sender: Sender,
+  request: SendRequest,
+  now: number,
+  ttlMs: number,
+): Promise<{ serverTime: number; duplicate: boolean }> {
+  return db.transaction().execute(async (tx) => {
+    const inserted = await tx
+      .insertInto('messages')
+      .values({
+        message_id: request.messageId,
+        sender_device: sender.deviceId,
+        sender_contact_point: sender.contactPointId,
+        recipient_contact_point: request.recipient,
+        priority: request.priority,
+        created_at: request.createdAt,
+        server_time: now,
+        deadline: request.deadline ?? null,
+      })
+      .onConflict((oc) => oc.column('message_id').doNothing())
+      .returning('server_time')
+      .executeTakeFirst();
+    if (!inserted) {
+      const existing = await tx
+        .selectFrom('messages')
+        .select(['sender_device', 'server_time'])
+        .where('message_id', '=', request.messageId)
+        .executeTakeFirstOrThrow();
+      if (existing.sender_device !== sender.deviceId) {
+        throw new RelayError('CONFLICT', 'this message id is already used by another sender');
+      }
+      return { serverTime: existing.server_time, duplicate: true };
+    }
+    await tx
+      .insertInto('envelopes')
+      .values(
+        request.envelopes.map((e) => ({
+          message_id: request.messageId,
+          recipient_device: e.recipientDevice,
+          kind: e.kind,
+          ciphertext: decodeBase64url(e.ciphertext) as Uint8Array,
+          escalation_level: e.escalationLevel,
+          expires_at: now + ttlMs,
+        })),
+      )
+      .execute();
+    await tx
+      .insertInto('receipts')
+      .values({
+        message_id: request.messageId,
+        sender_contact_point: sender.contactPointId,
+        contact_point_id: request.recipient,
+        device_id: null,
+        status: 'relayed',
+        at: now,
+      })
+      .execute();
+    return { serverTime: now, duplicate: false };
+  });
+}
+
+export interface QueuedEnvelope {
+  seq: number;
+  envelope: Envelope;
+}
+
+/** The oldest envelopes waiting for a device, leaving out those already pushed and not yet acknowledged. */
+export async function queuedEnvelopes(
+  db: Kysely<Database>,
+  deviceId: string,
+  inFlight: readonly string[],
+  limit: number,
+): Promise<QueuedEnvelope[]> {
+  if (limit <= 0) return [];
+  const rows = await db
+    .selectFrom('envelopes')
+    .innerJoin('messages', 'messages.message_id', 'envelopes.message_id')
+    .select([
+      'envelopes.seq',
+      'envelopes.message_id',
+      'envelopes.kind',
+      'envelopes.ciphertext',
+      'envelopes.escalation_level',
+      'messages.sender_device',
+      'messages.sender_contact_point',
+      'messages.priority',
+      'messages.created_at',
+      'messages.server_time',
+      'messages.deadline',
+    ])
+    .where('envelopes.recipient_device', '=', deviceId)
+    .$if(inFlight.length > 0, (q) => q.where('envelopes.message_id', 'not in', [...inFlight]))
+    .orderBy('envelopes.seq')
+    .limit(limit)
+    .execute();
+  return rows.map((r) => ({
+    seq: Number(r.seq),
+    envelope: {
+      messageId: r.message_id,
+      senderContactPoint: r.sender_contact_point,
+      senderDevice: r.sender_device,
+      recipientDevice: deviceId,
+      kind: r.kind as Envelope['kind'],
+      priority: r.priority as Envelope['priority'],
+      ciphertext: encodeBase64url(r.ciphertext),
+      createdAt: r.created_at,
+      serverTime: r.server_time,
+      ...(r.deadline !== null && { deadline: r.deadline }),
+      escalationLevel: r.escalation_level,
+    },
+  }));
+}
+
+/**
+ * A device confirms it stored these envelopes: their ciphertext is deleted at once and a
+ * `delivered` receipt recorded. Only the device's own envelopes are touched; ids of others'
+ * envelopes, or already acknowledged ones, are ignored.
+ */
+export async function acknowledgeDelivery(
+  db: Kysely<Database>,
+  device: Sender,
+  messageIds: readonly string[],
+  now: number,
+): Promise<RoutedReceipt[]> {
+  return db.transaction().execute(async (tx) => {
+    const deleted = await tx
+      .deleteFrom('envelopes')
+      .where('recipient_device', '=', device.deviceId)
+      .where('message_id', 'in', [...messageIds])
+      .returning('message_id')
+      .execute();
+    if (deleted.length === 0) return [];
+    const senders = await tx
+      .selectFrom('messages')
+      .select(['message_id', 'sender_contact_point'])
+      .where(
+        'message_id',
+        'in',
+        deleted.map((d) => d.message_id),
+      )
+      .execute();
+    const receipts = senders.map((s) => ({
+      message_id: s.message_id,
+      sender_contact_point: s.sender_contact_point,
+      contact_point_id: device.contactPointId,
+      device_id: device.deviceId,
+      status: 'delivered',
+      at: now,
+    }));
+    await tx.insertInto('receipts').values(receipts).execute();
+    return receipts.map(routed);
+  });
+}
+
+/**
+ * A person at the recipient contact point confirmed the message. Recorded every time (the first
+ * one is what stops an escalation); refused for anyone the message was not addressed to.
+ */
+export async function acknowledgeByPerson(
+  db: Kysely<Database>,
+  device: Sender,
+  messageId: string,
+  now: number,
+): Promise<RoutedReceipt> {
+  const message = await db
+    .selectFrom('messages')
+    .select(['sender_contact_point', 'recipient_contact_point'])
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
+  if (!message || message.recipient_contact_point !== device.contactPointId) {
+    throw new RelayError('NOT_FOUND', 'no message with this id was addressed to you');
+  }
+  const row = {
+    message_id: messageId,
+    sender_contact_point: message.sender_contact_point,
+    contact_point_id: device.contactPointId,
+    device_id: device.deviceId,
+    status: 'acknowledged',
+    at: now,
+  };
+  await db.insertInto('receipts').values(row).execute();
+  return routed(row);
+}
+
+/** Deletes envelopes past their time and records `expired` receipts for their senders. */
+export async function expireEnvelopes(db: Kysely<Database>, now: number): Promise<RoutedReceipt[]> {
+  return db.transaction().execute(async (tx) => {
+    const expired = await tx
+      .deleteFrom('envelopes')
+      .where('expires_at', '<=', now)
+      .returning(['message_id', 'recipient_device'])
+      .execute();
+    if (expired.length === 0) return [];
+    const context = await tx
+      .selectFrom('messages')
+      .select(['message_id', 'sender_contact_point', 'recipient_contact_point'])
+      .where('message_id', 'in', [...new Set(expired.map((e) => e.message_id))])
+      .execute();
+    const byId = new Map(context.map((m) => [m.message_id, m]));
+    const receipts = expired.flatMap((e) => {
+      const m = byId.get(e.message_id);
+      return m
+        ? [
+            {
+              message_id: e.message_id,
+              sender_contact_point: m.sender_contact_point,
+              contact_point_id: m.recipient_contact_point,
+              device_id: e.recipient_device,
+              status: 'expired',
+              at: now,
+            },
+          ]
+        : [];
+    });
+    if (receipts.length > 0) await tx.insertInto('receipts').values(receipts).execute();
+    return receipts.map(routed);
+  });
+}
+
+/** Forgets delivery metadata older than the retention period, and messages with nothing left to deliver. */
+export async function forgetOldMetadata(db: Kysely<Database>, before: number): Promise<void> {
+  await db.deleteFrom('receipts').where('at', '<', before).execute();
+  await db
+    .deleteFrom('messages')
+    .where('server_time', '<', before)
+    .where(({ not, exists, selectFrom }) =>
+      not(exists(selectFrom('envelopes').select('seq').whereRef('envelopes.message_id', '=', 'messages.message_id'))),
+    )
+    .execute();
+}
+
+/** Receipts for a sender's messages, after a cursor: what a device missed while offline. */
+export async function receiptsFor(
+  db: Kysely<Database>,
+  senderContactPoint: string,
+  afterId: number,
+  limit: number,
+): Promise<{ receipts: Receipt[]; lastId: number }> {
+  const rows = await db
+    .selectFrom('receipts')
+    .selectAll()
+    .where('sender_contact_point', '=', senderContactPoint)
+    .where('receipt_id', '>', afterId)
+    .orderBy('receipt_id')
+    .limit(limit)
+    .execute();
+  return { receipts: rows.map(toReceipt), lastId: Number(rows.at(-1)?.receipt_id ?? afterId) };
+}
+
+function toReceipt(row: {
+  message_id: string;
+  contact_point_id: string;
+  device_id: string | null;
+  status: string;
+  at: number;
+}): Receipt {
+  return {
+    messageId: row.message_id,
+    status: row.status as ReceiptStatus,
+    contactPointId: row.contact_point_id,
+    ...(row.device_id !== null && { deviceId: row.device_id }),
+    at: row.at,
+  };
+}
+
+function routed(row: Parameters<typeof toReceipt>[0] & { sender_contact_point: string }): RoutedReceipt {
+  return { to: row.sender_contact_point, receipt: toReceipt(row) };
+}

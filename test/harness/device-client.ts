@@ -1,0 +1,114 @@
+import { answerChallenge, currentSignedPrekey, refillOneTimePrekeys } from '@liaison/client';
+import {
+  type AuthChallenge,
+  type AuthPurpose,
+  type ClientToServerEvents,
+  decodeBase64url,
+  type Envelope,
+  type Receipt,
+  type ServerToClientEvents,
+} from '@liaison/protocol';
+import { io, type Socket } from 'socket.io-client';
+import type { TestDevice } from './network.js';
+
+export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+/** A plain HTTP call to the relay: status and parsed JSON body. */
+export async function http(
+  url: string,
+  method: string,
+  path: string,
+  body?: unknown,
+  token?: string,
+  // biome-ignore lint/suspicious/noExplicitAny: tests read response fields freely and assert each one
+): Promise<{ status: number; body: any }> {
+  const response = await fetch(`${url}${path}`, {
+    method,
+    headers: {
+      ...(body !== undefined && { 'content-type': 'application/json' }),
+      ...(token && { authorization: `Bearer ${token}` }),
+    },
+    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+  });
+  return { status: response.status, body: await response.json() };
+}
+
+/** Asks for a challenge and signs it with the device key, as the SDK does. */
+export async function proof(url: string, device: TestDevice, purpose: AuthPurpose) {
+  const { body } = await http(url, 'POST', '/v1/auth/challenge', { deviceId: device.id, purpose });
+  return answerChallenge(device.identity, body as AuthChallenge);
+}
+
+export async function register(url: string, device: TestDevice, oneTimePrekeys = 10) {
+  const published = await refillOneTimePrekeys(device.store, 0, {
+    signedPrekeyMaxAgeMs: 1e12,
+    signedPrekeyGraceMs: 1e12,
+    oneTimeThreshold: 1,
+    oneTimeBatch: oneTimePrekeys,
+  });
+  return http(url, 'POST', '/v1/devices', {
+    chain: device.chain,
+    signedPrekey: await currentSignedPrekey(device.store),
+    oneTimePrekeys: published,
+    proof: await proof(url, device, 'register'),
+  });
+}
+
+export async function token(url: string, device: TestDevice): Promise<string> {
+  const { status, body } = await http(url, 'POST', '/v1/auth/token', await proof(url, device, 'token'));
+  if (status !== 200) throw new Error(`token: ${JSON.stringify(body)}`);
+  return body.token;
+}
+
+/** A connected socket that records what it is pushed. */
+export interface Connection {
+  socket: ClientSocket;
+  envelopes: Envelope[];
+  receipts: Receipt[];
+  /** Resolves when at least `n` envelopes have arrived. */
+  waitForEnvelopes(n: number, timeoutMs?: number): Promise<Envelope[]>;
+  waitForReceipts(n: number, timeoutMs?: number): Promise<Receipt[]>;
+  call<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0]>;
+  close(): void;
+}
+
+export async function connect(url: string, device: TestDevice): Promise<Connection> {
+  const socket: ClientSocket = io(url, {
+    transports: ['websocket'],
+    reconnection: false,
+    auth: { proof: await proof(url, device, 'socket') },
+  });
+  const envelopes: Envelope[] = [];
+  const receipts: Receipt[] = [];
+  socket.on('envelope', (e) => envelopes.push(e));
+  socket.on('receipt', (r) => receipts.push(r));
+  await new Promise<void>((resolve, reject) => {
+    socket.once('connect', () => resolve());
+    socket.once('connect_error', (error) => reject(Object.assign(error, { body: (error as { data?: unknown }).data })));
+  });
+  const waitFor = <T>(list: T[], n: number, timeoutMs = 5000) =>
+    new Promise<T[]>((resolve, reject) => {
+      const started = Date.now();
+      const check = () => {
+        if (list.length >= n) return resolve(list);
+        if (Date.now() - started > timeoutMs) return reject(new Error(`waited for ${n}, got ${list.length}`));
+        setTimeout(check, 10);
+      };
+      check();
+    });
+  return {
+    socket,
+    envelopes,
+    receipts,
+    waitForEnvelopes: (n, t) => waitFor(envelopes, n, t),
+    waitForReceipts: (n, t) => waitFor(receipts, n, t),
+    call: (event, payload) =>
+      (socket.timeout(10_000).emitWithAck as unknown as (e: string, p: unknown) => Promise<never>)(event, payload),
+    close: () => socket.close(),
+  };
+}
+
+export const bytesOf = (text: string) => decodeBase64url(text) as Uint8Array;

@@ -1,0 +1,109 @@
+import {
+  certifyDevice,
+  createNetworkRoot,
+  designateContactPoint,
+  generateIdentityKeyPair,
+  type IdentityKeyPair,
+  issueAuthorityCertificate,
+  MemoryKeyStore,
+  ready,
+  rotateSignedPrekey,
+  SessionCipher,
+} from '@liaison/client';
+import {
+  type AuthorityCertificate,
+  type CertificateChain,
+  type ContactPointCertificate,
+  encodeBase64url,
+  type TrustedRoot,
+} from '@liaison/protocol';
+
+const YEAR = 365 * 24 * 3600 * 1000;
+
+/** A device as the SDK would hold it: keys in a key store, a session cipher, and its certificate chain. */
+export interface TestDevice {
+  id: string;
+  identity: IdentityKeyPair;
+  store: MemoryKeyStore;
+  cipher: SessionCipher;
+  chain: CertificateChain;
+}
+
+export interface TestContactPoint {
+  id: string;
+  accountKeys: IdentityKeyPair;
+  certificate: ContactPointCertificate;
+  authority: AuthorityCertificate;
+  addDevice(name?: string): Promise<TestDevice>;
+}
+
+/** One network, with helpers to add authorities, contact points and devices, all properly signed. */
+export async function testNetwork(networkId = 'seajust') {
+  await ready();
+  const now = Date.now();
+  const validity = { notBefore: now - 60_000, notAfter: now + YEAR };
+  const { root, keyPair: rootKeys } = createNetworkRoot(networkId, `${networkId} network`);
+
+  function authority(authorityId: string, country: string) {
+    const keys = generateIdentityKeyPair();
+    const certificate = issueAuthorityCertificate(rootKeys, {
+      networkId,
+      authorityId,
+      country,
+      name: `Central authority of ${country}`,
+      publicKey: encodeBase64url(keys.publicKey),
+      ...validity,
+    });
+    return {
+      certificate,
+      keys,
+      contactPoint(
+        name: string,
+        overrides: Partial<Omit<ContactPointCertificate, 'signature'>> = {},
+      ): TestContactPoint {
+        const accountKeys = generateIdentityKeyPair();
+        const cp = designateContactPoint(keys, {
+          networkId,
+          authorityId,
+          contactPointId: `${authorityId}.${name}`,
+          kind: 'person',
+          displayName: `Prosecutor ${name}`,
+          role: 'Public Prosecutor',
+          languages: ['en'],
+          competences: ['mla'],
+          timeZone: 'UTC',
+          accountKey: encodeBase64url(accountKeys.publicKey),
+          escalationChain: [],
+          ...validity,
+          ...overrides,
+        });
+        return {
+          id: cp.contactPointId,
+          accountKeys,
+          certificate: cp,
+          authority: certificate,
+          async addDevice(deviceName = 'Office laptop') {
+            const identity = generateIdentityKeyPair();
+            const store = new MemoryKeyStore();
+            await store.setIdentity(identity);
+            await rotateSignedPrekey(store, Date.now());
+            const device = certifyDevice(accountKeys, {
+              contactPointId: cp.contactPointId,
+              deviceId: encodeBase64url(identity.publicKey),
+              deviceName,
+              ...validity,
+            });
+            return {
+              id: device.deviceId,
+              identity,
+              store,
+              cipher: new SessionCipher(store),
+              chain: { authority: certificate, contactPoint: cp, device },
+            };
+          },
+        };
+      },
+    };
+  }
+  return { root: root as TrustedRoot, rootKeys, authority };
+}
