@@ -1,3 +1,6 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { type Relay, type RelayConfig, relayConfig, startRelay } from '@liaison/server';
 import { freshPostgresDatabase, type TestDatabase } from './databases.js';
 import { postgresService } from './services.js';
@@ -12,29 +15,48 @@ export interface TestRelay {
   url: string;
   /** The clock the relay reads; tests move it. */
   clock: { now: number };
+  /** PGlite's data folder when the relay was started persistent. */
+  dataDir: string | undefined;
+  /** Stops the relay process state and starts it again on the same database and port. */
+  restart(): Promise<void>;
   stop(): Promise<void>;
 }
 
-/** An in-process relay on a free loopback port, on a database of its own. */
-export async function startTestRelay(backend: Backend, overrides: Partial<RelayConfig> = {}): Promise<TestRelay> {
+/**
+ * An in-process relay on a free loopback port, on a database of its own: a fresh PostgreSQL
+ * database, or PGlite in memory (or in a temporary folder with `persistent`, to survive restarts).
+ */
+export async function startTestRelay(
+  backend: Backend,
+  overrides: Partial<RelayConfig> = {},
+  options: { persistent?: boolean } = {},
+): Promise<TestRelay> {
   const clock = { now: Date.now() };
   let database: TestDatabase | undefined;
   if (backend === 'postgres') database = await freshPostgresDatabase();
-  const relay = await startRelay(
-    relayConfig({
-      database: database?.url ? { kind: 'postgres', url: database.url } : { kind: 'pglite', dataDir: undefined },
-      now: () => clock.now,
-      sweepIntervalMs: 3_600_000,
-      ...overrides,
-    }),
-  );
-  return {
-    relay,
-    url: relay.url,
+  const dataDir =
+    backend === 'pglite' && options.persistent ? await mkdtemp(join(tmpdir(), 'liaison-pglite-')) : undefined;
+  const config = relayConfig({
+    database: database?.url ? { kind: 'postgres', url: database.url } : { kind: 'pglite', dataDir },
+    now: () => clock.now,
+    sweepIntervalMs: 3_600_000,
+    ...overrides,
+  });
+  const handle: TestRelay = {
+    relay: await startRelay(config),
+    url: '',
     clock,
+    dataDir,
+    async restart() {
+      await handle.relay.stop();
+      handle.relay = await startRelay({ ...config, port: handle.relay.port });
+    },
     async stop() {
-      await relay.stop();
+      await handle.relay.stop();
       await database?.drop();
+      if (dataDir) await rm(dataDir, { recursive: true, force: true });
     },
   };
+  handle.url = handle.relay.url;
+  return handle;
 }

@@ -69,10 +69,10 @@ export function attachSocketServer(
     socket.on('envelopes:ack', (payload, ack) => {
       void track(
         respond(deps, ack, EnvelopeAck, payload, async ({ messageIds }) => {
-          const receipts = await acknowledgeDelivery(deps.db, identity, messageIds, deps.config.now());
+          const { deleted, receipts } = await acknowledgeDelivery(deps.db, identity, messageIds, deps.config.now());
           queue.acknowledged(messageIds);
           for (const { to, receipt } of receipts) deps.hub.receipt(to, receipt);
-          return { deleted: receipts.length };
+          return { deleted };
         }),
       );
     });

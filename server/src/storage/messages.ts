@@ -136,7 +136,7 @@ export async function queuedEnvelopes(
 
 /**
  * A device confirms it stored these envelopes: their ciphertext is deleted at once and a
- * `delivered` receipt recorded. Only the device's own envelopes are touched; ids of others'
+ * `delivered` receipt recorded (for the recipient's devices, not the sender's own copies). Only the device's own envelopes are touched; ids of others'
  * envelopes, or already acknowledged ones, are ignored.
  */
 export async function acknowledgeDelivery(
@@ -144,7 +144,7 @@ export async function acknowledgeDelivery(
   device: Sender,
   messageIds: readonly string[],
   now: number,
-): Promise<RoutedReceipt[]> {
+): Promise<{ deleted: number; receipts: RoutedReceipt[] }> {
   return db.transaction().execute(async (tx) => {
     const deleted = await tx
       .deleteFrom('envelopes')
@@ -152,7 +152,7 @@ export async function acknowledgeDelivery(
       .where('message_id', 'in', [...messageIds])
       .returning('message_id')
       .execute();
-    if (deleted.length === 0) return [];
+    if (deleted.length === 0) return { deleted: 0, receipts: [] };
     const senders = await tx
       .selectFrom('messages')
       .select(['message_id', 'sender_contact_point'])
@@ -162,16 +162,19 @@ export async function acknowledgeDelivery(
         deleted.map((d) => d.message_id),
       )
       .execute();
-    const receipts = senders.map((s) => ({
-      message_id: s.message_id,
-      sender_contact_point: s.sender_contact_point,
-      contact_point_id: device.contactPointId,
-      device_id: device.deviceId,
-      status: 'delivered',
-      at: now,
-    }));
-    await tx.insertInto('receipts').values(receipts).execute();
-    return receipts.map(routed);
+    // A copy delivered to another device of the sender is no news to the sender.
+    const receipts = senders
+      .filter((s) => s.sender_contact_point !== device.contactPointId)
+      .map((s) => ({
+        message_id: s.message_id,
+        sender_contact_point: s.sender_contact_point,
+        contact_point_id: device.contactPointId,
+        device_id: device.deviceId,
+        status: 'delivered',
+        at: now,
+      }));
+    if (receipts.length > 0) await tx.insertInto('receipts').values(receipts).execute();
+    return { deleted: deleted.length, receipts: receipts.map(routed) };
   });
 }
 

@@ -1,0 +1,303 @@
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { encodeBase64url, LIMITS, type SendRequest } from '@liaison/protocol';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { type Connection, connect, register } from './harness/device-client.js';
+import { buildSend, decryptText } from './harness/messaging.js';
+import { type TestDevice, testNetwork } from './harness/network.js';
+import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
+
+const DAY = 86_400_000;
+
+describe.each(BACKENDS)('relay messaging (%s)', (backend) => {
+  let relay: TestRelay;
+  let alice1: TestDevice;
+  let alice2: TestDevice;
+  let bob: TestDevice;
+  let carol: TestDevice;
+  const open: Connection[] = [];
+  const online = async (device: TestDevice) => {
+    const connection = await connect(relay.url, device);
+    open.push(connection);
+    return connection;
+  };
+  const envelopeCount = async () =>
+    Number((await sql<{ n: number }>`select count(*)::int as n from envelopes`.execute(relay.relay.db)).rows[0]?.n);
+
+  beforeAll(async () => {
+    const net = await testNetwork();
+    // The test harness fetches bundles for every send (the SDK caches device lists), so lift that limit here.
+    relay = await startTestRelay(
+      backend,
+      { trustedRoots: [net.root], bundleFetchesPerMinute: 100_000 },
+      { persistent: true },
+    );
+    const alice = net.authority('th-oag', 'TH').contactPoint('alice');
+    alice1 = await alice.addDevice('Alice office');
+    alice2 = await alice.addDevice('Alice phone');
+    bob = await net.authority('vn-spp', 'VN').contactPoint('bob').addDevice();
+    carol = await net.authority('ph-doj', 'PH').contactPoint('carol').addDevice();
+    for (const device of [alice1, alice2, bob, carol]) expect((await register(relay.url, device, 20)).status).toBe(200);
+  });
+  afterAll(async () => {
+    for (const c of open) c.close();
+    await relay.stop();
+  });
+
+  it('delivers to every device once and in order, with delivered and acknowledged receipts', async () => {
+    const [a1, a2, b] = [await online(alice1), await online(alice2), await online(bob)];
+    const texts = ['request for assistance', 'annex follows', 'please confirm'];
+    for (const text of texts) {
+      const result = await a1.call('send', await buildSend(relay.url, alice1, 'vn-spp.bob', text));
+      expect(result).toMatchObject({ ok: true, value: { duplicate: false, serverTime: expect.any(Number) } });
+    }
+    const received = await b.waitForEnvelopes(3);
+    expect(received.map((e) => e.senderDevice)).toEqual([alice1.id, alice1.id, alice1.id]);
+    expect(received.map((e) => e.senderContactPoint)).toEqual(['th-oag.alice', 'th-oag.alice', 'th-oag.alice']);
+    const plain = [];
+    for (const e of received) plain.push(await decryptText(bob, e.senderDevice, e.ciphertext));
+    expect(plain).toEqual(texts);
+    // The sender's other device gets its copy of what was sent.
+    const copies = await a2.waitForEnvelopes(3);
+    const copyTexts = [];
+    for (const e of copies) copyTexts.push(await decryptText(alice2, e.senderDevice, e.ciphertext));
+    expect(copyTexts).toEqual(texts);
+
+    expect(await b.call('envelopes:ack', { messageIds: received.map((e) => e.messageId) })).toEqual({
+      ok: true,
+      value: { deleted: 3 },
+    });
+    const delivered = await a1.waitForReceipts(3);
+    expect(delivered.map((r) => [r.status, r.contactPointId, r.deviceId])).toEqual(
+      Array.from({ length: 3 }, () => ['delivered', 'vn-spp.bob', bob.id]),
+    );
+    expect(await b.call('acknowledge', { messageId: received[0]?.messageId as string })).toMatchObject({ ok: true });
+    await a2.waitForReceipts(4);
+    expect(a2.receipts.at(-1)).toMatchObject({
+      status: 'acknowledged',
+      messageId: received[0]?.messageId,
+      contactPointId: 'vn-spp.bob',
+    });
+    await a2.call('envelopes:ack', { messageIds: copies.map((e) => e.messageId) });
+    expect(await envelopeCount()).toBe(0);
+    for (const c of [a1, a2, b]) c.close();
+  });
+
+  it('queues for an offline device and drains in order on reconnect, across a relay restart', async () => {
+    const sent: string[] = [];
+    const a1 = await online(alice1);
+    for (let i = 0; i < 5; i++) {
+      sent.push(`queued ${i}`);
+      expect((await a1.call('send', await buildSend(relay.url, alice1, 'vn-spp.bob', `queued ${i}`))).ok).toBe(true);
+    }
+    a1.close();
+    await relay.restart();
+    const b = await online(bob);
+    const received = await b.waitForEnvelopes(5);
+    const texts = [];
+    for (const e of received) texts.push(await decryptText(bob, e.senderDevice, e.ciphertext));
+    expect(texts).toEqual(sent);
+    await b.call('envelopes:ack', { messageIds: received.map((e) => e.messageId) });
+    const a2 = await online(alice2);
+    const copies = await a2.waitForEnvelopes(5);
+    await a2.call('envelopes:ack', { messageIds: copies.map((e) => e.messageId) });
+    for (const c of [b, a2]) c.close();
+  });
+
+  it('stores a retried send once and acknowledges it the same way', async () => {
+    const a1 = await online(alice1);
+    const request = await buildSend(relay.url, alice1, 'vn-spp.bob', 'sent twice');
+    const first = await a1.call('send', request);
+    const second = await a1.call('send', request);
+    expect(first.ok && second.ok).toBe(true);
+    if (!first.ok || !second.ok) return;
+    expect(second.value).toEqual({ ...first.value, duplicate: true });
+    const { rows } = await sql<{
+      n: number;
+    }>`select count(*)::int as n from envelopes where message_id = ${request.messageId}`.execute(relay.relay.db);
+    expect(rows[0]?.n).toBe(2);
+    // Another device may not reuse the id.
+    const c = await online(carol);
+    const stolen = await buildSend(relay.url, carol, 'vn-spp.bob', 'x', { messageId: request.messageId });
+    expect(await c.call('send', stolen)).toMatchObject({ ok: false, error: 'CONFLICT' });
+    for (const x of [a1, c]) x.close();
+    await drain(bob);
+    await drain(alice2);
+  });
+
+  it('refuses a send that misses or adds devices, listing them, and stores nothing', async () => {
+    const a1 = await online(alice1);
+    const request = await buildSend(relay.url, alice1, 'vn-spp.bob', 'mismatch');
+    const before = await envelopeCount();
+    const missing = { ...request, envelopes: request.envelopes.filter((e) => e.recipientDevice !== alice2.id) };
+    expect(await a1.call('send', missing)).toMatchObject({
+      ok: false,
+      error: 'DEVICE_MISMATCH',
+      details: { missingDevices: [alice2.id], extraDevices: [] },
+    });
+    const stranger = encodeBase64url(new Uint8Array(32).fill(7));
+    const extra: SendRequest = {
+      ...request,
+      envelopes: [
+        ...request.envelopes,
+        { ...(request.envelopes[0] as SendRequest['envelopes'][0]), recipientDevice: stranger },
+      ],
+    };
+    expect(await a1.call('send', extra)).toMatchObject({
+      ok: false,
+      error: 'DEVICE_MISMATCH',
+      details: { missingDevices: [], extraDevices: [stranger] },
+    });
+    expect(await a1.call('send', { ...request, recipient: 'nobody.here' })).toMatchObject({
+      ok: false,
+      error: 'NOT_FOUND',
+    });
+    expect(await envelopeCount()).toBe(before);
+    expect(await a1.call('send', request)).toMatchObject({ ok: true });
+    a1.close();
+    await drain(bob);
+    await drain(alice2);
+  });
+
+  it('expires what is never delivered, and tells the sender', async () => {
+    const a1 = await online(alice1);
+    const request = await buildSend(relay.url, alice1, 'vn-spp.bob', 'will expire');
+    expect((await a1.call('send', request)).ok).toBe(true);
+    await drain(alice2);
+    relay.clock.now += 30 * DAY + 1;
+    await relay.relay.sweep();
+    const expired = await a1.waitForReceipts(1);
+    expect(expired[0]).toMatchObject({ status: 'expired', messageId: request.messageId, deviceId: bob.id });
+    expect(await envelopeCount()).toBe(0);
+    const b = await online(bob);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(b.envelopes).toEqual([]);
+    for (const c of [a1, b]) c.close();
+    relay.clock.now -= 30 * DAY + 1;
+  });
+
+  it('keeps no plaintext: a marker sent encrypted appears in no table and no database file', async () => {
+    const marker = 'MARKER-7f3a preservation order for account 4471';
+    const a1 = await online(alice1);
+    expect((await a1.call('send', await buildSend(relay.url, alice1, 'vn-spp.bob', marker))).ok).toBe(true);
+    a1.close();
+    const tables = [
+      'contact_points',
+      'devices',
+      'signed_prekeys',
+      'one_time_prekeys',
+      'messages',
+      'envelopes',
+      'receipts',
+      'revocations',
+    ];
+    for (const table of tables) {
+      const { rows } = await sql`select * from ${sql.table(table)}`.execute(relay.relay.db);
+      const dump = JSON.stringify(rows, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));
+      expect(dump.includes(marker), table).toBe(false);
+      expect(dump.includes('MARKER-7f3a'), table).toBe(false);
+    }
+    if (relay.dataDir) {
+      await sql`checkpoint`.execute(relay.relay.db);
+      for (const file of await listFiles(relay.dataDir)) {
+        expect((await readFile(file)).includes(Buffer.from('MARKER-7f3a')), file).toBe(false);
+      }
+    }
+    await drain(bob);
+    await drain(alice2);
+  });
+
+  it('confines a device to its own queue: acks and acknowledgements of others change nothing', async () => {
+    const a1 = await online(alice1);
+    const request = await buildSend(relay.url, alice1, 'vn-spp.bob', 'for bob only');
+    expect((await a1.call('send', request)).ok).toBe(true);
+    const c = await online(carol);
+    expect(await c.call('envelopes:ack', { messageIds: [request.messageId] })).toEqual({
+      ok: true,
+      value: { deleted: 0 },
+    });
+    expect(await c.call('acknowledge', { messageId: request.messageId })).toMatchObject({
+      ok: false,
+      error: 'NOT_FOUND',
+    });
+    const b = await online(bob);
+    const [envelope] = await b.waitForEnvelopes(1);
+    expect(envelope).toMatchObject({ messageId: request.messageId, senderDevice: alice1.id, recipientDevice: bob.id });
+    expect(c.envelopes).toEqual([]);
+    await b.call('envelopes:ack', { messageIds: [request.messageId] });
+    for (const x of [a1, b, c]) x.close();
+    await drain(alice2);
+  });
+
+  it('answers bad events with a stable code, stores nothing, and keeps the socket up', async () => {
+    const a1 = await online(alice1);
+    const before = await envelopeCount();
+    const request = await buildSend(relay.url, alice1, 'vn-spp.bob', 'after the garbage');
+    const bad: unknown[] = [
+      null,
+      'send',
+      { ...request, envelopes: 'all of them' },
+      { ...request, __proto__: { admin: true }, extra: 1 },
+      { ...request, envelopes: [{ ...request.envelopes[0], ciphertext: 'A'.repeat(LIMITS.maxCiphertextBytes * 2) }] },
+      { ...request, messageId: 'x'.repeat(10_000) },
+    ];
+    for (const payload of bad) {
+      const result = await a1.call('send', payload as SendRequest);
+      expect(result.ok).toBe(false);
+      if (!result.ok) expect(['INVALID_INPUT', 'PAYLOAD_TOO_LARGE']).toContain(result.error);
+    }
+    expect(await a1.call('envelopes:ack', { messageIds: ['not-a-uuid'] })).toMatchObject({
+      ok: false,
+      error: 'INVALID_INPUT',
+    });
+    expect(a1.socket.connected).toBe(true);
+    expect(await envelopeCount()).toBe(before);
+    expect(await a1.call('send', request)).toMatchObject({ ok: true });
+    a1.close();
+    await drain(bob);
+    await drain(alice2);
+  });
+
+  it('pushes at most the delivery window before acknowledgements, then the rest', async () => {
+    const a1 = await online(alice1);
+    const total = LIMITS.deliveryWindow + 20;
+    for (let i = 0; i < total; i++) {
+      expect((await a1.call('send', await buildSend(relay.url, alice1, 'vn-spp.bob', `n${i}`))).ok).toBe(true);
+    }
+    a1.close();
+    const b = await online(bob);
+    await b.waitForEnvelopes(LIMITS.deliveryWindow);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    expect(b.envelopes).toHaveLength(LIMITS.deliveryWindow);
+    await b.call('envelopes:ack', { messageIds: b.envelopes.map((e) => e.messageId) });
+    await b.waitForEnvelopes(total);
+    const texts = [];
+    for (const e of b.envelopes) texts.push(await decryptText(bob, e.senderDevice, e.ciphertext));
+    expect(texts).toEqual(Array.from({ length: total }, (_, i) => `n${i}`));
+    await b.call('envelopes:ack', { messageIds: b.envelopes.slice(LIMITS.deliveryWindow).map((e) => e.messageId) });
+    b.close();
+    await drain(alice2);
+  });
+
+  /** Connects a device, decrypts and acknowledges everything queued for it, and disconnects. */
+  async function drain(device: TestDevice): Promise<void> {
+    const connection = await connect(relay.url, device);
+    for (;;) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      const pending = connection.envelopes.splice(0);
+      if (pending.length === 0) break;
+      for (const e of pending) await decryptText(device, e.senderDevice, e.ciphertext);
+      await connection.call('envelopes:ack', { messageIds: pending.map((e) => e.messageId) });
+    }
+    connection.close();
+  }
+});
+
+async function listFiles(dir: string): Promise<string[]> {
+  const entries = await readdir(dir, { withFileTypes: true });
+  const files = await Promise.all(
+    entries.map((e) => (e.isDirectory() ? listFiles(join(dir, e.name)) : Promise.resolve([join(dir, e.name)]))),
+  );
+  return files.flat();
+}
