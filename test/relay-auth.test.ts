@@ -88,6 +88,10 @@ describe.each(BACKENDS)('relay registration and authentication (%s)', (backend) 
   it('hands out each one-time prekey once under 50 concurrent bundle fetches', async () => {
     const b = await net.authority('th-oag', 'TH').contactPoint('popular').addDevice();
     await register(relay.url, b, 30);
+    const bOnline = await connect(relay.url, b);
+    const low = new Promise<{ oneTimePrekeys: number; low: boolean }>((resolve) =>
+      bOnline.socket.once('prekeys:low', resolve),
+    );
     const a = await net.authority('vn-spp', 'VN').contactPoint('fetcher').addDevice();
     await register(relay.url, a);
     const t = await token(relay.url, a);
@@ -101,6 +105,9 @@ describe.each(BACKENDS)('relay registration and authentication (%s)', (backend) 
     expect(ids).toHaveLength(30);
     expect(new Set(ids).size).toBe(30);
     expect(results.filter((r) => r.body.bundles[0].oneTimePrekey === undefined)).toHaveLength(20);
+    // The device was told its one-time prekeys ran low.
+    expect((await low).low).toBe(true);
+    bOnline.close();
     // Rate limited past the configured bundle fetches per minute.
     const more = await Promise.all(
       Array.from({ length: 15 }, () =>

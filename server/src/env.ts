@@ -14,6 +14,7 @@ import { DEFAULTS, type RelayConfig } from './config.js';
  *   CORS_ORIGINS               comma-separated origins allowed to call the API from a browser
  *   LOG_LEVEL                  fatal | error | warn | info | debug | silent (default info)
  *   ENVELOPE_TTL_DAYS          days an undelivered envelope is kept (default 30)
+ *   RECEIPT_RETENTION_DAYS     days delivery metadata (receipts) is kept (default 365)
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
   const port = z.coerce
@@ -33,10 +34,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
     if (!parsed.success) throw new Error(`${path} is not a network root file (.root.json)`);
     return parsed.data;
   });
-  const ttlDays = z.coerce
-    .number()
-    .positive()
-    .parse(env.ENVELOPE_TTL_DAYS ?? DEFAULTS.envelopeTtlMs / 86_400_000);
+  const days = (value: string | undefined, fallbackMs: number) =>
+    z.coerce
+      .number()
+      .positive()
+      .parse(value ?? fallbackMs / 86_400_000) * 86_400_000;
   return {
     ...DEFAULTS,
     host,
@@ -48,7 +50,8 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
     trustedRoots,
     corsOrigins: list(env.CORS_ORIGINS),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).parse(env.LOG_LEVEL ?? 'info'),
-    envelopeTtlMs: ttlDays * 86_400_000,
+    envelopeTtlMs: days(env.ENVELOPE_TTL_DAYS, DEFAULTS.envelopeTtlMs),
+    receiptRetentionMs: days(env.RECEIPT_RETENTION_DAYS, DEFAULTS.receiptRetentionMs),
     now: Date.now,
   };
 }

@@ -161,7 +161,13 @@ export const ROUTES: Route[] = [
     handle: async (ctx) => {
       const contactPointId = param(ctx, 'contactPointId', ContactPointId);
       await ctx.deps.limits.take(`bundles:${me(ctx).deviceId}`, ctx.deps.config.bundleFetchesPerMinute);
-      return fetchBundles(ctx.deps.db, contactPointId, ctx.deps.config.now());
+      const response = await fetchBundles(ctx.deps.db, contactPointId, ctx.deps.config.now());
+      // A device whose one-time prekeys run low is told, so that it uploads more while online.
+      for (const bundle of response.bundles) {
+        const count = await prekeyCount(ctx.deps.db, bundle.device.deviceId);
+        if (count.low) ctx.deps.hub.prekeysLow(bundle.device.deviceId, count);
+      }
+      return response;
     },
   },
   {

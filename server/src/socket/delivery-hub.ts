@@ -1,4 +1,4 @@
-import type { Receipt } from '@liaison/protocol';
+import type { PrekeyCount, Receipt } from '@liaison/protocol';
 import type { DeliveryQueue } from './delivery-queue.js';
 import type { RelayIo, RelaySocket } from './types.js';
 
@@ -44,6 +44,10 @@ export class DeliveryHub {
   /** Envelopes were stored for these devices: push them to the ones connected here. */
   envelopesStored(deviceIds: readonly string[]): void {
     for (const id of deviceIds) this.sessions.get(id)?.queue.nudge();
+  }
+
+  prekeysLow(deviceId: string, count: PrekeyCount): void {
+    this.io?.to(deviceRoom(deviceId)).emit('prekeys:low', count);
   }
 
   receipt(to: string, receipt: Receipt): void {
