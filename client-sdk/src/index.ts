@@ -1,4 +1,13 @@
 export { answerChallenge } from './auth.js';
+export {
+  type ConnectionState,
+  LiaisonClient,
+  type LiaisonClientOptions,
+  type OutgoingMessage,
+  type ReceivedMessage,
+  type VerifiedEntry,
+  type VerifiedSender,
+} from './client/liaison-client.js';
 export { bundleFromWire } from './crypto/bundle.js';
 export {
   acceptPeerIdentity,

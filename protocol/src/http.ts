@@ -19,6 +19,7 @@ import { AuthorityId, ContactPointId, CountryCode, LanguageTag, NetworkId, Times
  *   POST /devices                         RegisterDeviceRequest -> RegisterDeviceResponse
  *   POST /prekeys                         PrekeyUpload -> PrekeyCount               (authenticated)
  *   GET  /prekeys/count                   -> PrekeyCount                            (authenticated)
+ *   GET  /contact-points/:id              -> DirectoryEntry                         (authenticated)
  *   GET  /contact-points/:id/bundles      -> BundlesResponse                        (authenticated)
  *   GET  /directory?...                   DirectoryQuery -> DirectoryPage           (authenticated)
  *   PUT  /availability                    Availability -> Availability              (authenticated)

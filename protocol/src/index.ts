@@ -2,6 +2,7 @@ export * from './auth.js';
 export * from './base64url.js';
 export * from './canonical.js';
 export * from './certificates.js';
+export * from './content.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './events.js';

@@ -61,7 +61,16 @@ export class SessionCipher {
     });
   }
 
-  decrypt(deviceId: string, body: Uint8Array): Promise<Uint8Array> {
+  /**
+   * Decrypts a message from one device. `beforeCommit`, when given, runs with the plaintext
+   * before the session is saved: an application that stores the plaintext there cannot lose a
+   * message to a crash between decrypting it and handling it.
+   */
+  decrypt(
+    deviceId: string,
+    body: Uint8Array,
+    beforeCommit?: (plaintext: Uint8Array) => Promise<void>,
+  ): Promise<Uint8Array> {
     return this.serialised(deviceId, async () => {
       const message = parseMessage(body);
       const record = await this.load(deviceId);
@@ -73,24 +82,32 @@ export class SessionCipher {
         }
         const baseKey = message.prekey.baseKey;
         const existing = candidates.find((s) => equalBytes(s.baseKey, baseKey));
-        if (!existing) return this.acceptNewSession(deviceId, record, message);
-        return this.commit(deviceId, record, decryptWith(existing, message));
+        if (!existing) return this.acceptNewSession(deviceId, record, message, beforeCommit);
+        return this.commit(deviceId, record, decryptWith(existing, message), beforeCommit);
       }
 
       const failures: LiaisonError[] = [];
       for (const state of candidates) {
+        let result: ReturnType<typeof decryptWith>;
         try {
-          return await this.commit(deviceId, record, decryptWith(state, message));
+          result = decryptWith(state, message);
         } catch (error) {
           if (!isLiaisonError(error)) throw error;
           failures.push(error);
+          continue;
         }
+        return this.commit(deviceId, record, result, beforeCommit);
       }
       throw mostTelling(failures);
     });
   }
 
-  private async acceptNewSession(deviceId: string, record: SessionRecord, message: ParsedMessage): Promise<Uint8Array> {
+  private async acceptNewSession(
+    deviceId: string,
+    record: SessionRecord,
+    message: ParsedMessage,
+    beforeCommit: ((plaintext: Uint8Array) => Promise<void>) | undefined,
+  ): Promise<Uint8Array> {
     const prekey = message.prekey as NonNullable<ParsedMessage['prekey']>;
     const identity = await this.identity();
     const signedPrekey = (await this.store.getSignedPrekeys()).find((p) => p.id === prekey.signedPrekeyId);
@@ -113,7 +130,7 @@ export class SessionCipher {
       remoteIdentityKey: prekey.identityKey,
       baseKey: prekey.baseKey,
     };
-    const plaintext = await this.commit(deviceId, record, decryptWith(state, message));
+    const plaintext = await this.commit(deviceId, record, decryptWith(state, message), beforeCommit);
     // Only once the session is saved: a crash before this leaves an unused prekey, never a lost session.
     if (oneTimePrekey) await this.store.removeOneTimePrekey(oneTimePrekey.id);
     return plaintext;
@@ -123,7 +140,9 @@ export class SessionCipher {
     deviceId: string,
     record: SessionRecord,
     result: { state: SessionState; plaintext: Uint8Array },
+    beforeCommit?: (plaintext: Uint8Array) => Promise<void>,
   ): Promise<Uint8Array> {
+    if (beforeCommit) await beforeCommit(result.plaintext);
     await this.save(deviceId, promote(record, result.state));
     return result.plaintext;
   }

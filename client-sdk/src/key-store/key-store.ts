@@ -32,4 +32,9 @@ export interface KeyStore {
 
   getPeerIdentity(contactPointId: string): Promise<PeerIdentity | undefined>;
   putPeerIdentity(contactPointId: string, identity: PeerIdentity): Promise<void>;
+
+  /** Small client state kept with the keys (inbox records, cursors); `undefined` deletes. */
+  getState(key: string): Promise<string | undefined>;
+  setState(key: string, value: string | undefined): Promise<void>;
+  stateKeys(prefix: string): Promise<string[]>;
 }

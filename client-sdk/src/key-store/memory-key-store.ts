@@ -8,10 +8,17 @@ export interface KeyStoreData {
   oneTimePrekeys: Map<number, StoredOneTimePrekey>;
   sessions: Map<string, Uint8Array>;
   peers: Map<string, PeerIdentity>;
+  state: Map<string, string>;
 }
 
 export function emptyKeyStoreData(): KeyStoreData {
-  return { signedPrekeys: new Map(), oneTimePrekeys: new Map(), sessions: new Map(), peers: new Map() };
+  return {
+    signedPrekeys: new Map(),
+    oneTimePrekeys: new Map(),
+    sessions: new Map(),
+    peers: new Map(),
+    state: new Map(),
+  };
 }
 
 // Values are copied in and out, so a caller holding a returned object cannot change the store.
@@ -76,5 +83,17 @@ export class MemoryKeyStore implements KeyStore {
   async putPeerIdentity(contactPointId: string, identity: PeerIdentity) {
     this.data.peers.set(contactPointId, copy(identity));
     await this.changed();
+  }
+
+  async getState(key: string) {
+    return this.data.state.get(key);
+  }
+  async setState(key: string, value: string | undefined) {
+    if (value === undefined) this.data.state.delete(key);
+    else this.data.state.set(key, value);
+    await this.changed();
+  }
+  async stateKeys(prefix: string) {
+    return [...this.data.state.keys()].filter((k) => k.startsWith(prefix));
   }
 }

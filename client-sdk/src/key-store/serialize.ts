@@ -29,6 +29,7 @@ export function serializeKeyStoreData(data: KeyStoreData): Uint8Array {
       contactPointId,
       { accountKey: b64(p.accountKey), firstSeenAt: p.firstSeenAt, verifiedAt: p.verifiedAt },
     ]),
+    state: [...data.state],
   };
   return new TextEncoder().encode(JSON.stringify(json));
 }
@@ -87,6 +88,10 @@ export function deserializeKeyStoreData(raw: Uint8Array): KeyStoreData {
       firstSeenAt: int(p.firstSeenAt),
       ...(verifiedAt !== undefined && { verifiedAt }),
     });
+  }
+  for (const entry of json.state === undefined ? [] : arr(json.state)) {
+    const [key, value] = arr(entry);
+    data.state.set(str(key), str(value));
   }
   return data;
 }

@@ -24,6 +24,7 @@ import type { RelayDeps } from '../relay-deps.js';
 import { verifySignature } from '../sodium.js';
 import {
   applyRevocation,
+  directoryEntry,
   registerDevice,
   revocations,
   searchDirectory,
@@ -161,13 +162,23 @@ export const ROUTES: Route[] = [
     handle: async (ctx) => {
       const contactPointId = param(ctx, 'contactPointId', ContactPointId);
       await ctx.deps.limits.take(`bundles:${me(ctx).deviceId}`, ctx.deps.config.bundleFetchesPerMinute);
-      const response = await fetchBundles(ctx.deps.db, contactPointId, ctx.deps.config.now());
+      const { response, low } = await fetchBundles(ctx.deps.db, contactPointId, ctx.deps.config.now());
       // A device whose one-time prekeys run low is told, so that it uploads more while online.
-      for (const bundle of response.bundles) {
-        const count = await prekeyCount(ctx.deps.db, bundle.device.deviceId);
-        if (count.low) ctx.deps.hub.prekeysLow(bundle.device.deviceId, count);
-      }
+      for (const { deviceId, count } of low) ctx.deps.hub.prekeysLow(deviceId, count);
       return response;
+    },
+  },
+  {
+    method: 'get',
+    path: '/v1/contact-points/:contactPointId',
+    authenticated: true,
+    source: 'none',
+    input: None,
+    handle: async (ctx) => {
+      const contactPointId = param(ctx, 'contactPointId', ContactPointId);
+      const entry = await directoryEntry(ctx.deps.db, contactPointId, ctx.deps.config.now());
+      if (!entry) throw new RelayError('NOT_FOUND', `no contact point "${contactPointId}"`);
+      return entry;
     },
   },
   {

@@ -220,6 +220,30 @@ export async function searchDirectory(db: Db, query: DirectoryQuery, now: number
   return { entries, ...(rows.length > limit && last && { nextCursor: last.contact_point_id }) };
 }
 
+/** One contact point's directory entry, with its current devices' certificates. */
+export async function directoryEntry(db: Db, contactPointId: string, now: number): Promise<DirectoryEntry | undefined> {
+  const row = await db
+    .selectFrom('contact_points')
+    .select(['authority_certificate', 'certificate', 'availability'])
+    .where('contact_point_id', '=', contactPointId)
+    .where('not_after', '>', now)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  const devices = await db
+    .selectFrom('devices')
+    .select('certificate')
+    .where('contact_point_id', '=', contactPointId)
+    .where('not_after', '>', now)
+    .orderBy('device_id')
+    .execute();
+  return {
+    authority: row.authority_certificate,
+    contactPoint: row.certificate,
+    devices: devices.map((d) => d.certificate),
+    availability: row.availability,
+  };
+}
+
 export async function setAvailability(db: Db, contactPointId: string, availability: Availability): Promise<void> {
   await db
     .updateTable('contact_points')

@@ -1,5 +1,5 @@
 import { type BundlesResponse, LIMITS, type PrekeyCount, type PrekeyUpload } from '@liaison/protocol';
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
 import { RelayError } from '../errors.js';
 import { insertOneTimePrekeys, replaceSignedPrekey } from './directory.js';
 import type { Database } from './schema.js';
@@ -23,7 +23,7 @@ export async function uploadPrekeys(
   return prekeyCount(db, deviceId);
 }
 
-async function oneTimeCount(db: Kysely<Database>, deviceId: string): Promise<number> {
+async function oneTimeCount(db: Kysely<Database> | Transaction<Database>, deviceId: string): Promise<number> {
   const { count } = await db
     .selectFrom('one_time_prekeys')
     .select((eb) => eb.fn.countAll<number>().as('count'))
@@ -56,7 +56,7 @@ export async function fetchBundles(
   db: Kysely<Database>,
   contactPointId: string,
   now: number,
-): Promise<BundlesResponse> {
+): Promise<{ response: BundlesResponse; low: { deviceId: string; count: PrekeyCount }[] }> {
   return db.transaction().execute(async (tx) => {
     const contactPoint = await tx
       .selectFrom('contact_points')
@@ -81,6 +81,7 @@ export async function fetchBundles(
       .orderBy('devices.device_id')
       .execute();
     const bundles = [];
+    const low = [];
     for (const d of devices) {
       const { rows } = await sql<{ prekey_id: number; public_key: string }>`
         delete from one_time_prekeys
@@ -93,12 +94,22 @@ export async function fetchBundles(
         )
         returning prekey_id, public_key`.execute(tx);
       const oneTime = rows[0];
+      const left = await oneTimeCount(tx, d.device_id);
+      if (left < LIMITS.oneTimePrekeyLowWatermark) {
+        low.push({
+          deviceId: d.device_id,
+          count: { oneTimePrekeys: left, signedPrekeyId: d.prekey_id, signedPrekeyCreatedAt: d.created_at, low: true },
+        });
+      }
       bundles.push({
         device: d.certificate,
         signedPrekey: { id: d.prekey_id, publicKey: d.public_key, createdAt: d.created_at, signature: d.signature },
         ...(oneTime && { oneTimePrekey: { id: Number(oneTime.prekey_id), publicKey: oneTime.public_key } }),
       });
     }
-    return { authority: contactPoint.authority_certificate, contactPoint: contactPoint.certificate, bundles };
+    return {
+      response: { authority: contactPoint.authority_certificate, contactPoint: contactPoint.certificate, bundles },
+      low,
+    };
   });
 }

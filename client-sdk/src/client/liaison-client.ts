@@ -1,0 +1,629 @@
+import {
+  type Availability,
+  type CertificateChain,
+  type ClientToServerEvents,
+  type DeviceCertificate,
+  type DirectoryEntry,
+  type DirectoryQuery,
+  decodeBase64url,
+  type Envelope,
+  encodeBase64url,
+  type HandlingCode,
+  LIMITS,
+  MessageContent,
+  type Receipt,
+  type Revocation,
+  type SendRequest,
+  type ServerToClientEvents,
+  type TrustedRoot,
+  type VerifiedContactPoint,
+} from '@liaison/protocol';
+import { io, type Socket } from 'socket.io-client';
+import { bundleFromWire } from '../crypto/bundle.js';
+import {
+  acceptPeerIdentity,
+  checkPeerIdentity,
+  markPeerVerified,
+  type PeerIdentityStatus,
+} from '../crypto/identities.js';
+import {
+  currentSignedPrekey,
+  DEFAULT_PREKEY_POLICY,
+  type PrekeyPolicy,
+  refillOneTimePrekeys,
+  rotateSignedPrekey,
+} from '../crypto/prekeys.js';
+import { formatSafetyNumber, safetyNumber } from '../crypto/safety-number.js';
+import { SessionCipher } from '../crypto/session-cipher.js';
+import { ready } from '../crypto/sodium.js';
+import { isLiaisonError, LiaisonError } from '../errors.js';
+import type { KeyStore } from '../key-store/key-store.js';
+import { type TrustAnchors, verifiedContactPoint, verifiedDevice } from '../trust/verify.js';
+import { Emitter } from './emitter.js';
+import { Inbox } from './inbox.js';
+import { RelayApi } from './relay-api.js';
+
+export interface LiaisonClientOptions {
+  serverUrl: string;
+  /** Where the device's keys, sessions and small state live (FileKeyStore in Node, or the host's own). */
+  keyStore: KeyStore;
+  /** The network roots this client trusts; every chain must end at one of them. */
+  trustedRoots: TrustedRoot[];
+  /** Revocations the host application knows of, beyond what the relay enforces. */
+  revocations?: Revocation[];
+  /** This device's certificate chain: authority, designation, device (signed by the account key). */
+  chain: CertificateChain;
+  prekeyPolicy?: PrekeyPolicy;
+  now?: () => number;
+}
+
+/** What a person is shown about who sent a message: all of it from verified certificates. */
+export interface VerifiedSender {
+  contactPointId: string;
+  displayName: string;
+  role: string;
+  authorityId: string;
+  authorityName: string;
+  country: string;
+  networkId: string;
+  networkName: string;
+  deviceId: string;
+  deviceName: string;
+  /** `changed`: the account key differs from the one recorded; compare safety numbers. */
+  identity: PeerIdentityStatus | 'changed';
+}
+
+export interface OutgoingMessage {
+  text: string;
+  subject?: string;
+  reference?: string;
+  language?: string;
+  handling?: HandlingCode[];
+}
+
+export interface ReceivedMessage extends OutgoingMessage {
+  messageId: string;
+  /** `outgoing`: a copy of what another device of this contact point sent. */
+  direction: 'incoming' | 'outgoing';
+  to: string;
+  sender: VerifiedSender;
+  priority: 'normal' | 'urgent';
+  sentAt: number;
+  serverTime: number;
+  deadline?: number;
+}
+
+export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'closed';
+
+export interface VerifiedEntry {
+  contactPoint: VerifiedContactPoint;
+  devices: DeviceCertificate[];
+  availability: Availability;
+}
+
+type Events = {
+  message: (message: ReceivedMessage) => unknown;
+  receipt: (receipt: Receipt) => unknown;
+  identityChanged: (change: { contactPointId: string }) => unknown;
+  connection: (state: { state: ConnectionState; reason?: string }) => unknown;
+  /** Something arrived that could not be shown (bad signature, undecryptable, malformed). */
+  error: (error: LiaisonError) => unknown;
+};
+
+type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
+
+interface Target {
+  deviceId: string;
+  bundle?: Parameters<typeof bundleFromWire>[0];
+}
+
+const SEND_ATTEMPTS = 5;
+const ACK_TIMEOUT_MS = 10_000;
+
+/**
+ * The SDK an agency tool embeds: it never hands out a key. It registers the device, keeps its
+ * prekeys topped up, verifies every certificate chain itself, encrypts per device, and delivers
+ * each received message to the application once, acknowledging it to the relay only after the
+ * application has it and the session state is saved.
+ */
+export class LiaisonClient extends Emitter<Events> {
+  private readonly cipher: SessionCipher;
+  private readonly inbox: Inbox;
+  private readonly anchors: TrustAnchors;
+  private readonly now: () => number;
+  private socket: ClientSocket | undefined;
+  private incoming: Promise<void> = Promise.resolve();
+  /** Verified device lists, per contact point, as last fetched. */
+  private readonly deviceLists = new Map<string, string[]>();
+  private readonly peers = new Map<
+    string,
+    { verified: VerifiedContactPoint; devices: Map<string, DeviceCertificate> }
+  >();
+  private readonly seenReceipts = new Set<string>();
+  private closed = false;
+
+  private constructor(
+    private readonly options: LiaisonClientOptions,
+    readonly self: VerifiedContactPoint & { device: DeviceCertificate },
+    private readonly api: RelayApi,
+  ) {
+    super();
+    this.now = options.now ?? Date.now;
+    this.anchors = { trustedRoots: options.trustedRoots, revocations: options.revocations ?? [] };
+    this.cipher = new SessionCipher(options.keyStore);
+    this.inbox = new Inbox(options.keyStore, this.now);
+  }
+
+  /** Checks this device's own chain and key before anything is sent anywhere. */
+  static async create(options: LiaisonClientOptions): Promise<LiaisonClient> {
+    await ready();
+    const identity = await options.keyStore.getIdentity();
+    if (!identity) throw new LiaisonError('NO_IDENTITY', 'the key store has no device identity key');
+    if (encodeBase64url(identity.publicKey) !== options.chain.device.deviceId) {
+      throw new LiaisonError('UNTRUSTED_IDENTITY', "the device certificate is not for this key store's identity key");
+    }
+    const now = options.now ?? Date.now;
+    const self = verifiedDevice(
+      options.chain,
+      { trustedRoots: options.trustedRoots, revocations: options.revocations ?? [] },
+      now(),
+    );
+    return new LiaisonClient(options, self, new RelayApi(options.serverUrl, identity, self.device.deviceId, now));
+  }
+
+  get contactPointId(): string {
+    return this.self.contactPoint.contactPointId;
+  }
+
+  get deviceId(): string {
+    return this.self.device.deviceId;
+  }
+
+  /** Registers the device on first use, tops up prekeys, connects, and catches up on receipts. */
+  async connect(): Promise<void> {
+    this.closed = false;
+    await this.ensureRegistered();
+    await this.prekeyUpkeep();
+    await this.inbox.prune();
+    const socket: ClientSocket = io(this.options.serverUrl, {
+      transports: ['websocket'],
+      reconnectionDelay: 250,
+      reconnectionDelayMax: 10_000,
+      // A proof is single-use, so every (re)connection asks for a fresh one.
+      auth: (send) => {
+        this.api.proof('socket').then(
+          (proof) => send({ proof }),
+          () => send({}),
+        );
+      },
+    });
+    this.socket = socket;
+    socket.on('envelope', (envelope) => {
+      this.incoming = this.incoming.then(() => this.receive(envelope)).catch((error) => this.report(error));
+    });
+    socket.on('receipt', (receipt) => void this.receipt(receipt));
+    socket.on('prekeys:low', () => void this.prekeyUpkeep().catch((error) => this.report(error)));
+    socket.on('session:replaced', ({ reason }) => {
+      socket.io.reconnection(false);
+      socket.close();
+      void this.emit('connection', { state: 'replaced', reason });
+    });
+    socket.on('disconnect', (reason) => void this.emit('connection', { state: 'disconnected', reason }));
+    socket.on('connect', () => {
+      void this.emit('connection', { state: 'connected' });
+      void this.catchUpReceipts().catch((error) => this.report(error));
+    });
+    socket.on('connect_error', (error) => {
+      // A refusal by the relay's middleware is not retried by socket.io itself; retry what can pass later.
+      const code = (error as { data?: { error?: string } }).data?.error;
+      if (code === undefined || this.closed) return;
+      if (code === 'UNAVAILABLE' || code === 'BAD_CHALLENGE' || code === 'RATE_LIMITED') {
+        setTimeout(() => !this.closed && socket.connect(), 1000);
+      } else {
+        void this.emit('connection', { state: 'disconnected', reason: code });
+      }
+    });
+    void this.emit('connection', { state: 'connecting' });
+    await new Promise<void>((resolve, reject) => {
+      socket.once('connect', () => resolve());
+      socket.once('connect_error', (error) => {
+        const data = (error as { data?: { error?: string; message?: string } }).data;
+        if (data?.error && data.error !== 'UNAVAILABLE' && data.error !== 'BAD_CHALLENGE') {
+          reject(new LiaisonError(data.error as LiaisonError['code'], data.message ?? 'connection refused'));
+        }
+      });
+    });
+  }
+
+  /** Disconnects, after the message being handled (if any) is finished. */
+  async close(): Promise<void> {
+    this.closed = true;
+    this.socket?.io.reconnection(false);
+    this.socket?.close();
+    await this.incoming;
+    void this.emit('connection', { state: 'closed' });
+  }
+
+  /**
+   * Sends an end-to-end encrypted message to a contact point: verifies its chain and identity,
+   * encrypts for each of its devices and this contact point's other devices, and retries with the
+   * same message id until the relay has stored it. Resolves once it is stored.
+   */
+  async send(
+    contactPointId: string,
+    message: OutgoingMessage,
+    options: { messageId?: string } = {},
+  ): Promise<{ messageId: string; serverTime: number }> {
+    const messageId = options.messageId ?? crypto.randomUUID();
+    const sentAt = this.now();
+    const content = MessageContent.safeParse({ version: 1, to: contactPointId, sentAt, ...message });
+    if (!content.success)
+      throw new LiaisonError('INVALID_INPUT', content.error.issues[0]?.message ?? 'invalid message');
+    const plaintext = new TextEncoder().encode(JSON.stringify(content.data));
+    if (plaintext.length > LIMITS.maxCiphertextBytes - 1024)
+      throw new LiaisonError('PAYLOAD_TOO_LARGE', 'the message is too long; send documents as attachments');
+
+    for (let attempt = 1; ; attempt++) {
+      const request: SendRequest = {
+        messageId,
+        recipient: contactPointId,
+        priority: 'normal',
+        createdAt: sentAt,
+        envelopes: await this.encryptForAll(contactPointId, plaintext),
+      };
+      try {
+        const result = await this.emitUntilStored(request);
+        return { messageId, serverTime: result.serverTime };
+      } catch (error) {
+        if (!isLiaisonError(error, 'DEVICE_MISMATCH') || attempt >= 3) throw error;
+        // The device list changed: forget it and encrypt again for the current devices.
+        this.deviceLists.delete(contactPointId);
+        this.deviceLists.delete(this.contactPointId);
+      }
+    }
+  }
+
+  /** A person confirmed they have the message (stops an escalation; tells the sender). */
+  async acknowledge(messageId: string): Promise<{ at: number }> {
+    const result = await this.call('acknowledge', { messageId });
+    return result;
+  }
+
+  readonly directory = {
+    /** Directory entries whose chains verify here; the others are dropped and listed in `rejected`. */
+    search: async (query: DirectoryQuery = {}) => {
+      const page = await this.api.directory(query);
+      const entries: VerifiedEntry[] = [];
+      const rejected: { contactPointId: string; code: string; message: string }[] = [];
+      for (const entry of page.entries) {
+        try {
+          entries.push(this.verifyEntry(entry));
+        } catch (error) {
+          if (!isLiaisonError(error)) throw error;
+          rejected.push({
+            contactPointId: entry.contactPoint.contactPointId,
+            code: error.code,
+            message: error.message,
+          });
+        }
+      }
+      return { entries, rejected, ...(page.nextCursor && { nextCursor: page.nextCursor }) };
+    },
+    setAvailability: (availability: Availability) => this.api.setAvailability(availability),
+  };
+
+  /** The 60-digit safety number with a contact point, in groups of five, to compare in person or by phone. */
+  async safetyNumber(contactPointId: string): Promise<string> {
+    const peer = await this.peerAccountKey(contactPointId);
+    return formatSafetyNumber(
+      safetyNumber(
+        {
+          contactPointId: this.contactPointId,
+          accountKey: decodeBase64url(this.self.contactPoint.accountKey) as Uint8Array,
+        },
+        { contactPointId, accountKey: peer },
+      ),
+    );
+  }
+
+  /** The user compared safety numbers and confirms this contact point's key. */
+  async verify(contactPointId: string): Promise<void> {
+    await markPeerVerified(
+      this.options.keyStore,
+      contactPointId,
+      await this.peerAccountKey(contactPointId),
+      this.now(),
+    );
+  }
+
+  /** The user accepts a changed key of a contact point (after comparing safety numbers): sending is allowed again. */
+  async acceptIdentity(contactPointId: string): Promise<void> {
+    const entry = await this.api.contactPoint(contactPointId);
+    const verified = this.verifyEntry(entry);
+    await acceptPeerIdentity(
+      this.options.keyStore,
+      contactPointId,
+      decodeBase64url(verified.contactPoint.contactPoint.accountKey) as Uint8Array,
+      this.now(),
+    );
+    this.deviceLists.delete(contactPointId);
+  }
+
+  // ---- sending -------------------------------------------------------------------------------
+
+  private async encryptForAll(contactPointId: string, plaintext: Uint8Array): Promise<SendRequest['envelopes']> {
+    const targets = [...(await this.targets(contactPointId))];
+    if (contactPointId !== this.contactPointId) targets.push(...(await this.targets(this.contactPointId)));
+    const envelopes: SendRequest['envelopes'] = [];
+    for (const target of targets) {
+      if (target.deviceId === this.deviceId) continue;
+      const encrypted = await this.cipher.encrypt(
+        target.deviceId,
+        plaintext,
+        target.bundle && bundleFromWire(target.bundle),
+      );
+      envelopes.push({
+        recipientDevice: target.deviceId,
+        kind: encrypted.kind,
+        ciphertext: encodeBase64url(encrypted.body),
+        escalationLevel: 0,
+      });
+    }
+    return envelopes;
+  }
+
+  /** The devices of a contact point, verified; with prekey bundles for those without a session. */
+  private async targets(contactPointId: string): Promise<Target[]> {
+    const known = this.deviceLists.get(contactPointId);
+    if (known) {
+      const sessions = await Promise.all(known.map((d) => (d === this.deviceId ? true : this.cipher.hasSession(d))));
+      if (sessions.every(Boolean)) return known.map((deviceId) => ({ deviceId }));
+    }
+    const response = await this.api.bundles(contactPointId);
+    if (response.contactPoint.contactPointId !== contactPointId) {
+      throw new LiaisonError(
+        'CHAIN_MISMATCH',
+        `the relay answered for "${response.contactPoint.contactPointId}" instead of "${contactPointId}"`,
+      );
+    }
+    const verified = this.verifyEntry({
+      ...response,
+      devices: response.bundles.map((b) => b.device),
+      availability: { status: 'available' },
+    });
+    await this.checkIdentity(verified.contactPoint);
+    const ids = response.bundles.map((b) => b.device.deviceId);
+    this.deviceLists.set(contactPointId, ids);
+    return response.bundles.map((bundle) => ({ deviceId: bundle.device.deviceId, bundle }));
+  }
+
+  /** Emits a send until the relay has stored it: the same request (same message id) each time. */
+  private async emitUntilStored(request: SendRequest): Promise<{ serverTime: number }> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await this.call('send', request);
+      } catch (error) {
+        const retryable = isLiaisonError(error, 'UNAVAILABLE') || isLiaisonError(error, 'RATE_LIMITED');
+        if (!retryable || attempt >= SEND_ATTEMPTS) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
+      }
+    }
+  }
+
+  private async call<E extends 'send' | 'acknowledge' | 'envelopes:ack'>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<Extract<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], { ok: true }>['value']> {
+    const socket = this.socket;
+    if (!socket) throw new LiaisonError('UNAVAILABLE', 'not connected: call connect() first');
+    let result: { ok: boolean; value?: unknown; error?: string; message?: string; details?: unknown };
+    try {
+      result = await (
+        socket.timeout(ACK_TIMEOUT_MS).emitWithAck as unknown as (e: string, p: unknown) => Promise<typeof result>
+      )(event, payload);
+    } catch {
+      throw new LiaisonError('UNAVAILABLE', 'the relay did not answer in time');
+    }
+    if (!result?.ok) {
+      throw new LiaisonError(
+        (result?.error ?? 'INTERNAL') as LiaisonError['code'],
+        result?.message ?? 'refused',
+        result?.details as never,
+      );
+    }
+    return result.value as never;
+  }
+
+  // ---- receiving -----------------------------------------------------------------------------
+
+  private async receive(envelope: Envelope): Promise<void> {
+    const record = await this.inbox.get(envelope.messageId);
+    if (record?.status === 'delivered') return this.ackEnvelope(envelope.messageId);
+    let sender: VerifiedSender;
+    try {
+      sender = await this.sender(envelope);
+    } catch (error) {
+      // A chain that does not verify never will: report it and let the relay drop the envelope.
+      if (isLiaisonError(error) && error.code !== 'UNAVAILABLE') {
+        await this.report(error);
+        return this.ackEnvelope(envelope.messageId);
+      }
+      throw error;
+    }
+    let plaintext: Uint8Array;
+    if (record?.status === 'pending') {
+      plaintext = record.plaintext;
+    } else {
+      try {
+        plaintext = await this.cipher.decrypt(
+          envelope.senderDevice,
+          decodeBase64url(envelope.ciphertext) as Uint8Array,
+          (p) => this.inbox.pending(envelope.messageId, p),
+        );
+      } catch (error) {
+        if (!isLiaisonError(error)) throw error;
+        if (error.code !== 'DUPLICATE_MESSAGE') await this.report(error);
+        return this.ackEnvelope(envelope.messageId);
+      }
+    }
+    const content = parseContent(plaintext);
+    if (!content) {
+      await this.report(new LiaisonError('INVALID_MESSAGE', `message ${envelope.messageId} has no readable content`));
+      await this.inbox.delivered(envelope.messageId);
+      return this.ackEnvelope(envelope.messageId);
+    }
+    const { version: _, to, sentAt, ...fields } = content;
+    await this.emit('message', {
+      ...fields,
+      messageId: envelope.messageId,
+      direction: sender.contactPointId === this.contactPointId ? 'outgoing' : 'incoming',
+      to,
+      sender,
+      priority: envelope.priority,
+      sentAt,
+      serverTime: envelope.serverTime,
+      ...(envelope.deadline !== undefined && { deadline: envelope.deadline }),
+    });
+    await this.inbox.delivered(envelope.messageId);
+    await this.ackEnvelope(envelope.messageId);
+  }
+
+  private async ackEnvelope(messageId: string): Promise<void> {
+    // Not acknowledged (disconnected, relay down): the envelope comes again and is recognised.
+    await this.call('envelopes:ack', { messageIds: [messageId] }).catch(() => undefined);
+  }
+
+  /** Who sent an envelope, from certificates this client verified itself; the relay's claim alone counts for nothing. */
+  private async sender(envelope: Envelope): Promise<VerifiedSender> {
+    let peer = this.peers.get(envelope.senderContactPoint);
+    if (!peer?.devices.has(envelope.senderDevice)) {
+      const entry = await this.api.contactPoint(envelope.senderContactPoint);
+      if (entry.contactPoint.contactPointId !== envelope.senderContactPoint) {
+        throw new LiaisonError('CHAIN_MISMATCH', 'the relay answered for another contact point');
+      }
+      const verified = this.verifyEntry(entry);
+      peer = { verified: verified.contactPoint, devices: new Map(verified.devices.map((d) => [d.deviceId, d])) };
+      this.peers.set(envelope.senderContactPoint, peer);
+    }
+    const device = peer.devices.get(envelope.senderDevice);
+    if (!device)
+      throw new LiaisonError(
+        'UNTRUSTED_IDENTITY',
+        `device ${envelope.senderDevice} is not certified for ${envelope.senderContactPoint}`,
+      );
+    const { verified } = peer;
+    let identity: VerifiedSender['identity'];
+    try {
+      identity =
+        verified.contactPoint.contactPointId === this.contactPointId ? 'verified' : await this.checkIdentity(verified);
+    } catch (error) {
+      if (!isLiaisonError(error, 'UNTRUSTED_IDENTITY')) throw error;
+      identity = 'changed';
+    }
+    return {
+      contactPointId: verified.contactPoint.contactPointId,
+      displayName: verified.contactPoint.displayName,
+      role: verified.contactPoint.role,
+      authorityId: verified.authority.authorityId,
+      authorityName: verified.authority.name,
+      country: verified.authority.country,
+      networkId: verified.networkId,
+      networkName: verified.networkName,
+      deviceId: device.deviceId,
+      deviceName: device.deviceName,
+      identity,
+    };
+  }
+
+  private async receipt(receipt: Receipt): Promise<void> {
+    const key = `${receipt.messageId}:${receipt.status}:${receipt.deviceId ?? ''}:${receipt.at}`;
+    if (this.seenReceipts.has(key)) return;
+    this.seenReceipts.add(key);
+    await this.emit('receipt', receipt);
+  }
+
+  private async catchUpReceipts(): Promise<void> {
+    let cursor = Number((await this.options.keyStore.getState('receipts:cursor')) ?? 0);
+    for (;;) {
+      const page = await this.api.receipts(cursor);
+      for (const receipt of page.receipts) await this.receipt(receipt);
+      if (page.cursor === cursor || page.receipts.length === 0) break;
+      cursor = page.cursor;
+      await this.options.keyStore.setState('receipts:cursor', String(cursor));
+    }
+  }
+
+  // ---- trust ---------------------------------------------------------------------------------
+
+  /** A directory entry whose designation and every device verify here, or a LiaisonError. */
+  private verifyEntry(entry: DirectoryEntry): VerifiedEntry {
+    const now = this.now();
+    const contactPoint = verifiedContactPoint(entry, this.anchors, now);
+    for (const device of entry.devices) verifiedDevice({ ...entry, device }, this.anchors, now);
+    return { contactPoint, devices: entry.devices, availability: entry.availability };
+  }
+
+  /** Refuses a changed account key (and tells the application) until the user accepts it. */
+  private async checkIdentity(verified: VerifiedContactPoint): Promise<PeerIdentityStatus> {
+    const contactPointId = verified.contactPoint.contactPointId;
+    if (contactPointId === this.contactPointId) return 'verified';
+    try {
+      return await checkPeerIdentity(
+        this.options.keyStore,
+        contactPointId,
+        decodeBase64url(verified.contactPoint.accountKey) as Uint8Array,
+        this.now(),
+      );
+    } catch (error) {
+      if (isLiaisonError(error, 'UNTRUSTED_IDENTITY')) await this.emit('identityChanged', { contactPointId });
+      throw error;
+    }
+  }
+
+  private async peerAccountKey(contactPointId: string): Promise<Uint8Array> {
+    const known = await this.options.keyStore.getPeerIdentity(contactPointId);
+    if (known) return known.accountKey;
+    const verified = this.verifyEntry(await this.api.contactPoint(contactPointId));
+    await this.checkIdentity(verified.contactPoint);
+    return decodeBase64url(verified.contactPoint.contactPoint.accountKey) as Uint8Array;
+  }
+
+  // ---- device upkeep -------------------------------------------------------------------------
+
+  private async ensureRegistered(): Promise<void> {
+    if ((await this.options.keyStore.getState('registered')) === this.deviceId) return;
+    await rotateSignedPrekey(this.options.keyStore, this.now(), this.prekeyPolicy);
+    const oneTime = await refillOneTimePrekeys(this.options.keyStore, 0, this.prekeyPolicy);
+    await this.api.register(this.options.chain, await currentSignedPrekey(this.options.keyStore), oneTime);
+    await this.options.keyStore.setState('registered', this.deviceId);
+  }
+
+  private async prekeyUpkeep(): Promise<void> {
+    const signedPrekey = await rotateSignedPrekey(this.options.keyStore, this.now(), this.prekeyPolicy);
+    const count = await this.api.prekeyCount();
+    const oneTimePrekeys = await refillOneTimePrekeys(this.options.keyStore, count.oneTimePrekeys, this.prekeyPolicy);
+    if (signedPrekey || oneTimePrekeys.length > 0) {
+      await this.api.uploadPrekeys({ ...(signedPrekey && { signedPrekey }), oneTimePrekeys });
+    }
+  }
+
+  private get prekeyPolicy(): PrekeyPolicy {
+    return this.options.prekeyPolicy ?? DEFAULT_PREKEY_POLICY;
+  }
+
+  private async report(error: unknown): Promise<void> {
+    const liaisonError = isLiaisonError(error)
+      ? error
+      : new LiaisonError('INTERNAL', (error as Error)?.message ?? 'unexpected error');
+    if (this.hasListeners('error')) await this.emit('error', liaisonError);
+  }
+}
+
+function parseContent(plaintext: Uint8Array): MessageContent | undefined {
+  try {
+    const parsed = MessageContent.safeParse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext)));
+    return parsed.success ? parsed.data : undefined;
+  } catch {
+    return undefined;
+  }
+}

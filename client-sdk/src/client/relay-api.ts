@@ -1,0 +1,129 @@
+import {
+  AuthChallenge,
+  type AuthProof,
+  type AuthPurpose,
+  AuthToken,
+  type Availability,
+  BundlesResponse,
+  type CertificateChain,
+  DirectoryEntry,
+  DirectoryPage,
+  type DirectoryQuery,
+  ErrorBody,
+  type OneTimePrekey,
+  PrekeyCount,
+  type PrekeyUpload,
+  ReceiptsPage,
+  RegisterDeviceResponse,
+  type SignedPrekey,
+} from '@liaison/protocol';
+import type { z } from 'zod';
+import { answerChallenge } from '../auth.js';
+import type { IdentityKeyPair } from '../crypto/keys.js';
+import { LiaisonError } from '../errors.js';
+
+/**
+ * The relay's HTTP API as the SDK uses it. Every response is checked against its schema before
+ * it is used: the relay is not trusted to send well-formed data, let alone honest data.
+ */
+export class RelayApi {
+  private token: AuthToken | undefined;
+
+  constructor(
+    private readonly serverUrl: string,
+    private readonly identity: IdentityKeyPair,
+    private readonly deviceId: string,
+    private readonly now: () => number,
+  ) {}
+
+  async proof(purpose: AuthPurpose): Promise<AuthProof> {
+    const challenge = await this.call('POST', '/v1/auth/challenge', AuthChallenge, {
+      deviceId: this.deviceId,
+      purpose,
+    });
+    return answerChallenge(this.identity, challenge);
+  }
+
+  register(chain: CertificateChain, signedPrekey: SignedPrekey, oneTimePrekeys: OneTimePrekey[]) {
+    return this.proof('register').then((proof) =>
+      this.call('POST', '/v1/devices', RegisterDeviceResponse, { chain, signedPrekey, oneTimePrekeys, proof }),
+    );
+  }
+
+  prekeyCount() {
+    return this.authed('GET', '/v1/prekeys/count', PrekeyCount);
+  }
+  uploadPrekeys(upload: PrekeyUpload) {
+    return this.authed('POST', '/v1/prekeys', PrekeyCount, upload);
+  }
+  bundles(contactPointId: string) {
+    return this.authed('GET', `/v1/contact-points/${encodeURIComponent(contactPointId)}/bundles`, BundlesResponse);
+  }
+  contactPoint(contactPointId: string) {
+    return this.authed('GET', `/v1/contact-points/${encodeURIComponent(contactPointId)}`, DirectoryEntry);
+  }
+  directory(query: DirectoryQuery) {
+    const params = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]));
+    return this.authed('GET', `/v1/directory?${params}`, DirectoryPage);
+  }
+  receipts(after: number) {
+    return this.authed('GET', `/v1/receipts?after=${after}`, ReceiptsPage);
+  }
+  setAvailability(availability: Availability) {
+    return this.authed('PUT', '/v1/availability', DirectoryEntry.shape.availability, availability);
+  }
+
+  /** A call with a bearer token, minted from a fresh proof when there is none or it is about to expire. */
+  private async authed<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    body?: unknown,
+  ): Promise<z.infer<S>> {
+    if (!this.token || this.token.expiresAt - 30_000 < this.now()) {
+      this.token = await this.call('POST', '/v1/auth/token', AuthToken, await this.proof('token'));
+    }
+    try {
+      return await this.call(method, path, schema, body, this.token.token);
+    } catch (error) {
+      if (!(error instanceof LiaisonError) || error.code !== 'UNAUTHENTICATED') throw error;
+      this.token = undefined;
+      return this.authed(method, path, schema, body);
+    }
+  }
+
+  private async call<S extends z.ZodType>(
+    method: string,
+    path: string,
+    schema: S,
+    body?: unknown,
+    token?: string,
+  ): Promise<z.infer<S>> {
+    let response: Response;
+    try {
+      response = await fetch(`${this.serverUrl}${path}`, {
+        method,
+        headers: {
+          ...(body !== undefined && { 'content-type': 'application/json' }),
+          ...(token && { authorization: `Bearer ${token}` }),
+        },
+        ...(body !== undefined && { body: JSON.stringify(body) }),
+      });
+    } catch {
+      throw new LiaisonError('UNAVAILABLE', `the relay at ${this.serverUrl} cannot be reached`);
+    }
+    const json: unknown = await response.json().catch(() => undefined);
+    if (!response.ok) {
+      const error = ErrorBody.safeParse(json);
+      if (error.success) throw LiaisonError.fromWire(error.data);
+      throw new LiaisonError(
+        response.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL',
+        `the relay answered ${response.status}`,
+      );
+    }
+    const parsed = schema.safeParse(json);
+    if (!parsed.success)
+      throw new LiaisonError('INVALID_MESSAGE', `the relay's answer to ${method} ${path.split('?')[0]} is malformed`);
+    return parsed.data;
+  }
+}

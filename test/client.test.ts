@@ -1,0 +1,272 @@
+import {
+  certifyDevice,
+  currentSignedPrekey,
+  generateIdentityKeyPair,
+  isLiaisonError,
+  type LiaisonError,
+} from '@liaison/client';
+import { encodeBase64url } from '@liaison/protocol';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startClient, type TestClient } from './harness/clients.js';
+import { testNetwork } from './harness/network.js';
+import { startTestRelay, type TestRelay } from './harness/relay.js';
+import { type RelayProcess, spawnRelay } from './harness/relay-process.js';
+
+describe('LiaisonClient against a relay process', () => {
+  let relay: RelayProcess;
+  let net: Awaited<ReturnType<typeof testNetwork>>;
+  const clients: TestClient[] = [];
+  const start = async (...args: Parameters<typeof startClient>) => {
+    const c = await startClient(...args);
+    clients.push(c);
+    return c;
+  };
+  beforeAll(async () => {
+    net = await testNetwork();
+    relay = await spawnRelay([net.root]);
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.client.close()));
+    await relay.stop();
+  });
+
+  it('gives every device of both contact points every message once, in order, with the sender verified', async () => {
+    const alice = net.authority('th-oag', 'TH').contactPoint('alice', { displayName: 'Alice Chai' });
+    const bob = net.authority('vn-spp', 'VN').contactPoint('bob');
+    const [a1, a2, b1, b2] = await Promise.all([
+      alice.addDevice('Alice office').then((d) => start(relay.url, d, [net.root])),
+      alice.addDevice('Alice phone').then((d) => start(relay.url, d, [net.root])),
+      bob.addDevice('Bob office').then((d) => start(relay.url, d, [net.root])),
+      bob.addDevice('Bob phone').then((d) => start(relay.url, d, [net.root])),
+    ]);
+    const texts = ['Request for assistance: bank records', 'Annex A follows', 'Please confirm receipt'];
+    for (const text of texts) {
+      await a1.client.send('vn-spp.bob', {
+        text,
+        subject: 'MLA 2026/114',
+        reference: 'TH-OAG-114',
+        handling: ['purpose-limited'],
+      });
+    }
+    for (const b of [b1, b2]) {
+      const got = await b.waitForMessages(3);
+      expect(got.map((m) => m.text)).toEqual(texts);
+      expect(got[0]).toMatchObject({
+        direction: 'incoming',
+        to: 'vn-spp.bob',
+        subject: 'MLA 2026/114',
+        reference: 'TH-OAG-114',
+        handling: ['purpose-limited'],
+        sender: {
+          contactPointId: 'th-oag.alice',
+          displayName: 'Alice Chai',
+          country: 'TH',
+          networkId: 'seajust',
+          deviceName: 'Alice office',
+          identity: 'new',
+        },
+      });
+    }
+    const copies = await a2.waitForMessages(3);
+    expect(copies.map((m) => [m.direction, m.to, m.text])).toEqual(texts.map((t) => ['outgoing', 'vn-spp.bob', t]));
+
+    await b1.client.send('th-oag.alice', { text: 'Received, we are on it' });
+    for (const a of [a1, a2])
+      expect((await a.waitForMessages(a === a1 ? 1 : 4)).at(-1)?.text).toBe('Received, we are on it');
+    expect((await b2.waitForMessages(4)).at(-1)).toMatchObject({
+      direction: 'outgoing',
+      text: 'Received, we are on it',
+    });
+
+    // Receipts: every device of bob delivered; a person acknowledged.
+    const first = b1.messages[0]?.messageId as string;
+    await b1.client.acknowledge(first);
+    await a1.waitForReceipts((r) => r.some((x) => x.status === 'acknowledged' && x.messageId === first));
+    const delivered = a1.receipts
+      .filter((r) => r.messageId === first && r.status === 'delivered')
+      .map((r) => r.deviceId);
+    expect(new Set(delivered)).toEqual(new Set([b1.client.deviceId, b2.client.deviceId]));
+    for (const c of [a1, a2, b1, b2]) await c.client.close();
+  });
+
+  it('delivers what was queued while the recipient was offline, in order, across a relay restart', async () => {
+    const sender = await start(relay.url, await net.authority('th-oag', 'TH').contactPoint('s1').addDevice(), [
+      net.root,
+    ]);
+    const offlineDevice = await net.authority('ph-doj', 'PH').contactPoint('r1').addDevice();
+    const recipient = await start(relay.url, offlineDevice, [net.root]);
+    await recipient.client.close();
+    for (let i = 0; i < 5; i++) await sender.client.send('ph-doj.r1', { text: `queued ${i}` });
+    await relay.restart();
+    const again = await start(relay.url, offlineDevice, [net.root]);
+    expect((await again.waitForMessages(5)).map((m) => m.text)).toEqual([0, 1, 2, 3, 4].map((i) => `queued ${i}`));
+    for (const c of [sender, again]) await c.client.close();
+  });
+
+  it('redelivers to a recipient that died before acknowledging, and shows the message once', async () => {
+    const sender = await start(relay.url, await net.authority('th-oag', 'TH').contactPoint('s2').addDevice(), [
+      net.root,
+    ]);
+    const device = await net.authority('ph-doj', 'PH').contactPoint('r2').addDevice();
+    const first = await startClient(relay.url, device, [net.root]);
+    let shown = 0;
+    first.client.on('message', () => {
+      shown += 1;
+      // The process dies right after the application got the message, before the relay hears of it.
+      const socket = (
+        first.client as unknown as { socket: { io: { reconnection(v: boolean): void }; disconnect(): void } }
+      ).socket;
+      socket.io.reconnection(false);
+      socket.disconnect();
+    });
+    await sender.client.send('ph-doj.r2', { text: 'only once' });
+    await first.waitForMessages(1);
+    const second = await start(relay.url, device, [net.root]);
+    second.client.on('message', () => {
+      shown += 1;
+    });
+    await sender.client.send('ph-doj.r2', { text: 'and then this' });
+    expect((await second.waitForMessages(1)).map((m) => m.text)).toEqual(['and then this']);
+    expect(shown).toBe(2);
+    await sender.client.close();
+  });
+
+  it('decrypts both first messages when both sides start a session at once', async () => {
+    const a = await start(relay.url, await net.authority('th-oag', 'TH').contactPoint('sim-a').addDevice(), [net.root]);
+    const b = await start(relay.url, await net.authority('vn-spp', 'VN').contactPoint('sim-b').addDevice(), [net.root]);
+    await Promise.all([
+      a.client.send('vn-spp.sim-b', { text: 'from a' }),
+      b.client.send('th-oag.sim-a', { text: 'from b' }),
+    ]);
+    expect((await b.waitForMessages(1))[0]?.text).toBe('from a');
+    expect((await a.waitForMessages(1))[0]?.text).toBe('from b');
+    await a.client.send('vn-spp.sim-b', { text: 'again from a' });
+    await b.client.send('th-oag.sim-a', { text: 'again from b' });
+    expect((await b.waitForMessages(2))[1]?.text).toBe('again from a');
+    expect((await a.waitForMessages(2))[1]?.text).toBe('again from b');
+    expect(await a.client.safetyNumber('vn-spp.sim-b')).toBe(await b.client.safetyNumber('th-oag.sim-a'));
+    expect(await a.client.safetyNumber('vn-spp.sim-b')).toMatch(/^(\d{5} ){11}\d{5}$/);
+  });
+});
+
+describe('LiaisonClient against a hostile relay', () => {
+  let relay: TestRelay;
+  let net: Awaited<ReturnType<typeof testNetwork>>;
+  beforeAll(async () => {
+    net = await testNetwork();
+    relay = await startTestRelay('pglite', { trustedRoots: [net.root], logLevel: 'error' });
+  });
+  afterAll(() => relay.stop());
+
+  async function refusal(promise: Promise<unknown>): Promise<LiaisonError> {
+    const error = await promise.then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    if (!isLiaisonError(error)) throw new Error(`expected a LiaisonError, got ${String(error)}`);
+    return error;
+  }
+
+  it('refuses to encrypt to a device key the relay substituted', async () => {
+    const sender = await startClient(relay.url, await net.authority('th-oag', 'TH').contactPoint('k1').addDevice(), [
+      net.root,
+    ]);
+    const target = await net.authority('vn-spp', 'VN').contactPoint('k2').addDevice();
+    await (await startClient(relay.url, target, [net.root])).client.close();
+    // The relay swaps in a device certificate for a key of its own, signed by a key of its own.
+    const forged = certifyDevice(generateIdentityKeyPair(), {
+      ...target.chain.device,
+      deviceId: encodeBase64url(new Uint8Array(32).fill(9)),
+    });
+    await sql`update devices set certificate = ${JSON.stringify(forged)}::jsonb where device_id = ${target.id}`.execute(
+      relay.relay.db,
+    );
+    const error = await refusal(sender.client.send('vn-spp.k2', { text: 'must not leave' }));
+    expect([error.code, error.message]).toEqual(['BAD_SIGNATURE', expect.stringContaining('account key')]);
+    expect(
+      Number((await sql<{ n: number }>`select count(*)::int as n from envelopes`.execute(relay.relay.db)).rows[0]?.n),
+    ).toBe(0);
+    await sender.client.close();
+  });
+
+  it('refuses a contact point whose chain ends at a root it does not trust', async () => {
+    const sender = await startClient(relay.url, await net.authority('th-oag', 'TH').contactPoint('k3').addDevice(), [
+      net.root,
+    ]);
+    const target = await net.authority('vn-spp', 'VN').contactPoint('k4').addDevice();
+    await (await startClient(relay.url, target, [net.root])).client.close();
+    const rogue = await testNetwork('seajust-official');
+    const fake = rogue.authority('vn-spp', 'VN').contactPoint('k4');
+    await sql`update contact_points set authority_certificate = ${JSON.stringify(fake.authority)}::jsonb, certificate = ${JSON.stringify(fake.certificate)}::jsonb where contact_point_id = 'vn-spp.k4'`.execute(
+      relay.relay.db,
+    );
+    expect((await refusal(sender.client.send('vn-spp.k4', { text: 'x' }))).code).toBe('UNKNOWN_ROOT');
+    const search = await sender.client.directory.search({ country: 'VN' });
+    expect(search.rejected).toContainEqual(
+      expect.objectContaining({ contactPointId: 'vn-spp.k4', code: 'UNKNOWN_ROOT' }),
+    );
+    expect(search.entries.map((e) => e.contactPoint.contactPoint.contactPointId)).not.toContain('vn-spp.k4');
+    await sender.client.close();
+  });
+
+  it("blocks sending when a verified peer's key changes, until the user accepts it", async () => {
+    const senderDevice = await net.authority('th-oag', 'TH').contactPoint('k5').addDevice();
+    const sender = await startClient(relay.url, senderDevice, [net.root]);
+    const vn = net.authority('vn-spp', 'VN');
+    const target = vn.contactPoint('k6');
+    const targetDevice = await target.addDevice();
+    const recipient = await startClient(relay.url, targetDevice, [net.root]);
+    await sender.client.send('vn-spp.k6', { text: 'hello' });
+    await recipient.waitForMessages(1);
+    await sender.client.verify('vn-spp.k6');
+    await sender.client.close();
+    await recipient.client.close();
+
+    // Re-designated (by the real authority) with a new account key, devices re-certified: a valid chain, a new identity.
+    const successor = vn.contactPoint('k6');
+    const device = await successor.addDevice();
+    await sql`update contact_points set certificate = ${JSON.stringify(successor.certificate)}::jsonb, account_key = ${successor.certificate.accountKey} where contact_point_id = 'vn-spp.k6'`.execute(
+      relay.relay.db,
+    );
+    const db = relay.relay.db;
+    await db.deleteFrom('one_time_prekeys').where('device_id', '=', targetDevice.id).execute();
+    await db.deleteFrom('signed_prekeys').where('device_id', '=', targetDevice.id).execute();
+    await db.deleteFrom('devices').where('device_id', '=', targetDevice.id).execute();
+    await db
+      .insertInto('devices')
+      .values({
+        device_id: device.id,
+        contact_point_id: 'vn-spp.k6',
+        certificate: JSON.stringify(device.chain.device),
+        not_after: device.chain.device.notAfter,
+        registered_at: Date.now(),
+      })
+      .execute();
+    const spk = await currentSignedPrekey(device.store);
+    await db
+      .insertInto('signed_prekeys')
+      .values({
+        device_id: device.id,
+        prekey_id: spk.id,
+        public_key: spk.publicKey,
+        created_at: spk.createdAt,
+        signature: spk.signature,
+      })
+      .execute();
+
+    const again = await startClient(relay.url, senderDevice, [net.root]);
+    const changes: string[] = [];
+    again.client.on('identityChanged', ({ contactPointId }) => {
+      changes.push(contactPointId);
+    });
+    const error = await refusal(again.client.send('vn-spp.k6', { text: 'blocked' }));
+    expect(error.code).toBe('UNTRUSTED_IDENTITY');
+    expect(error.message).toContain('since you verified it');
+    expect(changes).toEqual(['vn-spp.k6']);
+    const before = await again.client.safetyNumber('vn-spp.k6');
+    await again.client.acceptIdentity('vn-spp.k6');
+    expect(await again.client.safetyNumber('vn-spp.k6')).not.toBe(before);
+    await again.client.close();
+  });
+});

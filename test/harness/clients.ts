@@ -1,0 +1,56 @@
+import { LiaisonClient, type ReceivedMessage } from '@liaison/client';
+import type { Receipt, TrustedRoot } from '@liaison/protocol';
+import type { TestDevice } from './network.js';
+
+/** A LiaisonClient for a test device, recording what it hands to the application. */
+export interface TestClient {
+  client: LiaisonClient;
+  messages: ReceivedMessage[];
+  receipts: Receipt[];
+  waitForMessages(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
+  waitForReceipts(predicate: (r: Receipt[]) => boolean, timeoutMs?: number): Promise<Receipt[]>;
+}
+
+export async function startClient(
+  url: string,
+  device: TestDevice,
+  roots: TrustedRoot[],
+  connect = true,
+): Promise<TestClient> {
+  const client = await LiaisonClient.create({
+    serverUrl: url,
+    keyStore: device.store,
+    trustedRoots: roots,
+    chain: device.chain,
+  });
+  const messages: ReceivedMessage[] = [];
+  const receipts: Receipt[] = [];
+  client.on('message', (m) => {
+    messages.push(m);
+  });
+  client.on('receipt', (r) => {
+    receipts.push(r);
+  });
+  if (connect) await client.connect();
+  const waitUntil = async <T>(value: () => T, done: (v: T) => boolean, what: string, timeoutMs = 10_000) => {
+    const started = Date.now();
+    while (!done(value())) {
+      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return value();
+  };
+  return {
+    client,
+    messages,
+    receipts,
+    waitForMessages: (n, t) =>
+      waitUntil(
+        () => messages,
+        (m) => m.length >= n,
+        `${n} messages (have ${messages.length})`,
+        t,
+      ),
+    waitForReceipts: (p, t) => waitUntil(() => receipts, p, 'receipts', t),
+  };
+}
