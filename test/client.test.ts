@@ -101,6 +101,9 @@ describe('LiaisonClient against a relay process', () => {
     await relay.restart();
     const again = await start(relay.url, offlineDevice, [net.root]);
     expect((await again.waitForMessages(5)).map((m) => m.text)).toEqual([0, 1, 2, 3, 4].map((i) => `queued ${i}`));
+    // The sender's client reconnected by itself (with a fresh proof) and sends live again.
+    await sender.client.send('ph-doj.r1', { text: 'after the restart' });
+    expect((await again.waitForMessages(6)).at(-1)?.text).toBe('after the restart');
     for (const c of [sender, again]) await c.client.close();
   });
 
@@ -130,6 +133,28 @@ describe('LiaisonClient against a relay process', () => {
     expect((await second.waitForMessages(1)).map((m) => m.text)).toEqual(['and then this']);
     expect(shown).toBe(2);
     await sender.client.close();
+  });
+
+  it('reaches a device added mid-conversation, from the moment it is added', async () => {
+    const sender = await start(relay.url, await net.authority('th-oag', 'TH').contactPoint('s3').addDevice(), [
+      net.root,
+    ]);
+    const bobCp = net.authority('vn-spp', 'VN').contactPoint('r3');
+    const first = await start(relay.url, await bobCp.addDevice('Office'), [net.root]);
+    await sender.client.send('vn-spp.r3', { text: 'before' });
+    await first.waitForMessages(1);
+    const added = await start(relay.url, await bobCp.addDevice('Phone, added later'), [net.root]);
+    // The sender's cached device list is now stale: the relay's DEVICE_MISMATCH makes it refresh and resend.
+    await sender.client.send('vn-spp.r3', { text: 'after' });
+    expect((await added.waitForMessages(1)).map((m) => m.text)).toEqual(['after']);
+    expect((await first.waitForMessages(2)).map((m) => m.text)).toEqual(['before', 'after']);
+    // And what the new device sends, the older one sees as sent by its contact point.
+    await added.client.send('th-oag.s3', { text: 'from the new phone' });
+    expect((await first.waitForMessages(3)).at(-1)).toMatchObject({
+      direction: 'outgoing',
+      text: 'from the new phone',
+    });
+    for (const c of [sender, first, added]) await c.client.close();
   });
 
   it('decrypts both first messages when both sides start a session at once', async () => {
