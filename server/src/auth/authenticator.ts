@@ -3,11 +3,11 @@ import {
   type AuthProof,
   type AuthPurpose,
   type AuthToken,
+  type CertificateChain,
   decodeBase64url,
   encodeAuthChallenge,
   encodeBase64url,
   LIMITS,
-  type Revocation,
   type TrustedRoot,
   verifyDevice,
 } from '@liaison/protocol';
@@ -90,18 +90,19 @@ export class Authenticator {
   async registeredDevice(deviceId: string): Promise<DeviceIdentity> {
     const chain = await deviceChain(this.db, deviceId);
     if (!chain) throw new RelayError('UNAUTHENTICATED', 'this device is not registered');
+    await this.verifyChain(chain);
+    return { deviceId, contactPointId: chain.contactPoint.contactPointId };
+  }
+
+  /** A device's chain, against the configured roots and the revocations received, now. */
+  async verifyChain(chain: CertificateChain): Promise<void> {
     const verdict = verifyDevice(chain, {
       trustedRoots: this.options.trustedRoots,
-      revocations: await this.revocations(),
+      revocations: await revocations(this.db),
       now: this.options.now(),
       verifySignature,
     });
     if (!verdict.ok) throw new RelayError(verdict.code, verdict.message);
-    return { deviceId, contactPointId: chain.contactPoint.contactPointId };
-  }
-
-  revocations(): Promise<Revocation[]> {
-    return revocations(this.db);
   }
 
   async mintToken(identity: DeviceIdentity): Promise<AuthToken> {

@@ -6,7 +6,6 @@ import {
   ContactPointId,
   DirectoryQuery,
   decodeBase64url,
-  type ErrorCode,
   encodeRevocation,
   encodeSignedPrekey,
   LIMITS,
@@ -15,7 +14,6 @@ import {
   RegisterDeviceRequest,
   Revocation,
   type SignedPrekey,
-  verifyDevice,
 } from '@liaison/protocol';
 import { z } from 'zod';
 import type { DeviceIdentity } from '../auth/authenticator.js';
@@ -26,7 +24,6 @@ import {
   applyRevocation,
   directoryEntry,
   registerDevice,
-  revocations,
   searchDirectory,
   setAvailability,
 } from '../storage/directory.js';
@@ -111,14 +108,8 @@ export const ROUTES: Route[] = [
         throw new RelayError('FORBIDDEN', 'the proof is not by the device being registered');
       }
       await deps.auth.verifyProof(request.proof, 'register');
+      await deps.auth.verifyChain(chain);
       const now = deps.config.now();
-      const verdict = verifyDevice(chain, {
-        trustedRoots: deps.config.trustedRoots,
-        revocations: await revocations(deps.db),
-        now,
-        verifySignature,
-      });
-      if (!verdict.ok) throw new RelayError(verdict.code as ErrorCode, verdict.message);
       checkSignedPrekey(chain.device.deviceId, request.signedPrekey);
       await registerDevice(
         deps.db,

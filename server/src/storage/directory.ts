@@ -1,6 +1,7 @@
 import {
   type Availability,
   type CertificateChain,
+  type DeviceCertificate,
   type DirectoryEntry,
   type DirectoryPage,
   type DirectoryQuery,
@@ -197,23 +198,15 @@ export async function searchDirectory(db: Db, query: DirectoryQuery, now: number
   if (query.cursor) select = select.where('contact_point_id', '>', query.cursor);
   const rows = await select.execute();
   const page = rows.slice(0, limit);
-  const devices = page.length
-    ? await db
-        .selectFrom('devices')
-        .select(['contact_point_id', 'certificate'])
-        .where(
-          'contact_point_id',
-          'in',
-          page.map((r) => r.contact_point_id),
-        )
-        .where('not_after', '>', now)
-        .orderBy('device_id')
-        .execute()
-    : [];
+  const devices = await deviceCertificates(
+    db,
+    page.map((r) => r.contact_point_id),
+    now,
+  );
   const entries: DirectoryEntry[] = page.map((r) => ({
     authority: r.authority_certificate,
     contactPoint: r.certificate,
-    devices: devices.filter((d) => d.contact_point_id === r.contact_point_id).map((d) => d.certificate),
+    devices: devices.get(r.contact_point_id) ?? [],
     availability: r.availability,
   }));
   const last = page.at(-1);
@@ -229,19 +222,34 @@ export async function directoryEntry(db: Db, contactPointId: string, now: number
     .where('not_after', '>', now)
     .executeTakeFirst();
   if (!row) return undefined;
-  const devices = await db
-    .selectFrom('devices')
-    .select('certificate')
-    .where('contact_point_id', '=', contactPointId)
-    .where('not_after', '>', now)
-    .orderBy('device_id')
-    .execute();
+  const devices = await deviceCertificates(db, [contactPointId], now);
   return {
     authority: row.authority_certificate,
     contactPoint: row.certificate,
-    devices: devices.map((d) => d.certificate),
+    devices: devices.get(contactPointId) ?? [],
     availability: row.availability,
   };
+}
+
+/** Certificates of the current devices of these contact points, by contact point. */
+async function deviceCertificates(
+  db: Db,
+  contactPointIds: string[],
+  now: number,
+): Promise<Map<string, DeviceCertificate[]>> {
+  const byContactPoint = new Map<string, DeviceCertificate[]>();
+  if (contactPointIds.length === 0) return byContactPoint;
+  const rows = await db
+    .selectFrom('devices')
+    .select(['contact_point_id', 'certificate'])
+    .where('contact_point_id', 'in', contactPointIds)
+    .where('not_after', '>', now)
+    .orderBy('device_id')
+    .execute();
+  for (const row of rows) {
+    byContactPoint.set(row.contact_point_id, [...(byContactPoint.get(row.contact_point_id) ?? []), row.certificate]);
+  }
+  return byContactPoint;
 }
 
 export async function setAvailability(db: Db, contactPointId: string, availability: Availability): Promise<void> {
