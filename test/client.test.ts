@@ -193,6 +193,19 @@ describe('LiaisonClient against a hostile relay', () => {
     return error;
   }
 
+  it('refuses to sign a challenge bound to another relay than the one it talks to', async () => {
+    const device = await net.authority('th-oag', 'TH').contactPoint('origin').addDevice();
+    const client = await startClient(relay.url, device, [net.root], {
+      connect: false,
+      relayOrigin: 'https://another-relay.example',
+    });
+    const error = await refusal(client.client.connect());
+    expect([error.code, error.message]).toEqual([
+      'BAD_CHALLENGE',
+      expect.stringContaining('https://another-relay.example'),
+    ]);
+  });
+
   it('refuses to encrypt to a device key the relay substituted', async () => {
     const sender = await startClient(relay.url, await net.authority('th-oag', 'TH').contactPoint('k1').addDevice(), [
       net.root,

@@ -4,9 +4,11 @@ import type { TrustedRoot } from '@liaison/protocol';
 export interface RelayConfig {
   host: string;
   port: number;
-  /** The relay's public origin, bound into every authentication challenge. */
-  publicOrigin: string;
+  /** The relay's public origin, bound into every authentication challenge; by default the address it listens on. */
+  publicOrigin: string | undefined;
   database: { kind: 'pglite'; dataDir: string | undefined } | { kind: 'postgres'; url: string };
+  /** With Redis, this node is one of a cluster; without, it runs alone with in-process equivalents. */
+  redisUrl: string | undefined;
   trustedRoots: TrustedRoot[];
   corsOrigins: string[];
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
@@ -20,6 +22,8 @@ export interface RelayConfig {
   bundleFetchesPerMinute: number;
   /** How often expired envelopes and old receipts are swept. */
   sweepIntervalMs: number;
+  /** How often connected devices' queues are read again, in case a push between nodes was lost. */
+  catchUpIntervalMs: number;
   /** The clock; tests move it. */
   now: () => number;
 }
@@ -34,6 +38,7 @@ export const DEFAULTS = {
   tokenTtlMs: 15 * 60 * 1000,
   bundleFetchesPerMinute: 60,
   sweepIntervalMs: 60 * 1000,
+  catchUpIntervalMs: 15 * 1000,
 } as const;
 
 /** A configuration for tests and embedding: in-memory PGlite on a free loopback port. */
@@ -41,8 +46,9 @@ export function relayConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
   return {
     ...DEFAULTS,
     port: 0,
-    publicOrigin: 'http://127.0.0.1',
+    publicOrigin: undefined,
     database: { kind: 'pglite', dataDir: undefined },
+    redisUrl: undefined,
     trustedRoots: [],
     corsOrigins: [],
     logLevel: 'silent',

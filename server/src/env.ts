@@ -10,11 +10,13 @@ import { DEFAULTS, type RelayConfig } from './config.js';
  *   PUBLIC_ORIGIN              the relay's public URL (default http://HOST:PORT)
  *   DATABASE_URL               PostgreSQL; without it, embedded PGlite in DATA_DIR
  *   DATA_DIR                   PGlite data folder (default ./data/relay), created on first start
+ *   REDIS_URL                  Redis, to run as one node of a cluster; without it, a single node
  *   LIAISON_TRUSTED_ROOTS      comma-separated paths of network root files (.root.json)
  *   CORS_ORIGINS               comma-separated origins allowed to call the API from a browser
  *   LOG_LEVEL                  fatal | error | warn | info | debug | silent (default info)
  *   ENVELOPE_TTL_DAYS          days an undelivered envelope is kept (default 30)
  *   RECEIPT_RETENTION_DAYS     days delivery metadata (receipts) is kept (default 365)
+ *   CATCH_UP_INTERVAL_MS       how often connected devices' queues are re-read (default 15000)
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
   const port = z.coerce
@@ -43,15 +45,21 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
     ...DEFAULTS,
     host,
     port,
-    publicOrigin: env.PUBLIC_ORIGIN ?? `http://${host}:${port}`,
+    publicOrigin: env.PUBLIC_ORIGIN || undefined,
     database: env.DATABASE_URL
       ? { kind: 'postgres', url: env.DATABASE_URL }
       : { kind: 'pglite', dataDir: env.DATA_DIR ?? 'data/relay' },
+    redisUrl: env.REDIS_URL || undefined,
     trustedRoots,
     corsOrigins: list(env.CORS_ORIGINS),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).parse(env.LOG_LEVEL ?? 'info'),
     envelopeTtlMs: days(env.ENVELOPE_TTL_DAYS, DEFAULTS.envelopeTtlMs),
     receiptRetentionMs: days(env.RECEIPT_RETENTION_DAYS, DEFAULTS.receiptRetentionMs),
+    catchUpIntervalMs: z.coerce
+      .number()
+      .int()
+      .min(100)
+      .parse(env.CATCH_UP_INTERVAL_MS ?? DEFAULTS.catchUpIntervalMs),
     now: Date.now,
   };
 }

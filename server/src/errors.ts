@@ -44,7 +44,7 @@ export class RelayError extends Error {
 /** Any thrown value as a wire error body. Unknown errors say nothing about the inside. */
 export function toErrorBody(error: unknown): ErrorBody {
   if (error instanceof RelayError) return error.body();
-  if (isDatabaseUnavailable(error)) return { error: 'UNAVAILABLE', message: 'storage is unavailable; retry shortly' };
+  if (isDependencyUnavailable(error)) return { error: 'UNAVAILABLE', message: 'storage is unavailable; retry shortly' };
   return { error: 'INTERNAL', message: 'internal error' };
 }
 
@@ -52,13 +52,13 @@ export function statusOf(body: ErrorBody): number {
   return STATUS[body.error];
 }
 
-/** Connection failures of PostgreSQL (pg) or of the pool: retryable, never a false success. */
-function isDatabaseUnavailable(error: unknown): boolean {
+/** Connection failures of PostgreSQL (pg, its pool) or Redis (ioredis): retryable, never a false success. */
+function isDependencyUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return (
     (typeof code === 'string' &&
       (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(code) || /^(08|57P0)/.test(code))) ||
-    /Connection terminated|connection timeout|Client has encountered a connection error/i.test(
+    /Connection terminated|connection timeout|Client has encountered a connection error|Connection is closed|enableOfflineQueue|max retries per request|the database system is (starting up|shutting down)/i.test(
       (error as Error)?.message ?? '',
     )
   );

@@ -4,12 +4,13 @@ import type { Kysely } from 'kysely';
 import { Authenticator } from './auth/authenticator.js';
 import { MemoryEphemeralStore } from './auth/ephemeral-store.js';
 import { RateLimiter } from './auth/rate-limiter.js';
+import { joinCluster } from './cluster.js';
 import type { RelayConfig } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { createLogger } from './log.js';
 import type { RelayDeps } from './relay-deps.js';
 import { DeliveryHub } from './socket/delivery-hub.js';
-import { attachSocketServer } from './socket/socket-server.js';
+import { createSocketServer, wireSocketHandlers } from './socket/socket-server.js';
 import { readySodium } from './sodium.js';
 import { migrate, openDatabase } from './storage/database.js';
 import { expireEnvelopes, forgetOldMetadata } from './storage/messages.js';
@@ -31,13 +32,17 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const log = createLogger(config.logLevel);
   const db = await openDatabase(config.database);
   await migrate(db);
-  const ephemeral = new MemoryEphemeralStore(config.now);
+  let listening = '';
+  const httpServer = createServer();
+  const io = createSocketServer(httpServer, config.corsOrigins);
+  const cluster = config.redisUrl ? joinCluster(io, config.redisUrl, log) : undefined;
+  const ephemeral = cluster?.store ?? new MemoryEphemeralStore(config.now);
   const deps: RelayDeps = {
     config,
     db,
     log,
     auth: new Authenticator(db, ephemeral, {
-      origin: config.publicOrigin,
+      origin: () => config.publicOrigin ?? listening,
       trustedRoots: config.trustedRoots,
       tokenTtlMs: config.tokenTtlMs,
       now: config.now,
@@ -45,6 +50,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     limits: new RateLimiter(ephemeral),
     hub: new DeliveryHub(),
   };
+  deps.hub.attach(io, cluster !== undefined);
 
   // Handlers in progress, so that stop() lets them finish before the database closes.
   const running = new Set<Promise<unknown>>();
@@ -54,14 +60,20 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     return work;
   };
 
-  const httpServer = createServer(createHttpApp(deps));
-  const io = attachSocketServer(httpServer, deps, track);
+  httpServer.on('request', createHttpApp(deps));
+  wireSocketHandlers(io, deps, track);
+  // Pushes between nodes may be lost (a node dies, Redis restarts); stored envelopes never are.
+  // Connected devices look at storage again periodically, and at once when Redis is back.
+  const catchUp = setInterval(() => deps.hub.nudgeAll(), config.catchUpIntervalMs);
+  catchUp.unref();
+  cluster?.onRecovered(() => deps.hub.nudgeAll());
   await new Promise<void>((resolve, reject) => {
     httpServer.once('error', reject);
     httpServer.listen(config.port, config.host, resolve);
   });
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${config.host}:${port}`;
+  listening = url;
   const database =
     config.database.kind === 'postgres' ? 'postgresql' : `pglite ${config.database.dataDir ?? '(in memory)'}`;
   log.info(
@@ -99,10 +111,12 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     stop: () => {
       stopping ??= (async () => {
         clearInterval(sweeper);
+        clearInterval(catchUp);
         httpServer.close();
         await Promise.allSettled([...running]);
         await io.close();
         await ephemeral.close();
+        await cluster?.close();
         await db.destroy();
         log.info({ event: 'relay.stopped' }, 'relay stopped');
       })();

@@ -15,13 +15,14 @@ export async function startClient(
   url: string,
   device: TestDevice,
   roots: TrustedRoot[],
-  connect = true,
+  options: { connect?: boolean; relayOrigin?: string } = {},
 ): Promise<TestClient> {
   const client = await LiaisonClient.create({
     serverUrl: url,
     keyStore: device.store,
     trustedRoots: roots,
     chain: device.chain,
+    ...(options.relayOrigin && { relayOrigin: options.relayOrigin }),
   });
   const messages: ReceivedMessage[] = [];
   const receipts: Receipt[] = [];
@@ -31,7 +32,7 @@ export async function startClient(
   client.on('receipt', (r) => {
     receipts.push(r);
   });
-  if (connect) await client.connect();
+  if (options.connect ?? true) await client.connect();
   const waitUntil = async <T>(value: () => T, done: (v: T) => boolean, what: string, timeoutMs = 10_000) => {
     const started = Date.now();
     while (!done(value())) {

@@ -18,10 +18,15 @@ export function freePort(): Promise<number> {
 
 export interface RelayProcess {
   url: string;
+  port: number;
+  /** True while the process runs. */
+  alive(): boolean;
   /** Everything the process printed. */
   output(): string;
   /** SIGKILL, then start again on the same port and data. */
   restart(): Promise<void>;
+  /** SIGKILL, as a crash. */
+  kill(): Promise<void>;
   /** SIGTERM; resolves with the exit code. */
   stop(): Promise<number | null>;
 }
@@ -75,11 +80,17 @@ export async function spawnRelay(roots: TrustedRoot[], env: Record<string, strin
   await start();
   return {
     url: `http://127.0.0.1:${port}`,
+    port,
+    alive: () => child.exitCode === null && child.signalCode === null,
     output: () => output,
     async restart() {
       child.kill('SIGKILL');
       await exited();
       await start();
+    },
+    async kill() {
+      child.kill('SIGKILL');
+      await exited();
     },
     async stop() {
       child.kill('SIGTERM');

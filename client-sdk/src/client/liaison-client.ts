@@ -53,6 +53,8 @@ export interface LiaisonClientOptions {
   revocations?: Revocation[];
   /** This device's certificate chain: authority, designation, device (signed by the account key). */
   chain: CertificateChain;
+  /** The relay's public origin, which authentication challenges must name; by default the origin of serverUrl. */
+  relayOrigin?: string;
   prekeyPolicy?: PrekeyPolicy;
   now?: () => number;
 }
@@ -168,7 +170,12 @@ export class LiaisonClient extends Emitter<Events> {
       { trustedRoots: options.trustedRoots, revocations: options.revocations ?? [] },
       now(),
     );
-    return new LiaisonClient(options, self, new RelayApi(options.serverUrl, identity, self.device.deviceId, now));
+    const origin = options.relayOrigin ?? new URL(options.serverUrl).origin;
+    return new LiaisonClient(
+      options,
+      self,
+      new RelayApi(options.serverUrl, identity, self.device.deviceId, origin, now),
+    );
   }
 
   get contactPointId(): string {

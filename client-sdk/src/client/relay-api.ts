@@ -33,14 +33,25 @@ export class RelayApi {
     private readonly serverUrl: string,
     private readonly identity: IdentityKeyPair,
     private readonly deviceId: string,
+    private readonly relayOrigin: string,
     private readonly now: () => number,
   ) {}
 
+  /**
+   * Signs a fresh challenge. Only one bound to this relay's origin: a relay that asks for a
+   * signature meant for another origin may be passing on another relay's challenge.
+   */
   async proof(purpose: AuthPurpose): Promise<AuthProof> {
     const challenge = await this.call('POST', '/v1/auth/challenge', AuthChallenge, {
       deviceId: this.deviceId,
       purpose,
     });
+    if (challenge.origin !== this.relayOrigin || challenge.purpose !== purpose) {
+      throw new LiaisonError(
+        'BAD_CHALLENGE',
+        `the relay asked to sign a challenge for ${challenge.origin}, not ${this.relayOrigin}`,
+      );
+    }
     return answerChallenge(this.identity, challenge);
   }
 

@@ -41,7 +41,8 @@ export class Authenticator {
     private readonly db: Kysely<Database>,
     private readonly store: EphemeralStore,
     private readonly options: {
-      origin: string;
+      /** Read at each challenge: a relay on port 0 knows its origin only once it listens. */
+      origin: () => string;
       trustedRoots: readonly TrustedRoot[];
       tokenTtlMs: number;
       now: () => number;
@@ -53,7 +54,7 @@ export class Authenticator {
     const nonce = encodeBase64url(randomBytes(32));
     const stored: StoredChallenge = { deviceId, purpose, issuedAt };
     await this.store.put(`challenge:${nonce}`, JSON.stringify(stored), LIMITS.challengeTtlMs);
-    return { nonce, purpose, issuedAt, expiresAt: issuedAt + LIMITS.challengeTtlMs, origin: this.options.origin };
+    return { nonce, purpose, issuedAt, expiresAt: issuedAt + LIMITS.challengeTtlMs, origin: this.options.origin() };
   }
 
   /** Checks a proof and uses up its challenge, whatever the outcome: a proof is tried once. */
@@ -71,7 +72,7 @@ export class Authenticator {
       purpose,
       nonce: proof.nonce,
       issuedAt: challenge.issuedAt,
-      origin: this.options.origin,
+      origin: this.options.origin(),
       deviceId: proof.deviceId,
     });
     const key = decodeBase64url(proof.deviceId);

@@ -11,26 +11,26 @@ interface Session {
 }
 
 /**
- * The connected devices of this node, and how events reach devices. One connection per device:
- * a newer one replaces the older, which is told why. Receipts go to every device of the sender's
- * contact point through its room.
+ * How events reach devices, on this node and (through the cluster adapter) on the others. Each
+ * node pushes envelopes to the sockets it holds, from storage; other nodes are only told that
+ * something was stored. One connection per device, cluster-wide: a newer one replaces the older,
+ * which is told why. Receipts go to every device of the sender's contact point through its room.
  */
 export class DeliveryHub {
   private readonly sessions = new Map<string, Session>();
   private io: RelayIo | undefined;
+  private clustered = false;
 
-  attach(io: RelayIo): void {
+  attach(io: RelayIo, clustered: boolean): void {
     this.io = io;
+    this.clustered = clustered;
+    io.on('envelopes:stored', (deviceIds) => this.nudgeLocal(deviceIds));
   }
 
   register(deviceId: string, socket: RelaySocket, queue: DeliveryQueue): void {
-    const previous = this.sessions.get(deviceId);
+    this.sessions.get(deviceId)?.queue.close();
     this.sessions.set(deviceId, { socket, queue });
-    if (previous) {
-      previous.queue.close();
-      previous.socket.emit('session:replaced', { reason: 'this device connected again; the newer connection is kept' });
-      previous.socket.disconnect(true);
-    }
+    this.closeSockets(deviceRoom(deviceId), 'this device connected again; the newer connection is kept', socket.id);
   }
 
   unregister(deviceId: string, socket: RelaySocket): void {
@@ -41,9 +41,15 @@ export class DeliveryHub {
     }
   }
 
-  /** Envelopes were stored for these devices: push them to the ones connected here. */
-  envelopesStored(deviceIds: readonly string[]): void {
-    for (const id of deviceIds) this.sessions.get(id)?.queue.nudge();
+  /** Envelopes were stored for these devices: push them, wherever their sockets are. */
+  envelopesStored(deviceIds: string[]): void {
+    this.nudgeLocal(deviceIds);
+    if (this.clustered) this.io?.serverSideEmit('envelopes:stored', deviceIds);
+  }
+
+  /** Every local queue looks for envelopes again: the catch-up that makes delivery independent of Redis. */
+  nudgeAll(): void {
+    for (const { queue } of this.sessions.values()) queue.nudge();
   }
 
   prekeysLow(deviceId: string, count: PrekeyCount): void {
@@ -54,17 +60,24 @@ export class DeliveryHub {
     this.io?.to(contactPointRoom(to)).emit('receipt', receipt);
   }
 
-  /** Closes the connections of devices that may no longer connect (revoked). */
+  /** Closes the connections of devices that may no longer connect (revoked), on every node. */
   disconnect(deviceIds: readonly string[], reason: string): void {
-    for (const id of deviceIds) {
-      const session = this.sessions.get(id);
-      if (!session) continue;
-      session.socket.emit('session:replaced', { reason });
-      session.socket.disconnect(true);
-    }
+    for (const id of deviceIds) this.closeSockets(deviceRoom(id), reason);
   }
 
   get connectedCount(): number {
     return this.sessions.size;
+  }
+
+  private nudgeLocal(deviceIds: readonly string[]): void {
+    for (const id of deviceIds) this.sessions.get(id)?.queue.nudge();
+  }
+
+  private closeSockets(room: string, reason: string, except?: string): void {
+    const io = this.io;
+    if (!io) return;
+    const targets = except ? io.to(room).except(except) : io.to(room);
+    targets.emit('session:replaced', { reason });
+    (except ? io.in(room).except(except) : io.in(room)).disconnectSockets(true);
   }
 }

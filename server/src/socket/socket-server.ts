@@ -20,19 +20,17 @@ import { contactPointRoom, deviceRoom } from './delivery-hub.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { RelayIo } from './types.js';
 
-/** The socket.io side of the relay: key-possession auth at the handshake, then send / ack / acknowledge. */
-export function attachSocketServer(
-  httpServer: HttpServer,
-  deps: RelayDeps,
-  track: <T>(work: Promise<T>) => Promise<T>,
-): RelayIo {
-  const io: RelayIo = new Server(httpServer, {
+/** The socket.io server, on the relay's HTTP server; handlers are added by wireSocketHandlers. */
+export function createSocketServer(httpServer: HttpServer, corsOrigins: string[]): RelayIo {
+  return new Server(httpServer, {
     serveClient: false,
     maxHttpBufferSize: LIMITS.maxSocketPayloadBytes,
-    ...(deps.config.corsOrigins.length > 0 && { cors: { origin: deps.config.corsOrigins } }),
+    ...(corsOrigins.length > 0 && { cors: { origin: corsOrigins } }),
   });
-  deps.hub.attach(io);
+}
 
+/** The socket.io side of the relay: key-possession auth at the handshake, then send / ack / acknowledge. */
+export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work: Promise<T>) => Promise<T>): void {
   io.use((socket, next) => {
     const parsed = parseInput(HandshakeAuth, socket.handshake.auth);
     if (!parsed.ok) return next(connectError(new RelayError('UNAUTHENTICATED', 'the handshake needs { proof }')));
@@ -47,7 +45,6 @@ export function attachSocketServer(
 
   io.on('connection', (socket) => {
     const identity: DeviceIdentity = { deviceId: socket.data.deviceId, contactPointId: socket.data.contactPointId };
-    void socket.join([deviceRoom(identity.deviceId), contactPointRoom(identity.contactPointId)]);
     const queue = new DeliveryQueue(
       deps.db,
       identity.deviceId,
@@ -56,6 +53,7 @@ export function attachSocketServer(
       (error) => deps.log.error({ event: 'delivery.error', err: (error as Error)?.message }, 'delivery pass failed'),
     );
     deps.hub.register(identity.deviceId, socket, queue);
+    void socket.join([deviceRoom(identity.deviceId), contactPointRoom(identity.contactPointId)]);
     socket.on('disconnect', () => deps.hub.unregister(identity.deviceId, socket));
     deps.log.debug({ event: 'socket.connected', contactPointId: identity.contactPointId }, 'device connected');
 
@@ -87,7 +85,6 @@ export function attachSocketServer(
     });
     queue.nudge();
   });
-  return io;
 }
 
 /**

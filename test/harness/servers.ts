@@ -1,0 +1,152 @@
+import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { chownSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { connect, createServer, type Server, type Socket } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePort } from './relay-process.js';
+
+/**
+ * Servers a fault test can stop and start: a redis-server and a PostgreSQL cluster of its own,
+ * and a TCP load balancer. All on loopback; all gone when the test stops them.
+ */
+
+async function waitFor(check: () => Promise<boolean> | boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const started = Date.now();
+  while (!(await check())) {
+    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+function portOpen(port: number): Promise<boolean> {
+  return new Promise((done) => {
+    const socket = connect(port, '127.0.0.1');
+    socket.once('connect', () => {
+      socket.destroy();
+      done(true);
+    });
+    socket.once('error', () => done(false));
+  });
+}
+
+export interface RestartableServer {
+  url: string;
+  stop(): Promise<void>;
+  start(): Promise<void>;
+}
+
+export async function startRedisServer(): Promise<RestartableServer> {
+  const port = await freePort();
+  let child: ChildProcess | undefined;
+  const server: RestartableServer = {
+    url: `redis://127.0.0.1:${port}`,
+    async start() {
+      child = spawn(
+        'redis-server',
+        ['--bind', '127.0.0.1', '--port', String(port), '--save', '', '--appendonly', 'no'],
+        {
+          stdio: 'ignore',
+        },
+      );
+      await waitFor(() => portOpen(port), 'redis-server');
+    },
+    async stop() {
+      if (!child || child.exitCode !== null) return;
+      const exited = new Promise((done) => child?.once('exit', done));
+      child.kill('SIGKILL');
+      await exited;
+      await waitFor(async () => !(await portOpen(port)), 'redis-server to stop');
+    },
+  };
+  await server.start();
+  return server;
+}
+
+function postgresBin(): string {
+  const versions = readdirSync('/usr/lib/postgresql').sort();
+  return join('/usr/lib/postgresql', versions.at(-1) as string, 'bin');
+}
+
+/** A throwaway PostgreSQL cluster (initdb), run as the postgres user when this process is root. */
+export async function startPostgresServer(): Promise<RestartableServer & { destroy(): void }> {
+  const bin = postgresBin();
+  const dir = mkdtempSync(join(tmpdir(), 'liaison-pg-'));
+  const asRoot = process.getuid?.() === 0;
+  if (asRoot) {
+    const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
+    const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
+    chownSync(dir, uid, gid);
+  }
+  const run = (command: string, args: string[]) =>
+    execFileSync(asRoot ? 'runuser' : command, asRoot ? ['-u', 'postgres', '--', command, ...args] : args, {
+      stdio: 'ignore',
+    });
+  const data = join(dir, 'data');
+  run(join(bin, 'initdb'), ['-D', data, '-U', 'liaison', '-A', 'trust', '-E', 'UTF8', '--no-locale']);
+  const port = await freePort();
+  const server = {
+    url: `postgres://liaison@127.0.0.1:${port}/postgres`,
+    async start() {
+      run(join(bin, 'pg_ctl'), [
+        '-D',
+        data,
+        '-l',
+        join(dir, 'log'),
+        '-w',
+        '-o',
+        `-c listen_addresses=127.0.0.1 -c port=${port} -c unix_socket_directories=${dir} -c fsync=off`,
+        'start',
+      ]);
+    },
+    async stop() {
+      run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+    },
+    destroy() {
+      if (existsSync(join(data, 'postmaster.pid')))
+        run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+  await server.start();
+  return server;
+}
+
+/**
+ * A TCP load balancer: each connection goes to the next backend in turn, skipping ones that
+ * refuse. Enough for websocket-only clients, whose every connection is one TCP stream.
+ */
+export async function startLoadBalancer(backends: number[]): Promise<{ url: string; close(): Promise<void> }> {
+  let next = 0;
+  const open = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    open.add(client);
+    client.on('close', () => open.delete(client));
+    client.pause();
+    const attempt = (tries: number) => {
+      if (tries >= backends.length) return client.destroy();
+      const port = backends[next++ % backends.length] as number;
+      const upstream = connect(port, '127.0.0.1');
+      upstream.once('connect', () => {
+        open.add(upstream);
+        upstream.on('close', () => open.delete(upstream));
+        client.pipe(upstream).pipe(client);
+        client.resume();
+        client.on('error', () => upstream.destroy());
+        upstream.on('error', () => client.destroy());
+        client.on('close', () => upstream.destroy());
+        upstream.on('close', () => client.destroy());
+      });
+      upstream.once('error', () => attempt(tries + 1));
+    };
+    attempt(0);
+  });
+  const port = await freePort();
+  await new Promise<void>((resolve) => server.listen(port, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${port}`,
+    async close() {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
