@@ -120,6 +120,8 @@ interface Target {
 }
 
 const SEND_ATTEMPTS = 5;
+/** Refusals of a connection that can pass later: retried; any other refusal is final. */
+const RETRIED_REFUSALS: ReadonlySet<string> = new Set(['UNAVAILABLE', 'BAD_CHALLENGE', 'RATE_LIMITED']);
 const ACK_TIMEOUT_MS = 10_000;
 
 /**
@@ -224,21 +226,31 @@ export class LiaisonClient extends Emitter<Events> {
       // A refusal by the relay's middleware is not retried by socket.io itself; retry what can pass later.
       const code = (error as { data?: { error?: string } }).data?.error;
       if (code === undefined || this.closed) return;
-      if (code === 'UNAVAILABLE' || code === 'BAD_CHALLENGE' || code === 'RATE_LIMITED') {
+      if (RETRIED_REFUSALS.has(code)) {
         setTimeout(() => !this.closed && socket.connect(), 1000);
       } else {
         void this.emit('connection', { state: 'disconnected', reason: code });
       }
     });
     void this.emit('connection', { state: 'connecting' });
+    // Resolves on the first connection; rejects on a refusal that retrying cannot fix (revoked, expired...).
     await new Promise<void>((resolve, reject) => {
-      socket.once('connect', () => resolve());
-      socket.once('connect_error', (error) => {
+      const settle = (error?: LiaisonError) => {
+        socket.off('connect', onConnect);
+        socket.off('connect_error', onError);
+        error ? reject(error) : resolve();
+      };
+      const onConnect = () => settle();
+      const onError = (error: Error) => {
         const data = (error as { data?: { error?: string; message?: string } }).data;
-        if (data?.error && data.error !== 'UNAVAILABLE' && data.error !== 'BAD_CHALLENGE') {
-          reject(new LiaisonError(data.error as LiaisonError['code'], data.message ?? 'connection refused'));
+        if (data?.error && !RETRIED_REFUSALS.has(data.error)) {
+          socket.io.reconnection(false);
+          socket.close();
+          settle(new LiaisonError(data.error as LiaisonError['code'], data.message ?? 'connection refused'));
         }
-      });
+      };
+      socket.on('connect', onConnect);
+      socket.on('connect_error', onError);
     });
   }
 
