@@ -27,3 +27,17 @@ export interface SocketData {
   deviceId: string;
   contactPointId: string;
 }
+
+/** Every client event, at run time: tests enumerate it, so a new event cannot go untested. */
+export const CLIENT_EVENTS = [
+  'send',
+  'envelopes:ack',
+  'acknowledge',
+] as const satisfies readonly (keyof ClientToServerEvents)[];
+// Fails to compile when an event is added to the map but not to the list.
+const everyEventListed: Record<keyof ClientToServerEvents, true> = {
+  send: true,
+  'envelopes:ack': true,
+  acknowledge: true,
+};
+void everyEventListed;

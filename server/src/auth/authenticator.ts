@@ -14,7 +14,7 @@ import {
 import type { Kysely } from 'kysely';
 import { RelayError } from '../errors.js';
 import { randomBytes, verifySignature } from '../sodium.js';
-import { deviceChain, revocations } from '../storage/directory.js';
+import { deviceChain, deviceStillValid, revocations } from '../storage/directory.js';
 import type { Database } from '../storage/schema.js';
 import type { EphemeralStore } from './ephemeral-store.js';
 
@@ -112,9 +112,17 @@ export class Authenticator {
     return { token, expiresAt: this.options.now() + this.options.tokenTtlMs };
   }
 
+  /**
+   * The device a token was minted for, if it may still act: a token outlives neither a revocation
+   * (which removes the device) nor the expiry of any certificate in its chain.
+   */
   async resolveToken(token: string): Promise<DeviceIdentity> {
     const raw = token.length <= 64 ? await this.store.get(`token:${token}`) : undefined;
     if (!raw) throw new RelayError('UNAUTHENTICATED', 'missing, unknown or expired token');
-    return JSON.parse(raw) as DeviceIdentity;
+    const identity = JSON.parse(raw) as DeviceIdentity;
+    if (!(await deviceStillValid(this.db, identity.deviceId, this.options.now()))) {
+      throw new RelayError('UNAUTHENTICATED', 'this device was revoked, or a certificate of its chain expired');
+    }
+    return identity;
   }
 }

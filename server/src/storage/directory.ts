@@ -156,6 +156,20 @@ export async function deviceChain(db: Db, deviceId: string): Promise<Certificate
   return row && { authority: row.authority, contactPoint: row.contactPoint, device: row.device };
 }
 
+/** Whether a device is registered (not revoked) and its device, designation and authority certificates are current. */
+export async function deviceStillValid(db: Db, deviceId: string, now: number): Promise<boolean> {
+  const row = await db
+    .selectFrom('devices')
+    .innerJoin('contact_points', 'contact_points.contact_point_id', 'devices.contact_point_id')
+    .select('devices.device_id')
+    .where('devices.device_id', '=', deviceId)
+    .where('devices.not_after', '>', now)
+    .where('contact_points.not_after', '>', now)
+    .where(sql<boolean>`(contact_points.authority_certificate->>'notAfter')::bigint > ${now}`)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /** Devices of a contact point whose certificates are still valid: the ones a send must cover. */
 export async function currentDevices(db: Db, contactPointId: string, now: number): Promise<string[]> {
   const rows = await db
