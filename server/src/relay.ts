@@ -61,6 +61,21 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   };
 
   httpServer.on('request', createHttpApp(deps));
+  // Requests Node's HTTP parser refuses before express sees them (oversize headers, broken framing)
+  // still get the standard error body.
+  httpServer.on('clientError', (error: NodeJS.ErrnoException, socket) => {
+    if (!socket.writable) return socket.destroy();
+    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
+    const body = JSON.stringify(
+      tooLarge
+        ? { error: 'PAYLOAD_TOO_LARGE', message: 'request line or headers too large' }
+        : { error: 'INVALID_INPUT', message: 'malformed HTTP request' },
+    );
+    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
+    socket.end(
+      `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
+    );
+  });
   wireSocketHandlers(io, deps, track);
   // Pushes between nodes may be lost (a node dies, Redis restarts); stored envelopes never are.
   // Connected devices look at storage again periodically, and at once when Redis is back.

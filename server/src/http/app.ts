@@ -45,7 +45,7 @@ export function createHttpApp(deps: RelayDeps): express.Express {
     res.status(404).json({ error: 'NOT_FOUND', message: 'no such endpoint' } satisfies ErrorBody);
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const body = bodyParserError(error) ?? toErrorBody(error);
+    const body = frameworkError(error) ?? toErrorBody(error);
     if (body.error === 'INTERNAL' || body.error === 'UNAVAILABLE') {
       deps.log.error(
         { event: 'http.error', method: req.method, path: req.route?.path ?? 'unmatched', err: describe(error) },
@@ -64,15 +64,17 @@ function bearer(req: Request): string {
   return match[1];
 }
 
-/** express.json's own failures, as stable codes. */
-function bodyParserError(error: unknown): ErrorBody | undefined {
-  const type = (error as { type?: string })?.type;
+/**
+ * Failures raised by express itself (body parsing, a path that does not decode), as stable codes.
+ * They carry a 4xx status; anything else is the relay's own error.
+ */
+function frameworkError(error: unknown): ErrorBody | undefined {
+  const { type, status } = (error ?? {}) as { type?: string; status?: number };
   if (type === 'entity.too.large')
     return { error: 'PAYLOAD_TOO_LARGE', message: `body over ${LIMITS.maxHttpBodyBytes} bytes` };
   if (type === 'entity.parse.failed') return { error: 'INVALID_INPUT', message: 'body is not valid JSON' };
-  if (type === 'encoding.unsupported' || type === 'charset.unsupported')
-    return { error: 'INVALID_INPUT', message: 'unsupported body encoding' };
-  return undefined;
+  if (error instanceof RelayError || typeof status !== 'number' || status < 400 || status >= 500) return undefined;
+  return { error: 'INVALID_INPUT', message: 'malformed request' };
 }
 
 /** The error's kind and message for the log: never request data. */
