@@ -27,10 +27,15 @@ describe.each(BACKENDS)('relay messaging (%s)', (backend) => {
 
   beforeAll(async () => {
     const net = await testNetwork();
-    // The test harness fetches bundles for every send (the SDK caches device lists), so lift that limit here.
+    // The test harness authenticates and fetches bundles for every send (the SDK caches both), so lift those limits here.
     relay = await startTestRelay(
       backend,
-      { trustedRoots: [net.root], bundleFetchesPerMinute: 100_000 },
+      {
+        trustedRoots: [net.root],
+        bundleFetchesPerMinute: 100_000,
+        authAttemptsPerMinute: 100_000,
+        sendsPerMinute: 100_000,
+      },
       { persistent: true },
     );
     const alice = net.authority('th-oag', 'TH').contactPoint('alice');

@@ -20,6 +20,14 @@ export interface RelayConfig {
   tokenTtlMs: number;
   /** Prekey bundle fetches one device may make per minute. */
   bundleFetchesPerMinute: number;
+  /** Authentication calls (challenges, tokens, registrations) one IP address may make per minute. */
+  authAttemptsPerMinute: number;
+  /** Sends one device may make per minute. */
+  sendsPerMinute: number;
+  /** Directory searches one device may make per minute. */
+  directorySearchesPerMinute: number;
+  /** Undelivered envelopes one device may hold; sends to a device with a full queue are refused. */
+  maxQueuedEnvelopes: number;
   /** How often expired envelopes and old receipts are swept. */
   sweepIntervalMs: number;
   /** How often connected devices' queues are read again, in case a push between nodes was lost. */
@@ -37,6 +45,10 @@ export const DEFAULTS = {
   receiptRetentionMs: 365 * DAY,
   tokenTtlMs: 15 * 60 * 1000,
   bundleFetchesPerMinute: 60,
+  authAttemptsPerMinute: 120,
+  sendsPerMinute: 600,
+  directorySearchesPerMinute: 120,
+  maxQueuedEnvelopes: 10_000,
   sweepIntervalMs: 60 * 1000,
   catchUpIntervalMs: 15 * 1000,
 } as const;

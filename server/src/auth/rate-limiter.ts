@@ -7,9 +7,20 @@ const MINUTE = 60_000;
 export class RateLimiter {
   constructor(private readonly store: EphemeralStore) {}
 
-  /** Counts one use of `key`; throws RATE_LIMITED with a retry-after once `perMinute` is passed. */
-  async take(key: string, perMinute: number): Promise<void> {
-    const { count, resetInMs } = await this.store.increment(`rate:${key}`, MINUTE);
+  /**
+   * Counts one use of `key`; throws RATE_LIMITED with a retry-after once `perMinute` is passed.
+   * With `failOpen`, an unreachable store lets the call through uncounted (for sends, which must go
+   * on while Redis is down); otherwise the store's error stands.
+   */
+  async take(key: string, perMinute: number, options: { failOpen?: boolean } = {}): Promise<void> {
+    let counted: { count: number; resetInMs: number };
+    try {
+      counted = await this.store.increment(`rate:${key}`, MINUTE);
+    } catch (error) {
+      if (options.failOpen) return;
+      throw error;
+    }
+    const { count, resetInMs } = counted;
     if (count > perMinute) {
       throw new RelayError('RATE_LIMITED', `too many requests; retry in ${Math.ceil(resetInMs / 1000)} s`, {
         retryAfterMs: resetInMs,

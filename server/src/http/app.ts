@@ -29,6 +29,13 @@ export function createHttpApp(deps: RelayDeps): express.Express {
   for (const route of ROUTES) {
     app[route.method](route.path, async (req: Request, res: Response) => {
       const identity = route.authenticated ? await deps.auth.resolveToken(bearer(req)) : undefined;
+      if (route.limit) {
+        const { name, perMinute } = route.limit(deps.config);
+        await deps.limits.take(
+          `${name}:${identity?.deviceId ?? `ip:${req.socket.remoteAddress ?? 'unknown'}`}`,
+          perMinute,
+        );
+      }
       const raw = route.source === 'body' ? req.body : route.source === 'query' ? { ...req.query } : undefined;
       let input: unknown;
       if (route.source !== 'none') {

@@ -42,6 +42,8 @@ export interface Route {
   /** Where the input comes from, checked against `input` before the handler runs. */
   source: 'body' | 'query' | 'none';
   input: z.ZodType;
+  /** The rate limit this endpoint counts against, if any: by device when authenticated, else by address. */
+  limit?: (config: RelayDeps['config']) => { name: string; perMinute: number };
   handle(ctx: RouteContext): Promise<unknown>;
 }
 
@@ -51,6 +53,8 @@ export interface RouteContext {
   identity: DeviceIdentity | undefined;
   deps: RelayDeps;
 }
+
+const authLimit = (config: RelayDeps['config']) => ({ name: 'auth', perMinute: config.authAttemptsPerMinute });
 
 const None = z.unknown();
 
@@ -80,6 +84,7 @@ export const ROUTES: Route[] = [
     method: 'post',
     path: '/v1/auth/challenge',
     authenticated: false,
+    limit: authLimit,
     source: 'body',
     input: AuthChallengeRequest,
     handle: ({ input, deps }) => {
@@ -91,6 +96,7 @@ export const ROUTES: Route[] = [
     method: 'post',
     path: '/v1/auth/token',
     authenticated: false,
+    limit: authLimit,
     source: 'body',
     input: AuthProof,
     handle: async ({ input, deps }) => deps.auth.mintToken(await deps.auth.authenticate(input as AuthProof, 'token')),
@@ -99,6 +105,7 @@ export const ROUTES: Route[] = [
     method: 'post',
     path: '/v1/devices',
     authenticated: false,
+    limit: authLimit,
     source: 'body',
     input: RegisterDeviceRequest,
     handle: async ({ input, deps }) => {
@@ -176,6 +183,7 @@ export const ROUTES: Route[] = [
     method: 'get',
     path: '/v1/directory',
     authenticated: true,
+    limit: (config) => ({ name: 'directory', perMinute: config.directorySearchesPerMinute }),
     source: 'query',
     input: DirectoryQuery,
     handle: (ctx) => searchDirectory(ctx.deps.db, ctx.input as DirectoryQuery, ctx.deps.config.now()),

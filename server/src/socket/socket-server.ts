@@ -15,7 +15,7 @@ import type { DeviceIdentity } from '../auth/authenticator.js';
 import { RelayError, toErrorBody } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { contactPointExists, currentDevices } from '../storage/directory.js';
-import { acknowledgeByPerson, acknowledgeDelivery, storeMessage } from '../storage/messages.js';
+import { acknowledgeByPerson, acknowledgeDelivery, fullQueues, storeMessage } from '../storage/messages.js';
 import { contactPointRoom, deviceRoom } from './delivery-hub.js';
 import { DeliveryQueue } from './delivery-queue.js';
 import type { RelayIo } from './types.js';
@@ -119,6 +119,7 @@ async function respond<S extends z.ZodType, T>(
  * acknowledged, then pushed.
  */
 async function send(deps: RelayDeps, sender: DeviceIdentity, request: SendRequest): Promise<SendResult> {
+  await deps.limits.take(`send:${sender.deviceId}`, deps.config.sendsPerMinute, { failOpen: true });
   const now = deps.config.now();
   if (request.envelopes.some((e) => e.escalationLevel > 0)) {
     throw new RelayError('INVALID_INPUT', 'escalation levels above 0 are not accepted by this relay yet');
@@ -146,6 +147,13 @@ async function send(deps: RelayDeps, sender: DeviceIdentity, request: SendReques
       missingDevices,
       extraDevices,
     });
+  }
+  const full = await fullQueues(deps.db, [...given], deps.config.maxQueuedEnvelopes);
+  if (full.length > 0) {
+    throw new RelayError(
+      'QUOTA_EXCEEDED',
+      `${full.length} recipient device(s) hold ${deps.config.maxQueuedEnvelopes} undelivered envelopes already`,
+    );
   }
   const stored = await storeMessage(deps.db, sender, request, now, deps.config.envelopeTtlMs);
   if (!stored.duplicate) deps.hub.envelopesStored([...given]);

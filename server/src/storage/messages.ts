@@ -82,6 +82,19 @@ export async function storeMessage(
   });
 }
 
+/** The devices among these whose queue of undelivered envelopes has reached `max`. */
+export async function fullQueues(db: Kysely<Database>, deviceIds: string[], max: number): Promise<string[]> {
+  if (deviceIds.length === 0) return [];
+  const rows = await db
+    .selectFrom('envelopes')
+    .select(['recipient_device', (eb) => eb.fn.countAll<number>().as('queued')])
+    .where('recipient_device', 'in', deviceIds)
+    .groupBy('recipient_device')
+    .having((eb) => eb.fn.countAll(), '>=', max)
+    .execute();
+  return rows.map((r) => r.recipient_device);
+}
+
 export interface QueuedEnvelope {
   seq: number;
   envelope: Envelope;

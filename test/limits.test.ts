@@ -1,0 +1,67 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { connect, http, register, token } from './harness/device-client.js';
+import { buildSend } from './harness/messaging.js';
+import { type TestDevice, testNetwork } from './harness/network.js';
+import { startTestRelay, type TestRelay } from './harness/relay.js';
+
+describe('rate limits and quotas', () => {
+  let relay: TestRelay;
+  let alice: TestDevice;
+  let bob: TestDevice;
+
+  beforeAll(async () => {
+    const net = await testNetwork();
+    relay = await startTestRelay('pglite', {
+      trustedRoots: [net.root],
+      authAttemptsPerMinute: 12,
+      sendsPerMinute: 5,
+      directorySearchesPerMinute: 3,
+      maxQueuedEnvelopes: 3,
+      bundleFetchesPerMinute: 1000,
+    });
+    alice = await net.authority('th-oag', 'TH').contactPoint('alice').addDevice();
+    bob = await net.authority('vn-spp', 'VN').contactPoint('bob').addDevice();
+    for (const d of [alice, bob]) expect((await register(relay.url, d)).status).toBe(200);
+  });
+  afterAll(() => relay.stop());
+
+  it('limits authentication calls per address, with a retry-after', async () => {
+    const results = await Promise.all(
+      Array.from({ length: 15 }, () =>
+        http(relay.url, 'POST', '/v1/auth/challenge', { deviceId: alice.id, purpose: 'token' }),
+      ),
+    );
+    const limited = results.filter((r) => r.status === 429);
+    expect(limited.length).toBeGreaterThan(0);
+    expect(limited[0]?.body).toMatchObject({ error: 'RATE_LIMITED', details: { retryAfterMs: expect.any(Number) } });
+    relay.clock.now += 61_000;
+  });
+
+  it('limits directory searches per device', async () => {
+    const t = await token(relay.url, alice);
+    const statuses = [];
+    for (let i = 0; i < 4; i++) statuses.push((await http(relay.url, 'GET', '/v1/directory', undefined, t)).status);
+    expect(statuses).toEqual([200, 200, 200, 429]);
+    relay.clock.now += 61_000;
+  });
+
+  it("refuses sends to a device whose queue is full, and limits a device's sends", async () => {
+    // The test harness authenticates for every request it builds: build them all first, each in a
+    // fresh authentication window, then send them within one minute.
+    const requests = [];
+    for (let i = 0; i < 6; i++) {
+      requests.push(await buildSend(relay.url, alice, 'vn-spp.bob', `n${i}`));
+      relay.clock.now += 61_000;
+    }
+    const a = await connect(relay.url, alice);
+    const results = [];
+    for (const request of requests.slice(0, 5)) results.push(await a.call('send', request));
+    expect(results.map((r) => (r.ok ? 'ok' : r.error))).toEqual(['ok', 'ok', 'ok', 'QUOTA_EXCEEDED', 'QUOTA_EXCEEDED']);
+    expect(await a.call('send', requests[5] as (typeof requests)[0])).toMatchObject({
+      ok: false,
+      error: 'RATE_LIMITED',
+      details: { retryAfterMs: expect.any(Number) },
+    });
+    a.close();
+  });
+});
