@@ -13,7 +13,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Connection, connect, register, token } from './harness/device-client.js';
 import { buildSend } from './harness/messaging.js';
 import { type TestDevice, testNetwork } from './harness/network.js';
-import { startTestRelay, type TestRelay } from './harness/relay.js';
+import { RELAY_TABLES, startTestRelay, type TestRelay } from './harness/relay.js';
 
 /**
  * Malformed input at every HTTP endpoint and socket event, seeded and reproducible:
@@ -127,16 +127,7 @@ describe('fuzzing the relay with malformed input', () => {
   });
 
   async function snapshot(): Promise<string> {
-    const tables = [
-      'contact_points',
-      'devices',
-      'signed_prekeys',
-      'one_time_prekeys',
-      'messages',
-      'envelopes',
-      'receipts',
-      'revocations',
-    ];
+    const tables = RELAY_TABLES;
     const parts = [];
     for (const table of tables) {
       const { rows } = await sql`select * from ${sql.table(table)} order by 1`.execute(relay.relay.db);

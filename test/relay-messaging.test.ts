@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type Connection, connect, register } from './harness/device-client.js';
 import { buildSend, decryptText } from './harness/messaging.js';
 import { type TestDevice, testNetwork } from './harness/network.js';
-import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
+import { BACKENDS, RELAY_TABLES, startTestRelay, type TestRelay } from './harness/relay.js';
 
 const DAY = 86_400_000;
 
@@ -187,16 +187,7 @@ describe.each(BACKENDS)('relay messaging (%s)', (backend) => {
     const a1 = await online(alice1);
     expect((await a1.call('send', await buildSend(relay.url, alice1, 'vn-spp.bob', marker))).ok).toBe(true);
     a1.close();
-    const tables = [
-      'contact_points',
-      'devices',
-      'signed_prekeys',
-      'one_time_prekeys',
-      'messages',
-      'envelopes',
-      'receipts',
-      'revocations',
-    ];
+    const tables = RELAY_TABLES;
     for (const table of tables) {
       const { rows } = await sql`select * from ${sql.table(table)}`.execute(relay.relay.db);
       const dump = JSON.stringify(rows, (_k, v) => (v instanceof Uint8Array ? Buffer.from(v).toString('latin1') : v));

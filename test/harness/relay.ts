@@ -7,6 +7,18 @@ import { postgresService } from './services.js';
 
 export type Backend = 'pglite' | 'postgres';
 
+/** Every table of the relay's schema, for tests that inspect all stored data. */
+export const RELAY_TABLES = [
+  'contact_points',
+  'devices',
+  'signed_prekeys',
+  'one_time_prekeys',
+  'messages',
+  'envelopes',
+  'receipts',
+  'revocations',
+] as const;
+
 /** PGlite always; PostgreSQL when the test service is there (required in CI). */
 export const BACKENDS: Backend[] = postgresService.url ? ['pglite', 'postgres'] : ['pglite'];
 
