@@ -9,6 +9,8 @@ export interface Cluster {
   store: EphemeralStore;
   /** Runs `onRecovered` each time Redis comes back after being unreachable. */
   onRecovered(listener: () => void): void;
+  /** A Redis round trip, for the latency metric. */
+  ping(): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -44,6 +46,7 @@ export function joinCluster(io: RelayIo, redisUrl: string, log: Logger): Cluster
   return {
     store: new RedisEphemeralStore(storeClient),
     onRecovered: (listener) => listeners.push(listener),
+    ping: () => storeClient.ping(),
     async close() {
       storeClient.disconnect();
       adapterClient.disconnect();

@@ -32,6 +32,8 @@ export interface RelayConfig {
   sweepIntervalMs: number;
   /** How often connected devices' queues are read again, in case a push between nodes was lost. */
   catchUpIntervalMs: number;
+  /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
+  metricsToken: string | undefined;
   /** The clock; tests move it. */
   now: () => number;
 }
@@ -61,6 +63,7 @@ export function relayConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     publicOrigin: undefined,
     database: { kind: 'pglite', dataDir: undefined },
     redisUrl: undefined,
+    metricsToken: undefined,
     trustedRoots: [],
     corsOrigins: [],
     logLevel: 'silent',

@@ -17,6 +17,7 @@ import { DEFAULTS, type RelayConfig } from './config.js';
  *   ENVELOPE_TTL_DAYS          days an undelivered envelope is kept (default 30)
  *   RECEIPT_RETENTION_DAYS     days delivery metadata (receipts) is kept (default 365)
  *   CATCH_UP_INTERVAL_MS       how often connected devices' queues are re-read (default 15000)
+ *   METRICS_TOKEN              when set, GET /metrics requires it as a bearer token
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
   const port = z.coerce
@@ -50,6 +51,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
       ? { kind: 'postgres', url: env.DATABASE_URL }
       : { kind: 'pglite', dataDir: env.DATA_DIR ?? 'data/relay' },
     redisUrl: env.REDIS_URL || undefined,
+    metricsToken: env.METRICS_TOKEN || undefined,
     trustedRoots,
     corsOrigins: list(env.CORS_ORIGINS),
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).parse(env.LOG_LEVEL ?? 'info'),

@@ -3,6 +3,7 @@ import type { Authenticator } from './auth/authenticator.js';
 import type { RateLimiter } from './auth/rate-limiter.js';
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
+import type { RelayMetrics } from './metrics.js';
 import type { DeliveryHub } from './socket/delivery-hub.js';
 import type { Database } from './storage/schema.js';
 
@@ -14,4 +15,5 @@ export interface RelayDeps {
   limits: RateLimiter;
   hub: DeliveryHub;
   log: Logger;
+  metrics: RelayMetrics;
 }

@@ -8,6 +8,7 @@ import { joinCluster } from './cluster.js';
 import type { RelayConfig } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { createLogger } from './log.js';
+import { RelayMetrics } from './metrics.js';
 import type { RelayDeps } from './relay-deps.js';
 import { DeliveryHub } from './socket/delivery-hub.js';
 import { createSocketServer, wireSocketHandlers } from './socket/socket-server.js';
@@ -37,6 +38,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const io = createSocketServer(httpServer, config.corsOrigins);
   const cluster = config.redisUrl ? joinCluster(io, config.redisUrl, log) : undefined;
   const ephemeral = cluster?.store ?? new MemoryEphemeralStore(config.now);
+  const hub = new DeliveryHub();
   const deps: RelayDeps = {
     config,
     db,
@@ -48,7 +50,8 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       now: config.now,
     }),
     limits: new RateLimiter(ephemeral),
-    hub: new DeliveryHub(),
+    hub,
+    metrics: new RelayMetrics(db, () => hub.connectedCount, cluster?.ping),
   };
   deps.hub.attach(io, cluster !== undefined);
 
@@ -105,6 +108,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const sweep = async () => {
     const now = config.now();
     const expired = await expireEnvelopes(db, now);
+    deps.metrics.envelopesExpired.inc(expired.length);
     for (const { to, receipt } of expired) deps.hub.receipt(to, receipt);
     await forgetOldMetadata(db, now - config.receiptRetentionMs);
     if (expired.length > 0)

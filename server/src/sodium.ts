@@ -13,6 +13,13 @@ export function verifySignature(publicKey: Uint8Array, message: Uint8Array, sign
   }
 }
 
+/** Constant-time equality of two secrets (different lengths are simply unequal). */
+export function sameSecret(given: string, expected: string): boolean {
+  const a = sodium.from_string(given);
+  const b = sodium.from_string(expected);
+  return a.length === b.length && sodium.memcmp(a, b);
+}
+
 export function randomBytes(length: number): Uint8Array {
   return sodium.randombytes_buf(length);
 }

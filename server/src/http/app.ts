@@ -4,6 +4,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { RelayError, statusOf, toErrorBody } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
+import { sameSecret } from '../sodium.js';
 import { isReady } from '../storage/database.js';
 import { ROUTES } from './routes.js';
 
@@ -24,6 +25,17 @@ export function createHttpApp(deps: RelayDeps): express.Express {
     res
       .status(ready ? 200 : 503)
       .json(ready ? { status: 'ready' } : { status: 'not-ready', detail: 'database unreachable or not migrated' });
+  });
+
+  app.get('/metrics', async (req, res) => {
+    // Constant-time, so the token cannot be guessed byte by byte from response times.
+    if (deps.config.metricsToken && !sameSecret(req.get('authorization') ?? '', `Bearer ${deps.config.metricsToken}`)) {
+      res
+        .status(401)
+        .json({ error: 'UNAUTHENTICATED', message: 'a metrics bearer token is required' } satisfies ErrorBody);
+      return;
+    }
+    res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
   for (const route of ROUTES) {
@@ -53,6 +65,7 @@ export function createHttpApp(deps: RelayDeps): express.Express {
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const body = frameworkError(error) ?? toErrorBody(error);
+    deps.metrics.errors.inc({ code: body.error });
     if (body.error === 'INTERNAL' || body.error === 'UNAVAILABLE') {
       deps.log.error(
         { event: 'http.error', method: req.method, path: req.route?.path ?? 'unmatched', err: describe(error) },

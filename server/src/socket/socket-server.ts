@@ -68,6 +68,7 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
       void track(
         respond(deps, ack, EnvelopeAck, payload, async ({ messageIds }) => {
           const { deleted, receipts } = await acknowledgeDelivery(deps.db, identity, messageIds, deps.config.now());
+          deps.metrics.envelopesDelivered.inc(deleted);
           queue.acknowledged(messageIds);
           for (const { to, receipt } of receipts) deps.hub.receipt(to, receipt);
           return { deleted };
@@ -101,11 +102,15 @@ async function respond<S extends z.ZodType, T>(
   if (typeof ack !== 'function') return;
   const reply = ack as (result: AckResult<T>) => void;
   const parsed = parseInput(schema, payload);
-  if (!parsed.ok) return reply({ ok: false, ...parsed.error });
+  if (!parsed.ok) {
+    deps.metrics.errors.inc({ code: parsed.error.error });
+    return reply({ ok: false, ...parsed.error });
+  }
   try {
     reply({ ok: true, value: await handler(parsed.value) });
   } catch (error) {
     const body = toErrorBody(error);
+    deps.metrics.errors.inc({ code: body.error });
     if (body.error === 'INTERNAL' || body.error === 'UNAVAILABLE') {
       deps.log.error({ event: 'socket.error', err: (error as Error)?.message?.slice(0, 200) }, 'event failed');
     }
@@ -156,7 +161,10 @@ async function send(deps: RelayDeps, sender: DeviceIdentity, request: SendReques
     );
   }
   const stored = await storeMessage(deps.db, sender, request, now, deps.config.envelopeTtlMs);
-  if (!stored.duplicate) deps.hub.envelopesStored([...given]);
+  if (!stored.duplicate) {
+    deps.metrics.envelopesStored.inc(request.envelopes.length);
+    deps.hub.envelopesStored([...given]);
+  }
   return { messageId: request.messageId, ...stored };
 }
 

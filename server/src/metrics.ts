@@ -1,0 +1,74 @@
+import { type Kysely, sql } from 'kysely';
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { Database } from './storage/schema.js';
+
+/**
+ * What the relay tells Prometheus. Counts and latencies only: no label ever carries a device,
+ * contact point or message identifier, so the metrics reveal nothing about who talks to whom.
+ */
+export class RelayMetrics {
+  readonly registry = new Registry();
+  readonly envelopesStored = new Counter({
+    name: 'liaison_envelopes_stored_total',
+    help: 'Envelopes durably stored',
+    registers: [this.registry],
+  });
+  readonly envelopesDelivered = new Counter({
+    name: 'liaison_envelopes_delivered_total',
+    help: 'Envelopes acknowledged by their device and deleted',
+    registers: [this.registry],
+  });
+  readonly envelopesExpired = new Counter({
+    name: 'liaison_envelopes_expired_total',
+    help: 'Envelopes deleted undelivered after their time',
+    registers: [this.registry],
+  });
+  readonly errors = new Counter({
+    name: 'liaison_errors_total',
+    help: 'Refused or failed requests and events, by error code',
+    labelNames: ['code'],
+    registers: [this.registry],
+  });
+
+  constructor(db: Kysely<Database>, connections: () => number, redisPing: (() => Promise<unknown>) | undefined) {
+    collectDefaultMetrics({ register: this.registry, prefix: 'liaison_process_' });
+    new Gauge({
+      name: 'liaison_connections',
+      help: 'Authenticated sockets on this node',
+      registers: [this.registry],
+      collect() {
+        this.set(connections());
+      },
+    });
+    const databaseLatency = new Histogram({
+      name: 'liaison_database_latency_seconds',
+      help: 'Round trip of a trivial query, measured at each scrape',
+      registers: [this.registry],
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2],
+    });
+    const redisLatency = new Histogram({
+      name: 'liaison_redis_latency_seconds',
+      help: 'Round trip of a Redis PING, measured at each scrape',
+      registers: [this.registry],
+      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2],
+    });
+    new Gauge({
+      name: 'liaison_queue_depth',
+      help: 'Envelopes stored and not yet delivered, all devices',
+      registers: [this.registry],
+      async collect() {
+        const started = performance.now();
+        const { rows } = await sql<{ n: number }>`select count(*)::int as n from envelopes`.execute(db);
+        databaseLatency.observe((performance.now() - started) / 1000);
+        this.set(rows[0]?.n ?? 0);
+        if (redisPing) {
+          const pinged = performance.now();
+          await redisPing().then(
+            () => redisLatency.observe((performance.now() - pinged) / 1000),
+            () => undefined,
+          );
+        }
+      },
+    });
+  }
+}
