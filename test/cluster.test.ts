@@ -1,3 +1,4 @@
+import { isLiaisonError } from '@liaison/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { freshPostgresDatabase, type TestDatabase } from './harness/databases.js';
@@ -136,8 +137,18 @@ describeCluster(`relay cluster: nodes over PostgreSQL and Redis${why}`, () => {
     const after = await sendNumbered(sender, 'vn-spp.redis-b', 'after', 3);
     expect((await recipient.waitForMessages(11, 20_000)).map((m) => m.text)).toEqual([...before, ...during, ...after]);
     expect(nodes.every((n) => n.alive())).toBe(true);
-    // New authentications work again once Redis is back.
-    await start(b.url, 'redis-late');
+    // New authentications answer UNAVAILABLE until the relay's Redis client has reconnected
+    // (backoff up to 2 s), then work again.
+    const deadline = Date.now() + 15_000;
+    for (;;) {
+      try {
+        await start(b.url, 'redis-late');
+        break;
+      } catch (error) {
+        if (!isLiaisonError(error, 'UNAVAILABLE') || Date.now() > deadline) throw error;
+        await new Promise((r) => setTimeout(r, 250));
+      }
+    }
   });
 });
 
