@@ -6,29 +6,27 @@ import type { Database } from './storage/schema.js';
  * What the relay tells Prometheus. Counts and latencies only: no label ever carries a device,
  * contact point or message identifier, so the metrics reveal nothing about who talks to whom.
  */
+/** Round-trip buckets, in seconds, for the dependency latency histograms. */
+const LATENCY_BUCKETS = [0.001, 0.005, 0.02, 0.1, 0.5, 2];
+
 export class RelayMetrics {
   readonly registry = new Registry();
-  readonly envelopesStored = new Counter({
-    name: 'liaison_envelopes_stored_total',
-    help: 'Envelopes durably stored',
-    registers: [this.registry],
-  });
-  readonly envelopesDelivered = new Counter({
-    name: 'liaison_envelopes_delivered_total',
-    help: 'Envelopes acknowledged by their device and deleted',
-    registers: [this.registry],
-  });
-  readonly envelopesExpired = new Counter({
-    name: 'liaison_envelopes_expired_total',
-    help: 'Envelopes deleted undelivered after their time',
-    registers: [this.registry],
-  });
-  readonly errors = new Counter({
-    name: 'liaison_errors_total',
-    help: 'Refused or failed requests and events, by error code',
-    labelNames: ['code'],
-    registers: [this.registry],
-  });
+  readonly envelopesStored = this.counter('liaison_envelopes_stored_total', 'Envelopes durably stored');
+  readonly envelopesDelivered = this.counter(
+    'liaison_envelopes_delivered_total',
+    'Envelopes acknowledged by their device and deleted',
+  );
+  readonly envelopesExpired = this.counter(
+    'liaison_envelopes_expired_total',
+    'Envelopes deleted undelivered after their time',
+  );
+  readonly errors = this.counter('liaison_errors_total', 'Refused or failed requests and events, by error code', [
+    'code',
+  ]);
+
+  private counter<L extends string>(name: string, help: string, labelNames: L[] = []): Counter<L> {
+    return new Counter({ name, help, labelNames, registers: [this.registry] });
+  }
 
   constructor(db: Kysely<Database>, connections: () => number, redisPing: (() => Promise<unknown>) | undefined) {
     collectDefaultMetrics({ register: this.registry, prefix: 'liaison_process_' });
@@ -44,13 +42,13 @@ export class RelayMetrics {
       name: 'liaison_database_latency_seconds',
       help: 'Round trip of a trivial query, measured at each scrape',
       registers: [this.registry],
-      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2],
+      buckets: LATENCY_BUCKETS,
     });
     const redisLatency = new Histogram({
       name: 'liaison_redis_latency_seconds',
       help: 'Round trip of a Redis PING, measured at each scrape',
       registers: [this.registry],
-      buckets: [0.001, 0.005, 0.02, 0.1, 0.5, 2],
+      buckets: LATENCY_BUCKETS,
     });
     new Gauge({
       name: 'liaison_queue_depth',
