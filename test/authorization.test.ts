@@ -1,5 +1,5 @@
-import { certifyDevice, revoke } from '@liaison/client';
-import { CLIENT_EVENTS } from '@liaison/protocol';
+import { certifyDevice, registerWebhook, revoke } from '@liaison/client';
+import { CLIENT_EVENTS, encodeBase64url } from '@liaison/protocol';
 import { ROUTES } from '@liaison/server';
 import { sql } from 'kysely';
 import { io } from 'socket.io-client';
@@ -21,12 +21,14 @@ describe('authorization matrix', () => {
   let revoked: TestDevice;
   let expired: TestDevice;
   let stranger: TestDevice;
+  let net: Awaited<ReturnType<typeof testNetwork>>;
+  let th: ReturnType<typeof net.authority>;
   const tokens: Record<string, string> = {};
 
   beforeAll(async () => {
-    const net = await testNetwork();
+    net = await testNetwork();
     relay = await startTestRelay('pglite', { trustedRoots: [net.root], bundleFetchesPerMinute: 10_000 });
-    const th = net.authority('th-oag', 'TH');
+    th = net.authority('th-oag', 'TH');
     owner = await th.contactPoint('owner').addDevice();
     other = await net.authority('vn-spp', 'VN').contactPoint('other').addDevice();
     stranger = await net.authority('ph-doj', 'PH').contactPoint('stranger').addDevice();
@@ -41,7 +43,7 @@ describe('authorization matrix', () => {
     };
     for (const device of [owner, other, stranger, revoked, expired])
       expect((await register(relay.url, device)).status).toBe(200);
-    for (const [name, device] of Object.entries({ owner, other, revoked, expired }))
+    for (const [name, device] of Object.entries({ owner, other, stranger, revoked, expired }))
       tokens[name] = await token(relay.url, device);
     const revocation = revoke(revokedCp.accountKeys, {
       networkId: 'seajust',
@@ -55,7 +57,8 @@ describe('authorization matrix', () => {
   });
   afterAll(() => relay.stop());
 
-  const concrete = (path: string) => path.replace(':contactPointId', 'th-oag.owner');
+  const concrete = (path: string) =>
+    path.replace(':contactPointId', 'th-oag.owner').replace(':messageId', crypto.randomUUID());
   const wrongTokens = () => ({
     none: undefined,
     garbage: 'A'.repeat(43),
@@ -85,6 +88,22 @@ describe('authorization matrix', () => {
       expect((await register(relay.url, expired)).body.error).toBe('EXPIRED');
       const impersonation = await register(relay.url, { ...other, chain: owner.chain });
       expect(impersonation.body.error).toBe('FORBIDDEN');
+    },
+    'post /v1/webhooks': async () => {
+      expect((await http(relay.url, 'POST', '/v1/webhooks', {})).body.error).toBe('INVALID_INPUT');
+      // Only the authority's own key registers its webhook: not a device of it, not another authority.
+      const body = {
+        networkId: 'seajust',
+        authorityId: 'th-oag',
+        url: 'https://alerts.th-oag.example/liaison',
+        secret: encodeBase64url(new Uint8Array(32).fill(7)),
+        issuedAt: relay.clock.now,
+      };
+      for (const keys of [owner.identity, net.authority('vn-spp', 'VN').keys]) {
+        const forged = registerWebhook(keys, body);
+        expect((await http(relay.url, 'POST', '/v1/webhooks', forged)).body.error).toBe('BAD_SIGNATURE');
+      }
+      expect((await http(relay.url, 'POST', '/v1/webhooks', registerWebhook(th.keys, body))).status).toBe(200);
     },
     'post /v1/revocations': async () => {
       // Revocations are public statements; only the issuer above the subject can make one that counts.
@@ -127,6 +146,18 @@ describe('authorization matrix', () => {
         (await http(relay.url, 'GET', '/v1/receipts', undefined, tokens.owner)).body.receipts.length,
       ).toBeGreaterThan(0);
       expect((await http(relay.url, 'GET', '/v1/receipts', undefined, tokens.other)).body.receipts).toEqual([]);
+    },
+    'get /v1/urgent/:messageId': async () => {
+      const c = await connect(relay.url, owner);
+      const request = await buildSend(relay.url, owner, 'vn-spp.other', 'urgent', {
+        acknowledgeWithinMs: 30 * 60_000,
+      });
+      expect((await c.call('send', request)).ok).toBe(true);
+      c.close();
+      const state = (t: string | undefined) => http(relay.url, 'GET', `/v1/urgent/${request.messageId}`, undefined, t);
+      expect((await state(tokens.owner)).body.status).toBe('escalating');
+      expect((await state(tokens.other)).body.status).toBe('escalating');
+      expect((await state(tokens.stranger)).body.error).toBe('NOT_FOUND');
     },
     // Readable by any verified device, by design: the directory and prekey bundles are public to members.
     'get /v1/contact-points/:contactPointId/bundles': async () => {},

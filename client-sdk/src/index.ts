@@ -1,10 +1,12 @@
 export { answerChallenge } from './auth.js';
 export {
   type ConnectionState,
+  DEFAULT_ACKNOWLEDGE_WITHIN_MS,
   LiaisonClient,
   type LiaisonClientOptions,
   type OutgoingMessage,
   type ReceivedMessage,
+  type UrgentOptions,
   type VerifiedEntry,
   type VerifiedSender,
 } from './client/liaison-client.js';
@@ -45,6 +47,7 @@ export {
   createNetworkRoot,
   designateContactPoint,
   issueAuthorityCertificate,
+  registerWebhook,
   revoke,
 } from './trust/issue.js';
 export {

@@ -7,6 +7,7 @@ import {
   encodeDeviceCertificate,
   encodeRevocation,
   encodeSignedPrekey,
+  encodeWebhookRegistration,
 } from './canonical.js';
 
 const hex = (b: Uint8Array) => Buffer.from(b).toString('hex');
@@ -75,6 +76,24 @@ describe('canonical encoding', () => {
       encodeAuthChallenge(challenge),
     ].map((b) => b[8]);
     expect(new Set(tags).size).toBe(6);
+  });
+
+  it('encodes a webhook registration, with its URL and without (the removal), as the layout says', () => {
+    // Assembled independently (Python struct) from the layout: tag 7, optional URL as u8 flag + string.
+    const registration = {
+      networkId: 'seajust',
+      authorityId: 'th-oag',
+      url: 'https://alerts.th-oag.example/liaison',
+      secret: bytes(32, 9),
+      issuedAt: T0,
+    };
+    expect(hex(encodeWebhookRegistration(registration))).toBe(
+      '4c494149534f4e0107000000077365616a7573740000000674682d6f6167010000002568747470733a2f2f616c657274732e74682d6f61672e6578616d706c652f6c696169736f6e00000020090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728000001a0c4506c00',
+    );
+    const { url: _, ...removal } = registration;
+    expect(hex(encodeWebhookRegistration(removal))).toBe(
+      '4c494149534f4e0107000000077365616a7573740000000674682d6f61670000000020090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f202122232425262728000001a0c4506c00',
+    );
   });
 
   it('refuses values it cannot encode unambiguously', () => {

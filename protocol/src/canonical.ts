@@ -8,6 +8,7 @@ import type {
   Unsigned,
 } from './certificates.js';
 import type { SignedPrekeyBody } from './prekeys.js';
+import type { WebhookRegistration } from './urgent.js';
 import { PROTOCOL_VERSION } from './version.js';
 
 /**
@@ -30,6 +31,7 @@ export const STATEMENT_TAGS = {
   revocation: 4,
   signedPrekey: 5,
   authChallenge: 6,
+  webhookRegistration: 7,
 } as const;
 export type StatementTag = (typeof STATEMENT_TAGS)[keyof typeof STATEMENT_TAGS];
 
@@ -165,4 +167,13 @@ export function encodeAuthChallenge(c: AuthChallengeStatement): Uint8Array {
     .string(c.origin)
     .base64url(c.deviceId)
     .finish();
+}
+
+export function encodeWebhookRegistration(r: Unsigned<WebhookRegistration>): Uint8Array {
+  const writer = new CanonicalWriter(STATEMENT_TAGS.webhookRegistration)
+    .string(r.networkId)
+    .string(r.authorityId)
+    .bool(r.url !== undefined);
+  if (r.url !== undefined) writer.string(r.url);
+  return writer.base64url(r.secret).u64(r.issuedAt).finish();
 }

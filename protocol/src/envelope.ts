@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
 import { boundedBytes, ContactPointId, DeviceId, MessageId, Timestamp } from './primitives.js';
+import { AcknowledgeWithinMs, EscalationLevel } from './urgent.js';
 
 /** Whether a ciphertext starts a session (carries the X3DH header) or continues one. */
 export const EnvelopeKind = z.enum(['prekey-message', 'message']);
@@ -8,8 +9,6 @@ export type EnvelopeKind = z.infer<typeof EnvelopeKind>;
 
 export const Priority = z.enum(['normal', 'urgent']);
 export type Priority = z.infer<typeof Priority>;
-
-export const EscalationLevel = z.int().min(0).max(LIMITS.maxEscalationChain);
 
 export const Ciphertext = boundedBytes(LIMITS.maxCiphertextBytes);
 
@@ -33,17 +32,17 @@ export const SendRequest = z
     recipient: ContactPointId,
     priority: Priority,
     createdAt: Timestamp,
-    /** Urgent only: when a person at level 0 must have acknowledged. */
-    deadline: Timestamp.optional(),
+    /** Urgent only: how long each level has for a person to acknowledge, from its release. */
+    acknowledgeWithinMs: AcknowledgeWithinMs.optional(),
     envelopes: z.array(OutgoingEnvelope).min(1).max(LIMITS.maxEnvelopesPerSend),
   })
   .refine((r) => new Set(r.envelopes.map((e) => e.recipientDevice)).size === r.envelopes.length, {
     message: 'one envelope per device',
     path: ['envelopes'],
   })
-  .refine((r) => (r.priority === 'urgent') === (r.deadline !== undefined), {
-    message: 'an urgent message has a deadline, and only an urgent one',
-    path: ['deadline'],
+  .refine((r) => (r.priority === 'urgent') === (r.acknowledgeWithinMs !== undefined), {
+    message: 'an urgent message has acknowledgeWithinMs, and only an urgent one',
+    path: ['acknowledgeWithinMs'],
   })
   .refine((r) => r.priority === 'urgent' || r.envelopes.every((e) => e.escalationLevel === 0), {
     message: 'escalation levels are for urgent messages',
@@ -71,6 +70,7 @@ export const Envelope = z.strictObject({
   ciphertext: Ciphertext,
   createdAt: Timestamp,
   serverTime: Timestamp,
+  /** Urgent only: when this device's level must have acknowledged. */
   deadline: Timestamp.optional(),
   escalationLevel: EscalationLevel,
 });

@@ -1,6 +1,7 @@
 import type { AcknowledgeRequest, Envelope, EnvelopeAck, Receipt, SendRequest, SendResult } from './envelope.js';
 import type { ErrorBody } from './errors.js';
 import type { PrekeyCount } from './prekeys.js';
+import type { UrgentState } from './urgent.js';
 
 /** Every socket acknowledgement: a value, or an error body with a stable code. */
 export type AckResult<T> = ({ ok: true } & { value: T }) | ({ ok: false } & ErrorBody);
@@ -18,6 +19,8 @@ export interface ServerToClientEvents {
   envelope: (envelope: Envelope) => void;
   receipt: (receipt: Receipt) => void;
   'prekeys:low': (count: PrekeyCount) => void;
+  /** An urgent message changed (sent, escalated, acknowledged, unacknowledged): to its sender and released recipients. */
+  urgent: (state: UrgentState) => void;
   /** This device connected again elsewhere; this older connection is closed after the notice. */
   'session:replaced': (notice: { reason: string }) => void;
 }

@@ -15,6 +15,14 @@ export const LIMITS = {
   maxDevicesPerContactPoint: 8,
   /** Members of an escalation chain (levels after level 0). */
   maxEscalationChain: 5,
+  /**
+   * Outer bounds of the time a level of an urgent message has to acknowledge it. Deployments set
+   * narrower bounds of their own (the relay's configuration); these only keep the wire sane.
+   */
+  minAcknowledgeWithinMs: 1000,
+  maxAcknowledgeWithinMs: 7 * 24 * 3600 * 1000,
+  /** A webhook URL, in characters. */
+  maxUrlLength: 2048,
   /** One-time prekeys in one upload, and held by the relay per device. */
   maxOneTimePrekeysPerUpload: 100,
   maxOneTimePrekeysStored: 200,

@@ -118,7 +118,7 @@ describe('envelope schemas', () => {
   const urgent: SendRequest = {
     ...sendRequest,
     priority: 'urgent',
-    deadline: T0 + 30 * 60 * 1000,
+    acknowledgeWithinMs: 30 * 60 * 1000,
     envelopes: [
       { ...(sendRequest.envelopes[0] as SendRequest['envelopes'][0]), escalationLevel: 0 },
       { recipientDevice: bytes(32, 30), kind: 'prekey-message', ciphertext: bytes(50, 1), escalationLevel: 1 },
@@ -130,10 +130,12 @@ describe('envelope schemas', () => {
     accepts(SendRequest, urgent);
   });
 
-  it('tie deadlines and escalation levels to urgency', () => {
-    refuses(SendRequest, { ...urgent, deadline: undefined });
-    refuses(SendRequest, { ...sendRequest, deadline: T0 });
-    refuses(SendRequest, { ...urgent, priority: 'normal', deadline: undefined });
+  it('tie acknowledgement times and escalation levels to urgency', () => {
+    refuses(SendRequest, { ...urgent, acknowledgeWithinMs: undefined });
+    refuses(SendRequest, { ...sendRequest, acknowledgeWithinMs: 60_000 });
+    refuses(SendRequest, { ...urgent, priority: 'normal', acknowledgeWithinMs: undefined });
+    refuses(SendRequest, { ...urgent, acknowledgeWithinMs: LIMITS.minAcknowledgeWithinMs - 1 });
+    refuses(SendRequest, { ...urgent, acknowledgeWithinMs: LIMITS.maxAcknowledgeWithinMs + 1 });
     refuses(SendRequest, {
       ...urgent,
       envelopes: urgent.envelopes.map((e) => ({ ...e, escalationLevel: LIMITS.maxEscalationChain + 1 })),

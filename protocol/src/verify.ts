@@ -200,11 +200,12 @@ export function verifyDevice(
 /**
  * The escalation chain of a verified contact point, against its members' own verified
  * designations: each named member, in order, must be a contact point of the same authority.
+ * `undefined` stands for a member the directory does not know (a level nobody can be reached at).
  */
-export function verifyEscalationChain(
+export function verifyEscalationChain<M extends VerifiedContactPoint | undefined>(
   head: VerifiedContactPoint,
-  members: readonly VerifiedContactPoint[],
-): TrustResult<{ members: readonly VerifiedContactPoint[] }> {
+  members: readonly M[],
+): TrustResult<{ members: readonly M[] }> {
   const named = head.contactPoint.escalationChain;
   if (members.length !== named.length) {
     return fail(
@@ -214,6 +215,7 @@ export function verifyEscalationChain(
     );
   }
   for (const [i, member] of members.entries()) {
+    if (member === undefined) continue;
     if (member.contactPoint.contactPointId !== named[i]) {
       return fail('CHAIN_MISMATCH', 'escalation', `escalation level ${i + 1} should be "${named[i]}"`);
     }

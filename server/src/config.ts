@@ -26,6 +26,18 @@ export interface RelayConfig {
   sendsPerMinute: number;
   /** Directory searches one device may make per minute. */
   directorySearchesPerMinute: number;
+  /** Urgent messages one contact point may send per hour. */
+  urgentSendsPerHour: number;
+  /** Bounds of the time to acknowledge a sender may give each level of an urgent message. */
+  urgentAcknowledgeWithinMs: { min: number; max: number };
+  /** How often this node looks for escalation steps that are due (every node does; each step runs once). */
+  escalationPollMs: number;
+  /** How often this node looks for webhook alerts to send. */
+  webhookPollMs: number;
+  /** Attempts at one webhook alert before it is logged as failed (backoff doubles from 1 s, up to an hour). */
+  webhookMaxAttempts: number;
+  /** Webhook URLs must be https; plain http is allowed only with this set (development and tests). */
+  allowHttpWebhooks: boolean;
   /** Undelivered envelopes one device may hold; sends to a device with a full queue are refused. */
   maxQueuedEnvelopes: number;
   /** How often expired envelopes and old receipts are swept. */
@@ -50,6 +62,12 @@ export const DEFAULTS = {
   authAttemptsPerMinute: 120,
   sendsPerMinute: 600,
   directorySearchesPerMinute: 120,
+  urgentSendsPerHour: 30,
+  urgentAcknowledgeWithinMs: { min: 5 * 60 * 1000, max: DAY },
+  escalationPollMs: 500,
+  webhookPollMs: 1000,
+  webhookMaxAttempts: 10,
+  allowHttpWebhooks: false,
   maxQueuedEnvelopes: 10_000,
   sweepIntervalMs: 60 * 1000,
   catchUpIntervalMs: 15 * 1000,

@@ -18,6 +18,11 @@ import { DEFAULTS, type RelayConfig } from './config.js';
  *   RECEIPT_RETENTION_DAYS     days delivery metadata (receipts) is kept (default 365)
  *   CATCH_UP_INTERVAL_MS       how often connected devices' queues are re-read (default 15000)
  *   METRICS_TOKEN              when set, GET /metrics requires it as a bearer token
+ *   URGENT_ACK_MIN_SECONDS     shortest time to acknowledge a sender may give a level (default 300)
+ *   URGENT_ACK_MAX_SECONDS     longest time to acknowledge a sender may give a level (default 86400)
+ *   URGENT_SENDS_PER_HOUR      urgent messages one contact point may send per hour (default 30)
+ *   ESCALATION_POLL_MS         how often each node looks for due escalation steps (default 500)
+ *   WEBHOOK_ALLOW_HTTP         1: accept plain-http webhook URLs (development and tests only)
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
   const port = z.coerce
@@ -42,6 +47,12 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
       .number()
       .positive()
       .parse(value ?? fallbackMs / 86_400_000) * 86_400_000;
+  const int = (value: string | undefined, fallback: number, min: number) =>
+    z.coerce
+      .number()
+      .int()
+      .min(min)
+      .parse(value ?? fallback);
   return {
     ...DEFAULTS,
     host,
@@ -57,11 +68,14 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
     logLevel: z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'silent']).parse(env.LOG_LEVEL ?? 'info'),
     envelopeTtlMs: days(env.ENVELOPE_TTL_DAYS, DEFAULTS.envelopeTtlMs),
     receiptRetentionMs: days(env.RECEIPT_RETENTION_DAYS, DEFAULTS.receiptRetentionMs),
-    catchUpIntervalMs: z.coerce
-      .number()
-      .int()
-      .min(100)
-      .parse(env.CATCH_UP_INTERVAL_MS ?? DEFAULTS.catchUpIntervalMs),
+    catchUpIntervalMs: int(env.CATCH_UP_INTERVAL_MS, DEFAULTS.catchUpIntervalMs, 100),
+    urgentAcknowledgeWithinMs: {
+      min: int(env.URGENT_ACK_MIN_SECONDS, DEFAULTS.urgentAcknowledgeWithinMs.min / 1000, 1) * 1000,
+      max: int(env.URGENT_ACK_MAX_SECONDS, DEFAULTS.urgentAcknowledgeWithinMs.max / 1000, 1) * 1000,
+    },
+    urgentSendsPerHour: int(env.URGENT_SENDS_PER_HOUR, DEFAULTS.urgentSendsPerHour, 1),
+    escalationPollMs: int(env.ESCALATION_POLL_MS, DEFAULTS.escalationPollMs, 50),
+    allowHttpWebhooks: env.WEBHOOK_ALLOW_HTTP === '1',
     now: Date.now,
   };
 }

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
 import type { Database } from './storage/schema.js';
+import { pendingEscalations } from './storage/urgent.js';
 
 /**
  * What the relay tells Prometheus. Counts and latencies only: no label ever carries a device,
@@ -20,6 +21,19 @@ export class RelayMetrics {
     'liaison_envelopes_expired_total',
     'Envelopes deleted undelivered after their time',
   );
+  readonly escalationSteps = this.counter(
+    'liaison_escalation_steps_total',
+    'Escalation steps run (a level released, or an urgent message left unacknowledged)',
+  );
+  readonly escalationLateness = new Histogram({
+    name: 'liaison_escalation_lateness_seconds',
+    help: 'How long after its deadline an escalation step ran',
+    registers: [this.registry],
+    buckets: [0.1, 0.5, 1, 2, 5, 30],
+  });
+  readonly webhookAttempts = this.counter('liaison_webhook_attempts_total', 'Webhook alert attempts, by outcome', [
+    'outcome',
+  ]);
   readonly errors = this.counter('liaison_errors_total', 'Refused or failed requests and events, by error code', [
     'code',
   ]);
@@ -49,6 +63,14 @@ export class RelayMetrics {
       help: 'Round trip of a Redis PING, measured at each scrape',
       registers: [this.registry],
       buckets: LATENCY_BUCKETS,
+    });
+    new Gauge({
+      name: 'liaison_escalations_pending',
+      help: 'Urgent messages with an escalation step still to come, all nodes',
+      registers: [this.registry],
+      async collect() {
+        this.set(await pendingEscalations(db));
+      },
     });
     new Gauge({
       name: 'liaison_queue_depth',

@@ -9,6 +9,7 @@ import type { RelayConfig } from './config.js';
 import { createHttpApp } from './http/app.js';
 import { createLogger } from './log.js';
 import { RelayMetrics } from './metrics.js';
+import { Poller } from './poller.js';
 import type { RelayDeps } from './relay-deps.js';
 import { DeliveryHub } from './socket/delivery-hub.js';
 import { createSocketServer, wireSocketHandlers } from './socket/socket-server.js';
@@ -16,6 +17,8 @@ import { readySodium } from './sodium.js';
 import { migrate, openDatabase } from './storage/database.js';
 import { expireEnvelopes, forgetOldMetadata } from './storage/messages.js';
 import type { Database } from './storage/schema.js';
+import { runEscalations } from './urgent/escalator.js';
+import { sendWebhookAlerts } from './urgent/webhook-sender.js';
 
 export interface Relay {
   readonly url: string;
@@ -23,6 +26,10 @@ export interface Relay {
   readonly db: Kysely<Database>;
   /** Expires undelivered envelopes (telling their senders) and forgets old metadata; runs periodically too. */
   sweep(): Promise<void>;
+  /** Runs the escalation steps due now (the poll does this too; tests call it after moving the clock). */
+  escalate(): Promise<void>;
+  /** Sends the webhook alerts due now (likewise). */
+  sendWebhooks(): Promise<void>;
   /** Stops accepting, lets running handlers finish, closes sockets and the database. */
   stop(): Promise<void>;
 }
@@ -114,6 +121,12 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     if (expired.length > 0)
       log.info({ event: 'envelopes.expired', count: expired.length }, 'undelivered envelopes expired');
   };
+  const escalator = new Poller('escalation', config.escalationPollMs, () => runEscalations(deps), track, log);
+  const webhooks = new Poller('webhooks', config.webhookPollMs, () => sendWebhookAlerts(deps), track, log);
+  // Right away: steps that fell due while this node (or the whole relay) was down run now.
+  escalator.start();
+  webhooks.start();
+
   const sweeper = setInterval(() => {
     void track(sweep()).catch((error) =>
       log.error({ event: 'sweep.error', err: (error as Error)?.message }, 'sweep failed'),
@@ -127,8 +140,12 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     port,
     db,
     sweep: () => track(sweep()),
+    escalate: () => escalator.runNow(),
+    sendWebhooks: () => webhooks.runNow(),
     stop: () => {
       stopping ??= (async () => {
+        escalator.stop();
+        webhooks.stop();
         clearInterval(sweeper);
         clearInterval(catchUp);
         httpServer.close();

@@ -1,6 +1,6 @@
 import sodium from 'libsodium-wrappers-sumo';
 
-/** The relay's only crypto: Ed25519 verification and random bytes, from libsodium. */
+/** The relay's only crypto: Ed25519 verification, HMAC-SHA-256 for webhook alerts and random bytes, from libsodium. */
 export async function readySodium(): Promise<void> {
   await sodium.ready;
 }
@@ -22,4 +22,9 @@ export function sameSecret(given: string, expected: string): boolean {
 
 export function randomBytes(length: number): Uint8Array {
   return sodium.randombytes_buf(length);
+}
+
+/** HMAC-SHA-256 of a UTF-8 message, hex: the signature of a webhook alert. */
+export function hmacSha256Hex(key: Uint8Array, message: string): string {
+  return sodium.to_hex(sodium.crypto_auth_hmacsha256(sodium.from_string(message), key));
 }

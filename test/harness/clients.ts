@@ -1,5 +1,5 @@
 import { LiaisonClient, type ReceivedMessage } from '@liaison/client';
-import type { Receipt, TrustedRoot } from '@liaison/protocol';
+import type { Receipt, TrustedRoot, UrgentState } from '@liaison/protocol';
 import type { TestDevice } from './network.js';
 
 /** A LiaisonClient for a test device, recording what it hands to the application. */
@@ -7,8 +7,11 @@ export interface TestClient {
   client: LiaisonClient;
   messages: ReceivedMessage[];
   receipts: Receipt[];
+  /** Every urgent-message state the client reported, in order. */
+  urgent: UrgentState[];
   waitForMessages(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   waitForReceipts(predicate: (r: Receipt[]) => boolean, timeoutMs?: number): Promise<Receipt[]>;
+  waitForUrgent(predicate: (s: UrgentState[]) => boolean, timeoutMs?: number): Promise<UrgentState[]>;
 }
 
 export async function startClient(
@@ -26,6 +29,10 @@ export async function startClient(
   });
   const messages: ReceivedMessage[] = [];
   const receipts: Receipt[] = [];
+  const urgent: UrgentState[] = [];
+  client.on('urgent', (state) => {
+    urgent.push(state);
+  });
   client.on('message', (m) => {
     messages.push(m);
   });
@@ -45,6 +52,7 @@ export async function startClient(
     client,
     messages,
     receipts,
+    urgent,
     waitForMessages: (n, t) =>
       waitUntil(
         () => messages,
@@ -53,5 +61,6 @@ export async function startClient(
         t,
       ),
     waitForReceipts: (p, t) => waitUntil(() => receipts, p, 'receipts', t),
+    waitForUrgent: (p, t) => waitUntil(() => urgent, p, 'urgent states', t),
   };
 }

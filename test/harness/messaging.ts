@@ -6,13 +6,14 @@ import type { TestDevice } from './network.js';
 /**
  * Encrypts one text for every device that must get it (the recipient's, and the sender's other
  * devices), as the SDK's client will: bundles come from the relay for devices without a session.
+ * With `acknowledgeWithinMs` it is urgent (level 0 only: for recipients without an escalation chain).
  */
 export async function buildSend(
   url: string,
   sender: TestDevice,
   recipientContactPoint: string,
   text: string,
-  options: { messageId?: string; createdAt?: number } = {},
+  options: { messageId?: string; createdAt?: number; acknowledgeWithinMs?: number } = {},
 ): Promise<SendRequest> {
   const t = await token(url, sender);
   const bundles = async (cp: string) =>
@@ -41,8 +42,9 @@ export async function buildSend(
   return {
     messageId: options.messageId ?? crypto.randomUUID(),
     recipient: recipientContactPoint,
-    priority: 'normal',
+    priority: options.acknowledgeWithinMs === undefined ? 'normal' : 'urgent',
     createdAt: options.createdAt ?? Date.now(),
+    ...(options.acknowledgeWithinMs !== undefined && { acknowledgeWithinMs: options.acknowledgeWithinMs }),
     envelopes,
   };
 }

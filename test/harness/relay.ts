@@ -17,6 +17,10 @@ export const RELAY_TABLES = [
   'envelopes',
   'receipts',
   'revocations',
+  'urgent_messages',
+  'urgent_levels',
+  'webhooks',
+  'webhook_alerts',
 ] as const;
 
 /** PGlite always; PostgreSQL when the test service is there (required in CI). */

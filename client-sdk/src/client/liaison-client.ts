@@ -16,6 +16,7 @@ import {
   type SendRequest,
   type ServerToClientEvents,
   type TrustedRoot,
+  UrgentState,
   type VerifiedContactPoint,
 } from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
@@ -38,7 +39,7 @@ import { SessionCipher } from '../crypto/session-cipher.js';
 import { ready } from '../crypto/sodium.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
-import { type TrustAnchors, verifiedContactPoint, verifiedDevice } from '../trust/verify.js';
+import { type TrustAnchors, verifiedContactPoint, verifiedDevice, verifiedEscalationChain } from '../trust/verify.js';
 import { Emitter } from './emitter.js';
 import { Inbox } from './inbox.js';
 import { RelayApi } from './relay-api.js';
@@ -92,8 +93,20 @@ export interface ReceivedMessage extends OutgoingMessage {
   priority: 'normal' | 'urgent';
   sentAt: number;
   serverTime: number;
+  /** Urgent only: when a person at this device's level must acknowledge it (see `acknowledge`). */
   deadline?: number;
+  /** Urgent only: 0 when addressed to this contact point, k when it reached it by escalation to level k. */
+  escalationLevel: number;
 }
+
+/**
+ * An urgent message: each level (the recipient, then its escalation chain) has this long for a
+ * person to acknowledge before the relay releases the next; or give the recipient's deadline.
+ */
+export type UrgentOptions = { acknowledgeWithin?: number } | { deadline: number };
+
+/** Time to acknowledge each level when the sender gives none: shorter for a 24/7 point of contact. */
+export const DEFAULT_ACKNOWLEDGE_WITHIN_MS = { urgent: 30 * 60_000, roundTheClock: 10 * 60_000 } as const;
 
 export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'closed';
 
@@ -106,6 +119,8 @@ export interface VerifiedEntry {
 type Events = {
   message: (message: ReceivedMessage) => unknown;
   receipt: (receipt: Receipt) => unknown;
+  /** An urgent message this contact point sent or holds changed: escalated, acknowledged or unacknowledged. */
+  urgent: (state: UrgentState) => unknown;
   identityChanged: (change: { contactPointId: string }) => unknown;
   connection: (state: { state: ConnectionState; reason?: string }) => unknown;
   /** Something arrived that could not be shown (bad signature, undecryptable, malformed). */
@@ -139,6 +154,10 @@ export class LiaisonClient extends Emitter<Events> {
   private incoming: Promise<void> = Promise.resolve();
   /** Verified device lists, per contact point, as last fetched. */
   private readonly deviceLists = new Map<string, string[]>();
+  /** Verified designations, per contact point, as last fetched with its bundles. */
+  private readonly designations = new Map<string, VerifiedContactPoint>();
+  /** The latest state of each urgent message seen since connecting. */
+  private readonly urgentStates = new Map<string, UrgentState>();
   private readonly peers = new Map<
     string,
     { verified: VerifiedContactPoint; devices: Map<string, DeviceCertificate> }
@@ -211,6 +230,7 @@ export class LiaisonClient extends Emitter<Events> {
       this.incoming = this.incoming.then(() => this.receive(envelope)).catch((error) => this.report(error));
     });
     socket.on('receipt', (receipt) => void this.receipt(receipt));
+    socket.on('urgent', (state) => void this.urgentUpdate(state));
     socket.on('prekeys:low', () => void this.prekeyUpkeep().catch((error) => this.report(error)));
     socket.on('session:replaced', ({ reason }) => {
       socket.io.reconnection(false);
@@ -221,6 +241,7 @@ export class LiaisonClient extends Emitter<Events> {
     socket.on('connect', () => {
       void this.emit('connection', { state: 'connected' });
       void this.catchUpReceipts().catch((error) => this.report(error));
+      void this.refreshUrgent().catch((error) => this.report(error));
     });
     socket.on('connect_error', (error) => {
       // A refusal by the relay's middleware is not retried by socket.io itself; retry what can pass later.
@@ -267,11 +288,15 @@ export class LiaisonClient extends Emitter<Events> {
    * Sends an end-to-end encrypted message to a contact point: verifies its chain and identity,
    * encrypts for each of its devices and this contact point's other devices, and retries with the
    * same message id until the relay has stored it. Resolves once it is stored.
+   *
+   * Urgent: also encrypts, up front, for every device of each member of the recipient's escalation
+   * chain (verified as the recipient's authority signed it); the relay holds those copies and
+   * releases one level each time the previous level's time to acknowledge runs out.
    */
   async send(
     contactPointId: string,
     message: OutgoingMessage,
-    options: { messageId?: string } = {},
+    options: { messageId?: string; urgent?: UrgentOptions } = {},
   ): Promise<{ messageId: string; serverTime: number }> {
     const messageId = options.messageId ?? crypto.randomUUID();
     const sentAt = this.now();
@@ -283,23 +308,37 @@ export class LiaisonClient extends Emitter<Events> {
       throw new LiaisonError('PAYLOAD_TOO_LARGE', 'the message is too long; send documents as attachments');
 
     for (let attempt = 1; ; attempt++) {
+      const levels = await this.levels(contactPointId, options.urgent !== undefined);
       const request: SendRequest = {
         messageId,
         recipient: contactPointId,
-        priority: 'normal',
+        priority: options.urgent ? 'urgent' : 'normal',
         createdAt: sentAt,
-        envelopes: await this.encryptForAll(contactPointId, plaintext),
+        ...(options.urgent && {
+          acknowledgeWithinMs: this.acknowledgeWithin(options.urgent, levels.head),
+        }),
+        envelopes: await this.encryptForLevels(levels.targets, plaintext),
       };
       try {
         const result = await this.emitUntilStored(request);
         return { messageId, serverTime: result.serverTime };
       } catch (error) {
         if (!isLiaisonError(error, 'DEVICE_MISMATCH') || attempt >= 3) throw error;
-        // The device list changed: forget it and encrypt again for the current devices.
-        this.deviceLists.delete(contactPointId);
-        this.deviceLists.delete(this.contactPointId);
+        // The device lists changed: forget them and encrypt again for the current devices.
+        for (const id of [contactPointId, this.contactPointId, ...levels.head.contactPoint.escalationChain]) {
+          this.deviceLists.delete(id);
+        }
       }
     }
+  }
+
+  /** The relay's view of an urgent message this contact point sent or received: levels, deadlines, who acknowledged. */
+  async urgentState(messageId: string): Promise<UrgentState> {
+    const state = await this.api.urgent(messageId);
+    if (state.messageId !== messageId)
+      throw new LiaisonError('INVALID_MESSAGE', 'the relay answered for another message');
+    this.urgentStates.set(messageId, state);
+    return state;
   }
 
   /** A person confirmed they have the message (stops an escalation; tells the sender). */
@@ -370,23 +409,58 @@ export class LiaisonClient extends Emitter<Events> {
 
   // ---- sending -------------------------------------------------------------------------------
 
-  private async encryptForAll(contactPointId: string, plaintext: Uint8Array): Promise<SendRequest['envelopes']> {
-    const targets = [...(await this.targets(contactPointId))];
-    if (contactPointId !== this.contactPointId) targets.push(...(await this.targets(this.contactPointId)));
+  /**
+   * Who gets a copy, by level: level 0 is the recipient and this contact point's other devices;
+   * for an urgent message, level k is the k-th member of the recipient's escalation chain
+   * (nobody when the member is this contact point or unknown to the directory).
+   */
+  private async levels(
+    contactPointId: string,
+    urgent: boolean,
+  ): Promise<{ head: VerifiedContactPoint; targets: Target[][] }> {
+    const level0 = [...(await this.targets(contactPointId))];
+    if (contactPointId !== this.contactPointId) level0.push(...(await this.targets(this.contactPointId)));
+    const head = this.designations.get(contactPointId) as VerifiedContactPoint;
+    if (!urgent) return { head, targets: [level0] };
+    const members: (Target[] | undefined)[] = [];
+    for (const member of head.contactPoint.escalationChain) {
+      if (member === this.contactPointId) members.push(undefined);
+      else members.push(await this.targets(member).catch(unknownAs(undefined)));
+    }
+    verifiedEscalationChain(
+      head,
+      members.map((m, i) => (m ? this.designations.get(head.contactPoint.escalationChain[i] as string) : undefined)),
+      this.anchors,
+      this.now(),
+    );
+    return { head, targets: [level0, ...members.map((m) => m ?? [])] };
+  }
+
+  private acknowledgeWithin(urgent: UrgentOptions, head: VerifiedContactPoint): number {
+    if ('deadline' in urgent) return urgent.deadline - this.now();
+    if (urgent.acknowledgeWithin !== undefined) return urgent.acknowledgeWithin;
+    return head.contactPoint.competences.includes('cybercrime-24-7')
+      ? DEFAULT_ACKNOWLEDGE_WITHIN_MS.roundTheClock
+      : DEFAULT_ACKNOWLEDGE_WITHIN_MS.urgent;
+  }
+
+  private async encryptForLevels(levels: Target[][], plaintext: Uint8Array): Promise<SendRequest['envelopes']> {
     const envelopes: SendRequest['envelopes'] = [];
-    for (const target of targets) {
-      if (target.deviceId === this.deviceId) continue;
-      const encrypted = await this.cipher.encrypt(
-        target.deviceId,
-        plaintext,
-        target.bundle && bundleFromWire(target.bundle),
-      );
-      envelopes.push({
-        recipientDevice: target.deviceId,
-        kind: encrypted.kind,
-        ciphertext: encodeBase64url(encrypted.body),
-        escalationLevel: 0,
-      });
+    for (const [level, targets] of levels.entries()) {
+      for (const target of targets) {
+        if (target.deviceId === this.deviceId) continue;
+        const encrypted = await this.cipher.encrypt(
+          target.deviceId,
+          plaintext,
+          target.bundle && bundleFromWire(target.bundle),
+        );
+        envelopes.push({
+          recipientDevice: target.deviceId,
+          kind: encrypted.kind,
+          ciphertext: encodeBase64url(encrypted.body),
+          escalationLevel: level,
+        });
+      }
     }
     return envelopes;
   }
@@ -394,7 +468,7 @@ export class LiaisonClient extends Emitter<Events> {
   /** The devices of a contact point, verified; with prekey bundles for those without a session. */
   private async targets(contactPointId: string): Promise<Target[]> {
     const known = this.deviceLists.get(contactPointId);
-    if (known) {
+    if (known && this.designations.has(contactPointId)) {
       const sessions = await Promise.all(known.map((d) => (d === this.deviceId ? true : this.cipher.hasSession(d))));
       if (sessions.every(Boolean)) return known.map((deviceId) => ({ deviceId }));
     }
@@ -413,6 +487,7 @@ export class LiaisonClient extends Emitter<Events> {
     await this.checkIdentity(verified.contactPoint);
     const ids = response.bundles.map((b) => b.device.deviceId);
     this.deviceLists.set(contactPointId, ids);
+    this.designations.set(contactPointId, verified.contactPoint);
     return response.bundles.map((bundle) => ({ deviceId: bundle.device.deviceId, bundle }));
   }
 
@@ -502,6 +577,7 @@ export class LiaisonClient extends Emitter<Events> {
       sentAt,
       serverTime: envelope.serverTime,
       ...(envelope.deadline !== undefined && { deadline: envelope.deadline }),
+      escalationLevel: envelope.escalationLevel,
     });
     await this.inbox.delivered(envelope.messageId);
     await this.ackEnvelope(envelope.messageId);
@@ -559,6 +635,28 @@ export class LiaisonClient extends Emitter<Events> {
     if (this.seenReceipts.has(key)) return;
     this.seenReceipts.add(key);
     await this.emit('receipt', receipt);
+  }
+
+  /** A state the relay pushed; malformed ones are reported, not shown. It is the relay's word, as metadata always is. */
+  private async urgentUpdate(state: unknown): Promise<void> {
+    const parsed = UrgentState.safeParse(state);
+    if (!parsed.success)
+      return this.report(new LiaisonError('INVALID_MESSAGE', 'the relay sent a malformed urgent state'));
+    const known = this.urgentStates.get(parsed.data.messageId);
+    // Older than what is known (pushes and fetches can cross), or nothing new: not shown again.
+    if (known && (known.updatedAt > parsed.data.updatedAt || JSON.stringify(known) === JSON.stringify(parsed.data)))
+      return;
+    this.urgentStates.set(parsed.data.messageId, parsed.data);
+    await this.emit('urgent', parsed.data);
+  }
+
+  /** After a reconnection: the urgent messages still escalating may have moved while this device was away. */
+  private async refreshUrgent(): Promise<void> {
+    for (const [messageId, known] of this.urgentStates) {
+      if (known.status !== 'escalating') continue;
+      const state = await this.api.urgent(messageId);
+      if (state.messageId === messageId) await this.urgentUpdate(state);
+    }
   }
 
   private async catchUpReceipts(): Promise<void> {
@@ -636,6 +734,14 @@ export class LiaisonClient extends Emitter<Events> {
       : new LiaisonError('INTERNAL', (error as Error)?.message ?? 'unexpected error');
     if (this.hasListeners('error')) await this.emit('error', liaisonError);
   }
+}
+
+/** Turns a NOT_FOUND refusal into `fallback`; any other error stands. */
+function unknownAs<T>(fallback: T): (error: unknown) => T {
+  return (error) => {
+    if (isLiaisonError(error, 'NOT_FOUND')) return fallback;
+    throw error;
+  };
 }
 
 function parseContent(plaintext: Uint8Array): MessageContent | undefined {

@@ -16,6 +16,7 @@ import {
   ReceiptsPage,
   RegisterDeviceResponse,
   type SignedPrekey,
+  UrgentState,
 } from '@liaison/protocol';
 import type { z } from 'zod';
 import { answerChallenge } from '../auth.js';
@@ -79,6 +80,9 @@ export class RelayApi {
   }
   receipts(after: number) {
     return this.authed('GET', `/v1/receipts?after=${after}`, ReceiptsPage);
+  }
+  urgent(messageId: string) {
+    return this.authed('GET', `/v1/urgent/${encodeURIComponent(messageId)}`, UrgentState);
   }
   setAvailability(availability: Availability) {
     return this.authed('PUT', '/v1/availability', DirectoryEntry.shape.availability, availability);

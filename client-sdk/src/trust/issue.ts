@@ -7,10 +7,12 @@ import {
   encodeContactPointCertificate,
   encodeDeviceCertificate,
   encodeRevocation,
+  encodeWebhookRegistration,
   parseInput,
   Revocation,
   TrustedRoot,
   type Unsigned,
+  WebhookRegistration,
 } from '@liaison/protocol';
 import type { z } from 'zod';
 import { generateIdentityKeyPair, type IdentityKeyPair, sign } from '../crypto/keys.js';
@@ -71,4 +73,16 @@ export function certifyDevice(accountKeyPair: IdentityKeyPair, body: Unsigned<De
 export function revoke(issuerKeyPair: IdentityKeyPair, body: Omit<Unsigned<Revocation>, 'issuerKey'>): Revocation {
   const full = { ...body, issuerKey: encodeBase64url(issuerKeyPair.publicKey) };
   return signed(Revocation, full, encodeRevocation, issuerKeyPair);
+}
+
+/**
+ * An authority registers (or, without `url`, removes) the webhook that gets metadata-only alerts
+ * about urgent messages to its contact points. `secret` (32 random bytes, base64url) keys the
+ * HMAC of every alert; keep it where the webhook's receiver can check signatures.
+ */
+export function registerWebhook(
+  authorityKeyPair: IdentityKeyPair,
+  body: Unsigned<WebhookRegistration>,
+): WebhookRegistration {
+  return signed(WebhookRegistration, body, encodeWebhookRegistration, authorityKeyPair);
 }

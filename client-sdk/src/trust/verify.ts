@@ -52,14 +52,17 @@ export function verifiedDevice(
   return orThrow(verifyDevice(chain, context(anchors, now)));
 }
 
-/** Checks that each escalation member is a verified contact point of the head's own authority. */
+/**
+ * Checks that each escalation member is a verified contact point of the head's own authority;
+ * `undefined` marks a member the directory does not know, whose level nobody can be reached at.
+ */
 export function verifiedEscalationChain(
   head: VerifiedContactPoint,
-  members: readonly { authority: AuthorityCertificate; contactPoint: ContactPointCertificate }[],
+  members: readonly ({ authority: AuthorityCertificate; contactPoint: ContactPointCertificate } | undefined)[],
   anchors: TrustAnchors,
   now = Date.now(),
-): readonly VerifiedContactPoint[] {
-  const verified = members.map((m) => verifiedContactPoint(m, anchors, now));
+): readonly (VerifiedContactPoint | undefined)[] {
+  const verified = members.map((m) => m && verifiedContactPoint(m, anchors, now));
   return orThrow(verifyEscalationChain(head, verified)).members;
 }
 

@@ -8,12 +8,15 @@ import {
   decodeBase64url,
   encodeRevocation,
   encodeSignedPrekey,
+  encodeWebhookRegistration,
   LIMITS,
+  MessageId,
   PrekeyUpload,
   ReceiptsQuery,
   RegisterDeviceRequest,
   Revocation,
   type SignedPrekey,
+  WebhookRegistration,
 } from '@liaison/protocol';
 import { z } from 'zod';
 import type { DeviceIdentity } from '../auth/authenticator.js';
@@ -29,6 +32,8 @@ import {
 } from '../storage/directory.js';
 import { receiptsFor } from '../storage/messages.js';
 import { fetchBundles, prekeyCount, uploadPrekeys } from '../storage/prekeys.js';
+import { urgentStates } from '../storage/urgent.js';
+import { saveWebhook } from '../storage/webhooks.js';
 
 /**
  * Every HTTP endpoint, as data: the authorization and fuzz suites enumerate this table, so an
@@ -216,6 +221,41 @@ export const ROUTES: Route[] = [
     },
   },
   {
+    method: 'get',
+    path: '/v1/urgent/:messageId',
+    authenticated: true,
+    source: 'none',
+    input: None,
+    handle: async (ctx) => {
+      const messageId = param(ctx, 'messageId', MessageId);
+      const [state] = await urgentStates(ctx.deps.db, [messageId]);
+      const mine = me(ctx).contactPointId;
+      const concerned =
+        state?.senderContactPoint === mine || state?.levels.some((l) => l.releasedAt && l.contactPointId === mine);
+      // Someone the message has not reached learns nothing, not even that it exists.
+      if (!state || !concerned) throw new RelayError('NOT_FOUND', 'no urgent message with this id concerns you');
+      return state;
+    },
+  },
+  {
+    method: 'post',
+    path: '/v1/webhooks',
+    authenticated: false,
+    limit: authLimit,
+    source: 'body',
+    input: WebhookRegistration,
+    handle: async ({ input, deps }) => {
+      const registration = input as WebhookRegistration;
+      await checkWebhookRegistration(deps, registration);
+      await saveWebhook(deps.db, registration);
+      deps.log.info(
+        { event: 'webhook.registered', authorityId: registration.authorityId, removed: registration.url === undefined },
+        'webhook registration saved',
+      );
+      return { saved: true };
+    },
+  },
+  {
     method: 'post',
     path: '/v1/revocations',
     authenticated: false,
@@ -279,4 +319,41 @@ async function checkRevocationIssuer(deps: RelayDeps, revocation: Revocation): P
   ) {
     throw new RelayError('BAD_SIGNATURE', 'the revocation is not signed by its issuer');
   }
+}
+
+/**
+ * A webhook registration must be signed by the authority's key as the relay knows it (from the
+ * designations of its contact points), be recent, and name an https URL.
+ */
+async function checkWebhookRegistration(deps: RelayDeps, registration: WebhookRegistration): Promise<void> {
+  const now = deps.config.now();
+  if (registration.url !== undefined) {
+    const { protocol } = new URL(registration.url);
+    if (protocol !== 'https:' && !(protocol === 'http:' && deps.config.allowHttpWebhooks)) {
+      throw new RelayError('INVALID_INPUT', 'a webhook URL must use https', { path: 'url' });
+    }
+  }
+  if (Math.abs(registration.issuedAt - now) > LIMITS.maxClockSkewMs) {
+    throw new RelayError('EXPIRED', 'the registration was not issued within the last few minutes');
+  }
+  const row = await deps.db
+    .selectFrom('contact_points')
+    .select('authority_certificate')
+    .where('network_id', '=', registration.networkId)
+    .where('authority_id', '=', registration.authorityId)
+    .orderBy('updated_at', 'desc')
+    .executeTakeFirst();
+  if (!row || row.authority_certificate.notAfter <= now) {
+    throw new RelayError(
+      'NOT_FOUND',
+      `no current authority "${registration.authorityId}" known in "${registration.networkId}"`,
+    );
+  }
+  const { signature, ...body } = registration;
+  const signed = verifySignature(
+    decodeBase64url(row.authority_certificate.publicKey) as Uint8Array,
+    encodeWebhookRegistration(body),
+    decodeBase64url(signature) as Uint8Array,
+  );
+  if (!signed) throw new RelayError('BAD_SIGNATURE', "the registration is not signed by the authority's key");
 }

@@ -1,4 +1,4 @@
-import type { PrekeyCount, Receipt } from '@liaison/protocol';
+import type { PrekeyCount, Receipt, UrgentState } from '@liaison/protocol';
 import type { DeliveryQueue } from './delivery-queue.js';
 import type { RelayIo, RelaySocket } from './types.js';
 
@@ -58,6 +58,11 @@ export class DeliveryHub {
 
   receipt(to: string, receipt: Receipt): void {
     this.io?.to(contactPointRoom(to)).emit('receipt', receipt);
+  }
+
+  /** The new state of an urgent message, to every device of these contact points (each socket once). */
+  urgent(contactPointIds: readonly string[], state: UrgentState): void {
+    if (contactPointIds.length > 0) this.io?.to(contactPointIds.map(contactPointRoom)).emit('urgent', state);
   }
 
   /** Closes the connections of devices that may no longer connect (revoked), on every node. */

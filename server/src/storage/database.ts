@@ -5,11 +5,13 @@ import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { RelayConfig } from '../config.js';
 import * as initial from './migrations/0001-initial.js';
+import * as urgent from './migrations/0002-urgent.js';
 import type { Database } from './schema.js';
 
 /** Listed explicitly, in order: the same migrations for PGlite and PostgreSQL. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
+  '0002-urgent': urgent,
 };
 
 // bigint (int8) columns hold milliseconds and sequence numbers, all far below 2^53: read them as numbers.

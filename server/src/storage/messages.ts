@@ -3,6 +3,7 @@ import { decodeBase64url, encodeBase64url } from '@liaison/protocol';
 import type { Kysely } from 'kysely';
 import { RelayError } from '../errors.js';
 import type { Database } from './schema.js';
+import { type PlannedLevel, releasedContactPoints, startUrgent, stopEscalation } from './urgent.js';
 
 /** A receipt and the contact point whose devices it goes to (the message's sender). */
 export interface RoutedReceipt {
@@ -16,9 +17,10 @@ export interface Sender {
 }
 
 /**
- * Stores a message and all its envelopes in one transaction, plus its `relayed` receipt. A
- * repeated message id from the same device stores nothing and returns the first result, so a
- * retried send is acknowledged identically; from another device it is a conflict.
+ * Stores a message and all its envelopes in one transaction, plus its `relayed` receipt; for an
+ * urgent message also its levels and timer, the copies of levels >= 1 held. A repeated message id
+ * from the same device stores nothing and returns the first result, so a retried send is
+ * acknowledged identically; from another device it is a conflict.
  */
 export async function storeMessage(
   db: Kysely<Database>,
@@ -26,7 +28,9 @@ export async function storeMessage(
   request: SendRequest,
   now: number,
   ttlMs: number,
+  levels: readonly PlannedLevel[] = [],
 ): Promise<{ serverTime: number; duplicate: boolean }> {
+  const levelDeadline = request.acknowledgeWithinMs === undefined ? null : now + request.acknowledgeWithinMs;
   return db.transaction().execute(async (tx) => {
     const inserted = await tx
       .insertInto('messages')
@@ -38,7 +42,7 @@ export async function storeMessage(
         priority: request.priority,
         created_at: request.createdAt,
         server_time: now,
-        deadline: request.deadline ?? null,
+        deadline: levelDeadline,
       })
       .onConflict((oc) => oc.column('message_id').doNothing())
       .returning('server_time')
@@ -64,6 +68,8 @@ export async function storeMessage(
           ciphertext: decodeBase64url(e.ciphertext) as Uint8Array,
           escalation_level: e.escalationLevel,
           expires_at: now + ttlMs,
+          held: e.escalationLevel > 0,
+          deadline: e.escalationLevel === 0 ? levelDeadline : null,
         })),
       )
       .execute();
@@ -78,6 +84,18 @@ export async function storeMessage(
         at: now,
       })
       .execute();
+    if (request.acknowledgeWithinMs !== undefined) {
+      await startUrgent(
+        tx,
+        {
+          messageId: request.messageId,
+          senderContactPoint: sender.contactPointId,
+          acknowledgeWithinMs: request.acknowledgeWithinMs,
+        },
+        levels,
+        now,
+      );
+    }
     return { serverTime: now, duplicate: false };
   });
 }
@@ -89,6 +107,7 @@ export async function fullQueues(db: Kysely<Database>, deviceIds: string[], max:
     .selectFrom('envelopes')
     .select(['recipient_device', (eb) => eb.fn.countAll<number>().as('queued')])
     .where('recipient_device', 'in', deviceIds)
+    .where('held', '=', false)
     .groupBy('recipient_device')
     .having((eb) => eb.fn.countAll(), '>=', max)
     .execute();
@@ -122,9 +141,10 @@ export async function queuedEnvelopes(
       'messages.priority',
       'messages.created_at',
       'messages.server_time',
-      'messages.deadline',
+      'envelopes.deadline',
     ])
     .where('envelopes.recipient_device', '=', deviceId)
+    .where('envelopes.held', '=', false)
     .$if(inFlight.length > 0, (q) => q.where('envelopes.message_id', 'not in', [...inFlight]))
     .orderBy('envelopes.seq')
     .limit(limit)
@@ -163,6 +183,8 @@ export async function acknowledgeDelivery(
       .deleteFrom('envelopes')
       .where('recipient_device', '=', device.deviceId)
       .where('message_id', 'in', [...messageIds])
+      // A held copy was never pushed: acknowledging it would only skip that device at escalation.
+      .where('held', '=', false)
       .returning('message_id')
       .execute();
     if (deleted.length === 0) return { deleted: 0, receipts: [] };
@@ -192,33 +214,42 @@ export async function acknowledgeDelivery(
 }
 
 /**
- * A person at the recipient contact point confirmed the message. Recorded every time (the first
- * one is what stops an escalation); refused for anyone the message was not addressed to.
+ * A person confirmed the message: at the recipient contact point, or (urgent) at an escalation
+ * level already released. Recorded every time; the first one stops an escalation and deletes the
+ * held copies. Refused for anyone the message has not reached.
  */
 export async function acknowledgeByPerson(
   db: Kysely<Database>,
   device: Sender,
   messageId: string,
   now: number,
-): Promise<RoutedReceipt> {
-  const message = await db
-    .selectFrom('messages')
-    .select(['sender_contact_point', 'recipient_contact_point'])
-    .where('message_id', '=', messageId)
-    .executeTakeFirst();
-  if (!message || message.recipient_contact_point !== device.contactPointId) {
-    throw new RelayError('NOT_FOUND', 'no message with this id was addressed to you');
-  }
-  const row = {
-    message_id: messageId,
-    sender_contact_point: message.sender_contact_point,
-    contact_point_id: device.contactPointId,
-    device_id: device.deviceId,
-    status: 'acknowledged',
-    at: now,
-  };
-  await db.insertInto('receipts').values(row).execute();
-  return routed(row);
+): Promise<{ receipt: RoutedReceipt; stoppedEscalation: boolean; reached: string[] }> {
+  return db.transaction().execute(async (tx) => {
+    const message = await tx
+      .selectFrom('messages')
+      .select(['sender_contact_point', 'recipient_contact_point', 'priority'])
+      .where('message_id', '=', messageId)
+      .executeTakeFirst();
+    const reached = !message
+      ? []
+      : message.priority === 'urgent'
+        ? await releasedContactPoints(tx, messageId)
+        : [message.recipient_contact_point];
+    if (!message || !reached.includes(device.contactPointId)) {
+      throw new RelayError('NOT_FOUND', 'no message with this id was addressed to you');
+    }
+    const row = {
+      message_id: messageId,
+      sender_contact_point: message.sender_contact_point,
+      contact_point_id: device.contactPointId,
+      device_id: device.deviceId,
+      status: 'acknowledged',
+      at: now,
+    };
+    await tx.insertInto('receipts').values(row).execute();
+    const stoppedEscalation = message.priority === 'urgent' && (await stopEscalation(tx, messageId, device, now));
+    return { receipt: routed(row), stoppedEscalation, reached };
+  });
 }
 
 /** Deletes envelopes past their time and records `expired` receipts for their senders. */
@@ -259,6 +290,7 @@ export async function expireEnvelopes(db: Kysely<Database>, now: number): Promis
 /** Forgets delivery metadata older than the retention period, and messages with nothing left to deliver. */
 export async function forgetOldMetadata(db: Kysely<Database>, before: number): Promise<void> {
   await db.deleteFrom('receipts').where('at', '<', before).execute();
+  await db.deleteFrom('webhook_alerts').where('created_at', '<', before).execute();
   await db
     .deleteFrom('messages')
     .where('server_time', '<', before)

@@ -4,6 +4,7 @@ import type {
   ContactPointCertificate,
   DeviceCertificate,
   Revocation,
+  WebhookAlert,
 } from '@liaison/protocol';
 import type { Generated, JSONColumnType } from 'kysely';
 
@@ -20,6 +21,10 @@ export interface Database {
   envelopes: EnvelopesTable;
   receipts: ReceiptsTable;
   revocations: RevocationsTable;
+  urgent_messages: UrgentMessagesTable;
+  urgent_levels: UrgentLevelsTable;
+  webhooks: WebhooksTable;
+  webhook_alerts: WebhookAlertsTable;
 }
 
 export interface ContactPointsTable {
@@ -82,6 +87,10 @@ export interface EnvelopesTable {
   ciphertext: Uint8Array;
   escalation_level: number;
   expires_at: number;
+  /** A copy for an escalation level not yet released: never pushed. */
+  held: Generated<boolean>;
+  /** Urgent only: the deadline of this copy's level, set when the level is released. */
+  deadline: number | null;
 }
 
 export interface ReceiptsTable {
@@ -103,4 +112,54 @@ export interface RevocationsTable {
   issuer_key: string;
   statement: JSONColumnType<Revocation>;
   received_at: number;
+}
+
+/** The durable state and timer of an urgent message. */
+export interface UrgentMessagesTable {
+  message_id: string;
+  sender_contact_point: string;
+  status: string;
+  level: number;
+  acknowledge_within_ms: number;
+  /** When the current level's time runs out; null once acknowledged or exhausted. */
+  next_step_at: number | null;
+  acknowledged_contact_point: string | null;
+  acknowledged_device: string | null;
+  acknowledged_at: number | null;
+  updated_at: number;
+}
+
+/** Level 0 is the recipient, then the escalation chain in order, fixed when the message is sent. */
+export interface UrgentLevelsTable {
+  message_id: string;
+  level: number;
+  contact_point_id: string;
+  devices: number;
+  released_at: number | null;
+  deadline: number | null;
+}
+
+export interface WebhooksTable {
+  network_id: string;
+  authority_id: string;
+  /** Null: the authority unregistered its webhook (the row keeps issued_at against replays). */
+  url: string | null;
+  secret: Uint8Array;
+  issued_at: number;
+}
+
+/** Outbox and delivery log of webhook alerts. */
+export interface WebhookAlertsTable {
+  alert_id: Generated<number>;
+  network_id: string;
+  authority_id: string;
+  payload: JSONColumnType<Omit<WebhookAlert, 'alertId'>>;
+  /** pending | delivered | failed */
+  status: string;
+  attempts: Generated<number>;
+  next_attempt_at: number | null;
+  /** HTTP status or network error of the last attempt. */
+  last_result: string | null;
+  created_at: number;
+  delivered_at: number | null;
 }

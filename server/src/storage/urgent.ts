@@ -1,0 +1,237 @@
+import type { UrgentLevel, UrgentState, UrgentStatus } from '@liaison/protocol';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database } from './schema.js';
+import { queueWebhookAlerts } from './webhooks.js';
+
+type Db = Kysely<Database> | Transaction<Database>;
+
+/** One level of an urgent message as the relay plans it at send time. */
+export interface PlannedLevel {
+  contactPointId: string;
+  /** The devices the sender encrypted this level for (none: the level is skipped). */
+  devices: number;
+}
+
+/** The escalation chain the recipient's authority signed into its designation, as stored at registration. */
+export async function escalationChainOf(db: Db, contactPointId: string): Promise<string[]> {
+  const row = await db
+    .selectFrom('contact_points')
+    .select('certificate')
+    .where('contact_point_id', '=', contactPointId)
+    .executeTakeFirst();
+  return row?.certificate.escalationChain ?? [];
+}
+
+/**
+ * Records an urgent message's levels and starts its timer: level 0 is released now, with its
+ * deadline; the copies of later levels were stored held. Runs in the send's transaction.
+ */
+export async function startUrgent(
+  tx: Transaction<Database>,
+  message: { messageId: string; senderContactPoint: string; acknowledgeWithinMs: number },
+  levels: readonly PlannedLevel[],
+  now: number,
+): Promise<void> {
+  const deadline = now + message.acknowledgeWithinMs;
+  await tx
+    .insertInto('urgent_messages')
+    .values({
+      message_id: message.messageId,
+      sender_contact_point: message.senderContactPoint,
+      status: 'escalating',
+      level: 0,
+      acknowledge_within_ms: message.acknowledgeWithinMs,
+      next_step_at: deadline,
+      updated_at: now,
+    })
+    .execute();
+  await tx
+    .insertInto('urgent_levels')
+    .values(
+      levels.map((l, level) => ({
+        message_id: message.messageId,
+        level,
+        contact_point_id: l.contactPointId,
+        devices: l.devices,
+        released_at: level === 0 ? now : null,
+        deadline: level === 0 ? deadline : null,
+      })),
+    )
+    .execute();
+  await queueWebhookAlerts(tx, [{ messageId: message.messageId, level: 0, deadline }], 'urgent.received', now);
+}
+
+/** What one escalation pass did: the messages whose state changed, and the devices given copies. */
+export interface EscalationPass {
+  changed: string[];
+  releasedDevices: string[];
+  /** How late each step ran after its deadline, in ms (for the metrics and the timing measurement). */
+  lateness: number[];
+}
+
+/**
+ * Runs the escalation steps that are due, at most `batch` of them, exactly once across every
+ * node: due timers are claimed with FOR UPDATE SKIP LOCKED, so two nodes never take the same one,
+ * and the step (release the next level with devices, or end as unacknowledged) commits with the
+ * timer's move. Each released level gets the full time to acknowledge from its release.
+ */
+export async function runDueEscalations(db: Kysely<Database>, now: number, batch: number): Promise<EscalationPass> {
+  return db.transaction().execute(async (tx) => {
+    const { rows: due } = await sql<{
+      message_id: string;
+      next_step_at: number;
+      acknowledge_within_ms: number;
+      next_level: number | null;
+    }>`
+      select u.message_id, u.next_step_at, u.acknowledge_within_ms,
+        (select min(l.level) from urgent_levels l
+          where l.message_id = u.message_id and l.level > u.level and l.devices > 0) as next_level
+      from urgent_messages u
+      where u.next_step_at <= ${now}
+      order by u.next_step_at
+      limit ${batch}
+      for update of u skip locked`.execute(tx);
+    if (due.length === 0) return { changed: [], releasedDevices: [], lateness: [] };
+
+    const escalating = due.filter((d) => d.next_level !== null);
+    const exhausted = due.filter((d) => d.next_level === null).map((d) => d.message_id);
+    let releasedDevices: string[] = [];
+    if (escalating.length > 0) {
+      const ids = escalating.map((d) => d.message_id);
+      const levels = escalating.map((d) => d.next_level as number);
+      const deadlines = escalating.map((d) => now + Number(d.acknowledge_within_ms));
+      const steps = sql`unnest(${ids}::uuid[], ${levels}::int[], ${deadlines}::bigint[]) as s(message_id, level, deadline)`;
+      const { rows: released } = await sql<{ recipient_device: string }>`
+        update envelopes e set held = false, deadline = s.deadline from ${steps}
+        where e.message_id = s.message_id and e.escalation_level = s.level and e.held
+        returning e.recipient_device`.execute(tx);
+      releasedDevices = released.map((r) => r.recipient_device);
+      await sql`
+        update urgent_levels l set released_at = ${now}, deadline = s.deadline from ${steps}
+        where l.message_id = s.message_id and l.level = s.level`.execute(tx);
+      await sql`
+        update urgent_messages u set level = s.level, next_step_at = s.deadline, updated_at = ${now} from ${steps}
+        where u.message_id = s.message_id`.execute(tx);
+      await queueWebhookAlerts(
+        tx,
+        escalating.map((d, i) => ({
+          messageId: d.message_id,
+          level: levels[i] as number,
+          deadline: deadlines[i] as number,
+        })),
+        'urgent.escalated',
+        now,
+      );
+    }
+    if (exhausted.length > 0) {
+      await tx
+        .updateTable('urgent_messages')
+        .set({ status: 'unacknowledged', next_step_at: null, updated_at: now })
+        .where('message_id', 'in', exhausted)
+        .execute();
+    }
+    return {
+      changed: due.map((d) => d.message_id),
+      releasedDevices,
+      lateness: due.map((d) => now - Number(d.next_step_at)),
+    };
+  });
+}
+
+/**
+ * The first acknowledgement by a person at a released level stops the escalation and deletes the
+ * held copies at once. Returns whether this acknowledgement was the one that stopped it.
+ */
+export async function stopEscalation(
+  tx: Transaction<Database>,
+  messageId: string,
+  by: { contactPointId: string; deviceId: string },
+  now: number,
+): Promise<boolean> {
+  const stopped = await tx
+    .updateTable('urgent_messages')
+    .set({
+      status: 'acknowledged',
+      next_step_at: null,
+      acknowledged_contact_point: by.contactPointId,
+      acknowledged_device: by.deviceId,
+      acknowledged_at: now,
+      updated_at: now,
+    })
+    .where('message_id', '=', messageId)
+    .where('status', '=', 'escalating')
+    .returning('message_id')
+    .executeTakeFirst();
+  if (!stopped) return false;
+  await tx.deleteFrom('envelopes').where('message_id', '=', messageId).where('held', '=', true).execute();
+  return true;
+}
+
+/** The contact points an urgent message has reached so far (level 0 and every released level). */
+export async function releasedContactPoints(db: Db, messageId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('urgent_levels')
+    .select('contact_point_id')
+    .where('message_id', '=', messageId)
+    .where('released_at', 'is not', null)
+    .orderBy('level')
+    .execute();
+  return rows.map((r) => r.contact_point_id);
+}
+
+/** The current state of these urgent messages, as their sender and released recipients see it. */
+export async function urgentStates(db: Db, messageIds: readonly string[]): Promise<UrgentState[]> {
+  if (messageIds.length === 0) return [];
+  const messages = await db
+    .selectFrom('urgent_messages')
+    .selectAll()
+    .where('message_id', 'in', [...messageIds])
+    .execute();
+  const levels = await db
+    .selectFrom('urgent_levels')
+    .selectAll()
+    .where('message_id', 'in', [...messageIds])
+    .orderBy('message_id')
+    .orderBy('level')
+    .execute();
+  const byMessage = new Map<string, UrgentLevel[]>();
+  for (const l of levels) {
+    const list = byMessage.get(l.message_id) ?? [];
+    list.push({
+      level: l.level,
+      contactPointId: l.contact_point_id,
+      devices: l.devices,
+      ...(l.released_at !== null && { releasedAt: Number(l.released_at) }),
+      ...(l.deadline !== null && { deadline: Number(l.deadline) }),
+    });
+    byMessage.set(l.message_id, list);
+  }
+  return messages.map((m) => ({
+    messageId: m.message_id,
+    senderContactPoint: m.sender_contact_point,
+    status: m.status as UrgentStatus,
+    level: m.level,
+    acknowledgeWithinMs: Number(m.acknowledge_within_ms),
+    levels: byMessage.get(m.message_id) ?? [],
+    ...(m.acknowledged_contact_point !== null &&
+      m.acknowledged_device !== null &&
+      m.acknowledged_at !== null && {
+        acknowledged: {
+          contactPointId: m.acknowledged_contact_point,
+          deviceId: m.acknowledged_device,
+          at: Number(m.acknowledged_at),
+        },
+      }),
+    updatedAt: Number(m.updated_at),
+  }));
+}
+
+/** Urgent messages with a step still to come, all nodes together (a gauge). */
+export async function pendingEscalations(db: Db): Promise<number> {
+  const row = await db
+    .selectFrom('urgent_messages')
+    .select((eb) => eb.fn.countAll<number>().as('n'))
+    .where('next_step_at', 'is not', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}
