@@ -37,6 +37,31 @@ describe('rate limits and quotas', () => {
     relay.clock.now += 61_000;
   });
 
+  it('counts the forwarded client address only behind a trusted proxy, so a client cannot pick its own', async () => {
+    const challenge = (r: TestRelay, forwardedFor: string) =>
+      fetch(`${r.url}/v1/auth/challenge`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', 'x-forwarded-for': forwardedFor },
+        body: JSON.stringify({ deviceId: alice.id, purpose: 'token' }),
+      }).then((res) => res.status);
+    // No proxy configured: made-up X-Forwarded-For addresses all count as the one peer address.
+    const spoofed = await Promise.all(Array.from({ length: 15 }, (_, i) => challenge(relay, `203.0.113.${i}`)));
+    expect(spoofed.filter((s) => s === 429).length).toBeGreaterThan(0);
+    relay.clock.now += 61_000;
+
+    // One load balancer in front: each client address it reports has its own allowance.
+    const behind = await startTestRelay('pglite', { authAttemptsPerMinute: 12, trustProxyHops: 1 });
+    try {
+      const spread = await Promise.all(Array.from({ length: 15 }, (_, i) => challenge(behind, `203.0.113.${i}`)));
+      expect(spread.every((s) => s === 200)).toBe(true);
+      const one = [];
+      for (let i = 0; i < 13; i++) one.push(await challenge(behind, '198.51.100.7'));
+      expect(one.at(-1)).toBe(429);
+    } finally {
+      await behind.stop();
+    }
+  });
+
   it('limits directory searches per device', async () => {
     const t = await token(relay.url, alice);
     const statuses = [];

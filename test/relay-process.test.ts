@@ -16,6 +16,31 @@ describe('the relay as a process (npm start, configured by the environment)', ()
     await relay.stop();
   });
 
+  it('gives every HTTP request an id: in the response, in an error body, and on its log line, with no ids from the path', async () => {
+    const given = 'lb-7f3a9c21e4';
+    const response = await fetch(`${relay.url}/v1/contact-points/vn-spp.secret-name`, {
+      headers: { 'x-request-id': given },
+    });
+    expect(response.status).toBe(401);
+    expect(response.headers.get('x-request-id')).toBe(given);
+    expect(await response.json()).toMatchObject({ error: 'UNAUTHENTICATED', requestId: given });
+    const fresh = await fetch(`${relay.url}/healthz`, { headers: { 'x-request-id': 'not an id; drop table' } });
+    expect(fresh.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    const started = Date.now();
+    while (!relay.output().includes(given) && Date.now() - started < 5000) await new Promise((r) => setTimeout(r, 50));
+    const line = relay
+      .output()
+      .split('\n')
+      .find((l) => l.includes(given));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({
+      event: 'http.request',
+      requestId: given,
+      method: 'GET',
+      status: 401,
+    });
+    expect(relay.output()).not.toContain('secret-name');
+  });
+
   it('starts on embedded PGlite, reports ready, serves devices, logs no secrets, and stops on SIGTERM', async () => {
     const url = relay.url;
     expect(relay.output()).toContain(`Liaison relay listening on ${url}`);

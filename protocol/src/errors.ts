@@ -57,6 +57,11 @@ export const ErrorBody = z.strictObject({
   error: ErrorCode,
   message: z.string().max(500),
   details: ErrorDetails.optional(),
+  /** The relay's id for the request or event; its logs carry the same id. Quote it when reporting a problem. */
+  requestId: z
+    .string()
+    .regex(/^[A-Za-z0-9_-]{1,64}$/)
+    .optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 

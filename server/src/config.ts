@@ -44,6 +44,11 @@ export interface RelayConfig {
   sweepIntervalMs: number;
   /** How often connected devices' queues are read again, in case a push between nodes was lost. */
   catchUpIntervalMs: number;
+  /**
+   * Proxies in front of the relay whose X-Forwarded-For is believed (0: none, the peer address is
+   * the client's). Set it to the number of load balancers, or clients could pick their own address.
+   */
+  trustProxyHops: number;
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken: string | undefined;
   /** The clock; tests move it. */
@@ -71,6 +76,7 @@ export const DEFAULTS = {
   maxQueuedEnvelopes: 10_000,
   sweepIntervalMs: 60 * 1000,
   catchUpIntervalMs: 15 * 1000,
+  trustProxyHops: 0,
 } as const;
 
 /** A configuration for tests and embedding: in-memory PGlite on a free loopback port. */

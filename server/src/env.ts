@@ -22,6 +22,7 @@ import { DEFAULTS, type RelayConfig } from './config.js';
  *   URGENT_ACK_MAX_SECONDS     longest time to acknowledge a sender may give a level (default 86400)
  *   URGENT_SENDS_PER_HOUR      urgent messages one contact point may send per hour (default 30)
  *   ESCALATION_POLL_MS         how often each node looks for due escalation steps (default 500)
+ *   TRUST_PROXY_HOPS           load balancers in front whose X-Forwarded-For counts (default 0)
  *   WEBHOOK_ALLOW_HTTP         1: accept plain-http webhook URLs (development and tests only)
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
@@ -76,6 +77,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
     urgentSendsPerHour: int(env.URGENT_SENDS_PER_HOUR, DEFAULTS.urgentSendsPerHour, 1),
     escalationPollMs: int(env.ESCALATION_POLL_MS, DEFAULTS.escalationPollMs, 50),
     allowHttpWebhooks: env.WEBHOOK_ALLOW_HTTP === '1',
+    trustProxyHops: int(env.TRUST_PROXY_HOPS, DEFAULTS.trustProxyHops, 0),
     now: Date.now,
   };
 }

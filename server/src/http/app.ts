@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type ErrorBody, LIMITS, parseInput } from '@liaison/protocol';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -8,11 +9,41 @@ import { sameSecret } from '../sodium.js';
 import { isReady } from '../storage/database.js';
 import { ROUTES } from './routes.js';
 
-/** The express app: security headers, CORS as configured, bounded JSON bodies, the route table, one error handler. */
+/** An id a load balancer or client already gave the request is kept if it is plain; otherwise a new one. */
+const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
+
+/**
+ * The express app: request ids and one log line per request, security headers, CORS as
+ * configured, bounded JSON bodies, the route table, one error handler.
+ */
 export function createHttpApp(deps: RelayDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  app.set('trust proxy', false);
+  // Behind N proxies (a load balancer), the client's address is the Nth from the right of
+  // X-Forwarded-For; with none, the peer address. Rate limits by address count that.
+  app.set('trust proxy', deps.config.trustProxyHops > 0 ? deps.config.trustProxyHops : false);
+  app.use((req, res, next) => {
+    const given = req.get('x-request-id');
+    const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
+    res.locals.requestId = requestId;
+    res.set('x-request-id', requestId);
+    const started = performance.now();
+    res.on('finish', () => {
+      // The route's template, not the path: ids in paths stay out of the logs.
+      deps.log.info(
+        {
+          event: 'http.request',
+          requestId,
+          method: req.method,
+          route: req.route?.path ?? 'unmatched',
+          status: res.statusCode,
+          ms: Math.round(performance.now() - started),
+        },
+        'request',
+      );
+    });
+    next();
+  });
   app.use(helmet());
   if (deps.config.corsOrigins.length > 0) app.use(cors({ origin: deps.config.corsOrigins }));
   app.use(express.json({ limit: LIMITS.maxHttpBodyBytes, strict: true }));
@@ -43,10 +74,7 @@ export function createHttpApp(deps: RelayDeps): express.Express {
       const identity = route.authenticated ? await deps.auth.resolveToken(bearer(req)) : undefined;
       if (route.limit) {
         const { name, perMinute } = route.limit(deps.config);
-        await deps.limits.take(
-          `${name}:${identity?.deviceId ?? `ip:${req.socket.remoteAddress ?? 'unknown'}`}`,
-          perMinute,
-        );
+        await deps.limits.take(`${name}:${identity?.deviceId ?? `ip:${req.ip ?? 'unknown'}`}`, perMinute);
       }
       const raw = route.source === 'body' ? req.body : route.source === 'query' ? { ...req.query } : undefined;
       let input: unknown;
@@ -64,11 +92,18 @@ export function createHttpApp(deps: RelayDeps): express.Express {
     res.status(404).json({ error: 'NOT_FOUND', message: 'no such endpoint' } satisfies ErrorBody);
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
-    const body = frameworkError(error) ?? toErrorBody(error);
+    const requestId = res.locals.requestId as string;
+    const body = { ...(frameworkError(error) ?? toErrorBody(error)), requestId };
     deps.metrics.errors.inc({ code: body.error });
     if (body.error === 'INTERNAL' || body.error === 'UNAVAILABLE') {
       deps.log.error(
-        { event: 'http.error', method: req.method, path: req.route?.path ?? 'unmatched', err: describe(error) },
+        {
+          event: 'http.error',
+          requestId,
+          method: req.method,
+          route: req.route?.path ?? 'unmatched',
+          err: describe(error),
+        },
         'request failed',
       );
     }

@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import type { Server as HttpServer } from 'node:http';
 import {
   AcknowledgeRequest,
@@ -112,17 +113,22 @@ async function respond<S extends z.ZodType, T>(
   const parsed = parseInput(schema, payload);
   if (!parsed.ok) {
     deps.metrics.errors.inc({ code: parsed.error.error });
-    return reply({ ok: false, ...parsed.error });
+    return reply({ ok: false, ...parsed.error, requestId: randomUUID() });
   }
   try {
     reply({ ok: true, value: await handler(parsed.value) });
   } catch (error) {
+    // Refusals are the client's to handle; failures are logged, with the id the client is given.
+    const requestId = randomUUID();
     const body = toErrorBody(error);
     deps.metrics.errors.inc({ code: body.error });
     if (body.error === 'INTERNAL' || body.error === 'UNAVAILABLE') {
-      deps.log.error({ event: 'socket.error', err: (error as Error)?.message?.slice(0, 200) }, 'event failed');
+      deps.log.error(
+        { event: 'socket.error', requestId, err: (error as Error)?.message?.slice(0, 200) },
+        'event failed',
+      );
     }
-    reply({ ok: false, ...body });
+    reply({ ok: false, ...body, requestId });
   }
 }
 
