@@ -18,6 +18,8 @@ import { DEFAULTS, type RelayConfig } from './config.js';
  *   RECEIPT_RETENTION_DAYS     days delivery metadata (receipts) is kept (default 365)
  *   CATCH_UP_INTERVAL_MS       how often connected devices' queues are re-read (default 15000)
  *   METRICS_TOKEN              when set, GET /metrics requires it as a bearer token
+ *   AUTH_ATTEMPTS_PER_MINUTE, SENDS_PER_MINUTE, BUNDLE_FETCHES_PER_MINUTE,
+ *   DIRECTORY_SEARCHES_PER_MINUTE, MAX_QUEUED_ENVELOPES   rate limits and the queue cap (docs/relay.md)
  *   URGENT_ACK_MIN_SECONDS     shortest time to acknowledge a sender may give a level (default 300)
  *   URGENT_ACK_MAX_SECONDS     longest time to acknowledge a sender may give a level (default 86400)
  *   URGENT_SENDS_PER_HOUR      urgent messages one contact point may send per hour (default 30)
@@ -74,6 +76,11 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
       min: int(env.URGENT_ACK_MIN_SECONDS, DEFAULTS.urgentAcknowledgeWithinMs.min / 1000, 1) * 1000,
       max: int(env.URGENT_ACK_MAX_SECONDS, DEFAULTS.urgentAcknowledgeWithinMs.max / 1000, 1) * 1000,
     },
+    authAttemptsPerMinute: int(env.AUTH_ATTEMPTS_PER_MINUTE, DEFAULTS.authAttemptsPerMinute, 1),
+    sendsPerMinute: int(env.SENDS_PER_MINUTE, DEFAULTS.sendsPerMinute, 1),
+    bundleFetchesPerMinute: int(env.BUNDLE_FETCHES_PER_MINUTE, DEFAULTS.bundleFetchesPerMinute, 1),
+    directorySearchesPerMinute: int(env.DIRECTORY_SEARCHES_PER_MINUTE, DEFAULTS.directorySearchesPerMinute, 1),
+    maxQueuedEnvelopes: int(env.MAX_QUEUED_ENVELOPES, DEFAULTS.maxQueuedEnvelopes, 1),
     urgentSendsPerHour: int(env.URGENT_SENDS_PER_HOUR, DEFAULTS.urgentSendsPerHour, 1),
     escalationPollMs: int(env.ESCALATION_POLL_MS, DEFAULTS.escalationPollMs, 50),
     allowHttpWebhooks: env.WEBHOOK_ALLOW_HTTP === '1',

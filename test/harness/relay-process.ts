@@ -21,6 +21,8 @@ export interface RelayProcess {
   port: number;
   /** True while the process runs. */
   alive(): boolean;
+  /** The current process's id (it changes on restart). */
+  pid(): number;
   /** Everything the process printed. */
   output(): string;
   /** SIGKILL, then start again on the same port and data. */
@@ -82,6 +84,7 @@ export async function spawnRelay(roots: TrustedRoot[], env: Record<string, strin
     url: `http://127.0.0.1:${port}`,
     port,
     alive: () => child.exitCode === null && child.signalCode === null,
+    pid: () => child.pid as number,
     output: () => output,
     async restart() {
       child.kill('SIGKILL');
