@@ -16,6 +16,7 @@ describe.each(BACKENDS)('relay messaging (%s)', (backend) => {
   let alice2: TestDevice;
   let bob: TestDevice;
   let carol: TestDevice;
+  let net: Awaited<ReturnType<typeof testNetwork>>;
   const open: Connection[] = [];
   const online = async (device: TestDevice) => {
     const connection = await connect(relay.url, device);
@@ -26,7 +27,7 @@ describe.each(BACKENDS)('relay messaging (%s)', (backend) => {
     Number((await sql<{ n: number }>`select count(*)::int as n from envelopes`.execute(relay.relay.db)).rows[0]?.n);
 
   beforeAll(async () => {
-    const net = await testNetwork();
+    net = await testNetwork();
     // The test harness authenticates and fetches bundles for every send (the SDK caches both), so lift those limits here.
     relay = await startTestRelay(
       backend,
@@ -48,6 +49,45 @@ describe.each(BACKENDS)('relay messaging (%s)', (backend) => {
   afterAll(async () => {
     for (const c of open) c.close();
     await relay.stop();
+  });
+
+  it('stores concurrent sends of many devices together, answering a retry and a reused id within one batch', async () => {
+    const dave = net.authority('th-oag', 'TH').contactPoint('dave');
+    const [dave1, dave2] = [await dave.addDevice('laptop'), await dave.addDevice('phone')];
+    const erin = await net.authority('ph-doj', 'PH').contactPoint('erin').addDevice();
+    const frank = await net.authority('ph-doj', 'PH').contactPoint('frank').addDevice();
+    for (const device of [dave1, dave2, erin, frank]) expect((await register(relay.url, device)).status).toBe(200);
+    const [a1, a2, c] = [await online(dave1), await online(dave2), await online(erin)];
+    const first = await buildSend(relay.url, dave1, 'ph-doj.erin', 'concurrent one');
+    const second = await buildSend(relay.url, dave2, 'ph-doj.erin', 'concurrent two');
+    const third = await buildSend(relay.url, erin, 'ph-doj.frank', 'concurrent three');
+    // Dave's phone reuses the id of his laptop's message, and the laptop repeats its own at once.
+    const reused = { ...second, messageId: first.messageId };
+    const results = await Promise.all([
+      a1.call('send', first),
+      a2.call('send', reused),
+      c.call('send', third),
+      a1.call('send', first),
+    ]);
+    expect(results[0]).toMatchObject({ ok: true, value: { duplicate: false } });
+    expect(results[1]).toMatchObject({ ok: false, error: 'CONFLICT' });
+    expect(results[2]).toMatchObject({ ok: true, value: { duplicate: false } });
+    expect(results[3]).toMatchObject({ ok: true, value: { duplicate: true } });
+    const received = await c.waitForEnvelopes(1);
+    await new Promise((r) => setTimeout(r, 200));
+    expect(received.map((e) => e.messageId)).toEqual([first.messageId]);
+    expect(await decryptText(erin, dave1.id, received[0]?.ciphertext as string)).toBe('concurrent one');
+    // Everything stored is delivered: the other devices take theirs, leaving nothing queued.
+    const f = await online(frank);
+    for (const [connection, count] of [
+      [c, 1],
+      [a2, 1],
+      [f, 1],
+    ] as const) {
+      const got = await connection.waitForEnvelopes(count);
+      await connection.call('envelopes:ack', { messageIds: got.map((e) => e.messageId) });
+    }
+    expect(await envelopeCount()).toBe(0);
   });
 
   it('delivers to every device once and in order, with delivered and acknowledged receipts', async () => {

@@ -11,6 +11,8 @@ import type { Database } from '../storage/schema.js';
  */
 export class DeliveryQueue {
   private readonly inFlight = new Set<string>();
+  /** The last pass stopped because the window was full: an acknowledgement makes room to push more. */
+  private windowFull = false;
   private running = false;
   private again = false;
   private closed = false;
@@ -31,7 +33,8 @@ export class DeliveryQueue {
   /** Call after the acknowledged envelopes are deleted from storage. */
   acknowledged(messageIds: readonly string[]): void {
     for (const id of messageIds) this.inFlight.delete(id);
-    this.nudge();
+    // Otherwise everything stored was pushed, and whatever is stored next comes with its own nudge.
+    if (this.windowFull) this.nudge();
   }
 
   close(): void {
@@ -49,13 +52,16 @@ export class DeliveryQueue {
         this.again = false;
         while (!this.closed) {
           const room = this.window - this.inFlight.size;
-          if (room <= 0) break;
+          this.windowFull = room <= 0;
+          if (this.windowFull) break;
           const batch = await queuedEnvelopes(this.db, this.deviceId, [...this.inFlight], room);
-          if (batch.length === 0 || this.closed) break;
+          if (this.closed) break;
           for (const { envelope } of batch) {
             this.inFlight.add(envelope.messageId);
             this.push(envelope);
           }
+          // Fewer than there was room for: that was everything stored when the pass looked.
+          if (batch.length < room) break;
         }
       } while (this.again && !this.closed);
     } finally {

@@ -8,19 +8,17 @@ import {
   LIMITS,
   parseInput,
   SendRequest,
-  type SendResult,
 } from '@liaison/protocol';
 import { Server } from 'socket.io';
 import type { z } from 'zod';
 import type { DeviceIdentity } from '../auth/authenticator.js';
 import { RelayError, toErrorBody } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
-import { contactPointExists, currentDevices } from '../storage/directory.js';
-import { acknowledgeByPerson, acknowledgeDelivery, fullQueues, storeMessage } from '../storage/messages.js';
-import { escalationChainOf, type PlannedLevel } from '../storage/urgent.js';
+import { acknowledgeByPerson } from '../storage/messages.js';
 import { publishUrgent } from '../urgent/publish.js';
 import { contactPointRoom, deviceRoom } from './delivery-hub.js';
 import { DeliveryQueue } from './delivery-queue.js';
+import { Sending } from './sending.js';
 import type { RelayIo } from './types.js';
 
 /** The socket.io server, on the relay's HTTP server; handlers are added by wireSocketHandlers. */
@@ -46,6 +44,7 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
     );
   });
 
+  const sending = new Sending(deps);
   io.on('connection', (socket) => {
     const identity: DeviceIdentity = { deviceId: socket.data.deviceId, contactPointId: socket.data.contactPointId };
     const queue = new DeliveryQueue(
@@ -64,16 +63,14 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
     // recipient's queue holds them in the order they were sent.
     let sends: Promise<unknown> = Promise.resolve();
     socket.on('send', (payload, ack) => {
-      sends = sends.then(() => respond(deps, ack, SendRequest, payload, (request) => send(deps, identity, request)));
+      sends = sends.then(() => respond(deps, ack, SendRequest, payload, (request) => sending.send(identity, request)));
       void track(sends);
     });
     socket.on('envelopes:ack', (payload, ack) => {
       void track(
         respond(deps, ack, EnvelopeAck, payload, async ({ messageIds }) => {
-          const { deleted, receipts } = await acknowledgeDelivery(deps.db, identity, messageIds, deps.config.now());
-          deps.metrics.envelopesDelivered.inc(deleted);
+          const deleted = await sending.delivered(identity, messageIds);
           queue.acknowledged(messageIds);
-          for (const { to, receipt } of receipts) deps.hub.receipt(to, receipt);
           return { deleted };
         }),
       );
@@ -129,86 +126,6 @@ async function respond<S extends z.ZodType, T>(
       );
     }
     reply({ ok: false, ...body, requestId });
-  }
-}
-
-/**
- * A send is stored only if it covers exactly the devices that must get it: every current device
- * of the recipient and every other device of the sender at level 0, and for an urgent message the
- * current devices of each escalation member at its level. Then it is stored durably, then
- * acknowledged, then pushed.
- */
-async function send(deps: RelayDeps, sender: DeviceIdentity, request: SendRequest): Promise<SendResult> {
-  const { config, db } = deps;
-  await deps.limits.take(`send:${sender.deviceId}`, config.sendsPerMinute, { failOpen: true });
-  const now = config.now();
-  const previous = await db
-    .selectFrom('messages')
-    .select(['sender_device', 'server_time'])
-    .where('message_id', '=', request.messageId)
-    .executeTakeFirst();
-  if (previous?.sender_device === sender.deviceId) {
-    return { messageId: request.messageId, serverTime: previous.server_time, duplicate: true };
-  }
-  if (request.acknowledgeWithinMs !== undefined) checkUrgentBounds(deps, request.acknowledgeWithinMs);
-  if (!(await contactPointExists(db, request.recipient))) {
-    throw new RelayError('NOT_FOUND', `no contact point "${request.recipient}"`);
-  }
-  const recipients = await currentDevices(db, request.recipient, now);
-  if (recipients.length === 0) throw new RelayError('NOT_FOUND', `"${request.recipient}" has no registered device`);
-  const own = (await currentDevices(db, sender.contactPointId, now)).filter((d) => d !== sender.deviceId);
-  // The level each device's copy must have.
-  const expected = new Map<string, number>([...recipients, ...own].map((d) => [d, 0]));
-  const levels: PlannedLevel[] = [{ contactPointId: request.recipient, devices: recipients.length }];
-  if (request.priority === 'urgent') {
-    for (const [i, member] of (await escalationChainOf(db, request.recipient)).entries()) {
-      // A sender named in the chain holds the message already: escalating to them would reach nobody new.
-      const devices = member === sender.contactPointId ? [] : await currentDevices(db, member, now);
-      for (const d of devices) expected.set(d, i + 1);
-      levels.push({ contactPointId: member, devices: devices.length });
-    }
-  }
-  const given = new Map(request.envelopes.map((e) => [e.recipientDevice, e.escalationLevel]));
-  const missingDevices = [...expected].filter(([d, level]) => given.get(d) !== level).map(([d]) => d);
-  const extraDevices = [...given].filter(([d, level]) => expected.get(d) !== level).map(([d]) => d);
-  if (missingDevices.length > 0 || extraDevices.length > 0) {
-    throw new RelayError('DEVICE_MISMATCH', 'the envelopes do not match the current devices and their levels', {
-      missingDevices,
-      extraDevices,
-    });
-  }
-  const full = await fullQueues(db, [...given.keys()], config.maxQueuedEnvelopes);
-  if (full.length > 0) {
-    throw new RelayError(
-      'QUOTA_EXCEEDED',
-      `${full.length} recipient device(s) hold ${config.maxQueuedEnvelopes} undelivered envelopes already`,
-    );
-  }
-  if (request.priority === 'urgent') {
-    // Counted only once the send is otherwise acceptable, so that a client's retries after a device change are free.
-    await deps.limits.take(`urgent:${sender.contactPointId}`, config.urgentSendsPerHour, {
-      windowMs: 3600_000,
-      failOpen: true,
-    });
-  }
-  const stored = await storeMessage(db, sender, request, now, config.envelopeTtlMs, levels);
-  if (!stored.duplicate) {
-    deps.metrics.envelopesStored.inc(request.envelopes.length);
-    deps.hub.envelopesStored(request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice));
-    if (request.priority === 'urgent') await publishUrgent(deps, [request.messageId]);
-  }
-  return { messageId: request.messageId, ...stored };
-}
-
-/** The time to acknowledge each level must be within the deployment's bounds. */
-function checkUrgentBounds(deps: RelayDeps, acknowledgeWithinMs: number): void {
-  const { min, max } = deps.config.urgentAcknowledgeWithinMs;
-  if (acknowledgeWithinMs < min || acknowledgeWithinMs > max) {
-    throw new RelayError(
-      'INVALID_INPUT',
-      `this relay accepts ${min / 1000} s to ${max / 1000} s to acknowledge each level of an urgent message`,
-      { path: 'acknowledgeWithinMs' },
-    );
   }
 }
 

@@ -182,6 +182,34 @@ export async function currentDevices(db: Db, contactPointId: string, now: number
   return rows.map((r) => r.device_id);
 }
 
+/**
+ * Current devices of several contact points in one query: a key for each contact point that
+ * exists (with no devices, an empty list); none for an unknown one.
+ */
+export async function currentDevicesOf(
+  db: Db,
+  contactPointIds: readonly string[],
+  now: number,
+): Promise<Map<string, string[]>> {
+  if (contactPointIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('contact_points')
+    .leftJoin('devices', (join) =>
+      join.onRef('devices.contact_point_id', '=', 'contact_points.contact_point_id').on('devices.not_after', '>', now),
+    )
+    .select(['contact_points.contact_point_id', 'devices.device_id'])
+    .where('contact_points.contact_point_id', 'in', [...new Set(contactPointIds)])
+    .orderBy('devices.device_id')
+    .execute();
+  const devices = new Map<string, string[]>();
+  for (const row of rows) {
+    const list = devices.get(row.contact_point_id) ?? [];
+    if (row.device_id !== null) list.push(row.device_id);
+    devices.set(row.contact_point_id, list);
+  }
+  return devices;
+}
+
 export async function contactPointExists(db: Db, contactPointId: string): Promise<boolean> {
   const row = await db
     .selectFrom('contact_points')

@@ -1,6 +1,6 @@
 import type { Envelope, Receipt, ReceiptStatus, SendRequest } from '@liaison/protocol';
 import { decodeBase64url, encodeBase64url } from '@liaison/protocol';
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { RelayError } from '../errors.js';
 import type { Database } from './schema.js';
 import { type PlannedLevel, releasedContactPoints, startUrgent, stopEscalation } from './urgent.js';
@@ -100,6 +100,57 @@ export async function storeMessage(
   });
 }
 
+/**
+ * Stores many normal messages (level 0 only) in one statement, and so in one commit: messages,
+ * their envelopes and `relayed` receipts, all or nothing. Message ids already stored are skipped
+ * (with their envelopes); returns the ids that were stored now. Ids must be distinct.
+ */
+export async function storeMessages(
+  db: Kysely<Database>,
+  items: readonly { sender: Sender; request: SendRequest }[],
+  now: number,
+  ttlMs: number,
+): Promise<Set<string>> {
+  const envelopes = items.flatMap(({ request }) => request.envelopes.map((e) => ({ id: request.messageId, e })));
+  const { rows } = await sql<{ message_id: string }>`
+    with m as (
+      insert into messages (message_id, sender_device, sender_contact_point, recipient_contact_point, priority, created_at, server_time)
+      select id, sender_device, sender_contact_point, recipient, 'normal', created_at, ${now}::bigint
+      from unnest(${items.map((i) => i.request.messageId)}::uuid[], ${items.map((i) => i.sender.deviceId)}::text[],
+        ${items.map((i) => i.sender.contactPointId)}::text[], ${items.map((i) => i.request.recipient)}::text[],
+        ${items.map((i) => i.request.createdAt)}::bigint[]) as x(id, sender_device, sender_contact_point, recipient, created_at)
+      on conflict (message_id) do nothing
+      returning message_id, sender_contact_point, recipient_contact_point
+    ), e as (
+      insert into envelopes (message_id, recipient_device, kind, ciphertext, escalation_level, expires_at)
+      select x.id, x.device, x.kind, decode(x.ciphertext, 'hex'), 0, ${now + ttlMs}::bigint
+      from unnest(${envelopes.map((x) => x.id)}::uuid[], ${envelopes.map((x) => x.e.recipientDevice)}::text[],
+        ${envelopes.map((x) => x.e.kind)}::text[],
+        ${envelopes.map((x) => Buffer.from(x.e.ciphertext, 'base64url').toString('hex'))}::text[])
+        as x(id, device, kind, ciphertext)
+      where x.id in (select message_id from m)
+    ), r as (
+      insert into receipts (message_id, sender_contact_point, contact_point_id, device_id, status, at)
+      select message_id, sender_contact_point, recipient_contact_point, null, 'relayed', ${now}::bigint from m
+    )
+    select message_id from m`.execute(db);
+  return new Set(rows.map((r) => r.message_id));
+}
+
+/** The sender device and server time of those of these message ids that are stored. */
+export async function storedMessages(
+  db: Kysely<Database>,
+  messageIds: readonly string[],
+): Promise<Map<string, { senderDevice: string; serverTime: number }>> {
+  if (messageIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('messages')
+    .select(['message_id', 'sender_device', 'server_time'])
+    .where('message_id', 'in', [...messageIds])
+    .execute();
+  return new Map(rows.map((r) => [r.message_id, { senderDevice: r.sender_device, serverTime: Number(r.server_time) }]));
+}
+
 /** The devices among these whose queue of undelivered envelopes has reached `max`. */
 export async function fullQueues(db: Kysely<Database>, deviceIds: string[], max: number): Promise<string[]> {
   if (deviceIds.length === 0) return [];
@@ -168,49 +219,65 @@ export async function queuedEnvelopes(
 }
 
 /**
- * A device confirms it stored these envelopes: their ciphertext is deleted at once and a
- * `delivered` receipt recorded (for the recipient's devices, not the sender's own copies). Only the device's own envelopes are touched; ids of others'
- * envelopes, or already acknowledged ones, are ignored.
+ * Devices confirm they stored these envelopes, many devices at once in one statement: the
+ * ciphertext is deleted at once and a `delivered` receipt recorded (for the recipient's devices,
+ * not the sender's own copies). Only each device's own envelopes are touched; ids of others'
+ * envelopes, held ones, or already acknowledged ones are ignored. Returns, per request, how many
+ * were deleted, and the receipts to route.
  */
-export async function acknowledgeDelivery(
+export async function acknowledgeDeliveries(
   db: Kysely<Database>,
-  device: Sender,
-  messageIds: readonly string[],
+  requests: readonly { device: Sender; messageIds: readonly string[] }[],
   now: number,
-): Promise<{ deleted: number; receipts: RoutedReceipt[] }> {
-  return db.transaction().execute(async (tx) => {
-    const deleted = await tx
-      .deleteFrom('envelopes')
-      .where('recipient_device', '=', device.deviceId)
-      .where('message_id', 'in', [...messageIds])
-      // A held copy was never pushed: acknowledging it would only skip that device at escalation.
-      .where('held', '=', false)
-      .returning('message_id')
-      .execute();
-    if (deleted.length === 0) return { deleted: 0, receipts: [] };
-    const senders = await tx
-      .selectFrom('messages')
-      .select(['message_id', 'sender_contact_point'])
-      .where(
-        'message_id',
-        'in',
-        deleted.map((d) => d.message_id),
-      )
-      .execute();
-    // A copy delivered to another device of the sender is no news to the sender.
-    const receipts = senders
-      .filter((s) => s.sender_contact_point !== device.contactPointId)
-      .map((s) => ({
-        message_id: s.message_id,
-        sender_contact_point: s.sender_contact_point,
-        contact_point_id: device.contactPointId,
-        device_id: device.deviceId,
-        status: 'delivered',
-        at: now,
-      }));
-    if (receipts.length > 0) await tx.insertInto('receipts').values(receipts).execute();
-    return { deleted: deleted.length, receipts: receipts.map(routed) };
-  });
+): Promise<{ deleted: number; receipts: RoutedReceipt[] }[]> {
+  const pairs = requests.flatMap(({ device }, i) =>
+    [...new Set(requests[i]?.messageIds)].map((id) => ({ i, device, id })),
+  );
+  const { rows } = await sql<{
+    request: number;
+    message_id: string;
+    sender_contact_point: string;
+    contact_point_id: string;
+    device_id: string;
+    receipt: boolean;
+  }>`
+    with x as (
+      select * from unnest(${pairs.map((p) => p.i)}::int[], ${pairs.map((p) => p.device.deviceId)}::text[],
+        ${pairs.map((p) => p.device.contactPointId)}::text[], ${pairs.map((p) => p.id)}::uuid[])
+        as x(request, device_id, contact_point_id, message_id)
+    ), d as (
+      delete from envelopes e using x
+      where e.recipient_device = x.device_id and e.message_id = x.message_id and not e.held
+      returning x.request, x.message_id, x.device_id, x.contact_point_id
+    ), r as (
+      insert into receipts (message_id, sender_contact_point, contact_point_id, device_id, status, at)
+      select d.message_id, m.sender_contact_point, d.contact_point_id, d.device_id, 'delivered', ${now}::bigint
+      from d join messages m on m.message_id = d.message_id
+      -- A copy delivered to another device of the sender is no news to the sender.
+      where m.sender_contact_point <> d.contact_point_id
+      returning message_id, device_id
+    )
+    select d.request, d.message_id, m.sender_contact_point, d.contact_point_id, d.device_id,
+      exists (select 1 from r where r.message_id = d.message_id and r.device_id = d.device_id) as receipt
+    from d join messages m on m.message_id = d.message_id`.execute(db);
+  const results = requests.map(() => ({ deleted: 0, receipts: [] as RoutedReceipt[] }));
+  for (const row of rows) {
+    const result = results[row.request] as (typeof results)[number];
+    result.deleted++;
+    if (row.receipt) {
+      result.receipts.push(
+        routed({
+          message_id: row.message_id,
+          sender_contact_point: row.sender_contact_point,
+          contact_point_id: row.contact_point_id,
+          device_id: row.device_id,
+          status: 'delivered',
+          at: now,
+        }),
+      );
+    }
+  }
+  return results;
 }
 
 /**

@@ -1,0 +1,225 @@
+import type { SendRequest, SendResult } from '@liaison/protocol';
+import type { DeviceIdentity } from '../auth/authenticator.js';
+import { Batcher } from '../batcher.js';
+import { RelayError } from '../errors.js';
+import type { RelayDeps } from '../relay-deps.js';
+import { currentDevicesOf } from '../storage/directory.js';
+import {
+  acknowledgeDeliveries,
+  fullQueues,
+  type RoutedReceipt,
+  storedMessages,
+  storeMessage,
+  storeMessages,
+} from '../storage/messages.js';
+import { escalationChainOf, type PlannedLevel } from '../storage/urgent.js';
+import { publishUrgent } from '../urgent/publish.js';
+
+/** Sends, and deliveries acknowledged, taken together in one database round trip each. */
+const MAX_BATCH = 256;
+
+interface Send {
+  sender: DeviceIdentity;
+  request: SendRequest;
+}
+
+/**
+ * The write path of messages. A send is stored only if it covers exactly the devices that must
+ * get it: every current device of the recipient and every other device of the sender at level 0,
+ * and for an urgent message the current devices of each escalation member at its level. Then it
+ * is stored durably, then acknowledged, then pushed. Normal sends of all devices are validated and
+ * stored in batches (group commit); each sender is answered after the commit of its batch.
+ */
+export class Sending {
+  private readonly normal = new Batcher<Send, SendResult>((sends) => this.storeNormal(sends), MAX_BATCH);
+  private readonly acks = new Batcher<
+    { device: DeviceIdentity; messageIds: readonly string[] },
+    { deleted: number; receipts: RoutedReceipt[] }
+  >((requests) => acknowledgeDeliveries(this.deps.db, requests, this.deps.config.now()), MAX_BATCH);
+
+  constructor(private readonly deps: RelayDeps) {}
+
+  async send(sender: DeviceIdentity, request: SendRequest): Promise<SendResult> {
+    await this.deps.limits.take(`send:${sender.deviceId}`, this.deps.config.sendsPerMinute, { failOpen: true });
+    return request.priority === 'urgent' ? this.sendUrgent(sender, request) : this.normal.submit({ sender, request });
+  }
+
+  /** A device stored these envelopes: delete them, tell their senders. Returns how many were deleted. */
+  async delivered(device: DeviceIdentity, messageIds: readonly string[]): Promise<number> {
+    const { deleted, receipts } = await this.acks.submit({ device, messageIds });
+    this.deps.metrics.envelopesDelivered.inc(deleted);
+    for (const { to, receipt } of receipts) this.deps.hub.receipt(to, receipt);
+    return deleted;
+  }
+
+  private async storeNormal(sends: Send[]): Promise<(SendResult | Error)[]> {
+    const { db, config } = this.deps;
+    const now = config.now();
+    const ids = sends.map((s) => s.request.messageId);
+    const results: (SendResult | Error | undefined)[] = sends.map(() => undefined);
+    const answerStored = async (indexes: number[]) => {
+      const stored = await storedMessages(
+        db,
+        indexes.map((k) => ids[k] as string),
+      );
+      for (const k of indexes) results[k] = retried(sends[k] as Send, stored.get(ids[k] as string));
+    };
+    // Retries of messages stored before are answered as the first time, whatever changed since.
+    const before = await storedMessages(db, ids);
+    const devices = await currentDevicesOf(
+      db,
+      sends.flatMap((s) => [s.request.recipient, s.sender.contactPointId]),
+      now,
+    );
+    const candidates: number[] = [];
+    const later: number[] = [];
+    const taken = new Set<string>();
+    for (const [k, { sender, request }] of sends.entries()) {
+      if (before.has(request.messageId)) {
+        results[k] = retried(sends[k] as Send, before.get(request.messageId));
+      } else if (taken.has(request.messageId)) {
+        // The same id twice in one batch: the first is stored, this one is answered as its retry.
+        later.push(k);
+      } else {
+        try {
+          checkCoverage(request, expectedCopies(sender, request, devices));
+          taken.add(request.messageId);
+          candidates.push(k);
+        } catch (error) {
+          results[k] = error as Error;
+        }
+      }
+    }
+    const full = new Set(
+      await fullQueues(
+        db,
+        candidates.flatMap((k) => (sends[k] as Send).request.envelopes.map((e) => e.recipientDevice)),
+        config.maxQueuedEnvelopes,
+      ),
+    );
+    const storable = candidates.filter((k) => {
+      const fullHere = (sends[k] as Send).request.envelopes.filter((e) => full.has(e.recipientDevice)).length;
+      if (fullHere > 0) {
+        results[k] = new RelayError(
+          'QUOTA_EXCEEDED',
+          `${fullHere} recipient device(s) hold ${config.maxQueuedEnvelopes} undelivered envelopes already`,
+        );
+      }
+      return fullHere === 0;
+    });
+    const inserted =
+      storable.length > 0
+        ? await storeMessages(
+            db,
+            storable.map((k) => sends[k] as Send),
+            now,
+            config.envelopeTtlMs,
+          )
+        : new Set<string>();
+    const pushTo: string[] = [];
+    let envelopes = 0;
+    for (const k of storable) {
+      const { request } = sends[k] as Send;
+      if (!inserted.has(request.messageId)) {
+        // Stored by another node between our look and our insert.
+        later.push(k);
+        continue;
+      }
+      results[k] = { messageId: request.messageId, serverTime: now, duplicate: false };
+      envelopes += request.envelopes.length;
+      for (const e of request.envelopes) pushTo.push(e.recipientDevice);
+    }
+    if (later.length > 0) await answerStored(later);
+    this.deps.metrics.envelopesStored.inc(envelopes);
+    this.deps.hub.envelopesStored(pushTo);
+    return results.map((r) => r ?? new RelayError('INTERNAL', 'internal error'));
+  }
+
+  /** Urgent sends are rare and carry levels: validated and stored one at a time, with their timers. */
+  private async sendUrgent(sender: DeviceIdentity, request: SendRequest): Promise<SendResult> {
+    const { config, db } = this.deps;
+    const now = config.now();
+    const previous = (await storedMessages(db, [request.messageId])).get(request.messageId);
+    if (previous) return retried({ sender, request }, previous) as SendResult;
+    const { min, max } = config.urgentAcknowledgeWithinMs;
+    const within = request.acknowledgeWithinMs ?? 0;
+    if (within < min || within > max) {
+      throw new RelayError(
+        'INVALID_INPUT',
+        `this relay accepts ${min / 1000} s to ${max / 1000} s to acknowledge each level of an urgent message`,
+        { path: 'acknowledgeWithinMs' },
+      );
+    }
+    const chain = await escalationChainOf(db, request.recipient);
+    // A sender named in the chain holds the message already: escalating to them would reach nobody new.
+    const members = chain.filter((m) => m !== sender.contactPointId);
+    const devices = await currentDevicesOf(db, [request.recipient, sender.contactPointId, ...members], now);
+    const expected = expectedCopies(sender, request, devices);
+    const levels: PlannedLevel[] = [
+      { contactPointId: request.recipient, devices: devices.get(request.recipient)?.length ?? 0 },
+    ];
+    for (const [i, member] of chain.entries()) {
+      const memberDevices = member === sender.contactPointId ? [] : (devices.get(member) ?? []);
+      for (const d of memberDevices) expected.set(d, i + 1);
+      levels.push({ contactPointId: member, devices: memberDevices.length });
+    }
+    checkCoverage(request, expected);
+    const given = request.envelopes.map((e) => e.recipientDevice);
+    const full = await fullQueues(db, given, config.maxQueuedEnvelopes);
+    if (full.length > 0) {
+      throw new RelayError(
+        'QUOTA_EXCEEDED',
+        `${full.length} recipient device(s) hold ${config.maxQueuedEnvelopes} undelivered envelopes already`,
+      );
+    }
+    // Counted only once the send is otherwise acceptable, so that a client's retries after a device change are free.
+    await this.deps.limits.take(`urgent:${sender.contactPointId}`, config.urgentSendsPerHour, {
+      windowMs: 3600_000,
+      failOpen: true,
+    });
+    const stored = await storeMessage(db, sender, request, now, config.envelopeTtlMs, levels);
+    if (!stored.duplicate) {
+      this.deps.metrics.envelopesStored.inc(request.envelopes.length);
+      this.deps.hub.envelopesStored(
+        request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
+      );
+      await publishUrgent(this.deps, [request.messageId]);
+    }
+    return { messageId: request.messageId, ...stored };
+  }
+}
+
+/** Level 0: every current device of the recipient, and the sender's other devices. */
+function expectedCopies(
+  sender: DeviceIdentity,
+  request: SendRequest,
+  devices: Map<string, string[]>,
+): Map<string, number> {
+  const recipients = devices.get(request.recipient);
+  if (!recipients) throw new RelayError('NOT_FOUND', `no contact point "${request.recipient}"`);
+  if (recipients.length === 0) throw new RelayError('NOT_FOUND', `"${request.recipient}" has no registered device`);
+  const own = (devices.get(sender.contactPointId) ?? []).filter((d) => d !== sender.deviceId);
+  return new Map([...recipients, ...own].map((d) => [d, 0]));
+}
+
+/** The envelopes must be exactly the expected devices, each at its level. */
+function checkCoverage(request: SendRequest, expected: Map<string, number>): void {
+  const given = new Map(request.envelopes.map((e) => [e.recipientDevice, e.escalationLevel]));
+  const missingDevices = [...expected].filter(([d, level]) => given.get(d) !== level).map(([d]) => d);
+  const extraDevices = [...given].filter(([d, level]) => expected.get(d) !== level).map(([d]) => d);
+  if (missingDevices.length > 0 || extraDevices.length > 0) {
+    throw new RelayError('DEVICE_MISMATCH', 'the envelopes do not match the current devices and their levels', {
+      missingDevices,
+      extraDevices,
+    });
+  }
+}
+
+/** The answer to a message id that is stored already: the first result for its sender, a conflict for anyone else. */
+function retried(send: Send, stored: { senderDevice: string; serverTime: number } | undefined): SendResult | Error {
+  if (!stored) return new RelayError('INTERNAL', 'internal error');
+  if (stored.senderDevice !== send.sender.deviceId) {
+    return new RelayError('CONFLICT', 'this message id is already used by another sender');
+  }
+  return { messageId: send.request.messageId, serverTime: stored.serverTime, duplicate: true };
+}
