@@ -9,8 +9,8 @@
  * The payload is opaque bytes of the size of an encrypted 1 KiB message: the relay never decrypts,
  * and encrypting here would measure this process instead of the relay.
  *
- *   npm run bench -w @liaison/test                 (100 and 1,000 clients, then 5,000 idle connections)
- *   npm run bench -w @liaison/test -- --quick      (100 clients, 1,000 idle connections)
+ *   npm run bench -w @liaison/test                 (rings of 100 and 1,000 clients, fan-out, cluster, 5,000 idle connections)
+ *   npm run bench -w @liaison/test -- --quick      (ring of 100, fan-out, cluster, 1,000 idle connections)
  *
  * PGlite always; PostgreSQL too when LIAISON_BENCH_DATABASE_URL names a server (a throwaway
  * database is created there per run and dropped). Writes bench-results/relay.json.
@@ -25,79 +25,119 @@ import { proof, register } from '../harness/device-client.js';
 import { type TestDevice, testNetwork } from '../harness/network.js';
 import { cpuSeconds, memoryMb } from '../harness/proc.js';
 import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
+import { startRedisServer } from '../harness/servers.js';
 
 const quick = process.argv.includes('--quick');
 const CLIENTS = quick ? [100] : [100, 1000];
 const IDLE_CONNECTIONS = quick ? 1000 : 5000;
+const FAN_OUT = { senders: 20, devices: 5 };
 const STEP_SECONDS = quick ? 2 : 3;
 const FIRST_RATE = 200;
 const GROWTH = 1.6;
-const MAX_STEPS = quick ? 7 : 9;
+const MAX_STEPS = quick ? 9 : 11;
 /** A step "breaks" when p99 send→deliver passes this, or when less than 90% of what was offered was delivered. */
 const BREAK_P99_MS = 1000;
 const DRAIN_MS = 10_000;
 const CIPHERTEXT = encodeBase64url(crypto.getRandomValues(new Uint8Array(1024 + 120)));
 const TICK_HZ = 100;
 
-// ---- the two servers under test -----------------------------------------------------------------
+// ---- the servers under test --------------------------------------------------------------------
+
+/** A socket that sends to one contact point, given as its devices (one envelope each). */
+interface LoadClient {
+  socket: Socket;
+  recipient: string;
+  devices: string[];
+}
+
+interface Load {
+  senders: LoadClient[];
+  /** Every socket that receives (and acknowledges) envelopes. */
+  receivers: Socket[];
+}
 
 interface Target {
   name: string;
-  url: string;
-  pid: () => number;
-  /** Sockets for `n` clients, each knowing which device id it is and whom it sends to. */
-  clients(n: number): Promise<LoadClient[]>;
+  /** The server processes, for their CPU and memory. */
+  pids: () => number[];
+  /** `n` clients in a ring: client i sends to client i+1; with several nodes, a neighbour is on another node. */
+  ring(n: number): Promise<Load>;
+  /** `senders` clients all sending to one contact point with `devices` devices. */
+  fanOut(senders: number, devices: number): Promise<Load>;
   stop(): Promise<void>;
-}
-
-interface LoadClient {
-  socket: Socket;
-  deviceId: string;
-  peer: { deviceId: string; contactPointId: string };
 }
 
 const serverCount = { n: 0 };
 
-async function relayTarget(name: string, databaseUrl: string | undefined): Promise<Target> {
+/** One relay process, or several sharing a database and Redis (a cluster). */
+async function relayTarget(
+  name: string,
+  databaseUrl: string | undefined,
+  redisUrl?: string,
+  nodes = 1,
+): Promise<Target> {
   const net = await testNetwork(`bench${serverCount.n++}`);
-  const relay: RelayProcess = await spawnRelay([net.root], {
+  const env = {
     AUTH_ATTEMPTS_PER_MINUTE: '10000000',
     SENDS_PER_MINUTE: '10000000',
+    BUNDLE_FETCHES_PER_MINUTE: '10000000',
     ...(databaseUrl && { DATABASE_URL: databaseUrl }),
-  });
+    ...(redisUrl && { REDIS_URL: redisUrl, PUBLIC_ORIGIN: 'http://relay.bench.test' }),
+  };
+  const relays: RelayProcess[] = [];
+  for (let i = 0; i < nodes; i++) relays.push(await spawnRelay([net.root], env));
+  const authority = net.authority('bench', 'TH');
   let created = 0;
+  const device = async (contactPoint = authority.contactPoint(`c${created++}`)) => {
+    const d = await contactPoint.addDevice();
+    const registered = await register((relays[0] as RelayProcess).url, d, 1);
+    if (registered.status !== 200) throw new Error(`register: ${JSON.stringify(registered.body)}`);
+    return d;
+  };
+  const open = async (d: TestDevice, node: number) => {
+    const url = (relays[node % nodes] as RelayProcess).url;
+    const socket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { proof: await proof(url, d, 'socket') },
+    });
+    await connected(socket);
+    return socket;
+  };
   return {
     name,
-    url: relay.url,
-    pid: () => relay.pid(),
-    async clients(n) {
+    pids: () => relays.map((r) => r.pid()),
+    async ring(n) {
       const devices: TestDevice[] = [];
-      const authority = net.authority('bench', 'TH');
-      for (let i = 0; i < n; i++) {
-        const device = await authority.contactPoint(`c${created++}`).addDevice();
-        const registered = await register(relay.url, device, 1);
-        if (registered.status !== 200) throw new Error(`register: ${JSON.stringify(registered.body)}`);
-        devices.push(device);
-      }
-      return Promise.all(
-        devices.map(async (device, i) => {
+      for (let i = 0; i < n; i++) devices.push(await device());
+      const sockets = await Promise.all(devices.map((d, i) => open(d, i)));
+      return {
+        senders: sockets.map((socket, i) => {
           const peer = devices[(i + 1) % n] as TestDevice;
-          const socket = io(relay.url, {
-            transports: ['websocket'],
-            reconnection: false,
-            auth: { proof: await proof(relay.url, device, 'socket') },
-          });
-          await connected(socket);
-          return {
-            socket,
-            deviceId: device.id,
-            peer: { deviceId: peer.id, contactPointId: peer.chain.contactPoint.contactPointId },
-          };
+          return { socket, recipient: peer.chain.contactPoint.contactPointId, devices: [peer.id] };
         }),
-      );
+        receivers: sockets,
+      };
+    },
+    async fanOut(senders, count) {
+      const target = authority.contactPoint(`fan${created++}`);
+      const targets: TestDevice[] = [];
+      for (let i = 0; i < count; i++) targets.push(await device(target));
+      const from: TestDevice[] = [];
+      for (let i = 0; i < senders; i++) from.push(await device());
+      return {
+        senders: await Promise.all(
+          from.map(async (d, i) => ({
+            socket: await open(d, i),
+            recipient: target.id,
+            devices: targets.map((t) => t.id),
+          })),
+        ),
+        receivers: await Promise.all(targets.map((d, i) => open(d, i + 1))),
+      };
     },
     stop: async () => {
-      await relay.stop();
+      await Promise.all(relays.map((r) => r.stop()));
     },
   };
 }
@@ -122,19 +162,34 @@ async function baselineTarget(): Promise<Target> {
   });
   const url = `http://127.0.0.1:${port}`;
   let created = 0;
+  const open = async (deviceId: string) => {
+    const socket = io(url, { transports: ['websocket'], reconnection: false, auth: { deviceId } });
+    await connected(socket);
+    return socket;
+  };
   return {
     name: 'socket.io baseline',
-    url,
-    pid: () => child.pid as number,
-    async clients(n) {
+    pids: () => [child.pid as number],
+    async ring(n) {
       const ids = Array.from({ length: n }, () => `d${created++}`);
-      return Promise.all(
-        ids.map(async (deviceId, i) => {
-          const socket = io(url, { transports: ['websocket'], reconnection: false, auth: { deviceId } });
-          await connected(socket);
-          return { socket, deviceId, peer: { deviceId: ids[(i + 1) % n] as string, contactPointId: 'baseline' } };
-        }),
-      );
+      const sockets = await Promise.all(ids.map(open));
+      return {
+        senders: sockets.map((socket, i) => ({ socket, recipient: 'baseline', devices: [ids[(i + 1) % n] as string] })),
+        receivers: sockets,
+      };
+    },
+    async fanOut(senders, count) {
+      const targets = Array.from({ length: count }, () => `d${created++}`);
+      return {
+        senders: await Promise.all(
+          Array.from({ length: senders }, async () => ({
+            socket: await open(`d${created++}`),
+            recipient: 'baseline',
+            devices: targets,
+          })),
+        ),
+        receivers: await Promise.all(targets.map(open)),
+      };
     },
     stop: () =>
       new Promise<void>((done) => {
@@ -170,29 +225,33 @@ interface StepResult {
 /** What happened to each message of a ramp, whichever step sent it. */
 class Ledger {
   readonly sent = new Map<string, { at: number; step: StepLedger }>();
+  /** Copies expected: one per envelope. */
+  expected = 0;
+  /** Copies delivered, by message and device. */
   readonly delivered = new Set<string>();
   acked = 0;
   duplicates = 0;
   refused = 0;
 
-  constructor(clients: LoadClient[]) {
-    for (const client of clients) {
-      client.socket.on('envelope', (envelope: { messageId: string }) => {
+  constructor(receivers: Socket[]) {
+    for (const socket of receivers) {
+      socket.on('envelope', (envelope: { messageId: string; recipientDevice: string }) => {
         const sent = this.sent.get(envelope.messageId);
-        if (this.delivered.has(envelope.messageId)) this.duplicates++;
+        const copy = `${envelope.messageId}:${envelope.recipientDevice}`;
+        if (this.delivered.has(copy)) this.duplicates++;
         else if (sent) {
-          this.delivered.add(envelope.messageId);
+          this.delivered.add(copy);
           sent.step.deliverMs.push(performance.now() - sent.at);
           sent.step.delivered++;
           sent.step.lastDeliveryAt = performance.now();
         }
-        client.socket.emit('envelopes:ack', { messageIds: [envelope.messageId] }, () => undefined);
+        socket.emit('envelopes:ack', { messageIds: [envelope.messageId] }, () => undefined);
       });
     }
   }
 
   get settled(): boolean {
-    return this.delivered.size === this.sent.size && this.acked + this.refused === this.sent.size;
+    return this.delivered.size === this.expected && this.acked + this.refused === this.sent.size;
   }
 }
 
@@ -206,7 +265,9 @@ interface StepLedger {
 /** Sends at `rate` per second for STEP_SECONDS, then waits (bounded) for this step's messages. */
 async function step(target: Target, clients: LoadClient[], ledger: Ledger, rate: number): Promise<StepResult> {
   const mine: StepLedger = { ackMs: [], deliverMs: [], delivered: 0, lastDeliveryAt: 0 };
-  const cpuBefore = cpuSeconds(target.pid());
+  const cpu = () => target.pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
+  const cpuBefore = cpu();
+  const copies = clients[0]?.devices.length ?? 1;
   const started = performance.now();
   const total = Math.round(rate * STEP_SECONDS);
   let issued = 0;
@@ -220,16 +281,20 @@ async function step(target: Target, clients: LoadClient[], ledger: Ledger, rate:
       const messageId = crypto.randomUUID();
       const at = performance.now();
       ledger.sent.set(messageId, { at, step: mine });
+      ledger.expected += client.devices.length;
       client.socket.emit(
         'send',
         {
           messageId,
-          recipient: client.peer.contactPointId,
+          recipient: client.recipient,
           priority: 'normal',
           createdAt: Date.now(),
-          envelopes: [
-            { recipientDevice: client.peer.deviceId, kind: 'message', ciphertext: CIPHERTEXT, escalationLevel: 0 },
-          ],
+          envelopes: client.devices.map((recipientDevice) => ({
+            recipientDevice,
+            kind: 'message',
+            ciphertext: CIPHERTEXT,
+            escalationLevel: 0,
+          })),
         },
         (result: { ok: boolean }) => {
           if (!result?.ok) {
@@ -244,10 +309,10 @@ async function step(target: Target, clients: LoadClient[], ledger: Ledger, rate:
     await new Promise((r) => setTimeout(r, 1000 / TICK_HZ));
   }
   const drainUntil = performance.now() + DRAIN_MS;
-  while ((mine.delivered < total || mine.ackMs.length < total) && performance.now() < drainUntil) {
+  while ((mine.delivered < total * copies || mine.ackMs.length < total) && performance.now() < drainUntil) {
     await new Promise((r) => setTimeout(r, 20));
   }
-  const cpu = cpuSeconds(target.pid()) - cpuBefore;
+  const used = cpu() - cpuBefore;
   mine.ackMs.sort((a, b) => a - b);
   mine.deliverMs.sort((a, b) => a - b);
   const seconds = Math.max(STEP_SECONDS, (mine.lastDeliveryAt - started) / 1000);
@@ -259,14 +324,14 @@ async function step(target: Target, clients: LoadClient[], ledger: Ledger, rate:
     ackP99: percentile(mine.ackMs, 99),
     deliverP50: percentile(mine.deliverMs, 50),
     deliverP99,
-    cpuPer1000: (cpu / Math.max(1, mine.delivered)) * 1000,
-    broken: mine.delivered < 0.9 * total || !(deliverP99 <= BREAK_P99_MS),
+    cpuPer1000: (used / Math.max(1, mine.delivered)) * 1000,
+    broken: mine.delivered < 0.9 * total * copies || !(deliverP99 <= BREAK_P99_MS),
   };
 }
 
-async function ramp(target: Target, n: number) {
-  const clients = await target.clients(n);
-  const ledger = new Ledger(clients);
+async function ramp(target: Target, scenario: string, load: Load) {
+  const clients = load.senders;
+  const ledger = new Ledger(load.receivers);
   const steps: StepResult[] = [];
   for (let i = 0, rate = FIRST_RATE; i < MAX_STEPS; i++, rate = Math.round(rate * GROWTH)) {
     const result = await step(target, clients, ledger, rate);
@@ -277,7 +342,7 @@ async function ramp(target: Target, n: number) {
   const settleUntil = performance.now() + 60_000;
   while (!ledger.settled && performance.now() < settleUntil) await new Promise((r) => setTimeout(r, 50));
   await new Promise((r) => setTimeout(r, 500));
-  for (const c of clients) c.socket.close();
+  for (const socket of new Set([...clients.map((c) => c.socket), ...load.receivers])) socket.close();
   const held = steps.filter((s) => !s.broken);
   const best = held.reduce<StepResult | undefined>(
     (a, s) => (!a || s.deliveredPerSecond > a.deliveredPerSecond ? s : a),
@@ -285,6 +350,7 @@ async function ramp(target: Target, n: number) {
   );
   const totals = {
     sent: ledger.sent.size,
+    copies: ledger.expected,
     acked: ledger.acked,
     delivered: ledger.delivered.size,
     duplicates: ledger.duplicates,
@@ -292,23 +358,26 @@ async function ramp(target: Target, n: number) {
   };
   return {
     target: target.name,
-    clients: n,
+    scenario,
     capacity: best?.deliveredPerSecond ?? 0,
     atCapacity: best,
-    peakMemoryMb: memoryMb(target.pid(), 'VmHWM'),
+    peakMemoryMb: Math.max(...target.pids().map((pid) => memoryMb(pid, 'VmHWM'))),
     totals,
-    exact: totals.sent === totals.acked && totals.acked === totals.delivered && totals.duplicates === 0,
+    exact: totals.sent === totals.acked && totals.copies === totals.delivered && totals.duplicates === 0,
     steps,
   };
 }
 
-/** Memory the relay needs per idle authenticated connection. */
+/** Memory a server needs per idle authenticated connection: RSS after `n` more connections, past a warm-up. */
 async function idleConnections(target: Target, n: number) {
-  const before = memoryMb(target.pid(), 'VmRSS');
-  const clients = await target.clients(n);
+  const pid = target.pids()[0] as number;
+  const warm = await target.ring(50);
+  await new Promise((r) => setTimeout(r, 1000));
+  const before = memoryMb(pid, 'VmRSS');
+  const load = await target.ring(n);
   await new Promise((r) => setTimeout(r, 2000));
-  const after = memoryMb(target.pid(), 'VmRSS');
-  for (const c of clients) c.socket.close();
+  const after = memoryMb(pid, 'VmRSS');
+  for (const socket of [...warm.receivers, ...load.receivers]) socket.close();
   return {
     target: target.name,
     connections: n,
@@ -320,63 +389,75 @@ async function idleConnections(target: Target, n: number) {
 
 // ---- the run -------------------------------------------------------------------------------------
 
-const backends: { name: string; url: () => Promise<string | undefined>; drop: () => Promise<void> }[] = [
-  { name: 'relay, PGlite', url: async () => undefined, drop: async () => undefined },
-];
 const server = process.env.LIAISON_BENCH_DATABASE_URL;
-if (server) {
-  const databases: string[] = [];
-  backends.push({
-    name: 'relay, PostgreSQL',
-    url: async () => {
-      const name = `liaison_bench_${process.pid}_${databases.length}`;
-      const admin = new pg.Client({ connectionString: server });
-      await admin.connect();
-      await admin.query(`create database ${name}`);
-      await admin.end();
-      databases.push(name);
-      const url = new URL(server);
-      url.pathname = `/${name}`;
-      return url.toString();
-    },
-    drop: async () => {
-      const admin = new pg.Client({ connectionString: server });
-      await admin.connect();
-      for (const name of databases.splice(0)) await admin.query(`drop database ${name} with (force)`);
-      await admin.end();
-    },
-  });
-} else {
-  console.error('(set LIAISON_BENCH_DATABASE_URL to a PostgreSQL server to measure the relay on it too)');
+const databases: string[] = [];
+async function freshDatabase(): Promise<string | undefined> {
+  if (!server) return undefined;
+  const name = `liaison_bench_${process.pid}_${databases.length}`;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  await admin.query(`create database ${name}`);
+  await admin.end();
+  databases.push(name);
+  const url = new URL(server);
+  url.pathname = `/${name}`;
+  return url.toString();
 }
+async function dropDatabases(): Promise<void> {
+  if (!server || databases.length === 0) return;
+  const admin = new pg.Client({ connectionString: server });
+  await admin.connect();
+  for (const name of databases.splice(0)) await admin.query(`drop database ${name} with (force)`);
+  await admin.end();
+}
+if (!server)
+  console.error('(set LIAISON_BENCH_DATABASE_URL to a PostgreSQL server to measure the relay on it, and the cluster)');
 
-const runs: Awaited<ReturnType<typeof ramp>>[] = [];
-for (const n of CLIENTS) {
-  const baseline = await baselineTarget();
-  try {
-    runs.push(await ramp(baseline, n));
-  } finally {
-    await baseline.stop();
-  }
-  for (const backend of backends) {
-    const relay = await relayTarget(backend.name, await backend.url());
-    try {
-      runs.push(await ramp(relay, n));
-    } finally {
-      await relay.stop();
-      await backend.drop();
-    }
-  }
-}
-const idle = [];
-for (const make of [() => baselineTarget(), () => relayTarget('relay, PGlite', undefined)]) {
+/** Starts a target, runs `work` on it, and stops it whatever happens. */
+async function using<T>(make: () => Promise<Target>, work: (target: Target) => Promise<T>): Promise<T> {
   const target = await make();
   try {
-    idle.push(await idleConnections(target, IDLE_CONNECTIONS));
+    return await work(target);
   } finally {
     await target.stop();
+    await dropDatabases();
   }
 }
+
+const relays: { name: string; make: () => Promise<Target> }[] = [
+  { name: 'relay, PGlite', make: () => relayTarget('relay, PGlite', undefined) },
+  ...(server
+    ? [{ name: 'relay, PostgreSQL', make: async () => relayTarget('relay, PostgreSQL', await freshDatabase()) }]
+    : []),
+];
+const durable = relays.at(-1) as (typeof relays)[number];
+const runs: Awaited<ReturnType<typeof ramp>>[] = [];
+for (const n of CLIENTS) {
+  const scenario = `${n} clients, each to the next`;
+  runs.push(await using(baselineTarget, async (t) => ramp(t, scenario, await t.ring(n))));
+  for (const relay of relays) runs.push(await using(relay.make, async (t) => ramp(t, scenario, await t.ring(n))));
+}
+const fanOut = `${FAN_OUT.senders} senders to one contact point with ${FAN_OUT.devices} devices`;
+runs.push(await using(baselineTarget, async (t) => ramp(t, fanOut, await t.fanOut(FAN_OUT.senders, FAN_OUT.devices))));
+runs.push(await using(durable.make, async (t) => ramp(t, fanOut, await t.fanOut(FAN_OUT.senders, FAN_OUT.devices))));
+if (server) {
+  // Two nodes on one PostgreSQL and one Redis; every client's neighbour is on the other node.
+  const redis = await startRedisServer();
+  try {
+    const cluster = () => freshDatabase().then((url) => relayTarget('cluster, 2 nodes', url, redis.url, 2));
+    runs.push(
+      await using(cluster, async (t) =>
+        ramp(t, `${CLIENTS[0]} clients, each to the next`, await t.ring(CLIENTS[0] as number)),
+      ),
+    );
+  } finally {
+    await redis.stop();
+  }
+}
+const idle = [
+  await using(baselineTarget, (t) => idleConnections(t, IDLE_CONNECTIONS)),
+  await using(durable.make, (t) => idleConnections(t, IDLE_CONNECTIONS)),
+];
 
 const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(1));
 console.error(
@@ -387,9 +468,9 @@ console.table(
   runs.flatMap((r) =>
     r.steps.map((s) => ({
       target: r.target,
-      clients: r.clients,
-      'offered/s': s.offered,
-      'delivered/s': Math.round(s.deliveredPerSecond),
+      scenario: r.scenario,
+      'offered msgs/s': s.offered,
+      'deliveries/s': Math.round(s.deliveredPerSecond),
       'ack p50 ms': ms(s.ackP50),
       'ack p99 ms': ms(s.ackP99),
       'deliver p50 ms': ms(s.deliverP50),
@@ -399,14 +480,17 @@ console.table(
     })),
   ),
 );
-console.error('Capacity (highest delivered/s of a step that held) and ratio to the baseline at the same client count:');
+console.error(
+  'Capacity (highest deliveries/s of a step that held) and ratio to the baseline in the same scenario' +
+    (server ? '; the cluster runs on the same 2 cores as everything else, so read it relative only:' : ':'),
+);
 console.table(
   runs.map((r) => {
-    const base = runs.find((b) => b.clients === r.clients && b.target === 'socket.io baseline');
+    const base = runs.find((b) => b.scenario === r.scenario && b.target === 'socket.io baseline');
     return {
       target: r.target,
-      clients: r.clients,
-      'messages/s': Math.round(r.capacity),
+      scenario: r.scenario,
+      'deliveries/s': Math.round(r.capacity),
       'ratio to baseline': base ? (r.capacity / base.capacity).toFixed(2) : '-',
       'deliver p99 ms at capacity': ms(r.atCapacity?.deliverP99),
       'server CPU s / 1000 msgs': r.atCapacity?.cpuPer1000.toFixed(3) ?? '-',

@@ -71,7 +71,11 @@ export async function spawnRelay(roots: TrustedRoot[], env: Record<string, strin
     });
     const started = Date.now();
     while (!output.slice(mark).includes('relay.listening')) {
-      if (Date.now() - started > 30_000 || child.exitCode !== null) throw new Error(`relay did not start:\n${output}`);
+      if (Date.now() - started > 30_000 || child.exitCode !== null) {
+        // A relay that did not come up in time must not outlive the test that started it.
+        child.kill('SIGKILL');
+        throw new Error(`relay did not start:\n${output}`);
+      }
       await new Promise((r) => setTimeout(r, 50));
     }
   };

@@ -1,4 +1,4 @@
-import type { PrekeyCount, Receipt, UrgentState } from '@liaison/protocol';
+import type { Envelope, PrekeyCount, Receipt, UrgentState } from '@liaison/protocol';
 import type { DeliveryQueue } from './delivery-queue.js';
 import type { RelayIo, RelaySocket } from './types.js';
 
@@ -45,6 +45,23 @@ export class DeliveryHub {
   envelopesStored(deviceIds: string[]): void {
     this.nudgeLocal(deviceIds);
     if (this.clustered) this.io?.serverSideEmit('envelopes:stored', deviceIds);
+  }
+
+  /**
+   * Envelopes this node just committed, with their content: offered to local queues as they are
+   * (no read of storage when a queue is caught up); other nodes are told to look, as for any store.
+   */
+  envelopesCommitted(envelopes: readonly Envelope[]): void {
+    for (const envelope of envelopes) {
+      const session = this.sessions.get(envelope.recipientDevice);
+      session?.queue.offer(envelope);
+    }
+    if (this.clustered && envelopes.length > 0) {
+      this.io?.serverSideEmit(
+        'envelopes:stored',
+        envelopes.map((e) => e.recipientDevice),
+      );
+    }
   }
 
   /** Every local queue looks for envelopes again: the catch-up that makes delivery independent of Redis. */

@@ -13,6 +13,8 @@ export class DeliveryQueue {
   private readonly inFlight = new Set<string>();
   /** The last pass stopped because the window was full: an acknowledgement makes room to push more. */
   private windowFull = false;
+  /** The last pass read everything stored for this device: a new envelope may be pushed as it is offered. */
+  private caughtUp = false;
   private running = false;
   private again = false;
   private closed = false;
@@ -28,6 +30,21 @@ export class DeliveryQueue {
   /** New envelopes may be waiting. */
   nudge(): void {
     void this.pump().catch(this.onError);
+  }
+
+  /**
+   * An envelope just committed, offered by the node that stored it: pushed at once without reading
+   * storage when nothing older can be waiting (caught up, no pass running, room in the window);
+   * otherwise it is read from storage in order like any other.
+   */
+  offer(envelope: Envelope): void {
+    if (this.closed) return;
+    if (this.running || !this.caughtUp || this.inFlight.size >= this.window) {
+      this.nudge();
+      return;
+    }
+    this.inFlight.add(envelope.messageId);
+    this.push(envelope);
   }
 
   /** Call after the acknowledged envelopes are deleted from storage. */
@@ -53,6 +70,7 @@ export class DeliveryQueue {
         while (!this.closed) {
           const room = this.window - this.inFlight.size;
           this.windowFull = room <= 0;
+          this.caughtUp = false;
           if (this.windowFull) break;
           const batch = await queuedEnvelopes(this.db, this.deviceId, [...this.inFlight], room);
           if (this.closed) break;
@@ -61,7 +79,10 @@ export class DeliveryQueue {
             this.push(envelope);
           }
           // Fewer than there was room for: that was everything stored when the pass looked.
-          if (batch.length < room) break;
+          if (batch.length < room) {
+            this.caughtUp = true;
+            break;
+          }
         }
       } while (this.again && !this.closed);
     } finally {

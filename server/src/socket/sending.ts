@@ -1,4 +1,4 @@
-import type { SendRequest, SendResult } from '@liaison/protocol';
+import type { Envelope, SendRequest, SendResult } from '@liaison/protocol';
 import type { DeviceIdentity } from '../auth/authenticator.js';
 import { Batcher } from '../batcher.js';
 import { RelayError } from '../errors.js';
@@ -116,22 +116,34 @@ export class Sending {
             config.envelopeTtlMs,
           )
         : new Set<string>();
-    const pushTo: string[] = [];
-    let envelopes = 0;
+    const committed: Envelope[] = [];
     for (const k of storable) {
-      const { request } = sends[k] as Send;
+      const { sender, request } = sends[k] as Send;
       if (!inserted.has(request.messageId)) {
         // Stored by another node between our look and our insert.
         later.push(k);
         continue;
       }
       results[k] = { messageId: request.messageId, serverTime: now, duplicate: false };
-      envelopes += request.envelopes.length;
-      for (const e of request.envelopes) pushTo.push(e.recipientDevice);
+      for (const e of request.envelopes) {
+        committed.push({
+          messageId: request.messageId,
+          senderContactPoint: sender.contactPointId,
+          senderDevice: sender.deviceId,
+          recipientDevice: e.recipientDevice,
+          kind: e.kind,
+          priority: 'normal',
+          ciphertext: e.ciphertext,
+          createdAt: request.createdAt,
+          serverTime: now,
+          escalationLevel: 0,
+        });
+      }
     }
     if (later.length > 0) await answerStored(later);
-    this.deps.metrics.envelopesStored.inc(envelopes);
-    this.deps.hub.envelopesStored(pushTo);
+    this.deps.metrics.envelopesStored.inc(committed.length);
+    // Pushed once the senders' acknowledgements (sent as this batch's promises resolve) are on their way.
+    setImmediate(() => this.deps.hub.envelopesCommitted(committed));
     return results.map((r) => r ?? new RelayError('INTERNAL', 'internal error'));
   }
 
