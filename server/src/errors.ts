@@ -52,12 +52,16 @@ export function statusOf(body: ErrorBody): number {
   return STATUS[body.error];
 }
 
-/** Connection failures of PostgreSQL (pg, its pool) or Redis (ioredis): retryable, never a false success. */
+/**
+ * Connection failures of PostgreSQL (pg, its pool) or Redis (ioredis), and PostgreSQL's
+ * transaction rollbacks (class 40: deadlock or serialization failure between concurrent batches):
+ * retryable, never a false success.
+ */
 function isDependencyUnavailable(error: unknown): boolean {
   const code = (error as { code?: unknown })?.code;
   return (
     (typeof code === 'string' &&
-      (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(code) || /^(08|57P0)/.test(code))) ||
+      (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(code) || /^(08|57P0|40)/.test(code))) ||
     /Connection terminated|connection timeout|Client has encountered a connection error|Connection is closed|enableOfflineQueue|max retries per request|the database system is (starting up|shutting down)/i.test(
       (error as Error)?.message ?? '',
     )

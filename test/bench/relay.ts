@@ -48,6 +48,8 @@ interface LoadClient {
   socket: Socket;
   recipient: string;
   devices: string[];
+  /** Urgent: the devices of each escalation level after 0, whose copies the relay holds. */
+  levels?: string[][];
 }
 
 interface Load {
@@ -64,6 +66,8 @@ interface Target {
   ring(n: number): Promise<Load>;
   /** `senders` clients all sending to one contact point with `devices` devices. */
   fanOut(senders: number, devices: number): Promise<Load>;
+  /** `senders` clients sending urgent messages to one contact point whose chain names `members` (one device each). */
+  urgent?(senders: number, members: number): Promise<Load>;
   stop(): Promise<void>;
 }
 
@@ -81,6 +85,7 @@ async function relayTarget(
     AUTH_ATTEMPTS_PER_MINUTE: '10000000',
     SENDS_PER_MINUTE: '10000000',
     BUNDLE_FETCHES_PER_MINUTE: '10000000',
+    URGENT_SENDS_PER_HOUR: '10000000',
     ...(databaseUrl && { DATABASE_URL: databaseUrl }),
     ...(redisUrl && { REDIS_URL: redisUrl, PUBLIC_ORIGIN: 'http://relay.bench.test' }),
   };
@@ -134,6 +139,28 @@ async function relayTarget(
           })),
         ),
         receivers: await Promise.all(targets.map((d, i) => open(d, i + 1))),
+      };
+    },
+    async urgent(senders, members) {
+      const chain: TestDevice[] = [];
+      for (let i = 0; i < members; i++) chain.push(await device(authority.contactPoint(`member${created++}`)));
+      const head = await device(
+        authority.contactPoint(`urgent${created++}`, {
+          escalationChain: chain.map((d) => d.chain.contactPoint.contactPointId),
+        }),
+      );
+      const from: TestDevice[] = [];
+      for (let i = 0; i < senders; i++) from.push(await device());
+      return {
+        senders: await Promise.all(
+          from.map(async (d, i) => ({
+            socket: await open(d, i),
+            recipient: head.chain.contactPoint.contactPointId,
+            devices: [head.id],
+            levels: chain.map((m) => [m.id]),
+          })),
+        ),
+        receivers: [await open(head, 0)],
       };
     },
     stop: async () => {
@@ -287,14 +314,16 @@ async function step(target: Target, clients: LoadClient[], ledger: Ledger, rate:
         {
           messageId,
           recipient: client.recipient,
-          priority: 'normal',
           createdAt: Date.now(),
-          envelopes: client.devices.map((recipientDevice) => ({
-            recipientDevice,
-            kind: 'message',
-            ciphertext: CIPHERTEXT,
-            escalationLevel: 0,
-          })),
+          ...(client.levels ? { priority: 'urgent', acknowledgeWithinMs: 3600_000 } : { priority: 'normal' }),
+          envelopes: [client.devices, ...(client.levels ?? [])].flatMap((devices, escalationLevel) =>
+            devices.map((recipientDevice) => ({
+              recipientDevice,
+              kind: 'message',
+              ciphertext: CIPHERTEXT,
+              escalationLevel,
+            })),
+          ),
         },
         (result: { ok: boolean }) => {
           if (!result?.ok) {
@@ -416,9 +445,11 @@ if (!server)
 /** Starts a target, runs `work` on it, and stops it whatever happens. */
 async function using<T>(make: () => Promise<Target>, work: (target: Target) => Promise<T>): Promise<T> {
   const target = await make();
+  const started = performance.now();
   try {
     return await work(target);
   } finally {
+    console.error(`  ${target.name}: done in ${((performance.now() - started) / 1000).toFixed(0)} s`);
     await target.stop();
     await dropDatabases();
   }
@@ -434,14 +465,28 @@ const durable = relays.at(-1) as (typeof relays)[number];
 const runs: Awaited<ReturnType<typeof ramp>>[] = [];
 for (const n of CLIENTS) {
   const scenario = `${n} clients, each to the next`;
+  console.error(scenario);
   runs.push(await using(baselineTarget, async (t) => ramp(t, scenario, await t.ring(n))));
-  for (const relay of relays) runs.push(await using(relay.make, async (t) => ramp(t, scenario, await t.ring(n))));
+  // PGlite is the embedded single-node default; past 100 clients only the durable cluster backend is measured.
+  for (const relay of n > 100 ? [durable] : relays) {
+    runs.push(await using(relay.make, async (t) => ramp(t, scenario, await t.ring(n))));
+  }
 }
 const fanOut = `${FAN_OUT.senders} senders to one contact point with ${FAN_OUT.devices} devices`;
+console.error(fanOut);
 runs.push(await using(baselineTarget, async (t) => ramp(t, fanOut, await t.fanOut(FAN_OUT.senders, FAN_OUT.devices))));
 runs.push(await using(durable.make, async (t) => ramp(t, fanOut, await t.fanOut(FAN_OUT.senders, FAN_OUT.devices))));
+// Urgent: level 0 is delivered, the copies for the three escalation levels are stored held.
+const urgent = `${FAN_OUT.senders} senders, urgent, to a contact point with 3 escalation levels`;
+console.error(urgent);
+runs.push(
+  await using(durable.make, async (t) =>
+    ramp(t, urgent, await (t.urgent as NonNullable<Target['urgent']>)(FAN_OUT.senders, 2)),
+  ),
+);
 if (server) {
   // Two nodes on one PostgreSQL and one Redis; every client's neighbour is on the other node.
+  console.error('cluster');
   const redis = await startRedisServer();
   try {
     const cluster = () => freshDatabase().then((url) => relayTarget('cluster, 2 nodes', url, redis.url, 2));
@@ -454,6 +499,7 @@ if (server) {
     await redis.stop();
   }
 }
+console.error('idle connections');
 const idle = [
   await using(baselineTarget, (t) => idleConnections(t, IDLE_CONNECTIONS)),
   await using(durable.make, (t) => idleConnections(t, IDLE_CONNECTIONS)),

@@ -38,7 +38,8 @@ export class DeliveryQueue {
    * otherwise it is read from storage in order like any other.
    */
   offer(envelope: Envelope): void {
-    if (this.closed) return;
+    // Already pushed by a pass that read it from storage after its commit.
+    if (this.closed || this.inFlight.has(envelope.messageId)) return;
     if (this.running || !this.caughtUp || this.inFlight.size >= this.window) {
       this.nudge();
       return;
