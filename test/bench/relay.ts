@@ -10,7 +10,7 @@
  * and encrypting here would measure this process instead of the relay.
  *
  *   npm run bench -w @liaison/test                 (rings of 100 and 1,000 clients, fan-out, cluster, 5,000 idle connections)
- *   npm run bench -w @liaison/test -- --quick      (ring of 100, fan-out, cluster, 1,000 idle connections)
+ *   npm run bench -w @liaison/test -- --quick      (the same scenarios in 1-s steps doubling, 200 idle connections, 100 clients)
  *
  * PGlite always; PostgreSQL too when LIAISON_BENCH_DATABASE_URL names a server (a throwaway
  * database is created there per run and dropped). Writes bench-results/relay.json.
@@ -29,12 +29,12 @@ import { startRedisServer } from '../harness/servers.js';
 
 const quick = process.argv.includes('--quick');
 const CLIENTS = quick ? [100] : [100, 1000];
-const IDLE_CONNECTIONS = quick ? 1000 : 5000;
+const IDLE_CONNECTIONS = quick ? 200 : 5000;
 const FAN_OUT = { senders: 20, devices: 5 };
-const STEP_SECONDS = quick ? 2 : 3;
+const STEP_SECONDS = quick ? 1 : 2;
 const FIRST_RATE = 200;
-const GROWTH = 1.6;
-const MAX_STEPS = quick ? 9 : 11;
+const GROWTH = quick ? 2 : 1.6;
+const MAX_STEPS = quick ? 6 : 11;
 /** A step "breaks" when p99 send→deliver passes this, or when less than 90% of what was offered was delivered. */
 const BREAK_P99_MS = 1000;
 const DRAIN_MS = 10_000;
@@ -115,7 +115,7 @@ async function relayTarget(
     async ring(n) {
       const devices: TestDevice[] = [];
       for (let i = 0; i < n; i++) devices.push(await device());
-      const sockets = await Promise.all(devices.map((d, i) => open(d, i)));
+      const sockets = await inChunks(devices, (d, i) => open(d, i));
       return {
         senders: sockets.map((socket, i) => {
           const peer = devices[(i + 1) % n] as TestDevice;
@@ -199,7 +199,7 @@ async function baselineTarget(): Promise<Target> {
     pids: () => [child.pid as number],
     async ring(n) {
       const ids = Array.from({ length: n }, () => `d${created++}`);
-      const sockets = await Promise.all(ids.map(open));
+      const sockets = await inChunks(ids, open);
       return {
         senders: sockets.map((socket, i) => ({ socket, recipient: 'baseline', devices: [ids[(i + 1) % n] as string] })),
         receivers: sockets,
@@ -224,6 +224,15 @@ async function baselineTarget(): Promise<Target> {
         child.kill('SIGTERM');
       }),
   };
+}
+
+/** Connects in groups, so that thousands of handshakes do not all wait on one another at once. */
+async function inChunks<T, R>(items: T[], open: (item: T, index: number) => Promise<R>): Promise<R[]> {
+  const opened: R[] = [];
+  for (let i = 0; i < items.length; i += 100) {
+    opened.push(...(await Promise.all(items.slice(i, i + 100).map((item, j) => open(item, i + j)))));
+  }
+  return opened;
 }
 
 function connected(socket: Socket): Promise<void> {
