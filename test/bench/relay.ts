@@ -99,6 +99,12 @@ async function relayTarget(
     if (registered.status !== 200) throw new Error(`register: ${JSON.stringify(registered.body)}`);
     return d;
   };
+  /** Registered one after the other: registration is not what is measured. */
+  const newDevices = async (n: number) => {
+    const devices: TestDevice[] = [];
+    for (let i = 0; i < n; i++) devices.push(await device());
+    return devices;
+  };
   const open = async (d: TestDevice, node: number) => {
     const url = (relays[node % nodes] as RelayProcess).url;
     const socket = io(url, {
@@ -113,8 +119,7 @@ async function relayTarget(
     name,
     pids: () => relays.map((r) => r.pid()),
     async ring(n) {
-      const devices: TestDevice[] = [];
-      for (let i = 0; i < n; i++) devices.push(await device());
+      const devices = await newDevices(n);
       const sockets = await inChunks(devices, (d, i) => open(d, i));
       return {
         senders: sockets.map((socket, i) => {
@@ -128,8 +133,7 @@ async function relayTarget(
       const target = authority.contactPoint(`fan${created++}`);
       const targets: TestDevice[] = [];
       for (let i = 0; i < count; i++) targets.push(await device(target));
-      const from: TestDevice[] = [];
-      for (let i = 0; i < senders; i++) from.push(await device());
+      const from = await newDevices(senders);
       return {
         senders: await Promise.all(
           from.map(async (d, i) => ({
@@ -149,8 +153,7 @@ async function relayTarget(
           escalationChain: chain.map((d) => d.chain.contactPoint.contactPointId),
         }),
       );
-      const from: TestDevice[] = [];
-      for (let i = 0; i < senders; i++) from.push(await device());
+      const from = await newDevices(senders);
       return {
         senders: await Promise.all(
           from.map(async (d, i) => ({

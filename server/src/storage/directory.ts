@@ -170,18 +170,6 @@ export async function deviceStillValid(db: Db, deviceId: string, now: number): P
   return row !== undefined;
 }
 
-/** Devices of a contact point whose certificates are still valid: the ones a send must cover. */
-export async function currentDevices(db: Db, contactPointId: string, now: number): Promise<string[]> {
-  const rows = await db
-    .selectFrom('devices')
-    .select('device_id')
-    .where('contact_point_id', '=', contactPointId)
-    .where('not_after', '>', now)
-    .orderBy('device_id')
-    .execute();
-  return rows.map((r) => r.device_id);
-}
-
 /**
  * Current devices of several contact points in one query: a key for each contact point that
  * exists (with no devices, an empty list); none for an unknown one.
@@ -208,15 +196,6 @@ export async function currentDevicesOf(
     devices.set(row.contact_point_id, list);
   }
   return devices;
-}
-
-export async function contactPointExists(db: Db, contactPointId: string): Promise<boolean> {
-  const row = await db
-    .selectFrom('contact_points')
-    .select('contact_point_id')
-    .where('contact_point_id', '=', contactPointId)
-    .executeTakeFirst();
-  return row !== undefined;
 }
 
 function escapeLike(text: string): string {

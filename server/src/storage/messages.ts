@@ -290,7 +290,7 @@ export async function acknowledgeByPerson(
   device: Sender,
   messageId: string,
   now: number,
-): Promise<{ receipt: RoutedReceipt; stoppedEscalation: boolean; reached: string[] }> {
+): Promise<{ receipt: RoutedReceipt; stoppedEscalation: boolean }> {
   return db.transaction().execute(async (tx) => {
     const message = await tx
       .selectFrom('messages')
@@ -315,7 +315,7 @@ export async function acknowledgeByPerson(
     };
     await tx.insertInto('receipts').values(row).execute();
     const stoppedEscalation = message.priority === 'urgent' && (await stopEscalation(tx, messageId, device, now));
-    return { receipt: routed(row), stoppedEscalation, reached };
+    return { receipt: routed(row), stoppedEscalation };
   });
 }
 
