@@ -5,6 +5,7 @@ import { testNetwork } from './harness/network.js';
 import { type RelayProcess, spawnRelay } from './harness/relay-process.js';
 import { type RestartableServer, startRedisServer } from './harness/servers.js';
 import { postgresService, redisService } from './harness/services.js';
+import { until } from './harness/until.js';
 
 const ORIGIN = 'http://relay.urgent.test';
 const ready = postgresService.url !== undefined && redisService.url !== undefined;
@@ -18,14 +19,6 @@ const URGENT_ENV = { URGENT_ACK_MIN_SECONDS: '1', URGENT_SENDS_PER_HOUR: '1000',
 async function stepsRun(node: RelayProcess): Promise<number> {
   const text = await (await fetch(`${node.url}/metrics`)).text();
   return Number(/^liaison_escalation_steps_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
-}
-
-async function until(done: () => boolean | Promise<boolean>, what: string, timeoutMs = 20_000): Promise<void> {
-  const started = Date.now();
-  while (!(await done())) {
-    if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describeCluster(`urgent escalation on several nodes${why}`, () => {
@@ -77,6 +70,7 @@ describeCluster(`urgent escalation on several nodes${why}`, () => {
     await until(
       () => ids.every((id) => alice.urgent.some((s) => s.messageId === id && s.status === 'unacknowledged')),
       'every message to end unacknowledged',
+      20_000,
     );
     const steps = (await stepsRun(a)) + (await stepsRun(b));
     expect(steps).toBe(2 * count);
@@ -138,6 +132,7 @@ describe('urgent escalation across a crash', () => {
     await until(
       () => ids.every((id) => alice.urgent.some((s) => s.messageId === id && s.status === 'unacknowledged')),
       'every message to end unacknowledged',
+      20_000,
     );
     expect(deputyClient.messages.map((m) => m.messageId).sort()).toEqual([...ids].sort());
     expect(await stepsRun(node)).toBe(2 * ids.length);

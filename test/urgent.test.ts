@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { testNetwork } from './harness/network.js';
 import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
+import { until } from './harness/until.js';
 
 const MINUTE = 60_000;
 const WITHIN = 30 * MINUTE;
@@ -64,11 +65,7 @@ describe.each(BACKENDS)('urgent requests and escalation (%s)', (backend) => {
     c.waitForUrgent((states) => states.some((s) => s.messageId === messageId && done(s)));
   const messagesOf = (c: TestClient, messageId: string) => c.messages.filter((m) => m.messageId === messageId);
   const receive = async (c: TestClient, messageId: string) => {
-    const started = Date.now();
-    while (messagesOf(c, messageId).length === 0) {
-      if (Date.now() - started > 10_000) throw new Error(`message ${messageId} did not arrive`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await until(() => messagesOf(c, messageId).length > 0, `message ${messageId}`);
     return messagesOf(c, messageId)[0];
   };
   // Long enough for a wrongly released copy to arrive.

@@ -1,6 +1,7 @@
 import { LiaisonClient, type ReceivedMessage } from '@liaison/client';
 import type { Receipt, TrustedRoot, UrgentState } from '@liaison/protocol';
 import type { TestDevice } from './network.js';
+import { until } from './until.js';
 
 /** A LiaisonClient for a test device, recording what it hands to the application. */
 export interface TestClient {
@@ -40,12 +41,8 @@ export async function startClient(
     receipts.push(r);
   });
   if (options.connect ?? true) await client.connect();
-  const waitUntil = async <T>(value: () => T, done: (v: T) => boolean, what: string, timeoutMs = 10_000) => {
-    const started = Date.now();
-    while (!done(value())) {
-      if (Date.now() - started > timeoutMs) throw new Error(`timed out waiting for ${what}`);
-      await new Promise((r) => setTimeout(r, 20));
-    }
+  const waitUntil = async <T>(value: () => T, done: (v: T) => boolean, what: string, timeoutMs?: number) => {
+    await until(() => done(value()), what, timeoutMs);
     return value();
   };
   return {
