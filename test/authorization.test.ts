@@ -58,7 +58,31 @@ describe('authorization matrix', () => {
   afterAll(() => relay.stop());
 
   const concrete = (path: string) =>
-    path.replace(':contactPointId', 'th-oag.owner').replace(':messageId', crypto.randomUUID());
+    path
+      .replace(':contactPointId', 'th-oag.owner')
+      .replace(':messageId', crypto.randomUUID())
+      .replace(':blobId', crypto.randomUUID())
+      .replace(':index', '0');
+
+  /** A complete one-chunk blob uploaded by "owner" for "stranger" to read: what "other" must not touch. */
+  let ownerBlob: Promise<{ blobId: string; path: string }> | undefined;
+  const blobOfOwner = () => {
+    ownerBlob ??= (async () => {
+      const blobId = crypto.randomUUID();
+      const create = { blobId, messageId: crypto.randomUUID(), size: 100, readers: [stranger.id] };
+      expect((await http(relay.url, 'POST', '/v1/blobs', create, tokens.owner)).status).toBe(200);
+      const put = await http(relay.url, 'PUT', `/v1/blobs/${blobId}/chunks/0`, new Uint8Array(100), tokens.owner);
+      expect(put.body.complete).toBe(true);
+      return { blobId, path: `/v1/blobs/${blobId}` };
+    })();
+    return ownerBlob;
+  };
+  const blobState = async () => {
+    const { blobId } = await blobOfOwner();
+    const { rows } = await sql`select b.stored_chunks, r.device_id, r.downloaded_at from blobs b
+      join blob_readers r using (blob_id) where blob_id = ${blobId}`.execute(relay.relay.db);
+    return rows;
+  };
   const wrongTokens = () => ({
     none: undefined,
     garbage: 'A'.repeat(43),
@@ -158,6 +182,48 @@ describe('authorization matrix', () => {
       expect((await state(tokens.owner)).body.status).toBe('escalating');
       expect((await state(tokens.other)).body.status).toBe('escalating');
       expect((await state(tokens.stranger)).body.error).toBe('NOT_FOUND');
+    },
+    'post /v1/blobs': async () => {
+      // A blob id is taken by its first uploader; another device cannot take it over.
+      const { blobId } = await blobOfOwner();
+      const before = await blobState();
+      const create = { blobId, messageId: crypto.randomUUID(), size: 100, readers: [other.id] };
+      expect((await http(relay.url, 'POST', '/v1/blobs', create, tokens.other)).body.error).toBe('CONFLICT');
+      expect(await blobState()).toEqual(before);
+    },
+    'get /v1/blobs/:blobId': async () => {
+      const { path } = await blobOfOwner();
+      expect((await http(relay.url, 'GET', path, undefined, tokens.other)).body.error).toBe('NOT_FOUND');
+      expect((await http(relay.url, 'GET', path, undefined, tokens.stranger)).body.complete).toBe(true);
+    },
+    'put /v1/blobs/:blobId/readers': async () => {
+      const { path } = await blobOfOwner();
+      const before = await blobState();
+      const { body } = await http(relay.url, 'PUT', `${path}/readers`, { readers: [other.id] }, tokens.other);
+      expect(body.error).toBe('NOT_FOUND');
+      expect(await blobState()).toEqual(before);
+    },
+    'put /v1/blobs/:blobId/chunks/:index': async () => {
+      const { path } = await blobOfOwner();
+      const before = await blobState();
+      const { body } = await http(relay.url, 'PUT', `${path}/chunks/0`, new Uint8Array(100).fill(1), tokens.other);
+      expect(body.error).toBe('NOT_FOUND');
+      expect(await blobState()).toEqual(before);
+      expect((await http(relay.url, 'GET', `${path}/chunks/0`, undefined, tokens.stranger)).body).toEqual(
+        new Uint8Array(100),
+      );
+    },
+    'get /v1/blobs/:blobId/chunks/:index': async () => {
+      const { path } = await blobOfOwner();
+      expect((await http(relay.url, 'GET', `${path}/chunks/0`, undefined, tokens.other)).body.error).toBe('NOT_FOUND');
+    },
+    'post /v1/blobs/:blobId/downloaded': async () => {
+      const { path } = await blobOfOwner();
+      const before = await blobState();
+      expect((await http(relay.url, 'POST', `${path}/downloaded`, undefined, tokens.other)).body.error).toBe(
+        'NOT_FOUND',
+      );
+      expect(await blobState()).toEqual(before);
     },
     // Readable by any verified device, by design: the directory and prekey bundles are public to members.
     'get /v1/contact-points/:contactPointId/bundles': async () => {},

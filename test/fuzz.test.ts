@@ -148,44 +148,59 @@ describe('fuzzing the relay with malformed input', () => {
         fc.constantFrom(...RAW_PATHS).map((raw) => ({ path: raw, raw: true })),
       );
       await fc.assert(
-        fc.asyncProperty(route.source === 'none' ? sample : fc.oneof(junk, mutate(validSend)), async (input) => {
-          let path = route.path;
-          let body: string | undefined;
-          if (route.source === 'none') {
-            path = path.replace(':contactPointId', pathSegment((input as { path: string }).path));
-            if (path.endsWith('/bundles') && path.includes('th-oag.owner')) return;
-          } else if (route.source === 'query') {
-            const query = new URLSearchParams(
-              Object.entries(typeof input === 'object' && input ? input : { junk: input }).map(
-                ([k, v]): [string, string] => [k, asText(v).slice(0, 300)],
-              ),
-            );
-            // What the relay will see; a query that happens to be valid is not this test's subject.
-            if (parseInput(route.input, Object.fromEntries(query)).ok) return;
-            path = `${path}?${query}`;
-          } else {
-            body = typeof input === 'string' && input.startsWith('{') ? input : (JSON.stringify(input) ?? 'undefined');
-            const sent = (() => {
-              try {
-                return { json: JSON.parse(body) as unknown };
-              } catch {
-                return undefined;
-              }
-            })();
-            if (sent && parseInput(route.input, sent.json).ok) return;
-          }
-          const response = await fetch(`${relay.url}${path}`, {
-            method: route.method.toUpperCase(),
-            headers: { 'content-type': 'application/json', authorization: `Bearer ${bearer}` },
-            ...(route.method !== 'get' && { body }),
-          });
-          const answer = (await response.json()) as { error?: string };
-          tried += 1;
-          if (response.status < 400 && route.source === 'none') return; // a lookup of something that exists
-          expect(response.status, `${route.method} ${path}`).toBeGreaterThanOrEqual(400);
-          expect(response.status).toBeLessThan(500);
-          expect(CODES.has(answer.error ?? ''), JSON.stringify(answer)).toBe(true);
-        }),
+        fc.asyncProperty(
+          route.source === 'none'
+            ? sample
+            : route.source === 'bytes'
+              ? fc.record({ path: junk.map(asText), bytes: fc.uint8Array({ maxLength: 4096 }) })
+              : fc.oneof(junk, mutate(validSend)),
+          async (input) => {
+            let path = route.path;
+            let body: string | Uint8Array | undefined;
+            let type = 'application/json';
+            if (route.source === 'none') {
+              path = path.replace(/:[A-Za-z]+/g, pathSegment((input as { path: string }).path));
+              if (path.endsWith('/bundles') && path.includes('th-oag.owner')) return;
+            } else if (route.source === 'bytes') {
+              // Chunks for blobs that are not the caller's, or ids that are no ids: refused whatever the bytes.
+              const { path: segment, bytes } = input as { path: string; bytes: Uint8Array };
+              path = path.replace(/:[A-Za-z]+/g, segment.length % 2 ? crypto.randomUUID() : pathSegment(segment));
+              body = bytes;
+              type = 'application/octet-stream';
+            } else if (route.source === 'query') {
+              const query = new URLSearchParams(
+                Object.entries(typeof input === 'object' && input ? input : { junk: input }).map(
+                  ([k, v]): [string, string] => [k, asText(v).slice(0, 300)],
+                ),
+              );
+              // What the relay will see; a query that happens to be valid is not this test's subject.
+              if (parseInput(route.input, Object.fromEntries(query)).ok) return;
+              path = `${path}?${query}`;
+            } else {
+              body =
+                typeof input === 'string' && input.startsWith('{') ? input : (JSON.stringify(input) ?? 'undefined');
+              const sent = (() => {
+                try {
+                  return { json: JSON.parse(body) as unknown };
+                } catch {
+                  return undefined;
+                }
+              })();
+              if (sent && parseInput(route.input, sent.json).ok) return;
+            }
+            const response = await fetch(`${relay.url}${path}`, {
+              method: route.method.toUpperCase(),
+              headers: { 'content-type': type, authorization: `Bearer ${bearer}` },
+              ...(route.method !== 'get' && { body: body as string | Uint8Array<ArrayBuffer> | undefined }),
+            });
+            const answer = (await response.json()) as { error?: string };
+            tried += 1;
+            if (response.status < 400 && route.source === 'none') return; // a lookup of something that exists
+            expect(response.status, `${route.method} ${path}`).toBeGreaterThanOrEqual(400);
+            expect(response.status).toBeLessThan(500);
+            expect(CODES.has(answer.error ?? ''), JSON.stringify(answer)).toBe(true);
+          },
+        ),
         { seed: SEED + i, numRuns: perTarget, endOnFailure: true },
       );
     }

@@ -1,3 +1,16 @@
+export {
+  AttachmentOpener,
+  AttachmentSealer,
+  plaintextChunks,
+  Sha256,
+} from './attachments/attachment-cipher.js';
+export {
+  type AttachmentSink,
+  type AttachmentSource,
+  fromBytes,
+  type TransferOptions,
+  type TransferProgress,
+} from './attachments/transfer.js';
 export { answerChallenge } from './auth.js';
 export {
   type ConnectionState,
@@ -6,6 +19,7 @@ export {
   type LiaisonClientOptions,
   type OutgoingMessage,
   type ReceivedMessage,
+  type SendOptions,
   type UrgentOptions,
   type VerifiedEntry,
   type VerifiedSender,

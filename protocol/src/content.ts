@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { Attachment } from './blobs.js';
+import { LIMITS } from './limits.js';
 import { ContactPointId, LanguageTag, Timestamp, text } from './primitives.js';
 
 /**
@@ -26,6 +28,8 @@ export const MessageContent = z.strictObject({
   reference: text(100).optional(),
   language: LanguageTag.optional(),
   handling: z.array(HandlingCode).max(HANDLING_CODES.length).optional(),
+  /** Encrypted files uploaded as blobs; each entry carries the key to read one. */
+  attachments: z.array(Attachment).min(1).max(LIMITS.maxAttachmentsPerMessage).optional(),
   sentAt: Timestamp,
 });
 export type MessageContent = z.infer<typeof MessageContent>;

@@ -1,5 +1,6 @@
 export * from './auth.js';
 export * from './base64url.js';
+export * from './blobs.js';
 export * from './canonical.js';
 export * from './certificates.js';
 export * from './content.js';

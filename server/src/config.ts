@@ -7,6 +7,11 @@ export interface RelayConfig {
   /** The relay's public origin, bound into every authentication challenge; by default the address it listens on. */
   publicOrigin: string | undefined;
   database: { kind: 'pglite'; dataDir: string | undefined } | { kind: 'postgres'; url: string };
+  /**
+   * Where attachment ciphertext lives: a local folder (one node), or the database (a cluster: every
+   * node serves every blob without another service).
+   */
+  blobStore: { kind: 'folder'; dir: string } | { kind: 'database' };
   /** With Redis, this node is one of a cluster; without, it runs alone with in-process equivalents. */
   redisUrl: string | undefined;
   trustedRoots: TrustedRoot[];
@@ -40,6 +45,16 @@ export interface RelayConfig {
   allowHttpWebhooks: boolean;
   /** Undelivered envelopes one device may hold; sends to a device with a full queue are refused. */
   maxQueuedEnvelopes: number;
+  /** Largest attachment (ciphertext bytes) the relay accepts. */
+  maxBlobBytes: number;
+  /** Ciphertext bytes of attachments one device may have stored at once. */
+  blobQuotaBytes: number;
+  /** Attachment uploads one device may start per minute. */
+  blobCreationsPerMinute: number;
+  /** A blob is deleted this long after it was created, whether or not every reader downloaded it. */
+  blobRetentionMs: number;
+  /** An upload not completed is deleted after this long without a new chunk. */
+  blobUploadIdleMs: number;
   /** How often expired envelopes and old receipts are swept. */
   sweepIntervalMs: number;
   /** How often connected devices' queues are read again, in case a push between nodes was lost. */
@@ -77,15 +92,21 @@ export const DEFAULTS = {
   sweepIntervalMs: 60 * 1000,
   catchUpIntervalMs: 15 * 1000,
   trustProxyHops: 0,
+  maxBlobBytes: 4 * 1024 ** 3,
+  blobQuotaBytes: 20 * 1024 ** 3,
+  blobCreationsPerMinute: 60,
+  blobRetentionMs: 30 * DAY,
+  blobUploadIdleMs: DAY,
 } as const;
 
-/** A configuration for tests and embedding: in-memory PGlite on a free loopback port. */
+/** A configuration for tests and embedding: in-memory PGlite (blobs in it too) on a free loopback port. */
 export function relayConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
   return {
     ...DEFAULTS,
     port: 0,
     publicOrigin: undefined,
     database: { kind: 'pglite', dataDir: undefined },
+    blobStore: { kind: 'database' },
     redisUrl: undefined,
     metricsToken: undefined,
     trustedRoots: [],

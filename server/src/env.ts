@@ -1,4 +1,5 @@
 import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
 import { TrustedRoot } from '@liaison/protocol';
 import { z } from 'zod';
 import { DEFAULTS, type RelayConfig } from './config.js';
@@ -10,6 +11,10 @@ import { DEFAULTS, type RelayConfig } from './config.js';
  *   PUBLIC_ORIGIN              the relay's public URL (default http://HOST:PORT)
  *   DATABASE_URL               PostgreSQL; without it, embedded PGlite in DATA_DIR
  *   DATA_DIR                   PGlite data folder (default ./data/relay), created on first start
+ *   BLOB_STORE                 folder | database: where attachment ciphertext is kept (default: database
+ *                              with DATABASE_URL, so that every node of a cluster serves every blob; else folder)
+ *   BLOB_DIR                   the folder (default: "blobs" beside DATA_DIR)
+ *   MAX_BLOB_MB, BLOB_QUOTA_MB, BLOB_CREATIONS_PER_MINUTE, BLOB_RETENTION_DAYS   attachment limits (docs/attachments.md)
  *   REDIS_URL                  Redis, to run as one node of a cluster; without it, a single node
  *   LIAISON_TRUSTED_ROOTS      comma-separated paths of network root files (.root.json)
  *   CORS_ORIGINS               comma-separated origins allowed to call the API from a browser
@@ -56,14 +61,23 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
       .int()
       .min(min)
       .parse(value ?? fallback);
+  const dataDir = env.DATA_DIR ?? 'data/relay';
+  const blobStore = z.enum(['folder', 'database']).parse(env.BLOB_STORE || (env.DATABASE_URL ? 'database' : 'folder'));
+  const megabytes = (value: string | undefined, fallback: number) => int(value, fallback / 1024 ** 2, 1) * 1024 ** 2;
   return {
     ...DEFAULTS,
     host,
     port,
     publicOrigin: env.PUBLIC_ORIGIN || undefined,
-    database: env.DATABASE_URL
-      ? { kind: 'postgres', url: env.DATABASE_URL }
-      : { kind: 'pglite', dataDir: env.DATA_DIR ?? 'data/relay' },
+    database: env.DATABASE_URL ? { kind: 'postgres', url: env.DATABASE_URL } : { kind: 'pglite', dataDir },
+    blobStore:
+      blobStore === 'database'
+        ? { kind: 'database' }
+        : { kind: 'folder', dir: env.BLOB_DIR || join(dirname(dataDir), 'blobs') },
+    maxBlobBytes: megabytes(env.MAX_BLOB_MB, DEFAULTS.maxBlobBytes),
+    blobQuotaBytes: megabytes(env.BLOB_QUOTA_MB, DEFAULTS.blobQuotaBytes),
+    blobCreationsPerMinute: int(env.BLOB_CREATIONS_PER_MINUTE, DEFAULTS.blobCreationsPerMinute, 1),
+    blobRetentionMs: days(env.BLOB_RETENTION_DAYS, DEFAULTS.blobRetentionMs),
     redisUrl: env.REDIS_URL || undefined,
     metricsToken: env.METRICS_TOKEN || undefined,
     trustedRoots,

@@ -34,6 +34,15 @@ export class RelayMetrics {
   readonly webhookAttempts = this.counter('liaison_webhook_attempts_total', 'Webhook alert attempts, by outcome', [
     'outcome',
   ]);
+  readonly blobBytes = this.counter(
+    'liaison_blob_bytes_total',
+    'Attachment ciphertext bytes stored (upload) and served (download)',
+    ['direction'],
+  );
+  readonly blobsDeleted = this.counter(
+    'liaison_blobs_deleted_total',
+    'Attachments deleted (all readers had them, or expired)',
+  );
   readonly errors = this.counter('liaison_errors_total', 'Refused or failed requests and events, by error code', [
     'code',
   ]);

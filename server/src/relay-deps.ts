@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { Authenticator } from './auth/authenticator.js';
 import type { RateLimiter } from './auth/rate-limiter.js';
+import type { BlobStore } from './blobs/blob-store.js';
 import type { RelayConfig } from './config.js';
 import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
@@ -14,6 +15,8 @@ export interface RelayDeps {
   auth: Authenticator;
   limits: RateLimiter;
   hub: DeliveryHub;
+  /** Attachment ciphertext chunks (a folder, or the database). */
+  blobs: BlobStore;
   log: Logger;
   metrics: RelayMetrics;
 }

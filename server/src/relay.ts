@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely';
 import { Authenticator } from './auth/authenticator.js';
 import { MemoryEphemeralStore } from './auth/ephemeral-store.js';
 import { RateLimiter } from './auth/rate-limiter.js';
+import { openBlobStore } from './blobs/blob-store.js';
+import { reapBlobs } from './blobs/reaper.js';
 import { joinCluster } from './cluster.js';
 import type { RelayConfig } from './config.js';
 import { createHttpApp } from './http/app.js';
@@ -24,7 +26,10 @@ export interface Relay {
   readonly url: string;
   readonly port: number;
   readonly db: Kysely<Database>;
-  /** Expires undelivered envelopes (telling their senders) and forgets old metadata; runs periodically too. */
+  /**
+   * Expires undelivered envelopes (telling their senders), forgets old metadata, and deletes
+   * attachments that every reader has or that expired; runs periodically too.
+   */
   sweep(): Promise<void>;
   /** Runs the escalation steps due now (the poll does this too; tests call it after moving the clock). */
   escalate(): Promise<void>;
@@ -58,6 +63,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     }),
     limits: new RateLimiter(ephemeral),
     hub,
+    blobs: openBlobStore(config.blobStore, db),
     metrics: new RelayMetrics(db, () => hub.connectedCount, cluster?.ping),
   };
   deps.hub.attach(io, cluster !== undefined);
@@ -118,6 +124,8 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     deps.metrics.envelopesExpired.inc(expired.length);
     for (const { to, receipt } of expired) deps.hub.receipt(to, receipt);
     await forgetOldMetadata(db, now - config.receiptRetentionMs);
+    const blobs = await reapBlobs(deps);
+    if (blobs > 0) log.info({ event: 'blobs.deleted', count: blobs }, 'attachments deleted');
     if (expired.length > 0)
       log.info({ event: 'envelopes.expired', count: expired.length }, 'undelivered envelopes expired');
   };

@@ -13,7 +13,7 @@ import type { TestDevice } from './network.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
-/** A plain HTTP call to the relay: status and parsed JSON body. */
+/** A plain HTTP call to the relay: status and parsed JSON body (bytes go and come as octet-stream). */
 export async function http(
   url: string,
   method: string,
@@ -22,15 +22,22 @@ export async function http(
   token?: string,
   // biome-ignore lint/suspicious/noExplicitAny: tests read response fields freely and assert each one
 ): Promise<{ status: number; body: any }> {
+  const bytes = body instanceof Uint8Array;
   const response = await fetch(`${url}${path}`, {
     method,
     headers: {
-      ...(body !== undefined && { 'content-type': 'application/json' }),
+      ...(body !== undefined && { 'content-type': bytes ? 'application/octet-stream' : 'application/json' }),
       ...(token && { authorization: `Bearer ${token}` }),
     },
-    ...(body !== undefined && { body: typeof body === 'string' ? body : JSON.stringify(body) }),
+    ...(body !== undefined && {
+      body: bytes ? (body as Uint8Array<ArrayBuffer>) : typeof body === 'string' ? body : JSON.stringify(body),
+    }),
   });
-  return { status: response.status, body: await response.json() };
+  const binary = response.headers.get('content-type')?.startsWith('application/octet-stream');
+  return {
+    status: response.status,
+    body: binary ? new Uint8Array(await response.arrayBuffer()) : await response.json(),
+  };
 }
 
 /** Asks for a challenge and signs it with the device key, as the SDK does. */

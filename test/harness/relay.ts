@@ -21,6 +21,9 @@ export const RELAY_TABLES = [
   'urgent_levels',
   'webhooks',
   'webhook_alerts',
+  'blobs',
+  'blob_readers',
+  'blob_chunks',
 ] as const;
 
 /** PGlite always; PostgreSQL when the test service is there (required in CI). */

@@ -1,4 +1,5 @@
 import {
+  type Attachment,
   type Availability,
   type CertificateChain,
   type ClientToServerEvents,
@@ -20,6 +21,13 @@ import {
   type VerifiedContactPoint,
 } from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
+import {
+  type AttachmentSink,
+  type AttachmentSource,
+  downloadAttachment,
+  type TransferOptions,
+  uploadAttachment,
+} from '../attachments/transfer.js';
 import { bundleFromWire } from '../crypto/bundle.js';
 import {
   acceptPeerIdentity,
@@ -97,6 +105,18 @@ export interface ReceivedMessage extends OutgoingMessage {
   deadline?: number;
   /** Urgent only: 0 when addressed to this contact point, k when it reached it by escalation to level k. */
   escalationLevel: number;
+  /**
+   * Files sent with the message; fetch each with `download`. Each carries the key that opens it:
+   * keep it as carefully as the message text.
+   */
+  attachments?: Attachment[];
+}
+
+export interface SendOptions extends TransferOptions {
+  messageId?: string;
+  urgent?: UrgentOptions;
+  /** Files to encrypt and upload before the message is sent (any size: memory stays flat). */
+  attachments?: AttachmentSource[];
 }
 
 /**
@@ -296,19 +316,37 @@ export class LiaisonClient extends Emitter<Events> {
   async send(
     contactPointId: string,
     message: OutgoingMessage,
-    options: { messageId?: string; urgent?: UrgentOptions } = {},
+    options: SendOptions = {},
   ): Promise<{ messageId: string; serverTime: number }> {
     const messageId = options.messageId ?? crypto.randomUUID();
     const sentAt = this.now();
-    const content = MessageContent.safeParse({ version: 1, to: contactPointId, sentAt, ...message });
-    if (!content.success)
-      throw new LiaisonError('INVALID_INPUT', content.error.issues[0]?.message ?? 'invalid message');
-    const plaintext = new TextEncoder().encode(JSON.stringify(content.data));
+    const sources = options.attachments ?? [];
+    if (sources.length > LIMITS.maxAttachmentsPerMessage)
+      throw new LiaisonError('INVALID_INPUT', `at most ${LIMITS.maxAttachmentsPerMessage} attachments per message`);
+    const checked = (attachments: Attachment[]) => {
+      const content = MessageContent.safeParse({
+        version: 1,
+        to: contactPointId,
+        sentAt,
+        ...message,
+        ...(attachments.length > 0 && { attachments }),
+      });
+      if (!content.success)
+        throw new LiaisonError('INVALID_INPUT', content.error.issues[0]?.message ?? 'invalid message');
+      return content.data;
+    };
+    checked([]);
+    let levels = await this.levels(contactPointId, options.urgent !== undefined);
+    // The blobs are readable by exactly the devices the message is encrypted for.
+    const attachments: Attachment[] = [];
+    for (const source of sources) {
+      attachments.push(await uploadAttachment(this.api, source, { messageId, readers: this.readers(levels) }, options));
+    }
+    const plaintext = new TextEncoder().encode(JSON.stringify(checked(attachments)));
     if (plaintext.length > LIMITS.maxCiphertextBytes - 1024)
       throw new LiaisonError('PAYLOAD_TOO_LARGE', 'the message is too long; send documents as attachments');
 
     for (let attempt = 1; ; attempt++) {
-      const levels = await this.levels(contactPointId, options.urgent !== undefined);
       const request: SendRequest = {
         messageId,
         recipient: contactPointId,
@@ -328,8 +366,20 @@ export class LiaisonClient extends Emitter<Events> {
         for (const id of [contactPointId, this.contactPointId, ...levels.head.contactPoint.escalationChain]) {
           this.deviceLists.delete(id);
         }
+        levels = await this.levels(contactPointId, options.urgent !== undefined);
+        for (const { blobId } of attachments) await this.api.setBlobReaders(blobId, this.readers(levels));
       }
     }
+  }
+
+  /**
+   * Fetches, decrypts and checks an attachment of a received message, handing the plaintext to
+   * `sink` chunk by chunk (memory stays flat). Resolves once the whole file decrypted and its
+   * SHA-256 matched; if it rejects, discard what `sink` got. Node: `downloadToFile` from
+   * `@liaison/client/node` writes a file only once verified.
+   */
+  download(attachment: Attachment, sink: AttachmentSink, options: TransferOptions = {}): Promise<void> {
+    return downloadAttachment(this.api, attachment, sink, options);
   }
 
   /** The relay's view of an urgent message this contact point sent or received: levels, deadlines, who acknowledged. */
@@ -434,6 +484,11 @@ export class LiaisonClient extends Emitter<Events> {
       this.now(),
     );
     return { head, targets: [level0, ...members.map((m) => m ?? [])] };
+  }
+
+  /** Every device a message to these levels is encrypted for. */
+  private readers(levels: { targets: Target[][] }): string[] {
+    return [...new Set(levels.targets.flat().map((t) => t.deviceId))].filter((d) => d !== this.deviceId);
   }
 
   private acknowledgeWithin(urgent: UrgentOptions, head: VerifiedContactPoint): number {

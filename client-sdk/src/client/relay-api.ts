@@ -4,8 +4,11 @@ import {
   type AuthPurpose,
   AuthToken,
   type Availability,
+  BLOB_CHUNK_BYTES,
+  BlobStatus,
   BundlesResponse,
   type CertificateChain,
+  type CreateBlobRequest,
   DirectoryEntry,
   DirectoryPage,
   type DirectoryQuery,
@@ -18,8 +21,9 @@ import {
   type SignedPrekey,
   UrgentState,
 } from '@liaison/protocol';
-import type { z } from 'zod';
+import { z } from 'zod';
 import { answerChallenge } from '../auth.js';
+import { concat } from '../crypto/bytes.js';
 import type { IdentityKeyPair } from '../crypto/keys.js';
 import { LiaisonError } from '../errors.js';
 
@@ -87,12 +91,31 @@ export class RelayApi {
   setAvailability(availability: Availability) {
     return this.authed('PUT', '/v1/availability', DirectoryEntry.shape.availability, availability);
   }
+  createBlob(request: CreateBlobRequest) {
+    return this.authed('POST', '/v1/blobs', BlobStatus, request);
+  }
+  blobStatus(blobId: string) {
+    return this.authed('GET', blobPath(blobId), BlobStatus);
+  }
+  setBlobReaders(blobId: string, readers: string[]) {
+    return this.authed('PUT', `${blobPath(blobId)}/readers`, BlobStatus, { readers });
+  }
+  putChunk(blobId: string, index: number, bytes: Uint8Array) {
+    return this.authed('PUT', `${blobPath(blobId)}/chunks/${index}`, BlobStatus, bytes);
+  }
+  /** One chunk's ciphertext; never more than a chunk's bytes are read, whatever the relay sends. */
+  getChunk(blobId: string, index: number) {
+    return this.authed('GET', `${blobPath(blobId)}/chunks/${index}`, CHUNK);
+  }
+  blobDownloaded(blobId: string) {
+    return this.authed('POST', `${blobPath(blobId)}/downloaded`, BlobStatus);
+  }
 
   /** A call with a bearer token, minted from a fresh proof when there is none or it is about to expire. */
   private async authed<S extends z.ZodType>(
     method: string,
     path: string,
-    schema: S,
+    schema: S | typeof CHUNK,
     body?: unknown,
   ): Promise<z.infer<S>> {
     if (!this.token || this.token.expiresAt - 30_000 < this.now()) {
@@ -110,21 +133,24 @@ export class RelayApi {
   private async call<S extends z.ZodType>(
     method: string,
     path: string,
-    schema: S,
+    schema: S | typeof CHUNK,
     body?: unknown,
     token?: string,
   ): Promise<z.infer<S>> {
+    const bytes = body instanceof Uint8Array;
     let response: Response;
     try {
       response = await fetch(`${this.serverUrl}${path}`, {
         method,
         headers: {
-          ...(body !== undefined && { 'content-type': 'application/json' }),
+          ...(body !== undefined && { 'content-type': bytes ? 'application/octet-stream' : 'application/json' }),
           ...(token && { authorization: `Bearer ${token}` }),
         },
-        ...(body !== undefined && { body: JSON.stringify(body) }),
+        ...(body !== undefined && { body: bytes ? (body as Uint8Array<ArrayBuffer>) : JSON.stringify(body) }),
       });
-    } catch {
+      if (schema === CHUNK && response.ok) return (await readCapped(response, BLOB_CHUNK_BYTES)) as z.infer<S>;
+    } catch (error) {
+      if (error instanceof LiaisonError) throw error;
       throw new LiaisonError('UNAVAILABLE', `the relay at ${this.serverUrl} cannot be reached`);
     }
     const json: unknown = await response.json().catch(() => undefined);
@@ -136,9 +162,31 @@ export class RelayApi {
         `the relay answered ${response.status}`,
       );
     }
-    const parsed = schema.safeParse(json);
+    const parsed = (schema as S).safeParse(json);
     if (!parsed.success)
       throw new LiaisonError('INVALID_MESSAGE', `the relay's answer to ${method} ${path.split('?')[0]} is malformed`);
     return parsed.data;
   }
+}
+
+/** Marks a call whose answer is one attachment chunk, as bytes. */
+const CHUNK = z.instanceof(Uint8Array);
+
+function blobPath(blobId: string): string {
+  return `/v1/blobs/${encodeURIComponent(blobId)}`;
+}
+
+/** The body, refused as soon as it passes `max` bytes: a hostile relay cannot make the SDK buffer more. */
+async function readCapped(response: Response, max: number): Promise<Uint8Array> {
+  const parts: Uint8Array[] = [];
+  let length = 0;
+  for await (const part of response.body ?? []) {
+    length += part.length;
+    if (length > max) {
+      await response.body?.cancel().catch(() => undefined);
+      throw new LiaisonError('INVALID_MESSAGE', `the relay sent a chunk of more than ${max} bytes`);
+    }
+    parts.push(part);
+  }
+  return concat(...parts);
 }

@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { type ErrorBody, LIMITS, parseInput } from '@liaison/protocol';
+import { BLOB_CHUNK_BYTES, type ErrorBody, LIMITS, parseInput } from '@liaison/protocol';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
@@ -69,23 +69,40 @@ export function createHttpApp(deps: RelayDeps): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
+  // One attachment chunk at a time, never a whole file.
+  const chunkBody = express.raw({ type: 'application/octet-stream', limit: BLOB_CHUNK_BYTES });
+  const noBody = (_req: Request, _res: Response, next: NextFunction) => next();
   for (const route of ROUTES) {
-    app[route.method](route.path, async (req: Request, res: Response) => {
-      const identity = route.authenticated ? await deps.auth.resolveToken(bearer(req)) : undefined;
-      if (route.limit) {
-        const { name, perMinute } = route.limit(deps.config);
-        await deps.limits.take(`${name}:${identity?.deviceId ?? `ip:${req.ip ?? 'unknown'}`}`, perMinute);
-      }
-      const raw = route.source === 'body' ? req.body : route.source === 'query' ? { ...req.query } : undefined;
-      let input: unknown;
-      if (route.source !== 'none') {
-        const parsed = parseInput(route.input, raw);
-        if (!parsed.ok) throw new RelayError(parsed.error.error, parsed.error.message, parsed.error.details);
-        input = parsed.value;
-      }
-      const params = Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)]));
-      res.json(await route.handle({ input, params, identity, deps }));
-    });
+    app[route.method](
+      route.path,
+      route.source === 'bytes' ? chunkBody : noBody,
+      async (req: Request, res: Response) => {
+        const identity = route.authenticated ? await deps.auth.resolveToken(bearer(req)) : undefined;
+        if (route.limit) {
+          const { name, perMinute } = route.limit(deps.config);
+          await deps.limits.take(`${name}:${identity?.deviceId ?? `ip:${req.ip ?? 'unknown'}`}`, perMinute);
+        }
+        const raw =
+          route.source === 'body' || route.source === 'bytes'
+            ? req.body
+            : route.source === 'query'
+              ? { ...req.query }
+              : undefined;
+        let input: unknown;
+        if (route.source !== 'none') {
+          const parsed = parseInput(route.input, raw);
+          if (!parsed.ok) throw new RelayError(parsed.error.error, parsed.error.message, parsed.error.details);
+          input = parsed.value;
+        }
+        const params = Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)]));
+        const result = await route.handle({ input, params, identity, deps });
+        if (result instanceof Uint8Array) {
+          res.type('application/octet-stream').send(Buffer.from(result.buffer, result.byteOffset, result.byteLength));
+        } else {
+          res.json(result);
+        }
+      },
+    );
   }
 
   app.use((_req, res) => {
@@ -124,9 +141,8 @@ function bearer(req: Request): string {
  * They carry a 4xx status; anything else is the relay's own error.
  */
 function frameworkError(error: unknown): ErrorBody | undefined {
-  const { type, status } = (error ?? {}) as { type?: string; status?: number };
-  if (type === 'entity.too.large')
-    return { error: 'PAYLOAD_TOO_LARGE', message: `body over ${LIMITS.maxHttpBodyBytes} bytes` };
+  const { type, status, limit } = (error ?? {}) as { type?: string; status?: number; limit?: number };
+  if (type === 'entity.too.large') return { error: 'PAYLOAD_TOO_LARGE', message: `body over ${limit} bytes` };
   if (type === 'entity.parse.failed') return { error: 'INVALID_INPUT', message: 'body is not valid JSON' };
   if (error instanceof RelayError || typeof status !== 'number' || status < 400 || status >= 500) return undefined;
   return { error: 'INVALID_INPUT', message: 'malformed request' };

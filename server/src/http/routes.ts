@@ -18,8 +18,6 @@ import {
   type SignedPrekey,
   WebhookRegistration,
 } from '@liaison/protocol';
-import { z } from 'zod';
-import type { DeviceIdentity } from '../auth/authenticator.js';
 import { RelayError } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { verifySignature } from '../sodium.js';
@@ -34,39 +32,10 @@ import { receiptsFor } from '../storage/messages.js';
 import { fetchBundles, prekeyCount, uploadPrekeys } from '../storage/prekeys.js';
 import { urgentStates } from '../storage/urgent.js';
 import { saveWebhook } from '../storage/webhooks.js';
-
-/**
- * Every HTTP endpoint, as data: the authorization and fuzz suites enumerate this table, so an
- * endpoint cannot be added without being tested against wrong identities and bad input.
- */
-export interface Route {
-  method: 'get' | 'post' | 'put';
-  path: string;
-  /** Whether a bearer token is required. */
-  authenticated: boolean;
-  /** Where the input comes from, checked against `input` before the handler runs. */
-  source: 'body' | 'query' | 'none';
-  input: z.ZodType;
-  /** The rate limit this endpoint counts against, if any: by device when authenticated, else by address. */
-  limit?: (config: RelayDeps['config']) => { name: string; perMinute: number };
-  handle(ctx: RouteContext): Promise<unknown>;
-}
-
-export interface RouteContext {
-  input: unknown;
-  params: Record<string, string>;
-  identity: DeviceIdentity | undefined;
-  deps: RelayDeps;
-}
+import { BLOB_ROUTES } from './blob-routes.js';
+import { me, None, param, type Route } from './route.js';
 
 const authLimit = (config: RelayDeps['config']) => ({ name: 'auth', perMinute: config.authAttemptsPerMinute });
-
-const None = z.unknown();
-
-function me(ctx: RouteContext): DeviceIdentity {
-  if (!ctx.identity) throw new RelayError('UNAUTHENTICATED', 'a bearer token is required');
-  return ctx.identity;
-}
 
 function checkSignedPrekey(deviceId: string, prekey: SignedPrekey): void {
   const { signature, ...body } = prekey;
@@ -78,12 +47,7 @@ function checkSignedPrekey(deviceId: string, prekey: SignedPrekey): void {
   if (!ok) throw new RelayError('BAD_SIGNATURE', 'the signed prekey is not signed by the device key');
 }
 
-function param(ctx: RouteContext, name: string, schema: z.ZodType<string>): string {
-  const parsed = schema.safeParse(ctx.params[name]);
-  if (!parsed.success) throw new RelayError('INVALID_INPUT', `${name}: not a valid id`);
-  return parsed.data;
-}
-
+/** Every HTTP endpoint: the authorization and fuzz suites enumerate this table. */
 export const ROUTES: Route[] = [
   {
     method: 'post',
@@ -255,6 +219,7 @@ export const ROUTES: Route[] = [
       return { saved: true };
     },
   },
+  ...BLOB_ROUTES,
   {
     method: 'post',
     path: '/v1/revocations',

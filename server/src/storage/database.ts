@@ -6,12 +6,14 @@ import pg from 'pg';
 import type { RelayConfig } from '../config.js';
 import * as initial from './migrations/0001-initial.js';
 import * as urgent from './migrations/0002-urgent.js';
+import * as blobs from './migrations/0003-blobs.js';
 import type { Database } from './schema.js';
 
 /** Listed explicitly, in order: the same migrations for PGlite and PostgreSQL. */
 const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-urgent': urgent,
+  '0003-blobs': blobs,
 };
 
 // bigint (int8) columns hold milliseconds and sequence numbers, all far below 2^53: read them as numbers.

@@ -25,6 +25,9 @@ export interface Database {
   urgent_levels: UrgentLevelsTable;
   webhooks: WebhooksTable;
   webhook_alerts: WebhookAlertsTable;
+  blobs: BlobsTable;
+  blob_readers: BlobReadersTable;
+  blob_chunks: BlobChunksTable;
 }
 
 export interface ContactPointsTable {
@@ -162,4 +165,33 @@ export interface WebhookAlertsTable {
   last_result: string | null;
   created_at: number;
   delivered_at: number | null;
+}
+
+/** An encrypted attachment: its size and upload progress. The relay cannot read its chunks. */
+export interface BlobsTable {
+  blob_id: string;
+  message_id: string;
+  uploader_device: string;
+  size: number;
+  chunks: number;
+  /** Chunks 0 .. stored_chunks-1 are stored. */
+  stored_chunks: Generated<number>;
+  created_at: number;
+  updated_at: number;
+  completed_at: number | null;
+  expires_at: number;
+}
+
+/** A device the sender allowed to read a blob; the blob goes once every reader has downloaded it. */
+export interface BlobReadersTable {
+  blob_id: string;
+  device_id: string;
+  downloaded_at: number | null;
+}
+
+/** Chunks, when blobs are kept in the database (a cluster). */
+export interface BlobChunksTable {
+  blob_id: string;
+  chunk_index: number;
+  bytes: Uint8Array;
 }

@@ -1,5 +1,6 @@
 import type { UrgentLevel, UrgentState, UrgentStatus } from '@liaison/protocol';
 import { type Kysely, sql, type Transaction } from 'kysely';
+import { dropBlobReaders } from './blobs.js';
 import type { Database } from './schema.js';
 import { queueWebhookAlerts } from './webhooks.js';
 
@@ -163,7 +164,18 @@ export async function stopEscalation(
     .returning('message_id')
     .executeTakeFirst();
   if (!stopped) return false;
-  await tx.deleteFrom('envelopes').where('message_id', '=', messageId).where('held', '=', true).execute();
+  const cancelled = await tx
+    .deleteFrom('envelopes')
+    .where('message_id', '=', messageId)
+    .where('held', '=', true)
+    .returning('recipient_device')
+    .execute();
+  // Devices of levels never released will not download the message's attachments: the blobs need not wait for them.
+  await dropBlobReaders(
+    tx,
+    messageId,
+    cancelled.map((c) => c.recipient_device),
+  );
   return true;
 }
 

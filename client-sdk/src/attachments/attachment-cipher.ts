@@ -1,0 +1,108 @@
+import { LIMITS } from '@liaison/protocol';
+import { sodium } from '../crypto/sodium.js';
+import { LiaisonError } from '../errors.js';
+
+/**
+ * Attachments are sealed with libsodium's secretstream (XChaCha20-Poly1305): one stream per file,
+ * a fresh random key each, one stream message per chunk of `LIMITS.blobChunkPlaintextBytes`, the
+ * last tagged FINAL. Each chunk's authentication covers its position in the stream, so a chunk
+ * altered, swapped, dropped or added, or a stream cut short, fails to open.
+ */
+export class AttachmentSealer {
+  readonly key = sodium().crypto_secretstream_xchacha20poly1305_keygen();
+  readonly header: Uint8Array;
+  private readonly state: number;
+  private finished = false;
+
+  constructor() {
+    const { state, header } = sodium().crypto_secretstream_xchacha20poly1305_init_push(this.key);
+    this.state = state as unknown as number;
+    this.header = header;
+  }
+
+  seal(plaintext: Uint8Array, last: boolean): Uint8Array {
+    if (this.finished) throw new Error('the attachment stream is already finished');
+    this.finished = last;
+    const s = sodium();
+    const tag = last
+      ? s.crypto_secretstream_xchacha20poly1305_TAG_FINAL
+      : s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE;
+    return s.crypto_secretstream_xchacha20poly1305_push(this.state as never, plaintext, null, tag);
+  }
+}
+
+export class AttachmentOpener {
+  private readonly state: number;
+  private finished = false;
+
+  constructor(key: Uint8Array, header: Uint8Array) {
+    try {
+      this.state = sodium().crypto_secretstream_xchacha20poly1305_init_pull(header, key) as unknown as number;
+    } catch {
+      throw new LiaisonError('DECRYPT_FAILED', 'the attachment key or header is malformed');
+    }
+  }
+
+  /** The plaintext of the next chunk; `last` says whether the sender must have ended the stream here. */
+  open(ciphertext: Uint8Array, last: boolean): Uint8Array {
+    if (this.finished) throw new LiaisonError('DECRYPT_FAILED', 'the attachment has data after its end');
+    const s = sodium();
+    const opened = s.crypto_secretstream_xchacha20poly1305_pull(this.state as never, ciphertext, null) as
+      | { message: Uint8Array; tag: number }
+      | false;
+    if (!opened) throw new LiaisonError('DECRYPT_FAILED', 'an attachment chunk was altered or is out of order');
+    this.finished = opened.tag === s.crypto_secretstream_xchacha20poly1305_TAG_FINAL;
+    if (this.finished !== last) {
+      throw new LiaisonError(
+        'DECRYPT_FAILED',
+        last ? 'the attachment was cut short: its last chunk is missing' : 'the attachment ended early',
+      );
+    }
+    return opened.message;
+  }
+}
+
+/** SHA-256 over a stream, from libsodium. */
+export class Sha256 {
+  private readonly state = sodium().crypto_hash_sha256_init();
+
+  update(bytes: Uint8Array): void {
+    sodium().crypto_hash_sha256_update(this.state, bytes);
+  }
+
+  digest(): Uint8Array {
+    return sodium().crypto_hash_sha256_final(this.state);
+  }
+}
+
+/**
+ * A file as chunks of exactly `LIMITS.blobChunkPlaintextBytes` (the last one shorter; an empty file
+ * is one empty chunk), from pieces of any size. Refuses a source whose length is not `size`.
+ */
+export async function* plaintextChunks(source: AsyncIterable<Uint8Array>, size: number): AsyncGenerator<Uint8Array> {
+  const chunkBytes = LIMITS.blobChunkPlaintextBytes;
+  let buffer = new Uint8Array(Math.min(chunkBytes, size));
+  let filled = 0;
+  let emitted = 0;
+  let total = 0;
+  for await (const piece of source) {
+    total += piece.length;
+    if (total > size) throw new LiaisonError('INVALID_INPUT', `the attachment has more than its ${size} bytes`);
+    let offset = 0;
+    while (offset < piece.length) {
+      // A full chunk is passed on only once more data comes: the last one is yielded after the loop.
+      if (filled === buffer.length) {
+        yield buffer;
+        emitted += filled;
+        buffer = new Uint8Array(Math.min(chunkBytes, size - emitted));
+        filled = 0;
+      }
+      const take = Math.min(piece.length - offset, buffer.length - filled);
+      buffer.set(piece.subarray(offset, offset + take), filled);
+      filled += take;
+      offset += take;
+    }
+  }
+  if (total !== size) throw new LiaisonError('INVALID_INPUT', `the attachment has ${total} bytes, not ${size}`);
+  yield buffer.subarray(0, filled);
+}

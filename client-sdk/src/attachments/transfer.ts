@@ -1,0 +1,169 @@
+import {
+  type Attachment,
+  type BlobStatus,
+  blobChunkCount,
+  blobChunkLength,
+  blobSizeFor,
+  decodeBase64url,
+  encodeBase64url,
+} from '@liaison/protocol';
+import type { RelayApi } from '../client/relay-api.js';
+import { equalBytes } from '../crypto/bytes.js';
+import { isLiaisonError, LiaisonError } from '../errors.js';
+import { AttachmentOpener, AttachmentSealer, plaintextChunks, Sha256 } from './attachment-cipher.js';
+
+/**
+ * A file to attach. `open` reads it from the start, in pieces of any size; memory stays at about
+ * one chunk whatever the file's size. `fromBytes` and the Node helper `fileAttachment` make one.
+ */
+export interface AttachmentSource {
+  name: string;
+  /** Media type, such as "application/pdf". */
+  type: string;
+  /** Bytes `open` yields. */
+  size: number;
+  open(): AsyncIterable<Uint8Array>;
+}
+
+/** Plaintext bytes moved so far, for a progress bar. */
+export interface TransferProgress {
+  blobId: string;
+  name: string;
+  transferred: number;
+  total: number;
+}
+
+export interface TransferOptions {
+  onProgress?: (progress: TransferProgress) => void;
+}
+
+/** Where a download's plaintext goes, a chunk at a time, in order. Unverified until `download` resolves. */
+export type AttachmentSink = (chunk: Uint8Array) => void | Promise<void>;
+
+export function fromBytes(name: string, type: string, bytes: Uint8Array): AttachmentSource {
+  return {
+    name,
+    type,
+    size: bytes.length,
+    async *open() {
+      yield bytes;
+    },
+  };
+}
+
+/** Attempts at one request before a transfer gives up, with backoff from 250 ms to 5 s (about 30 s in all). */
+const ATTEMPTS = 10;
+
+/**
+ * Encrypts and uploads a file, chunk after chunk. A request that fails (connection lost, relay
+ * restarting) is retried after asking the relay which chunks it has, so the upload resumes from
+ * the last confirmed chunk, never from the start. Returns what the message must carry.
+ */
+export async function uploadAttachment(
+  api: RelayApi,
+  source: AttachmentSource,
+  target: { messageId: string; readers: string[] },
+  options: TransferOptions = {},
+): Promise<Attachment> {
+  const blobId = crypto.randomUUID();
+  const size = blobSizeFor(source.size);
+  const chunks = blobChunkCount(size);
+  const status = await retrying(() => api.createBlob({ blobId, size, ...target }));
+  if (status.blobId !== blobId || status.chunks !== chunks) throw malformed();
+  const sealer = new AttachmentSealer();
+  const hash = new Sha256();
+  let index = 0;
+  let transferred = 0;
+  for await (const plaintext of plaintextChunks(source.open(), source.size)) {
+    hash.update(plaintext);
+    const ciphertext = sealer.seal(plaintext, index === chunks - 1);
+    await retrying(
+      () => api.putChunk(blobId, index, ciphertext),
+      async () => stored(await api.blobStatus(blobId), blobId) > index,
+    );
+    index += 1;
+    transferred += plaintext.length;
+    options.onProgress?.({ blobId, name: source.name, transferred, total: source.size });
+  }
+  return {
+    blobId,
+    name: source.name,
+    type: source.type,
+    size: source.size,
+    key: encodeBase64url(sealer.key),
+    header: encodeBase64url(sealer.header),
+    sha256: encodeBase64url(hash.digest()),
+  };
+}
+
+/**
+ * Downloads, decrypts and checks an attachment, handing its plaintext to `sink` chunk by chunk.
+ * A failed request is retried from the chunk it was for. Resolves only once the whole file has
+ * opened and its SHA-256 matches what the sender put in the message; until then, what `sink`
+ * received is unverified. Then tells the relay this device has it (the blob goes once every reader does).
+ */
+export async function downloadAttachment(
+  api: RelayApi,
+  attachment: Attachment,
+  sink: AttachmentSink,
+  options: TransferOptions = {},
+): Promise<void> {
+  const { blobId } = attachment;
+  const size = blobSizeFor(attachment.size);
+  const chunks = blobChunkCount(size);
+  const status = await retrying(() => api.blobStatus(blobId));
+  // The relay's sizes must be the sender's: anything else is a blob cut short or padded.
+  if (status.blobId !== blobId || status.size !== size || status.chunks !== chunks) {
+    throw new LiaisonError('DECRYPT_FAILED', 'the relay holds an attachment of another size than the sender sent');
+  }
+  if (!status.complete) throw new LiaisonError('NOT_FOUND', 'the attachment is not fully uploaded yet');
+  const opener = new AttachmentOpener(
+    decodeBase64url(attachment.key) as Uint8Array,
+    decodeBase64url(attachment.header) as Uint8Array,
+  );
+  const hash = new Sha256();
+  let transferred = 0;
+  for (let index = 0; index < chunks; index++) {
+    const ciphertext = await retrying(() => api.getChunk(blobId, index));
+    if (ciphertext.length !== blobChunkLength(size, index)) {
+      throw new LiaisonError('DECRYPT_FAILED', `attachment chunk ${index} has the wrong length`);
+    }
+    const plaintext = opener.open(ciphertext, index === chunks - 1);
+    hash.update(plaintext);
+    await sink(plaintext);
+    transferred += plaintext.length;
+    options.onProgress?.({ blobId, name: attachment.name, transferred, total: attachment.size });
+  }
+  if (!equalBytes(hash.digest(), decodeBase64url(attachment.sha256) as Uint8Array)) {
+    throw new LiaisonError('DECRYPT_FAILED', "the attachment's SHA-256 is not the one the sender sent");
+  }
+  await retrying(() => api.blobDownloaded(blobId));
+}
+
+function stored(status: BlobStatus, blobId: string): number {
+  if (status.blobId !== blobId) throw malformed();
+  return status.storedChunks;
+}
+
+function malformed(): LiaisonError {
+  return new LiaisonError('INVALID_MESSAGE', 'the relay answered for another attachment');
+}
+
+/**
+ * Runs `request` until it succeeds or fails for a reason retrying cannot fix. Before each retry,
+ * `done` may say the lost attempt had in fact succeeded (its answer was what got lost).
+ */
+async function retrying<T>(request: () => Promise<T>): Promise<T>;
+async function retrying<T>(request: () => Promise<T>, done: () => Promise<boolean>): Promise<T | undefined>;
+async function retrying<T>(request: () => Promise<T>, done?: () => Promise<boolean>): Promise<T | undefined> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      if (attempt > 1 && done && (await done())) return undefined;
+      return await request();
+    } catch (error) {
+      const retryable = isLiaisonError(error, 'UNAVAILABLE') || isLiaisonError(error, 'RATE_LIMITED');
+      if (!retryable || attempt >= ATTEMPTS) throw error;
+      await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 125 * 2 ** attempt)));
+    }
+  }
+}

@@ -1,0 +1,287 @@
+import { randomBytes } from 'node:crypto';
+import { fromBytes, isLiaisonError, type ReceivedMessage } from '@liaison/client';
+import { type Attachment, BLOB_CHUNK_BYTES, blobSizeFor, LIMITS } from '@liaison/protocol';
+import { sql } from 'kysely';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startClient, type TestClient } from './harness/clients.js';
+import { http, token } from './harness/device-client.js';
+import { type TestDevice, testNetwork } from './harness/network.js';
+import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
+import { until } from './harness/until.js';
+
+const MB = 1024 * 1024;
+const MARKER = 'EVIDENCE-PACKAGE-MARKER-7731';
+const WITHIN = 30 * 60_000;
+
+/** A file of random bytes with a plaintext marker inside, which must never be found on the relay. */
+function evidence(size: number): Uint8Array {
+  const file = randomBytes(size);
+  file.set(new TextEncoder().encode(MARKER), Math.floor(size / 2));
+  return file;
+}
+
+/** Downloads an attachment into memory (the test's files are small), with the progress seen. */
+async function fetchAttachment(c: TestClient, attachment: Attachment) {
+  const parts: Uint8Array[] = [];
+  const progress: number[] = [];
+  await c.client.download(attachment, (chunk) => void parts.push(chunk), {
+    onProgress: (p) => progress.push(p.transferred),
+  });
+  return { bytes: Buffer.concat(parts), progress };
+}
+
+async function failureOf(work: Promise<unknown>): Promise<string> {
+  try {
+    await work;
+    return 'succeeded';
+  } catch (error) {
+    return isLiaisonError(error) ? error.code : String(error);
+  }
+}
+
+describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (backend) => {
+  let relay: TestRelay;
+  let net: Awaited<ReturnType<typeof testNetwork>>;
+  let alice: TestClient;
+  let alicePhone: TestClient;
+  let bobs: TestClient[];
+  let deputy: TestClient;
+  let strangerDevice: TestDevice;
+  let bobDevice: TestDevice;
+  const clients: TestClient[] = [];
+  const start = async (device: TestDevice) => {
+    const c = await startClient(relay.url, device, [net.root]);
+    clients.push(c);
+    return c;
+  };
+  const received = async (c: TestClient, messageId: string): Promise<ReceivedMessage> => {
+    await until(() => c.messages.some((m) => m.messageId === messageId), `message ${messageId}`);
+    return c.messages.find((m) => m.messageId === messageId) as ReceivedMessage;
+  };
+  const count = async (table: 'blobs' | 'blob_chunks' | 'blob_readers', blobId: string) => {
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from ${sql.table(table)} where blob_id = ${blobId}`.execute(relay.relay.db);
+    return rows[0]?.n;
+  };
+
+  beforeAll(async () => {
+    net = await testNetwork();
+    relay = await startTestRelay(backend, {
+      trustedRoots: [net.root],
+      escalationPollMs: 3_600_000,
+      maxBlobBytes: 64 * MB,
+      blobQuotaBytes: 100 * MB,
+    });
+    const vn = net.authority('vn-spp', 'VN');
+    const deputyCp = vn.contactPoint('deputy');
+    const bob = vn.contactPoint('bob', { escalationChain: [deputyCp.id] });
+    const alicecp = net.authority('th-oag', 'TH').contactPoint('alice');
+    alice = await start(await alicecp.addDevice('Alice office'));
+    alicePhone = await start(await alicecp.addDevice('Alice phone'));
+    bobDevice = await bob.addDevice('Bob office');
+    bobs = [await start(bobDevice), await start(await bob.addDevice('Bob phone'))];
+    deputy = await start(await deputyCp.addDevice());
+    strangerDevice = await net.authority('ph-doj', 'PH').contactPoint('stranger').addDevice();
+    await start(strangerDevice);
+  });
+  afterAll(async () => {
+    await Promise.all(clients.map((c) => c.client.close()));
+    await relay.stop();
+  });
+
+  it('sends files to every device of both sides, each verified, with progress; the relay keeps no plaintext, and deletes the blob once all have it', async () => {
+    const file = evidence(3 * MB + 12_345);
+    const uploaded: number[] = [];
+    const { messageId } = await alice.client.send(
+      'vn-spp.bob',
+      { text: 'Court order and bank records attached', subject: 'MLA 2026/201' },
+      {
+        attachments: [
+          fromBytes('bank-records.bin', 'application/octet-stream', file),
+          fromBytes('empty-annex.txt', 'text/plain', new Uint8Array(0)),
+        ],
+        onProgress: (p) => p.name === 'bank-records.bin' && uploaded.push(p.transferred),
+      },
+    );
+    expect(uploaded).toEqual([1, 2, 3, 4].map((n) => Math.min(n * MB, file.length)));
+
+    const message = await received(bobs[0] as TestClient, messageId);
+    expect(message.attachments?.map((a) => [a.name, a.type, a.size])).toEqual([
+      ['bank-records.bin', 'application/octet-stream', file.length],
+      ['empty-annex.txt', 'text/plain', 0],
+    ]);
+    const [records, annex] = message.attachments as [Attachment, Attachment];
+    expect(
+      Number(
+        (await sql<{ size: number }>`select size from blobs where blob_id = ${records.blobId}`.execute(relay.relay.db))
+          .rows[0]?.size,
+      ),
+    ).toBe(blobSizeFor(file.length));
+    // The relay holds ciphertext only: the marker is in no chunk, and the stored size is the ciphertext's.
+    const { rows } = await sql<{ n: number }>`
+      select count(*)::int as n from blob_chunks where position(${Buffer.from(MARKER)}::bytea in bytes) > 0`.execute(
+      relay.relay.db,
+    );
+    expect(rows[0]?.n).toBe(0);
+    expect(await count('blob_chunks', records.blobId)).toBe(4);
+
+    for (const c of [...(bobs as TestClient[]), alicePhone]) {
+      const copy = (await received(c, messageId)).attachments as Attachment[];
+      const got = await fetchAttachment(c, copy[0] as Attachment);
+      expect(Buffer.compare(got.bytes, file)).toBe(0);
+      expect(got.progress.at(-1)).toBe(file.length);
+      expect((await fetchAttachment(c, copy[1] as Attachment)).bytes.length).toBe(0);
+    }
+    // Every reader has both: nothing of either is left.
+    for (const blobId of [records.blobId, annex.blobId]) {
+      expect([
+        await count('blobs', blobId),
+        await count('blob_chunks', blobId),
+        await count('blob_readers', blobId),
+      ]).toEqual([0, 0, 0]);
+    }
+  });
+
+  it('lets no device the sender did not name read a blob, nor learn it exists', async () => {
+    const { messageId } = await alice.client.send(
+      'vn-spp.bob',
+      { text: 'For Bob only' },
+      { attachments: [fromBytes('a.bin', 'application/octet-stream', evidence(1000))] },
+    );
+    const [attachment] = (await received(bobs[0] as TestClient, messageId)).attachments as Attachment[];
+    const blobId = (attachment as Attachment).blobId;
+    const outsider = await token(relay.url, strangerDevice);
+    for (const [method, path] of [
+      ['GET', `/v1/blobs/${blobId}`],
+      ['GET', `/v1/blobs/${blobId}/chunks/0`],
+      ['POST', `/v1/blobs/${blobId}/downloaded`],
+      ['PUT', `/v1/blobs/${blobId}/readers`],
+    ] as const) {
+      const body = method === 'PUT' ? { readers: [strangerDevice.id] } : undefined;
+      expect((await http(relay.url, method, path, body, outsider)).body.error, `${method} ${path}`).toBe('NOT_FOUND');
+    }
+    // Even with the key, the SDK of an outsider gets nothing from the relay.
+    expect(
+      await failureOf(clients.at(-1)?.client.download(attachment as Attachment, () => undefined) as Promise<void>),
+    ).toBe('NOT_FOUND');
+    expect(await count('blob_readers', blobId)).toBe(3);
+  });
+
+  it('detects a tampered chunk, swapped chunks and a missing last chunk, and hands over nothing as verified', async () => {
+    const file = evidence(3 * MB);
+    const send = async () => {
+      const { messageId } = await alice.client.send(
+        'vn-spp.bob',
+        { text: 'Tamper target' },
+        { attachments: [fromBytes('t.bin', 'application/octet-stream', file)] },
+      );
+      return ((await received(bobs[0] as TestClient, messageId)).attachments as Attachment[])[0] as Attachment;
+    };
+    const db = relay.relay.db;
+    const attempt = (a: Attachment) => failureOf(fetchAttachment(bobs[0] as TestClient, a));
+
+    const flipped = await send();
+    await sql`update blob_chunks set bytes = set_byte(bytes, 999, 255 - get_byte(bytes, 999))
+      where blob_id = ${flipped.blobId} and chunk_index = 1`.execute(db);
+    expect(await attempt(flipped)).toBe('DECRYPT_FAILED');
+
+    const swapped = await send();
+    for (const [from, to] of [
+      [0, -1],
+      [1, 0],
+      [-1, 1],
+    ]) {
+      await sql`update blob_chunks set chunk_index = ${to} where blob_id = ${swapped.blobId} and chunk_index = ${from}`.execute(
+        db,
+      );
+    }
+    expect(await attempt(swapped)).toBe('DECRYPT_FAILED');
+
+    // The relay drops the last chunk and claims the blob was that much smaller.
+    const cut = await send();
+    await sql`delete from blob_chunks where blob_id = ${cut.blobId} and chunk_index = 2`.execute(db);
+    await sql`update blobs set chunks = 2, size = ${2 * BLOB_CHUNK_BYTES} where blob_id = ${cut.blobId}`.execute(db);
+    expect(await attempt(cut)).toBe('DECRYPT_FAILED');
+
+    // The relay lies about nothing but loses the last chunk.
+    const lost = await send();
+    await sql`delete from blob_chunks where blob_id = ${lost.blobId} and chunk_index = 2`.execute(db);
+    expect(await attempt(lost)).toBe('NOT_FOUND');
+    // None of these counted as downloaded: the blobs wait for their readers.
+    for (const a of [flipped, swapped, cut, lost]) expect(await count('blobs', a.blobId)).toBe(1);
+  });
+
+  it('checks every upload request against the blob, and a repeated request changes nothing', async () => {
+    const me = await token(relay.url, strangerDevice);
+    const blobId = crypto.randomUUID();
+    const create = {
+      blobId,
+      messageId: crypto.randomUUID(),
+      size: 2 * BLOB_CHUNK_BYTES + 100,
+      readers: [alice.client.deviceId],
+    };
+    const put = (index: number, bytes: Uint8Array, t = me) =>
+      http(relay.url, 'PUT', `/v1/blobs/${blobId}/chunks/${index}`, bytes, t);
+    expect((await http(relay.url, 'POST', '/v1/blobs', create, me)).body).toMatchObject({
+      chunks: 3,
+      storedChunks: 0,
+      complete: false,
+    });
+    expect((await http(relay.url, 'POST', '/v1/blobs', create, me)).body).toMatchObject({ chunks: 3, storedChunks: 0 });
+    expect((await http(relay.url, 'POST', '/v1/blobs', { ...create, size: 100 }, me)).body.error).toBe('CONFLICT');
+    const full = new Uint8Array(BLOB_CHUNK_BYTES);
+    expect((await put(1, full)).body.error).toBe('CONFLICT');
+    expect((await put(0, full.subarray(1))).body.error).toBe('INVALID_INPUT');
+    expect((await put(0, new Uint8Array(BLOB_CHUNK_BYTES + 1))).body.error).toBe('PAYLOAD_TOO_LARGE');
+    expect((await put(3, new Uint8Array(100))).body.error).toBe('INVALID_INPUT');
+    expect((await http(relay.url, 'PUT', `/v1/blobs/${blobId}/chunks/0`, { bytes: 'json' }, me)).body.error).toBe(
+      'INVALID_INPUT',
+    );
+    // Another device cannot add to someone else's upload.
+    expect((await put(0, full, await token(relay.url, bobDevice))).body.error).toBe('NOT_FOUND');
+    expect((await put(0, full)).body).toMatchObject({ storedChunks: 1 });
+    expect((await put(0, full)).body).toMatchObject({ storedChunks: 1 });
+    expect((await put(1, full)).body).toMatchObject({ storedChunks: 2, complete: false });
+    expect((await put(2, new Uint8Array(100))).body).toMatchObject({ storedChunks: 3, complete: true });
+    expect(
+      (await http(relay.url, 'POST', '/v1/blobs', { ...create, blobId: crypto.randomUUID(), size: 65 * MB }, me)).body
+        .error,
+    ).toBe('PAYLOAD_TOO_LARGE');
+    // The quota counts what is stored: 100 MB here.
+    for (let i = 0; i < 2; i++) {
+      const more = { ...create, blobId: crypto.randomUUID(), size: 60 * MB };
+      expect((await http(relay.url, 'POST', '/v1/blobs', more, me)).status).toBe(i === 0 ? 200 : 429);
+    }
+    expect(LIMITS.blobChunkPlaintextBytes).toBe(MB);
+  });
+
+  it('lets every escalation level read an urgent attachment, and drops the readers of levels never released', async () => {
+    const file = evidence(MB + 1);
+    const send = () =>
+      alice.client.send(
+        'vn-spp.bob',
+        { text: 'Urgent preservation, order attached' },
+        { urgent: { acknowledgeWithin: WITHIN }, attachments: [fromBytes('order.pdf', 'application/pdf', file)] },
+      );
+    const escalated = await send();
+    relay.clock.now += WITHIN;
+    await relay.relay.escalate();
+    const atDeputy = await received(deputy, escalated.messageId);
+    expect(atDeputy.escalationLevel).toBe(1);
+    const got = await fetchAttachment(deputy, (atDeputy.attachments as Attachment[])[0] as Attachment);
+    expect(Buffer.compare(got.bytes, file)).toBe(0);
+
+    const acknowledged = await send();
+    const atBob = await received(bobs[0] as TestClient, acknowledged.messageId);
+    const blobId = ((atBob.attachments as Attachment[])[0] as Attachment).blobId;
+    expect(await count('blob_readers', blobId)).toBe(4);
+    await (bobs[0] as TestClient).client.acknowledge(acknowledged.messageId);
+    // The deputy's copy is cancelled, so the blob no longer waits for the deputy.
+    expect(await count('blob_readers', blobId)).toBe(3);
+    for (const c of [...(bobs as TestClient[]), alicePhone]) {
+      const copy = (await received(c, acknowledged.messageId)).attachments as Attachment[];
+      await fetchAttachment(c, copy[0] as Attachment);
+    }
+    expect(await count('blobs', blobId)).toBe(0);
+  });
+});
