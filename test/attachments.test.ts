@@ -1,15 +1,20 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fromBytes, isLiaisonError, type ReceivedMessage } from '@liaison/client';
 import { type Attachment, BLOB_CHUNK_BYTES, blobSizeFor, LIMITS } from '@liaison/protocol';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { http, token } from './harness/device-client.js';
-import { type TestDevice, testNetwork } from './harness/network.js';
+import { type TestContactPoint, type TestDevice, testNetwork } from './harness/network.js';
 import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
+import { databaseChunks, folderChunks, type StoredChunks } from './harness/stored-chunks.js';
 import { until } from './harness/until.js';
 
 const MB = 1024 * 1024;
+const CHUNK = LIMITS.blobChunkPlaintextBytes;
 const MARKER = 'EVIDENCE-PACKAGE-MARKER-7731';
 const WITHIN = 30 * 60_000;
 
@@ -39,7 +44,8 @@ async function failureOf(work: Promise<unknown>): Promise<string> {
   }
 }
 
-describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (backend) => {
+/** Each backend with the blob store it has in real use: PGlite a folder (one node), PostgreSQL the database (a cluster). */
+describe.each(BACKENDS)('encrypted attachments (%s)', (backend) => {
   let relay: TestRelay;
   let net: Awaited<ReturnType<typeof testNetwork>>;
   let alice: TestClient;
@@ -48,6 +54,7 @@ describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (ba
   let deputy: TestClient;
   let strangerDevice: TestDevice;
   let bobDevice: TestDevice;
+  let bobCp: TestContactPoint;
   const clients: TestClient[] = [];
   const start = async (device: TestDevice) => {
     const c = await startClient(relay.url, device, [net.root]);
@@ -58,7 +65,10 @@ describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (ba
     await until(() => c.messages.some((m) => m.messageId === messageId), `message ${messageId}`);
     return c.messages.find((m) => m.messageId === messageId) as ReceivedMessage;
   };
+  let chunks: StoredChunks;
+  let blobDir: string | undefined;
   const count = async (table: 'blobs' | 'blob_chunks' | 'blob_readers', blobId: string) => {
+    if (table === 'blob_chunks') return chunks.count(blobId);
     const { rows } = await sql<{ n: number }>`
       select count(*)::int as n from ${sql.table(table)} where blob_id = ${blobId}`.execute(relay.relay.db);
     return rows[0]?.n;
@@ -66,31 +76,35 @@ describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (ba
 
   beforeAll(async () => {
     net = await testNetwork();
+    blobDir = backend === 'pglite' ? await mkdtemp(join(tmpdir(), 'liaison-blobs-')) : undefined;
     relay = await startTestRelay(backend, {
       trustedRoots: [net.root],
+      blobStore: blobDir ? { kind: 'folder', dir: blobDir } : { kind: 'database' },
       escalationPollMs: 3_600_000,
       maxBlobBytes: 64 * MB,
       blobQuotaBytes: 100 * MB,
     });
     const vn = net.authority('vn-spp', 'VN');
     const deputyCp = vn.contactPoint('deputy');
-    const bob = vn.contactPoint('bob', { escalationChain: [deputyCp.id] });
+    bobCp = vn.contactPoint('bob', { escalationChain: [deputyCp.id] });
     const alicecp = net.authority('th-oag', 'TH').contactPoint('alice');
     alice = await start(await alicecp.addDevice('Alice office'));
     alicePhone = await start(await alicecp.addDevice('Alice phone'));
-    bobDevice = await bob.addDevice('Bob office');
-    bobs = [await start(bobDevice), await start(await bob.addDevice('Bob phone'))];
+    bobDevice = await bobCp.addDevice('Bob office');
+    bobs = [await start(bobDevice), await start(await bobCp.addDevice('Bob phone'))];
     deputy = await start(await deputyCp.addDevice());
+    chunks = blobDir ? folderChunks(blobDir) : databaseChunks(relay.relay.db);
     strangerDevice = await net.authority('ph-doj', 'PH').contactPoint('stranger').addDevice();
     await start(strangerDevice);
   });
   afterAll(async () => {
     await Promise.all(clients.map((c) => c.client.close()));
     await relay.stop();
+    if (blobDir) await rm(blobDir, { recursive: true, force: true });
   });
 
   it('sends files to every device of both sides, each verified, with progress; the relay keeps no plaintext, and deletes the blob once all have it', async () => {
-    const file = evidence(3 * MB + 12_345);
+    const file = evidence(3 * CHUNK + 12_345);
     const uploaded: number[] = [];
     const { messageId } = await alice.client.send(
       'vn-spp.bob',
@@ -103,7 +117,7 @@ describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (ba
         onProgress: (p) => p.name === 'bank-records.bin' && uploaded.push(p.transferred),
       },
     );
-    expect(uploaded).toEqual([1, 2, 3, 4].map((n) => Math.min(n * MB, file.length)));
+    expect(uploaded).toEqual([1, 2, 3, 4].map((n) => Math.min(n * CHUNK, file.length)));
 
     const message = await received(bobs[0] as TestClient, messageId);
     expect(message.attachments?.map((a) => [a.name, a.type, a.size])).toEqual([
@@ -118,11 +132,7 @@ describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (ba
       ),
     ).toBe(blobSizeFor(file.length));
     // The relay holds ciphertext only: the marker is in no chunk, and the stored size is the ciphertext's.
-    const { rows } = await sql<{ n: number }>`
-      select count(*)::int as n from blob_chunks where position(${Buffer.from(MARKER)}::bytea in bytes) > 0`.execute(
-      relay.relay.db,
-    );
-    expect(rows[0]?.n).toBe(0);
+    expect(await chunks.containing(Buffer.from(MARKER))).toBe(0);
     expect(await count('blob_chunks', records.blobId)).toBe(4);
 
     for (const c of [...(bobs as TestClient[]), alicePhone]) {
@@ -168,7 +178,7 @@ describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (ba
   });
 
   it('detects a tampered chunk, swapped chunks and a missing last chunk, and hands over nothing as verified', async () => {
-    const file = evidence(3 * MB);
+    const file = evidence(3 * CHUNK);
     const send = async () => {
       const { messageId } = await alice.client.send(
         'vn-spp.bob',
@@ -181,31 +191,22 @@ describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (ba
     const attempt = (a: Attachment) => failureOf(fetchAttachment(bobs[0] as TestClient, a));
 
     const flipped = await send();
-    await sql`update blob_chunks set bytes = set_byte(bytes, 999, 255 - get_byte(bytes, 999))
-      where blob_id = ${flipped.blobId} and chunk_index = 1`.execute(db);
+    await chunks.flip(flipped.blobId, 1, 999);
     expect(await attempt(flipped)).toBe('DECRYPT_FAILED');
 
     const swapped = await send();
-    for (const [from, to] of [
-      [0, -1],
-      [1, 0],
-      [-1, 1],
-    ]) {
-      await sql`update blob_chunks set chunk_index = ${to} where blob_id = ${swapped.blobId} and chunk_index = ${from}`.execute(
-        db,
-      );
-    }
+    await chunks.swap(swapped.blobId, 0, 1);
     expect(await attempt(swapped)).toBe('DECRYPT_FAILED');
 
     // The relay drops the last chunk and claims the blob was that much smaller.
     const cut = await send();
-    await sql`delete from blob_chunks where blob_id = ${cut.blobId} and chunk_index = 2`.execute(db);
+    await chunks.drop(cut.blobId, 2);
     await sql`update blobs set chunks = 2, size = ${2 * BLOB_CHUNK_BYTES} where blob_id = ${cut.blobId}`.execute(db);
     expect(await attempt(cut)).toBe('DECRYPT_FAILED');
 
     // The relay lies about nothing but loses the last chunk.
     const lost = await send();
-    await sql`delete from blob_chunks where blob_id = ${lost.blobId} and chunk_index = 2`.execute(db);
+    await chunks.drop(lost.blobId, 2);
     expect(await attempt(lost)).toBe('NOT_FOUND');
     // None of these counted as downloaded: the blobs wait for their readers.
     for (const a of [flipped, swapped, cut, lost]) expect(await count('blobs', a.blobId)).toBe(1);
@@ -252,11 +253,10 @@ describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (ba
       const more = { ...create, blobId: crypto.randomUUID(), size: 60 * MB };
       expect((await http(relay.url, 'POST', '/v1/blobs', more, me)).status).toBe(i === 0 ? 200 : 429);
     }
-    expect(LIMITS.blobChunkPlaintextBytes).toBe(MB);
   });
 
   it('lets every escalation level read an urgent attachment, and drops the readers of levels never released', async () => {
-    const file = evidence(MB + 1);
+    const file = evidence(CHUNK + 1);
     const send = () =>
       alice.client.send(
         'vn-spp.bob',
@@ -283,5 +283,61 @@ describe.each(BACKENDS)('encrypted attachments, blobs in the database (%s)', (ba
       await fetchAttachment(c, copy[0] as Attachment);
     }
     expect(await count('blobs', blobId)).toBe(0);
+  });
+
+  it('lets a device the recipient added while the sender had an old list read the attachment', async () => {
+    // Alice's client knows Bob's two devices and has sessions with both; Bob adds a third.
+    await alice.client.send('vn-spp.bob', { text: 'Sessions first' });
+    const tablet = await start(await bobCp.addDevice('Bob tablet'));
+    const file = evidence(CHUNK + 5);
+    const { messageId } = await alice.client.send(
+      'vn-spp.bob',
+      { text: 'After the device change' },
+      { attachments: [fromBytes('late.bin', 'application/octet-stream', file)] },
+    );
+    const copy = (await received(tablet, messageId)).attachments as Attachment[];
+    expect(Buffer.compare((await fetchAttachment(tablet, copy[0] as Attachment)).bytes, file)).toBe(0);
+    expect(await count('blob_readers', (copy[0] as Attachment).blobId)).toBe(4);
+  });
+
+  it('sweeps away uploads never sent, uploads left unfinished, and blobs past retention', async () => {
+    const me = await token(relay.url, strangerDevice);
+    const create = async (size: number, chunks: number) => {
+      const blobId = crypto.randomUUID();
+      const body = { blobId, messageId: crypto.randomUUID(), size, readers: [alice.client.deviceId] };
+      expect((await http(relay.url, 'POST', '/v1/blobs', body, me)).status).toBe(200);
+      for (let i = 0; i < chunks; i++) {
+        const length = Math.min(BLOB_CHUNK_BYTES, size - i * BLOB_CHUNK_BYTES);
+        expect(
+          (await http(relay.url, 'PUT', `/v1/blobs/${blobId}/chunks/${i}`, new Uint8Array(length), me)).status,
+        ).toBe(200);
+      }
+      return blobId;
+    };
+    const neverSent = await create(100, 1);
+    const unfinished = await create(BLOB_CHUNK_BYTES + 100, 1);
+    // A blob whose message was sent and delivered, but whose reader never downloads it.
+    const { messageId } = await alice.client.send(
+      'vn-spp.bob',
+      { text: 'Never downloaded' },
+      { attachments: [fromBytes('kept.bin', 'application/octet-stream', evidence(100))] },
+    );
+    const kept = (((await received(bobs[0] as TestClient, messageId)).attachments as Attachment[])[0] as Attachment)
+      .blobId;
+
+    relay.clock.now += 23 * 3600_000;
+    await relay.relay.sweep();
+    expect([await count('blobs', neverSent), await count('blobs', unfinished), await count('blobs', kept)]).toEqual([
+      1, 1, 1,
+    ]);
+    relay.clock.now += 3600_000;
+    await relay.relay.sweep();
+    expect([await count('blobs', neverSent), await count('blobs', unfinished), await count('blobs', kept)]).toEqual([
+      0, 0, 1,
+    ]);
+    expect(await count('blob_chunks', unfinished)).toBe(0);
+    relay.clock.now += 30 * 24 * 3600_000;
+    await relay.relay.sweep();
+    expect([await count('blobs', kept), await count('blob_chunks', kept)]).toEqual([0, 0]);
   });
 });

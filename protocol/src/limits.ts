@@ -43,7 +43,7 @@ export const LIMITS = {
   maxShortTextLength: 64,
   maxListItems: 16,
   /** Plaintext bytes per encrypted attachment chunk: what one upload or download request carries. */
-  blobChunkPlaintextBytes: 1024 * 1024,
+  blobChunkPlaintextBytes: 4 * 1024 * 1024,
   /** Attachments in one message. */
   maxAttachmentsPerMessage: 16,
 } as const;

@@ -21,8 +21,7 @@ export interface TestDatabase {
  * A database of its own on the test PostgreSQL server, so test files can run in parallel
  * without seeing each other's rows.
  */
-export async function freshPostgresDatabase(): Promise<TestDatabase> {
-  const adminUrl = requireUrl(postgresService);
+export async function freshPostgresDatabase(adminUrl = requireUrl(postgresService)): Promise<TestDatabase> {
   const name = `liaison_test_${randomBytes(6).toString('hex')}`;
   await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);

@@ -11,3 +11,30 @@ export function memoryMb(pid: number, field: 'VmHWM' | 'VmRSS'): number {
   const match = new RegExp(`${field}:\\s+(\\d+) kB`).exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return Number(match?.[1] ?? Number.NaN) / 1024;
 }
+
+/**
+ * The highest resident memory (MiB) of a process seen while it runs, sampled every `everyMs`.
+ * The pid is asked for at each sample, so a restarted process is followed.
+ */
+export function watchPeakMemory(pid: () => number, everyMs = 50): { peak(): number; stop(): number } {
+  let peak = 0;
+  const sample = () => {
+    try {
+      const now = memoryMb(pid(), 'VmRSS');
+      // A killed process not yet reaped has no VmRSS.
+      if (!Number.isNaN(now)) peak = Math.max(peak, now);
+    } catch {
+      // Between a kill and a restart there is no process to read.
+    }
+  };
+  sample();
+  const timer = setInterval(sample, everyMs);
+  return {
+    peak: () => peak,
+    stop: () => {
+      clearInterval(timer);
+      sample();
+      return peak;
+    },
+  };
+}

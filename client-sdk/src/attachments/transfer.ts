@@ -72,19 +72,27 @@ export async function uploadAttachment(
   if (status.blobId !== blobId || status.chunks !== chunks) throw malformed();
   const sealer = new AttachmentSealer();
   const hash = new Sha256();
+  // One chunk is sealed while the one before it uploads; chunks still reach the relay in order.
+  let uploading: Promise<void> = Promise.resolve();
   let index = 0;
   let transferred = 0;
   for await (const plaintext of plaintextChunks(source.open(), source.size)) {
     hash.update(plaintext);
     const ciphertext = sealer.seal(plaintext, index === chunks - 1);
-    await retrying(
-      () => api.putChunk(blobId, index, ciphertext),
-      async () => stored(await api.blobStatus(blobId), blobId) > index,
+    await uploading;
+    const at = index;
+    uploading = settled(
+      retrying(
+        () => api.putChunk(blobId, at, ciphertext),
+        async () => stored(await api.blobStatus(blobId), blobId) > at,
+      ).then(() => {
+        transferred += plaintext.length;
+        options.onProgress?.({ blobId, name: source.name, transferred, total: source.size });
+      }),
     );
     index += 1;
-    transferred += plaintext.length;
-    options.onProgress?.({ blobId, name: source.name, transferred, total: source.size });
   }
+  await uploading;
   return {
     blobId,
     name: source.name,
@@ -123,8 +131,12 @@ export async function downloadAttachment(
   );
   const hash = new Sha256();
   let transferred = 0;
+  // The next chunk is fetched while this one is opened and written.
+  const fetchChunk = (index: number) => settled(retrying(() => api.getChunk(blobId, index)));
+  let next = fetchChunk(0);
   for (let index = 0; index < chunks; index++) {
-    const ciphertext = await retrying(() => api.getChunk(blobId, index));
+    const ciphertext = await next;
+    if (index + 1 < chunks) next = fetchChunk(index + 1);
     if (ciphertext.length !== blobChunkLength(size, index)) {
       throw new LiaisonError('DECRYPT_FAILED', `attachment chunk ${index} has the wrong length`);
     }
@@ -138,6 +150,15 @@ export async function downloadAttachment(
     throw new LiaisonError('DECRYPT_FAILED', "the attachment's SHA-256 is not the one the sender sent");
   }
   await retrying(() => api.blobDownloaded(blobId));
+}
+
+/**
+ * The same promise, marked as handled: a request running ahead may fail before it is awaited,
+ * and must not count as an unhandled rejection meanwhile. Awaiting it still throws.
+ */
+function settled<T>(work: Promise<T>): Promise<T> {
+  work.catch(() => undefined);
+  return work;
 }
 
 function stored(status: BlobStatus, blobId: string): number {

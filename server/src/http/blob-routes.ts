@@ -142,10 +142,11 @@ export const BLOB_ROUTES: Route[] = [
     input: None,
     handle: async (ctx) => {
       const row = await visibleBlob(ctx, 'reader');
+      if (row.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
       const { deps } = ctx;
       const pending = await blobDownloaded(deps.db, row.blob_id, me(ctx).deviceId, deps.config.now());
       // The last reader has it: the ciphertext goes now, not at the next sweep.
-      if (pending === 0 && row.completed_at !== null) await removeBlob(deps, row.blob_id);
+      if (pending === 0) await removeBlob(deps, row.blob_id);
       return blobStatus(row);
     },
   },

@@ -154,8 +154,9 @@ export async function dropBlobReaders(db: Db, messageId: string, devices: readon
 }
 
 /**
- * Blobs to delete: past retention, complete with no reader left to download, or an upload left
- * idle too long.
+ * Blobs to delete: past retention; complete with no reader left to download; an upload left idle
+ * too long; or complete that long ago while no message with its id was ever stored (the sender
+ * gave up before sending), or the message's metadata has been forgotten since.
  */
 export async function finishedBlobs(db: Db, now: number, uploadIdleMs: number, limit: number): Promise<string[]> {
   const rows = await db
@@ -165,6 +166,14 @@ export async function finishedBlobs(db: Db, now: number, uploadIdleMs: number, l
       eb.or([
         eb('expires_at', '<=', now),
         eb.and([eb('completed_at', 'is', null), eb('updated_at', '<=', now - uploadIdleMs)]),
+        eb.and([
+          eb('completed_at', '<=', now - uploadIdleMs),
+          eb.not(
+            eb.exists(
+              eb.selectFrom('messages').select('message_id').whereRef('messages.message_id', '=', 'blobs.message_id'),
+            ),
+          ),
+        ]),
         eb.and([
           eb('completed_at', 'is not', null),
           eb.not(
