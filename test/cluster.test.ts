@@ -1,4 +1,6 @@
-import { isLiaisonError } from '@liaison/client';
+import { randomBytes } from 'node:crypto';
+import { fromBytes, isLiaisonError } from '@liaison/client';
+import { type Attachment, LIMITS } from '@liaison/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { freshPostgresDatabase, type TestDatabase } from './harness/databases.js';
@@ -72,6 +74,25 @@ describeCluster(`relay cluster: nodes over PostgreSQL and Redis${why}`, () => {
     const recipient = await start(b.url, 'live-b', 'vn-spp');
     const sent = await sendNumbered(sender, 'vn-spp.live-b', 'live', 10);
     expect((await recipient.waitForMessages(10, 5000)).map((m) => m.text)).toEqual(sent);
+  });
+
+  it('serves an attachment uploaded through one node from another, and deletes it once downloaded', async () => {
+    const [a, b] = nodes as [RelayProcess, RelayProcess];
+    const sender = await start(a.url, 'files-a');
+    const recipient = await start(b.url, 'files-b', 'vn-spp');
+    const file = randomBytes(2 * LIMITS.blobChunkPlaintextBytes + 10);
+    const { messageId } = await sender.client.send(
+      'vn-spp.files-b',
+      { text: 'Evidence attached' },
+      { attachments: [fromBytes('evidence.bin', 'application/octet-stream', file)] },
+    );
+    const [message] = await recipient.waitForMessages(1, 5000);
+    expect(message?.messageId).toBe(messageId);
+    const parts: Uint8Array[] = [];
+    await recipient.client.download(message?.attachments?.[0] as Attachment, (chunk) => void parts.push(chunk));
+    expect(Buffer.compare(Buffer.concat(parts), file)).toBe(0);
+    const left = await database.db.selectFrom('blob_chunks').select('blob_id').execute();
+    expect(left).toEqual([]);
   });
 
   it('hands each one-time prekey out once when two nodes serve concurrent fetches', async () => {
