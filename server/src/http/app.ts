@@ -71,11 +71,10 @@ export function createHttpApp(deps: RelayDeps): express.Express {
 
   // One attachment chunk at a time, never a whole file.
   const chunkBody = express.raw({ type: 'application/octet-stream', limit: BLOB_CHUNK_BYTES });
-  const noBody = (_req: Request, _res: Response, next: NextFunction) => next();
   for (const route of ROUTES) {
     app[route.method](
       route.path,
-      route.source === 'bytes' ? chunkBody : noBody,
+      ...(route.source === 'bytes' ? [chunkBody] : []),
       async (req: Request, res: Response) => {
         const identity = route.authenticated ? await deps.auth.resolveToken(bearer(req)) : undefined;
         if (route.limit) {
