@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 const repo = resolve(import.meta.dirname, '..');
 
 describe('the SDK example', () => {
-  it('runs as the README says: a message across two countries, acknowledged, with matching safety numbers', async () => {
+  it('runs as the README says: a message with an attachment across two countries, acknowledged, with matching safety numbers', async () => {
     const readme = await readFile(resolve(repo, 'README.md'), 'utf8');
     expect(readme).toContain('npm run example -w @liaison/client');
     const { stdout } = await promisify(execFile)('npm', ['run', '-s', 'example', '-w', '@liaison/client'], {
@@ -17,6 +17,7 @@ describe('the SDK example', () => {
       'Lan received from Somchai Prasert, Public Prosecutor, Office of the Attorney General (TH)',
     );
     expect(stdout).toContain('Please preserve the records of account 4471');
+    expect(stdout).toMatch(/Lan downloaded preservation-order\.pdf \(\d+ bytes\), SHA-256 verified/);
     expect(stdout).toMatch(/receipt: acknowledged by vn-spp.lan/);
     const numbers = [...stdout.matchAll(/Safety number, as \w+ sees it:\s+([\d ]+)/g)].map((m) => m[1]?.trim());
     expect(numbers).toHaveLength(2);

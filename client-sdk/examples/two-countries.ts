@@ -1,6 +1,6 @@
 /**
- * Two contact points in two countries exchange an end-to-end encrypted message through a relay
- * started here, and compare safety numbers. Run from the repository root:
+ * Two contact points in two countries exchange an end-to-end encrypted message with an encrypted
+ * attachment through a relay started here, and compare safety numbers. Run from the repository root:
  *
  *   npm run example -w @liaison/client
  *
@@ -8,7 +8,7 @@
  * network root this example creates.
  */
 import { spawn } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -23,6 +23,7 @@ import {
   MemoryKeyStore,
   ready,
 } from '@liaison/client';
+import { downloadToFile, fileAttachment } from '@liaison/client/node';
 import { encodeBase64url } from '@liaison/protocol';
 
 await ready();
@@ -134,6 +135,11 @@ try {
         `Lan received from ${s.displayName}, ${s.role}, ${s.authorityName} (${s.country}), network ${s.networkName}:`,
       );
       console.log(`  [${message.subject}] ${message.text}`);
+      for (const attachment of message.attachments ?? []) {
+        const saved = join(dir, `received-${attachment.name}`);
+        await downloadToFile(bob, attachment, saved);
+        console.log(`  Lan downloaded ${attachment.name} (${(await stat(saved)).size} bytes), SHA-256 verified`);
+      }
       await bob.acknowledge(message.messageId);
       done();
     });
@@ -147,12 +153,18 @@ try {
     });
   });
 
-  const { messageId } = await alice.send('vn-spp.lan', {
-    subject: 'Preservation request',
-    text: 'Please preserve the records of account 4471 pending our formal MLA request.',
-    reference: 'TH-OAG-2026-114',
-    handling: ['purpose-limited'],
-  });
+  const order = join(dir, 'preservation-order.pdf');
+  await writeFile(order, `%PDF-1.7\nOrder of the Criminal Court, account 4471\n${'.'.repeat(50_000)}\n%%EOF\n`);
+  const { messageId } = await alice.send(
+    'vn-spp.lan',
+    {
+      subject: 'Preservation request',
+      text: 'Please preserve the records of account 4471 pending our formal MLA request.',
+      reference: 'TH-OAG-2026-114',
+      handling: ['purpose-limited'],
+    },
+    { attachments: [await fileAttachment(order, { type: 'application/pdf' })] },
+  );
   console.log(`Somchai sent message ${messageId}, end-to-end encrypted.`);
   await received;
   await acknowledged;
