@@ -1,9 +1,10 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromBytes, isLiaisonError, type ReceivedMessage } from '@liaison/client';
-import { type Attachment, BLOB_CHUNK_BYTES, blobSizeFor, LIMITS } from '@liaison/protocol';
+import { type AttachmentSource, fromBytes, isLiaisonError, type ReceivedMessage } from '@liaison/client';
+import { downloadToFile } from '@liaison/client/node';
+import { type Attachment, BLOB_CHUNK_BYTES, BLOB_CHUNK_OVERHEAD, blobSizeFor, LIMITS } from '@liaison/protocol';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
@@ -67,6 +68,12 @@ describe.each(BACKENDS)('encrypted attachments (%s)', (backend) => {
   };
   let chunks: StoredChunks;
   let blobDir: string | undefined;
+  const metric = async (direction: 'upload' | 'download') => {
+    const text = await (await fetch(`${relay.url}/metrics`)).text();
+    return Number(new RegExp(`liaison_blob_bytes_total\\{direction="${direction}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
+  };
+  const uploadedBytes = () => metric('upload');
+  const downloadedBytes = () => metric('download');
   const count = async (table: 'blobs' | 'blob_chunks' | 'blob_readers', blobId: string) => {
     if (table === 'blob_chunks') return chunks.count(blobId);
     const { rows } = await sql<{ n: number }>`
@@ -339,5 +346,84 @@ describe.each(BACKENDS)('encrypted attachments (%s)', (backend) => {
     relay.clock.now += 30 * 24 * 3600_000;
     await relay.relay.sweep();
     expect([await count('blobs', kept), await count('blob_chunks', kept)]).toEqual([0, 0]);
+  });
+
+  it('resumes an upload after the sending application restarts: the same message id sends only what the relay lacks', async () => {
+    const carolDevice = await net.authority('th-oag', 'TH').contactPoint('carol').addDevice();
+    const first = await start(carolDevice);
+    const file = evidence(4 * CHUNK + 77);
+    const messageId = crypto.randomUUID();
+    // The first attempt dies after reading three chunks (the disk, the process: what it is does not matter).
+    const dying: AttachmentSource = {
+      ...fromBytes('ledger.bin', 'application/octet-stream', file),
+      async *open() {
+        for (let offset = 0; offset < 3 * CHUNK; offset += CHUNK) yield file.subarray(offset, offset + CHUNK);
+        throw new Error('the process died');
+      },
+    };
+    await expect(
+      first.client.send('vn-spp.bob', { text: 'Ledger' }, { messageId, attachments: [dying] }),
+    ).rejects.toThrow('the process died');
+    await first.client.close();
+    // The chunk on the wire when it died still arrives: two chunks are confirmed.
+    await until(async () => {
+      const { rows } = await sql<{ n: number }>`
+        select stored_chunks as n from blobs where message_id = ${messageId}`.execute(relay.relay.db);
+      return rows[0]?.n === 2;
+    }, 'the chunk in flight');
+    const before = await uploadedBytes();
+
+    const restarted = await start(carolDevice);
+    const progress: number[] = [];
+    await restarted.client.send(
+      'vn-spp.bob',
+      { text: 'Ledger' },
+      {
+        messageId,
+        attachments: [fromBytes('ledger.bin', 'application/octet-stream', file)],
+        onProgress: (p) => progress.push(p.transferred),
+      },
+    );
+    // Only the three chunks the relay lacked were sent: two whole ones and the last.
+    expect((await uploadedBytes()) - before).toBe(2 * BLOB_CHUNK_BYTES + 77 + BLOB_CHUNK_OVERHEAD);
+    expect(progress.at(-1)).toBe(file.length);
+    const [attachment] = (await received(bobs[0] as TestClient, messageId)).attachments as Attachment[];
+    expect(Buffer.compare((await fetchAttachment(bobs[0] as TestClient, attachment as Attachment)).bytes, file)).toBe(
+      0,
+    );
+    expect(await carolDevice.store.stateKeys('upload:')).toEqual([]);
+  });
+
+  it('resumes a download to a file after the receiving application restarts, and refuses a leftover that is not the file', async () => {
+    const file = evidence(3 * CHUNK + 5);
+    const { messageId } = await alice.client.send(
+      'vn-spp.bob',
+      { text: 'Order' },
+      { attachments: [fromBytes('order.bin', 'application/octet-stream', file)] },
+    );
+    const bob = bobs[0] as TestClient;
+    const [attachment] = (await received(bob, messageId)).attachments as [Attachment];
+    const dir = await mkdtemp(join(tmpdir(), 'liaison-download-'));
+    const target = join(dir, 'order.bin');
+    try {
+      // What an interrupted download leaves: two chunks that opened, and half of the third.
+      await writeFile(`${target}.part`, file.subarray(0, 2 * CHUNK + CHUNK / 2));
+      const before = await downloadedBytes();
+      await downloadToFile(bob.client, attachment, target);
+      expect(await downloadedBytes()).toBe(before + (file.length - 2 * CHUNK) + 2 * BLOB_CHUNK_OVERHEAD);
+      expect(Buffer.compare(await readFile(target), file)).toBe(0);
+
+      // A leftover of other bytes: the next chunk does not open, the leftover goes, a new attempt succeeds.
+      const other = bobs[1] as TestClient;
+      const [copy] = (await received(other, messageId)).attachments as [Attachment];
+      const second = join(dir, 'order-2.bin');
+      await writeFile(`${second}.part`, randomBytes(CHUNK));
+      expect(await failureOf(downloadToFile(other.client, copy, second))).toBe('DECRYPT_FAILED');
+      await expect(stat(`${second}.part`)).rejects.toThrow();
+      await downloadToFile(other.client, copy, second);
+      expect(Buffer.compare(await readFile(second), file)).toBe(0);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
   });
 });

@@ -123,4 +123,28 @@ describe('attachment encryption (secretstream in chunks)', () => {
     expect(failure(() => opener.open(new Uint8Array(CHUNK + BLOB_CHUNK_OVERHEAD), true))).toBe('DECRYPT_FAILED');
     expect(same(concat(first, opener.open(sealed[1] as Uint8Array, true)), file)).toBe(true);
   });
+
+  it('resumes a stream after a restart: sealed again from key and header, or skipped past by plaintext kept', async () => {
+    const file = randomBytes(4 * CHUNK + 99);
+    const { key, header, sealed } = await seal(file);
+    const plain = await collect(plaintextChunks(pieces(file, [CHUNK]), file.length));
+    await fc.assert(
+      fc.property(fc.integer({ min: 0, max: 4 }), (done) => {
+        // The uploader restarted after `done` chunks: sealing them again yields the same stream.
+        const resumed = new AttachmentSealer({ key, header });
+        const again = plain.map((c, i) => resumed.seal(c, i === plain.length - 1));
+        expect(again.every((c, i) => same(c, sealed[i] as Uint8Array))).toBe(true);
+        // The downloader restarted with `done` chunks kept: it opens the rest.
+        const opener = new AttachmentOpener(key, header);
+        for (const c of plain.slice(0, done)) opener.skip(c);
+        const rest = sealed.slice(done).map((c, i) => opener.open(c, done + i === sealed.length - 1));
+        expect(same(concat(...plain.slice(0, done), ...rest), file)).toBe(true);
+      }),
+      { numRuns: 10 },
+    );
+    // Kept bytes that are not what was sent make the next chunk fail to open.
+    const opener = new AttachmentOpener(key, header);
+    opener.skip(randomBytes(CHUNK));
+    expect(failure(() => opener.open(sealed[1] as Uint8Array, false))).toBe('DECRYPT_FAILED');
+  });
 });

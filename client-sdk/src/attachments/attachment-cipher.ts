@@ -7,17 +7,32 @@ import { LiaisonError } from '../errors.js';
  * a fresh random key each, one stream message per chunk of `LIMITS.blobChunkPlaintextBytes`, the
  * last tagged FINAL. Each chunk's authentication covers its position in the stream, so a chunk
  * altered, swapped, dropped or added, or a stream cut short, fails to open.
+ *
+ * Resuming after a restart: secretstream's state is the same on both sides and moves the same way
+ * whether a chunk is sealed or opened, and it cannot be saved (it lives in libsodium's memory). So
+ * a stream is resumed from its key and header (libsodium's `init_pull` builds exactly the state
+ * `init_push` did) by passing through the chunks already done again: sealing them anew gives the
+ * same bytes, and sealing a chunk already opened moves an opener on as opening it did.
  */
 export class AttachmentSealer {
-  readonly key = sodium().crypto_secretstream_xchacha20poly1305_keygen();
+  readonly key: Uint8Array;
   readonly header: Uint8Array;
   private readonly state: number;
   private finished = false;
 
-  constructor() {
-    const { state, header } = sodium().crypto_secretstream_xchacha20poly1305_init_push(this.key);
-    this.state = state as unknown as number;
-    this.header = header;
+  /** A new stream with a fresh key, or (`resume`) the stream of that key and header from its start. */
+  constructor(resume?: { key: Uint8Array; header: Uint8Array }) {
+    const s = sodium();
+    if (resume) {
+      this.key = resume.key;
+      this.header = resume.header;
+      this.state = s.crypto_secretstream_xchacha20poly1305_init_pull(resume.header, resume.key) as unknown as number;
+    } else {
+      this.key = s.crypto_secretstream_xchacha20poly1305_keygen();
+      const { state, header } = s.crypto_secretstream_xchacha20poly1305_init_push(this.key);
+      this.state = state as unknown as number;
+      this.header = header;
+    }
   }
 
   seal(plaintext: Uint8Array, last: boolean): Uint8Array {
@@ -59,6 +74,21 @@ export class AttachmentOpener {
       );
     }
     return opened.message;
+  }
+
+  /**
+   * Moves past a chunk whose plaintext this side already has (kept from before a restart), as if
+   * it had been opened. Not the last chunk: that one is always fetched and opened.
+   */
+  skip(plaintext: Uint8Array): void {
+    if (this.finished) throw new LiaisonError('DECRYPT_FAILED', 'the attachment has data after its end');
+    const s = sodium();
+    s.crypto_secretstream_xchacha20poly1305_push(
+      this.state as never,
+      plaintext,
+      null,
+      s.crypto_secretstream_xchacha20poly1305_TAG_MESSAGE,
+    );
   }
 }
 

@@ -6,6 +6,7 @@ import {
   blobSizeFor,
   decodeBase64url,
   encodeBase64url,
+  LIMITS,
 } from '@liaison/protocol';
 import type { RelayApi } from '../client/relay-api.js';
 import { equalBytes } from '../crypto/bytes.js';
@@ -40,6 +41,28 @@ export interface TransferOptions {
 /** Where a download's plaintext goes, a chunk at a time, in order. Unverified until `download` resolves. */
 export type AttachmentSink = (chunk: Uint8Array) => void | Promise<void>;
 
+/** What resumes an upload after a restart: kept (secret) in the key store until the message is sent. */
+export interface PendingUpload {
+  blobId: string;
+  key: string;
+  header: string;
+}
+
+export interface UploadOptions extends TransferOptions {
+  /** An upload of this file begun earlier: resumed from the chunks the relay confirmed. */
+  pending?: PendingUpload;
+  /** Called before the first chunk goes, with what `pending` needs to resume this upload. */
+  onStart?: (pending: PendingUpload) => Promise<void>;
+}
+
+export interface DownloadOptions extends TransferOptions {
+  /**
+   * The plaintext of the first chunks, kept from an interrupted attempt (whole chunks, not the
+   * last): read again instead of fetched. If it is not what was sent, the next chunk fails to open.
+   */
+  kept?: { bytes: number; read(): AsyncIterable<Uint8Array> };
+}
+
 export function fromBytes(name: string, type: string, bytes: Uint8Array): AttachmentSource {
   return {
     name,
@@ -57,20 +80,38 @@ const ATTEMPTS = 10;
 /**
  * Encrypts and uploads a file, chunk after chunk. A request that fails (connection lost, relay
  * restarting) is retried after asking the relay which chunks it has, so the upload resumes from
- * the last confirmed chunk, never from the start. Returns what the message must carry.
+ * the last confirmed chunk, never from the start; after a restart, `pending` does the same (the
+ * chunks the relay has are read and sealed again, to rebuild the stream, but not sent). Returns
+ * what the message must carry.
  */
 export async function uploadAttachment(
   api: RelayApi,
   source: AttachmentSource,
   target: { messageId: string; readers: string[] },
-  options: TransferOptions = {},
+  options: UploadOptions = {},
 ): Promise<Attachment> {
-  const blobId = crypto.randomUUID();
   const size = blobSizeFor(source.size);
   const chunks = blobChunkCount(size);
-  const status = await retrying(() => api.createBlob({ blobId, size, ...target }));
-  if (status.blobId !== blobId || status.chunks !== chunks) throw malformed();
-  const sealer = new AttachmentSealer();
+  const { pending } = options;
+  const resumed = pending ? await resumable(api, pending, size) : undefined;
+  let blobId: string;
+  let sealer: AttachmentSealer;
+  let confirmed = 0;
+  if (pending && resumed) {
+    blobId = pending.blobId;
+    sealer = new AttachmentSealer({
+      key: decodeBase64url(pending.key) as Uint8Array,
+      header: decodeBase64url(pending.header) as Uint8Array,
+    });
+    confirmed = resumed.storedChunks;
+    await retrying(() => api.setBlobReaders(blobId, target.readers));
+  } else {
+    blobId = crypto.randomUUID();
+    sealer = new AttachmentSealer();
+    await options.onStart?.({ blobId, key: encodeBase64url(sealer.key), header: encodeBase64url(sealer.header) });
+    const status = await retrying(() => api.createBlob({ blobId, size, ...target }));
+    if (status.blobId !== blobId || status.chunks !== chunks) throw malformed();
+  }
   const hash = new Sha256();
   // One chunk is sealed while the one before it uploads; chunks still reach the relay in order.
   let uploading: Promise<void> = Promise.resolve();
@@ -79,6 +120,11 @@ export async function uploadAttachment(
   for await (const plaintext of plaintextChunks(source.open(), source.size)) {
     hash.update(plaintext);
     const ciphertext = sealer.seal(plaintext, index === chunks - 1);
+    if (index < confirmed) {
+      index += 1;
+      transferred += plaintext.length;
+      continue;
+    }
     await uploading;
     const at = index;
     uploading = settled(
@@ -114,7 +160,7 @@ export async function downloadAttachment(
   api: RelayApi,
   attachment: Attachment,
   sink: AttachmentSink,
-  options: TransferOptions = {},
+  options: DownloadOptions = {},
 ): Promise<void> {
   const { blobId } = attachment;
   const size = blobSizeFor(attachment.size);
@@ -131,10 +177,23 @@ export async function downloadAttachment(
   );
   const hash = new Sha256();
   let transferred = 0;
+  const kept = options.kept?.bytes ?? 0;
+  const chunkBytes = LIMITS.blobChunkPlaintextBytes;
+  if (kept % chunkBytes !== 0 || kept > (chunks - 1) * chunkBytes) {
+    throw new LiaisonError('INVALID_INPUT', 'kept plaintext must be whole chunks, short of the last');
+  }
+  if (options.kept && kept > 0) {
+    for await (const plaintext of plaintextChunks(options.kept.read(), kept)) {
+      opener.skip(plaintext);
+      hash.update(plaintext);
+    }
+    transferred = kept;
+  }
   // The next chunk is fetched while this one is opened and written.
   const fetchChunk = (index: number) => settled(retrying(() => api.getChunk(blobId, index)));
-  let next = fetchChunk(0);
-  for (let index = 0; index < chunks; index++) {
+  const first = kept / chunkBytes;
+  let next = fetchChunk(first);
+  for (let index = first; index < chunks; index++) {
     const ciphertext = await next;
     if (index + 1 < chunks) next = fetchChunk(index + 1);
     if (ciphertext.length !== blobChunkLength(size, index)) {
@@ -159,6 +218,17 @@ export async function downloadAttachment(
 function settled<T>(work: Promise<T>): Promise<T> {
   work.catch(() => undefined);
   return work;
+}
+
+/** The relay's state of an upload begun earlier, if it can be resumed: still there, and of this size. */
+async function resumable(api: RelayApi, pending: PendingUpload, size: number): Promise<BlobStatus | undefined> {
+  try {
+    const status = await retrying(() => api.blobStatus(pending.blobId));
+    return status.blobId === pending.blobId && status.size === size ? status : undefined;
+  } catch (error) {
+    if (isLiaisonError(error, 'NOT_FOUND')) return undefined;
+    throw error;
+  }
 }
 
 function stored(status: BlobStatus, blobId: string): number {

@@ -24,7 +24,9 @@ import { io, type Socket } from 'socket.io-client';
 import {
   type AttachmentSink,
   type AttachmentSource,
+  type DownloadOptions,
   downloadAttachment,
+  type PendingUpload,
   type TransferOptions,
   uploadAttachment,
 } from '../attachments/transfer.js';
@@ -113,6 +115,10 @@ export interface ReceivedMessage extends OutgoingMessage {
 }
 
 export interface SendOptions extends TransferOptions {
+  /**
+   * Made here when not given. A send that failed (even in a process since restarted, with the same
+   * key store) can be repeated with the same id and attachments: uploads resume where they stopped.
+   */
   messageId?: string;
   urgent?: UrgentOptions;
   /** Files to encrypt and upload before the message is sent (any size: memory stays flat). */
@@ -339,8 +345,22 @@ export class LiaisonClient extends Emitter<Events> {
     let levels = await this.levels(contactPointId, options.urgent !== undefined);
     // The blobs are readable by exactly the devices the message is encrypted for.
     const attachments: Attachment[] = [];
-    for (const source of sources) {
-      attachments.push(await uploadAttachment(this.api, source, { messageId, readers: this.readers(levels) }, options));
+    const store = this.options.keyStore;
+    const pendingKeys = sources.map((_, i) => `upload:${messageId}:${i}`);
+    for (const [i, source] of sources.entries()) {
+      const saved = await store.getState(pendingKeys[i] as string);
+      attachments.push(
+        await uploadAttachment(
+          this.api,
+          source,
+          { messageId, readers: this.readers(levels) },
+          {
+            ...options,
+            ...(saved && { pending: JSON.parse(saved) as PendingUpload }),
+            onStart: (pending) => store.setState(pendingKeys[i] as string, JSON.stringify(pending)),
+          },
+        ),
+      );
     }
     const plaintext = new TextEncoder().encode(JSON.stringify(checked(attachments)));
     if (plaintext.length > LIMITS.maxCiphertextBytes - 1024)
@@ -359,6 +379,7 @@ export class LiaisonClient extends Emitter<Events> {
       };
       try {
         const result = await this.emitUntilStored(request);
+        for (const key of pendingKeys) await store.setState(key, undefined);
         return { messageId, serverTime: result.serverTime };
       } catch (error) {
         if (!isLiaisonError(error, 'DEVICE_MISMATCH') || attempt >= 3) throw error;
@@ -375,10 +396,11 @@ export class LiaisonClient extends Emitter<Events> {
   /**
    * Fetches, decrypts and checks an attachment of a received message, handing the plaintext to
    * `sink` chunk by chunk (memory stays flat). Resolves once the whole file decrypted and its
-   * SHA-256 matched; if it rejects, discard what `sink` got. Node: `downloadToFile` from
-   * `@liaison/client/node` writes a file only once verified.
+   * SHA-256 matched; if it rejects, discard what `sink` got, or keep its whole chunks and pass
+   * them as `kept` to resume. Node: `downloadToFile` from `@liaison/client/node` does both, and
+   * puts the file in place only once verified.
    */
-  download(attachment: Attachment, sink: AttachmentSink, options: TransferOptions = {}): Promise<void> {
+  download(attachment: Attachment, sink: AttachmentSink, options: DownloadOptions = {}): Promise<void> {
     return downloadAttachment(this.api, attachment, sink, options);
   }
 
