@@ -9,6 +9,7 @@ import { downloadToFile, fileAttachment } from '@liaison/client/node';
 import { type Attachment, BLOB_CHUNK_BYTES, LIMITS } from '@liaison/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
+import { relayCounter } from './harness/metrics.js';
 import { testNetwork } from './harness/network.js';
 import { watchPeakMemory } from './harness/proc.js';
 import { type RelayProcess, spawnRelay } from './harness/relay-process.js';
@@ -47,12 +48,6 @@ async function sha256Of(path: string): Promise<string> {
   const hash = createHash('sha256');
   await pipeline(createReadStream(path), hash);
   return hash.digest('hex');
-}
-
-/** Bytes the relay process has counted as uploaded since it (re)started. */
-async function uploadedSinceStart(relay: RelayProcess): Promise<number> {
-  const metrics = await (await fetch(`${relay.url}/metrics`)).text();
-  return Number(/liaison_blob_bytes_total\{direction="upload"\} (\d+)/.exec(metrics)?.[1] ?? 0);
 }
 
 const rssMb = () => process.memoryUsage().rss / MB;
@@ -119,7 +114,8 @@ describe(`a ${SIZE / MB} MB attachment through a relay process`, () => {
     const sent = await upload(sender.client);
     await restart;
     // After the crash only what was not confirmed went again: at most the chunk in flight.
-    const resent = await uploadedSinceStart(relay);
+    // Counted by the relay process since it restarted.
+    const resent = await relayCounter(relay.url, 'liaison_blob_bytes_total', 'direction="upload"');
     expect(resent).toBeLessThanOrEqual((chunks - confirmedAtCrash) * BLOB_CHUNK_BYTES);
     expect(resent).toBeGreaterThan(0);
 

@@ -9,6 +9,7 @@ import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { http, token } from './harness/device-client.js';
+import { relayCounter } from './harness/metrics.js';
 import { type TestContactPoint, type TestDevice, testNetwork } from './harness/network.js';
 import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
 import { databaseChunks, folderChunks, type StoredChunks } from './harness/stored-chunks.js';
@@ -68,12 +69,8 @@ describe.each(BACKENDS)('encrypted attachments (%s)', (backend) => {
   };
   let chunks: StoredChunks;
   let blobDir: string | undefined;
-  const metric = async (direction: 'upload' | 'download') => {
-    const text = await (await fetch(`${relay.url}/metrics`)).text();
-    return Number(new RegExp(`liaison_blob_bytes_total\\{direction="${direction}"\\} (\\d+)`).exec(text)?.[1] ?? 0);
-  };
-  const uploadedBytes = () => metric('upload');
-  const downloadedBytes = () => metric('download');
+  const uploadedBytes = () => relayCounter(relay.url, 'liaison_blob_bytes_total', 'direction="upload"');
+  const downloadedBytes = () => relayCounter(relay.url, 'liaison_blob_bytes_total', 'direction="download"');
   const count = async (table: 'blobs' | 'blob_chunks' | 'blob_readers', blobId: string) => {
     if (table === 'blob_chunks') return chunks.count(blobId);
     const { rows } = await sql<{ n: number }>`

@@ -1,6 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { freshPostgresDatabase, type TestDatabase } from './harness/databases.js';
+import { relayCounter } from './harness/metrics.js';
 import { testNetwork } from './harness/network.js';
 import { type RelayProcess, spawnRelay } from './harness/relay-process.js';
 import { type RestartableServer, startRedisServer } from './harness/servers.js';
@@ -16,9 +17,8 @@ const why = ready ? '' : ' [skipped: needs PostgreSQL and Redis; bash .ci/run pr
 const URGENT_ENV = { URGENT_ACK_MIN_SECONDS: '1', URGENT_SENDS_PER_HOUR: '1000', ESCALATION_POLL_MS: '50' };
 
 /** Escalation steps a node has run, from its own /metrics. */
-async function stepsRun(node: RelayProcess): Promise<number> {
-  const text = await (await fetch(`${node.url}/metrics`)).text();
-  return Number(/^liaison_escalation_steps_total (\d+)/m.exec(text)?.[1] ?? Number.NaN);
+function stepsRun(node: RelayProcess): Promise<number> {
+  return relayCounter(node.url, 'liaison_escalation_steps_total');
 }
 
 describeCluster(`urgent escalation on several nodes${why}`, () => {

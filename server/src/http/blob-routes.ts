@@ -39,6 +39,13 @@ async function visibleBlob(ctx: RouteContext, as: 'uploader' | 'reader' | 'eithe
   return row;
 }
 
+/** A blob the caller may read, once its upload is complete. */
+async function readableBlob(ctx: RouteContext): Promise<BlobRow> {
+  const row = await visibleBlob(ctx, 'reader');
+  if (row.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
+  return row;
+}
+
 /** Encrypted attachments: upload in chunks, resumable; download by chunk, by the devices the sender named. */
 export const BLOB_ROUTES: Route[] = [
   {
@@ -124,9 +131,8 @@ export const BLOB_ROUTES: Route[] = [
     source: 'none',
     input: None,
     handle: async (ctx) => {
-      const row = await visibleBlob(ctx, 'reader');
+      const row = await readableBlob(ctx);
       const index = param(ctx, 'index', ChunkIndex);
-      if (row.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
       if (index >= row.chunks) throw new RelayError('NOT_FOUND', `this blob has ${row.chunks} chunks`);
       const bytes = await ctx.deps.blobs.read(row.blob_id, index);
       if (!bytes) throw new RelayError('NOT_FOUND', 'no such blob');
@@ -141,8 +147,7 @@ export const BLOB_ROUTES: Route[] = [
     source: 'none',
     input: None,
     handle: async (ctx) => {
-      const row = await visibleBlob(ctx, 'reader');
-      if (row.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
+      const row = await readableBlob(ctx);
       const { deps } = ctx;
       const pending = await blobDownloaded(deps.db, row.blob_id, me(ctx).deviceId, deps.config.now());
       // The last reader has it: the ciphertext goes now, not at the next sweep.
