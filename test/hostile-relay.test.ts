@@ -1,9 +1,10 @@
-import type { LiaisonError } from '@liaison/client';
+import { certifyDevice, type LiaisonError } from '@liaison/client';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient } from './harness/clients.js';
 import { testNetwork } from './harness/network.js';
 import { startTestRelay, type TestRelay } from './harness/relay.js';
+import { until } from './harness/until.js';
 
 /**
  * The relay misbehaves on purpose, by rewriting its own storage between a send and a delivery.
@@ -17,7 +18,8 @@ describe('the SDK against a relay that misbehaves', () => {
 
   beforeAll(async () => {
     net = await testNetwork();
-    relay = await startTestRelay('pglite', { trustedRoots: [net.root] });
+    // Many devices authenticate from this one address in a few seconds.
+    relay = await startTestRelay('pglite', { trustedRoots: [net.root], authAttemptsPerMinute: 10_000 });
   });
   afterAll(() => relay.stop());
 
@@ -161,5 +163,167 @@ describe('the SDK against a relay that misbehaves', () => {
     await sender.client.send(to, { text: 'no one-time prekey' });
     const { recipient } = await online();
     expect((await recipient.waitForMessages(1))[0]?.text).toBe('no one-time prekey');
+  });
+
+  /** Another real, registered contact point of the network: the one the relay pretends sent things. */
+  async function otherContactPoint(name: string) {
+    const contactPoint = net.authority('ph-doj', 'PH').contactPoint(`${name}${pair}`);
+    const device = await contactPoint.addDevice();
+    const client = await startClient(relay.url, device, [net.root]);
+    return { contactPoint, device, client };
+  }
+  const errorCodes = (errors: LiaisonError[]) => errors.map((e) => e.code);
+
+  describe("unknown key-share: a colluding contact point certifies the sender's device key as its own", () => {
+    /** The relay lists the sender's device under the colluder, with the colluder's valid certificate, and relabels the message. */
+    async function passOff(
+      senderDevice: string,
+      colluder: Awaited<ReturnType<typeof otherContactPoint>>,
+      messageId: string,
+    ) {
+      const now = Date.now();
+      const borrowed = certifyDevice(colluder.contactPoint.accountKeys, {
+        contactPointId: colluder.contactPoint.id,
+        deviceId: senderDevice,
+        deviceName: 'Office laptop',
+        notBefore: now - 60_000,
+        notAfter: now + 24 * 3600_000,
+      });
+      await sql`update devices set contact_point_id = ${colluder.contactPoint.id}, certificate = ${JSON.stringify(borrowed)}::jsonb where device_id = ${senderDevice}`.execute(
+        db(),
+      );
+      await sql`update messages set sender_contact_point = ${colluder.contactPoint.id} where message_id = ${messageId}`.execute(
+        db(),
+      );
+    }
+
+    it("a first message: never shown under the colluder's verified name", async () => {
+      const { sender, to, online } = await setup();
+      const colluder = await otherContactPoint('c');
+      const { messageId } = await sender.client.send(to, { text: 'words of the real sender' });
+      await passOff(sender.client.deviceId, colluder, messageId);
+      const { recipient, errors } = await online();
+      await until(() => errors.length + recipient.messages.length > 0, 'a message or a refusal');
+      await settle();
+      expect(recipient.messages).toEqual([]);
+      expect(errorCodes(errors)).toEqual(['DECRYPT_FAILED']);
+      await colluder.client.client.close();
+    });
+
+    it('within a session: the device stays its first contact point’s, and the relabelled message is refused', async () => {
+      const { sender, to, online } = await setup();
+      const colluder = await otherContactPoint('d');
+      await sender.client.send(to, { text: 'first, genuine' });
+      const first = await online();
+      await first.recipient.waitForMessages(1);
+      await settle();
+      await first.recipient.client.close();
+      const { messageId } = await sender.client.send(to, { text: 'second, to be passed off' });
+      await passOff(sender.client.deviceId, colluder, messageId);
+      const { recipient, errors } = await online();
+      await until(() => errors.length + recipient.messages.length > 0, 'a message or a refusal');
+      await settle();
+      expect(first.recipient.messages.map((m) => [m.sender.contactPointId, m.text])).toEqual([
+        [sender.client.contactPointId, 'first, genuine'],
+      ]);
+      expect(recipient.messages).toEqual([]);
+      expect(errorCodes(errors)).toEqual(['UNTRUSTED_IDENTITY']);
+      await colluder.client.client.close();
+    });
+  });
+
+  it('re-sends a kept message under another sender: the kept text is not shown as theirs', async () => {
+    const { sender, to, recipientDevice, online } = await setup();
+    const carol = await otherContactPoint('e');
+    const { messageId } = await sender.client.send(to, { text: 'kept while the application failed' });
+    // The application fails on the message: the SDK keeps the plaintext and does not acknowledge it.
+    const failing = await startClient(relay.url, recipientDevice, [net.root], { connect: false });
+    failing.client.on('message', () => {
+      throw new Error('the application could not store it');
+    });
+    const failures: LiaisonError[] = [];
+    failing.client.on('error', (e) => {
+      failures.push(e);
+    });
+    await failing.client.connect();
+    await until(() => failures.length > 0, 'the application failure');
+    await failing.client.close();
+    // The relay re-sends the id as from Carol's real device, with bytes of its own.
+    await sql`update messages set sender_device = ${carol.device.id}, sender_contact_point = ${carol.contactPoint.id} where message_id = ${messageId}`.execute(
+      db(),
+    );
+    await sql`update envelopes set ciphertext = ${new Uint8Array(300).fill(7)} where message_id = ${messageId}`.execute(
+      db(),
+    );
+    const { recipient, errors } = await online();
+    await until(() => errors.length + recipient.messages.length > 0, 'a message or a refusal');
+    await settle();
+    expect(recipient.messages).toEqual([]);
+    expect(errorCodes(errors)).toEqual([
+      expect.stringMatching(/NO_SESSION|INVALID_MESSAGE|UNSUPPORTED_VERSION|DECRYPT_FAILED/),
+    ]);
+    await carol.client.client.close();
+  });
+
+  describe("rewrites what the sender sealed: the envelope's id, priority, deadline or level", () => {
+    const rewrites: [string, (messageId: string) => Promise<unknown>, boolean][] = [
+      [
+        'another message id',
+        async (messageId) => {
+          const other = crypto.randomUUID();
+          await sql`insert into messages select ${other}::uuid, sender_device, sender_contact_point, recipient_contact_point, priority, created_at, server_time, deadline from messages where message_id = ${messageId}`.execute(
+            db(),
+          );
+          await sql`update envelopes set message_id = ${other} where message_id = ${messageId}`.execute(db());
+        },
+        false,
+      ],
+      [
+        'a normal message made urgent, with an invented deadline',
+        (messageId) =>
+          Promise.all([
+            sql`update messages set priority = 'urgent', deadline = ${Date.now() + 60_000} where message_id = ${messageId}`.execute(
+              db(),
+            ),
+            sql`update envelopes set deadline = ${Date.now() + 60_000} where message_id = ${messageId}`.execute(db()),
+          ]),
+        false,
+      ],
+      [
+        'an urgent message made normal',
+        (messageId) =>
+          Promise.all([
+            sql`update messages set priority = 'normal', deadline = null where message_id = ${messageId}`.execute(db()),
+            sql`update envelopes set deadline = null where message_id = ${messageId}`.execute(db()),
+          ]),
+        true,
+      ],
+      [
+        'an urgent copy moved to another escalation level',
+        (messageId) => sql`update envelopes set escalation_level = 1 where message_id = ${messageId}`.execute(db()),
+        true,
+      ],
+    ];
+    it.each(rewrites)('%s: refused, not shown', async (_, rewrite, urgent) => {
+      const { sender, to, online } = await setup();
+      const { messageId } = await sender.client.send(
+        to,
+        { text: 'sealed' },
+        urgent ? { urgent: { acknowledgeWithin: 600_000 } } : {},
+      );
+      await rewrite(messageId);
+      const { recipient, errors } = await online();
+      await until(() => errors.length + recipient.messages.length > 0, 'a message or a refusal');
+      await settle();
+      expect(recipient.messages).toEqual([]);
+      expect(errorCodes(errors)).toEqual(['ENVELOPE_MISMATCH']);
+      // Nothing else was harmed: the next message arrives as sent.
+      await sender.client.send(to, { text: 'next' });
+      expect((await recipient.waitForMessages(1))[0]).toMatchObject({
+        text: 'next',
+        priority: 'normal',
+        sender: { contactPointId: sender.client.contactPointId },
+      });
+    });
   });
 });

@@ -1,4 +1,4 @@
-import { revoke } from '@liaison/client';
+import { certifyDevice, revoke } from '@liaison/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { connect, http, proof, register, token } from './harness/device-client.js';
 import { testNetwork } from './harness/network.js';
@@ -42,6 +42,38 @@ describe.each(BACKENDS)('relay registration and authentication (%s)', (backend) 
     // Same contact point id, designated with another account key: refused.
     const impostor = await vn.contactPoint('lan').addDevice();
     expect((await register(relay.url, impostor)).body.error).toBe('CONFLICT');
+  });
+
+  it('refuses a device key already registered under another contact point, though both chains verify', async () => {
+    const kh = net.authority('kh-moj', 'KH');
+    const owner = kh.contactPoint('sokha');
+    const other = kh.contactPoint('dara');
+    const device = await owner.addDevice();
+    expect((await register(relay.url, device)).status).toBe(200);
+    // The same device key, certified by another contact point's account key (both chains verify).
+    const certifiedByOther = await other.addDevice();
+    const borrowed = {
+      ...device,
+      chain: {
+        ...certifiedByOther.chain,
+        device: certifyDevice(other.accountKeys, {
+          contactPointId: other.id,
+          deviceId: device.id,
+          deviceName: 'Borrowed laptop',
+          notBefore: device.chain.device.notBefore,
+          notAfter: device.chain.device.notAfter,
+        }),
+      },
+    };
+    const refused = await register(relay.url, borrowed);
+    expect([refused.status, refused.body.error]).toEqual([409, 'CONFLICT']);
+    const t = await token(relay.url, device);
+    const entryOf = async (id: string) =>
+      (await http(relay.url, 'GET', `/v1/contact-points/${id}`, undefined, t)).body as {
+        devices?: { deviceId: string }[];
+      };
+    expect((await entryOf(owner.id)).devices?.map((d) => d.deviceId)).toEqual([device.id]);
+    expect((await entryOf(other.id)).devices?.map((d) => d.deviceId) ?? []).not.toContain(device.id);
   });
 
   it('refuses a proof signed by another key, a replayed one, a stale one and one for another purpose', async () => {

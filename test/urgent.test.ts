@@ -105,7 +105,7 @@ describe.each(BACKENDS)('urgent requests and escalation (%s)', (backend) => {
     const { messageId } = await sendUrgent();
     const received = await receive(bob, messageId);
     expect(received).toMatchObject({ messageId, priority: 'urgent', escalationLevel: 0 });
-    expect(received?.deadline).toBe(relay.clock.now + WITHIN);
+    expect(received?.relay.deadline).toBe(relay.clock.now + WITHIN);
     expect(await heldCopies(messageId)).toBe(3);
     await waitForState(alice, messageId, (s) => s.level === 0);
     await advance(WITHIN - 1);
@@ -115,7 +115,7 @@ describe.each(BACKENDS)('urgent requests and escalation (%s)', (backend) => {
     await advance(1);
     for (const d of deputies) {
       expect(await receive(d, messageId)).toMatchObject({ escalationLevel: 1, text: received?.text });
-      expect(messagesOf(d, messageId)[0]?.deadline).toBe(relay.clock.now + WITHIN);
+      expect(messagesOf(d, messageId)[0]?.relay.deadline).toBe(relay.clock.now + WITHIN);
     }
     const escalated = await waitForState(alice, messageId, (s) => s.level === 1);
     expect(escalated.at(-1)).toMatchObject({ status: 'escalating', level: 1 });

@@ -43,7 +43,12 @@ async function device(oneTimePrekeys: number) {
       ...(otp && { oneTimePrekey: { id: otp.id, publicKey: Buffer.from(otp.publicKey, 'base64url') } }),
     };
   };
-  return { id: encodeBase64url(identity.publicKey), store, cipher: new SessionCipher(store), bundle };
+  const id = encodeBase64url(identity.publicKey);
+  const owner = {
+    contactPointId: `bench-${id.slice(0, 8).toLowerCase()}`,
+    accountKey: generateIdentityKeyPair().publicKey,
+  };
+  return { id, address: { deviceId: id, ...owner }, store, cipher: new SessionCipher(store, owner), bundle };
 }
 
 await ready();
@@ -67,21 +72,21 @@ const bob = await device(100);
 const initiators = await Promise.all(Array.from({ length: setups }, () => device(0)));
 const setupRate = await rate(async (i) => {
   const alice = initiators[i] as Awaited<ReturnType<typeof device>>;
-  const m = await alice.cipher.encrypt(bob.id, payload, bob.bundle());
-  await bob.cipher.decrypt(alice.id, m.body);
+  const m = await alice.cipher.encrypt(bob.address, payload, bob.bundle());
+  await bob.cipher.decrypt(alice.address, m.body);
 }, setups);
 
 // Established session, one direction (symmetric chain steps), and ping-pong (a DH ratchet step each message).
 const alice = await device(0);
 const carol = await device(10);
-await carol.cipher.decrypt(alice.id, (await alice.cipher.encrypt(carol.id, payload, carol.bundle())).body);
-await alice.cipher.decrypt(carol.id, (await carol.cipher.encrypt(alice.id, payload)).body);
+await carol.cipher.decrypt(alice.address, (await alice.cipher.encrypt(carol.address, payload, carol.bundle())).body);
+await alice.cipher.decrypt(carol.address, (await carol.cipher.encrypt(alice.address, payload)).body);
 const oneWayRate = await rate(async () => {
-  await carol.cipher.decrypt(alice.id, (await alice.cipher.encrypt(carol.id, payload)).body);
+  await carol.cipher.decrypt(alice.address, (await alice.cipher.encrypt(carol.address, payload)).body);
 });
 const pingPongRate = await rate(async (i) => {
   const [from, to] = i % 2 === 0 ? [alice, carol] : [carol, alice];
-  await to.cipher.decrypt(from.id, (await from.cipher.encrypt(to.id, payload)).body);
+  await to.cipher.decrypt(from.address, (await from.cipher.encrypt(to.address, payload)).body);
 });
 
 const rows = [

@@ -12,6 +12,8 @@ export const CLIENT_ERROR_CODES = [
   'TOO_MANY_SKIPPED',
   /** Bytes that are not a Liaison message of this version. */
   'INVALID_MESSAGE',
+  /** The relay's envelope contradicts what the sender sealed in the message (id, priority, escalation level). */
+  'ENVELOPE_MISMATCH',
   /** A prekey a message refers to is not (or no longer) in the key store. */
   'MISSING_PREKEY',
   /** No session with that device, and nothing to start one with. */

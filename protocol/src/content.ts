@@ -1,7 +1,9 @@
 import { z } from 'zod';
 import { Attachment } from './blobs.js';
+import { Priority } from './envelope.js';
 import { LIMITS } from './limits.js';
-import { ContactPointId, LanguageTag, Timestamp, text } from './primitives.js';
+import { ContactPointId, LanguageTag, MessageId, Timestamp, text } from './primitives.js';
+import { AcknowledgeWithinMs, EscalationLevel } from './urgent.js';
 
 /**
  * What travels inside the ciphertext, between SDKs only: the relay never sees it. Defined here
@@ -18,18 +20,48 @@ export const HANDLING_CODES = [
 export const HandlingCode = z.enum(HANDLING_CODES);
 export type HandlingCode = z.infer<typeof HandlingCode>;
 
-export const MessageContent = z.strictObject({
-  version: z.literal(1),
-  /** The recipient contact point, so that the sender's other devices know where a copy went. */
-  to: ContactPointId,
-  text: z.string().max(40_000),
-  subject: text(300).optional(),
-  /** The sender's own reference (a case or request number). */
-  reference: text(100).optional(),
-  language: LanguageTag.optional(),
-  handling: z.array(HandlingCode).max(HANDLING_CODES.length).optional(),
-  /** Encrypted files uploaded as blobs; each entry carries the key to read one. */
-  attachments: z.array(Attachment).min(1).max(LIMITS.maxAttachmentsPerMessage).optional(),
-  sentAt: Timestamp,
+/**
+ * What the sender of an urgent message chose, sealed with it so the relay cannot change it: the
+ * time each level has to acknowledge, the escalation chain it was encrypted for (level k is
+ * `escalation[k - 1]`), and the level of this copy.
+ */
+export const UrgentIntent = z.strictObject({
+  acknowledgeWithinMs: AcknowledgeWithinMs,
+  escalation: z.array(ContactPointId).max(LIMITS.maxEscalationChain),
+  level: EscalationLevel,
 });
+export type UrgentIntent = z.infer<typeof UrgentIntent>;
+
+/**
+ * The fields the relay also sees on the envelope (message id, priority, level) are repeated here,
+ * inside the encryption: the receiving SDK refuses an envelope that contradicts them, so the
+ * relay can neither re-attribute a message id nor change a message's urgency.
+ */
+export const MessageContent = z
+  .strictObject({
+    version: z.literal(2),
+    messageId: MessageId,
+    /** The recipient contact point, so that the sender's other devices know where a copy went. */
+    to: ContactPointId,
+    priority: Priority,
+    urgent: UrgentIntent.optional(),
+    text: z.string().max(40_000),
+    subject: text(300).optional(),
+    /** The sender's own reference (a case or request number). */
+    reference: text(100).optional(),
+    language: LanguageTag.optional(),
+    handling: z.array(HandlingCode).max(HANDLING_CODES.length).optional(),
+    /** Encrypted files uploaded as blobs; each entry carries the key to read one. */
+    attachments: z.array(Attachment).min(1).max(LIMITS.maxAttachmentsPerMessage).optional(),
+    /** The sender's clock when it sent the message. */
+    sentAt: Timestamp,
+  })
+  .refine((c) => (c.priority === 'urgent') === (c.urgent !== undefined), {
+    message: 'an urgent message says what its sender chose for it, and only an urgent one',
+    path: ['urgent'],
+  })
+  .refine((c) => (c.urgent?.level ?? 0) <= (c.urgent?.escalation.length ?? 0), {
+    message: 'a copy is for the recipient or a member of the escalation chain',
+    path: ['urgent', 'level'],
+  });
 export type MessageContent = z.infer<typeof MessageContent>;

@@ -1,7 +1,7 @@
 import { bundleFromWire } from '@liaison/client';
-import { type BundlesResponse, encodeBase64url, type SendRequest } from '@liaison/protocol';
+import { type BundlesResponse, decodeBase64url, encodeBase64url, type SendRequest } from '@liaison/protocol';
 import { http, token } from './device-client.js';
-import type { TestDevice } from './network.js';
+import { type TestDevice, testDeviceAddress } from './network.js';
 
 /**
  * Encrypts one text for every device that must get it (the recipient's, and the sender's other
@@ -18,17 +18,27 @@ export async function buildSend(
   const t = await token(url, sender);
   const bundles = async (cp: string) =>
     (await http(url, 'GET', `/v1/contact-points/${cp}/bundles`, undefined, t)).body as BundlesResponse;
-  const targets = [...(await bundles(recipientContactPoint)).bundles];
+  // Each bundle with the contact point it came under: a session is bound to both.
+  const withOwner = (response: BundlesResponse) =>
+    response.bundles.map((bundle) => ({
+      bundle,
+      peer: {
+        deviceId: bundle.device.deviceId,
+        contactPointId: response.contactPoint.contactPointId,
+        accountKey: decodeBase64url(response.contactPoint.accountKey) as Uint8Array,
+      },
+    }));
+  const targets = withOwner(await bundles(recipientContactPoint));
   if (recipientContactPoint !== sender.chain.contactPoint.contactPointId) {
-    targets.push(...(await bundles(sender.chain.contactPoint.contactPointId)).bundles);
+    targets.push(...withOwner(await bundles(sender.chain.contactPoint.contactPointId)));
   }
   const envelopes = [];
-  for (const bundle of targets) {
-    const deviceId = bundle.device.deviceId;
+  for (const { bundle, peer } of targets) {
+    const deviceId = peer.deviceId;
     if (deviceId === sender.id) continue;
-    const has = await sender.cipher.hasSession(deviceId);
+    const has = await sender.cipher.hasSession(peer);
     const message = await sender.cipher.encrypt(
-      deviceId,
+      peer,
       new TextEncoder().encode(text),
       has ? undefined : bundleFromWire(bundle),
     );
@@ -51,5 +61,5 @@ export async function buildSend(
 
 export async function decryptText(device: TestDevice, senderDevice: string, ciphertext: string): Promise<string> {
   const bytes = Uint8Array.from(Buffer.from(ciphertext, 'base64url'));
-  return new TextDecoder().decode(await device.cipher.decrypt(senderDevice, bytes));
+  return new TextDecoder().decode(await device.cipher.decrypt(testDeviceAddress(senderDevice), bytes));
 }

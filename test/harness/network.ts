@@ -9,6 +9,7 @@ import {
   ready,
   rotateSignedPrekey,
   SessionCipher,
+  type SessionPeer,
 } from '@liaison/client';
 import {
   type AuthorityCertificate,
@@ -27,6 +28,17 @@ export interface TestDevice {
   store: MemoryKeyStore;
   cipher: SessionCipher;
   chain: CertificateChain;
+  /** The device with its contact point, as another device's session cipher addresses it. */
+  address: SessionPeer;
+}
+
+/** Every device the tests made, so a test can address a sender by the device id an envelope names. */
+const devices = new Map<string, TestDevice>();
+
+export function testDeviceAddress(deviceId: string): SessionPeer {
+  const device = devices.get(deviceId);
+  if (!device) throw new Error(`no test device ${deviceId}`);
+  return device.address;
 }
 
 export interface TestContactPoint {
@@ -93,13 +105,17 @@ export async function testNetwork(networkId = 'seajust') {
               deviceName,
               ...validity,
             });
-            return {
+            const owner = { contactPointId: cp.contactPointId, accountKey: accountKeys.publicKey };
+            const made: TestDevice = {
               id: device.deviceId,
               identity,
               store,
-              cipher: new SessionCipher(store),
+              cipher: new SessionCipher(store, owner),
               chain: { authority: certificate, contactPoint: cp, device },
+              address: { deviceId: device.deviceId, ...owner },
             };
+            devices.set(made.id, made);
+            return made;
           },
         };
       },

@@ -1,9 +1,9 @@
 import { encodeBase64url } from '@liaison/protocol';
 import { generateIdentityKeyPair, type IdentityKeyPair } from '../crypto/keys.js';
 import { DEFAULT_PREKEY_POLICY, refillOneTimePrekeys, rotateSignedPrekey } from '../crypto/prekeys.js';
-import { SessionCipher } from '../crypto/session-cipher.js';
+import { SessionCipher, type SessionPeer } from '../crypto/session-cipher.js';
 import { ready } from '../crypto/sodium.js';
-import type { RemoteBundle } from '../crypto/x3dh.js';
+import type { ContactPointBinding, RemoteBundle } from '../crypto/x3dh.js';
 import { MemoryKeyStore } from '../key-store/memory-key-store.js';
 import { deserializeKeyStoreData, serializeKeyStoreData } from '../key-store/serialize.js';
 
@@ -12,6 +12,8 @@ export const NOW = 1_790_000_000_000;
 /** A device with its own key store, as an agency tool would hold it, plus what a relay would serve of it. */
 export interface TestDevice {
   id: string;
+  /** The device with the contact point it speaks for, as a peer's session cipher addresses it. */
+  address: SessionPeer;
   identity: IdentityKeyPair;
   store: MemoryKeyStore;
   cipher: SessionCipher;
@@ -21,7 +23,16 @@ export interface TestDevice {
   restart(): void;
 }
 
-export async function makeDevice(oneTimePrekeys = 5): Promise<TestDevice> {
+let contactPoints = 0;
+
+/** A device of a contact point of its own (an id and an account key), unless `owner` names one. */
+export async function makeDevice(
+  oneTimePrekeys = 5,
+  owner: ContactPointBinding = {
+    contactPointId: `cp-${++contactPoints}`,
+    accountKey: generateIdentityKeyPair().publicKey,
+  },
+): Promise<TestDevice> {
   await ready();
   const identity = generateIdentityKeyPair();
   const store = new MemoryKeyStore();
@@ -31,11 +42,13 @@ export async function makeDevice(oneTimePrekeys = 5): Promise<TestDevice> {
   const published = await refillOneTimePrekeys(store, 0, { ...DEFAULT_PREKEY_POLICY, oneTimeBatch: oneTimePrekeys });
   const spk = (await store.getSignedPrekeys())[0];
   if (!spk) throw new Error('no signed prekey');
+  const id = encodeBase64url(identity.publicKey);
   const device: TestDevice = {
-    id: encodeBase64url(identity.publicKey),
+    id,
+    address: { deviceId: id, ...owner },
     identity,
     store,
-    cipher: new SessionCipher(store),
+    cipher: new SessionCipher(store, owner),
     bundle({ oneTime = true } = {}) {
       const otp = oneTime ? published.shift() : undefined;
       return {
@@ -48,7 +61,7 @@ export async function makeDevice(oneTimePrekeys = 5): Promise<TestDevice> {
       // biome-ignore lint/complexity/useLiteralKeys: reaching the protected data is the point of a restart
       const bytes = serializeKeyStoreData(device.store['data']);
       device.store = new MemoryKeyStore(deserializeKeyStoreData(bytes));
-      device.cipher = new SessionCipher(device.store);
+      device.cipher = new SessionCipher(device.store, owner);
     },
   };
   return device;

@@ -17,6 +17,7 @@ import {
   type SendRequest,
   type ServerToClientEvents,
   type TrustedRoot,
+  type UrgentIntent,
   UrgentState,
   type VerifiedContactPoint,
 } from '@liaison/protocol';
@@ -33,6 +34,7 @@ import {
 import { bundleFromWire } from '../crypto/bundle.js';
 import {
   acceptPeerIdentity,
+  checkDeviceOwner,
   checkPeerIdentity,
   markPeerVerified,
   type PeerIdentityStatus,
@@ -45,7 +47,7 @@ import {
   rotateSignedPrekey,
 } from '../crypto/prekeys.js';
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety-number.js';
-import { SessionCipher } from '../crypto/session-cipher.js';
+import { SessionCipher, type SessionPeer } from '../crypto/session-cipher.js';
 import { ready } from '../crypto/sodium.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
@@ -94,6 +96,11 @@ export interface OutgoingMessage {
   handling?: HandlingCode[];
 }
 
+/**
+ * A received message. Everything at the top level is the sender's, from inside the end-to-end
+ * encryption (or from certificates, for `sender`); the relay could not have changed it. What only
+ * the relay says is under `relay`.
+ */
 export interface ReceivedMessage extends OutgoingMessage {
   messageId: string;
   /** `outgoing`: a copy of what another device of this contact point sent. */
@@ -101,17 +108,22 @@ export interface ReceivedMessage extends OutgoingMessage {
   to: string;
   sender: VerifiedSender;
   priority: 'normal' | 'urgent';
+  /** The sender's clock when it sent the message. */
   sentAt: number;
-  serverTime: number;
-  /** Urgent only: when a person at this device's level must acknowledge it (see `acknowledge`). */
-  deadline?: number;
   /** Urgent only: 0 when addressed to this contact point, k when it reached it by escalation to level k. */
   escalationLevel: number;
+  /** Urgent only: what the sender chose: the time each level has to acknowledge, and the escalation chain. */
+  urgent?: { acknowledgeWithinMs: number; escalation: string[] };
   /**
    * Files sent with the message; fetch each with `download`. Each carries the key that opens it:
    * keep it as carefully as the message text.
    */
   attachments?: Attachment[];
+  /**
+   * The relay's word, which the sender did not seal: when the relay stored the message and, for
+   * an urgent message, when a person at this device's level must acknowledge it (see `acknowledge`).
+   */
+  relay: { serverTime: number; deadline?: number };
 }
 
 export interface SendOptions extends TransferOptions {
@@ -156,7 +168,7 @@ type Events = {
 type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 interface Target {
-  deviceId: string;
+  peer: SessionPeer;
   bundle?: Parameters<typeof bundleFromWire>[0];
 }
 
@@ -199,7 +211,10 @@ export class LiaisonClient extends Emitter<Events> {
     super();
     this.now = options.now ?? Date.now;
     this.anchors = { trustedRoots: options.trustedRoots, revocations: options.revocations ?? [] };
-    this.cipher = new SessionCipher(options.keyStore);
+    this.cipher = new SessionCipher(options.keyStore, {
+      contactPointId: self.contactPoint.contactPointId,
+      accountKey: decodeBase64url(self.contactPoint.accountKey) as Uint8Array,
+    });
     this.inbox = new Inbox(options.keyStore, this.now);
   }
 
@@ -329,20 +344,31 @@ export class LiaisonClient extends Emitter<Events> {
     const sources = options.attachments ?? [];
     if (sources.length > LIMITS.maxAttachmentsPerMessage)
       throw new LiaisonError('INVALID_INPUT', `at most ${LIMITS.maxAttachmentsPerMessage} attachments per message`);
-    const checked = (attachments: Attachment[]) => {
-      const content = MessageContent.safeParse({
-        version: 1,
+    let levels = await this.levels(contactPointId, options.urgent !== undefined);
+    // What the sender chose for an urgent message is sealed in every copy, with the copy's level.
+    const urgent: Omit<UrgentIntent, 'level'> | undefined = options.urgent && {
+      acknowledgeWithinMs: this.acknowledgeWithin(options.urgent, levels.head),
+      escalation: levels.head.contactPoint.escalationChain,
+    };
+    const content = (attachments: Attachment[], level: number) => {
+      const parsed = MessageContent.safeParse({
+        version: 2,
+        messageId,
         to: contactPointId,
+        priority: urgent ? 'urgent' : 'normal',
+        ...(urgent && { urgent: { ...urgent, level } }),
         sentAt,
         ...message,
         ...(attachments.length > 0 && { attachments }),
       });
-      if (!content.success)
-        throw new LiaisonError('INVALID_INPUT', content.error.issues[0]?.message ?? 'invalid message');
-      return content.data;
+      if (!parsed.success)
+        throw new LiaisonError('INVALID_INPUT', parsed.error.issues[0]?.message ?? 'invalid message');
+      const bytes = new TextEncoder().encode(JSON.stringify(parsed.data));
+      if (bytes.length > LIMITS.maxCiphertextBytes - 1024)
+        throw new LiaisonError('PAYLOAD_TOO_LARGE', 'the message is too long; send documents as attachments');
+      return bytes;
     };
-    checked([]);
-    let levels = await this.levels(contactPointId, options.urgent !== undefined);
+    content([], 0);
     // The blobs are readable by exactly the devices the message is encrypted for.
     const attachments: Attachment[] = [];
     const store = this.options.keyStore;
@@ -362,20 +388,14 @@ export class LiaisonClient extends Emitter<Events> {
         ),
       );
     }
-    const plaintext = new TextEncoder().encode(JSON.stringify(checked(attachments)));
-    if (plaintext.length > LIMITS.maxCiphertextBytes - 1024)
-      throw new LiaisonError('PAYLOAD_TOO_LARGE', 'the message is too long; send documents as attachments');
-
     for (let attempt = 1; ; attempt++) {
       const request: SendRequest = {
         messageId,
         recipient: contactPointId,
-        priority: options.urgent ? 'urgent' : 'normal',
+        priority: urgent ? 'urgent' : 'normal',
         createdAt: sentAt,
-        ...(options.urgent && {
-          acknowledgeWithinMs: this.acknowledgeWithin(options.urgent, levels.head),
-        }),
-        envelopes: await this.encryptForLevels(levels.targets, plaintext),
+        ...(urgent && { acknowledgeWithinMs: urgent.acknowledgeWithinMs }),
+        envelopes: await this.encryptForLevels(levels.targets, (level) => content(attachments, level)),
       };
       try {
         const result = await this.emitUntilStored(request);
@@ -510,7 +530,7 @@ export class LiaisonClient extends Emitter<Events> {
 
   /** Every device a message to these levels is encrypted for. */
   private readers(levels: { targets: Target[][] }): string[] {
-    return [...new Set(levels.targets.flat().map((t) => t.deviceId))].filter((d) => d !== this.deviceId);
+    return [...new Set(levels.targets.flat().map((t) => t.peer.deviceId))].filter((d) => d !== this.deviceId);
   }
 
   private acknowledgeWithin(urgent: UrgentOptions, head: VerifiedContactPoint): number {
@@ -521,18 +541,22 @@ export class LiaisonClient extends Emitter<Events> {
       : DEFAULT_ACKNOWLEDGE_WITHIN_MS.urgent;
   }
 
-  private async encryptForLevels(levels: Target[][], plaintext: Uint8Array): Promise<SendRequest['envelopes']> {
+  private async encryptForLevels(
+    levels: Target[][],
+    plaintext: (level: number) => Uint8Array,
+  ): Promise<SendRequest['envelopes']> {
     const envelopes: SendRequest['envelopes'] = [];
     for (const [level, targets] of levels.entries()) {
+      const sealed = plaintext(level);
       for (const target of targets) {
-        if (target.deviceId === this.deviceId) continue;
+        if (target.peer.deviceId === this.deviceId) continue;
         const encrypted = await this.cipher.encrypt(
-          target.deviceId,
-          plaintext,
+          target.peer,
+          sealed,
           target.bundle && bundleFromWire(target.bundle),
         );
         envelopes.push({
-          recipientDevice: target.deviceId,
+          recipientDevice: target.peer.deviceId,
           kind: encrypted.kind,
           ciphertext: encodeBase64url(encrypted.body),
           escalationLevel: level,
@@ -545,9 +569,13 @@ export class LiaisonClient extends Emitter<Events> {
   /** The devices of a contact point, verified; with prekey bundles for those without a session. */
   private async targets(contactPointId: string): Promise<Target[]> {
     const known = this.deviceLists.get(contactPointId);
-    if (known && this.designations.has(contactPointId)) {
-      const sessions = await Promise.all(known.map((d) => (d === this.deviceId ? true : this.cipher.hasSession(d))));
-      if (sessions.every(Boolean)) return known.map((deviceId) => ({ deviceId }));
+    const designation = this.designations.get(contactPointId);
+    if (known && designation) {
+      const peers = known.map((deviceId) => sessionPeer(designation, deviceId));
+      const sessions = await Promise.all(
+        peers.map((peer) => (peer.deviceId === this.deviceId ? true : this.cipher.hasSession(peer))),
+      );
+      if (sessions.every(Boolean)) return peers.map((peer) => ({ peer }));
     }
     const response = await this.api.bundles(contactPointId);
     if (response.contactPoint.contactPointId !== contactPointId) {
@@ -563,9 +591,13 @@ export class LiaisonClient extends Emitter<Events> {
     });
     await this.checkIdentity(verified.contactPoint);
     const ids = response.bundles.map((b) => b.device.deviceId);
+    for (const id of ids) await checkDeviceOwner(this.options.keyStore, id, contactPointId);
     this.deviceLists.set(contactPointId, ids);
     this.designations.set(contactPointId, verified.contactPoint);
-    return response.bundles.map((bundle) => ({ deviceId: bundle.device.deviceId, bundle }));
+    return response.bundles.map((bundle) => ({
+      peer: sessionPeer(verified.contactPoint, bundle.device.deviceId),
+      bundle,
+    }));
   }
 
   /** Emits a send until the relay has stored it: the same request (same message id) each time. */
@@ -608,9 +640,8 @@ export class LiaisonClient extends Emitter<Events> {
   // ---- receiving -----------------------------------------------------------------------------
 
   private async receive(envelope: Envelope): Promise<void> {
-    const record = await this.inbox.get(envelope.messageId);
-    if (record?.status === 'delivered') return this.ackEnvelope(envelope.messageId);
-    let sender: VerifiedSender;
+    if (await this.inbox.delivered(envelope)) return this.ackEnvelope(envelope.messageId);
+    let sender: { shown: VerifiedSender; peer: SessionPeer };
     try {
       sender = await this.sender(envelope);
     } catch (error) {
@@ -621,15 +652,14 @@ export class LiaisonClient extends Emitter<Events> {
       }
       throw error;
     }
+    const kept = await this.inbox.pending(envelope);
     let plaintext: Uint8Array;
-    if (record?.status === 'pending') {
-      plaintext = record.plaintext;
+    if (kept && kept.senderContactPoint === sender.peer.contactPointId) {
+      plaintext = kept.plaintext;
     } else {
       try {
-        plaintext = await this.cipher.decrypt(
-          envelope.senderDevice,
-          decodeBase64url(envelope.ciphertext) as Uint8Array,
-          (p) => this.inbox.pending(envelope.messageId, p),
+        plaintext = await this.cipher.decrypt(sender.peer, decodeBase64url(envelope.ciphertext) as Uint8Array, (p) =>
+          this.inbox.keepPending(envelope, { plaintext: p, senderContactPoint: sender.peer.contactPointId }),
         );
       } catch (error) {
         if (!isLiaisonError(error)) throw error;
@@ -638,25 +668,29 @@ export class LiaisonClient extends Emitter<Events> {
       }
     }
     const content = parseContent(plaintext);
-    if (!content) {
-      await this.report(new LiaisonError('INVALID_MESSAGE', `message ${envelope.messageId} has no readable content`));
-      await this.inbox.delivered(envelope.messageId);
+    const refusal = content
+      ? contradiction(envelope, content)
+      : new LiaisonError('INVALID_MESSAGE', `message ${envelope.messageId} has no readable content`);
+    if (refusal || !content) {
+      await this.report(refusal);
+      await this.inbox.markDelivered(envelope);
       return this.ackEnvelope(envelope.messageId);
     }
-    const { version: _, to, sentAt, ...fields } = content;
+    const { version: _, to, sentAt, urgent, ...fields } = content;
     await this.emit('message', {
       ...fields,
-      messageId: envelope.messageId,
-      direction: sender.contactPointId === this.contactPointId ? 'outgoing' : 'incoming',
+      direction: sender.shown.contactPointId === this.contactPointId ? 'outgoing' : 'incoming',
       to,
-      sender,
-      priority: envelope.priority,
+      sender: sender.shown,
       sentAt,
-      serverTime: envelope.serverTime,
-      ...(envelope.deadline !== undefined && { deadline: envelope.deadline }),
-      escalationLevel: envelope.escalationLevel,
+      escalationLevel: urgent?.level ?? 0,
+      ...(urgent && { urgent: { acknowledgeWithinMs: urgent.acknowledgeWithinMs, escalation: urgent.escalation } }),
+      relay: {
+        serverTime: envelope.serverTime,
+        ...(envelope.deadline !== undefined && { deadline: envelope.deadline }),
+      },
     });
-    await this.inbox.delivered(envelope.messageId);
+    await this.inbox.markDelivered(envelope);
     await this.ackEnvelope(envelope.messageId);
   }
 
@@ -666,7 +700,7 @@ export class LiaisonClient extends Emitter<Events> {
   }
 
   /** Who sent an envelope, from certificates this client verified itself; the relay's claim alone counts for nothing. */
-  private async sender(envelope: Envelope): Promise<VerifiedSender> {
+  private async sender(envelope: Envelope): Promise<{ shown: VerifiedSender; peer: SessionPeer }> {
     let peer = this.peers.get(envelope.senderContactPoint);
     if (!peer?.devices.has(envelope.senderDevice)) {
       const entry = await this.api.contactPoint(envelope.senderContactPoint);
@@ -683,6 +717,7 @@ export class LiaisonClient extends Emitter<Events> {
         'UNTRUSTED_IDENTITY',
         `device ${envelope.senderDevice} is not certified for ${envelope.senderContactPoint}`,
       );
+    await checkDeviceOwner(this.options.keyStore, device.deviceId, envelope.senderContactPoint);
     const { verified } = peer;
     let identity: VerifiedSender['identity'];
     try {
@@ -693,17 +728,20 @@ export class LiaisonClient extends Emitter<Events> {
       identity = 'changed';
     }
     return {
-      contactPointId: verified.contactPoint.contactPointId,
-      displayName: verified.contactPoint.displayName,
-      role: verified.contactPoint.role,
-      authorityId: verified.authority.authorityId,
-      authorityName: verified.authority.name,
-      country: verified.authority.country,
-      networkId: verified.networkId,
-      networkName: verified.networkName,
-      deviceId: device.deviceId,
-      deviceName: device.deviceName,
-      identity,
+      shown: {
+        contactPointId: verified.contactPoint.contactPointId,
+        displayName: verified.contactPoint.displayName,
+        role: verified.contactPoint.role,
+        authorityId: verified.authority.authorityId,
+        authorityName: verified.authority.name,
+        country: verified.authority.country,
+        networkId: verified.networkId,
+        networkName: verified.networkName,
+        deviceId: device.deviceId,
+        deviceName: device.deviceName,
+        identity,
+      },
+      peer: sessionPeer(verified, device.deviceId),
     };
   }
 
@@ -819,6 +857,39 @@ function unknownAs<T>(fallback: T): (error: unknown) => T {
     if (isLiaisonError(error, 'NOT_FOUND')) return fallback;
     throw error;
   };
+}
+
+/** A device of a verified contact point, as a session is bound to it. */
+function sessionPeer(verified: VerifiedContactPoint, deviceId: string): SessionPeer {
+  return {
+    deviceId,
+    contactPointId: verified.contactPoint.contactPointId,
+    accountKey: decodeBase64url(verified.contactPoint.accountKey) as Uint8Array,
+  };
+}
+
+/**
+ * Where the relay's envelope says something else than the sender sealed inside it: the message
+ * id, the priority, the escalation level. Such an envelope is refused, not shown.
+ */
+function contradiction(envelope: Envelope, content: MessageContent): LiaisonError | undefined {
+  const sealedLevel = content.urgent?.level ?? 0;
+  const differs =
+    envelope.messageId !== content.messageId
+      ? 'message id'
+      : envelope.priority !== content.priority
+        ? 'priority'
+        : envelope.escalationLevel !== sealedLevel
+          ? 'escalation level'
+          : envelope.deadline !== undefined && content.priority !== 'urgent'
+            ? 'deadline of a message that is not urgent'
+            : undefined;
+  return differs
+    ? new LiaisonError(
+        'ENVELOPE_MISMATCH',
+        `the relay's envelope ${envelope.messageId} contradicts the sender's ${differs}`,
+      )
+    : undefined;
 }
 
 function parseContent(plaintext: Uint8Array): MessageContent | undefined {

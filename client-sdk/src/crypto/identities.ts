@@ -55,3 +55,21 @@ export async function markPeerVerified(
   }
   await store.putPeerIdentity(contactPointId, { accountKey, firstSeenAt: known?.firstSeenAt ?? now, verifiedAt: now });
 }
+
+/**
+ * Records which contact point a device key speaks for, the first time a verified chain shows it,
+ * and refuses the same device key under any other contact point afterwards. A device certificate
+ * is signed by one account key; a second contact point that certifies someone else's device key
+ * (with a relay's help) wants to be taken for its owner, and is refused here.
+ */
+export async function checkDeviceOwner(store: KeyStore, deviceId: string, contactPointId: string): Promise<void> {
+  const key = `device-owner:${deviceId}`;
+  const owner = await store.getState(key);
+  if (owner === undefined) return store.setState(key, contactPointId);
+  if (owner !== contactPointId) {
+    throw new LiaisonError(
+      'UNTRUSTED_IDENTITY',
+      `device ${deviceId} is certified for ${contactPointId} but belongs to ${owner}: one device key speaks for one contact point`,
+    );
+  }
+}

@@ -6,44 +6,61 @@ import type { IdentityKeyPair } from './keys.js';
 import { messagePrefix, type ParsedMessage, parseMessage } from './message.js';
 import { initiatorState, ratchetDecrypt, ratchetEncrypt, responderState } from './ratchet.js';
 import {
+  boundTo,
   deserializeSessionRecord,
   promote,
   type SessionRecord,
   type SessionState,
   serializeSessionRecord,
 } from './session-record.js';
-import { type RemoteBundle, x3dhInitiate, x3dhRespond } from './x3dh.js';
+import { type ContactPointBinding, type RemoteBundle, x3dhInitiate, x3dhRespond } from './x3dh.js';
 
 export interface EncryptedMessage {
   kind: 'prekey-message' | 'message';
   body: Uint8Array;
 }
 
+/** A remote device, and the contact point (verified by the caller) it speaks for. */
+export interface SessionPeer extends ContactPointBinding {
+  deviceId: string;
+}
+
 /**
  * Encrypts to and decrypts from remote devices, one session record per device id (a device id is
- * the device's Ed25519 identity key). Operations on one device are serialised; a record is saved
- * before the call returns, and a failed decrypt saves nothing.
+ * the device's Ed25519 identity key). Every session is bound to both contact points, this one's
+ * and the peer's: a session serves only the contact point it was made with. Operations on one
+ * device are serialised; a record is saved before the call returns, and a failed decrypt saves
+ * nothing.
  */
 export class SessionCipher {
   private readonly queues = new Map<string, Promise<unknown>>();
 
-  constructor(private readonly store: KeyStore) {}
+  /** `owner`: the contact point this key store's device speaks for. */
+  constructor(
+    private readonly store: KeyStore,
+    private readonly owner: ContactPointBinding,
+  ) {}
 
-  async hasSession(deviceId: string): Promise<boolean> {
-    return (await this.load(deviceId)).current !== undefined;
+  /** Whether a session with this device, made with this contact point, is ready to encrypt. */
+  async hasSession(peer: SessionPeer): Promise<boolean> {
+    const { current } = await this.load(peer.deviceId);
+    return current !== undefined && boundTo(current, peer);
   }
 
   /**
-   * Encrypts for one device. With no session yet, starts one from `bundle`, whose signed prekey
-   * must carry a valid signature by the device's identity key (the device id).
+   * Encrypts for one device. With no session yet with it as `peer`'s device, starts one from
+   * `bundle`, whose signed prekey must carry a valid signature by the device's identity key (the
+   * device id).
    */
-  encrypt(deviceId: string, plaintext: Uint8Array, bundle?: RemoteBundle): Promise<EncryptedMessage> {
+  encrypt(peer: SessionPeer, plaintext: Uint8Array, bundle?: RemoteBundle): Promise<EncryptedMessage> {
+    const { deviceId } = peer;
     return this.serialised(deviceId, async () => {
       const identity = await this.identity();
       let record = await this.load(deviceId);
-      if (!record.current) {
+      if (!record.current || !boundTo(record.current, peer)) {
         if (!bundle) throw new LiaisonError('NO_SESSION', 'no session with this device and no prekey bundle');
-        record = promote(record, startSession(identity, remoteIdentity(deviceId), bundle));
+        const parties = { initiator: this.owner, responder: peer };
+        record = promote(record, startSession(identity, remoteIdentity(deviceId), bundle, parties));
       }
       const state = record.current as SessionState;
       const prekey = state.pendingPrekey && {
@@ -67,14 +84,17 @@ export class SessionCipher {
    * message to a crash between decrypting it and handling it.
    */
   decrypt(
-    deviceId: string,
+    peer: SessionPeer,
     body: Uint8Array,
     beforeCommit?: (plaintext: Uint8Array) => Promise<void>,
   ): Promise<Uint8Array> {
+    const { deviceId } = peer;
     return this.serialised(deviceId, async () => {
       const message = parseMessage(body);
       const record = await this.load(deviceId);
-      const candidates = [record.current, ...record.previous].filter((s): s is SessionState => s !== undefined);
+      const sessions = [record.current, ...record.previous].filter((s): s is SessionState => s !== undefined);
+      // A session made with another contact point never decrypts for this one: that is the unknown key-share.
+      const candidates = sessions.filter((s) => boundTo(s, peer));
 
       if (message.prekey) {
         if (!equalBytes(message.prekey.identityKey, remoteIdentity(deviceId))) {
@@ -82,7 +102,7 @@ export class SessionCipher {
         }
         const baseKey = message.prekey.baseKey;
         const existing = candidates.find((s) => equalBytes(s.baseKey, baseKey));
-        if (!existing) return this.acceptNewSession(deviceId, record, message, beforeCommit);
+        if (!existing) return this.acceptNewSession(peer, record, message, beforeCommit);
         return this.commit(deviceId, record, decryptWith(existing, message), beforeCommit);
       }
 
@@ -98,12 +118,15 @@ export class SessionCipher {
         }
         return this.commit(deviceId, record, result, beforeCommit);
       }
+      if (candidates.length === 0 && sessions.length > 0) {
+        throw new LiaisonError('UNTRUSTED_IDENTITY', 'this device has a session only with another contact point');
+      }
       throw mostTelling(failures);
     });
   }
 
   private async acceptNewSession(
-    deviceId: string,
+    peer: SessionPeer,
     record: SessionRecord,
     message: ParsedMessage,
     beforeCommit: ((plaintext: Uint8Array) => Promise<void>) | undefined,
@@ -123,14 +146,16 @@ export class SessionCipher {
       oneTimePrekey,
       prekey.identityKey,
       prekey.baseKey,
+      { initiator: peer, responder: this.owner },
     );
     const state: SessionState = {
       ratchet: responderState(sharedKey, signedPrekey),
       associatedData,
       remoteIdentityKey: prekey.identityKey,
+      peer: binding(peer),
       baseKey: prekey.baseKey,
     };
-    const plaintext = await this.commit(deviceId, record, decryptWith(state, message), beforeCommit);
+    const plaintext = await this.commit(peer.deviceId, record, decryptWith(state, message), beforeCommit);
     // Only once the session is saved: a crash before this leaves an unused prekey, never a lost session.
     if (oneTimePrekey) await this.store.removeOneTimePrekey(oneTimePrekey.id);
     return plaintext;
@@ -180,15 +205,26 @@ function remoteIdentity(deviceId: string): Uint8Array {
   return key;
 }
 
-function startSession(identity: IdentityKeyPair, remoteIdentityKey: Uint8Array, bundle: RemoteBundle): SessionState {
+/** Just the contact point, without the device id, as a session keeps it. */
+function binding({ contactPointId, accountKey }: ContactPointBinding): ContactPointBinding {
+  return { contactPointId, accountKey: accountKey.slice() };
+}
+
+function startSession(
+  identity: IdentityKeyPair,
+  remoteIdentityKey: Uint8Array,
+  bundle: RemoteBundle,
+  parties: { initiator: ContactPointBinding; responder: ContactPointBinding },
+): SessionState {
   if (!equalBytes(bundle.identityKey, remoteIdentityKey)) {
     throw new LiaisonError('UNTRUSTED_IDENTITY', 'the prekey bundle belongs to another device');
   }
-  const { sharedKey, associatedData, ephemeralPublicKey } = x3dhInitiate(identity, bundle);
+  const { sharedKey, associatedData, ephemeralPublicKey } = x3dhInitiate(identity, bundle, parties);
   return {
     ratchet: initiatorState(sharedKey, bundle.signedPrekey.publicKey),
     associatedData,
     remoteIdentityKey,
+    peer: binding(parties.responder),
     baseKey: ephemeralPublicKey,
     pendingPrekey: {
       signedPrekeyId: bundle.signedPrekey.id,

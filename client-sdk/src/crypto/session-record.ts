@@ -2,12 +2,15 @@ import { decodeBase64url, encodeBase64url } from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
 import { equalBytes } from './bytes.js';
 import type { RatchetState } from './ratchet.js';
+import type { ContactPointBinding } from './x3dh.js';
 
 /** One session with a remote device: a ratchet and what binds it to the two identities. */
 export interface SessionState {
   ratchet: RatchetState;
   associatedData: Uint8Array;
   remoteIdentityKey: Uint8Array;
+  /** The contact point the remote device spoke for when the session began (also bound in `associatedData`). */
+  peer: ContactPointBinding;
   /** The initiator's X3DH ephemeral key: names the session, so a repeated prekey message finds it. */
   baseKey: Uint8Array;
   /** Set on the initiator's side until the first reply: every message repeats the X3DH header. */
@@ -26,9 +29,15 @@ export interface SessionRecord {
 
 export const MAX_PREVIOUS_SESSIONS = 4;
 
-const RECORD_VERSION = 1;
+// Version 1 sessions were not bound to contact points: they are dropped when read, and new ones start.
+const RECORD_VERSION = 2;
 
 /** Makes `state` current, keeping the previous current one and dropping the oldest beyond the limit. */
+/** Whether a session was made with this contact point (same id, same account key). */
+export function boundTo(state: SessionState, peer: ContactPointBinding): boolean {
+  return state.peer.contactPointId === peer.contactPointId && equalBytes(state.peer.accountKey, peer.accountKey);
+}
+
 export function promote(record: SessionRecord, state: SessionState): SessionRecord {
   const others = [record.current, ...record.previous].filter(
     (s): s is SessionState => s !== undefined && !equalBytes(s.baseKey, state.baseKey),
@@ -56,6 +65,7 @@ function serializeState(s: SessionState) {
     },
     associatedData: b64(s.associatedData),
     remoteIdentityKey: b64(s.remoteIdentityKey),
+    peer: { contactPointId: s.peer.contactPointId, accountKey: b64(s.peer.accountKey) },
     baseKey: b64(s.baseKey),
     pendingPrekey: s.pendingPrekey ?? null,
   };
@@ -97,6 +107,7 @@ function deserializeState(value: unknown): SessionState {
   const s = object(value);
   const r = object(s.ratchet);
   const pending = s.pendingPrekey === null ? undefined : object(s.pendingPrekey);
+  const peer = object(s.peer);
   return {
     ratchet: {
       rootKey: bytes(r.rootKey),
@@ -117,6 +128,10 @@ function deserializeState(value: unknown): SessionState {
     },
     associatedData: bytes(s.associatedData),
     remoteIdentityKey: bytes(s.remoteIdentityKey),
+    peer: {
+      contactPointId: typeof peer.contactPointId === 'string' ? peer.contactPointId : corrupt(),
+      accountKey: bytes(peer.accountKey),
+    },
     baseKey: bytes(s.baseKey),
     ...(pending && {
       pendingPrekey: {
@@ -134,6 +149,7 @@ export function deserializeSessionRecord(data: Uint8Array): SessionRecord {
   } catch {
     corrupt();
   }
+  if (json.version === 1) return { previous: [] };
   if (json.version !== RECORD_VERSION) corrupt();
   return {
     ...(json.current !== null && { current: deserializeState(json.current) }),

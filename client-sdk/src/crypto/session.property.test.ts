@@ -56,7 +56,7 @@ describe('sessions under a hostile network (property)', () => {
           const key = `${message.from}:${message.serial}`;
           const intact = Buffer.from(body).equals(Buffer.from(message.body));
           try {
-            const plaintext = await receiver.cipher.decrypt(sender.id, body);
+            const plaintext = await receiver.cipher.decrypt(sender.address, body);
             expect(intact, 'a corrupted message decrypted').toBe(true);
             expect(decrypted.has(key), 'a message decrypted twice').toBe(false);
             expect(read(plaintext)).toBe(`message ${key}`);
@@ -73,8 +73,8 @@ describe('sessions under a hostile network (property)', () => {
             const sender = devices[s.from];
             const receiver = devices[(1 - s.from) as 0 | 1];
             const n = serial++;
-            const bundle = (await sender.cipher.hasSession(receiver.id)) ? undefined : receiver.bundle();
-            const { body } = await sender.cipher.encrypt(receiver.id, text(`message ${s.from}:${n}`), bundle);
+            const bundle = (await sender.cipher.hasSession(receiver.address)) ? undefined : receiver.bundle();
+            const { body } = await sender.cipher.encrypt(receiver.address, text(`message ${s.from}:${n}`), bundle);
             inFlight.push({ from: s.from, serial: n, body });
           } else if (s.type === 'restart') {
             devices[s.who].restart();
@@ -104,8 +104,8 @@ describe('sessions under a hostile network (property)', () => {
         for (const from of [0, 1] as const) {
           const to = devices[(1 - from) as 0 | 1];
           const key = `${from}:${serial}`;
-          const bundle = (await devices[from].cipher.hasSession(to.id)) ? undefined : to.bundle();
-          const { body } = await devices[from].cipher.encrypt(to.id, text(`message ${key}`), bundle);
+          const bundle = (await devices[from].cipher.hasSession(to.address)) ? undefined : to.bundle();
+          const { body } = await devices[from].cipher.encrypt(to.address, text(`message ${key}`), bundle);
           await deliver({ from, serial: serial++, body }, body);
           expect(decrypted.has(key)).toBe(true);
         }

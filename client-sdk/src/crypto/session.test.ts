@@ -10,6 +10,11 @@ import { x3dhInitiate, x3dhRespond } from './x3dh.js';
 
 beforeAll(ready);
 
+const parties = {
+  initiator: { contactPointId: 'th-oag.a', accountKey: new Uint8Array(32).fill(1) },
+  responder: { contactPointId: 'vn-spp.b', accountKey: new Uint8Array(32).fill(2) },
+};
+
 async function rejects(promise: Promise<unknown>, code: LiaisonErrorCode) {
   const error = await promise.then(
     () => undefined,
@@ -33,12 +38,30 @@ describe('X3DH', () => {
     if (!spk) throw new Error('no signed prekey');
     for (const withOneTime of [true, false]) {
       const bundle = bob.bundle({ oneTime: withOneTime });
-      const a = x3dhInitiate(alice, bundle);
+      const a = x3dhInitiate(alice, bundle, parties);
       const otp = bundle.oneTimePrekey && (await bob.store.getOneTimePrekey(bundle.oneTimePrekey.id));
-      const b = x3dhRespond(bob.identity, spk, otp, alice.publicKey, a.ephemeralPublicKey);
+      const b = x3dhRespond(bob.identity, spk, otp, alice.publicKey, a.ephemeralPublicKey, parties);
       expect(Buffer.from(a.sharedKey).equals(Buffer.from(b.sharedKey))).toBe(true);
       expect(a.associatedData).toEqual(b.associatedData);
-      expect(a.associatedData.length).toBe(7 + 1 + 32 + 32);
+      const boundParties = 2 * (1 + 'th-oag.a'.length + 32);
+      expect(a.associatedData.length).toBe(7 + 1 + 32 + 32 + boundParties);
+    }
+  });
+
+  it('binds the contact points into the associated data: another id or account key gives other bytes', async () => {
+    const bob = await makeDevice();
+    const alice = generateIdentityKeyPair();
+    const base = x3dhInitiate(alice, bob.bundle({ oneTime: false }), parties).associatedData;
+    const swapped = { initiator: parties.responder, responder: parties.initiator };
+    const otherKey = {
+      ...parties,
+      initiator: { ...parties.initiator, accountKey: generateIdentityKeyPair().publicKey },
+    };
+    // Ids of different lengths cannot run into the keys: "ab"+key and "a"+"b…" differ by the length byte.
+    const shifted = { ...parties, initiator: { ...parties.initiator, contactPointId: 'th-oag.ab' } };
+    for (const other of [swapped, otherKey, shifted]) {
+      const ad = x3dhInitiate(alice, bob.bundle({ oneTime: false }), other).associatedData;
+      expect(Buffer.from(ad).equals(Buffer.from(base))).toBe(false);
     }
   });
 
@@ -46,114 +69,141 @@ describe('X3DH', () => {
     const bob = await makeDevice();
     const bundle = bob.bundle();
     const forged = { ...bundle, signedPrekey: { ...bundle.signedPrekey, publicKey: generateKeyPair().publicKey } };
-    expect(() => x3dhInitiate(generateIdentityKeyPair(), forged)).toThrowError(/not signed/);
+    expect(() => x3dhInitiate(generateIdentityKeyPair(), forged, parties)).toThrowError(/not signed/);
     const otherSigner = generateIdentityKeyPair();
     const resigned = {
       ...bundle,
       signedPrekey: { ...bundle.signedPrekey, signature: sign(otherSigner, new Uint8Array(8)) },
     };
-    expect(() => x3dhInitiate(generateIdentityKeyPair(), resigned)).toThrowError(/not signed/);
+    expect(() => x3dhInitiate(generateIdentityKeyPair(), resigned, parties)).toThrowError(/not signed/);
   });
 });
 
 describe('sessions', () => {
   it('carry messages both ways; prekey messages until the first reply, then plain ones', async () => {
     const [alice, bob] = await pair();
-    const first = await alice.cipher.encrypt(bob.id, text('request for assistance'), bob.bundle());
-    const second = await alice.cipher.encrypt(bob.id, text('second, before any reply'));
+    const first = await alice.cipher.encrypt(bob.address, text('request for assistance'), bob.bundle());
+    const second = await alice.cipher.encrypt(bob.address, text('second, before any reply'));
     expect([first.kind, second.kind]).toEqual(['prekey-message', 'prekey-message']);
-    expect(read(await bob.cipher.decrypt(alice.id, first.body))).toBe('request for assistance');
-    expect(read(await bob.cipher.decrypt(alice.id, second.body))).toBe('second, before any reply');
-    const reply = await bob.cipher.encrypt(alice.id, text('received'));
+    expect(read(await bob.cipher.decrypt(alice.address, first.body))).toBe('request for assistance');
+    expect(read(await bob.cipher.decrypt(alice.address, second.body))).toBe('second, before any reply');
+    const reply = await bob.cipher.encrypt(alice.address, text('received'));
     expect(reply.kind).toBe('message');
-    expect(read(await alice.cipher.decrypt(bob.id, reply.body))).toBe('received');
-    const third = await alice.cipher.encrypt(bob.id, text('thanks'));
+    expect(read(await alice.cipher.decrypt(bob.address, reply.body))).toBe('received');
+    const third = await alice.cipher.encrypt(bob.address, text('thanks'));
     expect(third.kind).toBe('message');
-    expect(read(await bob.cipher.decrypt(alice.id, third.body))).toBe('thanks');
+    expect(read(await bob.cipher.decrypt(alice.address, third.body))).toBe('thanks');
   });
 
   it('works when the relay has run out of one-time prekeys', async () => {
     const [alice, bob] = await pair();
-    const m = await alice.cipher.encrypt(bob.id, text('no one-time prekey'), bob.bundle({ oneTime: false }));
+    const m = await alice.cipher.encrypt(bob.address, text('no one-time prekey'), bob.bundle({ oneTime: false }));
     expect(parseMessage(m.body).prekey?.oneTimePrekeyId).toBeUndefined();
-    expect(read(await bob.cipher.decrypt(alice.id, m.body))).toBe('no one-time prekey');
+    expect(read(await bob.cipher.decrypt(alice.address, m.body))).toBe('no one-time prekey');
   });
 
   it('consumes the one-time prekey once the session is saved', async () => {
     const [alice, bob] = await pair();
     const bundle = bob.bundle();
     const otpId = bundle.oneTimePrekey?.id as number;
-    const m = await alice.cipher.encrypt(bob.id, text('x'), bundle);
+    const m = await alice.cipher.encrypt(bob.address, text('x'), bundle);
     expect(await bob.store.getOneTimePrekey(otpId)).toBeDefined();
-    await bob.cipher.decrypt(alice.id, m.body);
+    await bob.cipher.decrypt(alice.address, m.body);
     expect(await bob.store.getOneTimePrekey(otpId)).toBeUndefined();
     // A relay handing the same one-time prekey to a second initiator gets that session refused.
     const carol = await makeDevice();
-    const reused = await carol.cipher.encrypt(bob.id, text('y'), bundle);
-    await rejects(bob.cipher.decrypt(carol.id, reused.body), 'MISSING_PREKEY');
+    const reused = await carol.cipher.encrypt(bob.address, text('y'), bundle);
+    await rejects(bob.cipher.decrypt(carol.address, reused.body), 'MISSING_PREKEY');
   });
 
   it('decrypts out of order, within a chain and across ratchet steps', async () => {
     const [alice, bob] = await pair();
-    const a1 = await alice.cipher.encrypt(bob.id, text('a1'), bob.bundle());
-    const a2 = await alice.cipher.encrypt(bob.id, text('a2'));
-    const a3 = await alice.cipher.encrypt(bob.id, text('a3'));
-    expect(read(await bob.cipher.decrypt(alice.id, a3.body))).toBe('a3');
-    const b1 = await bob.cipher.encrypt(alice.id, text('b1'));
-    expect(read(await alice.cipher.decrypt(bob.id, b1.body))).toBe('b1');
-    const a4 = await alice.cipher.encrypt(bob.id, text('a4'));
-    expect(read(await bob.cipher.decrypt(alice.id, a4.body))).toBe('a4');
-    expect(read(await bob.cipher.decrypt(alice.id, a1.body))).toBe('a1');
-    expect(read(await bob.cipher.decrypt(alice.id, a2.body))).toBe('a2');
+    const a1 = await alice.cipher.encrypt(bob.address, text('a1'), bob.bundle());
+    const a2 = await alice.cipher.encrypt(bob.address, text('a2'));
+    const a3 = await alice.cipher.encrypt(bob.address, text('a3'));
+    expect(read(await bob.cipher.decrypt(alice.address, a3.body))).toBe('a3');
+    const b1 = await bob.cipher.encrypt(alice.address, text('b1'));
+    expect(read(await alice.cipher.decrypt(bob.address, b1.body))).toBe('b1');
+    const a4 = await alice.cipher.encrypt(bob.address, text('a4'));
+    expect(read(await bob.cipher.decrypt(alice.address, a4.body))).toBe('a4');
+    expect(read(await bob.cipher.decrypt(alice.address, a1.body))).toBe('a1');
+    expect(read(await bob.cipher.decrypt(alice.address, a2.body))).toBe('a2');
   });
 
   it('refuses a replay, of a prekey message and of a plain one', async () => {
     const [alice, bob] = await pair();
-    const a1 = await alice.cipher.encrypt(bob.id, text('a1'), bob.bundle());
-    await bob.cipher.decrypt(alice.id, a1.body);
-    await rejects(bob.cipher.decrypt(alice.id, a1.body), 'DUPLICATE_MESSAGE');
-    const b1 = await bob.cipher.encrypt(alice.id, text('b1'));
-    await alice.cipher.decrypt(bob.id, b1.body);
-    await rejects(alice.cipher.decrypt(bob.id, b1.body), 'DUPLICATE_MESSAGE');
+    const a1 = await alice.cipher.encrypt(bob.address, text('a1'), bob.bundle());
+    await bob.cipher.decrypt(alice.address, a1.body);
+    await rejects(bob.cipher.decrypt(alice.address, a1.body), 'DUPLICATE_MESSAGE');
+    const b1 = await bob.cipher.encrypt(alice.address, text('b1'));
+    await alice.cipher.decrypt(bob.address, b1.body);
+    await rejects(alice.cipher.decrypt(bob.address, b1.body), 'DUPLICATE_MESSAGE');
     // Replays of a chain already left behind are recognised too.
-    const a2 = await alice.cipher.encrypt(bob.id, text('a2'));
-    await bob.cipher.decrypt(alice.id, a2.body);
-    await rejects(alice.cipher.decrypt(bob.id, b1.body), 'DUPLICATE_MESSAGE');
+    const a2 = await alice.cipher.encrypt(bob.address, text('a2'));
+    await bob.cipher.decrypt(alice.address, a2.body);
+    await rejects(alice.cipher.decrypt(bob.address, b1.body), 'DUPLICATE_MESSAGE');
   });
 
   it('leaves the session untouched by a tampered, truncated or misattributed message', async () => {
     const [alice, bob] = await pair();
-    const a1 = await alice.cipher.encrypt(bob.id, text('a1'), bob.bundle());
-    await bob.cipher.decrypt(alice.id, a1.body);
-    await alice.cipher.decrypt(bob.id, (await bob.cipher.encrypt(alice.id, text('b1'))).body);
-    const a2 = await alice.cipher.encrypt(bob.id, text('a2'));
+    const a1 = await alice.cipher.encrypt(bob.address, text('a1'), bob.bundle());
+    await bob.cipher.decrypt(alice.address, a1.body);
+    await alice.cipher.decrypt(bob.address, (await bob.cipher.encrypt(alice.address, text('b1'))).body);
+    const a2 = await alice.cipher.encrypt(bob.address, text('a2'));
     expect(a2.kind).toBe('message');
     const before = await record(bob, alice);
 
     for (let i = 0; i < a2.body.length; i += 7) {
       const flipped = a2.body.slice();
       flipped[i] = (flipped[i] as number) ^ 0x01;
-      const error = await bob.cipher.decrypt(alice.id, flipped).catch((e: unknown) => e);
+      const error = await bob.cipher.decrypt(alice.address, flipped).catch((e: unknown) => e);
       expect(isLiaisonError(error), `byte ${i}`).toBe(true);
     }
-    await rejects(bob.cipher.decrypt(alice.id, a2.body.slice(0, a2.body.length - 1)), 'DECRYPT_FAILED');
-    await rejects(bob.cipher.decrypt(alice.id, a2.body.slice(0, 40)), 'INVALID_MESSAGE');
-    await rejects(bob.cipher.decrypt(alice.id, new Uint8Array(0)), 'INVALID_MESSAGE');
-    await rejects(bob.cipher.decrypt(alice.id, concat(Uint8Array.of(9), a2.body.slice(1))), 'UNSUPPORTED_VERSION');
+    await rejects(bob.cipher.decrypt(alice.address, a2.body.slice(0, a2.body.length - 1)), 'DECRYPT_FAILED');
+    await rejects(bob.cipher.decrypt(alice.address, a2.body.slice(0, 40)), 'INVALID_MESSAGE');
+    await rejects(bob.cipher.decrypt(alice.address, new Uint8Array(0)), 'INVALID_MESSAGE');
+    await rejects(bob.cipher.decrypt(alice.address, concat(Uint8Array.of(9), a2.body.slice(1))), 'UNSUPPORTED_VERSION');
     const carol = await makeDevice();
-    await rejects(bob.cipher.decrypt(carol.id, a2.body), 'NO_SESSION');
+    await rejects(bob.cipher.decrypt(carol.address, a2.body), 'NO_SESSION');
 
     expect(await record(bob, alice)).toEqual(before);
-    expect(read(await bob.cipher.decrypt(alice.id, a2.body))).toBe('a2');
+    expect(read(await bob.cipher.decrypt(alice.address, a2.body))).toBe('a2');
   });
 
   it('refuses a prekey message whose identity is not its device, and a bundle of another device', async () => {
     const [alice, bob] = await pair();
     const mallory = await makeDevice();
-    const m = await alice.cipher.encrypt(bob.id, text('x'), bob.bundle());
-    await rejects(bob.cipher.decrypt(mallory.id, m.body), 'UNTRUSTED_IDENTITY');
-    await rejects(alice.cipher.encrypt(mallory.id, text('x'), bob.bundle()), 'UNTRUSTED_IDENTITY');
-    expect(await alice.cipher.hasSession(mallory.id)).toBe(false);
+    const m = await alice.cipher.encrypt(bob.address, text('x'), bob.bundle());
+    await rejects(bob.cipher.decrypt(mallory.address, m.body), 'UNTRUSTED_IDENTITY');
+    await rejects(alice.cipher.encrypt(mallory.address, text('x'), bob.bundle()), 'UNTRUSTED_IDENTITY');
+    expect(await alice.cipher.hasSession(mallory.address)).toBe(false);
+  });
+
+  it('serves only the contact point it was made with: the same device claimed by another is refused', async () => {
+    // The unknown key-share: Carol's contact point certifies Alice's device key, and a relay
+    // relabels Alice's messages as Carol's. Bob must not read them as Carol's.
+    const [alice, bob] = await pair();
+    const carol = (await makeDevice()).address;
+    const aliceAsCarol = { ...alice.address, contactPointId: carol.contactPointId, accountKey: carol.accountKey };
+    const first = await alice.cipher.encrypt(bob.address, text('from alice'), bob.bundle());
+    const before = await record(bob, alice);
+    await rejects(bob.cipher.decrypt(aliceAsCarol, first.body), 'DECRYPT_FAILED');
+    expect(await record(bob, alice)).toEqual(before);
+    expect(read(await bob.cipher.decrypt(alice.address, first.body))).toBe('from alice');
+    await alice.cipher.decrypt(bob.address, (await bob.cipher.encrypt(alice.address, text('received'))).body);
+    // Once a session exists, a later message under the other name is refused before any decryption.
+    const second = await alice.cipher.encrypt(bob.address, text('again'));
+    await rejects(bob.cipher.decrypt(aliceAsCarol, second.body), 'UNTRUSTED_IDENTITY');
+    // Only the account key differs (a contact point re-designated with another key): refused too.
+    const rekeyed = { ...alice.address, accountKey: generateIdentityKeyPair().publicKey };
+    await rejects(bob.cipher.decrypt(rekeyed, second.body), 'UNTRUSTED_IDENTITY');
+    expect(read(await bob.cipher.decrypt(alice.address, second.body))).toBe('again');
+    // Bob writing to "Carol" at that device gets no session with it, and needs a bundle to start one.
+    expect(await bob.cipher.hasSession(aliceAsCarol)).toBe(false);
+    await rejects(bob.cipher.encrypt(aliceAsCarol, text('reply')), 'NO_SESSION');
+    // A session Bob starts as if to Carol does not open at Alice's device, which speaks for Alice.
+    const misaddressed = await bob.cipher.encrypt(aliceAsCarol, text('to carol'), alice.bundle());
+    await rejects(alice.cipher.decrypt(bob.address, misaddressed.body), 'DECRYPT_FAILED');
   });
 
   it('refuses a tampered signed prekey and starts no session', async () => {
@@ -163,67 +213,67 @@ describe('sessions', () => {
       ...bundle,
       signedPrekey: { ...bundle.signedPrekey, createdAt: bundle.signedPrekey.createdAt + 1 },
     };
-    await rejects(alice.cipher.encrypt(bob.id, text('x'), tampered), 'BAD_SIGNATURE');
-    expect(await alice.cipher.hasSession(bob.id)).toBe(false);
+    await rejects(alice.cipher.encrypt(bob.address, text('x'), tampered), 'BAD_SIGNATURE');
+    expect(await alice.cipher.hasSession(bob.address)).toBe(false);
   });
 
   it('refuses a header announcing a huge jump without changing the session', async () => {
     const [alice, bob] = await pair();
-    const a1 = await alice.cipher.encrypt(bob.id, text('a1'), bob.bundle());
-    await bob.cipher.decrypt(alice.id, a1.body);
-    const a2 = await alice.cipher.encrypt(bob.id, text('a2'));
+    const a1 = await alice.cipher.encrypt(bob.address, text('a1'), bob.bundle());
+    await bob.cipher.decrypt(alice.address, a1.body);
+    const a2 = await alice.cipher.encrypt(bob.address, text('a2'));
     const before = await record(bob, alice);
     const parsed = parseMessage(a2.body);
     const jumped = a2.body.slice();
     const headerAt = parsed.authenticatedPrefix.length - 4;
     new DataView(jumped.buffer).setUint32(headerAt, 0xfffffff0);
-    await rejects(bob.cipher.decrypt(alice.id, jumped), 'TOO_MANY_SKIPPED');
+    await rejects(bob.cipher.decrypt(alice.address, jumped), 'TOO_MANY_SKIPPED');
     new DataView(jumped.buffer).setUint32(headerAt, MAX_SKIP + 2);
-    await rejects(bob.cipher.decrypt(alice.id, jumped), 'TOO_MANY_SKIPPED');
+    await rejects(bob.cipher.decrypt(alice.address, jumped), 'TOO_MANY_SKIPPED');
     expect(await record(bob, alice)).toEqual(before);
   });
 
   it('keeps skipped keys bounded, evicting the oldest', async () => {
     const [alice, bob] = await pair();
-    const first = await alice.cipher.encrypt(bob.id, text('m0'), bob.bundle());
+    const first = await alice.cipher.encrypt(bob.address, text('m0'), bob.bundle());
     const messages = [first];
-    for (let i = 1; i <= 2 * MAX_SKIP; i++) messages.push(await alice.cipher.encrypt(bob.id, text(`m${i}`)));
+    for (let i = 1; i <= 2 * MAX_SKIP; i++) messages.push(await alice.cipher.encrypt(bob.address, text(`m${i}`)));
     const at = (i: number) => (messages[i] as { body: Uint8Array }).body;
-    expect(read(await bob.cipher.decrypt(alice.id, at(MAX_SKIP)))).toBe(`m${MAX_SKIP}`);
-    expect(read(await bob.cipher.decrypt(alice.id, at(2 * MAX_SKIP)))).toBe(`m${2 * MAX_SKIP}`);
+    expect(read(await bob.cipher.decrypt(alice.address, at(MAX_SKIP)))).toBe(`m${MAX_SKIP}`);
+    expect(read(await bob.cipher.decrypt(alice.address, at(2 * MAX_SKIP)))).toBe(`m${2 * MAX_SKIP}`);
     // 1,999 keys were skipped; the chain holds at most 1,000, so the oldest are gone and the newest kept.
-    await rejects(bob.cipher.decrypt(alice.id, at(0)), 'DUPLICATE_MESSAGE');
-    expect(read(await bob.cipher.decrypt(alice.id, at(2 * MAX_SKIP - 1)))).toBe(`m${2 * MAX_SKIP - 1}`);
+    await rejects(bob.cipher.decrypt(alice.address, at(0)), 'DUPLICATE_MESSAGE');
+    expect(read(await bob.cipher.decrypt(alice.address, at(2 * MAX_SKIP - 1)))).toBe(`m${2 * MAX_SKIP - 1}`);
     const stored = JSON.parse(new TextDecoder().decode(await record(bob, alice)));
     expect(stored.current.ratchet.skipped.length).toBeLessThanOrEqual(MAX_SKIP);
   });
 
   it('converges when both sides start a session at the same time', async () => {
     const [alice, bob] = await pair();
-    const fromAlice = await alice.cipher.encrypt(bob.id, text('from alice'), bob.bundle());
-    const fromBob = await bob.cipher.encrypt(alice.id, text('from bob'), alice.bundle());
-    expect(read(await bob.cipher.decrypt(alice.id, fromAlice.body))).toBe('from alice');
-    expect(read(await alice.cipher.decrypt(bob.id, fromBob.body))).toBe('from bob');
+    const fromAlice = await alice.cipher.encrypt(bob.address, text('from alice'), bob.bundle());
+    const fromBob = await bob.cipher.encrypt(alice.address, text('from bob'), alice.bundle());
+    expect(read(await bob.cipher.decrypt(alice.address, fromAlice.body))).toBe('from alice');
+    expect(read(await alice.cipher.decrypt(bob.address, fromBob.body))).toBe('from bob');
     for (let round = 0; round < 3; round++) {
-      const a = await alice.cipher.encrypt(bob.id, text(`a${round}`));
-      const b = await bob.cipher.encrypt(alice.id, text(`b${round}`));
-      expect(read(await bob.cipher.decrypt(alice.id, a.body))).toBe(`a${round}`);
-      expect(read(await alice.cipher.decrypt(bob.id, b.body))).toBe(`b${round}`);
+      const a = await alice.cipher.encrypt(bob.address, text(`a${round}`));
+      const b = await bob.cipher.encrypt(alice.address, text(`b${round}`));
+      expect(read(await bob.cipher.decrypt(alice.address, a.body))).toBe(`a${round}`);
+      expect(read(await alice.cipher.decrypt(bob.address, b.body))).toBe(`b${round}`);
     }
   });
 
   it('survives a restart mid-conversation from the serialised state', async () => {
     const [alice, bob] = await pair();
-    const a1 = await alice.cipher.encrypt(bob.id, text('a1'), bob.bundle());
-    const a2 = await alice.cipher.encrypt(bob.id, text('a2'));
-    await bob.cipher.decrypt(alice.id, a2.body);
+    const a1 = await alice.cipher.encrypt(bob.address, text('a1'), bob.bundle());
+    const a2 = await alice.cipher.encrypt(bob.address, text('a2'));
+    await bob.cipher.decrypt(alice.address, a2.body);
     const before = await record(bob, alice);
     bob.restart();
     alice.restart();
     expect(await record(bob, alice)).toEqual(before);
-    expect(read(await bob.cipher.decrypt(alice.id, a1.body))).toBe('a1');
-    const b1 = await bob.cipher.encrypt(alice.id, text('b1'));
-    expect(read(await alice.cipher.decrypt(bob.id, b1.body))).toBe('b1');
+    expect(read(await bob.cipher.decrypt(alice.address, a1.body))).toBe('a1');
+    const b1 = await bob.cipher.encrypt(alice.address, text('b1'));
+    expect(read(await alice.cipher.decrypt(bob.address, b1.body))).toBe('b1');
   });
 });
 

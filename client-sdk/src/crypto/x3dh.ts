@@ -30,14 +30,53 @@ export interface RemoteBundle {
   oneTimePrekey?: { id: number; publicKey: Uint8Array };
 }
 
+/**
+ * The contact point a device speaks for: its id and the account key that certified the device.
+ * Bound into every session, so that a device key certified under a second contact point (by a
+ * colluding contact point, served by a colluding relay) cannot borrow a session of the first.
+ */
+export interface ContactPointBinding {
+  contactPointId: string;
+  accountKey: Uint8Array;
+}
+
+export interface X3dhParties {
+  initiator: ContactPointBinding;
+  responder: ContactPointBinding;
+}
+
 export interface X3dhResult {
   sharedKey: Uint8Array;
-  /** AD = "LIAISON" | version | initiator identity key | responder identity key. */
+  /**
+   * AD = "LIAISON" | version | initiator identity key | responder identity key |
+   *      initiator contact point | responder contact point,
+   * each contact point as: id length u8 | id (UTF-8) | account key 32.
+   */
   associatedData: Uint8Array;
 }
 
-export function associatedData(initiatorIdentity: Uint8Array, responderIdentity: Uint8Array): Uint8Array {
-  return concat(utf8.encode('LIAISON'), Uint8Array.of(PROTOCOL_VERSION), initiatorIdentity, responderIdentity);
+export function associatedData(
+  initiatorIdentity: Uint8Array,
+  responderIdentity: Uint8Array,
+  parties: X3dhParties,
+): Uint8Array {
+  return concat(
+    utf8.encode('LIAISON'),
+    Uint8Array.of(PROTOCOL_VERSION),
+    initiatorIdentity,
+    responderIdentity,
+    encodeBinding(parties.initiator),
+    encodeBinding(parties.responder),
+  );
+}
+
+function encodeBinding({ contactPointId, accountKey }: ContactPointBinding): Uint8Array {
+  const id = utf8.encode(contactPointId);
+  // Contact point ids are at most 64 ASCII characters (protocol's Slug); the length prefix keeps the encoding unambiguous.
+  if (id.length > 255 || accountKey.length !== 32) {
+    throw new LiaisonError('INVALID_INPUT', 'a contact point binding is an id of at most 255 bytes and a 32-byte key');
+  }
+  return concat(Uint8Array.of(id.length), id, accountKey);
 }
 
 function deriveSharedKey(dhOutputs: Uint8Array[]): Uint8Array {
@@ -51,6 +90,7 @@ function deriveSharedKey(dhOutputs: Uint8Array[]): Uint8Array {
 export function x3dhInitiate(
   identity: IdentityKeyPair,
   bundle: RemoteBundle,
+  parties: X3dhParties,
 ): X3dhResult & { ephemeralPublicKey: Uint8Array } {
   const spk = bundle.signedPrekey;
   const signed = encodeSignedPrekey({
@@ -74,7 +114,7 @@ export function x3dhInitiate(
   wipe(ownIdentityDh, ephemeral.privateKey);
   return {
     sharedKey,
-    associatedData: associatedData(identity.publicKey, bundle.identityKey),
+    associatedData: associatedData(identity.publicKey, bundle.identityKey, parties),
     ephemeralPublicKey: ephemeral.publicKey,
   };
 }
@@ -86,6 +126,7 @@ export function x3dhRespond(
   oneTimePrekey: KeyPair | undefined,
   initiatorIdentityKey: Uint8Array,
   ephemeralPublicKey: Uint8Array,
+  parties: X3dhParties,
 ): X3dhResult {
   const initiatorIdentityDh = identityDhPublicKey(initiatorIdentityKey);
   const ownIdentityDh = identityDhPrivateKey(identity);
@@ -97,5 +138,5 @@ export function x3dhRespond(
   if (oneTimePrekey) outputs.push(dh(oneTimePrekey.privateKey, ephemeralPublicKey));
   const sharedKey = deriveSharedKey(outputs);
   wipe(ownIdentityDh);
-  return { sharedKey, associatedData: associatedData(initiatorIdentityKey, identity.publicKey) };
+  return { sharedKey, associatedData: associatedData(initiatorIdentityKey, identity.publicKey, parties) };
 }

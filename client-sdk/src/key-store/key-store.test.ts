@@ -42,12 +42,12 @@ describe('FileKeyStore', () => {
       const p = await bob.store.getOneTimePrekey(id);
       if (p) await bobStore.putOneTimePrekeys([p]);
     }
-    const m1 = await alice.cipher.encrypt(bob.id, text('first'), bob.bundle());
-    expect(read(await new SessionCipher(bobStore).decrypt(alice.id, m1.body))).toBe('first');
+    const m1 = await alice.cipher.encrypt(bob.address, text('first'), bob.bundle());
+    expect(read(await new SessionCipher(bobStore, bob.address).decrypt(alice.address, m1.body))).toBe('first');
 
     const reopened = await FileKeyStore.open(path, { passphrase: 'correct horse' });
-    const m2 = await alice.cipher.encrypt(bob.id, text('second'));
-    expect(read(await new SessionCipher(reopened).decrypt(alice.id, m2.body))).toBe('second');
+    const m2 = await alice.cipher.encrypt(bob.address, text('second'));
+    expect(read(await new SessionCipher(reopened, bob.address).decrypt(alice.address, m2.body))).toBe('second');
     expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
