@@ -14,6 +14,7 @@ export {
 } from './attachments/transfer.js';
 export { answerChallenge } from './auth.js';
 export {
+  type ConnectionEvent,
   type ConnectionState,
   DEFAULT_ACKNOWLEDGE_WITHIN_MS,
   LiaisonClient,

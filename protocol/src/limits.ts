@@ -32,7 +32,10 @@ export const LIMITS = {
   maxAcksPerBatch: 256,
   /** Unacknowledged envelopes pushed to one device before the relay waits for acks. */
   deliveryWindow: 100,
-  /** How far a client clock may be from the server's before a timestamp is refused. */
+  /**
+   * How far a client clock may be from the server's before a timestamp is refused; also how long
+   * before its start a certificate is already accepted (the issuer's clock may run ahead).
+   */
   maxClockSkewMs: 5 * 60 * 1000,
   /** Lifetime of an authentication challenge. */
   challengeTtlMs: 60 * 1000,

@@ -13,6 +13,7 @@ import type {
   TrustedRoot,
 } from './certificates.js';
 import type { ErrorCode } from './errors.js';
+import { LIMITS } from './limits.js';
 
 /**
  * The rules that make a contact point verified, shared by the relay (at registration) and the
@@ -77,8 +78,14 @@ function signedBy(ctx: TrustContext, publicKey: string, message: Uint8Array, sig
   }
 }
 
+/**
+ * A certificate is taken up to LIMITS.maxClockSkewMs before its start: the issuer's clock may run
+ * ahead of the verifier's, and a designation made a minute ago must not be refused for it. The
+ * end of a window gets no such grace: an expiry is a decision to stop trusting.
+ */
 function window(ctx: TrustContext, link: TrustLink, what: string, c: { notBefore: number; notAfter: number }) {
-  if (ctx.now < c.notBefore) return fail('NOT_YET_VALID', link, `${what} is not valid before ${iso(c.notBefore)}`);
+  if (ctx.now + LIMITS.maxClockSkewMs < c.notBefore)
+    return fail('NOT_YET_VALID', link, `${what} is not valid before ${iso(c.notBefore)}`);
   if (ctx.now >= c.notAfter) return fail('EXPIRED', link, `${what} expired on ${iso(c.notAfter)}`);
   return undefined;
 }

@@ -59,6 +59,8 @@ export interface RelayConfig {
   sweepIntervalMs: number;
   /** How often connected devices' queues are read again, in case a push between nodes was lost. */
   catchUpIntervalMs: number;
+  /** An envelope pushed and not acknowledged this long is pushed again on the next pass (an acknowledgement may have been lost). */
+  redeliverAfterMs: number;
   /**
    * Proxies in front of the relay whose X-Forwarded-For is believed (0: none, the peer address is
    * the client's). Set it to the number of load balancers, or clients could pick their own address.
@@ -91,6 +93,7 @@ export const DEFAULTS = {
   maxQueuedEnvelopes: 10_000,
   sweepIntervalMs: 60 * 1000,
   catchUpIntervalMs: 15 * 1000,
+  redeliverAfterMs: 60 * 1000,
   trustProxyHops: 0,
   maxBlobBytes: 4 * 1024 ** 3,
   blobQuotaBytes: 20 * 1024 ** 3,

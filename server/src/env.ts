@@ -22,6 +22,7 @@ import { DEFAULTS, type RelayConfig } from './config.js';
  *   ENVELOPE_TTL_DAYS          days an undelivered envelope is kept (default 30)
  *   RECEIPT_RETENTION_DAYS     days delivery metadata (receipts) is kept (default 365)
  *   CATCH_UP_INTERVAL_MS       how often connected devices' queues are re-read (default 15000)
+ *   REDELIVER_AFTER_MS         an envelope pushed and not acknowledged this long is pushed again (default 60000)
  *   METRICS_TOKEN              when set, GET /metrics requires it as a bearer token
  *   AUTH_ATTEMPTS_PER_MINUTE, SENDS_PER_MINUTE, BUNDLE_FETCHES_PER_MINUTE,
  *   DIRECTORY_SEARCHES_PER_MINUTE, MAX_QUEUED_ENVELOPES   rate limits and the queue cap (docs/relay.md)
@@ -86,6 +87,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
     envelopeTtlMs: days(env.ENVELOPE_TTL_DAYS, DEFAULTS.envelopeTtlMs),
     receiptRetentionMs: days(env.RECEIPT_RETENTION_DAYS, DEFAULTS.receiptRetentionMs),
     catchUpIntervalMs: int(env.CATCH_UP_INTERVAL_MS, DEFAULTS.catchUpIntervalMs, 100),
+    redeliverAfterMs: int(env.REDELIVER_AFTER_MS, DEFAULTS.redeliverAfterMs, 100),
     urgentAcknowledgeWithinMs: {
       min: int(env.URGENT_ACK_MIN_SECONDS, DEFAULTS.urgentAcknowledgeWithinMs.min / 1000, 1) * 1000,
       max: int(env.URGENT_ACK_MAX_SECONDS, DEFAULTS.urgentAcknowledgeWithinMs.max / 1000, 1) * 1000,

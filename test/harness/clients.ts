@@ -19,7 +19,7 @@ export async function startClient(
   url: string,
   device: TestDevice,
   roots: TrustedRoot[],
-  options: { connect?: boolean; relayOrigin?: string } = {},
+  options: { connect?: boolean; relayOrigin?: string; now?: () => number } = {},
 ): Promise<TestClient> {
   const client = await LiaisonClient.create({
     serverUrl: url,
@@ -27,6 +27,7 @@ export async function startClient(
     trustedRoots: roots,
     chain: device.chain,
     ...(options.relayOrigin && { relayOrigin: options.relayOrigin }),
+    ...(options.now && { now: options.now }),
   });
   const messages: ReceivedMessage[] = [];
   const receipts: Receipt[] = [];

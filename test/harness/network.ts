@@ -46,14 +46,18 @@ export interface TestContactPoint {
   accountKeys: IdentityKeyPair;
   certificate: ContactPointCertificate;
   authority: AuthorityCertificate;
-  addDevice(name?: string): Promise<TestDevice>;
+  /** A device of this contact point; its certificate valid from `notBefore` (default: as the network's). */
+  addDevice(name?: string, validity?: { notBefore?: number }): Promise<TestDevice>;
 }
 
-/** One network, with helpers to add authorities, contact points and devices, all properly signed. */
-export async function testNetwork(networkId = 'seajust') {
+/**
+ * One network, with helpers to add authorities, contact points and devices, all properly signed,
+ * valid from a minute ago (or from `validFrom`) for a year.
+ */
+export async function testNetwork(networkId = 'seajust', options: { validFrom?: number } = {}) {
   await ready();
   const now = Date.now();
-  const validity = { notBefore: now - 60_000, notAfter: now + YEAR };
+  const validity = { notBefore: options.validFrom ?? now - 60_000, notAfter: now + YEAR };
   const { root, keyPair: rootKeys } = createNetworkRoot(networkId, `${networkId} network`);
 
   function authority(authorityId: string, country: string) {
@@ -94,7 +98,7 @@ export async function testNetwork(networkId = 'seajust') {
           accountKeys,
           certificate: cp,
           authority: certificate,
-          async addDevice(deviceName = 'Office laptop') {
+          async addDevice(deviceName = 'Office laptop', deviceValidity: { notBefore?: number } = {}) {
             const identity = generateIdentityKeyPair();
             const store = new MemoryKeyStore();
             await store.setIdentity(identity);
@@ -104,6 +108,7 @@ export async function testNetwork(networkId = 'seajust') {
               deviceId: encodeBase64url(identity.publicKey),
               deviceName,
               ...validity,
+              ...deviceValidity,
             });
             const owner = { contactPointId: cp.contactPointId, accountKey: accountKeys.publicKey };
             const made: TestDevice = {

@@ -15,13 +15,11 @@ import {
   type Receipt,
   type Revocation,
   type SendRequest,
-  type ServerToClientEvents,
   type TrustedRoot,
   type UrgentIntent,
   UrgentState,
   type VerifiedContactPoint,
 } from '@liaison/protocol';
-import { io, type Socket } from 'socket.io-client';
 import {
   type AttachmentSink,
   type AttachmentSource,
@@ -52,9 +50,12 @@ import { ready } from '../crypto/sodium.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import { type TrustAnchors, verifiedContactPoint, verifiedDevice, verifiedEscalationChain } from '../trust/verify.js';
+import { AckQueue } from './ack-queue.js';
 import { Emitter } from './emitter.js';
 import { Inbox } from './inbox.js';
 import { RelayApi } from './relay-api.js';
+import { RelayClock } from './relay-clock.js';
+import { type ConnectionEvent, RelayConnection } from './relay-connection.js';
 
 export interface LiaisonClientOptions {
   serverUrl: string;
@@ -146,7 +147,7 @@ export type UrgentOptions = { acknowledgeWithin?: number } | { deadline: number 
 /** Time to acknowledge each level when the sender gives none: shorter for a 24/7 point of contact. */
 export const DEFAULT_ACKNOWLEDGE_WITHIN_MS = { urgent: 30 * 60_000, roundTheClock: 10 * 60_000 } as const;
 
-export type ConnectionState = 'connecting' | 'connected' | 'disconnected' | 'replaced' | 'closed';
+export type { ConnectionEvent, ConnectionState } from './relay-connection.js';
 
 export interface VerifiedEntry {
   contactPoint: VerifiedContactPoint;
@@ -160,12 +161,10 @@ type Events = {
   /** An urgent message this contact point sent or holds changed: escalated, acknowledged or unacknowledged. */
   urgent: (state: UrgentState) => unknown;
   identityChanged: (change: { contactPointId: string }) => unknown;
-  connection: (state: { state: ConnectionState; reason?: string }) => unknown;
+  connection: (state: ConnectionEvent) => unknown;
   /** Something arrived that could not be shown (bad signature, undecryptable, malformed). */
   error: (error: LiaisonError) => unknown;
 };
-
-type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
 interface Target {
   peer: SessionPeer;
@@ -173,8 +172,6 @@ interface Target {
 }
 
 const SEND_ATTEMPTS = 5;
-/** Refusals of a connection that can pass later: retried; any other refusal is final. */
-const RETRIED_REFUSALS: ReadonlySet<string> = new Set(['UNAVAILABLE', 'BAD_CHALLENGE', 'RATE_LIMITED']);
 const ACK_TIMEOUT_MS = 10_000;
 
 /**
@@ -188,7 +185,9 @@ export class LiaisonClient extends Emitter<Events> {
   private readonly inbox: Inbox;
   private readonly anchors: TrustAnchors;
   private readonly now: () => number;
-  private socket: ClientSocket | undefined;
+  private connection: RelayConnection | undefined;
+  private readonly clock: RelayClock;
+  private readonly acks: AckQueue;
   private incoming: Promise<void> = Promise.resolve();
   /** Verified device lists, per contact point, as last fetched. */
   private readonly deviceLists = new Map<string, string[]>();
@@ -201,15 +200,20 @@ export class LiaisonClient extends Emitter<Events> {
     { verified: VerifiedContactPoint; devices: Map<string, DeviceCertificate> }
   >();
   private readonly seenReceipts = new Set<string>();
-  private closed = false;
 
   private constructor(
     private readonly options: LiaisonClientOptions,
     readonly self: VerifiedContactPoint & { device: DeviceCertificate },
     private readonly api: RelayApi,
+    clock: RelayClock,
   ) {
     super();
     this.now = options.now ?? Date.now;
+    this.clock = clock;
+    this.acks = new AckQueue(
+      (messageIds) => this.call('envelopes:ack', { messageIds }),
+      (error) => this.report(error),
+    );
     this.anchors = { trustedRoots: options.trustedRoots, revocations: options.revocations ?? [] };
     this.cipher = new SessionCipher(options.keyStore, {
       contactPointId: self.contactPoint.contactPointId,
@@ -233,10 +237,12 @@ export class LiaisonClient extends Emitter<Events> {
       now(),
     );
     const origin = options.relayOrigin ?? new URL(options.serverUrl).origin;
+    const clock = new RelayClock(now);
     return new LiaisonClient(
       options,
       self,
-      new RelayApi(options.serverUrl, identity, self.device.deviceId, origin, now),
+      new RelayApi(options.serverUrl, identity, self.device.deviceId, origin, clock, now),
+      clock,
     );
   }
 
@@ -248,79 +254,51 @@ export class LiaisonClient extends Emitter<Events> {
     return this.self.device.deviceId;
   }
 
-  /** Registers the device on first use, tops up prekeys, connects, and catches up on receipts. */
+  /**
+   * The relay's clock, as this device estimates it from the relay's answers. Read relay times
+   * against it: the time left until `message.relay.deadline` is `deadline - client.relayNow()`,
+   * right even when this device's own clock is minutes off.
+   */
+  relayNow(): number {
+    return this.clock.now();
+  }
+
+  /**
+   * Registers the device on first use, tops up prekeys, connects, and catches up on receipts.
+   * Resolves on the first connection; rejects on a refusal that retrying cannot fix (revoked,
+   * expired...). Afterwards the client reconnects by itself, with backoff and jitter, until `close`.
+   */
   async connect(): Promise<void> {
-    this.closed = false;
     await this.ensureRegistered();
     await this.prekeyUpkeep();
     await this.inbox.prune();
-    const socket: ClientSocket = io(this.options.serverUrl, {
-      transports: ['websocket'],
-      reconnectionDelay: 250,
-      reconnectionDelayMax: 10_000,
-      // A proof is single-use, so every (re)connection asks for a fresh one.
-      auth: (send) => {
-        this.api.proof('socket').then(
-          (proof) => send({ proof }),
-          () => send({}),
-        );
-      },
-    });
-    this.socket = socket;
+    const connection = new RelayConnection(
+      this.options.serverUrl,
+      () => this.api.proof('socket'),
+      (event) => void this.emit('connection', event),
+    );
+    this.connection = connection;
+    const socket = connection.socket;
     socket.on('envelope', (envelope) => {
       this.incoming = this.incoming.then(() => this.receive(envelope)).catch((error) => this.report(error));
     });
     socket.on('receipt', (receipt) => void this.receipt(receipt));
     socket.on('urgent', (state) => void this.urgentUpdate(state));
     socket.on('prekeys:low', () => void this.prekeyUpkeep().catch((error) => this.report(error)));
-    socket.on('session:replaced', ({ reason }) => {
-      socket.io.reconnection(false);
-      socket.close();
-      void this.emit('connection', { state: 'replaced', reason });
-    });
-    socket.on('disconnect', (reason) => void this.emit('connection', { state: 'disconnected', reason }));
     socket.on('connect', () => {
-      void this.emit('connection', { state: 'connected' });
       void this.catchUpReceipts().catch((error) => this.report(error));
       void this.refreshUrgent().catch((error) => this.report(error));
     });
-    socket.on('connect_error', (error) => {
-      // A refusal by the relay's middleware is not retried by socket.io itself; retry what can pass later.
-      const code = (error as { data?: { error?: string } }).data?.error;
-      if (code === undefined || this.closed) return;
-      if (RETRIED_REFUSALS.has(code)) {
-        setTimeout(() => !this.closed && socket.connect(), 1000);
-      } else {
-        void this.emit('connection', { state: 'disconnected', reason: code });
-      }
-    });
-    void this.emit('connection', { state: 'connecting' });
-    // Resolves on the first connection; rejects on a refusal that retrying cannot fix (revoked, expired...).
-    await new Promise<void>((resolve, reject) => {
-      const settle = (error?: LiaisonError) => {
-        socket.off('connect', onConnect);
-        socket.off('connect_error', onError);
-        error ? reject(error) : resolve();
-      };
-      const onConnect = () => settle();
-      const onError = (error: Error) => {
-        const data = (error as { data?: { error?: string; message?: string } }).data;
-        if (data?.error && !RETRIED_REFUSALS.has(data.error)) {
-          socket.io.reconnection(false);
-          socket.close();
-          settle(new LiaisonError(data.error as LiaisonError['code'], data.message ?? 'connection refused'));
-        }
-      };
-      socket.on('connect', onConnect);
-      socket.on('connect_error', onError);
-    });
+    // Acknowledgements not yet accepted are for this connection only: after a reconnection the
+    // relay offers those envelopes again, and the inbox recognises them.
+    socket.on('disconnect', () => this.acks.clear());
+    await connection.open();
   }
 
   /** Disconnects, after the message being handled (if any) is finished. */
   async close(): Promise<void> {
-    this.closed = true;
-    this.socket?.io.reconnection(false);
-    this.socket?.close();
+    this.connection?.close();
+    this.acks.clear();
     await this.incoming;
     void this.emit('connection', { state: 'closed' });
   }
@@ -523,7 +501,7 @@ export class LiaisonClient extends Emitter<Events> {
       head,
       members.map((m, i) => (m ? this.designations.get(head.contactPoint.escalationChain[i] as string) : undefined)),
       this.anchors,
-      this.now(),
+      this.clock.now(),
     );
     return { head, targets: [level0, ...members.map((m) => m ?? [])] };
   }
@@ -534,7 +512,8 @@ export class LiaisonClient extends Emitter<Events> {
   }
 
   private acknowledgeWithin(urgent: UrgentOptions, head: VerifiedContactPoint): number {
-    if ('deadline' in urgent) return urgent.deadline - this.now();
+    // A deadline the application gives is a time on the relay's clock, which runs the escalation.
+    if ('deadline' in urgent) return urgent.deadline - this.clock.now();
     if (urgent.acknowledgeWithin !== undefined) return urgent.acknowledgeWithin;
     return head.contactPoint.competences.includes('cybercrime-24-7')
       ? DEFAULT_ACKNOWLEDGE_WITHIN_MS.roundTheClock
@@ -604,7 +583,10 @@ export class LiaisonClient extends Emitter<Events> {
   private async emitUntilStored(request: SendRequest): Promise<{ serverTime: number }> {
     for (let attempt = 1; ; attempt++) {
       try {
-        return await this.call('send', request);
+        const sentAt = this.now();
+        const stored = await this.call('send', request);
+        this.clock.sample(stored.serverTime, sentAt, this.now());
+        return stored;
       } catch (error) {
         const retryable = isLiaisonError(error, 'UNAVAILABLE') || isLiaisonError(error, 'RATE_LIMITED');
         if (!retryable || attempt >= SEND_ATTEMPTS) throw error;
@@ -617,7 +599,7 @@ export class LiaisonClient extends Emitter<Events> {
     event: E,
     payload: Parameters<ClientToServerEvents[E]>[0],
   ): Promise<Extract<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], { ok: true }>['value']> {
-    const socket = this.socket;
+    const socket = this.connection?.socket;
     if (!socket) throw new LiaisonError('UNAVAILABLE', 'not connected: call connect() first');
     let result: { ok: boolean; value?: unknown; error?: string; message?: string; details?: unknown };
     try {
@@ -645,6 +627,9 @@ export class LiaisonClient extends Emitter<Events> {
     try {
       sender = await this.sender(envelope);
     } catch (error) {
+      // A chain not valid yet by the relay's clock may become valid (the issuer's clock ran ahead):
+      // keep the envelope unacknowledged, and the relay offers it again later.
+      if (isLiaisonError(error, 'NOT_YET_VALID')) return this.report(error);
       // A chain that does not verify never will: report it and let the relay drop the envelope.
       if (isLiaisonError(error) && error.code !== 'UNAVAILABLE') {
         await this.report(error);
@@ -694,9 +679,9 @@ export class LiaisonClient extends Emitter<Events> {
     await this.ackEnvelope(envelope.messageId);
   }
 
-  private async ackEnvelope(messageId: string): Promise<void> {
-    // Not acknowledged (disconnected, relay down): the envelope comes again and is recognised.
-    await this.call('envelopes:ack', { messageIds: [messageId] }).catch(() => undefined);
+  /** Queued, batched and retried until the relay accepts it or the connection ends. */
+  private ackEnvelope(messageId: string): void {
+    this.acks.add(messageId);
   }
 
   /** Who sent an envelope, from certificates this client verified itself; the relay's claim alone counts for nothing. */
@@ -789,7 +774,8 @@ export class LiaisonClient extends Emitter<Events> {
 
   /** A directory entry whose designation and every device verify here, or a LiaisonError. */
   private verifyEntry(entry: DirectoryEntry): VerifiedEntry {
-    const now = this.now();
+    // Validity windows are read against the relay's clock: this device's own may be minutes off.
+    const now = this.clock.now();
     const contactPoint = verifiedContactPoint(entry, this.anchors, now);
     for (const device of entry.devices) verifiedDevice({ ...entry, device }, this.anchors, now);
     return { contactPoint, devices: entry.devices, availability: entry.availability };

@@ -26,6 +26,7 @@ import { answerChallenge } from '../auth.js';
 import { concat } from '../crypto/bytes.js';
 import type { IdentityKeyPair } from '../crypto/keys.js';
 import { LiaisonError } from '../errors.js';
+import type { RelayClock } from './relay-clock.js';
 
 /**
  * The relay's HTTP API as the SDK uses it. Every response is checked against its schema before
@@ -39,7 +40,8 @@ export class RelayApi {
     private readonly identity: IdentityKeyPair,
     private readonly deviceId: string,
     private readonly relayOrigin: string,
-    private readonly now: () => number,
+    private readonly clock: RelayClock,
+    private readonly local: () => number,
   ) {}
 
   /**
@@ -47,10 +49,12 @@ export class RelayApi {
    * signature meant for another origin may be passing on another relay's challenge.
    */
   async proof(purpose: AuthPurpose): Promise<AuthProof> {
+    const sentAt = this.local();
     const challenge = await this.call('POST', '/v1/auth/challenge', AuthChallenge, {
       deviceId: this.deviceId,
       purpose,
     });
+    this.clock.sample(challenge.issuedAt, sentAt, this.local());
     if (challenge.origin !== this.relayOrigin || challenge.purpose !== purpose) {
       throw new LiaisonError(
         'BAD_CHALLENGE',
@@ -118,7 +122,8 @@ export class RelayApi {
     schema: S | typeof CHUNK,
     body?: unknown,
   ): Promise<z.infer<S>> {
-    if (!this.token || this.token.expiresAt - 30_000 < this.now()) {
+    // The token's expiry is the relay's time.
+    if (!this.token || this.token.expiresAt - 30_000 < this.clock.now()) {
       this.token = await this.call('POST', '/v1/auth/token', AuthToken, await this.proof('token'));
     }
     try {

@@ -1,4 +1,4 @@
-import { encodeBase64url, type TrustedRoot } from '@liaison/protocol';
+import { encodeBase64url, LIMITS, type TrustedRoot } from '@liaison/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentityKeyPair, type IdentityKeyPair } from '../crypto/keys.js';
 import { ready } from '../crypto/sodium.js';
@@ -134,7 +134,10 @@ describe('certificate chains', () => {
     const n = seajust();
     const trusted = anchors(n.root);
     expectFailure(() => verifiedDevice(n, trusted, NOW + YEAR), 'EXPIRED', /authority "th-oag"/);
-    expectFailure(() => verifiedDevice(n, trusted, NOW - 2000), 'NOT_YET_VALID');
+    // A verifier whose clock is behind the issuer's by up to the tolerated skew still accepts the chain.
+    const notBefore = valid.notBefore;
+    expect(verifiedDevice(n, trusted, notBefore - LIMITS.maxClockSkewMs).device.deviceId).toBe(n.device.deviceId);
+    expectFailure(() => verifiedDevice(n, trusted, notBefore - LIMITS.maxClockSkewMs - 1), 'NOT_YET_VALID');
     const shortDesignation = n.designate('th-oag.temp', n.accountKeys);
     const expiringDevice = certifyDevice(n.accountKeys, { ...n.device, notAfter: NOW + 10 });
     expectFailure(
@@ -144,7 +147,7 @@ describe('certificate chains', () => {
     );
     const future = designateContactPoint(n.authorityKeys, {
       ...(({ signature: _, ...rest }) => rest)(shortDesignation),
-      notBefore: NOW + 5000,
+      notBefore: NOW + LIMITS.maxClockSkewMs + 5000,
     });
     expectFailure(
       () => verifiedContactPoint({ authority: n.authority, contactPoint: future }, trusted, NOW),

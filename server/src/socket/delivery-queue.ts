@@ -8,9 +8,15 @@ import type { Database } from '../storage/schema.js';
  * unacknowledged at a time. It keeps no high-water mark: each pass reads what is stored and not in
  * flight, so an envelope whose transaction committed late is still delivered on this connection.
  * Passes never overlap; a nudge during a pass causes one more pass.
+ *
+ * An envelope pushed and not acknowledged within `redeliverAfterMs` is no longer counted in
+ * flight: the next pass (a nudge, or the periodic catch-up) reads and pushes it again. A device
+ * whose acknowledgement was lost (the database restarting as it arrived) thus gets its window back
+ * without reconnecting; the SDK recognises what it already has.
  */
 export class DeliveryQueue {
-  private readonly inFlight = new Set<string>();
+  /** Envelopes pushed and not yet acknowledged, with when they were pushed. */
+  private readonly inFlight = new Map<string, number>();
   /** The last pass stopped because the window was full: an acknowledgement makes room to push more. */
   private windowFull = false;
   /** The last pass read everything stored for this device: a new envelope may be pushed as it is offered. */
@@ -25,6 +31,7 @@ export class DeliveryQueue {
     private readonly window: number,
     private readonly push: (envelope: Envelope) => void,
     private readonly onError: (error: unknown) => void,
+    private readonly redelivery: { afterMs: number; now: () => number },
   ) {}
 
   /** New envelopes may be waiting. */
@@ -44,7 +51,7 @@ export class DeliveryQueue {
       this.nudge();
       return;
     }
-    this.inFlight.add(envelope.messageId);
+    this.inFlight.set(envelope.messageId, this.redelivery.now());
     this.push(envelope);
   }
 
@@ -59,6 +66,11 @@ export class DeliveryQueue {
     this.closed = true;
   }
 
+  private forgetUnacknowledged(): void {
+    const before = this.redelivery.now() - this.redelivery.afterMs;
+    for (const [messageId, pushedAt] of this.inFlight) if (pushedAt <= before) this.inFlight.delete(messageId);
+  }
+
   private async pump(): Promise<void> {
     if (this.running) {
       this.again = true;
@@ -68,15 +80,17 @@ export class DeliveryQueue {
     try {
       do {
         this.again = false;
+        this.forgetUnacknowledged();
         while (!this.closed) {
           const room = this.window - this.inFlight.size;
           this.windowFull = room <= 0;
           this.caughtUp = false;
           if (this.windowFull) break;
-          const batch = await queuedEnvelopes(this.db, this.deviceId, [...this.inFlight], room);
+          const batch = await queuedEnvelopes(this.db, this.deviceId, [...this.inFlight.keys()], room);
           if (this.closed) break;
+          const pushedAt = this.redelivery.now();
           for (const { envelope } of batch) {
-            this.inFlight.add(envelope.messageId);
+            this.inFlight.set(envelope.messageId, pushedAt);
             this.push(envelope);
           }
           // Fewer than there was room for: that was everything stored when the pass looked.

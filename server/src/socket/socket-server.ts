@@ -53,6 +53,7 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
       LIMITS.deliveryWindow,
       (envelope) => socket.emit('envelope', envelope),
       (error) => deps.log.error({ event: 'delivery.error', err: (error as Error)?.message }, 'delivery pass failed'),
+      { afterMs: deps.config.redeliverAfterMs, now: deps.config.now },
     );
     deps.hub.register(identity.deviceId, socket, queue);
     void socket.join([deviceRoom(identity.deviceId), contactPointRoom(identity.contactPointId)]);

@@ -1,0 +1,67 @@
+import { LIMITS } from '@liaison/protocol';
+import { isLiaisonError, type LiaisonError } from '../errors.js';
+import { Backoff } from './backoff.js';
+
+/** Failures of an acknowledgement that pass with time: retried. Anything else is reported and dropped. */
+const RETRIED: ReadonlySet<string> = new Set(['UNAVAILABLE', 'RATE_LIMITED', 'INTERNAL']);
+
+/**
+ * Delivery acknowledgements on their way to the relay: batched, and retried with backoff until the
+ * relay accepts them. The relay keeps an envelope "in flight" until it is acknowledged and pushes
+ * only a bounded window of them, so an acknowledgement lost to a transient failure (the database
+ * restarting) would otherwise hold the device's delivery until it reconnects. Cleared when the
+ * connection ends: the relay then offers the envelopes again, and the inbox recognises them.
+ */
+export class AckQueue {
+  private readonly waiting = new Set<string>();
+  private readonly backoff = new Backoff(250, 5_000);
+  private sending = false;
+  private retry: ReturnType<typeof setTimeout> | undefined;
+  private generation = 0;
+
+  constructor(
+    private readonly send: (messageIds: string[]) => Promise<unknown>,
+    private readonly report: (error: LiaisonError) => unknown,
+  ) {}
+
+  add(messageId: string): void {
+    this.waiting.add(messageId);
+    if (!this.retry) void this.flush();
+  }
+
+  clear(): void {
+    this.generation++;
+    this.waiting.clear();
+    clearTimeout(this.retry);
+    this.retry = undefined;
+  }
+
+  private async flush(): Promise<void> {
+    if (this.sending) return;
+    this.sending = true;
+    try {
+      while (this.waiting.size > 0) {
+        const generation = this.generation;
+        const batch = [...this.waiting].slice(0, LIMITS.maxAcksPerBatch);
+        try {
+          await this.send(batch);
+        } catch (error) {
+          if (generation !== this.generation) continue;
+          if (isLiaisonError(error) && RETRIED.has(error.code)) {
+            this.retry = setTimeout(() => {
+              this.retry = undefined;
+              void this.flush();
+            }, this.backoff.next());
+            return;
+          }
+          if (isLiaisonError(error)) this.report(error);
+        }
+        if (generation !== this.generation) continue;
+        this.backoff.reset();
+        for (const id of batch) this.waiting.delete(id);
+      }
+    } finally {
+      this.sending = false;
+    }
+  }
+}
