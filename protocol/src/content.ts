@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { Attachment } from './blobs.js';
 import { LIMITS } from './limits.js';
-import { ContactPointId, LanguageTag, Timestamp, text } from './primitives.js';
+import { ContactPointId, LanguageTag, MultilineString, Timestamp, text } from './primitives.js';
 
 /**
  * What travels inside the ciphertext, between SDKs only: the relay never sees it. Defined here
@@ -22,7 +22,7 @@ export const MessageContent = z.strictObject({
   version: z.literal(1),
   /** The recipient contact point, so that the sender's other devices know where a copy went. */
   to: ContactPointId,
-  text: z.string().max(40_000),
+  text: MultilineString.max(40_000),
   subject: text(300).optional(),
   /** The sender's own reference (a case or request number). */
   reference: text(100).optional(),
