@@ -117,11 +117,7 @@ describe('LiaisonClient against a relay process', () => {
     first.client.on('message', () => {
       shown += 1;
       // The process dies right after the application got the message, before the relay hears of it.
-      const socket = (
-        first.client as unknown as { socket: { io: { reconnection(v: boolean): void }; disconnect(): void } }
-      ).socket;
-      socket.io.reconnection(false);
-      socket.disconnect();
+      (first.client as unknown as { connection: { close(): void } }).connection.close();
     });
     await sender.client.send('ph-doj.r2', { text: 'only once' });
     await first.waitForMessages(1);

@@ -1,25 +1,30 @@
+import { currentSignedPrekey, registerWebhook, revoke } from '@liaison/client';
 import {
   AcknowledgeRequest,
   CLIENT_EVENTS,
   EnvelopeAck,
   ERROR_CODES,
+  encodeBase64url,
   parseInput,
   SendRequest,
 } from '@liaison/protocol';
-import { ROUTES } from '@liaison/server';
+import { type RelayConfig, ROUTES, type Route, relayConfig } from '@liaison/server';
 import fc from 'fast-check';
 import { sql } from 'kysely';
+import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Connection, connect, register, token } from './harness/device-client.js';
+import { type Connection, connect, http, register, token } from './harness/device-client.js';
 import { buildSend } from './harness/messaging.js';
 import { type TestDevice, testNetwork } from './harness/network.js';
-import { RELAY_TABLES, startTestRelay, type TestRelay } from './harness/relay.js';
+import { BACKENDS, RELAY_TABLES, startTestRelay, type TestRelay } from './harness/relay.js';
 
 /**
  * Malformed input at every HTTP endpoint and socket event, seeded and reproducible:
  *   LIAISON_FUZZ_SEED=<n> LIAISON_FUZZ_CASES=<n> npx vitest run test/fuzz.test.ts
  * Every answer must carry a stable error code (never a 500), the relay must stay up with bounded
- * memory, and the database must be exactly as it was.
+ * memory, and the database must be exactly as it was. Then, on every backend, control characters
+ * in every string field of every route and event: PostgreSQL refuses U+0000 in text and jsonb, so a
+ * string the schemas let through would reach it and fail as INTERNAL.
  */
 const SEED = Number(process.env.LIAISON_FUZZ_SEED ?? 20261122);
 const CASES = Number(process.env.LIAISON_FUZZ_CASES ?? 10_000);
@@ -104,22 +109,93 @@ function mutate(valid: Record<string, unknown>): fc.Arbitrary<unknown> {
   );
 }
 
-describe('fuzzing the relay with malformed input', () => {
+/** C0 controls (tab and line breaks among them), DEL and C1 controls: none belongs in any field on the wire. */
+const CONTROL_CHARACTERS = [
+  '\u0000',
+  '\u0001',
+  '\u0007',
+  '\b',
+  '\t',
+  '\n',
+  '\u000B',
+  '\f',
+  '\r',
+  '\u001B',
+  '\u001F',
+  '\u007F',
+  '\u0080',
+  '\u0085',
+  '\u009F',
+];
+
+/** Every string in a JSON value, by path. */
+function stringLeaves(value: unknown, path: (string | number)[] = []): (string | number)[][] {
+  if (typeof value === 'string') return [path];
+  if (Array.isArray(value)) return value.flatMap((item, i) => stringLeaves(item, [...path, i]));
+  if (value && typeof value === 'object')
+    return Object.entries(value).flatMap(([k, v]) => stringLeaves(v, [...path, k]));
+  return [];
+}
+
+/** A copy of `value` with the string at `path` changed. */
+function withString(value: unknown, path: (string | number)[], change: (s: string) => string): unknown {
+  const [head, ...rest] = path;
+  if (head === undefined) return change(value as string);
+  const copy = (Array.isArray(value) ? [...value] : { ...(value as object) }) as Record<string | number, unknown>;
+  copy[head] = withString(copy[head], rest, change);
+  return copy;
+}
+
+/**
+ * Each control character in place of the first and of the last character of the string at each
+ * path of `valid` (its length kept, so that only the character is wrong), and alone.
+ */
+function withControlCharacters(valid: unknown): { field: string; value: unknown }[] {
+  return stringLeaves(valid).flatMap((path) =>
+    CONTROL_CHARACTERS.flatMap((c) =>
+      [(s: string) => `${c}${s.slice(1)}`, (s: string) => `${s.slice(0, -1)}${c}`, () => c].map((change) => ({
+        field: `${path.join('.')} with U+${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+        value: withString(valid, path, change),
+      })),
+    ),
+  );
+}
+
+const routeKey = (route: Route) => `${route.method} ${route.path}`;
+
+/** Every rate limit out of the way: a refusal must be about the input, not the count. */
+const UNLIMITED = Object.fromEntries(
+  Object.keys(relayConfig())
+    .filter((key) => /PerMinute$|PerHour$/.test(key))
+    .map((key) => [key, 1_000_000_000]),
+) as Partial<RelayConfig>;
+
+describe.each(BACKENDS)('fuzzing the relay with malformed input (%s)', (backend) => {
   let relay: TestRelay;
+  let net: Awaited<ReturnType<typeof testNetwork>>;
   let owner: TestDevice;
+  let peer: TestDevice;
   let bearer: string;
   let socket: Connection;
   let validSend: Record<string, unknown>;
+  /** A blob of the owner's, complete, which the peer may read. */
+  let blobId: string;
 
   beforeAll(async () => {
-    const net = await testNetwork();
-    relay = await startTestRelay('pglite', { trustedRoots: [net.root], bundleFetchesPerMinute: 1_000_000 });
+    net = await testNetwork();
+    relay = await startTestRelay(backend, { trustedRoots: [net.root], ...UNLIMITED });
     owner = await net.authority('th-oag', 'TH').contactPoint('owner').addDevice();
-    const peer = await net.authority('vn-spp', 'VN').contactPoint('peer').addDevice();
+    peer = await net.authority('vn-spp', 'VN').contactPoint('peer').addDevice();
     for (const device of [owner, peer]) expect((await register(relay.url, device)).status).toBe(200);
     bearer = await token(relay.url, owner);
     socket = await connect(relay.url, owner);
     validSend = (await buildSend(relay.url, owner, 'vn-spp.peer', 'valid')) as unknown as Record<string, unknown>;
+    blobId = crypto.randomUUID();
+    const blob = { blobId, messageId: crypto.randomUUID(), size: 100, readers: [peer.id] };
+    expect((await http(relay.url, 'POST', '/v1/blobs', blob, bearer)).status).toBe(200);
+    expect((await http(relay.url, 'PUT', `/v1/blobs/${blobId}/chunks/0`, new Uint8Array(100), bearer)).status).toBe(
+      200,
+    );
   });
   afterAll(async () => {
     socket.close();
@@ -233,4 +309,136 @@ describe('fuzzing the relay with malformed input', () => {
     expect(process.memoryUsage().rss - memoryBefore).toBeLessThan(512 * 1024 * 1024);
     expect(tried).toBeGreaterThan(CASES * 0.8);
   }, 600_000);
+
+  /** A valid input of every route that takes one, as the relay would accept it up to its handler. */
+  async function validInputs(): Promise<Record<string, unknown[]>> {
+    const bytes = (n: number, fill: number) => encodeBase64url(new Uint8Array(n).fill(fill));
+    const proof = { deviceId: owner.id, nonce: bytes(32, 1), signature: bytes(64, 2) };
+    const signedPrekey = await currentSignedPrekey(owner.store);
+    const oneTimePrekeys = [{ id: 1, publicKey: bytes(32, 3) }];
+    const th = net.authority('th-oag', 'TH');
+    const revocation = (subject: 'authority' | 'contact-point' | 'device', subjectId: string) =>
+      revoke(th.keys, { networkId: 'seajust', subject, subjectId, reason: 'other', revokedAt: relay.clock.now });
+    return {
+      'post /v1/auth/challenge': [{ deviceId: owner.id, purpose: 'token' }],
+      'post /v1/auth/token': [proof],
+      'post /v1/devices': [{ chain: owner.chain, signedPrekey, oneTimePrekeys, proof }],
+      'post /v1/prekeys': [{ signedPrekey, oneTimePrekeys }],
+      'get /v1/directory': [
+        {
+          country: 'VN',
+          authority: 'vn-spp',
+          network: 'seajust',
+          language: 'en',
+          competence: 'mla',
+          q: 'Prosecutor',
+          limit: '5',
+          cursor: 'th-oag.owner',
+        },
+      ],
+      'put /v1/availability': [{ status: 'away', delegate: 'vn-spp.peer', until: relay.clock.now + 60_000 }],
+      'get /v1/receipts': [{ after: '0' }],
+      'post /v1/webhooks': [
+        registerWebhook(th.keys, {
+          networkId: 'seajust',
+          authorityId: 'th-oag',
+          url: 'https://alerts.th-oag.example/liaison',
+          secret: bytes(32, 4),
+          issuedAt: relay.clock.now,
+        }),
+      ],
+      'post /v1/blobs': [
+        { blobId: crypto.randomUUID(), messageId: crypto.randomUUID(), size: 100, readers: [peer.id] },
+      ],
+      'put /v1/blobs/:blobId/readers': [{ readers: [peer.id] }],
+      'post /v1/revocations': [
+        revocation('authority', 'th-oag'),
+        revocation('contact-point', 'th-oag.owner'),
+        revocation('device', owner.id),
+      ],
+    };
+  }
+
+  it('refuses control characters in every string field of every route, path and event, and changes nothing', async () => {
+    const before = await snapshot();
+    const inputs = await validInputs();
+    const params: Record<string, string> = {
+      contactPointId: 'vn-spp.peer',
+      messageId: crypto.randomUUID(),
+      blobId,
+      index: '0',
+    };
+    // Every answer that is not the one expected, listed at the end: one run shows every gap.
+    const wrong: string[] = [];
+    let tried = 0;
+    const call = async (route: Route, path: string, input: unknown) => {
+      const query = route.source === 'query' ? `?${new URLSearchParams(input as Record<string, string>)}` : '';
+      const body = route.source === 'body' ? input : route.source === 'bytes' ? new Uint8Array(100) : undefined;
+      const answer = await http(relay.url, route.method.toUpperCase(), `${path}${query}`, body, bearer);
+      tried += 1;
+      return { status: answer.status, error: String(answer.body.error) };
+    };
+
+    for (const route of ROUTES) {
+      const valid = inputs[routeKey(route)] ?? [];
+      if (route.source === 'body' || route.source === 'query') {
+        // A route that takes input without a sample here fails: every new field gets this test.
+        expect(valid.length, `a valid input for ${routeKey(route)}`).toBeGreaterThan(0);
+      }
+      const path = route.path.replace(/:([A-Za-z]+)/g, (_, name: string) => params[name] as string);
+      for (const sample of valid) {
+        expect(parseInput(route.input, sample).ok, `the sample for ${routeKey(route)} is valid`).toBe(true);
+        for (const { field, value } of withControlCharacters(sample)) {
+          const { status, error } = await call(route, path, value);
+          if (status !== 400 || error !== 'INVALID_INPUT')
+            wrong.push(`${routeKey(route)} ${field}: ${status} ${error}`);
+        }
+      }
+      // Ids in the path: refused, or not found (the caller may not see the blob), never a failure.
+      for (const name of route.path.match(/:[A-Za-z]+/g) ?? []) {
+        for (const { field, value } of withControlCharacters(params[name.slice(1)])) {
+          const changed = route.path.replace(/:([A-Za-z]+)/g, (match, other: string) =>
+            encodeURIComponent(match === name ? (value as string) : (params[other] as string)),
+          );
+          const { status, error } = await call(route, changed, valid[0]);
+          if (status < 400 || status >= 500 || !CODES.has(error)) {
+            wrong.push(`${routeKey(route)} ${name} ${field}: ${status} ${error}`);
+          }
+        }
+      }
+    }
+
+    const events: Record<string, unknown> = {
+      send: validSend,
+      'envelopes:ack': { messageIds: [crypto.randomUUID()] },
+      acknowledge: { messageId: crypto.randomUUID() },
+    };
+    for (const event of CLIENT_EVENTS) {
+      expect(parseInput(EVENT_SCHEMAS[event], events[event]).ok, `the sample for ${event} is valid`).toBe(true);
+      for (const { field, value } of withControlCharacters(events[event])) {
+        const result = await socket.call(event, value as never);
+        tried += 1;
+        if (result.ok || result.error !== 'INVALID_INPUT') wrong.push(`${event} ${field}: ${JSON.stringify(result)}`);
+      }
+    }
+
+    // The handshake's proof: refused at the door.
+    const zeros = (n: number) => encodeBase64url(new Uint8Array(n));
+    const handshake = { proof: { deviceId: owner.id, nonce: zeros(32), signature: zeros(64) } };
+    for (const { field, value } of withControlCharacters(handshake)) {
+      const attempt = io(relay.url, { transports: ['websocket'], reconnection: false, auth: value as object });
+      const error = await new Promise<{ data?: { error?: string } }>((resolve) => {
+        attempt.once('connect_error', resolve);
+        attempt.once('connect', () => resolve({}));
+      });
+      attempt.close();
+      tried += 1;
+      if (error.data?.error !== 'UNAUTHENTICATED') wrong.push(`handshake ${field}: ${JSON.stringify(error.data)}`);
+    }
+
+    expect(wrong).toEqual([]);
+    expect(tried).toBeGreaterThan(2000);
+    expect(socket.socket.connected).toBe(true);
+    expect(await snapshot()).toBe(before);
+  }, 300_000);
 });

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { DeviceId, Ed25519Signature, fixedBytes, Timestamp } from './primitives.js';
+import { DeviceId, Ed25519Signature, fixedBytes, PlainString, Timestamp } from './primitives.js';
 
 /** What a proof of key possession is for; a proof for one purpose is refused for another. */
 export const AuthPurpose = z.enum(['register', 'socket', 'token']);
@@ -18,7 +18,7 @@ export const AuthChallenge = z.strictObject({
   issuedAt: Timestamp,
   expiresAt: Timestamp,
   /** The relay's public origin, so a proof made for one relay is useless at another. */
-  origin: z.string().min(1).max(200),
+  origin: PlainString.min(1).max(200),
 });
 export type AuthChallenge = z.infer<typeof AuthChallenge>;
 
@@ -36,7 +36,7 @@ export const AuthProof = z.strictObject({
 export type AuthProof = z.infer<typeof AuthProof>;
 
 export const AuthToken = z.strictObject({
-  token: z.string().min(16).max(256),
+  token: PlainString.min(16).max(256),
   expiresAt: Timestamp,
 });
 export type AuthToken = z.infer<typeof AuthToken>;

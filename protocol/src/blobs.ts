@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
-import { DeviceId, fixedBytes, MessageId, Timestamp, text, uniqueList } from './primitives.js';
+import { DeviceId, fixedBytes, MessageId, PlainString, Timestamp, text, Uuid, uniqueList } from './primitives.js';
 
 /**
  * Encrypted attachments travel as blobs: the SDK encrypts a file with libsodium's secretstream
@@ -18,7 +18,7 @@ import { DeviceId, fixedBytes, MessageId, Timestamp, text, uniqueList } from './
  */
 
 /** Client-made, like message ids, so that a repeated create is idempotent. */
-export const BlobId = z.uuid();
+export const BlobId = Uuid;
 
 /** Bytes one encrypted chunk adds to its plaintext: secretstream's tag and MAC. */
 export const BLOB_CHUNK_OVERHEAD = 17;
@@ -86,10 +86,10 @@ export const Attachment = z.strictObject({
   blobId: BlobId,
   name: text(255),
   /** Media type, as the sender's application gave it ("application/pdf"). */
-  type: z
-    .string()
-    .max(127)
-    .regex(/^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i, 'a media type such as "application/pdf"'),
+  type: PlainString.max(127).regex(
+    /^[a-z0-9!#$&^_.+-]+\/[a-z0-9!#$&^_.+-]+$/i,
+    'a media type such as "application/pdf"',
+  ),
   /** Plaintext bytes. */
   size: z.int().min(0).max(Number.MAX_SAFE_INTEGER),
   /** secretstream key and header. */

@@ -11,6 +11,7 @@ import {
   Name,
   NetworkId,
   ShortText,
+  Slug,
   Timestamp,
   TimeZone,
   uniqueList,
@@ -121,7 +122,8 @@ export type RevocationReason = z.infer<typeof RevocationReason>;
 export const Revocation = z.strictObject({
   networkId: NetworkId,
   subject: RevocationSubject,
-  subjectId: z.string().min(1).max(64),
+  /** An authority or contact-point id (a slug), or a device id. */
+  subjectId: z.union([Slug, DeviceId]),
   issuerKey: Ed25519PublicKey,
   reason: RevocationReason,
   revokedAt: Timestamp,

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { Attachment } from './blobs.js';
 import { Priority } from './envelope.js';
 import { LIMITS } from './limits.js';
-import { ContactPointId, LanguageTag, MessageId, Timestamp, text } from './primitives.js';
+import { ContactPointId, LanguageTag, MessageId, MultilineString, Timestamp, text } from './primitives.js';
 import { AcknowledgeWithinMs, EscalationLevel } from './urgent.js';
 
 /**
@@ -45,7 +45,7 @@ export const MessageContent = z
     to: ContactPointId,
     priority: Priority,
     urgent: UrgentIntent.optional(),
-    text: z.string().max(40_000),
+    text: MultilineString.max(40_000),
     subject: text(300).optional(),
     /** The sender's own reference (a case or request number). */
     reference: text(100).optional(),

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { PlainString } from './primitives.js';
 
 /**
  * The closed list of error codes on the wire. A code never changes meaning once released;
@@ -41,27 +42,24 @@ export const ERROR_CODES = [
 export const ErrorCode = z.enum(ERROR_CODES);
 export type ErrorCode = z.infer<typeof ErrorCode>;
 
-const DeviceIdList = z.array(z.string().max(64)).max(64);
+const DeviceIdList = z.array(PlainString.max(64)).max(64);
 
 export const ErrorDetails = z.strictObject({
   missingDevices: DeviceIdList.optional(),
   extraDevices: DeviceIdList.optional(),
   retryAfterMs: z.int().min(0).optional(),
   /** For input errors: where in the input the first problem is. */
-  path: z.string().max(200).optional(),
+  path: PlainString.max(200).optional(),
 });
 export type ErrorDetails = z.infer<typeof ErrorDetails>;
 
 /** What every failed HTTP response and socket acknowledgement carries. */
 export const ErrorBody = z.strictObject({
   error: ErrorCode,
-  message: z.string().max(500),
+  message: PlainString.max(500),
   details: ErrorDetails.optional(),
   /** The relay's id for the request or event; its logs carry the same id. Quote it when reporting a problem. */
-  requestId: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{1,64}$/)
-    .optional(),
+  requestId: PlainString.regex(/^[A-Za-z0-9_-]{1,64}$/).optional(),
 });
 export type ErrorBody = z.infer<typeof ErrorBody>;
 

@@ -10,7 +10,17 @@ import {
 import { Receipt } from './envelope.js';
 import { LIMITS } from './limits.js';
 import { PrekeyBundle, PrekeyUpload, SignedPrekey } from './prekeys.js';
-import { AuthorityId, ContactPointId, CountryCode, LanguageTag, NetworkId, Timestamp } from './primitives.js';
+import {
+  AuthorityId,
+  ContactPointId,
+  CountryCode,
+  DeviceId,
+  LanguageTag,
+  NetworkId,
+  PlainString,
+  queryInteger,
+  Timestamp,
+} from './primitives.js';
 
 /**
  * HTTP request and response bodies. Paths (all under /v1):
@@ -38,7 +48,7 @@ export const RegisterDeviceRequest = z.strictObject({
 export type RegisterDeviceRequest = z.infer<typeof RegisterDeviceRequest>;
 
 export const RegisterDeviceResponse = z.strictObject({
-  deviceId: z.string(),
+  deviceId: DeviceId,
   contactPointId: ContactPointId,
   registeredAt: Timestamp,
 });
@@ -66,16 +76,16 @@ export const Availability = z
   });
 export type Availability = z.infer<typeof Availability>;
 
-/** Query string of GET /directory. Numbers arrive as strings and are coerced. */
+/** Query string of GET /directory. Numbers arrive as strings of digits. */
 export const DirectoryQuery = z.strictObject({
   country: CountryCode.optional(),
   authority: AuthorityId.optional(),
   network: NetworkId.optional(),
   language: LanguageTag.optional(),
   competence: Competence.optional(),
-  q: z.string().min(1).max(LIMITS.maxShortTextLength).optional(),
-  limit: z.coerce.number().int().min(1).max(LIMITS.maxDirectoryPage).optional(),
-  cursor: z.string().max(128).optional(),
+  q: PlainString.min(1).max(LIMITS.maxShortTextLength).optional(),
+  limit: queryInteger(1, LIMITS.maxDirectoryPage).optional(),
+  cursor: PlainString.max(128).optional(),
 });
 export type DirectoryQuery = z.infer<typeof DirectoryQuery>;
 
@@ -90,13 +100,13 @@ export type DirectoryEntry = z.infer<typeof DirectoryEntry>;
 
 export const DirectoryPage = z.strictObject({
   entries: z.array(DirectoryEntry).max(LIMITS.maxDirectoryPage),
-  nextCursor: z.string().max(128).optional(),
+  nextCursor: PlainString.max(128).optional(),
 });
 export type DirectoryPage = z.infer<typeof DirectoryPage>;
 
 /** Receipts for the caller's sent messages after a cursor: what its devices missed while offline. */
 export const ReceiptsQuery = z.strictObject({
-  after: z.coerce.number().int().min(0).max(Number.MAX_SAFE_INTEGER).optional(),
+  after: queryInteger(0, Number.MAX_SAFE_INTEGER).optional(),
 });
 export type ReceiptsQuery = z.infer<typeof ReceiptsQuery>;
 
@@ -109,6 +119,6 @@ export type ReceiptsPage = z.infer<typeof ReceiptsPage>;
 
 export const Health = z.strictObject({
   status: z.enum(['ok', 'ready', 'not-ready']),
-  detail: z.string().max(200).optional(),
+  detail: PlainString.max(200).optional(),
 });
 export type Health = z.infer<typeof Health>;

@@ -190,11 +190,22 @@ describe('HTTP schemas', () => {
     refuses(AuthProof, { ...registration.proof, nonce: bytes(16, 1) });
   });
 
-  it('coerce directory limits from the query string and bound them', () => {
+  it('read directory limits from the query string as plain digits and bound them', () => {
     expect(DirectoryQuery.parse({ country: 'VN', limit: '20' })).toEqual({ country: 'VN', limit: 20 });
     refuses(DirectoryQuery, { limit: String(LIMITS.maxDirectoryPage + 1) });
     refuses(DirectoryQuery, { limit: '-1' });
     refuses(DirectoryQuery, { sort: 'name' });
+    for (const limit of ['', ' 5', '5\n', '1e1', '0x10', '05', '5.0']) refuses(DirectoryQuery, { limit });
+    refuses(DirectoryQuery, { q: 'Somchai\u0000' });
+    refuses(DirectoryQuery, { cursor: 'th-oag.a\u0085' });
+  });
+
+  it('name the subject of a revocation by its id: a slug or a device id', () => {
+    accepts(Revocation, { ...revocation, subject: 'contact-point', subjectId: 'th-oag.somchai' });
+    accepts(Revocation, { ...revocation, subject: 'device', subjectId: device.deviceId });
+    for (const subjectId of ['th-oag.somchai\u0000', 'TH OAG', '', 'x'.repeat(65)]) {
+      refuses(Revocation, { ...revocation, subjectId });
+    }
   });
 
   it('keep delegate and until for "away"', () => {

@@ -8,6 +8,8 @@ import {
   fixedBytes,
   MessageId,
   NetworkId,
+  NO_CONTROL_CHARACTERS,
+  PlainString,
   Timestamp,
 } from './primitives.js';
 
@@ -53,7 +55,14 @@ export const UrgentState = z.strictObject({
 });
 export type UrgentState = z.infer<typeof UrgentState>;
 
-const WebhookUrl = z.url({ protocol: /^https?$/ }).max(LIMITS.maxUrlLength);
+// Checked as given: zod's URL check trims the string and drops tabs and line breaks from it, and a
+// registration signs the URL as given. (Checked again after, as every string schema is.)
+const WebhookUrl = PlainString.pipe(
+  z
+    .url({ protocol: /^https?$/ })
+    .max(LIMITS.maxUrlLength)
+    .check(NO_CONTROL_CHARACTERS),
+);
 
 /** Shared secret of a webhook: 32 random bytes, the HMAC-SHA-256 key of its alerts. */
 export const WebhookSecret = fixedBytes(32);

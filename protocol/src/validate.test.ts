@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { sendRequest } from './__fixtures__/statements.js';
 import { SendRequest } from './envelope.js';
+import { ErrorBody } from './errors.js';
 import { parseInput } from './validate.js';
 
 describe('parseInput', () => {
@@ -19,10 +20,26 @@ describe('parseInput', () => {
     expect(result).toMatchObject({ ok: false, error: { error: 'PAYLOAD_TOO_LARGE' } });
   });
 
-  it('never echoes the offending value in the message', () => {
+  it('never echoes the offending value in the message, nor an unknown key', () => {
     const secret = 'SECRET-MARKER-VALUE';
-    const result = parseInput(SendRequest, { ...sendRequest, recipient: secret });
-    expect(result.ok).toBe(false);
-    if (!result.ok) expect(JSON.stringify(result.error)).not.toContain(secret);
+    for (const input of [
+      { ...sendRequest, recipient: secret },
+      { ...sendRequest, [`${secret}\u0000`]: 1 },
+    ]) {
+      const result = parseInput(SendRequest, input);
+      expect(result.ok).toBe(false);
+      if (!result.ok) {
+        expect(JSON.stringify(result.error)).not.toContain(secret);
+        expect(ErrorBody.safeParse(result.error).success).toBe(true);
+      }
+    }
+  });
+
+  it('refuses a control character with INVALID_INPUT, saying where', () => {
+    const result = parseInput(SendRequest, { ...sendRequest, recipient: 'vn-spp.lan\u0000' });
+    expect(result).toMatchObject({
+      ok: false,
+      error: { error: 'INVALID_INPUT', message: 'recipient: no control characters', details: { path: 'recipient' } },
+    });
   });
 });

@@ -14,11 +14,13 @@ export function parseInput<S extends z.ZodType>(schema: S, input: unknown): Pars
   const issue = result.error.issues[0];
   const path = issue?.path.map(String).join('.') ?? '';
   const tooBig = result.error.issues.some((i) => i.code === 'too_big');
+  // zod names unknown keys in its message, and a key is input like any other.
+  const problem = issue?.code === 'unrecognized_keys' ? 'unknown field' : (issue?.message ?? 'invalid');
   return {
     ok: false,
     error: {
       error: tooBig ? 'PAYLOAD_TOO_LARGE' : 'INVALID_INPUT',
-      message: `${path === '' ? 'input' : path}: ${issue?.message ?? 'invalid'}`.slice(0, 500),
+      message: `${path === '' ? 'input' : path}: ${problem}`.slice(0, 500),
       ...(path === '' ? {} : { details: { path: path.slice(0, 200) } }),
     },
   };

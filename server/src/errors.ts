@@ -45,7 +45,18 @@ export class RelayError extends Error {
 export function toErrorBody(error: unknown): ErrorBody {
   if (error instanceof RelayError) return error.body();
   if (isDependencyUnavailable(error)) return { error: 'UNAVAILABLE', message: 'storage is unavailable; retry shortly' };
+  if (isUnstorableText(error)) return { error: 'INVALID_INPUT', message: 'text the database cannot store' };
   return { error: 'INTERNAL', message: 'internal error' };
+}
+
+/**
+ * PostgreSQL's refusal of U+0000 in text (22021) or jsonb (22P05). The schemas refuse control
+ * characters before any query; this keeps a string that reaches the database some other way a
+ * refusal of the input (its statement failed, so nothing changed), not a failure of the relay.
+ */
+function isUnstorableText(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === '22021' || code === '22P05';
 }
 
 export function statusOf(body: ErrorBody): number {

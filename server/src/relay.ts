@@ -15,9 +15,10 @@ import { Poller } from './poller.js';
 import type { RelayDeps } from './relay-deps.js';
 import { DeliveryHub } from './socket/delivery-hub.js';
 import { createSocketServer, wireSocketHandlers } from './socket/socket-server.js';
-import { readySodium } from './sodium.js';
+import { randomBytes, readySodium } from './sodium.js';
 import { migrate, openDatabase } from './storage/database.js';
 import { expireEnvelopes, forgetOldMetadata } from './storage/messages.js';
+import { relayKey } from './storage/relay-keys.js';
 import type { Database } from './storage/schema.js';
 import { runEscalations } from './urgent/escalator.js';
 import { sendWebhookAlerts } from './urgent/webhook-sender.js';
@@ -59,6 +60,8 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       origin: () => config.publicOrigin ?? listening,
       trustedRoots: config.trustedRoots,
       tokenTtlMs: config.tokenTtlMs,
+      // In the database, so that every node of a cluster hashes a token alike, and Redis never holds it.
+      tokenKey: await relayKey(db, 'bearer-tokens', randomBytes(32), config.now()),
       now: config.now,
     }),
     limits: new RateLimiter(ephemeral),

@@ -1,6 +1,9 @@
 import sodium from 'libsodium-wrappers-sumo';
 
-/** The relay's only crypto: Ed25519 verification, HMAC-SHA-256 for webhook alerts and random bytes, from libsodium. */
+/**
+ * The relay's only crypto, from libsodium: Ed25519 verification, HMAC-SHA-256 for webhook alerts,
+ * BLAKE2b keyed hashes of bearer tokens, and random bytes.
+ */
 export async function readySodium(): Promise<void> {
   await sodium.ready;
 }
@@ -27,4 +30,12 @@ export function randomBytes(length: number): Uint8Array {
 /** HMAC-SHA-256 of a UTF-8 message, hex: the signature of a webhook alert. */
 export function hmacSha256Hex(key: Uint8Array, message: string): string {
   return sodium.to_hex(sodium.crypto_auth_hmacsha256(sodium.from_string(message), key));
+}
+
+/** BLAKE2b-256 of a UTF-8 message under a 32-byte key, base64url: what stands for a secret where it is stored. */
+export function keyedHash(key: Uint8Array, message: string): string {
+  return sodium.to_base64(
+    sodium.crypto_generichash(32, sodium.from_string(message), key),
+    sodium.base64_variants.URLSAFE_NO_PADDING,
+  );
 }

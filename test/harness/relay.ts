@@ -24,6 +24,7 @@ export const RELAY_TABLES = [
   'blobs',
   'blob_readers',
   'blob_chunks',
+  'relay_keys',
 ] as const;
 
 /** PGlite always; PostgreSQL when the test service is there (required in CI). */

@@ -13,7 +13,7 @@ import {
 } from '@liaison/protocol';
 import type { Kysely } from 'kysely';
 import { RelayError } from '../errors.js';
-import { randomBytes, verifySignature } from '../sodium.js';
+import { keyedHash, randomBytes, verifySignature } from '../sodium.js';
 import { deviceChain, deviceStillValid, revocations } from '../storage/directory.js';
 import type { Database } from '../storage/schema.js';
 import type { EphemeralStore } from './ephemeral-store.js';
@@ -45,6 +45,11 @@ export class Authenticator {
       origin: () => string;
       trustedRoots: readonly TrustedRoot[];
       tokenTtlMs: number;
+      /**
+       * The key under which tokens are hashed before they are stored: whoever reads the ephemeral
+       * store (Redis, in a cluster) finds no token, and cannot test a guess without this key.
+       */
+      tokenKey: Uint8Array;
       now: () => number;
     },
   ) {}
@@ -108,7 +113,7 @@ export class Authenticator {
 
   async mintToken(identity: DeviceIdentity): Promise<AuthToken> {
     const token = encodeBase64url(randomBytes(32));
-    await this.store.put(`token:${token}`, JSON.stringify(identity), this.options.tokenTtlMs);
+    await this.store.put(this.tokenEntry(token), JSON.stringify(identity), this.options.tokenTtlMs);
     return { token, expiresAt: this.options.now() + this.options.tokenTtlMs };
   }
 
@@ -117,12 +122,17 @@ export class Authenticator {
    * (which removes the device) nor the expiry of any certificate in its chain.
    */
   async resolveToken(token: string): Promise<DeviceIdentity> {
-    const raw = token.length <= 64 ? await this.store.get(`token:${token}`) : undefined;
+    const raw = token.length <= 64 ? await this.store.get(this.tokenEntry(token)) : undefined;
     if (!raw) throw new RelayError('UNAUTHENTICATED', 'missing, unknown or expired token');
     const identity = JSON.parse(raw) as DeviceIdentity;
     if (!(await deviceStillValid(this.db, identity.deviceId, this.options.now()))) {
       throw new RelayError('UNAUTHENTICATED', 'this device was revoked, or a certificate of its chain expired');
     }
     return identity;
+  }
+
+  /** Where a token's identity is kept: under a keyed hash of the token, never the token itself. */
+  private tokenEntry(token: string): string {
+    return `token:${keyedHash(this.options.tokenKey, token)}`;
   }
 }

@@ -7,6 +7,7 @@ import type { RelayConfig } from '../config.js';
 import * as initial from './migrations/0001-initial.js';
 import * as urgent from './migrations/0002-urgent.js';
 import * as blobs from './migrations/0003-blobs.js';
+import * as relayKeys from './migrations/0004-relay-keys.js';
 import type { Database } from './schema.js';
 
 /** Listed explicitly, in order: the same migrations for PGlite and PostgreSQL. */
@@ -14,6 +15,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0001-initial': initial,
   '0002-urgent': urgent,
   '0003-blobs': blobs,
+  '0004-relay-keys': relayKeys,
 };
 
 // bigint (int8) columns hold milliseconds and sequence numbers, all far below 2^53: read them as numbers.

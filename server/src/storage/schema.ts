@@ -28,6 +28,7 @@ export interface Database {
   blobs: BlobsTable;
   blob_readers: BlobReadersTable;
   blob_chunks: BlobChunksTable;
+  relay_keys: RelayKeysTable;
 }
 
 export interface ContactPointsTable {
@@ -194,4 +195,11 @@ export interface BlobChunksTable {
   blob_id: string;
   chunk_index: number;
   bytes: Uint8Array;
+}
+
+/** Keys the relay made for itself: the key of the keyed hash under which bearer tokens are kept in the ephemeral store. */
+export interface RelayKeysTable {
+  name: string;
+  key: Uint8Array;
+  created_at: number;
 }
