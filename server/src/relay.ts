@@ -75,7 +75,9 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     return work;
   };
 
-  const httpServer = createHttpServer(createHttpApp(deps), io);
+  const httpServer = createHttpServer(createHttpApp(deps), io, config, () =>
+    deps.metrics.errors.inc({ code: 'RATE_LIMITED' }),
+  );
   wireSocketHandlers(io, deps, track);
   // Pushes between nodes may be lost (a node dies, Redis restarts); stored envelopes never are.
   // Connected devices look at storage again periodically, and at once when Redis is back.
