@@ -1,5 +1,6 @@
 import { Agent, METHODS, request } from 'node:http';
 import { type Socket, connect as tcp } from 'node:net';
+import { revoke } from '@liaison/client';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayCounter } from './harness/metrics.js';
@@ -99,7 +100,7 @@ describe("socket.io's path belongs to engine.io alone", () => {
 
   beforeAll(async () => {
     net = await testNetwork();
-    relay = await spawnRelay([net.root], { LOG_LEVEL: 'info' });
+    relay = await spawnRelay([net.root], { LOG_LEVEL: 'info', AUTH_ATTEMPTS_PER_MINUTE: '10' });
   });
   afterAll(async () => {
     await relay.stop();
@@ -145,6 +146,30 @@ describe("socket.io's path belongs to engine.io alone", () => {
     websocket.close();
     expect(unauthenticated.data).toMatchObject({ error: 'UNAUTHENTICATED' });
     expect(errorLines(relay.output())).toEqual([]);
+  });
+
+  it('limits unauthenticated revocations per address, as the other open routes', async () => {
+    // Well-formed, signed, about a device nobody registered: each one costs the relay a lookup.
+    const revocation = () =>
+      revoke(net.rootKeys, {
+        networkId: 'seajust',
+        subject: 'device',
+        subjectId: `unknown-${crypto.randomUUID()}`,
+        reason: 'other',
+        revokedAt: Date.now(),
+      });
+    const answers: { status: number; body: { error?: string } }[] = [];
+    for (let i = 0; i < 15; i++) {
+      const response = await fetch(`${relay.url}/v1/revocations`, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify(revocation()),
+      });
+      answers.push({ status: response.status, body: (await response.json()) as { error?: string } });
+    }
+    expect(answers.slice(0, 10).map((a) => a.body.error)).toEqual(Array(10).fill('NOT_FOUND'));
+    expect(answers.slice(10).map((a) => a.status)).toEqual(Array(5).fill(429));
+    expect(answers[10]?.body).toMatchObject({ error: 'RATE_LIMITED', details: { retryAfterMs: expect.any(Number) } });
   });
 });
 
