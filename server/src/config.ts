@@ -25,7 +25,10 @@ export interface RelayConfig {
   tokenTtlMs: number;
   /** Prekey bundle fetches one device may make per minute. */
   bundleFetchesPerMinute: number;
-  /** Unauthenticated calls (challenges, tokens, registrations, webhook registrations, revocations) one client address may make per minute. */
+  /**
+   * Unauthenticated calls (challenges, tokens, registrations, webhook registrations, revocations)
+   * one client address may make per minute.
+   */
   authAttemptsPerMinute: number;
   /** Sends one device may make per minute. */
   sendsPerMinute: number;

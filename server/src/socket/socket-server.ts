@@ -31,6 +31,7 @@ export const SOCKET_PATH = '/socket.io/';
  */
 export function createSocketServer(): RelayIo {
   return new Server({
+    path: SOCKET_PATH,
     serveClient: false,
     transports: ['websocket'],
     maxHttpBufferSize: LIMITS.maxSocketPayloadBytes,
