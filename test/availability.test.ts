@@ -88,8 +88,7 @@ const release = (clients: Held[]) => {
 };
 
 /** Distinct loopback addresses, one per client, so that no per-address cap is involved. */
-const address = (n: number, block = 10) =>
-  `127.${block + Math.floor(n / 250)}.${Math.floor(n / 250) % 250}.${1 + (n % 250)}`;
+const address = (n: number) => `127.10.${Math.floor(n / 250)}.${1 + (n % 250)}`;
 
 const errorLines = (output: string) =>
   output.split('\n').filter((line) => /"level":(50|60)/.test(line) || line.includes('ERR_HTTP_HEADERS_SENT'));
