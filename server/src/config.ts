@@ -25,7 +25,10 @@ export interface RelayConfig {
   tokenTtlMs: number;
   /** Prekey bundle fetches one device may make per minute. */
   bundleFetchesPerMinute: number;
-  /** Authentication calls (challenges, tokens, registrations) one IP address may make per minute. */
+  /**
+   * Unauthenticated calls (challenges, tokens, registrations, webhook registrations, revocations)
+   * one client address may make per minute.
+   */
   authAttemptsPerMinute: number;
   /** Sends one device may make per minute. */
   sendsPerMinute: number;
@@ -66,6 +69,20 @@ export interface RelayConfig {
    * the client's). Set it to the number of load balancers, or clients could pick their own address.
    */
   trustProxyHops: number;
+  /** Time a client has to send a request's headers, from its first byte (or from connecting). */
+  headersTimeoutMs: number;
+  /** Time a client has to send a whole request, body included (an attachment chunk is 4 MiB). */
+  requestTimeoutMs: number;
+  /**
+   * A connection that moves no byte either way for this long is destroyed (a client that stopped
+   * reading its response, for one). Not WebSockets: engine.io's pings keep those alive.
+   */
+  idleTimeoutMs: number;
+  /**
+   * Connections one client address may hold at once (behind load balancers, requests and
+   * WebSockets by the address they report): http/connection-limit.ts.
+   */
+  maxConnectionsPerAddress: number;
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken: string | undefined;
   /** The clock; tests move it. */
@@ -95,6 +112,12 @@ export const DEFAULTS = {
   catchUpIntervalMs: 15 * 1000,
   redeliverAfterMs: 60 * 1000,
   trustProxyHops: 0,
+  headersTimeoutMs: 10_000,
+  // A 4 MiB chunk at about 300 kbit/s: slow links still upload, a trickling client holds little.
+  requestTimeoutMs: 120_000,
+  idleTimeoutMs: 30_000,
+  // A few dozen devices behind one NAT (an agency), each with its WebSocket and a few HTTP requests.
+  maxConnectionsPerAddress: 100,
   maxBlobBytes: 4 * 1024 ** 3,
   blobQuotaBytes: 20 * 1024 ** 3,
   blobCreationsPerMinute: 60,

@@ -31,6 +31,9 @@ import { DEFAULTS, type RelayConfig } from './config.js';
  *   URGENT_SENDS_PER_HOUR      urgent messages one contact point may send per hour (default 30)
  *   ESCALATION_POLL_MS         how often each node looks for due escalation steps (default 500)
  *   TRUST_PROXY_HOPS           load balancers in front whose X-Forwarded-For counts (default 0)
+ *   HTTP_HEADERS_TIMEOUT_MS, HTTP_REQUEST_TIMEOUT_MS, HTTP_IDLE_TIMEOUT_MS   time to send a request's
+ *                              headers, a whole request, and a connection's longest silence (default 10000, 120000, 30000)
+ *   MAX_CONNECTIONS_PER_ADDRESS   connections one client address may hold at once (default 100)
  *   WEBHOOK_ALLOW_HTTP         1: accept plain-http webhook URLs (development and tests only)
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
@@ -101,6 +104,10 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
     escalationPollMs: int(env.ESCALATION_POLL_MS, DEFAULTS.escalationPollMs, 50),
     allowHttpWebhooks: env.WEBHOOK_ALLOW_HTTP === '1',
     trustProxyHops: int(env.TRUST_PROXY_HOPS, DEFAULTS.trustProxyHops, 0),
+    headersTimeoutMs: int(env.HTTP_HEADERS_TIMEOUT_MS, DEFAULTS.headersTimeoutMs, 100),
+    requestTimeoutMs: int(env.HTTP_REQUEST_TIMEOUT_MS, DEFAULTS.requestTimeoutMs, 100),
+    idleTimeoutMs: int(env.HTTP_IDLE_TIMEOUT_MS, DEFAULTS.idleTimeoutMs, 100),
+    maxConnectionsPerAddress: int(env.MAX_CONNECTIONS_PER_ADDRESS, DEFAULTS.maxConnectionsPerAddress, 1),
     now: Date.now,
   };
 }

@@ -1,4 +1,3 @@
-import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Kysely } from 'kysely';
 import { Authenticator } from './auth/authenticator.js';
@@ -9,6 +8,7 @@ import { reapBlobs } from './blobs/reaper.js';
 import { joinCluster } from './cluster.js';
 import type { RelayConfig } from './config.js';
 import { createHttpApp } from './http/app.js';
+import { createHttpServer } from './http/http-server.js';
 import { createLogger } from './log.js';
 import { RelayMetrics } from './metrics.js';
 import { Poller } from './poller.js';
@@ -47,8 +47,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const db = await openDatabase(config.database);
   await migrate(db);
   let listening = '';
-  const httpServer = createServer();
-  const io = createSocketServer(httpServer, config.corsOrigins);
+  const io = createSocketServer();
   const cluster = config.redisUrl ? joinCluster(io, config.redisUrl, log) : undefined;
   const ephemeral = cluster?.store ?? new MemoryEphemeralStore(config.now);
   const hub = new DeliveryHub();
@@ -79,22 +78,9 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     return work;
   };
 
-  httpServer.on('request', createHttpApp(deps));
-  // Requests Node's HTTP parser refuses before express sees them (oversize headers, broken framing)
-  // still get the standard error body.
-  httpServer.on('clientError', (error: NodeJS.ErrnoException, socket) => {
-    if (!socket.writable) return socket.destroy();
-    const tooLarge = error.code === 'HPE_HEADER_OVERFLOW';
-    const body = JSON.stringify(
-      tooLarge
-        ? { error: 'PAYLOAD_TOO_LARGE', message: 'request line or headers too large' }
-        : { error: 'INVALID_INPUT', message: 'malformed HTTP request' },
-    );
-    const status = tooLarge ? '431 Request Header Fields Too Large' : '400 Bad Request';
-    socket.end(
-      `HTTP/1.1 ${status}\r\ncontent-type: application/json\r\ncontent-length: ${Buffer.byteLength(body)}\r\nconnection: close\r\n\r\n${body}`,
-    );
-  });
+  const httpServer = createHttpServer(createHttpApp(deps), io, config, () =>
+    deps.metrics.errors.inc({ code: 'RATE_LIMITED' }),
+  );
   wireSocketHandlers(io, deps, track);
   // Pushes between nodes may be lost (a node dies, Redis restarts); stored envelopes never are.
   // Connected devices look at storage again periodically, and at once when Redis is back.

@@ -86,6 +86,8 @@ async function relayTarget(
     SENDS_PER_MINUTE: '10000000',
     BUNDLE_FETCHES_PER_MINUTE: '10000000',
     URGENT_SENDS_PER_HOUR: '10000000',
+    // Every bench client is on 127.0.0.1: one address.
+    MAX_CONNECTIONS_PER_ADDRESS: '10000000',
     ...(databaseUrl && { DATABASE_URL: databaseUrl }),
     ...(redisUrl && { REDIS_URL: redisUrl, PUBLIC_ORIGIN: 'http://relay.bench.test' }),
   };

@@ -7,6 +7,7 @@ import { RelayError, statusOf, toErrorBody } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { sameSecret } from '../sodium.js';
 import { isReady } from '../storage/database.js';
+import { clientAddress } from './client-address.js';
 import { ROUTES } from './routes.js';
 
 /** An id a load balancer or client already gave the request is kept if it is plain; otherwise a new one. */
@@ -19,9 +20,6 @@ const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
 export function createHttpApp(deps: RelayDeps): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  // Behind N proxies (a load balancer), the client's address is the Nth from the right of
-  // X-Forwarded-For; with none, the peer address. Rate limits by address count that.
-  app.set('trust proxy', deps.config.trustProxyHops > 0 ? deps.config.trustProxyHops : false);
   app.use((req, res, next) => {
     const given = req.get('x-request-id');
     const requestId = given && REQUEST_ID.test(given) ? given : randomUUID();
@@ -79,7 +77,9 @@ export function createHttpApp(deps: RelayDeps): express.Express {
         const identity = route.authenticated ? await deps.auth.resolveToken(bearer(req)) : undefined;
         if (route.limit) {
           const { name, perMinute } = route.limit(deps.config);
-          await deps.limits.take(`${name}:${identity?.deviceId ?? `ip:${req.ip ?? 'unknown'}`}`, perMinute);
+          // By device, or by the client's address (behind load balancers, the one they report).
+          const who = identity?.deviceId ?? `ip:${clientAddress(req, deps.config.trustProxyHops)}`;
+          await deps.limits.take(`${name}:${who}`, perMinute);
         }
         const raw =
           route.source === 'body' || route.source === 'bytes'

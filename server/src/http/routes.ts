@@ -224,6 +224,8 @@ export const ROUTES: Route[] = [
     method: 'post',
     path: '/v1/revocations',
     authenticated: false,
+    // Open to anyone, and each one costs a lookup: counted per address like the other open routes.
+    limit: authLimit,
     source: 'body',
     input: Revocation,
     handle: async ({ input, deps }) => {

@@ -1,5 +1,4 @@
 import { randomUUID } from 'node:crypto';
-import type { Server as HttpServer } from 'node:http';
 import {
   AcknowledgeRequest,
   type AckResult,
@@ -21,12 +20,24 @@ import { DeliveryQueue } from './delivery-queue.js';
 import { Sending } from './sending.js';
 import type { RelayIo } from './types.js';
 
-/** The socket.io server, on the relay's HTTP server; handlers are added by wireSocketHandlers. */
-export function createSocketServer(httpServer: HttpServer, corsOrigins: string[]): RelayIo {
-  return new Server(httpServer, {
+/** socket.io's path: engine.io answers every request under it, and nothing else does (http/http-server.ts). */
+export const SOCKET_PATH = '/socket.io/';
+
+/**
+ * The socket.io server, attached to the relay's HTTP server by http/http-server.ts; handlers are
+ * added by wireSocketHandlers. WebSocket only: the SDK uses nothing else, and without HTTP
+ * long-polling a load balancer needs no sticky sessions. A long-polling request gets engine.io's
+ * own 400 ("Transport unknown"); CORS, which only long-polling needed, has nothing left to allow.
+ */
+export function createSocketServer(): RelayIo {
+  return new Server({
+    path: SOCKET_PATH,
     serveClient: false,
+    transports: ['websocket'],
     maxHttpBufferSize: LIMITS.maxSocketPayloadBytes,
-    ...(corsOrigins.length > 0 && { cors: { origin: corsOrigins } }),
+    // Upgrades to other paths are the HTTP server's to refuse: engine.io would only end() them a
+    // second later, which leaves a silent client's connection half-open for good.
+    destroyUpgrade: false,
   });
 }
 
