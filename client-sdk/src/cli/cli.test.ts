@@ -127,8 +127,33 @@ describe('the liaison CLI', () => {
     expect([missing.code, missing.stderr]).toEqual([1, 'liaison: --root-key is required\n']);
     const noPassphrase = await cli('key', 'new', '--out', 'k2');
     expect(noPassphrase.stderr).toContain('give --passphrase-file FILE or set LIAISON_PASSPHRASE');
-    expect((await cli('frobnicate')).code).toBe(2);
-    expect((await cli('key', 'new', '--colour', 'red')).code).toBe(2);
+  });
+
+  it('names an unknown command or option, and exits 2', async () => {
+    const bogus = await cli('bogus');
+    expect([bogus.code, bogus.stderr.split('\n')[0]]).toEqual([2, 'liaison: unknown command "bogus"']);
+    expect(bogus.stdout).toBe('');
+    expect((await cli('authority')).stderr).toContain(
+      'unknown command "authority"; did you mean liaison authority issue?',
+    );
+    const colour = await cli('key', 'new', '--colour', 'red');
+    expect([colour.code, colour.stderr.split('\n')[0]]).toEqual([
+      2,
+      'liaison key new: unknown option --colour (it takes --out, --passphrase-file)',
+    ]);
+    // An option of another command is unknown here too, rather than silently ignored.
+    const elsewhere = await cli('verify', '--relay', 'https://relay.example.org');
+    expect([elsewhere.code, elsewhere.stderr]).toMatchObject([2, expect.stringContaining('unknown option --relay')]);
+    expect((await cli('key', 'new', '--out')).stderr).toContain('liaison key new: --out needs a value');
+    expect((await cli('key', 'new', 'k9')).stderr).toContain('liaison key new: unexpected argument "k9"');
+  });
+
+  it('lists every command in --help', async () => {
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    for (const command of ['network init', 'key new', 'authority issue', 'device certify', 'verify']) {
+      expect(help.stdout).toContain(`liaison ${command} `);
+    }
   });
 
   it('says when a certificate has expired', async () => {

@@ -21,40 +21,11 @@ import {
 } from '../trust/issue.js';
 import { checkContactPoint, checkDevice } from '../trust/verify.js';
 import { CliError } from './cli-error.js';
-import { type PassphraseSource, passphrase, readStatement, writeStatement } from './io.js';
+import { type CommandContext, list, optional, required } from './command-context.js';
+import { passphrase, readStatement, writeStatement } from './io.js';
 import { readKeyFile, readPublicKey, writeKeyFile, writePublicKey } from './key-file.js';
 
-export type Options = Record<string, string | boolean | undefined>;
-
-/** What every command gets from the entry point: its options, the clock, the passphrase source, and a printer. */
-export interface CommandContext {
-  options: Options;
-  now: number;
-  passphrase: PassphraseSource;
-  print: (line: string) => void;
-}
-
 const DAY = 24 * 3600 * 1000;
-
-function required(options: Options, name: string): string {
-  const value = options[name];
-  if (typeof value !== 'string' || value.length === 0) throw new CliError(`--${name} is required`);
-  return value;
-}
-
-function optional(options: Options, name: string): string | undefined {
-  const value = options[name];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-function list(value: string | undefined): string[] {
-  return value
-    ? value
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0)
-    : [];
-}
 
 function validity(ctx: CommandContext, defaultDays: number) {
   const days = Number(optional(ctx.options, 'days') ?? defaultDays);
