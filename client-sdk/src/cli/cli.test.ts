@@ -1,5 +1,5 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +7,7 @@ import { encodeBase64url } from '@liaison/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentityKeyPair } from '../crypto/keys.js';
 import { ready } from '../crypto/sodium.js';
+import { FileKeyStore } from '../key-store/file-key-store.js';
 import { createNetworkRoot, designateContactPoint, issueAuthorityCertificate } from '../trust/issue.js';
 
 const run = promisify(execFile);
@@ -50,7 +51,6 @@ describe('the liaison CLI', () => {
 
   it('writes private keys encrypted with mode 0600, and never overwrites', async () => {
     expect((await cli('key', 'new', '--out', 'k1', '--passphrase-file', 'pass')).code).toBe(0);
-    const { stat } = await import('node:fs/promises');
     expect((await stat(join(dir, 'k1.key'))).mode & 0o777).toBe(0o600);
     const file = await readFile(join(dir, 'k1.key'), 'utf8');
     expect(file).toContain('"sealed"');
@@ -133,8 +133,8 @@ describe('the liaison CLI', () => {
     const bogus = await cli('bogus');
     expect([bogus.code, bogus.stderr.split('\n')[0]]).toEqual([2, 'liaison: unknown command "bogus"']);
     expect(bogus.stdout).toBe('');
-    expect((await cli('authority')).stderr).toContain(
-      'unknown command "authority"; did you mean liaison authority issue?',
+    expect((await cli('device')).stderr).toContain(
+      'unknown command "device"; did you mean liaison device new or liaison device certify?',
     );
     const colour = await cli('key', 'new', '--colour', 'red');
     expect([colour.code, colour.stderr.split('\n')[0]]).toEqual([
@@ -151,9 +151,46 @@ describe('the liaison CLI', () => {
   it('lists every command in --help', async () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
-    for (const command of ['network init', 'key new', 'authority issue', 'device certify', 'verify']) {
+    for (const command of ['network init', 'key new', 'authority issue', 'device new', 'device certify', 'verify']) {
       expect(help.stdout).toContain(`liaison ${command} `);
     }
+  });
+
+  it('device new: a key store the SDK opens, holding the key whose .pub it writes; never overwritten', async () => {
+    const made = await cli('device', 'new', '--out', 'laptop', '--passphrase-file', 'pass');
+    expect(made.code).toBe(0);
+    expect(made.stdout).toContain("laptop.store  the device's keys, encrypted, mode 0600");
+    expect(made.stdout).toContain('laptop.pub    its public key: certify it with liaison device certify');
+    expect((await stat(join(dir, 'laptop.store'))).mode & 0o777).toBe(0o600);
+    const store = await FileKeyStore.open(join(dir, 'laptop.store'), { passphrase: 'a long test passphrase' });
+    const identity = await store.getIdentity();
+    const publicKey = (await readFile(join(dir, 'laptop.pub'), 'utf8')).trim();
+    expect(encodeBase64url(identity?.publicKey as Uint8Array)).toBe(publicKey);
+    // Neither the passphrase nor the private key is ever shown, and the store holds the key only sealed.
+    const privateKey = encodeBase64url(identity?.privateKey as Uint8Array);
+    const sealed = await readFile(join(dir, 'laptop.store'));
+    for (const text of [made.stdout, made.stderr, sealed.toString('latin1'), sealed.toString('base64url')]) {
+      expect(text).not.toContain('a long test passphrase');
+      expect(text).not.toContain(privateKey);
+    }
+    expect(Buffer.from(sealed).includes(Buffer.from(identity?.privateKey as Uint8Array))).toBe(false);
+
+    const again = await cli('device', 'new', '--out', 'laptop', '--passphrase-file', 'pass');
+    expect([again.code, again.stderr]).toEqual([
+      1,
+      'liaison: laptop.store already exists; choose another name or remove it first\n',
+    ]);
+    expect(await readFile(join(dir, 'laptop.store'))).toEqual(sealed);
+    // A name half taken is refused before anything is written.
+    await writeFile(join(dir, 'phone.pub'), "someone else's key\n");
+    expect((await cli('device', 'new', '--out', 'phone', '--passphrase-file', 'pass')).stderr).toContain(
+      'phone.pub already exists',
+    );
+    await expect(stat(join(dir, 'phone.store'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await writeFile(join(dir, 'short'), 'short\n');
+    const short = await cli('device', 'new', '--out', 'tablet', '--passphrase-file', 'short');
+    expect([short.code, short.stderr]).toEqual([1, 'liaison: the passphrase must have at least 8 characters\n']);
+    await expect(stat(join(dir, 'tablet.store'))).rejects.toMatchObject({ code: 'ENOENT' });
   });
 
   it('says when a certificate has expired', async () => {

@@ -12,6 +12,7 @@ import {
 } from '@liaison/protocol';
 import { generateIdentityKeyPair, type IdentityKeyPair } from '../crypto/keys.js';
 import { isLiaisonError } from '../errors.js';
+import { FileKeyStore } from '../key-store/file-key-store.js';
 import {
   certifyDevice,
   createNetworkRoot,
@@ -23,7 +24,14 @@ import { checkContactPoint, checkDevice } from '../trust/verify.js';
 import { CliError } from './cli-error.js';
 import { type CommandContext, list, optional, required } from './command-context.js';
 import { passphrase, readStatement, writeStatement } from './io.js';
-import { readKeyFile, readPublicKey, writeKeyFile, writePublicKey } from './key-file.js';
+import {
+  checkNewPassphrase,
+  readKeyFile,
+  readPublicKey,
+  refuseToOverwrite,
+  writeKeyFile,
+  writePublicKey,
+} from './key-file.js';
 
 const DAY = 24 * 3600 * 1000;
 
@@ -174,6 +182,29 @@ export async function deviceCertify(ctx: CommandContext): Promise<void> {
   const out = required(ctx.options, 'out');
   await writeStatement(out, device);
   ctx.print(`Device "${device.deviceName}" of ${device.contactPointId} certified; wrote ${out}.`);
+}
+
+/**
+ * liaison device new --out NAME: the key store an agency tool opens on the device (FileKeyStore,
+ * as `@liaison/client/node` exports it), holding a fresh device identity key, and NAME.pub for
+ * `liaison device certify --device-key`. The key is made here, on the device, and never leaves the store.
+ */
+export async function deviceNew(ctx: CommandContext): Promise<void> {
+  const out = required(ctx.options, 'out');
+  const [storePath, publicPath] = [`${out}.store`, `${out}.pub`];
+  // Both names are checked before anything is written, so a refusal leaves nothing half made.
+  await refuseToOverwrite(storePath);
+  await refuseToOverwrite(publicPath);
+  const secret = await passphrase(ctx.passphrase, `for the new key store ${storePath}`, true);
+  checkNewPassphrase(secret);
+  // FileKeyStore writes its file with mode 0600, sealed under an Argon2id key from the passphrase.
+  const store = await FileKeyStore.open(storePath, { passphrase: secret });
+  const identity = generateIdentityKeyPair();
+  await store.setIdentity(identity);
+  await writePublicKey(publicPath, identity.publicKey);
+  ctx.print('Device key store created.');
+  ctx.print(`  ${storePath}  the device's keys, encrypted, mode 0600: the agency tool opens it with the passphrase`);
+  ctx.print(`  ${publicPath.padEnd(storePath.length)}  its public key: certify it with liaison device certify`);
 }
 
 /** liaison revoke: the issuer above a subject revokes it. */

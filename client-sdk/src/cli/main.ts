@@ -4,7 +4,7 @@ import { CliError } from './cli-error.js';
 import type { CommandContext, Options } from './command-context.js';
 import * as commands from './commands.js';
 
-const USAGE = `liaison — the admin tool for Liaison networks, authorities and contact points
+const USAGE = `liaison — the admin tool for Liaison networks, authorities, contact points and devices
 
   liaison network init         --id ID --name NAME --out NAME
   liaison key new              --out NAME
@@ -14,6 +14,7 @@ const USAGE = `liaison — the admin tool for Liaison networks, authorities and 
                                --languages en,fr --competences mla,extradition --time-zone Area/City
                                --account-key ACCOUNT.pub --out FILE [--kind person|duty-desk]
                                [--escalation ID,ID] [--days 365]
+  liaison device new           --out NAME
   liaison device certify       --contact-cert FILE --account-key ACCOUNT.key --device-key DEVICE.pub
                                --name NAME --out FILE [--days 365]
   liaison revoke               --issuer-key FILE --network ID --subject authority|contact-point|device
@@ -21,8 +22,9 @@ const USAGE = `liaison — the admin tool for Liaison networks, authorities and 
   liaison verify               --roots FILE[,FILE] --authority FILE --contact FILE [--device FILE]
                                [--revocations FILE,FILE]
 
-Private keys are written encrypted, mode 0600. The passphrase comes from --passphrase-file FILE,
-else the LIAISON_PASSPHRASE variable, else the terminal. Nothing is ever overwritten. Exit codes: 0 done, 1 refused or failed, 2 not a valid command line.`;
+Private keys and device key stores are written encrypted, mode 0600. The passphrase comes from
+--passphrase-file FILE, else the LIAISON_PASSPHRASE variable, else the terminal. Nothing is ever
+overwritten. Exit codes: 0 done, 1 refused or failed, 2 not a valid command line.`;
 
 interface Command {
   run: (ctx: CommandContext) => Promise<unknown>;
@@ -59,6 +61,7 @@ const COMMANDS: Record<string, Command> = {
       KEYED,
     ],
   },
+  'device new': { run: commands.deviceNew, options: ['out', KEYED] },
   'device certify': {
     run: commands.deviceCertify,
     options: ['contact-cert', 'account-key', 'device-key', 'name', 'out', 'days', KEYED],
