@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -31,6 +32,16 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
     const e = error as { code: number; stdout: string; stderr: string };
     return { code: e.code, stdout: e.stdout, stderr: e.stderr };
   }
+}
+
+/** A loopback port nothing listens on: bound, then released. */
+function closedPort(): Promise<number> {
+  return new Promise((done) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
+    });
+  });
 }
 
 describe('the liaison CLI', () => {
@@ -151,7 +162,7 @@ describe('the liaison CLI', () => {
   it('lists every command in --help', async () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
-    for (const command of ['network init', 'key new', 'authority issue', 'device new', 'device certify', 'verify']) {
+    for (const command of ['network init', 'key new', 'device new', 'device certify', 'revocation publish']) {
       expect(help.stdout).toContain(`liaison ${command} `);
     }
   });
@@ -191,6 +202,61 @@ describe('the liaison CLI', () => {
     const short = await cli('device', 'new', '--out', 'tablet', '--passphrase-file', 'short');
     expect([short.code, short.stderr]).toEqual([1, 'liaison: the passphrase must have at least 8 characters\n']);
     await expect(stat(join(dir, 'tablet.store'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('revocation publish: says in words when the relay cannot be reached, and exits 1', async () => {
+    await cli('network', 'init', '--id', 'wacap', '--name', 'WACAP', '--out', 'wacap', '--passphrase-file', 'pass');
+    const revoke = await cli(
+      'revoke',
+      '--issuer-key',
+      'wacap.key',
+      '--network',
+      'wacap',
+      '--subject',
+      'authority',
+      '--id',
+      'gh-oag',
+      '--out',
+      'gh.revoked.json',
+      '--passphrase-file',
+      'pass',
+    );
+    expect(revoke.stdout).toContain("Publish it to the network's relays with liaison revocation publish");
+    const port = await closedPort();
+    const result = await cli(
+      'revocation',
+      'publish',
+      '--relay',
+      `http://127.0.0.1:${port}/`,
+      '--revocation',
+      'gh.revoked.json',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(
+      `NOT PUBLISHED to http://127.0.0.1:${port}: the relay cannot be reached (nothing answers at that address).\n` +
+        '  Check the address and try again; publishing the same revocation twice is harmless.\n',
+    );
+    const badAddress = await cli(
+      'revocation',
+      'publish',
+      '--relay',
+      'relay.example.org',
+      '--revocation',
+      'gh.revoked.json',
+    );
+    expect([badAddress.code, badAddress.stderr]).toEqual([
+      1,
+      'liaison: --relay takes a relay\'s address, like https://relay.example.org, not "relay.example.org"\n',
+    ]);
+    const notARevocation = await cli(
+      'revocation',
+      'publish',
+      '--relay',
+      'https://relay.example.org',
+      '--revocation',
+      'pass',
+    );
+    expect(notARevocation.stderr).toContain('cannot read a revocation from pass');
   });
 
   it('says when a certificate has expired', async () => {

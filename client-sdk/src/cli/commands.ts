@@ -229,8 +229,9 @@ export async function revokeCommand(ctx: CommandContext): Promise<void> {
   }
   const out = required(ctx.options, 'out');
   await writeStatement(out, revocation);
+  ctx.print(`Revocation of ${subject.data} ${revocation.subjectId} written to ${out}.`);
   ctx.print(
-    `Revocation of ${subject.data} ${revocation.subjectId} written to ${out}; publish it to the relays and clients.`,
+    `Publish it to the network's relays with liaison revocation publish, and add it to the agency tools' revocations.`,
   );
 }
 

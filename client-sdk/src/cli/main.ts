@@ -3,6 +3,7 @@ import { ready } from '../crypto/sodium.js';
 import { CliError } from './cli-error.js';
 import type { CommandContext, Options } from './command-context.js';
 import * as commands from './commands.js';
+import { revocationPublish } from './publish.js';
 
 const USAGE = `liaison — the admin tool for Liaison networks, authorities, contact points and devices
 
@@ -19,6 +20,7 @@ const USAGE = `liaison — the admin tool for Liaison networks, authorities, con
                                --name NAME --out FILE [--days 365]
   liaison revoke               --issuer-key FILE --network ID --subject authority|contact-point|device
                                --id ID --out FILE [--reason key-compromise|superseded|left-post|other]
+  liaison revocation publish   --relay URL[,URL] --revocation FILE
   liaison verify               --roots FILE[,FILE] --authority FILE --contact FILE [--device FILE]
                                [--revocations FILE,FILE]
 
@@ -67,6 +69,7 @@ const COMMANDS: Record<string, Command> = {
     options: ['contact-cert', 'account-key', 'device-key', 'name', 'out', 'days', KEYED],
   },
   revoke: { run: commands.revokeCommand, options: ['issuer-key', 'network', 'subject', 'id', 'reason', 'out', KEYED] },
+  'revocation publish': { run: revocationPublish, options: ['relay', 'revocation'] },
   verify: { run: commands.verify, options: ['roots', 'authority', 'contact', 'device', 'revocations'] },
 };
 
