@@ -45,21 +45,6 @@ function closedPort(): Promise<number> {
 }
 
 describe('the liaison CLI', () => {
-  it('runs the README walkthrough as written: two authorities, two verified contact points, one revoked', async () => {
-    const readme = await readFile(join(repo, 'README.md'), 'utf8');
-    const block = /<!-- walkthrough:start -->\n```sh\n([\s\S]*?)```\n<!-- walkthrough:end -->/.exec(readme)?.[1];
-    expect(block).toBeDefined();
-    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', block as string], {
-      cwd: repo,
-      env: { ...process.env, TMPDIR: dir },
-    });
-    expect(stdout.match(/^VERIFIED: /gm)).toHaveLength(2);
-    expect(stdout).toContain('VERIFIED: Somchai Prasert (th-oag.somchai), Public Prosecutor');
-    expect(stdout).toContain("designated by Supreme People's Procuracy (vn-spp, VN)");
-    expect(stdout).toMatch(/NOT VERIFIED \(REVOKED, at the contact-point link\)/);
-    expect(stdout).toContain('refused, as it should be');
-  });
-
   it('writes private keys encrypted with mode 0600, and never overwrites', async () => {
     expect((await cli('key', 'new', '--out', 'k1', '--passphrase-file', 'pass')).code).toBe(0);
     expect((await stat(join(dir, 'k1.key'))).mode & 0o777).toBe(0o600);
