@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
@@ -7,6 +8,7 @@ import { encodeBase64url } from '@liaison/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentityKeyPair } from '../crypto/keys.js';
 import { ready } from '../crypto/sodium.js';
+import { FileKeyStore } from '../key-store/file-key-store.js';
 import { createNetworkRoot, designateContactPoint, issueAuthorityCertificate } from '../trust/issue.js';
 
 const run = promisify(execFile);
@@ -32,25 +34,19 @@ async function cli(...args: string[]): Promise<{ code: number; stdout: string; s
   }
 }
 
-describe('the liaison CLI', () => {
-  it('runs the README walkthrough as written: two authorities, two verified contact points, one revoked', async () => {
-    const readme = await readFile(join(repo, 'README.md'), 'utf8');
-    const block = /<!-- walkthrough:start -->\n```sh\n([\s\S]*?)```\n<!-- walkthrough:end -->/.exec(readme)?.[1];
-    expect(block).toBeDefined();
-    const { stdout } = await run('bash', ['-euo', 'pipefail', '-c', block as string], {
-      cwd: repo,
-      env: { ...process.env, TMPDIR: dir },
+/** A loopback port nothing listens on: bound, then released. */
+function closedPort(): Promise<number> {
+  return new Promise((done) => {
+    const server = createServer().listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => done(port));
     });
-    expect(stdout.match(/^VERIFIED: /gm)).toHaveLength(2);
-    expect(stdout).toContain('VERIFIED: Somchai Prasert (th-oag.somchai), Public Prosecutor');
-    expect(stdout).toContain("designated by Supreme People's Procuracy (vn-spp, VN)");
-    expect(stdout).toMatch(/NOT VERIFIED \(REVOKED, at the contact-point link\)/);
-    expect(stdout).toContain('refused, as it should be');
   });
+}
 
+describe('the liaison CLI', () => {
   it('writes private keys encrypted with mode 0600, and never overwrites', async () => {
     expect((await cli('key', 'new', '--out', 'k1', '--passphrase-file', 'pass')).code).toBe(0);
-    const { stat } = await import('node:fs/promises');
     expect((await stat(join(dir, 'k1.key'))).mode & 0o777).toBe(0o600);
     const file = await readFile(join(dir, 'k1.key'), 'utf8');
     expect(file).toContain('"sealed"');
@@ -127,8 +123,125 @@ describe('the liaison CLI', () => {
     expect([missing.code, missing.stderr]).toEqual([1, 'liaison: --root-key is required\n']);
     const noPassphrase = await cli('key', 'new', '--out', 'k2');
     expect(noPassphrase.stderr).toContain('give --passphrase-file FILE or set LIAISON_PASSPHRASE');
-    expect((await cli('frobnicate')).code).toBe(2);
-    expect((await cli('key', 'new', '--colour', 'red')).code).toBe(2);
+  });
+
+  it('names an unknown command or option, and exits 2', async () => {
+    const bogus = await cli('bogus');
+    expect([bogus.code, bogus.stderr.split('\n')[0]]).toEqual([2, 'liaison: unknown command "bogus"']);
+    expect(bogus.stdout).toBe('');
+    expect((await cli('device')).stderr).toContain(
+      'unknown command "device"; did you mean liaison device new or liaison device certify?',
+    );
+    const colour = await cli('key', 'new', '--colour', 'red');
+    expect([colour.code, colour.stderr.split('\n')[0]]).toEqual([
+      2,
+      'liaison key new: unknown option --colour (it takes --out, --passphrase-file)',
+    ]);
+    // An option of another command is unknown here too, rather than silently ignored.
+    const elsewhere = await cli('verify', '--relay', 'https://relay.example.org');
+    expect([elsewhere.code, elsewhere.stderr]).toMatchObject([2, expect.stringContaining('unknown option --relay')]);
+    expect((await cli('key', 'new', '--out')).stderr).toContain('liaison key new: --out needs a value');
+    expect((await cli('key', 'new', 'k9')).stderr).toContain('liaison key new: unexpected argument "k9"');
+  });
+
+  it('lists every command in --help', async () => {
+    const help = await cli('--help');
+    expect(help.code).toBe(0);
+    for (const command of ['network init', 'key new', 'device new', 'device certify', 'revocation publish']) {
+      expect(help.stdout).toContain(`liaison ${command} `);
+    }
+  });
+
+  it('device new: a key store the SDK opens, holding the key whose .pub it writes; never overwritten', async () => {
+    const made = await cli('device', 'new', '--out', 'laptop', '--passphrase-file', 'pass');
+    expect(made.code).toBe(0);
+    expect(made.stdout).toContain("laptop.store  the device's keys, encrypted, mode 0600");
+    expect(made.stdout).toContain('laptop.pub    its public key: certify it with liaison device certify');
+    expect((await stat(join(dir, 'laptop.store'))).mode & 0o777).toBe(0o600);
+    const store = await FileKeyStore.open(join(dir, 'laptop.store'), { passphrase: 'a long test passphrase' });
+    const identity = await store.getIdentity();
+    const publicKey = (await readFile(join(dir, 'laptop.pub'), 'utf8')).trim();
+    expect(encodeBase64url(identity?.publicKey as Uint8Array)).toBe(publicKey);
+    // Neither the passphrase nor the private key is ever shown, and the store holds the key only sealed.
+    const privateKey = encodeBase64url(identity?.privateKey as Uint8Array);
+    const sealed = await readFile(join(dir, 'laptop.store'));
+    for (const text of [made.stdout, made.stderr, sealed.toString('latin1'), sealed.toString('base64url')]) {
+      expect(text).not.toContain('a long test passphrase');
+      expect(text).not.toContain(privateKey);
+    }
+    expect(Buffer.from(sealed).includes(Buffer.from(identity?.privateKey as Uint8Array))).toBe(false);
+
+    const again = await cli('device', 'new', '--out', 'laptop', '--passphrase-file', 'pass');
+    expect([again.code, again.stderr]).toEqual([
+      1,
+      'liaison: laptop.store already exists; choose another name or remove it first\n',
+    ]);
+    expect(await readFile(join(dir, 'laptop.store'))).toEqual(sealed);
+    // A name half taken is refused before anything is written.
+    await writeFile(join(dir, 'phone.pub'), "someone else's key\n");
+    expect((await cli('device', 'new', '--out', 'phone', '--passphrase-file', 'pass')).stderr).toContain(
+      'phone.pub already exists',
+    );
+    await expect(stat(join(dir, 'phone.store'))).rejects.toMatchObject({ code: 'ENOENT' });
+    await writeFile(join(dir, 'short'), 'short\n');
+    const short = await cli('device', 'new', '--out', 'tablet', '--passphrase-file', 'short');
+    expect([short.code, short.stderr]).toEqual([1, 'liaison: the passphrase must have at least 8 characters\n']);
+    await expect(stat(join(dir, 'tablet.store'))).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+
+  it('revocation publish: says in words when the relay cannot be reached, and exits 1', async () => {
+    await cli('network', 'init', '--id', 'wacap', '--name', 'WACAP', '--out', 'wacap', '--passphrase-file', 'pass');
+    const revoke = await cli(
+      'revoke',
+      '--issuer-key',
+      'wacap.key',
+      '--network',
+      'wacap',
+      '--subject',
+      'authority',
+      '--id',
+      'gh-oag',
+      '--out',
+      'gh.revoked.json',
+      '--passphrase-file',
+      'pass',
+    );
+    expect(revoke.stdout).toContain("Publish it to the network's relays with liaison revocation publish");
+    const port = await closedPort();
+    const result = await cli(
+      'revocation',
+      'publish',
+      '--relay',
+      `http://127.0.0.1:${port}/`,
+      '--revocation',
+      'gh.revoked.json',
+    );
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe(
+      `NOT PUBLISHED to http://127.0.0.1:${port}: the relay cannot be reached (nothing answers at that address).\n` +
+        '  Check the address and try again; publishing the same revocation twice is harmless.\n',
+    );
+    const badAddress = await cli(
+      'revocation',
+      'publish',
+      '--relay',
+      'relay.example.org',
+      '--revocation',
+      'gh.revoked.json',
+    );
+    expect([badAddress.code, badAddress.stderr]).toEqual([
+      1,
+      'liaison: --relay takes a relay\'s address, like https://relay.example.org, not "relay.example.org"\n',
+    ]);
+    const notARevocation = await cli(
+      'revocation',
+      'publish',
+      '--relay',
+      'https://relay.example.org',
+      '--revocation',
+      'pass',
+    );
+    expect(notARevocation.stderr).toContain('cannot read a revocation from pass');
   });
 
   it('says when a certificate has expired', async () => {

@@ -12,6 +12,7 @@ import {
 } from '@liaison/protocol';
 import { generateIdentityKeyPair, type IdentityKeyPair } from '../crypto/keys.js';
 import { isLiaisonError } from '../errors.js';
+import { FileKeyStore } from '../key-store/file-key-store.js';
 import {
   certifyDevice,
   createNetworkRoot,
@@ -21,40 +22,18 @@ import {
 } from '../trust/issue.js';
 import { checkContactPoint, checkDevice } from '../trust/verify.js';
 import { CliError } from './cli-error.js';
-import { type PassphraseSource, passphrase, readStatement, writeStatement } from './io.js';
-import { readKeyFile, readPublicKey, writeKeyFile, writePublicKey } from './key-file.js';
-
-export type Options = Record<string, string | boolean | undefined>;
-
-/** What every command gets from the entry point: its options, the clock, the passphrase source, and a printer. */
-export interface CommandContext {
-  options: Options;
-  now: number;
-  passphrase: PassphraseSource;
-  print: (line: string) => void;
-}
+import { type CommandContext, list, optional, required } from './command-context.js';
+import { passphrase, readStatement, writeStatement } from './io.js';
+import {
+  checkNewPassphrase,
+  readKeyFile,
+  readPublicKey,
+  refuseToOverwrite,
+  writeKeyFile,
+  writePublicKey,
+} from './key-file.js';
 
 const DAY = 24 * 3600 * 1000;
-
-function required(options: Options, name: string): string {
-  const value = options[name];
-  if (typeof value !== 'string' || value.length === 0) throw new CliError(`--${name} is required`);
-  return value;
-}
-
-function optional(options: Options, name: string): string | undefined {
-  const value = options[name];
-  return typeof value === 'string' && value.length > 0 ? value : undefined;
-}
-
-function list(value: string | undefined): string[] {
-  return value
-    ? value
-        .split(',')
-        .map((item) => item.trim())
-        .filter((item) => item.length > 0)
-    : [];
-}
 
 function validity(ctx: CommandContext, defaultDays: number) {
   const days = Number(optional(ctx.options, 'days') ?? defaultDays);
@@ -205,6 +184,29 @@ export async function deviceCertify(ctx: CommandContext): Promise<void> {
   ctx.print(`Device "${device.deviceName}" of ${device.contactPointId} certified; wrote ${out}.`);
 }
 
+/**
+ * liaison device new --out NAME: the key store an agency tool opens on the device (FileKeyStore,
+ * as `@liaison/client/node` exports it), holding a fresh device identity key, and NAME.pub for
+ * `liaison device certify --device-key`. The key is made here, on the device, and never leaves the store.
+ */
+export async function deviceNew(ctx: CommandContext): Promise<void> {
+  const out = required(ctx.options, 'out');
+  const [storePath, publicPath] = [`${out}.store`, `${out}.pub`];
+  // Both names are checked before anything is written, so a refusal leaves nothing half made.
+  await refuseToOverwrite(storePath);
+  await refuseToOverwrite(publicPath);
+  const secret = await passphrase(ctx.passphrase, `for the new key store ${storePath}`, true);
+  checkNewPassphrase(secret);
+  // FileKeyStore writes its file with mode 0600, sealed under an Argon2id key from the passphrase.
+  const store = await FileKeyStore.open(storePath, { passphrase: secret });
+  const identity = generateIdentityKeyPair();
+  await store.setIdentity(identity);
+  await writePublicKey(publicPath, identity.publicKey);
+  ctx.print('Device key store created.');
+  ctx.print(`  ${storePath}  the device's keys, encrypted, mode 0600: the agency tool opens it with the passphrase`);
+  ctx.print(`  ${publicPath.padEnd(storePath.length)}  its public key: certify it with liaison device certify`);
+}
+
 /** liaison revoke: the issuer above a subject revokes it. */
 export async function revokeCommand(ctx: CommandContext): Promise<void> {
   const subject = RevocationSubject.safeParse(required(ctx.options, 'subject'));
@@ -227,8 +229,9 @@ export async function revokeCommand(ctx: CommandContext): Promise<void> {
   }
   const out = required(ctx.options, 'out');
   await writeStatement(out, revocation);
+  ctx.print(`Revocation of ${subject.data} ${revocation.subjectId} written to ${out}.`);
   ctx.print(
-    `Revocation of ${subject.data} ${revocation.subjectId} written to ${out}; publish it to the relays and clients.`,
+    `Publish it to the network's relays with liaison revocation publish, and add it to the agency tools' revocations.`,
   );
 }
 

@@ -34,8 +34,13 @@ export async function refuseToOverwrite(path: string): Promise<void> {
   if (exists) throw new CliError(`${path} already exists; choose another name or remove it first`);
 }
 
-export async function writeKeyFile(path: string, keyPair: IdentityKeyPair, passphrase: string): Promise<void> {
+/** A passphrase that is to protect something new: too short, and Argon2id cannot make up for it. */
+export function checkNewPassphrase(passphrase: string): void {
   if (passphrase.length < 8) throw new CliError('the passphrase must have at least 8 characters');
+}
+
+export async function writeKeyFile(path: string, keyPair: IdentityKeyPair, passphrase: string): Promise<void> {
+  checkNewPassphrase(passphrase);
   await refuseToOverwrite(path);
   const s = sodium();
   const salt = s.randombytes_buf(s.crypto_pwhash_SALTBYTES);

@@ -1,101 +1,113 @@
 import { parseArgs } from 'node:util';
 import { ready } from '../crypto/sodium.js';
 import { CliError } from './cli-error.js';
+import type { CommandContext, Options } from './command-context.js';
 import * as commands from './commands.js';
+import { revocationPublish } from './publish.js';
 
-const USAGE = `liaison — the admin tool for Liaison networks, authorities and contact points
+const USAGE = `liaison — the admin tool for Liaison networks, authorities, contact points and devices
 
-  liaison network init      --id ID --name NAME --out NAME
-  liaison key new           --out NAME
-  liaison authority issue   --root NAME.root.json --root-key NAME.key --id ID --country CC --name NAME
-                            --public-key AUTHORITY.pub --out FILE [--days 730]
-  liaison contact designate --authority-cert FILE --authority-key FILE --id ID --name NAME --role ROLE
-                            --languages en,fr --competences mla,extradition --time-zone Area/City
-                            --account-key ACCOUNT.pub --out FILE [--kind person|duty-desk]
-                            [--escalation ID,ID] [--days 365]
-  liaison device certify    --contact-cert FILE --account-key ACCOUNT.key --device-key DEVICE.pub
-                            --name NAME --out FILE [--days 365]
-  liaison revoke            --issuer-key FILE --network ID --subject authority|contact-point|device
-                            --id ID --out FILE [--reason key-compromise|superseded|left-post|other]
-  liaison verify            --roots FILE[,FILE] --authority FILE --contact FILE [--device FILE]
-                            [--revocations FILE,FILE]
+  liaison network init         --id ID --name NAME --out NAME
+  liaison key new              --out NAME
+  liaison authority issue      --root NAME.root.json --root-key NAME.key --id ID --country CC --name NAME
+                               --public-key AUTHORITY.pub --out FILE [--days 730]
+  liaison contact designate    --authority-cert FILE --authority-key FILE --id ID --name NAME --role ROLE
+                               --languages en,fr --competences mla,extradition --time-zone Area/City
+                               --account-key ACCOUNT.pub --out FILE [--kind person|duty-desk]
+                               [--escalation ID,ID] [--days 365]
+  liaison device new           --out NAME
+  liaison device certify       --contact-cert FILE --account-key ACCOUNT.key --device-key DEVICE.pub
+                               --name NAME --out FILE [--days 365]
+  liaison revoke               --issuer-key FILE --network ID --subject authority|contact-point|device
+                               --id ID --out FILE [--reason key-compromise|superseded|left-post|other]
+  liaison revocation publish   --relay URL[,URL] --revocation FILE
+  liaison verify               --roots FILE[,FILE] --authority FILE --contact FILE [--device FILE]
+                               [--revocations FILE,FILE]
 
-Private keys are written encrypted, mode 0600. The passphrase comes from --passphrase-file FILE,
-else the LIAISON_PASSPHRASE variable, else the terminal. Nothing is ever overwritten.`;
+Private keys and device key stores are written encrypted, mode 0600. The passphrase comes from
+--passphrase-file FILE, else the LIAISON_PASSPHRASE variable, else the terminal. Nothing is ever
+overwritten. Exit codes: 0 done, 1 refused or failed, 2 not a valid command line.`;
 
-const OPTIONS = [
-  'id',
-  'name',
-  'out',
-  'root',
-  'root-key',
-  'country',
-  'public-key',
-  'days',
-  'authority-cert',
-  'authority-key',
-  'role',
-  'languages',
-  'competences',
-  'time-zone',
-  'account-key',
-  'kind',
-  'escalation',
-  'contact-cert',
-  'device-key',
-  'issuer-key',
-  'network',
-  'subject',
-  'reason',
-  'roots',
-  'authority',
-  'contact',
-  'device',
-  'revocations',
-  'passphrase-file',
-] as const;
+interface Command {
+  run: (ctx: CommandContext) => Promise<unknown>;
+  /** The options it takes; any other is refused by name, so a mistyped one is not silently ignored. */
+  options: readonly string[];
+}
 
-const COMMANDS: Record<string, (ctx: commands.CommandContext) => Promise<unknown>> = {
-  'network init': commands.networkInit,
-  'key new': commands.keyNew,
-  'authority issue': commands.authorityIssue,
-  'contact designate': commands.contactDesignate,
-  'device certify': commands.deviceCertify,
-  revoke: commands.revokeCommand,
-  verify: commands.verify,
+// Commands that open or make a private key also take --passphrase-file.
+const KEYED = 'passphrase-file';
+
+const COMMANDS: Record<string, Command> = {
+  'network init': { run: commands.networkInit, options: ['id', 'name', 'out', KEYED] },
+  'key new': { run: commands.keyNew, options: ['out', KEYED] },
+  'authority issue': {
+    run: commands.authorityIssue,
+    options: ['root', 'root-key', 'id', 'country', 'name', 'public-key', 'out', 'days', KEYED],
+  },
+  'contact designate': {
+    run: commands.contactDesignate,
+    options: [
+      'authority-cert',
+      'authority-key',
+      'id',
+      'name',
+      'role',
+      'languages',
+      'competences',
+      'time-zone',
+      'account-key',
+      'out',
+      'kind',
+      'escalation',
+      'days',
+      KEYED,
+    ],
+  },
+  'device new': { run: commands.deviceNew, options: ['out', KEYED] },
+  'device certify': {
+    run: commands.deviceCertify,
+    options: ['contact-cert', 'account-key', 'device-key', 'name', 'out', 'days', KEYED],
+  },
+  revoke: { run: commands.revokeCommand, options: ['issuer-key', 'network', 'subject', 'id', 'reason', 'out', KEYED] },
+  'revocation publish': { run: revocationPublish, options: ['relay', 'revocation'] },
+  verify: { run: commands.verify, options: ['roots', 'authority', 'contact', 'device', 'revocations'] },
 };
+
+/** Every option any command takes, so that parsing knows which ones carry a value. */
+const ALL_OPTIONS = Object.fromEntries(
+  Object.values(COMMANDS)
+    .flatMap((c) => c.options)
+    .map((o) => [o, { type: 'string' as const }]),
+);
+
+/** A command line that cannot run: said on stderr, exit code 2. */
+class UsageError extends Error {}
 
 /** Runs one command line; returns the exit code (0 done, 1 refused or failed, 2 usage). */
 export async function run(argv: string[], environment: NodeJS.ProcessEnv): Promise<number> {
-  let parsed: ReturnType<typeof parseArgs>;
+  let parsed: ReturnType<typeof parse>;
   try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      strict: true,
-      options: {
-        ...Object.fromEntries(OPTIONS.map((o) => [o, { type: 'string' as const }])),
-        help: { type: 'boolean' },
-      },
-    });
+    parsed = parse(argv);
   } catch (error) {
-    console.error(`${(error as Error).message}\n\n${USAGE}`);
+    if (!(error instanceof UsageError)) throw error;
+    console.error(`${error.message}\nRun "liaison --help" for the commands and their options.`);
     return 2;
   }
-  const name = parsed.positionals.join(' ');
-  if (parsed.values.help || !(name in COMMANDS)) {
-    console.error(USAGE);
-    return parsed.values.help ? 0 : 2;
+  if (parsed === 'help') {
+    console.log(USAGE);
+    return 0;
   }
+  if (parsed === 'nothing') {
+    console.error(USAGE);
+    return 2;
+  }
+  const { command, options } = parsed;
   await ready();
   try {
-    const outcome = await (COMMANDS[name] as (ctx: commands.CommandContext) => Promise<unknown>)({
-      options: parsed.values as commands.Options,
+    const outcome = await command.run({
+      options,
       now: Date.now(),
-      passphrase: {
-        file: parsed.values['passphrase-file'] as string | undefined,
-        environment: environment.LIAISON_PASSPHRASE,
-      },
+      passphrase: { file: optionValue(options, KEYED), environment: environment.LIAISON_PASSPHRASE },
       print: (line) => console.log(line),
     });
     return outcome === false ? 1 : 0;
@@ -104,8 +116,65 @@ export async function run(argv: string[], environment: NodeJS.ProcessEnv): Promi
       console.error(`liaison: ${error.message}`);
       return 1;
     }
+    // A file that cannot be read or written: Node's message names the file and the reason.
+    if (error instanceof Error && typeof (error as NodeJS.ErrnoException).path === 'string') {
+      console.error(`liaison: ${error.message}`);
+      return 1;
+    }
     throw error;
   }
+}
+
+/**
+ * The command and its options. Parsing is lenient so that each mistake can be named: an unknown
+ * command, an option this command does not take, an option without its value, a stray argument.
+ */
+function parse(argv: string[]): { name: string; command: Command; options: Options } | 'help' | 'nothing' {
+  const { values, tokens } = parseArgs({
+    args: argv,
+    strict: false,
+    allowPositionals: true,
+    tokens: true,
+    options: { ...ALL_OPTIONS, help: { type: 'boolean', short: 'h' } },
+  });
+  if (values.help === true) return 'help';
+  const words: string[] = [];
+  for (const token of tokens) {
+    if (token.kind !== 'positional') break;
+    words.push(token.value);
+  }
+  if (tokens.length === 0) return 'nothing';
+  if (words.length === 0)
+    throw new UsageError('liaison: a command line starts with the command, like "liaison key new --out NAME"');
+  // The longest run of leading words that names a command: `device certify`, `verify`.
+  let length = Math.min(words.length, 2);
+  while (length > 0 && !(words.slice(0, length).join(' ') in COMMANDS)) length--;
+  if (length === 0) throw new UsageError(unknownCommand(words));
+  const name = words.slice(0, length).join(' ');
+  const command = COMMANDS[name] as Command;
+  const rest = tokens.slice(length);
+  for (const token of rest) {
+    if (token.kind === 'positional') throw new UsageError(`liaison ${name}: unexpected argument "${token.value}"`);
+    if (token.kind === 'option-terminator') continue;
+    if (!command.options.includes(token.name)) {
+      throw new UsageError(
+        `liaison ${name}: unknown option ${token.rawName} (it takes ${command.options.map((o) => `--${o}`).join(', ')})`,
+      );
+    }
+    if (token.value === undefined) throw new UsageError(`liaison ${name}: ${token.rawName} needs a value`);
+  }
+  return { name, command, options: values as Options };
+}
+
+function unknownCommand(words: string[]): string {
+  const said = `liaison: unknown command "${words.join(' ')}"`;
+  const near = Object.keys(COMMANDS).filter((c) => c.startsWith(`${words[0]} `));
+  return near.length > 0 ? `${said}; did you mean ${near.map((c) => `liaison ${c}`).join(' or ')}?` : said;
+}
+
+function optionValue(options: Options, name: string): string | undefined {
+  const value = options[name];
+  return typeof value === 'string' ? value : undefined;
 }
 
 process.exitCode = await run(process.argv.slice(2), process.env);
