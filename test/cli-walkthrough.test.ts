@@ -121,8 +121,17 @@ describe('the README walkthrough, run as written, against a real relay', () => {
   it('says in words why a relay refused a revocation, and exits 1; publishing again is harmless', async () => {
     if (!D || !relay) throw new Error('the walkthrough did not run');
     const P = ['--passphrase-file', 'passphrase'];
-    const publish = (file: string) =>
-      cli(D as string, 'revocation', 'publish', '--relay', (relay as RelayProcess).url, '--revocation', file);
+    const publish = (file: string, ...issuer: string[]) =>
+      cli(
+        D as string,
+        'revocation',
+        'publish',
+        '--relay',
+        (relay as RelayProcess).url,
+        '--revocation',
+        file,
+        ...issuer,
+      );
 
     const again = await publish('somchai.revoked.json');
     expect([again.code, again.stdout.split('\n')[0]]).toEqual([
@@ -130,7 +139,8 @@ describe('the README walkthrough, run as written, against a real relay', () => {
       `PUBLISHED to ${relay.url}: the relay recorded the revocation of contact point th-oag.somchai in seajust;`,
     ]);
 
-    // Lan's laptop never registered there: the relay cannot tell who may revoke her, and records nothing.
+    // Lan's laptop never registered there: alone, the revocation tells the relay nothing of who may
+    // revoke her, and it records nothing; with her authority's certificate, it checks the issuer.
     await cli(
       D,
       'revoke',
@@ -150,12 +160,17 @@ describe('the README walkthrough, run as written, against a real relay', () => {
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toMatch(
       new RegExp(
-        `^NOT PUBLISHED to ${relay.url} \\(NOT_FOUND\\): no contact-point "vn-spp.lan" known in "seajust"\\.\n` +
+        `^NOT PUBLISHED to ${relay.url} \\(NOT_FOUND\\): no contact-point "vn-spp.lan" known in "seajust"; for a subject not registered here, send the issuer's certificates with the revocation\\.\n` +
           '  The relay did not record the revocation of contact point vn-spp.lan in seajust\\.\n' +
-          '  A relay knows a contact point or device only once one of its devices has registered there\\.\n' +
+          "  This relay has not seen that contact point yet: publish again with --authority-cert \\(the authority's certificate\\), so it can check the issuer\\.\n" +
           "  Request id [\\w-]+: quote it to the relay's operator\\.\n$",
       ),
     );
+    const certified = await publish('lan.revoked.json', '--authority-cert', 'vn-spp.authority.json');
+    expect([certified.code, certified.stdout.split('\n')[0]]).toEqual([
+      0,
+      `PUBLISHED to ${relay.url}: the relay recorded the revocation of contact point vn-spp.lan in seajust;`,
+    ]);
 
     // Another authority's key cannot withdraw Somchai's designation.
     await cli(

@@ -220,4 +220,49 @@ describe.each(BACKENDS)('relay registration and authentication (%s)', (backend) 
     await expect(token(relay.url, device)).rejects.toThrow(/UNAUTHENTICATED|REVOKED/);
     expect((await register(relay.url, device)).body.error).toBe('REVOKED');
   });
+
+  it('records a revocation published before any device of its subject registered here, so none can register', async () => {
+    const my = net.authority('my-agc', 'MY');
+    const aisyah = my.contactPoint('aisyah');
+    const laptop = await aisyah.addDevice();
+    const now = Date.now();
+    const designationRevoked = revoke(my.keys, {
+      networkId: 'seajust',
+      subject: 'contact-point',
+      subjectId: aisyah.id,
+      reason: 'left-post',
+      revokedAt: now,
+    });
+    // Alone, the relay cannot tell who is above a subject it has never seen.
+    expect((await http(relay.url, 'POST', '/v1/revocations', designationRevoked)).body.error).toBe('NOT_FOUND');
+    // An issuer certificate of an untrusted network, or one that does not match the signer: refused.
+    const foreign = (await testNetwork('ejn')).authority('my-agc', 'MY').certificate;
+    const submit = (issuer: Record<string, unknown>, revocation = designationRevoked) =>
+      http(relay.url, 'POST', '/v1/revocations', { revocation, issuer });
+    expect((await submit({ authority: foreign })).body.error).toBe('CHAIN_MISMATCH');
+    const other = net.authority('sg-agc', 'SG').certificate;
+    expect((await submit({ authority: other })).body.error).toBe('FORBIDDEN');
+    expect((await submit({ authority: aisyah.authority })).body).toEqual({ applied: true });
+    expect((await register(relay.url, laptop)).body.error).toBe('REVOKED');
+
+    // A device's revocation comes with the designation that certified it.
+    const hafiz = my.contactPoint('hafiz');
+    const phone = await hafiz.addDevice('Phone');
+    const deviceRevoked = revoke(hafiz.accountKeys, {
+      networkId: 'seajust',
+      subject: 'device',
+      subjectId: phone.id,
+      reason: 'key-compromise',
+      revokedAt: now,
+    });
+    expect((await submit({ authority: hafiz.authority }, deviceRevoked)).body.error).toBe('INVALID_INPUT');
+    expect((await submit({ authority: hafiz.authority, contactPoint: hafiz.certificate }, deviceRevoked)).body).toEqual(
+      {
+        applied: true,
+      },
+    );
+    expect((await register(relay.url, phone)).body.error).toBe('REVOKED');
+    // The designation itself was not revoked: another device of it registers.
+    expect((await register(relay.url, await hafiz.addDevice('Office'))).status).toBe(200);
+  });
 });

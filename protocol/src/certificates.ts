@@ -131,5 +131,24 @@ export const Revocation = z.strictObject({
 });
 export type Revocation = z.infer<typeof Revocation>;
 
+/**
+ * What POST /v1/revocations takes: a revocation alone, or with the certificates of its issuer. A
+ * relay checks a revocation's issuer against what it knows of the subject; for a subject no device
+ * of which has registered there yet, the issuer's certificates (the authority's, for a contact
+ * point; the authority's and the designation, for a device) show that the issuer is the one above
+ * the subject, so the relay can record the revocation before the subject ever tries to register.
+ */
+export const RevocationSubmission = z.union([
+  Revocation,
+  z.strictObject({
+    revocation: Revocation,
+    issuer: z.strictObject({
+      authority: AuthorityCertificate,
+      contactPoint: ContactPointCertificate.optional(),
+    }),
+  }),
+]);
+export type RevocationSubmission = z.infer<typeof RevocationSubmission>;
+
 /** A statement before it is signed. */
 export type Unsigned<T> = Omit<T, 'signature'>;

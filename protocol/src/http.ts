@@ -34,7 +34,7 @@ import {
  *   GET  /directory?...                   DirectoryQuery -> DirectoryPage           (authenticated)
  *   PUT  /availability                    Availability -> Availability              (authenticated)
  *   GET  /receipts?after=N                -> ReceiptsPage                           (authenticated)
- *   POST /revocations                     Revocation -> { applied: true }
+ *   POST /revocations                     RevocationSubmission -> { applied: true }
  *   GET  /healthz, /readyz                -> Health
  */
 

@@ -108,12 +108,11 @@ function revoked(
   });
 }
 
-/** Network root → authority → contact point: the designation is real, current and not revoked. */
-export function verifyContactPoint(
-  chain: { authority: AuthorityCertificate; contactPoint: ContactPointCertificate },
+/** Network root → authority: the authority's certificate is real, current and not revoked. */
+export function verifyAuthority(
+  authority: AuthorityCertificate,
   ctx: TrustContext,
-): TrustResult<VerifiedContactPoint> {
-  const { authority, contactPoint } = chain;
+): TrustResult<{ networkId: string; networkName: string; authority: AuthorityCertificate }> {
   const roots = ctx.trustedRoots.filter((r) => r.networkId === authority.networkId);
   if (roots.length === 0) {
     return fail('UNKNOWN_ROOT', 'authority', `network "${authority.networkId}" is not one this client trusts`);
@@ -140,6 +139,17 @@ export function verifyContactPoint(
   if (revoked(ctx, authority.networkId, 'authority', authority.authorityId, rootKeys)) {
     return fail('REVOKED', 'authority', `authority "${authority.authorityId}" was revoked by its network`);
   }
+  return { ok: true, networkId: authority.networkId, networkName: root.name, authority };
+}
+
+/** Network root → authority → contact point: the designation is real, current and not revoked. */
+export function verifyContactPoint(
+  chain: { authority: AuthorityCertificate; contactPoint: ContactPointCertificate },
+  ctx: TrustContext,
+): TrustResult<VerifiedContactPoint> {
+  const { authority, contactPoint } = chain;
+  const issuer = verifyAuthority(authority, ctx);
+  if (!issuer.ok) return issuer;
 
   if (contactPoint.networkId !== authority.networkId || contactPoint.authorityId !== authority.authorityId) {
     return fail(
@@ -170,7 +180,7 @@ export function verifyContactPoint(
       `the designation of "${contactPoint.contactPointId}" was revoked by "${authority.authorityId}"`,
     );
   }
-  return { ok: true, networkId: authority.networkId, networkName: root.name, authority, contactPoint };
+  return { ...issuer, contactPoint };
 }
 
 /** The full chain down to one device, signed by the contact point's account key. */

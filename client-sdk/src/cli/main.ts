@@ -21,6 +21,8 @@ const USAGE = `liaison — the admin tool for Liaison networks, authorities, con
   liaison revoke               --issuer-key FILE --network ID --subject authority|contact-point|device
                                --id ID --out FILE [--reason key-compromise|superseded|left-post|other]
   liaison revocation publish   --relay URL[,URL] --revocation FILE
+                               [--authority-cert FILE] [--contact-cert FILE]   (the issuer's, for a
+                               subject none of whose devices has registered at that relay yet)
   liaison verify               --roots FILE[,FILE] --authority FILE --contact FILE [--device FILE]
                                [--revocations FILE,FILE]
 
@@ -69,7 +71,10 @@ const COMMANDS: Record<string, Command> = {
     options: ['contact-cert', 'account-key', 'device-key', 'name', 'out', 'days', KEYED],
   },
   revoke: { run: commands.revokeCommand, options: ['issuer-key', 'network', 'subject', 'id', 'reason', 'out', KEYED] },
-  'revocation publish': { run: revocationPublish, options: ['relay', 'revocation'] },
+  'revocation publish': {
+    run: revocationPublish,
+    options: ['relay', 'revocation', 'authority-cert', 'contact-cert'],
+  },
   verify: { run: commands.verify, options: ['roots', 'authority', 'contact', 'device', 'revocations'] },
 };
 

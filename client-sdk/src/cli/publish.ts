@@ -1,7 +1,15 @@
-import { type ErrorBody, ErrorBody as ErrorBodySchema, Revocation, type RevocationSubject } from '@liaison/protocol';
+import {
+  AuthorityCertificate,
+  ContactPointCertificate,
+  type ErrorBody,
+  ErrorBody as ErrorBodySchema,
+  Revocation,
+  type RevocationSubject,
+  type RevocationSubmission,
+} from '@liaison/protocol';
 import { z } from 'zod';
 import { CliError } from './cli-error.js';
-import { type CommandContext, list, required } from './command-context.js';
+import { type CommandContext, list, optional, required } from './command-context.js';
 import { readStatement } from './io.js';
 
 /** How long a relay has to answer; a revocation is small, so only a relay in trouble takes longer. */
@@ -17,15 +25,31 @@ type Answer =
   | { kind: 'unexpected'; status: number };
 
 /**
- * liaison revocation publish --relay URL[,URL] --revocation FILE: hands a signed revocation to each
- * relay and says, in words, what each answered. Exit code 1 unless every relay recorded it.
+ * liaison revocation publish --relay URL[,URL] --revocation FILE [--authority-cert FILE]
+ * [--contact-cert FILE]: hands a signed revocation to each relay, with the issuer's certificates
+ * when given (a relay needs them for a subject none of whose devices registered there yet), and
+ * says, in words, what each answered. Exit code 1 unless every relay recorded it.
  */
 export async function revocationPublish(ctx: CommandContext): Promise<boolean> {
   const relays = list(required(ctx.options, 'relay')).map(relayAddress);
   const revocation = await readStatement(required(ctx.options, 'revocation'), Revocation, 'a revocation');
+  const authorityPath = optional(ctx.options, 'authority-cert');
+  const contactPath = optional(ctx.options, 'contact-cert');
+  if (contactPath && !authorityPath) throw new CliError('--contact-cert goes with --authority-cert');
+  const submission: RevocationSubmission = authorityPath
+    ? {
+        revocation,
+        issuer: {
+          authority: await readStatement(authorityPath, AuthorityCertificate, "an authority's certificate"),
+          ...(contactPath && {
+            contactPoint: await readStatement(contactPath, ContactPointCertificate, 'a designation'),
+          }),
+        },
+      }
+    : revocation;
   let everywhere = true;
   for (const relay of relays) {
-    const answer = await post(relay, revocation);
+    const answer = await post(relay, submission);
     for (const line of describe(relay, revocation, answer)) ctx.print(line);
     everywhere &&= answer.kind === 'applied';
   }
@@ -48,14 +72,14 @@ function relayAddress(value: string): string {
 }
 
 /** The relay's answer. Its error body is checked against the schema, so nothing else reaches the terminal. */
-async function post(relay: string, revocation: Revocation): Promise<Answer> {
+async function post(relay: string, submission: RevocationSubmission): Promise<Answer> {
   let response: Response;
   let body: unknown;
   try {
     response = await fetch(`${relay}/v1/revocations`, {
       method: 'POST',
       headers: { 'content-type': 'application/json' },
-      body: JSON.stringify(revocation),
+      body: JSON.stringify(submission),
       signal: AbortSignal.timeout(TIMEOUT_MS),
     });
     body = await response.json().catch(() => undefined);
@@ -99,7 +123,9 @@ function advice(error: ErrorBody, revocation: Revocation): string | undefined {
       if (!error.message.includes(revocation.subjectId)) return "Check the address: it is the relay's base URL.";
       return revocation.subject === 'authority'
         ? 'A relay takes the revocation of an authority only from the root of a network it trusts.'
-        : 'A relay knows a contact point or device only once one of its devices has registered there.';
+        : revocation.subject === 'contact-point'
+          ? "This relay has not seen that contact point yet: publish again with --authority-cert (the authority's certificate), so it can check the issuer."
+          : 'This relay has not seen that device yet: publish again with --authority-cert and --contact-cert (the designation that certified it).';
     case 'FORBIDDEN':
       return 'Only the issuer right above the subject may revoke it: the root, the authority, or the account key.';
     case 'BAD_SIGNATURE':

@@ -14,8 +14,12 @@ import {
   PrekeyUpload,
   ReceiptsQuery,
   RegisterDeviceRequest,
-  Revocation,
+  type Revocation,
+  RevocationSubmission,
   type SignedPrekey,
+  type TrustContext,
+  verifyAuthority,
+  verifyContactPoint,
   WebhookRegistration,
 } from '@liaison/protocol';
 import { RelayError } from '../errors.js';
@@ -227,10 +231,11 @@ export const ROUTES: Route[] = [
     // Open to anyone, and each one costs a lookup: counted per address like the other open routes.
     limit: authLimit,
     source: 'body',
-    input: Revocation,
+    input: RevocationSubmission,
     handle: async ({ input, deps }) => {
-      const revocation = input as Revocation;
-      await checkRevocationIssuer(deps, revocation);
+      const submission = input as RevocationSubmission;
+      const revocation = 'revocation' in submission ? submission.revocation : submission;
+      await checkRevocationIssuer(deps, revocation, 'issuer' in submission ? submission.issuer : undefined);
       const removed = await applyRevocation(deps.db, revocation, deps.config.now());
       deps.hub.disconnect(removed, 'this device was revoked');
       deps.log.info(
@@ -244,9 +249,14 @@ export const ROUTES: Route[] = [
 
 /**
  * A revocation is accepted only from the issuer right above its subject, with a valid signature:
- * anyone may deliver one (it is a public statement), nobody can forge one.
+ * anyone may deliver one (it is a public statement), nobody can forge one. For a subject the relay
+ * does not know yet, the issuer's certificates must come with it (see RevocationSubmission).
  */
-async function checkRevocationIssuer(deps: RelayDeps, revocation: Revocation): Promise<void> {
+async function checkRevocationIssuer(
+  deps: RelayDeps,
+  revocation: Revocation,
+  issuer: Extract<RevocationSubmission, { issuer: unknown }>['issuer'] | undefined,
+): Promise<void> {
   const { db } = deps;
   let issuerKey: string | undefined;
   if (revocation.subject === 'authority') {
@@ -269,10 +279,11 @@ async function checkRevocationIssuer(deps: RelayDeps, revocation: Revocation): P
       .executeTakeFirst();
     if (row?.network_id === revocation.networkId) issuerKey = row.account_key;
   }
+  issuerKey ??= issuer && certifiedIssuerKey(deps, revocation, issuer);
   if (!issuerKey)
     throw new RelayError(
       'NOT_FOUND',
-      `no ${revocation.subject} "${revocation.subjectId}" known in "${revocation.networkId}"`,
+      `no ${revocation.subject} "${revocation.subjectId}" known in "${revocation.networkId}"; for a subject not registered here, send the issuer's certificates with the revocation`,
     );
   if (issuerKey !== revocation.issuerKey)
     throw new RelayError('FORBIDDEN', 'only the issuer above the subject may revoke it');
@@ -286,6 +297,45 @@ async function checkRevocationIssuer(deps: RelayDeps, revocation: Revocation): P
   ) {
     throw new RelayError('BAD_SIGNATURE', 'the revocation is not signed by its issuer');
   }
+}
+
+/**
+ * The issuer's key as its own certificates establish it, for a subject this relay has not seen:
+ * an authority of a trusted network for a contact point, a designation for a device. Which subject
+ * the issuer stands above is not knowable here; a revocation by another issuer is simply never
+ * applied, since chains count only revocations by the issuer right above their subject.
+ */
+function certifiedIssuerKey(
+  deps: RelayDeps,
+  revocation: Revocation,
+  issuer: NonNullable<Parameters<typeof checkRevocationIssuer>[2]>,
+): string {
+  const ctx: TrustContext = {
+    trustedRoots: deps.config.trustedRoots,
+    revocations: [],
+    now: deps.config.now(),
+    verifySignature,
+  };
+  if (revocation.subject === 'authority' || issuer.authority.networkId !== revocation.networkId) {
+    throw new RelayError('CHAIN_MISMATCH', "the issuer's certificates are not of this revocation's network and kind");
+  }
+  if (revocation.subject === 'contact-point') {
+    const verdict = verifyAuthority(issuer.authority, ctx);
+    if (!verdict.ok) throw new RelayError(verdict.code, verdict.message);
+    return issuer.authority.publicKey;
+  }
+  if (!issuer.contactPoint) {
+    throw new RelayError(
+      'INVALID_INPUT',
+      "a device's revocation comes with its designation and its authority's certificate",
+      {
+        path: 'issuer.contactPoint',
+      },
+    );
+  }
+  const verdict = verifyContactPoint({ authority: issuer.authority, contactPoint: issuer.contactPoint }, ctx);
+  if (!verdict.ok) throw new RelayError(verdict.code, verdict.message);
+  return issuer.contactPoint.accountKey;
 }
 
 /**
