@@ -19,6 +19,7 @@ export default defineConfig({
         test: {
           name: 'integration',
           include: ['test/**/*.test.ts'],
+          globalSetup: ['test/harness/build.ts'],
           testTimeout: 60_000,
           hookTimeout: 60_000,
         },
