@@ -1,32 +1,13 @@
-import { execFile } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
 import { encodeBase64url } from '@liaison/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCommand as run } from './harness/commands.js';
 import { testNetwork } from './harness/network.js';
 import { type RelayProcess, spawnRelay } from './harness/relay-process.js';
 
 const repo = resolve(import.meta.dirname, '..');
-
-/**
- * Runs a command as in a fresh shell: without the npm_* variables of an enclosing `npm test`,
- * which would make a nested npm act on this workspace.
- */
-async function run(command: string, args: string[], cwd: string, extra: Record<string, string> = {}): Promise<string> {
-  const env = {
-    ...Object.fromEntries(Object.entries(process.env).filter(([k]) => !/^npm_|^INIT_CWD$/i.test(k))),
-    ...extra,
-  };
-  try {
-    const { stdout } = await promisify(execFile)(command, args, { cwd, env, maxBuffer: 16 * 1024 * 1024 });
-    return stdout;
-  } catch (error) {
-    const { stdout, stderr } = error as { stdout?: string; stderr?: string };
-    throw new Error(`${command} ${args.join(' ')} failed:\n${stdout ?? ''}${stderr ?? ''}`);
-  }
-}
 
 // What an agency tool does with the SDK, with nothing of this repository but the two tarballs.
 const SCRIPT = `
