@@ -4,13 +4,17 @@ import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
+import { freshEnv } from './harness/commands.js';
 import { testNetwork } from './harness/network.js';
 import { freePort } from './harness/relay-process.js';
 import { until } from './harness/until.js';
 
 const repo = resolve(import.meta.dirname, '..');
 
-/** A process in its own process group, so that whatever it started can be found after it exits. */
+/**
+ * A process started as from a shell, in its own process group, so that whatever it started can be
+ * found after it exits.
+ */
 interface Launched {
   child: ChildProcess;
   output(): string;
@@ -21,7 +25,7 @@ interface Launched {
 function launch(command: string, args: string[], env: Record<string, string>): Launched {
   const child = spawn(command, args, {
     cwd: repo,
-    env: { ...process.env, ...env },
+    env: freshEnv(env),
     detached: true,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
