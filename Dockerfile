@@ -1,9 +1,22 @@
-# The relay image: one build, as many nodes as the deployment runs.
+# The relay image: one build, as many nodes as the deployment runs (docker-compose.yml).
+
+# Build stage: every dependency, the compiler, the build. Its steps are deploy/build-image.sh, which
+# test/image.test.ts runs too, in a temporary folder.
+FROM node:20-bookworm-slim AS build
+WORKDIR /src
+COPY . .
+RUN sh deploy/build-image.sh release
+
+# Runtime stage: the compiled relay and its production dependencies, owned by root, so the relay
+# cannot change its own code. It runs as the unprivileged user `node`, which owns its data folder
+# (PGlite and attachment files when there is no DATABASE_URL; mount a volume there to keep them).
 FROM node:20-bookworm-slim
 WORKDIR /app
-COPY . .
-RUN npm ci --no-audit --no-fund
-ENV HOST=0.0.0.0 PORT=8080 NODE_ENV=production
+COPY --from=build /src/release ./
+RUN mkdir -p /var/lib/liaison /etc/liaison/roots && chown node:node /var/lib/liaison
+ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/var/lib/liaison/relay
 EXPOSE 8080
 USER node
-CMD ["npm", "start"]
+# node is PID 1, with no npm or shell in between: docker stop's SIGTERM reaches the relay, which
+# stops gracefully and exits 0.
+CMD ["node", "--enable-source-maps", "server/dist/main.js"]

@@ -93,7 +93,7 @@ const port = await new Promise<number>((done) => {
     probe.close(() => done(port));
   });
 });
-const relay = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+const relay = spawn(process.execPath, ['--conditions=@liaison/source', '--import', 'tsx', 'src/main.ts'], {
   cwd: resolve(import.meta.dirname, '../../server'),
   env: {
     ...process.env,

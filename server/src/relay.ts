@@ -14,6 +14,7 @@ import { RelayMetrics } from './metrics.js';
 import { Poller } from './poller.js';
 import type { RelayDeps } from './relay-deps.js';
 import { DeliveryHub } from './socket/delivery-hub.js';
+import { refuseWhileStopping } from './socket/refuse-while-stopping.js';
 import { createSocketServer, wireSocketHandlers } from './socket/socket-server.js';
 import { randomBytes, readySodium } from './sodium.js';
 import { migrate, openDatabase } from './storage/database.js';
@@ -36,7 +37,10 @@ export interface Relay {
   escalate(): Promise<void>;
   /** Sends the webhook alerts due now (likewise). */
   sendWebhooks(): Promise<void>;
-  /** Stops accepting, lets running handlers finish, closes sockets and the database. */
+  /**
+   * Stops accepting connections and events, lets running handlers and HTTP requests finish (and
+   * what they started, such as the batch a send waits for), then closes sockets and the database.
+   */
   stop(): Promise<void>;
 }
 
@@ -81,6 +85,10 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const httpServer = createHttpServer(createHttpApp(deps), io, config, () =>
     deps.metrics.errors.inc({ code: 'RATE_LIMITED' }),
   );
+  // An HTTP request runs until its response is sent: stop() waits for those in progress too.
+  httpServer.on('request', (_req, res) => void track(new Promise((done) => res.once('close', done))));
+  let closing = false;
+  refuseWhileStopping(io, () => closing);
   wireSocketHandlers(io, deps, track);
   // Pushes between nodes may be lost (a node dies, Redis restarts); stored envelopes never are.
   // Connected devices look at storage again periodically, and at once when Redis is back.
@@ -141,12 +149,14 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     sendWebhooks: () => webhooks.runNow(),
     stop: () => {
       stopping ??= (async () => {
+        closing = true;
         escalator.stop();
         webhooks.stop();
         clearInterval(sweeper);
         clearInterval(catchUp);
         httpServer.close();
-        await Promise.allSettled([...running]);
+        // Work in progress may start more (a send joins the next batch): wait until none is left.
+        while (running.size > 0) await Promise.allSettled([...running]);
         await io.close();
         await ephemeral.close();
         await cluster?.close();

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 for (const script of ['attachments.ts', 'relay.ts']) {
   const { status } = spawnSync(
     process.execPath,
-    ['--import', 'tsx', resolve(import.meta.dirname, script), ...process.argv.slice(2)],
+    ['--conditions=@liaison/source', '--import', 'tsx', resolve(import.meta.dirname, script), ...process.argv.slice(2)],
     { stdio: 'inherit' },
   );
   if (status !== 0) process.exit(status ?? 1);

@@ -34,7 +34,7 @@ export interface RelayProcess {
 }
 
 /**
- * A relay as its own process, started as `npm start` starts it (tsx server/src/main.ts) and
+ * A relay as its own process, run from source (tsx server/src/main.ts, no build needed) and
  * configured only through the environment: PGlite in a temporary folder unless DATABASE_URL is given.
  */
 export async function spawnRelay(roots: TrustedRoot[], env: Record<string, string> = {}): Promise<RelayProcess> {
@@ -51,7 +51,7 @@ export async function spawnRelay(roots: TrustedRoot[], env: Record<string, strin
   let child: ChildProcess;
   const start = async () => {
     const mark = output.length;
-    child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+    child = spawn(process.execPath, ['--conditions=@liaison/source', '--import', 'tsx', 'src/main.ts'], {
       cwd: serverDir,
       env: {
         ...process.env,

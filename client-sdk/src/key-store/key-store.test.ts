@@ -91,7 +91,7 @@ describe('FileKeyStore', () => {
     const path = join(dir, 'crash.keys');
     const writer = join(import.meta.dirname, '__fixtures__', 'write-forever.ts');
     for (let round = 0; round < 3; round++) {
-      const child = spawn(process.execPath, ['--import', 'tsx', writer, path], {
+      const child = spawn(process.execPath, ['--conditions=@liaison/source', '--import', 'tsx', writer, path], {
         stdio: ['ignore', 'pipe', 'inherit'],
       });
       // Let it write for a while (it prints once per write), then kill it without warning.
