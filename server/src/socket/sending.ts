@@ -2,6 +2,7 @@ import type { Envelope, SendRequest, SendResult } from '@liaison/protocol';
 import type { DeviceIdentity } from '../auth/authenticator.js';
 import { Batcher } from '../batcher.js';
 import { RelayError } from '../errors.js';
+import { CrashSwitch } from '../fault-injection.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { currentDevicesOf } from '../storage/directory.js';
 import {
@@ -37,7 +38,14 @@ export class Sending {
     { deleted: number; receipts: RoutedReceipt[] }
   >((requests) => acknowledgeDeliveries(this.deps.db, requests, this.deps.config.now()), MAX_BATCH);
 
-  constructor(private readonly deps: RelayDeps) {}
+  private readonly crash: CrashSwitch;
+
+  constructor(private readonly deps: RelayDeps) {
+    this.crash = new CrashSwitch(deps.config.crashPlan);
+    if (deps.config.crashPlan) {
+      deps.log.warn({ event: 'fault.armed', ...deps.config.crashPlan }, 'fault injection: this node will kill itself');
+    }
+  }
 
   async send(sender: DeviceIdentity, request: SendRequest): Promise<SendResult> {
     await this.deps.limits.take(`send:${sender.deviceId}`, this.deps.config.sendsPerMinute, { failOpen: true });
@@ -116,6 +124,7 @@ export class Sending {
             config.envelopeTtlMs,
           )
         : new Set<string>();
+    const batch = storable.length > 0 ? this.crash.committed() : 0;
     const committed: Envelope[] = [];
     for (const k of storable) {
       const { sender, request } = sends[k] as Send;
@@ -143,7 +152,10 @@ export class Sending {
     if (later.length > 0) await answerStored(later);
     this.deps.metrics.envelopesStored.inc(committed.length);
     // Pushed once the senders' acknowledgements (sent as this batch's promises resolve) are on their way.
-    setImmediate(() => this.deps.hub.envelopesCommitted(committed));
+    setImmediate(() => {
+      this.crash.noticing(batch);
+      this.deps.hub.envelopesCommitted(committed);
+    });
     return results.map((r) => r ?? new RelayError('INTERNAL', 'internal error'));
   }
 
