@@ -150,10 +150,18 @@ export class Sending {
       }
     }
     if (later.length > 0) await answerStored(later);
+    // A retry answered `duplicate` may be all that is left of a send whose node died after its
+    // commit, before any push or notice: its recipients' queues look again, as for a new send.
+    const retriedTo = new Set(
+      sends.flatMap(({ request }, k) =>
+        isDuplicate(results[k]) ? request.envelopes.map((e) => e.recipientDevice) : [],
+      ),
+    );
     this.deps.metrics.envelopesStored.inc(committed.length);
     // Pushed once the senders' acknowledgements (sent as this batch's promises resolve) are on their way.
     setImmediate(() => {
       this.crash.noticing(batch);
+      if (retriedTo.size > 0) this.deps.hub.envelopesStored([...retriedTo]);
       this.deps.hub.envelopesCommitted(committed);
     });
     return results.map((r) => r ?? new RelayError('INTERNAL', 'internal error'));
@@ -164,7 +172,7 @@ export class Sending {
     const { config, db } = this.deps;
     const now = config.now();
     const previous = (await storedMessages(db, [request.messageId])).get(request.messageId);
-    if (previous) return retried({ sender, request }, previous) as SendResult;
+    if (previous) return this.answerRetry({ sender, request }, previous);
     const { min, max } = config.urgentAcknowledgeWithinMs;
     const within = request.acknowledgeWithinMs ?? 0;
     if (within < min || within > max) {
@@ -202,16 +210,32 @@ export class Sending {
       failOpen: true,
     });
     const stored = await storeMessage(db, sender, request, now, config.envelopeTtlMs, levels);
-    if (!stored.duplicate) {
-      this.deps.metrics.envelopesStored.inc(request.envelopes.length);
-      this.deps.hub.envelopesStored(
-        request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
-      );
-      await publishUrgent(this.deps, [request.messageId]);
-    }
+    // Stored between our look and our insert: this sender's retry, through another node.
+    if (stored.duplicate) return this.answerRetry({ sender, request }, { senderDevice: sender.deviceId, ...stored });
+    this.deps.metrics.envelopesStored.inc(request.envelopes.length);
+    this.deps.hub.envelopesStored(
+      request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
+    );
+    await publishUrgent(this.deps, [request.messageId]);
     return { messageId: request.messageId, ...stored };
   }
+
+  /**
+   * An urgent send stored before: answered as the first time, and its level-0 recipients' queues
+   * look again (its node may have died before pushing it; held levels are the escalation's).
+   */
+  private answerRetry(send: Send, stored: { senderDevice: string; serverTime: number }): SendResult {
+    const result = retried(send, stored);
+    if (result instanceof Error) throw result;
+    this.deps.hub.envelopesStored(
+      send.request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
+    );
+    return result;
+  }
 }
+
+const isDuplicate = (result: SendResult | Error | undefined) =>
+  result !== undefined && !(result instanceof Error) && result.duplicate;
 
 /** Level 0: every current device of the recipient, and the sender's other devices. */
 function expectedCopies(
