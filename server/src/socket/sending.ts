@@ -15,6 +15,8 @@ import {
 } from '../storage/messages.js';
 import { escalationChainOf, type PlannedLevel } from '../storage/urgent.js';
 import { publishUrgent } from '../urgent/publish.js';
+import type { OfferedEnvelope } from './delivery-hub.js';
+import type { SendOrder } from './send-order.js';
 
 /** Sends, and deliveries acknowledged, taken together in one database round trip each. */
 const MAX_BATCH = 256;
@@ -22,6 +24,8 @@ const MAX_BATCH = 256;
 interface Send {
   sender: DeviceIdentity;
   request: SendRequest;
+  /** What the sender's connection knows of its envelopes at each device (send-order.ts). */
+  order: SendOrder;
 }
 
 /**
@@ -47,9 +51,17 @@ export class Sending {
     }
   }
 
-  async send(sender: DeviceIdentity, request: SendRequest): Promise<SendResult> {
-    await this.deps.limits.take(`send:${sender.deviceId}`, this.deps.config.sendsPerMinute, { failOpen: true });
-    return request.priority === 'urgent' ? this.sendUrgent(sender, request) : this.normal.submit({ sender, request });
+  async send(sender: DeviceIdentity, request: SendRequest, order: SendOrder): Promise<SendResult> {
+    try {
+      await this.deps.limits.take(`send:${sender.deviceId}`, this.deps.config.sendsPerMinute, { failOpen: true });
+      return request.priority === 'urgent'
+        ? await this.sendUrgent({ sender, request, order })
+        : await this.normal.submit({ sender, request, order });
+    } catch (error) {
+      // Refused, or failed with the commit's outcome unknown: whatever was stored was offered to nobody.
+      order.unsure();
+      throw error;
+    }
   }
 
   /** A device stored these envelopes: delete them, tell their senders. Returns how many were deleted. */
@@ -125,9 +137,9 @@ export class Sending {
           )
         : new Set<string>();
     const batch = storable.length > 0 ? this.crash.committed() : 0;
-    const committed: Envelope[] = [];
+    const committed: OfferedEnvelope[] = [];
     for (const k of storable) {
-      const { sender, request } = sends[k] as Send;
+      const { sender, request, order } = sends[k] as Send;
       if (!inserted.has(request.messageId)) {
         // Stored by another node between our look and our insert.
         later.push(k);
@@ -135,7 +147,7 @@ export class Sending {
       }
       results[k] = { messageId: request.messageId, serverTime: now, duplicate: false };
       for (const e of request.envelopes) {
-        committed.push({
+        const envelope: Envelope = {
           messageId: request.messageId,
           senderContactPoint: sender.contactPointId,
           senderDevice: sender.deviceId,
@@ -146,17 +158,22 @@ export class Sending {
           createdAt: request.createdAt,
           serverTime: now,
           escalationLevel: 0,
-        });
+        };
+        committed.push({ envelope, inOrder: order.follows(e.recipientDevice) });
       }
+      order.stored(request.envelopes.map((e) => e.recipientDevice));
     }
     if (later.length > 0) await answerStored(later);
     // A retry answered `duplicate` may be all that is left of a send whose node died after its
-    // commit, before any push or notice: its recipients' queues look again, as for a new send.
-    const retriedTo = new Set(
-      sends.flatMap(({ request }, k) =>
-        isDuplicate(results[k]) ? request.envelopes.map((e) => e.recipientDevice) : [],
-      ),
-    );
+    // commit, before any push or notice: its recipients' queues look again, as for a new send, and
+    // the sender's next envelopes to them are read from storage behind it.
+    const retriedTo = new Set<string>();
+    for (const [k, { request, order }] of sends.entries()) {
+      if (!isDuplicate(results[k])) continue;
+      const devices = request.envelopes.map((e) => e.recipientDevice);
+      order.unsure(devices);
+      for (const d of devices) retriedTo.add(d);
+    }
     this.deps.metrics.envelopesStored.inc(committed.length);
     // Pushed once the senders' acknowledgements (sent as this batch's promises resolve) are on their way.
     setImmediate(() => {
@@ -168,11 +185,12 @@ export class Sending {
   }
 
   /** Urgent sends are rare and carry levels: validated and stored one at a time, with their timers. */
-  private async sendUrgent(sender: DeviceIdentity, request: SendRequest): Promise<SendResult> {
+  private async sendUrgent(send: Send): Promise<SendResult> {
+    const { sender, request } = send;
     const { config, db } = this.deps;
     const now = config.now();
     const previous = (await storedMessages(db, [request.messageId])).get(request.messageId);
-    if (previous) return this.answerRetry({ sender, request }, previous);
+    if (previous) return this.answerRetry(send, previous);
     const { min, max } = config.urgentAcknowledgeWithinMs;
     const within = request.acknowledgeWithinMs ?? 0;
     if (within < min || within > max) {
@@ -211,7 +229,7 @@ export class Sending {
     });
     const stored = await storeMessage(db, sender, request, now, config.envelopeTtlMs, levels);
     // Stored between our look and our insert: this sender's retry, through another node.
-    if (stored.duplicate) return this.answerRetry({ sender, request }, { senderDevice: sender.deviceId, ...stored });
+    if (stored.duplicate) return this.answerRetry(send, { senderDevice: sender.deviceId, ...stored });
     this.deps.metrics.envelopesStored.inc(request.envelopes.length);
     this.deps.hub.envelopesStored(
       request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
@@ -227,9 +245,9 @@ export class Sending {
   private answerRetry(send: Send, stored: { senderDevice: string; serverTime: number }): SendResult {
     const result = retried(send, stored);
     if (result instanceof Error) throw result;
-    this.deps.hub.envelopesStored(
-      send.request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
-    );
+    const devices = send.request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice);
+    send.order.unsure(devices);
+    this.deps.hub.envelopesStored(devices);
     return result;
   }
 }
