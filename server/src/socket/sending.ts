@@ -12,6 +12,7 @@ import {
   storedMessages,
   storeMessage,
   storeMessages,
+  waitingDevices,
 } from '../storage/messages.js';
 import { escalationChainOf, type PlannedLevel } from '../storage/urgent.js';
 import { publishUrgent } from '../urgent/publish.js';
@@ -165,12 +166,17 @@ export class Sending {
     }
     if (later.length > 0) await answerStored(later);
     // A retry answered `duplicate` may be all that is left of a send whose node died after its
-    // commit, before any push or notice: its recipients' queues look again, as for a new send, and
-    // the sender's next envelopes to them are read from storage behind it.
+    // commit, before any push or notice: the devices still waiting for it look again, as for a new
+    // send, and the sender's next envelopes to them are read from storage behind it. The devices
+    // are the stored ones, never those a retry names: a client cannot make other queues read.
+    const retries = sends.filter((_, k) => isDuplicate(results[k]));
+    const waiting = await waitingDevices(
+      db,
+      retries.map((s) => s.request.messageId),
+    );
     const retriedTo = new Set<string>();
-    for (const [k, { request, order }] of sends.entries()) {
-      if (!isDuplicate(results[k])) continue;
-      const devices = request.envelopes.map((e) => e.recipientDevice);
+    for (const { request, order } of retries) {
+      const devices = waiting.get(request.messageId) ?? [];
       order.unsure(devices);
       for (const d of devices) retriedTo.add(d);
     }
@@ -190,7 +196,7 @@ export class Sending {
     const { config, db } = this.deps;
     const now = config.now();
     const previous = (await storedMessages(db, [request.messageId])).get(request.messageId);
-    if (previous) return this.answerRetry(send, previous);
+    if (previous) return await this.answerRetry(send, previous);
     const { min, max } = config.urgentAcknowledgeWithinMs;
     const within = request.acknowledgeWithinMs ?? 0;
     if (within < min || within > max) {
@@ -229,7 +235,7 @@ export class Sending {
     });
     const stored = await storeMessage(db, sender, request, now, config.envelopeTtlMs, levels);
     // Stored between our look and our insert: this sender's retry, through another node.
-    if (stored.duplicate) return this.answerRetry(send, { senderDevice: sender.deviceId, ...stored });
+    if (stored.duplicate) return await this.answerRetry(send, { senderDevice: sender.deviceId, ...stored });
     this.deps.metrics.envelopesStored.inc(request.envelopes.length);
     this.deps.hub.envelopesStored(
       request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
@@ -239,15 +245,15 @@ export class Sending {
   }
 
   /**
-   * An urgent send stored before: answered as the first time, and its level-0 recipients' queues
-   * look again (its node may have died before pushing it; held levels are the escalation's).
+   * An urgent send stored before: answered as the first time, and the devices still waiting for
+   * it look again, as above (held levels are the escalation's to release).
    */
-  private answerRetry(send: Send, stored: { senderDevice: string; serverTime: number }): SendResult {
+  private async answerRetry(send: Send, stored: { senderDevice: string; serverTime: number }): Promise<SendResult> {
     const result = retried(send, stored);
     if (result instanceof Error) throw result;
-    const devices = send.request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice);
+    const devices = (await waitingDevices(this.deps.db, [send.request.messageId])).get(send.request.messageId) ?? [];
     send.order.unsure(devices);
-    this.deps.hub.envelopesStored(devices);
+    if (devices.length > 0) this.deps.hub.envelopesStored(devices);
     return result;
   }
 }
