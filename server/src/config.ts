@@ -1,4 +1,5 @@
 import type { TrustedRoot } from '@liaison/protocol';
+import type { CrashPlan } from './fault-injection.js';
 
 /** Everything the relay is told; built from the environment by the entry point, or directly by tests. */
 export interface RelayConfig {
@@ -87,6 +88,8 @@ export interface RelayConfig {
   metricsToken: string | undefined;
   /** The clock; tests move it. */
   now: () => number;
+  /** Fault injection for the fault tests only (fault-injection.ts); never set otherwise. */
+  crashPlan?: CrashPlan | undefined;
 }
 
 const DAY = 24 * 3600 * 1000;

@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { TrustedRoot } from '@liaison/protocol';
 import { z } from 'zod';
 import { DEFAULTS, type RelayConfig } from './config.js';
+import { crashPlanFromEnv } from './fault-injection.js';
 
 /**
  * The environment the relay reads, and nothing else does:
@@ -35,6 +36,8 @@ import { DEFAULTS, type RelayConfig } from './config.js';
  *                              headers, a whole request, and a connection's longest silence (default 10000, 120000, 30000)
  *   MAX_CONNECTIONS_PER_ADDRESS   connections one client address may hold at once (default 100)
  *   WEBHOOK_ALLOW_HTTP         1: accept plain-http webhook URLs (development and tests only)
+ *   LIAISON_FAULT_CRASH        fault tests only: commit:N or notice:N, the node kills itself there
+ *                              (fault-injection.ts); refused with NODE_ENV=production
  */
 export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
   const port = z.coerce
@@ -109,5 +112,6 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
     idleTimeoutMs: int(env.HTTP_IDLE_TIMEOUT_MS, DEFAULTS.idleTimeoutMs, 100),
     maxConnectionsPerAddress: int(env.MAX_CONNECTIONS_PER_ADDRESS, DEFAULTS.maxConnectionsPerAddress, 1),
     now: Date.now,
+    crashPlan: crashPlanFromEnv(env),
   };
 }

@@ -113,9 +113,14 @@ export async function startPostgresServer(): Promise<RestartableServer & { destr
 
 /**
  * A TCP load balancer: each connection goes to the next backend in turn, skipping ones that
- * refuse. Enough for websocket-only clients, whose every connection is one TCP stream.
+ * refuse. Enough for websocket-only clients, whose every connection is one TCP stream. With
+ * `failover`, each connection goes to the first backend that accepts (a primary and its backups),
+ * so a test knows which node a client is on until that node dies.
  */
-export async function startLoadBalancer(backends: number[]): Promise<{ url: string; close(): Promise<void> }> {
+export async function startLoadBalancer(
+  backends: number[],
+  { failover = false } = {},
+): Promise<{ url: string; close(): Promise<void> }> {
   let next = 0;
   const open = new Set<Socket>();
   const server: Server = createServer((client) => {
@@ -124,7 +129,7 @@ export async function startLoadBalancer(backends: number[]): Promise<{ url: stri
     client.pause();
     const attempt = (tries: number) => {
       if (tries >= backends.length) return client.destroy();
-      const port = backends[next++ % backends.length] as number;
+      const port = backends[failover ? tries : next++ % backends.length] as number;
       const upstream = connect(port, '127.0.0.1');
       upstream.once('connect', () => {
         open.add(upstream);

@@ -5,6 +5,13 @@ import type { RelayIo, RelaySocket } from './types.js';
 export const deviceRoom = (deviceId: string) => `device:${deviceId}`;
 export const contactPointRoom = (contactPointId: string) => `cp:${contactPointId}`;
 
+/** An envelope this node just committed. */
+export interface OfferedEnvelope {
+  envelope: Envelope;
+  /** Every earlier envelope of its sender to its device was offered to that device's queue (send-order.ts). */
+  inOrder: boolean;
+}
+
 interface Session {
   socket: RelaySocket;
   queue: DeliveryQueue;
@@ -49,17 +56,18 @@ export class DeliveryHub {
 
   /**
    * Envelopes this node just committed, with their content: offered to local queues as they are
-   * (no read of storage when a queue is caught up); other nodes are told to look, as for any store.
+   * (no read of storage when a queue is caught up and nothing of the sender can be missing); other
+   * nodes are told to look, as for any store.
    */
-  envelopesCommitted(envelopes: readonly Envelope[]): void {
-    for (const envelope of envelopes) {
+  envelopesCommitted(offered: readonly OfferedEnvelope[]): void {
+    for (const { envelope, inOrder } of offered) {
       const session = this.sessions.get(envelope.recipientDevice);
-      session?.queue.offer(envelope);
+      session?.queue.offer(envelope, inOrder);
     }
-    if (this.clustered && envelopes.length > 0) {
+    if (this.clustered && offered.length > 0) {
       this.io?.serverSideEmit(
         'envelopes:stored',
-        envelopes.map((e) => e.recipientDevice),
+        offered.map((o) => o.envelope.recipientDevice),
       );
     }
   }

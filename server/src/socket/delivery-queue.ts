@@ -41,13 +41,16 @@ export class DeliveryQueue {
 
   /**
    * An envelope just committed, offered by the node that stored it: pushed at once without reading
-   * storage when nothing older can be waiting (caught up, no pass running, room in the window);
-   * otherwise it is read from storage in order like any other.
+   * storage when nothing older can be waiting: every earlier envelope of its sender to this device
+   * was offered to this queue (`inOrder`, see send-order.ts), and the queue is caught up with
+   * everything else (its last pass read all it found, no pass is running, the window has room).
+   * Otherwise it is read from storage, in `seq` order, like any other: an earlier envelope of the
+   * same sender (stored by a node that died before its notice, say) then comes first.
    */
-  offer(envelope: Envelope): void {
+  offer(envelope: Envelope, inOrder: boolean): void {
     // Already pushed by a pass that read it from storage after its commit.
     if (this.closed || this.inFlight.has(envelope.messageId)) return;
-    if (this.running || !this.caughtUp || this.inFlight.size >= this.window) {
+    if (!inOrder || this.running || !this.caughtUp || this.inFlight.size >= this.window) {
       this.nudge();
       return;
     }

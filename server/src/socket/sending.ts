@@ -2,6 +2,7 @@ import type { Envelope, SendRequest, SendResult } from '@liaison/protocol';
 import type { DeviceIdentity } from '../auth/authenticator.js';
 import { Batcher } from '../batcher.js';
 import { RelayError } from '../errors.js';
+import { CrashSwitch } from '../fault-injection.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { currentDevicesOf } from '../storage/directory.js';
 import {
@@ -11,9 +12,12 @@ import {
   storedMessages,
   storeMessage,
   storeMessages,
+  waitingDevices,
 } from '../storage/messages.js';
 import { escalationChainOf, type PlannedLevel } from '../storage/urgent.js';
 import { publishUrgent } from '../urgent/publish.js';
+import type { OfferedEnvelope } from './delivery-hub.js';
+import type { SendOrder } from './send-order.js';
 
 /** Sends, and deliveries acknowledged, taken together in one database round trip each. */
 const MAX_BATCH = 256;
@@ -21,6 +25,8 @@ const MAX_BATCH = 256;
 interface Send {
   sender: DeviceIdentity;
   request: SendRequest;
+  /** What the sender's connection knows of its envelopes at each device (send-order.ts). */
+  order: SendOrder;
 }
 
 /**
@@ -37,11 +43,26 @@ export class Sending {
     { deleted: number; receipts: RoutedReceipt[] }
   >((requests) => acknowledgeDeliveries(this.deps.db, requests, this.deps.config.now()), MAX_BATCH);
 
-  constructor(private readonly deps: RelayDeps) {}
+  private readonly crash: CrashSwitch;
 
-  async send(sender: DeviceIdentity, request: SendRequest): Promise<SendResult> {
-    await this.deps.limits.take(`send:${sender.deviceId}`, this.deps.config.sendsPerMinute, { failOpen: true });
-    return request.priority === 'urgent' ? this.sendUrgent(sender, request) : this.normal.submit({ sender, request });
+  constructor(private readonly deps: RelayDeps) {
+    this.crash = new CrashSwitch(deps.config.crashPlan);
+    if (deps.config.crashPlan) {
+      deps.log.warn({ event: 'fault.armed', ...deps.config.crashPlan }, 'fault injection: this node will kill itself');
+    }
+  }
+
+  async send(sender: DeviceIdentity, request: SendRequest, order: SendOrder): Promise<SendResult> {
+    try {
+      await this.deps.limits.take(`send:${sender.deviceId}`, this.deps.config.sendsPerMinute, { failOpen: true });
+      return request.priority === 'urgent'
+        ? await this.sendUrgent({ sender, request, order })
+        : await this.normal.submit({ sender, request, order });
+    } catch (error) {
+      // Refused, or failed with the commit's outcome unknown: whatever was stored was offered to nobody.
+      order.unsure();
+      throw error;
+    }
   }
 
   /** A device stored these envelopes: delete them, tell their senders. Returns how many were deleted. */
@@ -116,9 +137,10 @@ export class Sending {
             config.envelopeTtlMs,
           )
         : new Set<string>();
-    const committed: Envelope[] = [];
+    const batch = storable.length > 0 ? this.crash.committed() : 0;
+    const committed: OfferedEnvelope[] = [];
     for (const k of storable) {
-      const { sender, request } = sends[k] as Send;
+      const { sender, request, order } = sends[k] as Send;
       if (!inserted.has(request.messageId)) {
         // Stored by another node between our look and our insert.
         later.push(k);
@@ -126,7 +148,7 @@ export class Sending {
       }
       results[k] = { messageId: request.messageId, serverTime: now, duplicate: false };
       for (const e of request.envelopes) {
-        committed.push({
+        const envelope: Envelope = {
           messageId: request.messageId,
           senderContactPoint: sender.contactPointId,
           senderDevice: sender.deviceId,
@@ -137,22 +159,44 @@ export class Sending {
           createdAt: request.createdAt,
           serverTime: now,
           escalationLevel: 0,
-        });
+        };
+        committed.push({ envelope, inOrder: order.follows(e.recipientDevice) });
       }
+      order.stored(request.envelopes.map((e) => e.recipientDevice));
     }
     if (later.length > 0) await answerStored(later);
+    // A retry answered `duplicate` may be all that is left of a send whose node died after its
+    // commit, before any push or notice: the devices still waiting for it look again, as for a new
+    // send, and the sender's next envelopes to them are read from storage behind it. The devices
+    // are the stored ones, never those a retry names: a client cannot make other queues read.
+    const retries = sends.filter((_, k) => isDuplicate(results[k]));
+    const waiting = await waitingDevices(
+      db,
+      retries.map((s) => s.request.messageId),
+    );
+    const retriedTo = new Set<string>();
+    for (const { request, order } of retries) {
+      const devices = waiting.get(request.messageId) ?? [];
+      order.unsure(devices);
+      for (const d of devices) retriedTo.add(d);
+    }
     this.deps.metrics.envelopesStored.inc(committed.length);
     // Pushed once the senders' acknowledgements (sent as this batch's promises resolve) are on their way.
-    setImmediate(() => this.deps.hub.envelopesCommitted(committed));
+    setImmediate(() => {
+      this.crash.noticing(batch);
+      if (retriedTo.size > 0) this.deps.hub.envelopesStored([...retriedTo]);
+      this.deps.hub.envelopesCommitted(committed);
+    });
     return results.map((r) => r ?? new RelayError('INTERNAL', 'internal error'));
   }
 
   /** Urgent sends are rare and carry levels: validated and stored one at a time, with their timers. */
-  private async sendUrgent(sender: DeviceIdentity, request: SendRequest): Promise<SendResult> {
+  private async sendUrgent(send: Send): Promise<SendResult> {
+    const { sender, request } = send;
     const { config, db } = this.deps;
     const now = config.now();
     const previous = (await storedMessages(db, [request.messageId])).get(request.messageId);
-    if (previous) return retried({ sender, request }, previous) as SendResult;
+    if (previous) return await this.answerRetry(send, previous);
     const { min, max } = config.urgentAcknowledgeWithinMs;
     const within = request.acknowledgeWithinMs ?? 0;
     if (within < min || within > max) {
@@ -190,16 +234,32 @@ export class Sending {
       failOpen: true,
     });
     const stored = await storeMessage(db, sender, request, now, config.envelopeTtlMs, levels);
-    if (!stored.duplicate) {
-      this.deps.metrics.envelopesStored.inc(request.envelopes.length);
-      this.deps.hub.envelopesStored(
-        request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
-      );
-      await publishUrgent(this.deps, [request.messageId]);
-    }
+    // Stored between our look and our insert: this sender's retry, through another node.
+    if (stored.duplicate) return await this.answerRetry(send, { senderDevice: sender.deviceId, ...stored });
+    this.deps.metrics.envelopesStored.inc(request.envelopes.length);
+    this.deps.hub.envelopesStored(
+      request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
+    );
+    await publishUrgent(this.deps, [request.messageId]);
     return { messageId: request.messageId, ...stored };
   }
+
+  /**
+   * An urgent send stored before: answered as the first time, and the devices still waiting for
+   * it look again, as above (held levels are the escalation's to release).
+   */
+  private async answerRetry(send: Send, stored: { senderDevice: string; serverTime: number }): Promise<SendResult> {
+    const result = retried(send, stored);
+    if (result instanceof Error) throw result;
+    const devices = (await waitingDevices(this.deps.db, [send.request.messageId])).get(send.request.messageId) ?? [];
+    send.order.unsure(devices);
+    if (devices.length > 0) this.deps.hub.envelopesStored(devices);
+    return result;
+  }
 }
+
+const isDuplicate = (result: SendResult | Error | undefined) =>
+  result !== undefined && !(result instanceof Error) && result.duplicate;
 
 /** Level 0: every current device of the recipient, and the sender's other devices. */
 function expectedCopies(

@@ -17,6 +17,7 @@ import { acknowledgeByPerson } from '../storage/messages.js';
 import { publishUrgent } from '../urgent/publish.js';
 import { contactPointRoom, deviceRoom } from './delivery-hub.js';
 import { DeliveryQueue } from './delivery-queue.js';
+import { SendOrder } from './send-order.js';
 import { Sending } from './sending.js';
 import type { RelayIo } from './types.js';
 
@@ -74,8 +75,11 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
     // Sends from one device are handled one at a time, in the order they arrive, so that a
     // recipient's queue holds them in the order they were sent.
     let sends: Promise<unknown> = Promise.resolve();
+    const order = new SendOrder();
     socket.on('send', (payload, ack) => {
-      sends = sends.then(() => respond(deps, ack, SendRequest, payload, (request) => sending.send(identity, request)));
+      sends = sends.then(() =>
+        respond(deps, ack, SendRequest, payload, (request) => sending.send(identity, request, order)),
+      );
       void track(sends);
     });
     socket.on('envelopes:ack', (payload, ack) => {

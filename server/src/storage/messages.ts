@@ -151,6 +151,23 @@ export async function storedMessages(
   return new Map(rows.map((r) => [r.message_id, { senderDevice: r.sender_device, serverTime: Number(r.server_time) }]));
 }
 
+/** For each of these messages, the devices still waiting for it (undelivered, not held back). */
+export async function waitingDevices(
+  db: Kysely<Database>,
+  messageIds: readonly string[],
+): Promise<Map<string, string[]>> {
+  const waiting = new Map<string, string[]>();
+  if (messageIds.length === 0) return waiting;
+  const rows = await db
+    .selectFrom('envelopes')
+    .select(['message_id', 'recipient_device'])
+    .where('message_id', 'in', [...messageIds])
+    .where('held', '=', false)
+    .execute();
+  for (const r of rows) waiting.set(r.message_id, [...(waiting.get(r.message_id) ?? []), r.recipient_device]);
+  return waiting;
+}
+
 /** The devices among these whose queue of undelivered envelopes has reached `max`. */
 export async function fullQueues(db: Kysely<Database>, deviceIds: string[], max: number): Promise<string[]> {
   if (deviceIds.length === 0) return [];
