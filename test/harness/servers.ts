@@ -62,15 +62,28 @@ export async function startRedisServer(): Promise<RestartableServer> {
   return server;
 }
 
-function postgresBin(): string {
-  const versions = readdirSync('/usr/lib/postgresql').sort();
-  return join('/usr/lib/postgresql', versions.at(-1) as string, 'bin');
+/** The newest installed PostgreSQL's bin folder (Debian's layout), or undefined when none is installed. */
+export function postgresBin(): string | undefined {
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort() : [];
+  const bin = versions.length > 0 ? join('/usr/lib/postgresql', versions.at(-1) as string, 'bin') : undefined;
+  return bin && existsSync(join(bin, 'initdb')) ? bin : undefined;
 }
 
-/** A throwaway PostgreSQL cluster (initdb), run as the postgres user when this process is root. */
-export async function startPostgresServer(): Promise<RestartableServer & { destroy(): void }> {
+export interface PostgresServer extends RestartableServer {
+  /** `pg_ctl stop -m fast` (an ordinary restart: sessions are told and closed) or `-m immediate` (as a crash). */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Stops the cluster if it runs and removes its files. */
+  destroy(): void;
+}
+
+/**
+ * A throwaway PostgreSQL cluster (initdb), run as the postgres user when this process is root.
+ * `parent`: the folder to make the cluster's folder in (a small file system, to fill it).
+ */
+export async function startPostgresServer(options: { parent?: string } = {}): Promise<PostgresServer> {
   const bin = postgresBin();
-  const dir = mkdtempSync(join(tmpdir(), 'liaison-pg-'));
+  if (!bin) throw new Error('PostgreSQL is not installed (/usr/lib/postgresql/*/bin)');
+  const dir = mkdtempSync(join(options.parent ?? tmpdir(), 'liaison-pg-'));
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
@@ -98,8 +111,8 @@ export async function startPostgresServer(): Promise<RestartableServer & { destr
         'start',
       ]);
     },
-    async stop() {
-      run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+    async stop(mode: 'fast' | 'immediate' = 'fast') {
+      run(join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']);
     },
     destroy() {
       if (existsSync(join(data, 'postmaster.pid')))
