@@ -43,7 +43,7 @@ export interface Relay {
 export async function startRelay(config: RelayConfig): Promise<Relay> {
   await readySodium();
   const log = createLogger(config.logLevel);
-  const db = await openDatabase(config.database);
+  const db = await openDatabase(config.database, log);
   await migrate(db);
   let listening = '';
   const httpServer = createServer();

@@ -4,6 +4,7 @@ import { Kysely, type Migration, Migrator, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { RelayConfig } from '../config.js';
+import type { Logger } from '../log.js';
 import * as initial from './migrations/0001-initial.js';
 import * as urgent from './migrations/0002-urgent.js';
 import * as blobs from './migrations/0003-blobs.js';
@@ -20,11 +21,10 @@ const MIGRATIONS: Record<string, Migration> = {
 const INT8 = 20;
 pg.types.setTypeParser(INT8, (value) => Number(value));
 
-export async function openDatabase(config: RelayConfig['database']): Promise<Kysely<Database>> {
+export async function openDatabase(config: RelayConfig['database'], log: Logger): Promise<Kysely<Database>> {
   if (config.kind === 'postgres') {
     const pool = new pg.Pool({ connectionString: config.url, max: 10, connectionTimeoutMillis: 5000 });
-    // An idle client's connection error must not crash the process; the next query reports it.
-    pool.on('error', () => undefined);
+    watchConnections(pool, log);
     return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
   }
   if (config.dataDir) mkdirSync(config.dataDir, { recursive: true });
@@ -33,6 +33,29 @@ export async function openDatabase(config: RelayConfig['database']): Promise<Kys
     parsers: { [INT8]: (value: string) => Number(value) },
   });
   return new Kysely<Database>({ dialect: new PGliteDialect(client) });
+}
+
+/**
+ * A connection fails when PostgreSQL stops or restarts (`pg_ctl stop -m fast` closes every session,
+ * `-m immediate` drops them), whether the client is idle in the pool or checked out by a query.
+ * pg-pool listens for errors on idle clients only, and removes its listener while a client is
+ * checked out; an 'error' event nobody listens to would end the process. So every client gets a
+ * listener of its own for its whole life. The query in flight fails by itself (answered
+ * UNAVAILABLE, errors.ts), and the pool drops the broken client and connects anew when asked.
+ * Logged once when connections are lost, and once when a new one succeeds.
+ */
+function watchConnections(pool: pg.Pool, log: Logger): void {
+  let lost = false;
+  const onError = (error: Error) => {
+    if (!lost) log.warn({ event: 'database.unreachable', err: error.message }, 'PostgreSQL connection lost');
+    lost = true;
+  };
+  pool.on('error', onError);
+  pool.on('connect', (client) => {
+    client.on('error', onError);
+    if (lost) log.info({ event: 'database.recovered' }, 'PostgreSQL reachable again');
+    lost = false;
+  });
 }
 
 export async function migrate(db: Kysely<Database>): Promise<void> {
