@@ -1,9 +1,17 @@
-import { isLiaisonError } from '@liaison/client';
 import pg from 'pg';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { startClient, type TestClient } from './harness/clients.js';
+import type { TestClient } from './harness/clients.js';
 import { type Connection, connect, register } from './harness/device-client.js';
-import { deliveryVerdict, probeReadiness, startTraffic, watchConnections } from './harness/fault-traffic.js';
+import {
+  bareSend,
+  deliveryVerdict,
+  faultParties,
+  probeHttp,
+  relayUp,
+  restartClient,
+  startTraffic,
+  watchConnections,
+} from './harness/fault-traffic.js';
 import { relayCounter } from './harness/metrics.js';
 import { testNetwork } from './harness/network.js';
 import { type RelayProcess, spawnRelay } from './harness/relay-process.js';
@@ -22,47 +30,37 @@ needsPostgres.describe('a relay on PostgreSQL while PostgreSQL restarts under tr
   let relay: RelayProcess;
   let senders: TestClient[];
   let recipients: TestClient[];
+  let bystander: TestClient;
   let probe: Connection;
 
   beforeAll(async () => {
     net = await testNetwork();
     postgres = await startPostgresServer();
     relay = await spawnRelay([net.root], { DATABASE_URL: postgres.url, CATCH_UP_INTERVAL_MS: '500' });
-    const desk = net.authority('vn-spp', 'VN').contactPoint('desk');
-    const deskDevices = [await desk.addDevice('Desk PC'), await desk.addDevice('Desk laptop')];
-    recipients = [];
-    for (const device of deskDevices) recipients.push(await startClient(relay.url, device, [net.root]));
-    senders = [];
-    for (const name of ['a', 'b', 'c']) {
-      const device = await net.authority('th-oag', 'TH').contactPoint(name).addDevice();
-      senders.push(await startClient(relay.url, device, [net.root]));
-    }
+    ({ senders, recipients, bystander } = await faultParties(relay.url, net));
     const probeDevice = await net.authority('ph-doj', 'PH').contactPoint('probe').addDevice();
     await register(relay.url, probeDevice);
     probe = await connect(relay.url, probeDevice);
   });
   afterAll(async () => {
     probe?.close();
-    await Promise.all([...(senders ?? []), ...(recipients ?? [])].map((c) => c.client.close()));
+    await Promise.all([...(senders ?? []), ...(recipients ?? []), bystander].map((c) => c?.client.close()));
     await relay?.stop();
     postgres?.destroy();
   });
-
-  /** Fails at once, with how the relay ended, if its process is gone. */
-  const relayUp = () => {
-    if (!relay.alive())
-      throw new Error(`the relay process exited:\n${relay.output().trim().split('\n').slice(-20).join('\n')}`);
-    return true;
-  };
 
   for (const mode of ['fast', 'immediate'] as const) {
     it(`stays up through pg_ctl stop -m ${mode} mid-traffic, refuses with UNAVAILABLE, is not ready, and serves again without a restart`, async () => {
       const pid = relay.pid();
       const refusedBefore = await relayCounter(relay.url, 'liaison_errors_total', 'code="UNAVAILABLE"');
-      const connections = watchConnections([...senders, ...recipients]);
-      const readiness = probeReadiness(relay.url, 16);
+      const connections = watchConnections([...senders, ...recipients, bystander]);
+      const readiness = probeHttp(relay.url, '/readyz', 16);
       const traffic = startTraffic(senders, RECIPIENT, { label: mode });
-      await until(() => relayUp() && traffic.acknowledged() >= 15, 'traffic before the stop', 20_000);
+      await until(
+        () => relayUp(relay) && traffic.running() && traffic.acknowledged() >= 15,
+        'traffic before the stop',
+        20_000,
+      );
 
       // Queries in flight when the server stops: the relay's /readyz queries wait behind a lock.
       const locker = new pg.Client({ connectionString: postgres.url });
@@ -76,51 +74,36 @@ needsPostgres.describe('a relay on PostgreSQL while PostgreSQL restarts under tr
       await postgres.stop(mode);
       // The relay stays up and says it is not ready; a send is refused, never acknowledged.
       await until(
-        () => relayUp() && readiness.answers.some((a) => a.at >= stoppedAt && a.status === 503),
+        () => relayUp(relay) && readiness.answers.some((a) => a.at >= stoppedAt && a.status === 503),
         '/readyz 503',
         5000,
       );
-      const refused = await probe.call('send', {
-        messageId: crypto.randomUUID(),
-        recipient: RECIPIENT,
-        priority: 'normal',
-        createdAt: Date.now(),
-        envelopes: recipients.map((r) => ({
-          recipientDevice: r.client.deviceId,
-          kind: 'message' as const,
-          ciphertext: 'AAAAAAAAAAAAAAAAAAAAAA',
-          escalationLevel: 0,
-        })),
-      });
+      const refused = await bareSend(
+        probe,
+        RECIPIENT,
+        recipients.map((r) => r.client.deviceId),
+      );
       expect(refused).toMatchObject({ ok: false, error: 'UNAVAILABLE' });
-      // One recipient's application restarts during the outage and keeps trying to connect.
-      const [, restarting] = recipients as [TestClient, TestClient];
-      await restarting.client.close();
-      const reconnected = (async () => {
-        for (;;) {
-          try {
-            await restarting.client.connect();
-            return Date.now();
-          } catch (error) {
-            if (!isLiaisonError(error, 'UNAVAILABLE')) throw error;
-            await new Promise((r) => setTimeout(r, 250));
-          }
-        }
-      })();
+      // An application restarts during the outage, and keeps trying until it is connected.
+      const reconnected = restartClient(bystander, ['UNAVAILABLE']);
       await new Promise((r) => setTimeout(r, 2000));
-      relayUp();
+      relayUp(relay);
 
       const restartedAt = Date.now();
       await postgres.start();
       await until(
-        () => relayUp() && readiness.answers.some((a) => a.at >= restartedAt && a.status === 200),
+        () => relayUp(relay) && readiness.answers.some((a) => a.at >= restartedAt && a.status === 200),
         '/readyz 200 after the restart',
         15_000,
       );
       const readyAt = readiness.answers.find((a) => a.at >= restartedAt && a.status === 200)?.at ?? 0;
       const backAt = await reconnected;
       const before = traffic.acknowledged();
-      await until(() => traffic.acknowledged() >= before + 15, 'traffic after the restart', 30_000);
+      await until(
+        () => traffic.running() && traffic.acknowledged() >= before + 15,
+        'traffic after the restart',
+        30_000,
+      );
       const records = await traffic.stop();
       await readiness.stop();
       const verdict = await deliveryVerdict(traffic, recipients);
@@ -132,7 +115,7 @@ needsPostgres.describe('a relay on PostgreSQL while PostgreSQL restarts under tr
           databaseDownMs: restartedAt - stoppedAt,
           notReadyMs: readyAt - stoppedAt,
           readyAfterRestartMs: readyAt - restartedAt,
-          recipientReconnectedAfterRestartMs: backAt - restartedAt,
+          restartedClientConnectedAfterRestartMs: backAt - restartedAt,
           readyzDuringOutage: {
             answered503: during.filter((a) => a.status === 503).length,
             unanswered: during.filter((a) => a.status === 0).length,

@@ -78,24 +78,39 @@ export interface PostgresServer extends RestartableServer {
 
 /**
  * A throwaway PostgreSQL cluster (initdb), run as the postgres user when this process is root.
- * `parent`: the folder to make the cluster's folder in (a small file system, to fill it).
+ * `parent`: the folder to make the cluster's folder in (a small file system, to fill it);
+ * `walElsewhere`: its WAL in a folder of its own under the system's temporary folder instead.
  */
-export async function startPostgresServer(options: { parent?: string } = {}): Promise<PostgresServer> {
+export async function startPostgresServer(
+  options: { parent?: string; walElsewhere?: boolean } = {},
+): Promise<PostgresServer> {
   const bin = postgresBin();
   if (!bin) throw new Error('PostgreSQL is not installed (/usr/lib/postgresql/*/bin)');
   const dir = mkdtempSync(join(options.parent ?? tmpdir(), 'liaison-pg-'));
+  const walDir = options.walElsewhere ? mkdtempSync(join(tmpdir(), 'liaison-pg-wal-')) : undefined;
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
-    chownSync(dir, uid, gid);
+    for (const owned of [dir, walDir]) if (owned) chownSync(owned, uid, gid);
   }
   const run = (command: string, args: string[]) =>
     execFileSync(asRoot ? 'runuser' : command, asRoot ? ['-u', 'postgres', '--', command, ...args] : args, {
       stdio: 'ignore',
     });
   const data = join(dir, 'data');
-  run(join(bin, 'initdb'), ['-D', data, '-U', 'liaison', '-A', 'trust', '-E', 'UTF8', '--no-locale']);
+  run(join(bin, 'initdb'), [
+    '-D',
+    data,
+    ...(walDir ? ['-X', join(walDir, 'wal')] : []),
+    '-U',
+    'liaison',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--no-locale',
+  ]);
   const port = await freePort();
   const server = {
     url: `postgres://liaison@127.0.0.1:${port}/postgres`,
@@ -118,6 +133,7 @@ export async function startPostgresServer(options: { parent?: string } = {}): Pr
       if (existsSync(join(data, 'postmaster.pid')))
         run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
       rmSync(dir, { recursive: true, force: true });
+      if (walDir) rmSync(walDir, { recursive: true, force: true });
     },
   };
   await server.start();
