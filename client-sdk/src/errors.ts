@@ -1,4 +1,4 @@
-import type { ERROR_CODES, ErrorBody } from '@liaison/protocol';
+import { type ERROR_CODES, type ErrorBody, RETRYABLE_ERROR_CODES } from '@liaison/protocol';
 
 /** Failures the SDK itself detects, beside the relay's wire codes. */
 export const CLIENT_ERROR_CODES = [
@@ -46,4 +46,9 @@ export class LiaisonError extends Error {
 
 export function isLiaisonError(value: unknown, code?: LiaisonErrorCode): value is LiaisonError {
   return value instanceof LiaisonError && (code === undefined || value.code === code);
+}
+
+/** A refusal that may pass if the same request is made again later (relay away, busy or full). */
+export function isRetryable(value: unknown): value is LiaisonError {
+  return isLiaisonError(value) && (RETRYABLE_ERROR_CODES as ReadonlySet<string>).has(value.code);
 }

@@ -55,7 +55,7 @@ export {
 export { type EncryptedMessage, SessionCipher, type SessionPeer } from './crypto/session-cipher.js';
 export { ready } from './crypto/sodium.js';
 export type { ContactPointBinding, RemoteBundle } from './crypto/x3dh.js';
-export { CLIENT_ERROR_CODES, isLiaisonError, LiaisonError, type LiaisonErrorCode } from './errors.js';
+export { CLIENT_ERROR_CODES, isLiaisonError, isRetryable, LiaisonError, type LiaisonErrorCode } from './errors.js';
 export type { KeyStore, PeerIdentity } from './key-store/key-store.js';
 export { MemoryKeyStore } from './key-store/memory-key-store.js';
 export {

@@ -35,6 +35,11 @@ export const ERROR_CODES = [
   'UNSUPPORTED_VERSION',
   /** A dependency (database) is unavailable; the request can be retried unchanged. */
   'UNAVAILABLE',
+  /**
+   * The relay's storage is full: it refuses what would be stored until space is freed, and serves
+   * the rest. Nothing was changed; the request can be retried unchanged, later.
+   */
+  'STORAGE_FULL',
   /** Something failed inside the relay; the message says nothing more on purpose. */
   'INTERNAL',
 ] as const;
@@ -64,7 +69,7 @@ export const ErrorBody = z.strictObject({
 export type ErrorBody = z.infer<typeof ErrorBody>;
 
 /** Codes a client may retry unchanged, because the request itself was fine. */
-export const RETRYABLE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'RATE_LIMITED']);
+export const RETRYABLE_ERROR_CODES: ReadonlySet<ErrorCode> = new Set(['UNAVAILABLE', 'RATE_LIMITED', 'STORAGE_FULL']);
 
 export function isErrorBody(value: unknown): value is ErrorBody {
   return ErrorBody.safeParse(value).success;

@@ -9,6 +9,11 @@ export interface RelayConfig {
   publicOrigin: string | undefined;
   database: { kind: 'pglite'; dataDir: string | undefined } | { kind: 'postgres'; url: string };
   /**
+   * PGlite in a folder: writes are refused (STORAGE_FULL) while its file system has less free
+   * than this, because PGlite cannot survive a full disk (docs/relay.md).
+   */
+  storageReserveBytes: number;
+  /**
    * Where attachment ciphertext lives: a local folder (one node), or the database (a cluster: every
    * node serves every blob without another service).
    */
@@ -126,6 +131,7 @@ export const DEFAULTS = {
   blobCreationsPerMinute: 60,
   blobRetentionMs: 30 * DAY,
   blobUploadIdleMs: DAY,
+  storageReserveBytes: 64 * 1024 ** 2,
 } as const;
 
 /** A configuration for tests and embedding: in-memory PGlite (blobs in it too) on a free loopback port. */

@@ -12,6 +12,7 @@ import { crashPlanFromEnv } from './fault-injection.js';
  *   PUBLIC_ORIGIN              the relay's public URL (default http://HOST:PORT)
  *   DATABASE_URL               PostgreSQL; without it, embedded PGlite in DATA_DIR
  *   DATA_DIR                   PGlite data folder (default ./data/relay), created on first start
+ *   STORAGE_RESERVE_MB         PGlite: writes are refused while DATA_DIR's disk has less free (default 64)
  *   BLOB_STORE                 folder | database: where attachment ciphertext is kept (default: database
  *                              with DATABASE_URL, so that every node of a cluster serves every blob; else folder)
  *   BLOB_DIR                   the folder (default: "blobs" beside DATA_DIR)
@@ -85,6 +86,7 @@ export function configFromEnv(env: NodeJS.ProcessEnv): RelayConfig {
     blobQuotaBytes: megabytes(env.BLOB_QUOTA_MB, DEFAULTS.blobQuotaBytes),
     blobCreationsPerMinute: int(env.BLOB_CREATIONS_PER_MINUTE, DEFAULTS.blobCreationsPerMinute, 1),
     blobRetentionMs: days(env.BLOB_RETENTION_DAYS, DEFAULTS.blobRetentionMs),
+    storageReserveBytes: int(env.STORAGE_RESERVE_MB, DEFAULTS.storageReserveBytes / 1024 ** 2, 0) * 1024 ** 2,
     redisUrl: env.REDIS_URL || undefined,
     metricsToken: env.METRICS_TOKEN || undefined,
     trustedRoots,

@@ -19,6 +19,7 @@ const STATUS: Record<ErrorCode, number> = {
   BAD_CHALLENGE: 401,
   UNSUPPORTED_VERSION: 400,
   UNAVAILABLE: 503,
+  STORAGE_FULL: 507,
   INTERNAL: 500,
 };
 
@@ -44,6 +45,7 @@ export class RelayError extends Error {
 /** Any thrown value as a wire error body. Unknown errors say nothing about the inside. */
 export function toErrorBody(error: unknown): ErrorBody {
   if (error instanceof RelayError) return error.body();
+  if (isStorageFull(error)) return storageFull().body();
   if (isDependencyUnavailable(error)) return { error: 'UNAVAILABLE', message: 'storage is unavailable; retry shortly' };
   if (isUnstorableText(error)) return { error: 'INVALID_INPUT', message: 'text the database cannot store' };
   return { error: 'INTERNAL', message: 'internal error' };
@@ -63,6 +65,19 @@ export function statusOf(body: ErrorBody): number {
   return STATUS[body.error];
 }
 
+export function storageFull(): RelayError {
+  return new RelayError('STORAGE_FULL', "the relay's storage is full; retry once space is freed");
+}
+
+/**
+ * PostgreSQL's disk_full (53100: a table could not grow), or a file write that found no space
+ * (attachment chunks in a folder; EDQUOT: a quota).
+ */
+export function isStorageFull(error: unknown): boolean {
+  const code = (error as { code?: unknown })?.code;
+  return code === '53100' || code === 'ENOSPC' || code === 'EDQUOT';
+}
+
 /**
  * Connection failures of PostgreSQL (pg, its pool) or Redis (ioredis), and PostgreSQL's
  * transaction rollbacks (class 40: deadlock or serialization failure between concurrent batches):
@@ -73,7 +88,7 @@ function isDependencyUnavailable(error: unknown): boolean {
   return (
     (typeof code === 'string' &&
       (/^(ECONNREFUSED|ECONNRESET|ETIMEDOUT|EPIPE)$/.test(code) || /^(08|57P0|40)/.test(code))) ||
-    /Connection terminated|connection timeout|Client has encountered a connection error|Connection is closed|enableOfflineQueue|max retries per request|the database system is (starting up|shutting down)/i.test(
+    /Connection terminated|connection timeout|timeout exceeded when trying to connect|is not queryable|Connection is closed|enableOfflineQueue|max retries per request|the database system is (starting up|shutting down|in recovery mode)/i.test(
       (error as Error)?.message ?? '',
     )
   );

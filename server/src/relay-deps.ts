@@ -7,6 +7,7 @@ import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { DeliveryHub } from './socket/delivery-hub.js';
 import type { Database } from './storage/schema.js';
+import type { StorageSpace } from './storage/storage-space.js';
 
 /** What handlers share, wired once in relay.ts. */
 export interface RelayDeps {
@@ -17,6 +18,8 @@ export interface RelayDeps {
   hub: DeliveryHub;
   /** Attachment ciphertext chunks (a folder, or the database). */
   blobs: BlobStore;
+  /** Whether the database's storage takes writes (for /readyz). */
+  storage: StorageSpace;
   log: Logger;
   metrics: RelayMetrics;
 }

@@ -48,7 +48,7 @@ export interface Relay {
 export async function startRelay(config: RelayConfig): Promise<Relay> {
   await readySodium();
   const log = createLogger(config.logLevel);
-  const db = await openDatabase(config.database);
+  const { db, space } = await openDatabase(config.database, { log, reserveBytes: config.storageReserveBytes });
   await migrate(db);
   let listening = '';
   const io = createSocketServer();
@@ -70,6 +70,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     limits: new RateLimiter(ephemeral),
     hub,
     blobs: openBlobStore(config.blobStore, db),
+    storage: space,
     metrics: new RelayMetrics(db, () => hub.connectedCount, cluster?.ping),
   };
   deps.hub.attach(io, cluster !== undefined);
@@ -160,6 +161,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
         await io.close();
         await ephemeral.close();
         await cluster?.close();
+        space.close();
         await db.destroy();
         log.info({ event: 'relay.stopped' }, 'relay stopped');
       })();

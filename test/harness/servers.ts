@@ -62,27 +62,55 @@ export async function startRedisServer(): Promise<RestartableServer> {
   return server;
 }
 
-function postgresBin(): string {
-  const versions = readdirSync('/usr/lib/postgresql').sort();
-  return join('/usr/lib/postgresql', versions.at(-1) as string, 'bin');
+/** The newest installed PostgreSQL's bin folder (Debian's layout), or undefined when none is installed. */
+export function postgresBin(): string | undefined {
+  const versions = existsSync('/usr/lib/postgresql') ? readdirSync('/usr/lib/postgresql').sort() : [];
+  const bin = versions.length > 0 ? join('/usr/lib/postgresql', versions.at(-1) as string, 'bin') : undefined;
+  return bin && existsSync(join(bin, 'initdb')) ? bin : undefined;
 }
 
-/** A throwaway PostgreSQL cluster (initdb), run as the postgres user when this process is root. */
-export async function startPostgresServer(): Promise<RestartableServer & { destroy(): void }> {
+export interface PostgresServer extends RestartableServer {
+  /** `pg_ctl stop -m fast` (an ordinary restart: sessions are told and closed) or `-m immediate` (as a crash). */
+  stop(mode?: 'fast' | 'immediate'): Promise<void>;
+  /** Stops the cluster if it runs and removes its files. */
+  destroy(): void;
+}
+
+/**
+ * A throwaway PostgreSQL cluster (initdb), run as the postgres user when this process is root.
+ * `parent`: the folder to make the cluster's folder in (a small file system, to fill it);
+ * `walElsewhere`: its WAL in a folder of its own under the system's temporary folder instead.
+ */
+export async function startPostgresServer(
+  options: { parent?: string; walElsewhere?: boolean } = {},
+): Promise<PostgresServer> {
   const bin = postgresBin();
-  const dir = mkdtempSync(join(tmpdir(), 'liaison-pg-'));
+  if (!bin) throw new Error('PostgreSQL is not installed (/usr/lib/postgresql/*/bin)');
+  const dir = mkdtempSync(join(options.parent ?? tmpdir(), 'liaison-pg-'));
+  const walDir = options.walElsewhere ? mkdtempSync(join(tmpdir(), 'liaison-pg-wal-')) : undefined;
   const asRoot = process.getuid?.() === 0;
   if (asRoot) {
     const uid = Number(execFileSync('id', ['-u', 'postgres']).toString());
     const gid = Number(execFileSync('id', ['-g', 'postgres']).toString());
-    chownSync(dir, uid, gid);
+    for (const owned of [dir, walDir]) if (owned) chownSync(owned, uid, gid);
   }
   const run = (command: string, args: string[]) =>
     execFileSync(asRoot ? 'runuser' : command, asRoot ? ['-u', 'postgres', '--', command, ...args] : args, {
       stdio: 'ignore',
     });
   const data = join(dir, 'data');
-  run(join(bin, 'initdb'), ['-D', data, '-U', 'liaison', '-A', 'trust', '-E', 'UTF8', '--no-locale']);
+  run(join(bin, 'initdb'), [
+    '-D',
+    data,
+    ...(walDir ? ['-X', join(walDir, 'wal')] : []),
+    '-U',
+    'liaison',
+    '-A',
+    'trust',
+    '-E',
+    'UTF8',
+    '--no-locale',
+  ]);
   const port = await freePort();
   const server = {
     url: `postgres://liaison@127.0.0.1:${port}/postgres`,
@@ -98,13 +126,14 @@ export async function startPostgresServer(): Promise<RestartableServer & { destr
         'start',
       ]);
     },
-    async stop() {
-      run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'fast', '-w', 'stop']);
+    async stop(mode: 'fast' | 'immediate' = 'fast') {
+      run(join(bin, 'pg_ctl'), ['-D', data, '-m', mode, '-w', 'stop']);
     },
     destroy() {
       if (existsSync(join(data, 'postmaster.pid')))
         run(join(bin, 'pg_ctl'), ['-D', data, '-m', 'immediate', '-w', 'stop']);
       rmSync(dir, { recursive: true, force: true });
+      if (walDir) rmSync(walDir, { recursive: true, force: true });
     },
   };
   await server.start();

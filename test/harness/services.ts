@@ -37,3 +37,19 @@ export function requireUrl(service: Service): string {
   if (!service.url) throw new Error(`${service.name} is not available`);
   return service.url;
 }
+
+/**
+ * Something a test group needs from this machine rather than a service URL (a program, a
+ * permission), checked by `missing` (the reason, or undefined when present). Like a service: a
+ * skipped group with the reason in its name, except in CI, where a missing requirement fails.
+ */
+export function machineRequirement(missing: () => string | undefined): Pick<Service, 'describe'> {
+  return {
+    describe(title, body) {
+      const reason = missing();
+      if (!reason) return describe(title, body);
+      if (process.env.CI === 'true') throw new Error(`${title}: ${reason} (CI must provide it; bash .ci/run does)`);
+      describe.skip(`${title} [skipped: ${reason}]`, body);
+    },
+  };
+}

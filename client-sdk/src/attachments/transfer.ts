@@ -10,7 +10,7 @@ import {
 } from '@liaison/protocol';
 import type { RelayApi } from '../client/relay-api.js';
 import { equalBytes } from '../crypto/bytes.js';
-import { isLiaisonError, LiaisonError } from '../errors.js';
+import { isLiaisonError, isRetryable, LiaisonError } from '../errors.js';
 import { AttachmentOpener, AttachmentSealer, plaintextChunks, Sha256 } from './attachment-cipher.js';
 
 /**
@@ -252,8 +252,7 @@ async function retrying<T>(request: () => Promise<T>, done?: () => Promise<boole
       if (attempt > 1 && done && (await done())) return undefined;
       return await request();
     } catch (error) {
-      const retryable = isLiaisonError(error, 'UNAVAILABLE') || isLiaisonError(error, 'RATE_LIMITED');
-      if (!retryable || attempt >= ATTEMPTS) throw error;
+      if (!isRetryable(error) || attempt >= ATTEMPTS) throw error;
       await new Promise((resolve) => setTimeout(resolve, Math.min(5000, 125 * 2 ** attempt)));
     }
   }

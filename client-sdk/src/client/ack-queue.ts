@@ -1,9 +1,6 @@
 import { LIMITS } from '@liaison/protocol';
-import { isLiaisonError, type LiaisonError } from '../errors.js';
+import { isLiaisonError, isRetryable, type LiaisonError } from '../errors.js';
 import { Backoff } from './backoff.js';
-
-/** Failures of an acknowledgement that pass with time: retried. Anything else is reported and dropped. */
-const RETRIED: ReadonlySet<string> = new Set(['UNAVAILABLE', 'RATE_LIMITED', 'INTERNAL']);
 
 /**
  * Delivery acknowledgements on their way to the relay: batched, and retried with backoff until the
@@ -47,7 +44,8 @@ export class AckQueue {
           await this.send(batch);
         } catch (error) {
           if (generation !== this.generation) continue;
-          if (isLiaisonError(error) && RETRIED.has(error.code)) {
+          // What may pass with time is retried (a relay failing inside, too); anything else is reported and dropped.
+          if (isRetryable(error) || isLiaisonError(error, 'INTERNAL')) {
             this.retry = setTimeout(() => {
               this.retry = undefined;
               void this.flush();

@@ -47,7 +47,7 @@ import {
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import { SessionCipher, type SessionPeer } from '../crypto/session-cipher.js';
 import { ready } from '../crypto/sodium.js';
-import { isLiaisonError, LiaisonError } from '../errors.js';
+import { isLiaisonError, isRetryable, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import { type TrustAnchors, verifiedContactPoint, verifiedDevice, verifiedEscalationChain } from '../trust/verify.js';
 import { AckQueue } from './ack-queue.js';
@@ -588,8 +588,7 @@ export class LiaisonClient extends Emitter<Events> {
         this.clock.sample(stored.serverTime, sentAt, this.now());
         return stored;
       } catch (error) {
-        const retryable = isLiaisonError(error, 'UNAVAILABLE') || isLiaisonError(error, 'RATE_LIMITED');
-        if (!retryable || attempt >= SEND_ATTEMPTS) throw error;
+        if (!isRetryable(error) || attempt >= SEND_ATTEMPTS) throw error;
         await new Promise((resolve) => setTimeout(resolve, 250 * 2 ** attempt));
       }
     }
@@ -601,6 +600,8 @@ export class LiaisonClient extends Emitter<Events> {
   ): Promise<Extract<Parameters<Parameters<ClientToServerEvents[E]>[1]>[0], { ok: true }>['value']> {
     const socket = this.connection?.socket;
     if (!socket) throw new LiaisonError('UNAVAILABLE', 'not connected: call connect() first');
+    // Not buffered while disconnected: the caller retries, and close() does not wait for timeouts.
+    if (!socket.connected) throw new LiaisonError('UNAVAILABLE', 'not connected to the relay at the moment');
     let result: { ok: boolean; value?: unknown; error?: string; message?: string; details?: unknown };
     try {
       result = await (

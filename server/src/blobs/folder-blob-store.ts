@@ -15,7 +15,13 @@ export class FolderBlobStore implements BlobStore {
     const folder = join(this.dir, blobId);
     await mkdir(folder, { recursive: true });
     const temporary = join(folder, `${index}.${randomUUID()}.part`);
-    await writeFile(temporary, bytes);
+    try {
+      await writeFile(temporary, bytes);
+    } catch (error) {
+      // A disk that filled mid-write keeps no half chunk; the error (ENOSPC: STORAGE_FULL) goes to the uploader.
+      await rm(temporary, { force: true });
+      throw error;
+    }
     await rename(temporary, join(folder, String(index)));
   }
 

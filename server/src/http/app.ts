@@ -50,10 +50,10 @@ export function createHttpApp(deps: RelayDeps): express.Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const ready = await isReady(deps.db);
-    res
-      .status(ready ? 200 : 503)
-      .json(ready ? { status: 'ready' } : { status: 'not-ready', detail: 'database unreachable or not migrated' });
+    const full = deps.storage.shortage();
+    const ready = !full && (await isReady(deps.db));
+    const detail = full ? `storage full: ${full}` : 'database unreachable or not migrated';
+    res.status(ready ? 200 : 503).json(ready ? { status: 'ready' } : { status: 'not-ready', detail });
   });
 
   app.get('/metrics', async (req, res) => {

@@ -65,6 +65,17 @@ export class DeliveryQueue {
     if (this.windowFull) this.nudge();
   }
 
+  /**
+   * An acknowledgement could not be stored (the database is away or full): the envelopes are still
+   * stored and no longer in flight, so a later pass (the next nudge, or the catch-up) pushes them
+   * again, and the device, which has them, acknowledges again. Not at once: that would loop while
+   * the database refuses.
+   */
+  unacknowledged(messageIds: readonly string[]): void {
+    for (const id of messageIds) this.inFlight.delete(id);
+    this.caughtUp = false;
+  }
+
   close(): void {
     this.closed = true;
   }

@@ -85,7 +85,10 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
     socket.on('envelopes:ack', (payload, ack) => {
       void track(
         respond(deps, ack, EnvelopeAck, payload, async ({ messageIds }) => {
-          const deleted = await sending.delivered(identity, messageIds);
+          const deleted = await sending.delivered(identity, messageIds).catch((error) => {
+            queue.unacknowledged(messageIds);
+            throw error;
+          });
           queue.acknowledged(messageIds);
           return { deleted };
         }),
