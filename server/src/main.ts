@@ -1,8 +1,35 @@
-// The relay's entry point: the only place that reads the environment.
-import { configFromEnv } from './env.js';
-import { startRelay } from './relay.js';
+// The relay's entry point: the only place that reads the environment. A setting or file the relay
+// cannot start with ends the process (exit code 1) with one log line that names it, what was found
+// and what is expected; the stack trace only at debug level.
+import { configFromEnv, startupLogLevel } from './env.js';
+import { createLogger } from './log.js';
+import { type Relay, startRelay } from './relay.js';
+import { SettingError } from './setting-error.js';
 
-const relay = await startRelay(configFromEnv(process.env));
+const level = startupLogLevel(process.env);
+// Even `silent` says why the relay did not start: an exit code alone explains nothing.
+const log = createLogger(level === 'silent' ? 'fatal' : level);
+// Under npm (`npm start` runs in server/), the directory npm was started in: where the user typed
+// the command, and what a relative path they gave means.
+const startDir = process.env.INIT_CWD || process.cwd();
+
+let relay: Relay;
+try {
+  const { config, deprecations } = configFromEnv(process.env, startDir);
+  for (const { variable, use, message } of deprecations)
+    log.warn({ event: 'config.deprecated', variable, use }, message);
+  relay = await startRelay(config);
+} catch (error) {
+  const message =
+    error instanceof SettingError ? error.message : `the relay could not start: ${(error as Error)?.message ?? error}`;
+  log.fatal(
+    { event: 'relay.start-failed', ...(error instanceof SettingError && { variable: error.variable }) },
+    message,
+  );
+  log.debug({ event: 'relay.start-failed', stack: (error as Error)?.stack }, 'stack trace of the failed start');
+  process.exit(1);
+}
+
 for (const signal of ['SIGINT', 'SIGTERM'] as const) {
   process.once(signal, () => {
     void relay.stop().then(() => process.exit(0));
