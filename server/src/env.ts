@@ -10,6 +10,8 @@ const DEFAULT_DATA_DIR = resolve(import.meta.dirname, '../data/relay');
 
 export interface EnvConfig {
   config: RelayConfig;
+  /** How long a start waits for PostgreSQL to answer (main.ts). */
+  databaseWaitMs: number;
   /** Old names that were read or ignored, for the entry point to warn about. */
   deprecations: Deprecation[];
 }
@@ -70,7 +72,7 @@ export function configFromEnv(env: Environment, startDir: string): EnvConfig {
     maxConnectionsPerAddress: s.maxConnectionsPerAddress,
     now: Date.now,
   };
-  return { config, deprecations };
+  return { config, databaseWaitMs: s.databaseWaitSeconds * 1000, deprecations };
 }
 
 /** The log level to report a failed start at: the one asked for if it is valid, else the default. */

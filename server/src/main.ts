@@ -3,8 +3,10 @@
 // and what is expected; the stack trace only at debug level.
 import { configFromEnv, startupLogLevel } from './env.js';
 import { createLogger } from './log.js';
+import { checkFolder, checkListen, listenError, waitForDatabase } from './preflight.js';
 import { type Relay, startRelay } from './relay.js';
 import { SettingError } from './setting-error.js';
+import { SETTINGS } from './settings.js';
 
 const level = startupLogLevel(process.env);
 // Even `silent` says why the relay did not start: an exit code alone explains nothing.
@@ -15,10 +17,22 @@ const startDir = process.env.INIT_CWD || process.cwd();
 
 let relay: Relay;
 try {
-  const { config, deprecations } = configFromEnv(process.env, startDir);
+  const { config, databaseWaitMs, deprecations } = configFromEnv(process.env, startDir);
   for (const { variable, use, message } of deprecations)
     log.warn({ event: 'config.deprecated', variable, use }, message);
-  relay = await startRelay(config);
+  // Before anything slow (PGlite takes seconds to open): a port in use is reported at once.
+  await checkListen(config.host, config.port);
+  if (config.database.kind === 'pglite' && config.database.dataDir) {
+    checkFolder(SETTINGS.dataDir.name, config.database.dataDir);
+  }
+  if (config.blobStore.kind === 'folder') checkFolder(SETTINGS.blobDir.name, config.blobStore.dir);
+  if (config.database.kind === 'postgres') await waitForDatabase(config.database.url, databaseWaitMs, log);
+  try {
+    relay = await startRelay(config);
+  } catch (error) {
+    // The port may have been taken since it was checked.
+    throw listenError(error, config.host, config.port) ?? error;
+  }
 } catch (error) {
   const message =
     error instanceof SettingError ? error.message : `the relay could not start: ${(error as Error)?.message ?? error}`;

@@ -106,6 +106,12 @@ export const SETTINGS = {
     doc: 'PostgreSQL; without it, embedded PGlite in `LIAISON_DATA_DIR`',
     show: (value) => JSON.stringify(redactUrl(value)),
   }),
+  databaseWaitSeconds: define({
+    name: 'LIAISON_DATABASE_WAIT_SECONDS',
+    kind: integer(0),
+    default: 30,
+    doc: 'how long a relay starting retries a PostgreSQL server that does not answer, before it gives up and says why',
+  }),
   dataDir: define({
     name: 'LIAISON_DATA_DIR',
     alias: 'DATA_DIR',
