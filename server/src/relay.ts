@@ -67,6 +67,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     hub,
     blobs: openBlobStore(config.blobStore, db),
     metrics: new RelayMetrics(db, () => hub.connectedCount, cluster?.ping),
+    clusterProblem: () => cluster?.problem(),
   };
   deps.hub.attach(io, cluster !== undefined);
 

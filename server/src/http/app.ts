@@ -50,10 +50,8 @@ export function createHttpApp(deps: RelayDeps): express.Express {
     res.json({ status: 'ok' });
   });
   app.get('/readyz', async (_req, res) => {
-    const ready = await isReady(deps.db);
-    res
-      .status(ready ? 200 : 503)
-      .json(ready ? { status: 'ready' } : { status: 'not-ready', detail: 'database unreachable or not migrated' });
+    const detail = (await isReady(deps.db)) ? deps.clusterProblem() : 'database unreachable or not migrated';
+    res.status(detail ? 503 : 200).json(detail ? { status: 'not-ready', detail } : { status: 'ready' });
   });
 
   app.get('/metrics', async (req, res) => {
