@@ -2,6 +2,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Relay, type RelayConfig, relayConfig, startRelay } from '@liaison/server';
+import { describe } from 'vitest';
 import { freshPostgresDatabase, type TestDatabase } from './databases.js';
 import { postgresService } from './services.js';
 
@@ -27,8 +28,15 @@ export const RELAY_TABLES = [
   'relay_keys',
 ] as const;
 
-/** PGlite always; PostgreSQL when the test service is there (required in CI). */
-export const BACKENDS: Backend[] = postgresService.url ? ['pglite', 'postgres'] : ['pglite'];
+/**
+ * The suite once per backend, as describe.each would (`%s` in the title is the backend): PGlite
+ * always; PostgreSQL when the test service is there (required in CI), and otherwise registered as
+ * skipped with the reason, so that a run without it reports every test it did not run.
+ */
+export function describeEachBackend(title: string, body: (backend: Backend) => void): void {
+  describe(title.replace('%s', 'pglite'), () => body('pglite'));
+  postgresService.describe(title.replace('%s', 'postgres'), () => body('postgres'));
+}
 
 export interface TestRelay {
   relay: Relay;
