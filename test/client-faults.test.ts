@@ -52,10 +52,10 @@ describeServices(`a client whose reconnection fails once keeps trying until it i
     database = await freshPostgresDatabase();
     redis = await startRedisServer();
     relay = await spawnRelay([net.root], {
-      DATABASE_URL: database.url as string,
-      REDIS_URL: redis.url,
-      AUTH_ATTEMPTS_PER_MINUTE: '30',
-      CATCH_UP_INTERVAL_MS: '500',
+      LIAISON_DATABASE_URL: database.url as string,
+      LIAISON_REDIS_URL: redis.url,
+      LIAISON_AUTH_ATTEMPTS_PER_MINUTE: '30',
+      LIAISON_CATCH_UP_INTERVAL_MS: '500',
     });
   });
   afterAll(async () => {
