@@ -2,9 +2,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Relay, type RelayConfig, relayConfig, startRelay } from '@liaison/server';
-import { describe } from 'vitest';
 import { freshPostgresDatabase, type TestDatabase } from './databases.js';
-import { postgresService } from './services.js';
+import { describeWith, postgresService, type Service } from './services.js';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -34,8 +33,13 @@ export const RELAY_TABLES = [
  * skipped with the reason, so that a run without it reports every test it did not run.
  */
 export function describeEachBackend(title: string, body: (backend: Backend) => void): void {
-  describe(title.replace('%s', 'pglite'), () => body('pglite'));
-  postgresService.describe(title.replace('%s', 'postgres'), () => body('postgres'));
+  describeEachBackendWith([], title, body);
+}
+
+/** describeEachBackend for a suite that needs other services too (Redis), in both variants. */
+export function describeEachBackendWith(needs: Service[], title: string, body: (backend: Backend) => void): void {
+  describeWith(needs, title.replace('%s', 'pglite'), () => body('pglite'));
+  describeWith([postgresService, ...needs], title.replace('%s', 'postgres'), () => body('postgres'));
 }
 
 export interface TestRelay {
