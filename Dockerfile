@@ -9,12 +9,12 @@ RUN sh deploy/build-image.sh release
 
 # Runtime stage: the compiled relay and its production dependencies, owned by root, so the relay
 # cannot change its own code. It runs as the unprivileged user `node`, which owns its data folder
-# (PGlite and attachment files when there is no DATABASE_URL; mount a volume there to keep them).
+# (PGlite and attachment files when there is no LIAISON_DATABASE_URL; mount a volume there to keep them).
 FROM node:20-bookworm-slim
 WORKDIR /app
 COPY --from=build /src/release ./
 RUN mkdir -p /var/lib/liaison /etc/liaison/roots && chown node:node /var/lib/liaison
-ENV NODE_ENV=production HOST=0.0.0.0 PORT=8080 DATA_DIR=/var/lib/liaison/relay
+ENV NODE_ENV=production LIAISON_HOST=0.0.0.0 LIAISON_PORT=8080 LIAISON_DATA_DIR=/var/lib/liaison/relay
 EXPOSE 8080
 USER node
 # node is PID 1, with no npm or shell in between: docker stop's SIGTERM reaches the relay, which

@@ -61,7 +61,7 @@ describe(`a ${SIZE / MB} MB attachment through a relay process`, () => {
   beforeAll(async () => {
     dir = await mkdtemp(join(tmpdir(), 'liaison-large-'));
     const net = await testNetwork();
-    relay = await spawnRelay([net.root], { BLOB_DIR: join(dir, 'relay-blobs') });
+    relay = await spawnRelay([net.root], { LIAISON_BLOB_DIR: join(dir, 'relay-blobs') });
     sender = await startClient(relay.url, await net.authority('th-oag', 'TH').contactPoint('alice').addDevice(), [
       net.root,
     ]);

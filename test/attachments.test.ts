@@ -6,12 +6,12 @@ import { type AttachmentSource, fromBytes, isLiaisonError, type ReceivedMessage 
 import { downloadToFile } from '@liaison/client/node';
 import { type Attachment, BLOB_CHUNK_BYTES, BLOB_CHUNK_OVERHEAD, blobSizeFor, LIMITS } from '@liaison/protocol';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { http, token } from './harness/device-client.js';
 import { relayCounter } from './harness/metrics.js';
 import { type TestContactPoint, type TestDevice, testNetwork } from './harness/network.js';
-import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
+import { describeEachBackend, startTestRelay, type TestRelay } from './harness/relay.js';
 import { databaseChunks, folderChunks, type StoredChunks } from './harness/stored-chunks.js';
 import { until } from './harness/until.js';
 
@@ -47,7 +47,7 @@ async function failureOf(work: Promise<unknown>): Promise<string> {
 }
 
 /** Each backend with the blob store it has in real use: PGlite a folder (one node), PostgreSQL the database (a cluster). */
-describe.each(BACKENDS)('encrypted attachments (%s)', (backend) => {
+describeEachBackend('encrypted attachments (%s)', (backend) => {
   let relay: TestRelay;
   let net: Awaited<ReturnType<typeof testNetwork>>;
   let alice: TestClient;

@@ -99,7 +99,7 @@ describe("socket.io's path belongs to engine.io alone", () => {
 
   beforeAll(async () => {
     net = await testNetwork();
-    relay = await spawnRelay([net.root], { LOG_LEVEL: 'info', AUTH_ATTEMPTS_PER_MINUTE: '10' });
+    relay = await spawnRelay([net.root], { LIAISON_LOG_LEVEL: 'info', LIAISON_AUTH_ATTEMPTS_PER_MINUTE: '10' });
   });
   afterAll(async () => {
     await relay.stop();
@@ -180,11 +180,11 @@ describe('connections that stop sending, trickle, or pile up from one address', 
 
   beforeAll(async () => {
     relay = await spawnRelay([], {
-      LOG_LEVEL: 'info',
-      HTTP_HEADERS_TIMEOUT_MS: '1500',
-      HTTP_REQUEST_TIMEOUT_MS: '6000',
-      HTTP_IDLE_TIMEOUT_MS: '3000',
-      MAX_CONNECTIONS_PER_ADDRESS: String(CAP),
+      LIAISON_LOG_LEVEL: 'info',
+      LIAISON_HTTP_HEADERS_TIMEOUT_MS: '1500',
+      LIAISON_HTTP_REQUEST_TIMEOUT_MS: '6000',
+      LIAISON_HTTP_IDLE_TIMEOUT_MS: '3000',
+      LIAISON_MAX_CONNECTIONS_PER_ADDRESS: String(CAP),
     });
     // Whatever the relay opens on its first requests (database files, the metrics registry) is part of its level.
     for (let i = 0; i < 3; i++) await call(relay.url, 'GET', '/metrics');
@@ -255,15 +255,15 @@ describe('connections that stop sending, trickle, or pile up from one address', 
   });
 });
 
-describe('behind a load balancer (TRUST_PROXY_HOPS=1), connections are counted by the client address it reports', () => {
+describe('behind a load balancer (LIAISON_TRUST_PROXY_HOPS=1), connections are counted by the client address it reports', () => {
   const CAP = 3;
   let relay: RelayProcess;
 
   beforeAll(async () => {
     relay = await spawnRelay([], {
-      LOG_LEVEL: 'info',
-      TRUST_PROXY_HOPS: '1',
-      MAX_CONNECTIONS_PER_ADDRESS: String(CAP),
+      LIAISON_LOG_LEVEL: 'info',
+      LIAISON_TRUST_PROXY_HOPS: '1',
+      LIAISON_MAX_CONNECTIONS_PER_ADDRESS: String(CAP),
     });
   });
   afterAll(async () => {

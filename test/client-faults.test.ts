@@ -6,7 +6,7 @@ import { freshPostgresDatabase, type TestDatabase } from './harness/databases.js
 import { connect, register } from './harness/device-client.js';
 import { buildSend } from './harness/messaging.js';
 import { testNetwork } from './harness/network.js';
-import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
+import { describeEachBackend, startTestRelay, type TestRelay } from './harness/relay.js';
 import { type RelayProcess, spawnRelay } from './harness/relay-process.js';
 import { type RestartableServer, startRedisServer } from './harness/servers.js';
 import { postgresService, redisService } from './harness/services.js';
@@ -52,10 +52,10 @@ describeServices(`a client whose reconnection fails once keeps trying until it i
     database = await freshPostgresDatabase();
     redis = await startRedisServer();
     relay = await spawnRelay([net.root], {
-      DATABASE_URL: database.url as string,
-      REDIS_URL: redis.url,
-      AUTH_ATTEMPTS_PER_MINUTE: '30',
-      CATCH_UP_INTERVAL_MS: '500',
+      LIAISON_DATABASE_URL: database.url as string,
+      LIAISON_REDIS_URL: redis.url,
+      LIAISON_AUTH_ATTEMPTS_PER_MINUTE: '30',
+      LIAISON_CATCH_UP_INTERVAL_MS: '500',
     });
   });
   afterAll(async () => {
@@ -123,7 +123,7 @@ describeServices(`a client whose reconnection fails once keeps trying until it i
   }, 120_000);
 });
 
-describe.each(BACKENDS)('acknowledgements that fail (%s)', (backend) => {
+describeEachBackend('acknowledgements that fail (%s)', (backend) => {
   let net: Awaited<ReturnType<typeof testNetwork>>;
   let relay: TestRelay;
 

@@ -59,10 +59,10 @@ describeCluster(`a node that dies between its commit and its notice${why}`, () =
     database = await freshPostgresDatabase();
     redis = await startRedisServer();
     env = {
-      DATABASE_URL: database.url as string,
-      REDIS_URL: redis.url,
-      PUBLIC_ORIGIN: ORIGIN,
-      CATCH_UP_INTERVAL_MS: String(CATCH_UP_INTERVAL_MS),
+      LIAISON_DATABASE_URL: database.url as string,
+      LIAISON_REDIS_URL: redis.url,
+      LIAISON_PUBLIC_ORIGIN: ORIGIN,
+      LIAISON_CATCH_UP_INTERVAL_MS: String(CATCH_UP_INTERVAL_MS),
     };
     [taker, third] = await Promise.all([spawnRelay([net.root], env), spawnRelay([net.root], env)]);
   });

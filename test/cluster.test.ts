@@ -54,10 +54,10 @@ describeCluster(`relay cluster: nodes over PostgreSQL and Redis${why}`, () => {
     redis = await startRedisServer();
     // Every node of a cluster names the same public origin in its challenges (the load balancer's).
     const env = {
-      DATABASE_URL: database.url as string,
-      REDIS_URL: redis.url,
-      CATCH_UP_INTERVAL_MS: '500',
-      PUBLIC_ORIGIN: ORIGIN,
+      LIAISON_DATABASE_URL: database.url as string,
+      LIAISON_REDIS_URL: redis.url,
+      LIAISON_CATCH_UP_INTERVAL_MS: '500',
+      LIAISON_PUBLIC_ORIGIN: ORIGIN,
     };
     nodes = await Promise.all([spawnRelay([net.root], env), spawnRelay([net.root], env), spawnRelay([net.root], env)]);
   });
@@ -179,9 +179,9 @@ describeCluster(`relay cluster: PostgreSQL unavailable for a few seconds${why}`,
     const postgres = await startPostgresServer();
     const redis = await startRedisServer();
     const node = await spawnRelay([net.root], {
-      DATABASE_URL: postgres.url,
-      REDIS_URL: redis.url,
-      CATCH_UP_INTERVAL_MS: '500',
+      LIAISON_DATABASE_URL: postgres.url,
+      LIAISON_REDIS_URL: redis.url,
+      LIAISON_CATCH_UP_INTERVAL_MS: '500',
     });
     const clients: TestClient[] = [];
     try {

@@ -144,7 +144,7 @@ needsSmallDisk.describe('a PGlite relay whose disk fills', () => {
     const disk = mountSmallDisk(160);
     started.disk = disk;
     const net = await testNetwork();
-    const relay = await spawnRelay([net.root], { DATA_DIR: `${disk.dir}/data` });
+    const relay = await spawnRelay([net.root], { LIAISON_DATA_DIR: `${disk.dir}/data` });
     started.relay = relay;
     await fillAndFreeUnderTraffic('pglite', relay, disk, net, { bareSendRefused: true });
   });
@@ -155,7 +155,7 @@ needsSmallDisk.describe('a PGlite relay whose disk fills', () => {
     const disk = mountSmallDisk(128);
     started.disk = disk;
     const net = await testNetwork();
-    const relay = await spawnRelay([net.root], { DATA_DIR: `${disk.dir}/data`, STORAGE_RESERVE_MB: '0' });
+    const relay = await spawnRelay([net.root], { LIAISON_DATA_DIR: `${disk.dir}/data`, LIAISON_STORAGE_RESERVE_MB: '0' });
     started.relay = relay;
     const sender = await startClient(relay.url, await net.authority('th-oag', 'TH').contactPoint('a').addDevice(), [
       net.root,
@@ -250,7 +250,7 @@ needsSmallDiskAndPostgres.describe("a relay whose PostgreSQL server's disk fills
     const postgres = await startPostgresServer({ parent: disk.dir, walElsewhere: true });
     started.postgres = postgres;
     const net = await testNetwork();
-    const relay = await spawnRelay([net.root], { DATABASE_URL: postgres.url });
+    const relay = await spawnRelay([net.root], { LIAISON_DATABASE_URL: postgres.url });
     started.relay = relay;
     await fillAndFreeUnderTraffic('postgresql', relay, disk, net, { bareSendRefused: false });
   });

@@ -12,11 +12,11 @@ import { type RelayConfig, ROUTES, type Route, relayConfig } from '@liaison/serv
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { io } from 'socket.io-client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Connection, connect, http, register, token } from './harness/device-client.js';
 import { buildSend } from './harness/messaging.js';
 import { type TestDevice, testNetwork } from './harness/network.js';
-import { BACKENDS, RELAY_TABLES, startTestRelay, type TestRelay } from './harness/relay.js';
+import { describeEachBackend, RELAY_TABLES, startTestRelay, type TestRelay } from './harness/relay.js';
 
 /**
  * Malformed input at every HTTP endpoint and socket event, seeded and reproducible:
@@ -170,7 +170,7 @@ const UNLIMITED = Object.fromEntries(
     .map((key) => [key, 1_000_000_000]),
 ) as Partial<RelayConfig>;
 
-describe.each(BACKENDS)('fuzzing the relay with malformed input (%s)', (backend) => {
+describeEachBackend('fuzzing the relay with malformed input (%s)', (backend) => {
   let relay: TestRelay;
   let net: Awaited<ReturnType<typeof testNetwork>>;
   let owner: TestDevice;

@@ -135,7 +135,7 @@ describe('the relay image, built by replaying the Dockerfile in a temporary fold
     expect(image.cmd?.[0]).toBe('node');
     expect(image.cmd?.at(-1)).toBe('server/dist/main.js');
     expect(image.user).toBe(NODE_USER.name);
-    const dataFolder = dirname(image.env.DATA_DIR ?? '');
+    const dataFolder = dirname(image.env.LIAISON_DATA_DIR ?? '');
     expect(dataFolder).toMatch(/^\/var\/lib\//);
     // The runtime stage's RUN is not replayed (it makes system folders): it must make this one the user's.
     expect(image.runs.join('\n')).toMatch(
@@ -146,7 +146,7 @@ describe('the relay image, built by replaying the Dockerfile in a temporary fold
   it('starts from the result: ready, serving devices, and stopping with exit 0 on SIGTERM', async () => {
     const net = await testNetwork();
     // What the runtime stage's RUN does, and what the deployment mounts (docker-compose.yml).
-    const data = join(image.root, dirname(image.env.DATA_DIR as string));
+    const data = join(image.root, dirname(image.env.LIAISON_DATA_DIR as string));
     await mkdir(data, { recursive: true });
     const asRoot = process.getuid?.() === 0;
     if (asRoot) await chown(data, NODE_USER.uid, NODE_USER.gid);
@@ -161,12 +161,12 @@ describe('the relay image, built by replaying the Dockerfile in a temporary fold
       env: freshEnv({
         ...image.env,
         // Paths of the image's filesystem, here; loopback on this shared machine, not 0.0.0.0.
-        DATA_DIR: join(image.root, image.env.DATA_DIR as string),
+        LIAISON_DATA_DIR: join(image.root, image.env.LIAISON_DATA_DIR as string),
         LIAISON_TRUSTED_ROOTS: rootFile,
-        HOST: '127.0.0.1',
-        PORT: String(port),
-        DATABASE_URL: '',
-        REDIS_URL: '',
+        LIAISON_HOST: '127.0.0.1',
+        LIAISON_PORT: String(port),
+        LIAISON_DATABASE_URL: '',
+        LIAISON_REDIS_URL: '',
       }),
       // As the image's user when this test can: the code is root's, the data folder the user's.
       ...(asRoot && { uid: NODE_USER.uid, gid: NODE_USER.gid }),
@@ -187,7 +187,7 @@ describe('the relay image, built by replaying the Dockerfile in a temporary fold
       60_000,
     );
     expect(relay.exitCode, output).toBeNull();
-    expect(output).toContain(`"database":"pglite ${join(image.root, image.env.DATA_DIR as string)}"`);
+    expect(output).toContain(`"database":"pglite ${join(image.root, image.env.LIAISON_DATA_DIR as string)}"`);
 
     const alice = await startClient(url, await net.authority('th-oag', 'TH').contactPoint('alice').addDevice(), [
       net.root,

@@ -36,7 +36,7 @@ needsPostgres.describe('a relay on PostgreSQL while PostgreSQL restarts under tr
   beforeAll(async () => {
     net = await testNetwork();
     postgres = await startPostgresServer();
-    relay = await spawnRelay([net.root], { DATABASE_URL: postgres.url, CATCH_UP_INTERVAL_MS: '500' });
+    relay = await spawnRelay([net.root], { LIAISON_DATABASE_URL: postgres.url, LIAISON_CATCH_UP_INTERVAL_MS: '500' });
     ({ senders, recipients, bystander } = await faultParties(relay.url, net));
     const probeDevice = await net.authority('ph-doj', 'PH').contactPoint('probe').addDevice();
     await register(relay.url, probeDevice);

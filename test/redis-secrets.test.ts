@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshPostgresDatabase, type TestDatabase } from './harness/databases.js';
 import { http, register, token } from './harness/device-client.js';
 import { testNetwork } from './harness/network.js';
-import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
+import { describeEachBackendWith, startTestRelay, type TestRelay } from './harness/relay.js';
 import { type RestartableServer, startRedisServer } from './harness/servers.js';
 import { postgresService, redisService } from './harness/services.js';
 import { until } from './harness/until.js';
@@ -44,8 +44,8 @@ async function everythingIn(url: string): Promise<{ keys: string[]; text: string
  * Anyone who can read the cluster's Redis (a dump, a replica, a shared instance, a monitoring
  * tool) must not find a bearer token there: a token found is a device's identity for 15 minutes.
  */
-redisService.describe('bearer tokens are not kept in Redis', () => {
-  describe.each(BACKENDS)('(%s)', (backend) => {
+describe('bearer tokens are not kept in Redis', () => {
+  describeEachBackendWith([redisService], '(%s)', (backend) => {
     let redis: RestartableServer;
     let relay: TestRelay;
     let net: Awaited<ReturnType<typeof testNetwork>>;

@@ -1,10 +1,10 @@
 import { certifyDevice, revoke } from '@liaison/client';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect, http, proof, register, token } from './harness/device-client.js';
 import { testNetwork } from './harness/network.js';
-import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
+import { describeEachBackend, startTestRelay, type TestRelay } from './harness/relay.js';
 
-describe.each(BACKENDS)('relay registration and authentication (%s)', (backend) => {
+describeEachBackend('relay registration and authentication (%s)', (backend) => {
   let net: Awaited<ReturnType<typeof testNetwork>>;
   let relay: TestRelay;
   beforeAll(async () => {

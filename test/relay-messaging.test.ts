@@ -2,15 +2,15 @@ import { readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { encodeBase64url, LIMITS, type SendRequest } from '@liaison/protocol';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { type Connection, connect, register } from './harness/device-client.js';
 import { buildSend, decryptText } from './harness/messaging.js';
 import { type TestDevice, testNetwork } from './harness/network.js';
-import { BACKENDS, RELAY_TABLES, startTestRelay, type TestRelay } from './harness/relay.js';
+import { describeEachBackend, RELAY_TABLES, startTestRelay, type TestRelay } from './harness/relay.js';
 
 const DAY = 86_400_000;
 
-describe.each(BACKENDS)('relay messaging (%s)', (backend) => {
+describeEachBackend('relay messaging (%s)', (backend) => {
   let relay: TestRelay;
   let alice1: TestDevice;
   let alice2: TestDevice;

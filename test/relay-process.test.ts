@@ -10,7 +10,7 @@ describe('the relay as a process (npm start, configured by the environment)', ()
 
   beforeAll(async () => {
     net = await testNetwork();
-    relay = await spawnRelay([net.root], { LOG_LEVEL: 'debug' });
+    relay = await spawnRelay([net.root], { LIAISON_LOG_LEVEL: 'debug' });
   });
   afterAll(async () => {
     await relay.stop();

@@ -82,12 +82,12 @@ describe('stopping the relay under load: SIGTERM to whatever launched it', () =>
       const port = await freePort();
       const url = `http://127.0.0.1:${port}`;
       const env = {
-        PORT: String(port),
-        DATA_DIR: join(dir, `data-${n}`),
+        LIAISON_PORT: String(port),
+        LIAISON_DATA_DIR: join(dir, `data-${n}`),
         LIAISON_TRUSTED_ROOTS: rootFile,
-        DATABASE_URL: '',
-        REDIS_URL: '',
-        LOG_LEVEL: 'info',
+        LIAISON_DATABASE_URL: '',
+        LIAISON_REDIS_URL: '',
+        LIAISON_LOG_LEVEL: 'info',
       };
       const start = async (command: string, args: string[]) => {
         const relay = launch(command, args, env);

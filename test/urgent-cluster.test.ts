@@ -14,7 +14,11 @@ const describeCluster = ready ? describe : describe.skip;
 const why = ready ? '' : ' [skipped: needs PostgreSQL and Redis; bash .ci/run provides them]';
 
 /** Short deadlines on the real clock: these tests are about processes, not about the clock. */
-const URGENT_ENV = { URGENT_ACK_MIN_SECONDS: '1', URGENT_SENDS_PER_HOUR: '1000', ESCALATION_POLL_MS: '50' };
+const URGENT_ENV = {
+  LIAISON_URGENT_ACK_MIN_SECONDS: '1',
+  LIAISON_URGENT_SENDS_PER_HOUR: '1000',
+  LIAISON_ESCALATION_POLL_MS: '50',
+};
 
 /** Escalation steps a node has run, from its own /metrics. */
 function stepsRun(node: RelayProcess): Promise<number> {
@@ -32,7 +36,12 @@ describeCluster(`urgent escalation on several nodes${why}`, () => {
     net = await testNetwork();
     database = await freshPostgresDatabase();
     redis = await startRedisServer();
-    const env = { DATABASE_URL: database.url as string, REDIS_URL: redis.url, PUBLIC_ORIGIN: ORIGIN, ...URGENT_ENV };
+    const env = {
+      LIAISON_DATABASE_URL: database.url as string,
+      LIAISON_REDIS_URL: redis.url,
+      LIAISON_PUBLIC_ORIGIN: ORIGIN,
+      ...URGENT_ENV,
+    };
     nodes = [await spawnRelay([net.root], env), await spawnRelay([net.root], env)];
   });
   afterAll(async () => {

@@ -4,10 +4,10 @@ import type { AddressInfo } from 'node:net';
 import { isLiaisonError, registerWebhook } from '@liaison/client';
 import { encodeBase64url, type UrgentState, WebhookAlert } from '@liaison/protocol';
 import { sql } from 'kysely';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { testNetwork } from './harness/network.js';
-import { BACKENDS, startTestRelay, type TestRelay } from './harness/relay.js';
+import { describeEachBackend, startTestRelay, type TestRelay } from './harness/relay.js';
 import { until } from './harness/until.js';
 
 const MINUTE = 60_000;
@@ -36,7 +36,7 @@ async function startWebhook(statuses: number[]) {
   };
 }
 
-describe.each(BACKENDS)('urgent requests and escalation (%s)', (backend) => {
+describeEachBackend('urgent requests and escalation (%s)', (backend) => {
   let relay: TestRelay;
   let net: Awaited<ReturnType<typeof testNetwork>>;
   let vn: ReturnType<Awaited<ReturnType<typeof testNetwork>>['authority']>;

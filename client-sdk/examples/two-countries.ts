@@ -97,11 +97,11 @@ const relay = spawn(process.execPath, ['--conditions=@liaison/source', '--import
   cwd: resolve(import.meta.dirname, '../../server'),
   env: {
     ...process.env,
-    PORT: String(port),
-    DATA_DIR: join(dir, 'data'),
+    LIAISON_PORT: String(port),
+    LIAISON_DATA_DIR: join(dir, 'data'),
     LIAISON_TRUSTED_ROOTS: join(dir, 'seajust.root.json'),
-    LOG_LEVEL: 'warn',
-    DATABASE_URL: '',
+    LIAISON_LOG_LEVEL: 'warn',
+    LIAISON_DATABASE_URL: '',
   },
   stdio: 'ignore',
 });

@@ -11,6 +11,8 @@ export interface Cluster {
   onRecovered(listener: () => void): void;
   /** A Redis round trip, for the latency metric. */
   ping(): Promise<unknown>;
+  /** Why this node cannot do its part of the cluster now (for /readyz), or undefined when it can. */
+  problem(): string | undefined;
   close(): Promise<void>;
 }
 
@@ -25,9 +27,12 @@ export function joinCluster(io: RelayIo, redisUrl: string, log: Logger): Cluster
   // The adapter reads its stream with blocking calls, so it gets a connection of its own.
   const adapterClient = new Redis(redisUrl, { retryStrategy: options.retryStrategy, maxRetriesPerRequest: null });
   let down = false;
+  // The last error's code only: /readyz is public, and a message would name Redis's address.
+  let lastError: string | undefined;
   const listeners: (() => void)[] = [];
   for (const client of [storeClient, adapterClient]) {
-    client.on('error', (error: Error) => {
+    client.on('error', (error: Error & { code?: string }) => {
+      lastError = error.code ?? error.name;
       if (!down)
         log.warn(
           { event: 'redis.unreachable', err: error.message },
@@ -37,6 +42,7 @@ export function joinCluster(io: RelayIo, redisUrl: string, log: Logger): Cluster
     });
   }
   storeClient.on('ready', () => {
+    lastError = undefined;
     if (!down) return;
     down = false;
     log.info({ event: 'redis.recovered' }, 'Redis reachable again');
@@ -47,6 +53,11 @@ export function joinCluster(io: RelayIo, redisUrl: string, log: Logger): Cluster
     store: new RedisEphemeralStore(storeClient),
     onRecovered: (listener) => listeners.push(listener),
     ping: () => storeClient.ping(),
+    // Both connections, since each does half the work: tokens and limits, pushes between nodes.
+    problem: () =>
+      storeClient.status === 'ready' && adapterClient.status === 'ready'
+        ? undefined
+        : `Redis unreachable (${lastError ?? 'not connected'})`,
     async close() {
       storeClient.disconnect();
       adapterClient.disconnect();

@@ -22,4 +22,6 @@ export interface RelayDeps {
   storage: StorageSpace;
   log: Logger;
   metrics: RelayMetrics;
+  /** Why this node's part of the cluster does not work now (Redis unreachable), for /readyz; undefined alone. */
+  clusterProblem(): string | undefined;
 }

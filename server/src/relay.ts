@@ -72,6 +72,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     blobs: openBlobStore(config.blobStore, db),
     storage: space,
     metrics: new RelayMetrics(db, () => hub.connectedCount, cluster?.ping),
+    clusterProblem: () => cluster?.problem(),
   };
   deps.hub.attach(io, cluster !== undefined);
 

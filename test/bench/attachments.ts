@@ -138,7 +138,7 @@ async function plainHttp(sealed: Uint8Array[]): Promise<Row> {
 async function relay(target: string, env: Record<string, string>): Promise<Row> {
   const dir = await mkdtemp(join(tmpdir(), 'liaison-blob-bench-'));
   const net = await testNetwork();
-  const process_ = await spawnRelay([net.root], { BLOB_DIR: join(dir, 'blobs'), ...env });
+  const process_ = await spawnRelay([net.root], { LIAISON_BLOB_DIR: join(dir, 'blobs'), ...env });
   const sender = await startClient(process_.url, await net.authority('th-oag', 'TH').contactPoint('a').addDevice(), [
     net.root,
   ]);
@@ -200,8 +200,8 @@ if (server) {
   await database.db.destroy();
   rows.push(
     await relay('relay, PostgreSQL, blobs in the database', {
-      DATABASE_URL: database.url as string,
-      BLOB_STORE: 'database',
+      LIAISON_DATABASE_URL: database.url as string,
+      LIAISON_BLOB_STORE: 'database',
     }),
   );
   await database.drop().catch(() => undefined);

@@ -82,14 +82,14 @@ async function relayTarget(
 ): Promise<Target> {
   const net = await testNetwork(`bench${serverCount.n++}`);
   const env = {
-    AUTH_ATTEMPTS_PER_MINUTE: '10000000',
-    SENDS_PER_MINUTE: '10000000',
-    BUNDLE_FETCHES_PER_MINUTE: '10000000',
-    URGENT_SENDS_PER_HOUR: '10000000',
+    LIAISON_AUTH_ATTEMPTS_PER_MINUTE: '10000000',
+    LIAISON_SENDS_PER_MINUTE: '10000000',
+    LIAISON_BUNDLE_FETCHES_PER_MINUTE: '10000000',
+    LIAISON_URGENT_SENDS_PER_HOUR: '10000000',
     // Every bench client is on 127.0.0.1: one address.
-    MAX_CONNECTIONS_PER_ADDRESS: '10000000',
-    ...(databaseUrl && { DATABASE_URL: databaseUrl }),
-    ...(redisUrl && { REDIS_URL: redisUrl, PUBLIC_ORIGIN: 'http://relay.bench.test' }),
+    LIAISON_MAX_CONNECTIONS_PER_ADDRESS: '10000000',
+    ...(databaseUrl && { LIAISON_DATABASE_URL: databaseUrl }),
+    ...(redisUrl && { LIAISON_REDIS_URL: redisUrl, LIAISON_PUBLIC_ORIGIN: 'http://relay.bench.test' }),
   };
   const relays: RelayProcess[] = [];
   for (let i = 0; i < nodes; i++) relays.push(await spawnRelay([net.root], env));

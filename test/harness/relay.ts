@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type Relay, type RelayConfig, relayConfig, startRelay } from '@liaison/server';
 import { freshPostgresDatabase, type TestDatabase } from './databases.js';
-import { postgresService } from './services.js';
+import { describeWith, postgresService, type Service } from './services.js';
 
 export type Backend = 'pglite' | 'postgres';
 
@@ -27,8 +27,20 @@ export const RELAY_TABLES = [
   'relay_keys',
 ] as const;
 
-/** PGlite always; PostgreSQL when the test service is there (required in CI). */
-export const BACKENDS: Backend[] = postgresService.url ? ['pglite', 'postgres'] : ['pglite'];
+/**
+ * The suite once per backend, as describe.each would (`%s` in the title is the backend): PGlite
+ * always; PostgreSQL when the test service is there (required in CI), and otherwise registered as
+ * skipped with the reason, so that a run without it reports every test it did not run.
+ */
+export function describeEachBackend(title: string, body: (backend: Backend) => void): void {
+  describeEachBackendWith([], title, body);
+}
+
+/** describeEachBackend for a suite that needs other services too (Redis), in both variants. */
+export function describeEachBackendWith(needs: Service[], title: string, body: (backend: Backend) => void): void {
+  describeWith(needs, title.replace('%s', 'pglite'), () => body('pglite'));
+  describeWith([postgresService, ...needs], title.replace('%s', 'postgres'), () => body('postgres'));
+}
 
 export interface TestRelay {
   relay: Relay;

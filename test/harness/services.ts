@@ -7,6 +7,8 @@ import { describe } from 'vitest';
  */
 export interface Service {
   readonly name: string;
+  /** The environment variable that gives its URL. */
+  readonly variable: string;
   readonly url: string | undefined;
   /** describe() when the service is there; otherwise a skipped group that says why. */
   describe(title: string, body: () => void): void;
@@ -17,14 +19,25 @@ function serviceFromEnv(name: string, variable: string): Service {
   if (!url && process.env.CI === 'true') {
     throw new Error(`${variable} is not set: CI must provide ${name} (bash .ci/run starts it).`);
   }
-  return {
-    name,
-    url,
-    describe(title, body) {
-      if (url) describe(title, body);
-      else describe.skip(`${title} [skipped: ${variable} is not set; bash .ci/run provides ${name}]`, body);
-    },
-  };
+  const service: Service = { name, variable, url, describe: (title, body) => describeWith([service], title, body) };
+  return service;
+}
+
+/**
+ * describe() when every service is there; otherwise one skipped group that names those missing.
+ * One level of skipping only: vitest counts a test skipped twice over (a skipped group in a
+ * skipped group) as neither run nor skipped.
+ */
+export function describeWith(services: Service[], title: string, body: () => void): void {
+  const missing = services.filter((s) => !s.url);
+  if (missing.length === 0) {
+    describe(title, body);
+    return;
+  }
+  const and = (words: string[]) => words.join(' and ');
+  const verb = missing.length === 1 ? 'is' : 'are';
+  const reason = `${and(missing.map((s) => s.variable))} ${verb} not set; bash .ci/run provides ${and(missing.map((s) => s.name))}`;
+  describe.skip(`${title} [skipped: ${reason}]`, body);
 }
 
 /** A PostgreSQL server where the test role may create databases. */

@@ -7,7 +7,7 @@
  *   npm run soak -- --minutes 2          (shorter)
  *   npm run soak -- --rate 40            (fixed messages per second instead of half the capacity)
  *
- * PGlite by default; with DATABASE_URL set, the relay uses that PostgreSQL database.
+ * PGlite by default; with LIAISON_DATABASE_URL set, the relay uses that PostgreSQL database.
  * Prints a table of samples and writes bench-results/soak.json; exits 1 if a check fails.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
@@ -31,8 +31,8 @@ const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
 const net = await testNetwork('soak');
 const relay = await spawnRelay([net.root], {
-  SENDS_PER_MINUTE: '100000',
-  ...(process.env.DATABASE_URL && { DATABASE_URL: process.env.DATABASE_URL }),
+  LIAISON_SENDS_PER_MINUTE: '100000',
+  ...(process.env.LIAISON_DATABASE_URL && { LIAISON_DATABASE_URL: process.env.LIAISON_DATABASE_URL }),
 });
 const senders: TestClient[] = [];
 const recipients: TestClient[] = [];

@@ -51,9 +51,12 @@ export function createHttpApp(deps: RelayDeps): express.Express {
   });
   app.get('/readyz', async (_req, res) => {
     const full = deps.storage.shortage();
-    const ready = !full && (await isReady(deps.db));
-    const detail = full ? `storage full: ${full}` : 'database unreachable or not migrated';
-    res.status(ready ? 200 : 503).json(ready ? { status: 'ready' } : { status: 'not-ready', detail });
+    const detail = full
+      ? `storage full: ${full}`
+      : (await isReady(deps.db))
+        ? deps.clusterProblem()
+        : 'database unreachable or not migrated';
+    res.status(detail ? 503 : 200).json(detail ? { status: 'not-ready', detail } : { status: 'ready' });
   });
 
   app.get('/metrics', async (req, res) => {
