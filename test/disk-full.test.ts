@@ -155,7 +155,10 @@ needsSmallDisk.describe('a PGlite relay whose disk fills', () => {
     const disk = mountSmallDisk(128);
     started.disk = disk;
     const net = await testNetwork();
-    const relay = await spawnRelay([net.root], { LIAISON_DATA_DIR: `${disk.dir}/data`, LIAISON_STORAGE_RESERVE_MB: '0' });
+    const relay = await spawnRelay([net.root], {
+      LIAISON_DATA_DIR: `${disk.dir}/data`,
+      LIAISON_STORAGE_RESERVE_MB: '0',
+    });
     started.relay = relay;
     const sender = await startClient(relay.url, await net.authority('th-oag', 'TH').contactPoint('a').addDevice(), [
       net.root,
