@@ -133,6 +133,23 @@ describe('the README walkthrough, run as written, against a real relay', () => {
         ...issuer,
       );
 
+    const revokeContactPoint = (issuerKey: string, id: string, out: string) =>
+      cli(
+        D as string,
+        'revoke',
+        '--issuer-key',
+        issuerKey,
+        '--network',
+        'seajust',
+        '--subject',
+        'contact-point',
+        '--id',
+        id,
+        '--out',
+        out,
+        ...P,
+      );
+
     const again = await publish('somchai.revoked.json');
     expect([again.code, again.stdout.split('\n')[0]]).toEqual([
       0,
@@ -141,21 +158,7 @@ describe('the README walkthrough, run as written, against a real relay', () => {
 
     // Lan's laptop never registered there: alone, the revocation tells the relay nothing of who may
     // revoke her, and it records nothing; with her authority's certificate, it checks the issuer.
-    await cli(
-      D,
-      'revoke',
-      '--issuer-key',
-      'vn-spp.key',
-      '--network',
-      'seajust',
-      '--subject',
-      'contact-point',
-      '--id',
-      'vn-spp.lan',
-      '--out',
-      'lan.revoked.json',
-      ...P,
-    );
+    await revokeContactPoint('vn-spp.key', 'vn-spp.lan', 'lan.revoked.json');
     const unknown = await publish('lan.revoked.json');
     expect(unknown.code).toBe(1);
     expect(unknown.stdout).toMatch(
@@ -173,21 +176,7 @@ describe('the README walkthrough, run as written, against a real relay', () => {
     ]);
 
     // Another authority's key cannot withdraw Somchai's designation.
-    await cli(
-      D,
-      'revoke',
-      '--issuer-key',
-      'vn-spp.key',
-      '--network',
-      'seajust',
-      '--subject',
-      'contact-point',
-      '--id',
-      'th-oag.somchai',
-      '--out',
-      'forged.json',
-      ...P,
-    );
+    await revokeContactPoint('vn-spp.key', 'th-oag.somchai', 'forged.json');
     const forged = await publish('forged.json');
     expect(forged.code).toBe(1);
     expect(forged.stdout).toContain('(FORBIDDEN): only the issuer above the subject may revoke it.');
