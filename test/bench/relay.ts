@@ -11,6 +11,7 @@
  *
  *   npm run bench -w @liaison/test                 (rings of 100 and 1,000 clients, fan-out, cluster, 5,000 idle connections)
  *   npm run bench -w @liaison/test -- --quick      (the same scenarios in 1-s steps doubling, 200 idle connections, 100 clients)
+ *   npx tsx --conditions=@liaison/source test/bench/relay.ts --embedded   (the 100-client ring only, baseline and PGlite)
  *
  * PGlite always; PostgreSQL too when LIAISON_BENCH_DATABASE_URL names a server (a throwaway
  * database is created there per run and dropped). Writes bench-results/relay.json.
@@ -28,7 +29,9 @@ import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
 import { startRedisServer } from '../harness/servers.js';
 
 const quick = process.argv.includes('--quick');
-const CLIENTS = quick ? [100] : [100, 1000];
+/** Only the embedded default: the 100-client ring on the baseline and on the PGlite relay. */
+const embedded = process.argv.includes('--embedded');
+const CLIENTS = quick || embedded ? [100] : [100, 1000];
 const IDLE_CONNECTIONS = quick ? 200 : 5000;
 const FAN_OUT = { senders: 20, devices: 5 };
 const STEP_SECONDS = quick ? 1 : 2;
@@ -471,7 +474,7 @@ async function using<T>(make: () => Promise<Target>, work: (target: Target) => P
 
 const relays: { name: string; make: () => Promise<Target> }[] = [
   { name: 'relay, PGlite', make: () => relayTarget('relay, PGlite', undefined) },
-  ...(server
+  ...(server && !embedded
     ? [{ name: 'relay, PostgreSQL', make: async () => relayTarget('relay, PostgreSQL', await freshDatabase()) }]
     : []),
 ];
@@ -486,38 +489,46 @@ for (const n of CLIENTS) {
     runs.push(await using(relay.make, async (t) => ramp(t, scenario, await t.ring(n))));
   }
 }
-const fanOut = `${FAN_OUT.senders} senders to one contact point with ${FAN_OUT.devices} devices`;
-console.error(fanOut);
-runs.push(await using(baselineTarget, async (t) => ramp(t, fanOut, await t.fanOut(FAN_OUT.senders, FAN_OUT.devices))));
-runs.push(await using(durable.make, async (t) => ramp(t, fanOut, await t.fanOut(FAN_OUT.senders, FAN_OUT.devices))));
-// Urgent: level 0 is delivered, the copies for the three escalation levels are stored held.
-const urgent = `${FAN_OUT.senders} senders, urgent, to a contact point with 3 escalation levels`;
-console.error(urgent);
-runs.push(
-  await using(durable.make, async (t) =>
-    ramp(t, urgent, await (t.urgent as NonNullable<Target['urgent']>)(FAN_OUT.senders, 2)),
-  ),
-);
-if (server) {
-  // Two nodes on one PostgreSQL and one Redis; every client's neighbour is on the other node.
-  console.error('cluster');
-  const redis = await startRedisServer();
-  try {
-    const cluster = () => freshDatabase().then((url) => relayTarget('cluster, 2 nodes', url, redis.url, 2));
-    runs.push(
-      await using(cluster, async (t) =>
-        ramp(t, `${CLIENTS[0]} clients, each to the next`, await t.ring(CLIENTS[0] as number)),
-      ),
-    );
-  } finally {
-    await redis.stop();
+const idle: Awaited<ReturnType<typeof idleConnections>>[] = [];
+if (!embedded) await everyOtherScenario();
+
+/** Fan-out, urgent, the cluster and idle connections: the scenarios after the rings. */
+async function everyOtherScenario() {
+  const fanOut = `${FAN_OUT.senders} senders to one contact point with ${FAN_OUT.devices} devices`;
+  console.error(fanOut);
+  runs.push(
+    await using(baselineTarget, async (t) => ramp(t, fanOut, await t.fanOut(FAN_OUT.senders, FAN_OUT.devices))),
+  );
+  runs.push(await using(durable.make, async (t) => ramp(t, fanOut, await t.fanOut(FAN_OUT.senders, FAN_OUT.devices))));
+  // Urgent: level 0 is delivered, the copies for the three escalation levels are stored held.
+  const urgent = `${FAN_OUT.senders} senders, urgent, to a contact point with 3 escalation levels`;
+  console.error(urgent);
+  runs.push(
+    await using(durable.make, async (t) =>
+      ramp(t, urgent, await (t.urgent as NonNullable<Target['urgent']>)(FAN_OUT.senders, 2)),
+    ),
+  );
+  if (server) {
+    // Two nodes on one PostgreSQL and one Redis; every client's neighbour is on the other node.
+    console.error('cluster');
+    const redis = await startRedisServer();
+    try {
+      const cluster = () => freshDatabase().then((url) => relayTarget('cluster, 2 nodes', url, redis.url, 2));
+      runs.push(
+        await using(cluster, async (t) =>
+          ramp(t, `${CLIENTS[0]} clients, each to the next`, await t.ring(CLIENTS[0] as number)),
+        ),
+      );
+    } finally {
+      await redis.stop();
+    }
   }
+  console.error('idle connections');
+  idle.push(
+    await using(baselineTarget, (t) => idleConnections(t, IDLE_CONNECTIONS)),
+    await using(durable.make, (t) => idleConnections(t, IDLE_CONNECTIONS)),
+  );
 }
-console.error('idle connections');
-const idle = [
-  await using(baselineTarget, (t) => idleConnections(t, IDLE_CONNECTIONS)),
-  await using(durable.make, (t) => idleConnections(t, IDLE_CONNECTIONS)),
-];
 
 const ms = (x: number | undefined) => (x === undefined || Number.isNaN(x) ? '-' : x.toFixed(1));
 console.error(

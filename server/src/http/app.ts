@@ -6,7 +6,7 @@ import helmet from 'helmet';
 import { RelayError, statusOf, toErrorBody } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { sameSecret } from '../sodium.js';
-import { isReady } from '../storage/database.js';
+import { isReady } from '../storage/migrations.js';
 import { clientAddress } from './client-address.js';
 import { ROUTES } from './routes.js';
 

@@ -1,25 +1,14 @@
 import { mkdirSync } from 'node:fs';
 import { PGlite } from '@electric-sql/pglite';
-import { Kysely, type Migration, Migrator, PostgresDialect, sql } from 'kysely';
+import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
 import type { RelayConfig } from '../config.js';
 import type { Logger } from '../log.js';
-import * as initial from './migrations/0001-initial.js';
-import * as urgent from './migrations/0002-urgent.js';
-import * as blobs from './migrations/0003-blobs.js';
-import * as relayKeys from './migrations/0004-relay-keys.js';
 import { ReplaceablePglite } from './pglite-instance.js';
+import { createDataDir, PGLITE_SETTINGS } from './pglite-setup.js';
 import type { Database } from './schema.js';
 import { folderSpace, refuseWritesWhenShort, type StorageSpace, serverSpace, unlimitedSpace } from './storage-space.js';
-
-/** Listed explicitly, in order: the same migrations for PGlite and PostgreSQL. */
-const MIGRATIONS: Record<string, Migration> = {
-  '0001-initial': initial,
-  '0002-urgent': urgent,
-  '0003-blobs': blobs,
-  '0004-relay-keys': relayKeys,
-};
 
 // bigint (int8) columns hold milliseconds and sequence numbers, all far below 2^53: read them as numbers.
 const INT8 = 20;
@@ -59,7 +48,8 @@ export async function openDatabase(
     return { db: new Kysely<Database>({ dialect: new PGliteDialect(new PGlite({ parsers })) }), space: unlimitedSpace };
   }
   mkdirSync(config.dataDir, { recursive: true });
-  const pglite = new ReplaceablePglite({ dataDir: config.dataDir, parsers }, log);
+  await createDataDir(config.dataDir);
+  const pglite = new ReplaceablePglite({ dataDir: config.dataDir, parsers, postgresqlconf: PGLITE_SETTINGS }, log);
   const folder = folderSpace(config.dataDir, options.reserveBytes, log);
   const db = new Kysely<Database>({
     // kysely-pglite-dialect calls only query() and close(), which ReplaceablePglite has.
@@ -140,20 +130,4 @@ function watchConnections(pool: pg.Pool, log: Logger): void {
     if (lost) log.info({ event: 'database.recovered' }, 'PostgreSQL reachable again');
     lost = false;
   });
-}
-
-export async function migrate(db: Kysely<Database>): Promise<void> {
-  const migrator = new Migrator({ db, provider: { getMigrations: async () => MIGRATIONS } });
-  const { error } = await migrator.migrateToLatest();
-  if (error) throw error;
-}
-
-/** True when the database answers and every listed migration is applied. */
-export async function isReady(db: Kysely<Database>): Promise<boolean> {
-  try {
-    const { rows } = await sql<{ n: number }>`select count(*)::int as n from kysely_migration`.execute(db);
-    return rows[0]?.n === Object.keys(MIGRATIONS).length;
-  } catch {
-    return false;
-  }
 }
