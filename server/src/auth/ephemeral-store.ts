@@ -29,17 +29,12 @@ export class MemoryEphemeralStore implements EphemeralStore {
   }
 
   async get(key: string) {
-    const entry = this.values.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.values.delete(key);
-      return undefined;
-    }
-    return entry.value;
+    return this.live(key);
   }
 
   async take(key: string) {
-    const value = await this.get(key);
+    // Read and delete with no await between: two takes in flight at once must not both see the value.
+    const value = this.live(key);
     this.values.delete(key);
     return value;
   }
@@ -57,6 +52,16 @@ export class MemoryEphemeralStore implements EphemeralStore {
 
   async close() {
     clearInterval(this.sweeper);
+  }
+
+  private live(key: string): string | undefined {
+    const entry = this.values.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.values.delete(key);
+      return undefined;
+    }
+    return entry.value;
   }
 
   private sweep() {
