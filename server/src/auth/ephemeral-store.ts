@@ -1,6 +1,7 @@
 /**
  * Short-lived shared state: single-use challenge nonces, bearer tokens and rate-limit counters.
  * One node keeps it in process (this file); the cluster keeps it in Redis behind the same interface.
+ * ephemeral-store.test.ts is the contract both pass.
  */
 export interface EphemeralStore {
   /** Stores a value until `ttlMs` passes. */
