@@ -32,10 +32,11 @@ const digest = (bytes: Uint8Array | undefined) =>
 function blobStoreContract(open: () => Promise<StoreUnderTest>) {
   let subject: StoreUnderTest;
   let store: BlobStore;
+  // Starting PGlite and migrating takes seconds, more while other test files share the CPUs.
   beforeAll(async () => {
     subject = await open();
     store = subject.store;
-  });
+  }, 60_000);
   afterAll(() => subject?.close());
 
   it('reads each chunk back byte for byte at its own index, whatever order they were written in', async () => {
