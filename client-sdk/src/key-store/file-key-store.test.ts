@@ -3,13 +3,11 @@ import { mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promise
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeDevice, read, text } from '../__fixtures__/devices.js';
-import { SessionCipher } from '../crypto/session-cipher.js';
+import { read, text } from '../__fixtures__/devices.js';
 import { ready } from '../crypto/sodium.js';
+import { FAST_ARGON2 } from './__fixtures__/fast-argon2.js';
 import { FileKeyStore } from './file-key-store.js';
-import { MemoryKeyStore } from './memory-key-store.js';
 
-const FAST_ARGON2 = { opsLimit: 2, memLimit: 16 * 1024 * 1024 };
 let dir: string;
 
 beforeAll(async () => {
@@ -18,39 +16,9 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-describe('MemoryKeyStore', () => {
-  it('hands out copies, so callers cannot change what is stored', async () => {
-    const store = new MemoryKeyStore();
-    await store.putSession('d', Uint8Array.of(1, 2, 3));
-    const got = await store.getSession('d');
-    got?.fill(0);
-    expect(await store.getSession('d')).toEqual(Uint8Array.of(1, 2, 3));
-  });
-});
-
+// What every key store does (round trips, copies, concurrency, a live session across reopening)
+// is the contract suite's, in key-store.test.ts; this file tests what only the file store does.
 describe('FileKeyStore', () => {
-  it('keeps a live session across reopening, with a passphrase', async () => {
-    const path = join(dir, 'passphrase.keys');
-    const alice = await makeDevice();
-    const bobStore = await FileKeyStore.open(path, { passphrase: 'correct horse', argon2: FAST_ARGON2 });
-    const bob = await makeDevice();
-    // Move Bob's freshly made keys into the file store.
-    await bobStore.setIdentity(bob.identity);
-    for (const p of await bob.store.getSignedPrekeys()) await bobStore.putSignedPrekey(p);
-    const ids = await bob.store.getOneTimePrekeyIds();
-    for (const id of ids) {
-      const p = await bob.store.getOneTimePrekey(id);
-      if (p) await bobStore.putOneTimePrekeys([p]);
-    }
-    const m1 = await alice.cipher.encrypt(bob.address, text('first'), bob.bundle());
-    expect(read(await new SessionCipher(bobStore, bob.address).decrypt(alice.address, m1.body))).toBe('first');
-
-    const reopened = await FileKeyStore.open(path, { passphrase: 'correct horse' });
-    const m2 = await alice.cipher.encrypt(bob.address, text('second'));
-    expect(read(await new SessionCipher(reopened, bob.address).decrypt(alice.address, m2.body))).toBe('second');
-    expect((await stat(path)).mode & 0o777).toBe(0o600);
-  });
-
   it('refuses a wrong passphrase, the wrong kind of secret, an altered file and a foreign file', async () => {
     const path = join(dir, 'locked.keys');
     const store = await FileKeyStore.open(path, { passphrase: 'right', argon2: FAST_ARGON2 });
@@ -77,7 +45,7 @@ describe('FileKeyStore', () => {
     });
   });
 
-  it('opens with a 32-byte key supplied by the host application, and holds no plaintext on disk', async () => {
+  it('opens with a 32-byte key supplied by the host application, and holds no plaintext on disk, readable by its owner only', async () => {
     const path = join(dir, 'hostkey.keys');
     const key = new Uint8Array(32).fill(9);
     const store = await FileKeyStore.open(path, { key });
@@ -85,6 +53,7 @@ describe('FileKeyStore', () => {
     expect((await readFile(path)).includes(Buffer.from('PLAINTEXT-MARKER'))).toBe(false);
     const reopened = await FileKeyStore.open(path, { key });
     expect(read((await reopened.getSession('device-x')) ?? new Uint8Array())).toBe('PLAINTEXT-MARKER');
+    expect((await stat(path)).mode & 0o777).toBe(0o600);
   });
 
   it('survives being killed mid-write: the file always opens, with the old or the new contents', async () => {
