@@ -27,11 +27,49 @@ await client.close();
 process.exit(0);
 `;
 
+// An agency's key store tests: the SDK's contract suite under node:test, from the installed packages,
+// with no test library (docs/client.md), run here against the SDK's own two stores.
+const CONTRACT = `
+import assert from 'node:assert/strict';
+import { mkdtempSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, it } from 'node:test';
+import { MemoryKeyStore } from '@liaison/client';
+import { FileKeyStore } from '@liaison/client/node';
+import { keyStoreContract } from '@liaison/client/testing';
+
+const expect = (actual) => ({ toEqual: (e) => assert.deepStrictEqual(actual, e), toBe: (e) => assert.strictEqual(actual, e) });
+const dir = mkdtempSync(join(tmpdir(), 'agency-key-stores-'));
+const key = new Uint8Array(32).fill(5);
+const paths = new WeakMap();
+let files = 0;
+const openFile = async (path) => {
+  const store = await FileKeyStore.open(path, { key });
+  paths.set(store, path);
+  return store;
+};
+keyStoreContract({ describe, it, expect }, 'MemoryKeyStore', { open: async () => new MemoryKeyStore() });
+keyStoreContract({ describe, it, expect }, 'FileKeyStore', {
+  open: () => openFile(join(dir, \`store-\${++files}.keys\`)),
+  reopen: (store) => openFile(paths.get(store)),
+});
+`;
+
 // A consumer type-checked against the published declarations, strictly and with no skipLibCheck.
 const CONSUMER = `
 import { LiaisonClient, type LiaisonClientOptions, MemoryKeyStore, type ReceivedMessage } from '@liaison/client';
 import { FileKeyStore } from '@liaison/client/node';
+import { type KeyStoreUnderTest, keyStoreContract } from '@liaison/client/testing';
 import { LIMITS, type TrustedRoot } from '@liaison/protocol';
+
+// The contract suite's declarations: any runner's describe, it and expect fit.
+const subject: KeyStoreUnderTest = { open: async () => new MemoryKeyStore() };
+keyStoreContract(
+  { describe: (_name, body) => body(), it: () => undefined, expect: () => ({ toEqual: () => true, toBe: () => true }) },
+  'MemoryKeyStore',
+  subject,
+);
 
 export async function start(serverUrl: string, root: TrustedRoot, chain: LiaisonClientOptions['chain']) {
   const client = await LiaisonClient.create({ serverUrl, keyStore: new MemoryKeyStore(), trustedRoots: [root], chain });
@@ -137,6 +175,16 @@ describe('the SDK as an npm package, outside this workspace', () => {
     );
     expect(out).toContain('Network "Demo" (demo) created.');
     expect(JSON.parse(await readFile(join(dir, 'demo.root.json'), 'utf8'))).toMatchObject({ networkId: 'demo' });
+  });
+
+  it('runs the exported key-store contract suite under node:test, with no test library installed', async () => {
+    const app = join(dir, 'agency-tool');
+    await writeFile(join(app, 'key-store.test.mjs'), CONTRACT);
+    const out = await run(process.execPath, ['--test', '--test-reporter=tap', 'key-store.test.mjs'], app);
+    expect(out).toContain('KeyStore contract: FileKeyStore');
+    expect(out).toContain('keeps everything across reopening, deletions included');
+    expect(out).toMatch(/^# fail 0$/m);
+    expect(Number(/^# pass (\d+)$/m.exec(out)?.[1])).toBeGreaterThan(20);
   });
 
   it('type-checks a strict TypeScript consumer against the published declarations', async () => {

@@ -1,6 +1,7 @@
 /**
  * Short-lived shared state: single-use challenge nonces, bearer tokens and rate-limit counters.
  * One node keeps it in process (this file); the cluster keeps it in Redis behind the same interface.
+ * ephemeral-store.test.ts is the contract both pass.
  */
 export interface EphemeralStore {
   /** Stores a value until `ttlMs` passes. */
@@ -29,17 +30,12 @@ export class MemoryEphemeralStore implements EphemeralStore {
   }
 
   async get(key: string) {
-    const entry = this.values.get(key);
-    if (!entry) return undefined;
-    if (entry.expiresAt <= this.now()) {
-      this.values.delete(key);
-      return undefined;
-    }
-    return entry.value;
+    return this.live(key);
   }
 
   async take(key: string) {
-    const value = await this.get(key);
+    // Read and delete with no await between: two takes in flight at once must not both see the value.
+    const value = this.live(key);
     this.values.delete(key);
     return value;
   }
@@ -57,6 +53,16 @@ export class MemoryEphemeralStore implements EphemeralStore {
 
   async close() {
     clearInterval(this.sweeper);
+  }
+
+  private live(key: string): string | undefined {
+    const entry = this.values.get(key);
+    if (!entry) return undefined;
+    if (entry.expiresAt <= this.now()) {
+      this.values.delete(key);
+      return undefined;
+    }
+    return entry.value;
   }
 
   private sweep() {

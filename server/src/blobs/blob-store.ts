@@ -5,9 +5,10 @@ import { DatabaseBlobStore } from './database-blob-store.js';
 import { FolderBlobStore } from './folder-blob-store.js';
 
 /**
- * Where attachment ciphertext chunks are kept. One chunk at a time (at most about 1 MiB), so no
- * whole file is ever held in memory. Metadata (sizes, progress, readers) lives in the database
- * whatever the store; a store only keeps bytes.
+ * Where attachment ciphertext chunks are kept. One chunk at a time (at most BLOB_CHUNK_BYTES, 4 MiB
+ * and 17 bytes), so no whole file is ever held in memory. Metadata (sizes, progress, readers) lives
+ * in the database whatever the store; a store only keeps bytes. blob-store.test.ts is the contract
+ * every store passes.
  */
 export interface BlobStore {
   /** Stores chunk `index`, replacing any partial earlier write of it. */
