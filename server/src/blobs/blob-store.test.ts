@@ -6,7 +6,7 @@ import { BLOB_CHUNK_BYTES, BLOB_CHUNK_OVERHEAD } from '@liaison/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { freshPgliteDatabase, freshPostgresDatabase, type TestDatabase } from '../../../test/harness/databases.js';
 import { postgresService } from '../../../test/harness/services.js';
-import { migrate } from '../storage/database.js';
+import { migrate } from '../storage/migrations.js';
 import type { BlobStore } from './blob-store.js';
 import { DatabaseBlobStore } from './database-blob-store.js';
 import { FolderBlobStore } from './folder-blob-store.js';
