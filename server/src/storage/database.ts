@@ -6,7 +6,7 @@ import pg from 'pg';
 import type { RelayConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { ReplaceablePglite } from './pglite-instance.js';
-import { createDataDir, PGLITE_SETTINGS } from './pglite-setup.js';
+import { compileWasmLean, createDataDir, PGLITE_SETTINGS } from './pglite-setup.js';
 import type { Database } from './schema.js';
 import { folderSpace, refuseWritesWhenShort, type StorageSpace, serverSpace, unlimitedSpace } from './storage-space.js';
 
@@ -44,6 +44,7 @@ export async function openDatabase(
     return { db, space };
   }
   const parsers = { [INT8]: (value: string) => Number(value) };
+  compileWasmLean();
   if (!config.dataDir) {
     return { db: new Kysely<Database>({ dialect: new PGliteDialect(new PGlite({ parsers })) }), space: unlimitedSpace };
   }
