@@ -1,9 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 
-/** CPU seconds a process has used so far (user + system), from /proc (Linux). */
-export function cpuSeconds(pid: number): number {
+/**
+ * CPU seconds a process has used so far (user + system), and with `children` those of its
+ * children that have ended too, from /proc (Linux).
+ */
+export function cpuSeconds(pid: number, options: { children?: boolean } = {}): number {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1]?.split(' ') ?? [];
-  return (Number(fields[11]) + Number(fields[12])) / 100;
+  const own = Number(fields[11]) + Number(fields[12]);
+  return (options.children ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
 }
 
 /** How many file descriptors a process holds open now (sockets among them), from /proc (Linux). */

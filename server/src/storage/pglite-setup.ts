@@ -1,6 +1,6 @@
 import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
-import { writeFile } from 'node:fs/promises';
+import { rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -47,7 +47,9 @@ export async function writePgliteSeed(): Promise<void> {
   const db = await PGlite.create();
   const tarball = await db.dumpDataDir('gzip');
   await db.close();
-  await writeFile(PGLITE_SEED, Buffer.from(await tarball.arrayBuffer()));
+  // Whole or absent: an interrupted build must not leave a seed that every first start would fail on.
+  await writeFile(`${PGLITE_SEED}.partial`, Buffer.from(await tarball.arrayBuffer()));
+  await rename(`${PGLITE_SEED}.partial`, PGLITE_SEED);
 }
 
 /**
