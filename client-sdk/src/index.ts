@@ -28,12 +28,6 @@ export {
 } from './client/liaison-client.js';
 export { bundleFromWire } from './crypto/bundle.js';
 export {
-  acceptPeerIdentity,
-  checkPeerIdentity,
-  markPeerVerified,
-  type PeerIdentityStatus,
-} from './crypto/identities.js';
-export {
   generateIdentityKeyPair,
   type IdentityKeyPair,
   type StoredOneTimePrekey,
@@ -58,6 +52,12 @@ export type { ContactPointBinding, RemoteBundle } from './crypto/x3dh.js';
 export { CLIENT_ERROR_CODES, isLiaisonError, isRetryable, LiaisonError, type LiaisonErrorCode } from './errors.js';
 export type { KeyStore, PeerIdentity } from './key-store/key-store.js';
 export { MemoryKeyStore } from './key-store/memory-key-store.js';
+export {
+  acceptPeerIdentity,
+  checkPeerIdentity,
+  markPeerVerified,
+  type PeerIdentityStatus,
+} from './trust/identities.js';
 export {
   certifyDevice,
   createNetworkRoot,

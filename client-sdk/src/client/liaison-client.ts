@@ -31,13 +31,6 @@ import {
 } from '../attachments/transfer.js';
 import { bundleFromWire } from '../crypto/bundle.js';
 import {
-  acceptPeerIdentity,
-  checkDeviceOwner,
-  checkPeerIdentity,
-  markPeerVerified,
-  type PeerIdentityStatus,
-} from '../crypto/identities.js';
-import {
   currentSignedPrekey,
   DEFAULT_PREKEY_POLICY,
   type PrekeyPolicy,
@@ -49,6 +42,13 @@ import { SessionCipher, type SessionPeer } from '../crypto/session-cipher.js';
 import { ready } from '../crypto/sodium.js';
 import { isLiaisonError, isRetryable, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
+import {
+  acceptPeerIdentity,
+  checkDeviceOwner,
+  checkPeerIdentity,
+  markPeerVerified,
+  type PeerIdentityStatus,
+} from '../trust/identities.js';
 import { type TrustAnchors, verifiedContactPoint, verifiedDevice, verifiedEscalationChain } from '../trust/verify.js';
 import { AckQueue } from './ack-queue.js';
 import { Emitter } from './emitter.js';

@@ -1,6 +1,11 @@
+import { equalBytes } from '../crypto/bytes.js';
 import { LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
-import { equalBytes } from './bytes.js';
+
+/**
+ * First contact with peers, after their chains verified: what this device recorded of each
+ * contact point's account key (trust on first use) and of each device key's contact point.
+ */
 
 export type PeerIdentityStatus = 'new' | 'known' | 'verified';
 
