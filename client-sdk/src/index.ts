@@ -13,19 +13,15 @@ export {
   type TransferProgress,
 } from './attachments/transfer.js';
 export { answerChallenge } from './auth.js';
+export type { OutgoingMessage } from './client/content.js';
 export {
   type ConnectionEvent,
   type ConnectionState,
-  DEFAULT_ACKNOWLEDGE_WITHIN_MS,
   LiaisonClient,
   type LiaisonClientOptions,
-  type OutgoingMessage,
-  type ReceivedMessage,
-  type SendOptions,
-  type UrgentOptions,
-  type VerifiedEntry,
-  type VerifiedSender,
 } from './client/liaison-client.js';
+export { DEFAULT_ACKNOWLEDGE_WITHIN_MS, type SendOptions, type UrgentOptions } from './client/outbox.js';
+export type { ReceivedMessage, VerifiedSender } from './client/receiver.js';
 export { bundleFromWire } from './crypto/bundle.js';
 export {
   generateIdentityKeyPair,
@@ -66,6 +62,7 @@ export {
   registerWebhook,
   revoke,
 } from './trust/issue.js';
+export type { VerifiedEntry } from './trust/peer-directory.js';
 export {
   checkContactPoint,
   checkDevice,

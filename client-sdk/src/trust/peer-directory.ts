@@ -1,0 +1,84 @@
+import type { Availability, DeviceCertificate, DirectoryEntry, VerifiedContactPoint } from '@liaison/protocol';
+import type { SessionPeer } from '../crypto/session-cipher.js';
+import { LiaisonError } from '../errors.js';
+import { accountKeyOf } from './identities.js';
+import { type TrustAnchors, verifiedContactPoint, verifiedDevice } from './verify.js';
+
+export interface VerifiedEntry {
+  contactPoint: VerifiedContactPoint;
+  devices: DeviceCertificate[];
+  availability: Availability;
+}
+
+/** A contact point as this client verified it, with the devices certified for it then. */
+export interface VerifiedPeer {
+  contactPoint: VerifiedContactPoint;
+  devices: ReadonlyMap<string, DeviceCertificate>;
+}
+
+/**
+ * The contact points this client verified, kept so that a message does not cost a directory call,
+ * until the relay shows their devices changed (a DEVICE_MISMATCH refusal: `forget`).
+ */
+export class PeerDirectory {
+  private readonly peers = new Map<string, VerifiedPeer>();
+
+  constructor(
+    /** The relay's directory entry for a contact point. */
+    private readonly fetch: (contactPointId: string) => Promise<DirectoryEntry>,
+    private readonly anchors: TrustAnchors,
+    /** The relay's clock, which validity windows are read against. */
+    private readonly relayNow: () => number,
+  ) {}
+
+  /** A directory entry whose designation and every device verify here, or a LiaisonError. Not remembered. */
+  verify(entry: DirectoryEntry): VerifiedEntry {
+    const now = this.relayNow();
+    const contactPoint = verifiedContactPoint(entry, this.anchors, now);
+    for (const device of entry.devices) verifiedDevice({ ...entry, device }, this.anchors, now);
+    return { contactPoint, devices: entry.devices, availability: entry.availability };
+  }
+
+  /** The relay's answer about `contactPointId`, verified here and remembered. */
+  accept(contactPointId: string, entry: DirectoryEntry): VerifiedPeer {
+    if (entry.contactPoint.contactPointId !== contactPointId) {
+      throw new LiaisonError(
+        'CHAIN_MISMATCH',
+        `the relay answered for "${entry.contactPoint.contactPointId}" instead of "${contactPointId}"`,
+      );
+    }
+    const { contactPoint, devices } = this.verify(entry);
+    const peer: VerifiedPeer = { contactPoint, devices: new Map(devices.map((d) => [d.deviceId, d])) };
+    this.peers.set(contactPointId, peer);
+    return peer;
+  }
+
+  /**
+   * A contact point, verified: as remembered while that may still be trusted and, when `device` is
+   * given, names it; else as the relay's directory has it now.
+   */
+  async lookup(contactPointId: string, device?: string): Promise<VerifiedPeer> {
+    const known = this.current(contactPointId);
+    if (known && (device === undefined || known.devices.has(device))) return known;
+    return this.accept(contactPointId, await this.fetch(contactPointId));
+  }
+
+  /** Whether this contact point was verified here before (whether or not that still counts). */
+  remembers(contactPointId: string): boolean {
+    return this.peers.has(contactPointId);
+  }
+
+  /** The relay reported that these contact points' devices changed: verify them again at next use. */
+  forget(contactPointIds: Iterable<string>): void {
+    for (const id of contactPointIds) this.peers.delete(id);
+  }
+
+  private current(contactPointId: string): VerifiedPeer | undefined {
+    return this.peers.get(contactPointId);
+  }
+}
+
+/** A device of a verified contact point, as a session is bound to it. */
+export function sessionPeer(verified: VerifiedContactPoint, deviceId: string): SessionPeer {
+  return { deviceId, contactPointId: verified.contactPoint.contactPointId, accountKey: accountKeyOf(verified) };
+}
