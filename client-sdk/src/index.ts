@@ -62,7 +62,7 @@ export {
   registerWebhook,
   revoke,
 } from './trust/issue.js';
-export type { VerifiedEntry } from './trust/peer-directory.js';
+export { PEER_CACHE_LIMITS, type VerifiedEntry } from './trust/peer-directory.js';
 export {
   checkContactPoint,
   checkDevice,

@@ -99,7 +99,7 @@ export class LiaisonClient extends Emitter<Events> {
     this.clock = clock;
     const relayNow = () => clock.now();
     const cipher = new SessionCipher(store, { contactPointId: ids.contactPointId, accountKey: accountKeyOf(self) });
-    this.peers = new PeerDirectory((id) => api.contactPoint(id), anchors, relayNow);
+    this.peers = new PeerDirectory((id) => api.contactPoint(id), anchors, relayNow, now);
     this.identities = new PeerIdentities(store, ids.contactPointId, now, (contactPointId) =>
       this.emit('identityChanged', { contactPointId }),
     );
@@ -117,7 +117,7 @@ export class LiaisonClient extends Emitter<Events> {
       (message) => this.emit('message', message),
       report,
     );
-    this.receipts = new Receipts(api, store, (receipt) => this.emit('receipt', receipt));
+    this.receipts = new Receipts(api, store, (receipt) => this.emit('receipt', receipt), report);
     this.urgentStates = new UrgentStates(api, (state) => this.emit('urgent', state), report);
   }
 

@@ -1,6 +1,10 @@
 import { UrgentState } from '@liaison/protocol';
+import { BoundedMap } from '../bounded-map.js';
 import { LiaisonError } from '../errors.js';
 import type { RelayApi } from './relay-api.js';
+
+/** Urgent messages whose latest state is remembered; the least recently changed are forgotten first. */
+const REMEMBERED_STATES = 10_000;
 
 /**
  * The latest state of each urgent message this contact point sent or holds, as the relay reports
@@ -8,7 +12,7 @@ import type { RelayApi } from './relay-api.js';
  * escalating read again after a reconnection, since they may have moved meanwhile.
  */
 export class UrgentStates {
-  private readonly latest = new Map<string, UrgentState>();
+  private readonly latest = new BoundedMap<string, UrgentState>(REMEMBERED_STATES);
 
   constructor(
     private readonly api: Pick<RelayApi, 'urgent'>,
@@ -40,7 +44,7 @@ export class UrgentStates {
 
   /** After a reconnection: the messages still escalating may have moved while this device was away. */
   async refresh(): Promise<void> {
-    for (const [messageId, known] of [...this.latest]) {
+    for (const [messageId, known] of this.latest.snapshot()) {
       if (known.status !== 'escalating') continue;
       const state = await this.api.urgent(messageId);
       if (state.messageId === messageId) await this.pushed(state);

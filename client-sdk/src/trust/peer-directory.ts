@@ -1,4 +1,5 @@
 import type { Availability, DeviceCertificate, DirectoryEntry, VerifiedContactPoint } from '@liaison/protocol';
+import { BoundedMap } from '../bounded-map.js';
 import type { SessionPeer } from '../crypto/session-cipher.js';
 import { LiaisonError } from '../errors.js';
 import { accountKeyOf } from './identities.js';
@@ -17,11 +18,29 @@ export interface VerifiedPeer {
 }
 
 /**
+ * How long a client goes on trusting what it verified without asking the relay again, and for how
+ * many contact points. A device revoked meanwhile (the relay drops it from the directory at once)
+ * is refused by this client at most `maxAgeMs` later.
+ */
+export const PEER_CACHE_LIMITS = { maxAgeMs: 5 * 60_000, maxPeers: 1_000 } as const;
+
+interface Cached extends VerifiedPeer {
+  /** This device's clock when the entry was verified. */
+  verifiedAt: number;
+  /** The earliest end of the certificates it rests on, on the relay's clock. */
+  expiresAt: number;
+}
+
+/**
  * The contact points this client verified, kept so that a message does not cost a directory call,
- * until the relay shows their devices changed (a DEVICE_MISMATCH refusal: `forget`).
+ * and used only while they may still be trusted: until the first certificate of the chain expires
+ * (on the relay's clock, as every validity window), until the relay shows the devices changed
+ * (a DEVICE_MISMATCH refusal: `forget`), and for `PEER_CACHE_LIMITS.maxAgeMs` at most; after that
+ * the relay's current entry is fetched and verified again. Every entry was verified against the
+ * client's own roots and revocations: the relay can make an entry end sooner, never last longer.
  */
 export class PeerDirectory {
-  private readonly peers = new Map<string, VerifiedPeer>();
+  private readonly peers = new BoundedMap<string, Cached>(PEER_CACHE_LIMITS.maxPeers);
 
   constructor(
     /** The relay's directory entry for a contact point. */
@@ -29,6 +48,8 @@ export class PeerDirectory {
     private readonly anchors: TrustAnchors,
     /** The relay's clock, which validity windows are read against. */
     private readonly relayNow: () => number,
+    /** This device's clock, which the age of a verification is counted on. */
+    private readonly now: () => number,
   ) {}
 
   /** A directory entry whose designation and every device verify here, or a LiaisonError. Not remembered. */
@@ -48,7 +69,12 @@ export class PeerDirectory {
       );
     }
     const { contactPoint, devices } = this.verify(entry);
-    const peer: VerifiedPeer = { contactPoint, devices: new Map(devices.map((d) => [d.deviceId, d])) };
+    const peer: Cached = {
+      contactPoint,
+      devices: new Map(devices.map((d) => [d.deviceId, d])),
+      verifiedAt: this.now(),
+      expiresAt: Math.min(entry.authority.notAfter, entry.contactPoint.notAfter, ...devices.map((d) => d.notAfter)),
+    };
     this.peers.set(contactPointId, peer);
     return peer;
   }
@@ -73,8 +99,12 @@ export class PeerDirectory {
     for (const id of contactPointIds) this.peers.delete(id);
   }
 
-  private current(contactPointId: string): VerifiedPeer | undefined {
-    return this.peers.get(contactPointId);
+  private current(contactPointId: string): Cached | undefined {
+    const peer = this.peers.get(contactPointId);
+    if (!peer) return undefined;
+    // A clock set back makes the age negative: that counts as old, not as young.
+    const age = this.now() - peer.verifiedAt;
+    return age >= 0 && age < PEER_CACHE_LIMITS.maxAgeMs && this.relayNow() < peer.expiresAt ? peer : undefined;
   }
 }
 
