@@ -4,14 +4,19 @@ import {
   generateIdentityKeyPair,
   isLiaisonError,
   type LiaisonError,
+  PEER_CACHE_LIMITS,
+  revoke,
 } from '@liaison/client';
 import { encodeBase64url } from '@liaison/protocol';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
+import { http } from './harness/device-client.js';
+import { relayCounter } from './harness/metrics.js';
 import { testNetwork } from './harness/network.js';
 import { startTestRelay, type TestRelay } from './harness/relay.js';
 import { type RelayProcess, spawnRelay } from './harness/relay-process.js';
+import { until } from './harness/until.js';
 
 describe('LiaisonClient against a relay process', () => {
   let relay: RelayProcess;
@@ -168,6 +173,72 @@ describe('LiaisonClient against a relay process', () => {
     expect((await a.waitForMessages(2))[1]?.text).toBe('again from b');
     expect(await a.client.safetyNumber('vn-spp.sim-b')).toBe(await b.client.safetyNumber('th-oag.sim-a'));
     expect(await a.client.safetyNumber('vn-spp.sim-b')).toMatch(/^(\d{5} ){11}\d{5}$/);
+  });
+
+  it('stops trusting a peer device revoked while it runs: refused on the next send within the bound, and what it sent not shown', async () => {
+    // A client that verified a device once used to trust it until the application restarted; now
+    // it asks the relay again within the bound (docs/client.md). Alice's clock is the test's to
+    // move: the bound passes without waiting for it.
+    let skew = 0;
+    const aliceDevice = await net.authority('th-oag', 'TH').contactPoint('rv-alice').addDevice('Alice office');
+    const alice = await start(relay.url, aliceDevice, [net.root], { now: () => Date.now() + skew });
+    const bob = net.authority('vn-spp', 'VN').contactPoint('rv-bob');
+    const office = await start(relay.url, await bob.addDevice('Bob office'), [net.root]);
+    const laptopDevice = await bob.addDevice('Bob laptop');
+    const laptop = await start(relay.url, laptopDevice, [net.root]);
+    const errors: LiaisonError[] = [];
+    alice.client.on('error', (e) => {
+      errors.push(e);
+    });
+
+    // Both of Bob's devices and Alice know each other: every verification is cached on both sides.
+    await laptop.client.send('th-oag.rv-alice', { text: 'from the laptop' });
+    await alice.waitForMessages(1);
+    await office.client.send('th-oag.rv-alice', { text: 'from the office' });
+    expect((await alice.waitForMessages(2)).map((m) => [m.text, m.sender.deviceName])).toEqual([
+      ['from the laptop', 'Bob laptop'],
+      ['from the office', 'Bob office'],
+    ]);
+    await alice.client.send('vn-spp.rv-bob', { text: 'noted' });
+    const shown = (c: TestClient, text: string) => until(() => c.messages.some((m) => m.text === text), text);
+    await Promise.all([shown(office, 'noted'), shown(laptop, 'noted')]);
+
+    // Alice's application is busy with a message while the laptop sends one more; the laptop is
+    // then stolen, and Bob revokes it before Alice's client gets to that message.
+    let release = () => {};
+    const busy = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    alice.client.on('message', async (m) => {
+      if (m.text === 'hold on') await busy;
+    });
+    await office.client.send('th-oag.rv-alice', { text: 'hold on' });
+    await alice.waitForMessages(3);
+    await laptop.client.send('th-oag.rv-alice', { text: 'sent from the stolen laptop' });
+    const revocation = revoke(bob.accountKeys, {
+      networkId: 'seajust',
+      subject: 'device',
+      subjectId: laptopDevice.id,
+      reason: 'key-compromise',
+      revokedAt: Date.now(),
+    });
+    expect((await http(relay.url, 'POST', '/v1/revocations', revocation)).body).toEqual({ applied: true });
+
+    skew += PEER_CACHE_LIMITS.maxAgeMs;
+    release();
+    await until(() => errors.length > 0 || alice.messages.length > 3, "the laptop's last message handled");
+    expect(alice.messages.map((m) => m.text)).toEqual(['from the laptop', 'from the office', 'hold on']);
+    expect(errors.map((e) => e.code)).toEqual(['UNTRUSTED_IDENTITY']);
+    expect(errors[0]?.message).toContain(laptopDevice.id);
+
+    // Alice's next send is for the office alone: her client no longer encrypts for the laptop,
+    // so the relay has nothing to refuse.
+    const refusedBefore = await relayCounter(relay.url, 'liaison_errors_total', 'code="DEVICE_MISMATCH"');
+    await alice.client.send('vn-spp.rv-bob', { text: 'after the revocation' });
+    await shown(office, 'after the revocation');
+    expect(await relayCounter(relay.url, 'liaison_errors_total', 'code="DEVICE_MISMATCH"')).toBe(refusedBefore);
+    expect(laptop.messages.map((m) => m.text)).not.toContain('after the revocation');
+    expect(alice.messages.map((m) => m.text)).toEqual(['from the laptop', 'from the office', 'hold on']);
   });
 });
 

@@ -13,26 +13,16 @@ export {
   type TransferProgress,
 } from './attachments/transfer.js';
 export { answerChallenge } from './auth.js';
+export type { OutgoingMessage } from './client/content.js';
 export {
   type ConnectionEvent,
   type ConnectionState,
-  DEFAULT_ACKNOWLEDGE_WITHIN_MS,
   LiaisonClient,
   type LiaisonClientOptions,
-  type OutgoingMessage,
-  type ReceivedMessage,
-  type SendOptions,
-  type UrgentOptions,
-  type VerifiedEntry,
-  type VerifiedSender,
 } from './client/liaison-client.js';
+export { DEFAULT_ACKNOWLEDGE_WITHIN_MS, type SendOptions, type UrgentOptions } from './client/outbox.js';
+export type { ReceivedMessage, VerifiedSender } from './client/receiver.js';
 export { bundleFromWire } from './crypto/bundle.js';
-export {
-  acceptPeerIdentity,
-  checkPeerIdentity,
-  markPeerVerified,
-  type PeerIdentityStatus,
-} from './crypto/identities.js';
 export {
   generateIdentityKeyPair,
   type IdentityKeyPair,
@@ -59,6 +49,12 @@ export { CLIENT_ERROR_CODES, isLiaisonError, isRetryable, LiaisonError, type Lia
 export type { KeyStore, PeerIdentity } from './key-store/key-store.js';
 export { MemoryKeyStore } from './key-store/memory-key-store.js';
 export {
+  acceptPeerIdentity,
+  checkPeerIdentity,
+  markPeerVerified,
+  type PeerIdentityStatus,
+} from './trust/identities.js';
+export {
   certifyDevice,
   createNetworkRoot,
   designateContactPoint,
@@ -66,6 +62,7 @@ export {
   registerWebhook,
   revoke,
 } from './trust/issue.js';
+export { PEER_CACHE_LIMITS, type VerifiedEntry } from './trust/peer-directory.js';
 export {
   checkContactPoint,
   checkDevice,

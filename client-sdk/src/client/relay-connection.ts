@@ -34,6 +34,15 @@ const FINAL_REFUSALS: ReadonlySet<string> = new Set([
 /** Reconnection waits: from 250 ms, doubling up to 10 s, each drawn at random below that ceiling. */
 const BACKOFF = { baseMs: 250, maxMs: 10_000 } as const;
 
+/** How long the relay has to answer an event. */
+const ACK_TIMEOUT_MS = 10_000;
+
+/** What the relay answers to an event when it accepts it. */
+export type EventValue<E extends keyof ClientToServerEvents> = Extract<
+  Parameters<Parameters<ClientToServerEvents[E]>[1]>[0],
+  { ok: true }
+>['value'];
+
 /**
  * The socket.io connection to the relay, and its reconnection. socket.io's own reconnection is off:
  * every attempt first gets a fresh single-use proof of key possession over HTTP, and only connects
@@ -89,6 +98,31 @@ export class RelayConnection {
 
   close(): void {
     this.stop(new LiaisonError('UNAVAILABLE', 'closed before the first connection'));
+  }
+
+  /** Emits an event and resolves with the relay's value; its refusal is thrown as a LiaisonError with the relay's code. */
+  async call<E extends keyof ClientToServerEvents>(
+    event: E,
+    payload: Parameters<ClientToServerEvents[E]>[0],
+  ): Promise<EventValue<E>> {
+    // Not buffered while disconnected: the caller retries, and close() does not wait for timeouts.
+    if (!this.socket.connected) throw new LiaisonError('UNAVAILABLE', 'not connected to the relay at the moment');
+    let result: { ok: boolean; value?: unknown; error?: string; message?: string; details?: unknown };
+    try {
+      result = await (
+        this.socket.timeout(ACK_TIMEOUT_MS).emitWithAck as unknown as (e: string, p: unknown) => Promise<typeof result>
+      )(event, payload);
+    } catch {
+      throw new LiaisonError('UNAVAILABLE', 'the relay did not answer in time');
+    }
+    if (!result?.ok) {
+      throw new LiaisonError(
+        (result?.error ?? 'INTERNAL') as LiaisonError['code'],
+        result?.message ?? 'refused',
+        result?.details as never,
+      );
+    }
+    return result.value as never;
   }
 
   private async attempt(): Promise<void> {

@@ -2,7 +2,6 @@ import { encodeSignedPrekey, LIMITS } from '@liaison/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NOW } from '../__fixtures__/devices.js';
 import { MemoryKeyStore } from '../key-store/memory-key-store.js';
-import { acceptPeerIdentity, checkPeerIdentity, markPeerVerified } from './identities.js';
 import { generateIdentityKeyPair, verifySignature } from './keys.js';
 import { currentSignedPrekey, DEFAULT_PREKEY_POLICY, refillOneTimePrekeys, rotateSignedPrekey } from './prekeys.js';
 import { ready } from './sodium.js';
@@ -59,26 +58,5 @@ describe('one-time prekey refill', () => {
     const ids = [...batch, ...second].map((p) => p.id);
     expect(new Set(ids).size).toBe(ids.length);
     expect((await store.getOneTimePrekeyIds()).length).toBe(ids.length);
-  });
-});
-
-describe('peer identities', () => {
-  it('records the first key, refuses a changed one until accepted, and tracks verification', async () => {
-    const { store } = await storeWithIdentity();
-    const key = generateIdentityKeyPair().publicKey;
-    const other = generateIdentityKeyPair().publicKey;
-    expect(await checkPeerIdentity(store, 'vn-spp.lan', key, NOW)).toBe('new');
-    expect(await checkPeerIdentity(store, 'vn-spp.lan', key, NOW)).toBe('known');
-    await markPeerVerified(store, 'vn-spp.lan', key, NOW);
-    expect(await checkPeerIdentity(store, 'vn-spp.lan', key, NOW)).toBe('verified');
-    await expect(checkPeerIdentity(store, 'vn-spp.lan', other, NOW)).rejects.toMatchObject({
-      code: 'UNTRUSTED_IDENTITY',
-      message: expect.stringContaining('since you verified it'),
-    });
-    await expect(markPeerVerified(store, 'vn-spp.lan', other, NOW)).rejects.toMatchObject({
-      code: 'UNTRUSTED_IDENTITY',
-    });
-    await acceptPeerIdentity(store, 'vn-spp.lan', other, NOW + 1);
-    expect(await checkPeerIdentity(store, 'vn-spp.lan', other, NOW)).toBe('known');
   });
 });

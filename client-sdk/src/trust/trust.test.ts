@@ -1,59 +1,14 @@
 import { encodeBase64url, LIMITS, type TrustedRoot } from '@liaison/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { generateIdentityKeyPair, type IdentityKeyPair } from '../crypto/keys.js';
+import { NOW } from '../__fixtures__/devices.js';
+import { network, valid, YEAR } from '../__fixtures__/network.js';
+import { generateIdentityKeyPair } from '../crypto/keys.js';
 import { ready } from '../crypto/sodium.js';
 import { isLiaisonError, type LiaisonErrorCode } from '../errors.js';
 import { certifyDevice, createNetworkRoot, designateContactPoint, issueAuthorityCertificate, revoke } from './issue.js';
 import { type TrustAnchors, verifiedContactPoint, verifiedDevice, verifiedEscalationChain } from './verify.js';
 
-const NOW = 1_790_000_000_000;
-const YEAR = 365 * 24 * 3600 * 1000;
-const valid = { notBefore: NOW - 1000, notAfter: NOW + YEAR };
-
 beforeAll(ready);
-
-/** One network with an authority, a contact point with a device, and helpers to issue more. */
-function network(networkId: string, country: string, authorityId: string) {
-  const { root, keyPair: rootKeys } = createNetworkRoot(networkId, `${networkId} network`);
-  const authorityKeys = generateIdentityKeyPair();
-  const authority = issueAuthorityCertificate(rootKeys, {
-    networkId,
-    authorityId,
-    country,
-    name: `Central authority ${country}`,
-    publicKey: encodeBase64url(authorityKeys.publicKey),
-    ...valid,
-  });
-  const designate = (
-    contactPointId: string,
-    accountKeys: IdentityKeyPair,
-    extra: { escalationChain?: string[] } = {},
-  ) =>
-    designateContactPoint(authorityKeys, {
-      networkId,
-      authorityId,
-      contactPointId,
-      kind: 'person',
-      displayName: `Prosecutor ${contactPointId}`,
-      role: 'Public Prosecutor',
-      languages: ['en'],
-      competences: ['mla'],
-      timeZone: 'Asia/Bangkok',
-      accountKey: encodeBase64url(accountKeys.publicKey),
-      escalationChain: extra.escalationChain ?? [],
-      ...valid,
-    });
-  const accountKeys = generateIdentityKeyPair();
-  const contactPoint = designate(`${authorityId}.somchai`, accountKeys);
-  const deviceKeys = generateIdentityKeyPair();
-  const device = certifyDevice(accountKeys, {
-    contactPointId: contactPoint.contactPointId,
-    deviceId: encodeBase64url(deviceKeys.publicKey),
-    deviceName: 'Office laptop',
-    ...valid,
-  });
-  return { root, rootKeys, authorityKeys, authority, accountKeys, contactPoint, device, designate };
-}
 
 function expectFailure(run: () => unknown, code: LiaisonErrorCode, message?: RegExp) {
   let error: unknown;

@@ -1,0 +1,49 @@
+import type { Receipt } from '@liaison/protocol';
+import { describe, expect, it, vi } from 'vitest';
+import { NOW } from '../__fixtures__/devices.js';
+import { MemoryKeyStore } from '../key-store/memory-key-store.js';
+import { Receipts, SEEN_RECEIPTS_LIMIT } from './receipts.js';
+
+const receipt = (i: number): Receipt => ({
+  messageId: crypto.randomUUID(),
+  status: 'delivered',
+  contactPointId: 'vn-spp.bob',
+  at: NOW + i,
+});
+
+describe('receipts', () => {
+  it('shows each once, and moves the stored cursor before what it remembers could come again', async () => {
+    // The relay's stored list: every receipt ever pushed, by cursor.
+    const stored: Receipt[] = [];
+    const shown: Receipt[] = [];
+    const store = new MemoryKeyStore();
+    const cursor = async () => Number(await store.getState('receipts:cursor'));
+    const receipts = new Receipts(
+      {
+        receipts: async (after: number) => {
+          return { receipts: stored.slice(after, after + 100), cursor: Math.min(after + 100, stored.length) };
+        },
+      },
+      store,
+      async (r) => {
+        shown.push(r);
+      },
+      async (error) => {
+        throw error;
+      },
+    );
+    const push = async (r: Receipt) => {
+      stored.push(r);
+      await receipts.pushed(r);
+    };
+    for (let i = 0; i < SEEN_RECEIPTS_LIMIT / 2 - 1; i++) await push(receipt(i));
+    await push(stored[0] as Receipt);
+    expect(shown).toHaveLength(SEEN_RECEIPTS_LIMIT / 2 - 1);
+    // Half the memory's worth came: the list is read, and the stored cursor moves past all of it.
+    await vi.waitFor(async () => expect(await cursor()).toBe(stored.length));
+    // Twice the memory's worth pushed later, a catch-up lists only what came after the cursor, all remembered.
+    for (let i = 0; i < 2 * SEEN_RECEIPTS_LIMIT; i++) await push(receipt(SEEN_RECEIPTS_LIMIT + i));
+    await receipts.catchUp();
+    expect(shown).toHaveLength(stored.length - 1);
+  });
+});

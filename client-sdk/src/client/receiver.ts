@@ -1,0 +1,194 @@
+import { type Attachment, decodeBase64url, type Envelope } from '@liaison/protocol';
+import type { SessionCipher, SessionPeer } from '../crypto/session-cipher.js';
+import { isLiaisonError, LiaisonError } from '../errors.js';
+import type { PeerIdentities, PeerIdentityStatus } from '../trust/identities.js';
+import { type PeerDirectory, sessionPeer } from '../trust/peer-directory.js';
+import { AckQueue } from './ack-queue.js';
+import { contradiction, type OutgoingMessage, openContent } from './content.js';
+import type { Inbox } from './inbox.js';
+
+/** What a person is shown about who sent a message: all of it from verified certificates. */
+export interface VerifiedSender {
+  contactPointId: string;
+  displayName: string;
+  role: string;
+  authorityId: string;
+  authorityName: string;
+  country: string;
+  networkId: string;
+  networkName: string;
+  deviceId: string;
+  deviceName: string;
+  /** `changed`: the account key differs from the one recorded; compare safety numbers. */
+  identity: PeerIdentityStatus | 'changed';
+}
+
+/**
+ * A received message. Everything at the top level is the sender's, from inside the end-to-end
+ * encryption (or from certificates, for `sender`); the relay could not have changed it. What only
+ * the relay says is under `relay`.
+ */
+export interface ReceivedMessage extends OutgoingMessage {
+  messageId: string;
+  /** `outgoing`: a copy of what another device of this contact point sent. */
+  direction: 'incoming' | 'outgoing';
+  to: string;
+  sender: VerifiedSender;
+  priority: 'normal' | 'urgent';
+  /** The sender's clock when it sent the message. */
+  sentAt: number;
+  /** Urgent only: 0 when addressed to this contact point, k when it reached it by escalation to level k. */
+  escalationLevel: number;
+  /** Urgent only: what the sender chose: the time each level has to acknowledge, and the escalation chain. */
+  urgent?: { acknowledgeWithinMs: number; escalation: string[] };
+  /**
+   * Files sent with the message; fetch each with `download`. Each carries the key that opens it:
+   * keep it as carefully as the message text.
+   */
+  attachments?: Attachment[];
+  /**
+   * The relay's word, which the sender did not seal: when the relay stored the message and, for
+   * an urgent message, when a person at this device's level must acknowledge it (see `acknowledge`).
+   */
+  relay: { serverTime: number; deadline?: number };
+}
+
+/**
+ * Envelopes the relay pushes, one at a time and in order: the sending device verified from
+ * certificates (the relay's word on who sent it counts for nothing), the ciphertext decrypted, the
+ * content checked against the envelope, the message handed to the application, and only then
+ * recorded as delivered and acknowledged to the relay. What cannot be shown is reported and
+ * acknowledged, so the relay drops it; what may become showable (a chain not valid yet) is left
+ * for the relay to offer again.
+ */
+export class Receiver {
+  private incoming: Promise<void> = Promise.resolve();
+  private readonly acks: AckQueue;
+
+  constructor(
+    private readonly self: string,
+    private readonly cipher: SessionCipher,
+    private readonly inbox: Inbox,
+    private readonly directory: PeerDirectory,
+    private readonly identities: PeerIdentities,
+    sendAcks: (messageIds: string[]) => Promise<unknown>,
+    private readonly deliver: (message: ReceivedMessage) => Promise<void>,
+    private readonly report: (error: unknown) => Promise<void>,
+  ) {
+    this.acks = new AckQueue(sendAcks, (error) => this.report(error));
+  }
+
+  /** Handles the envelope after those pushed before it. */
+  push(envelope: Envelope): void {
+    this.incoming = this.incoming.then(() => this.receive(envelope)).catch((error) => this.report(error));
+  }
+
+  /**
+   * The connection ended: acknowledgements not yet accepted are for that connection only (after a
+   * reconnection the relay offers those envelopes again, and the inbox recognises them).
+   */
+  disconnected(): void {
+    this.acks.clear();
+  }
+
+  /** Resolves once the envelopes pushed so far are handled. */
+  idle(): Promise<void> {
+    return this.incoming;
+  }
+
+  private async receive(envelope: Envelope): Promise<void> {
+    if (await this.inbox.delivered(envelope)) return this.acks.add(envelope.messageId);
+    let sender: { shown: VerifiedSender; peer: SessionPeer };
+    try {
+      sender = await this.sender(envelope);
+    } catch (error) {
+      // A chain not valid yet by the relay's clock may become valid (the issuer's clock ran ahead):
+      // keep the envelope unacknowledged, and the relay offers it again later.
+      if (isLiaisonError(error, 'NOT_YET_VALID')) return this.report(error);
+      // A chain that does not verify never will: report it and let the relay drop the envelope.
+      if (isLiaisonError(error) && error.code !== 'UNAVAILABLE') {
+        await this.report(error);
+        return this.acks.add(envelope.messageId);
+      }
+      throw error;
+    }
+    const kept = await this.inbox.pending(envelope);
+    let plaintext: Uint8Array;
+    if (kept && kept.senderContactPoint === sender.peer.contactPointId) {
+      plaintext = kept.plaintext;
+    } else {
+      try {
+        plaintext = await this.cipher.decrypt(sender.peer, decodeBase64url(envelope.ciphertext) as Uint8Array, (p) =>
+          this.inbox.keepPending(envelope, { plaintext: p, senderContactPoint: sender.peer.contactPointId }),
+        );
+      } catch (error) {
+        if (!isLiaisonError(error)) throw error;
+        if (error.code !== 'DUPLICATE_MESSAGE') await this.report(error);
+        return this.acks.add(envelope.messageId);
+      }
+    }
+    const content = openContent(plaintext);
+    const refusal = content
+      ? contradiction(envelope, content)
+      : new LiaisonError('INVALID_MESSAGE', `message ${envelope.messageId} has no readable content`);
+    if (refusal || !content) {
+      await this.report(refusal);
+      await this.inbox.markDelivered(envelope);
+      return this.acks.add(envelope.messageId);
+    }
+    const { version: _, to, sentAt, urgent, ...fields } = content;
+    await this.deliver({
+      ...fields,
+      direction: sender.shown.contactPointId === this.self ? 'outgoing' : 'incoming',
+      to,
+      sender: sender.shown,
+      sentAt,
+      escalationLevel: urgent?.level ?? 0,
+      ...(urgent && { urgent: { acknowledgeWithinMs: urgent.acknowledgeWithinMs, escalation: urgent.escalation } }),
+      relay: {
+        serverTime: envelope.serverTime,
+        ...(envelope.deadline !== undefined && { deadline: envelope.deadline }),
+      },
+    });
+    await this.inbox.markDelivered(envelope);
+    this.acks.add(envelope.messageId);
+  }
+
+  /** Who sent an envelope, from certificates this client verified itself; the relay's claim alone counts for nothing. */
+  private async sender(envelope: Envelope): Promise<{ shown: VerifiedSender; peer: SessionPeer }> {
+    const { contactPoint: verified, devices } = await this.directory.lookup(
+      envelope.senderContactPoint,
+      envelope.senderDevice,
+    );
+    const device = devices.get(envelope.senderDevice);
+    if (!device)
+      throw new LiaisonError(
+        'UNTRUSTED_IDENTITY',
+        `device ${envelope.senderDevice} is not certified for ${envelope.senderContactPoint}`,
+      );
+    await this.identities.checkOwner(envelope.senderContactPoint, [device.deviceId]);
+    let identity: VerifiedSender['identity'];
+    try {
+      identity = await this.identities.check(verified);
+    } catch (error) {
+      if (!isLiaisonError(error, 'UNTRUSTED_IDENTITY')) throw error;
+      identity = 'changed';
+    }
+    return {
+      shown: {
+        contactPointId: verified.contactPoint.contactPointId,
+        displayName: verified.contactPoint.displayName,
+        role: verified.contactPoint.role,
+        authorityId: verified.authority.authorityId,
+        authorityName: verified.authority.name,
+        country: verified.authority.country,
+        networkId: verified.networkId,
+        networkName: verified.networkName,
+        deviceId: device.deviceId,
+        deviceName: device.deviceName,
+        identity,
+      },
+      peer: sessionPeer(verified, device.deviceId),
+    };
+  }
+}
