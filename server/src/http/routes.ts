@@ -4,9 +4,8 @@ import {
   Availability,
   type CertificateChain,
   ContactPointId,
+  checkRevocation,
   DirectoryQuery,
-  decodeBase64url,
-  encodeRevocation,
   encodeSignedPrekey,
   encodeWebhookRegistration,
   LIMITS,
@@ -24,13 +23,15 @@ import {
 } from '@liaison/protocol';
 import { RelayError } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
-import { verifySignature } from '../sodium.js';
+import { signedBy, verifySignature } from '../sodium.js';
 import {
   applyRevocation,
+  authorityCertificate,
   directoryEntry,
   registerDevice,
   searchDirectory,
   setAvailability,
+  storedIssuerKey,
 } from '../storage/directory.js';
 import { receiptsFor } from '../storage/messages.js';
 import { fetchBundles, prekeyCount, uploadPrekeys } from '../storage/prekeys.js';
@@ -43,12 +44,9 @@ const authLimit = (config: RelayDeps['config']) => ({ name: 'auth', perMinute: c
 
 function checkSignedPrekey(deviceId: string, prekey: SignedPrekey): void {
   const { signature, ...body } = prekey;
-  const ok = verifySignature(
-    decodeBase64url(deviceId) as Uint8Array,
-    encodeSignedPrekey(body),
-    decodeBase64url(signature) as Uint8Array,
-  );
-  if (!ok) throw new RelayError('BAD_SIGNATURE', 'the signed prekey is not signed by the device key');
+  if (!signedBy(deviceId, encodeSignedPrekey(body), signature)) {
+    throw new RelayError('BAD_SIGNATURE', 'the signed prekey is not signed by the device key');
+  }
 }
 
 /** Every HTTP endpoint: the authorization and fuzz suites enumerate this table. */
@@ -257,46 +255,21 @@ async function checkRevocationIssuer(
   revocation: Revocation,
   issuer: Extract<RevocationSubmission, { issuer: unknown }>['issuer'] | undefined,
 ): Promise<void> {
-  const { db } = deps;
-  let issuerKey: string | undefined;
-  if (revocation.subject === 'authority') {
-    issuerKey = deps.config.trustedRoots.find(
-      (r) => r.networkId === revocation.networkId && r.publicKey === revocation.issuerKey,
-    )?.publicKey;
-  } else if (revocation.subject === 'contact-point') {
-    const row = await db
-      .selectFrom('contact_points')
-      .select(['authority_certificate', 'network_id'])
-      .where('contact_point_id', '=', revocation.subjectId)
-      .executeTakeFirst();
-    if (row?.network_id === revocation.networkId) issuerKey = row.authority_certificate.publicKey;
-  } else {
-    const row = await db
-      .selectFrom('devices')
-      .innerJoin('contact_points', 'contact_points.contact_point_id', 'devices.contact_point_id')
-      .select(['contact_points.account_key', 'contact_points.network_id'])
-      .where('devices.device_id', '=', revocation.subjectId)
-      .executeTakeFirst();
-    if (row?.network_id === revocation.networkId) issuerKey = row.account_key;
-  }
+  let issuerKey =
+    revocation.subject === 'authority'
+      ? deps.config.trustedRoots.find(
+          (r) => r.networkId === revocation.networkId && r.publicKey === revocation.issuerKey,
+        )?.publicKey
+      : await storedIssuerKey(deps.db, revocation);
   issuerKey ??= issuer && certifiedIssuerKey(deps, revocation, issuer);
   if (!issuerKey)
     throw new RelayError(
       'NOT_FOUND',
       `no ${revocation.subject} "${revocation.subjectId}" known in "${revocation.networkId}"; for a subject not registered here, send the issuer's certificates with the revocation`,
     );
-  if (issuerKey !== revocation.issuerKey)
-    throw new RelayError('FORBIDDEN', 'only the issuer above the subject may revoke it');
-  const { signature, ...body } = revocation;
-  if (
-    !verifySignature(
-      decodeBase64url(issuerKey) as Uint8Array,
-      encodeRevocation(body),
-      decodeBase64url(signature) as Uint8Array,
-    )
-  ) {
-    throw new RelayError('BAD_SIGNATURE', 'the revocation is not signed by its issuer');
-  }
+  const check = checkRevocation(revocation, [issuerKey], { verifySignature });
+  if (check === 'other-issuer') throw new RelayError('FORBIDDEN', 'only the issuer above the subject may revoke it');
+  if (check === 'bad-signature') throw new RelayError('BAD_SIGNATURE', 'the revocation is not signed by its issuer');
 }
 
 /**
@@ -353,24 +326,15 @@ async function checkWebhookRegistration(deps: RelayDeps, registration: WebhookRe
   if (Math.abs(registration.issuedAt - now) > LIMITS.maxClockSkewMs) {
     throw new RelayError('EXPIRED', 'the registration was not issued within the last few minutes');
   }
-  const row = await deps.db
-    .selectFrom('contact_points')
-    .select('authority_certificate')
-    .where('network_id', '=', registration.networkId)
-    .where('authority_id', '=', registration.authorityId)
-    .orderBy('updated_at', 'desc')
-    .executeTakeFirst();
-  if (!row || row.authority_certificate.notAfter <= now) {
+  const authority = await authorityCertificate(deps.db, registration.networkId, registration.authorityId);
+  if (!authority || authority.notAfter <= now) {
     throw new RelayError(
       'NOT_FOUND',
       `no current authority "${registration.authorityId}" known in "${registration.networkId}"`,
     );
   }
   const { signature, ...body } = registration;
-  const signed = verifySignature(
-    decodeBase64url(row.authority_certificate.publicKey) as Uint8Array,
-    encodeWebhookRegistration(body),
-    decodeBase64url(signature) as Uint8Array,
-  );
-  if (!signed) throw new RelayError('BAD_SIGNATURE', "the registration is not signed by the authority's key");
+  if (!signedBy(authority.publicKey, encodeWebhookRegistration(body), signature)) {
+    throw new RelayError('BAD_SIGNATURE', "the registration is not signed by the authority's key");
+  }
 }
