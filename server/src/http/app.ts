@@ -3,7 +3,7 @@ import { BLOB_CHUNK_BYTES, LIMITS } from '@liaison/protocol';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { checked, RelayError, reportFailure } from '../errors.js';
+import { RelayError, reportFailure } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { sameSecret } from '../sodium.js';
 import { isReady } from '../storage/database.js';
@@ -81,13 +81,12 @@ export function createHttpApp(deps: RelayDeps): express.Express {
           const who = identity?.deviceId ?? `ip:${clientAddress(req, deps.config.trustProxyHops)}`;
           await deps.limits.take(`${name}:${who}`, perMinute);
         }
-        const raw =
+        const input =
           route.source === 'body' || route.source === 'bytes'
             ? req.body
             : route.source === 'query'
               ? { ...req.query }
               : undefined;
-        const input = route.source === 'none' ? undefined : checked(route.input, raw);
         const params = Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)]));
         const result = await route.handle({ input, params, identity, deps });
         if (result instanceof Uint8Array) {
