@@ -180,6 +180,7 @@ function request<E extends Endpoint>(
   return { path, body: JSON.stringify(input), type: 'application/json' };
 }
 
+/** `endpoint.output.safeParse` typed as its schema: called on the property itself, TypeScript widens it to any schema. */
 function safeParse<S extends z.ZodType>(schema: S, value: unknown) {
   return schema.safeParse(value);
 }
