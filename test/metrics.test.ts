@@ -25,7 +25,10 @@ describe('metrics', () => {
   afterAll(() => relay.stop());
 
   it('requires the bearer token when one is configured', async () => {
-    expect((await scrape()).status).toBe(401);
+    const refused = await scrape();
+    expect(refused.status).toBe(401);
+    // The standard error body, as every refusal: a scraper misconfigured is told why, with an id to quote.
+    expect(JSON.parse(refused.text)).toMatchObject({ error: 'UNAUTHENTICATED', requestId: expect.any(String) });
     expect((await scrape('Bearer wrong')).status).toBe(401);
     expect((await scrape('Bearer scrape-secret-0123456789')).status).toBe(200);
   });

@@ -41,6 +41,16 @@ describe('the relay as a process (npm start, configured by the environment)', ()
     expect(relay.output()).not.toContain('secret-name');
   });
 
+  it('answers a path no endpoint has like any refusal: the error body, with the request id', async () => {
+    const response = await fetch(`${relay.url}/v1/no-such-endpoint`, { headers: { 'x-request-id': 'lb-5e1f0a77' } });
+    expect(response.status).toBe(404);
+    expect(await response.json()).toEqual({
+      error: 'NOT_FOUND',
+      message: 'no such endpoint',
+      requestId: 'lb-5e1f0a77',
+    });
+  });
+
   it('starts on embedded PGlite, reports ready, serves devices, logs no secrets, and stops on SIGTERM', async () => {
     const url = relay.url;
     expect(relay.output()).toContain(`Liaison relay listening on ${url}`);

@@ -7,14 +7,7 @@ import { DeviceId, fixedBytes, MessageId, PlainString, Timestamp, text, Uuid, un
  * (XChaCha20-Poly1305) in chunks of `LIMITS.blobChunkPlaintextBytes`, and uploads each encrypted
  * chunk. The relay stores ciphertext chunks, their count and size, and which devices may read
  * them; the key, name, type and hash travel inside the end-to-end encrypted message.
- *
- * HTTP (all under /v1, authenticated):
- *   POST /blobs                              CreateBlobRequest -> BlobStatus  (uploader)
- *   GET  /blobs/:blobId                      -> BlobStatus                    (uploader or reader)
- *   PUT  /blobs/:blobId/readers              BlobReaders -> BlobStatus        (uploader)
- *   PUT  /blobs/:blobId/chunks/:index        octet-stream -> BlobStatus       (uploader)
- *   GET  /blobs/:blobId/chunks/:index        -> octet-stream                  (reader, once complete)
- *   POST /blobs/:blobId/downloaded           -> BlobStatus                    (reader)
+ * The endpoints are the blob ones of ENDPOINTS (endpoints.ts).
  */
 
 /** Client-made, like message ids, so that a repeated create is idempotent. */

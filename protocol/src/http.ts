@@ -22,21 +22,7 @@ import {
   Timestamp,
 } from './primitives.js';
 
-/**
- * HTTP request and response bodies. Paths (all under /v1):
- *   POST /auth/challenge                  AuthChallengeRequest -> AuthChallenge
- *   POST /auth/token                      AuthProof -> AuthToken
- *   POST /devices                         RegisterDeviceRequest -> RegisterDeviceResponse
- *   POST /prekeys                         PrekeyUpload -> PrekeyCount               (authenticated)
- *   GET  /prekeys/count                   -> PrekeyCount                            (authenticated)
- *   GET  /contact-points/:id              -> DirectoryEntry                         (authenticated)
- *   GET  /contact-points/:id/bundles      -> BundlesResponse                        (authenticated)
- *   GET  /directory?...                   DirectoryQuery -> DirectoryPage           (authenticated)
- *   PUT  /availability                    Availability -> Availability              (authenticated)
- *   GET  /receipts?after=N                -> ReceiptsPage                           (authenticated)
- *   POST /revocations                     RevocationSubmission -> { applied: true }
- *   GET  /healthz, /readyz                -> Health
- */
+/** Request and response bodies of the HTTP API; which endpoint takes which is in endpoints.ts. */
 
 /** A device registers with its chain, its first prekeys, and proof that it holds the device key. */
 export const RegisterDeviceRequest = z.strictObject({

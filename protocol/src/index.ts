@@ -4,6 +4,7 @@ export * from './blobs.js';
 export * from './canonical.js';
 export * from './certificates.js';
 export * from './content.js';
+export * from './endpoints.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './events.js';

@@ -70,7 +70,12 @@ function key(text: string): Uint8Array {
   return decodeBase64url(text) ?? new Uint8Array(0);
 }
 
-function signedBy(ctx: TrustContext, publicKey: string, message: Uint8Array, signature: string): boolean {
+function signedBy(
+  ctx: Pick<TrustContext, 'verifySignature'>,
+  publicKey: string,
+  message: Uint8Array,
+  signature: string,
+): boolean {
   try {
     return ctx.verifySignature(key(publicKey), message, key(signature));
   } catch {
@@ -92,7 +97,23 @@ function window(ctx: TrustContext, link: TrustLink, what: string, c: { notBefore
 
 const iso = (t: number) => new Date(t).toISOString();
 
-/** A revocation counts only when signed by the issuer above its subject, as named here. */
+/**
+ * The rule of revocations, for the SDK and the relay alike: a revocation counts only when it is by
+ * the issuer right above its subject (one of `issuerKeys`: the network's root keys for an
+ * authority, the authority's key for a contact point, the account key for a device) and signed by
+ * that issuer.
+ */
+export function checkRevocation(
+  revocation: Revocation,
+  issuerKeys: readonly string[],
+  ctx: Pick<TrustContext, 'verifySignature'>,
+): 'valid' | 'other-issuer' | 'bad-signature' {
+  if (!issuerKeys.includes(revocation.issuerKey)) return 'other-issuer';
+  const { signature, ...body } = revocation;
+  return signedBy(ctx, revocation.issuerKey, encodeRevocation(body), signature) ? 'valid' : 'bad-signature';
+}
+
+/** The known revocation of this subject that counts, if any. */
 function revoked(
   ctx: TrustContext,
   networkId: string,
@@ -100,12 +121,13 @@ function revoked(
   subjectId: string,
   issuerKeys: readonly string[],
 ): Revocation | undefined {
-  return ctx.revocations.find((r) => {
-    if (r.networkId !== networkId || r.subject !== subject || r.subjectId !== subjectId) return false;
-    if (!issuerKeys.includes(r.issuerKey)) return false;
-    const { signature, ...body } = r;
-    return signedBy(ctx, r.issuerKey, encodeRevocation(body), signature);
-  });
+  return ctx.revocations.find(
+    (r) =>
+      r.networkId === networkId &&
+      r.subject === subject &&
+      r.subjectId === subjectId &&
+      checkRevocation(r, issuerKeys, ctx) === 'valid',
+  );
 }
 
 /** Network root → authority: the authority's certificate is real, current and not revoked. */

@@ -14,7 +14,7 @@ import { sql } from 'kysely';
 import pg from 'pg';
 import { type RelayConfig, relayConfig } from '../src/config.js';
 import { type Relay, startRelay } from '../src/relay.js';
-import { storeMessage } from '../src/storage/messages.js';
+import { storeMessages } from '../src/storage/messages.js';
 
 const quick = process.argv.includes('--quick');
 const PENDING = quick ? 500 : 10_000;
@@ -45,10 +45,11 @@ async function measure(relay: Relay) {
         { recipientDevice: device(3), kind: 'message', ciphertext, escalationLevel: 1 },
       ],
     };
-    await storeMessage(relay.db, sender, request, Date.now(), 30 * 24 * HOUR, [
+    const levels = [
       { contactPointId: 'vn-spp.bob', devices: 1 },
       { contactPointId: 'vn-spp.deputy', devices: 1 },
-    ]);
+    ];
+    await storeMessages(relay.db, [{ sender, request, levels }], Date.now(), 30 * 24 * HOUR);
   }
   const storeSeconds = (performance.now() - started) / 1000;
   // Now that all are stored, move their level-0 deadlines into the next few seconds, spread evenly.

@@ -12,8 +12,8 @@ export class Batcher<I, O> {
   private running = false;
 
   /**
-   * `process` answers each item of a batch in order: a value, or an Error for that item alone.
-   * If it throws, every item of the batch fails with that error.
+   * `process` answers each item of a batch in order: a value, or an Error for that item alone (an
+   * item it gives no answer fails). If it throws, every item of the batch fails with that error.
    */
   constructor(
     private readonly process: (items: I[]) => Promise<(O | Error)[]>,
@@ -39,7 +39,9 @@ export class Batcher<I, O> {
           const results = await this.process(batch.map((b) => b.item));
           for (const [i, { resolve, reject }] of batch.entries()) {
             const result = results[i];
-            result instanceof Error ? reject(result) : resolve(result as O);
+            if (result === undefined) reject(new Error('the batch gave no answer for this item'));
+            else if (result instanceof Error) reject(result);
+            else resolve(result);
           }
         } catch (error) {
           for (const { reject } of batch) reject(error);

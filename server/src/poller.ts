@@ -1,3 +1,4 @@
+import { failureForLog } from './errors.js';
 import type { Logger } from './log.js';
 
 /**
@@ -38,10 +39,7 @@ export class Poller {
   private tick(): void {
     if (this.queued > 0) return;
     void this.runNow().catch((error) =>
-      this.log.error(
-        { event: `${this.name}.error`, err: (error as Error)?.message?.slice(0, 200) },
-        `${this.name} failed`,
-      ),
+      this.log.error({ event: `${this.name}.error`, err: failureForLog(error) }, `${this.name} failed`),
     );
   }
 }

@@ -7,6 +7,7 @@ import { openBlobStore } from './blobs/blob-store.js';
 import { reapBlobs } from './blobs/reaper.js';
 import { joinCluster } from './cluster.js';
 import type { RelayConfig } from './config.js';
+import { failureForLog } from './errors.js';
 import { createHttpApp } from './http/app.js';
 import { createHttpServer } from './http/http-server.js';
 import { createLogger } from './log.js';
@@ -137,7 +138,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
 
   const sweeper = setInterval(() => {
     void track(sweep()).catch((error) =>
-      log.error({ event: 'sweep.error', err: (error as Error)?.message }, 'sweep failed'),
+      log.error({ event: 'sweep.error', err: failureForLog(error) }, 'sweep failed'),
     );
   }, config.sweepIntervalMs);
   sweeper.unref();

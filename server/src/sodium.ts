@@ -1,3 +1,4 @@
+import { decodeBase64url } from '@liaison/protocol';
 import sodium from 'libsodium-wrappers-sumo';
 
 /**
@@ -14,6 +15,13 @@ export function verifySignature(publicKey: Uint8Array, message: Uint8Array, sign
   } catch {
     return false;
   }
+}
+
+/** Whether `signature` (base64url) over `message` is by `publicKey` (base64url); false for keys that do not decode. */
+export function signedBy(publicKey: string, message: Uint8Array, signature: string): boolean {
+  const key = decodeBase64url(publicKey);
+  const bytes = decodeBase64url(signature);
+  return key !== undefined && bytes !== undefined && verifySignature(key, message, bytes);
 }
 
 /** Constant-time equality of two secrets (different lengths are simply unequal). */

@@ -1,22 +1,19 @@
 import {
   AuthorityCertificate,
   ContactPointCertificate,
+  ENDPOINTS,
   type ErrorBody,
   ErrorBody as ErrorBodySchema,
   Revocation,
   type RevocationSubject,
   type RevocationSubmission,
 } from '@liaison/protocol';
-import { z } from 'zod';
 import { CliError } from './cli-error.js';
 import { type CommandContext, list, optional, required } from './command-context.js';
 import { readStatement } from './io.js';
 
 /** How long a relay has to answer; a revocation is small, so only a relay in trouble takes longer. */
 const TIMEOUT_MS = 30_000;
-
-/** What POST /v1/revocations answers when the relay has recorded the revocation. */
-const Applied = z.strictObject({ applied: z.literal(true) });
 
 type Answer =
   | { kind: 'applied' }
@@ -76,8 +73,8 @@ async function post(relay: string, submission: RevocationSubmission): Promise<An
   let response: Response;
   let body: unknown;
   try {
-    response = await fetch(`${relay}/v1/revocations`, {
-      method: 'POST',
+    response = await fetch(`${relay}${ENDPOINTS.revoke.path}`, {
+      method: ENDPOINTS.revoke.method.toUpperCase(),
       headers: { 'content-type': 'application/json' },
       body: JSON.stringify(submission),
       signal: AbortSignal.timeout(TIMEOUT_MS),
@@ -86,7 +83,7 @@ async function post(relay: string, submission: RevocationSubmission): Promise<An
   } catch (error) {
     return { kind: 'unreachable', reason: unreachableReason(error) };
   }
-  if (response.ok && Applied.safeParse(body).success) return { kind: 'applied' };
+  if (response.ok && ENDPOINTS.revoke.output.safeParse(body).success) return { kind: 'applied' };
   const error = ErrorBodySchema.safeParse(body);
   if (!response.ok && error.success) return { kind: 'refused', error: error.data };
   return { kind: 'unexpected', status: response.status };

@@ -1,32 +1,35 @@
 import {
-  AuthChallenge,
   type AuthProof,
   type AuthPurpose,
-  AuthToken,
+  type AuthToken,
   type Availability,
   BLOB_CHUNK_BYTES,
-  BlobStatus,
-  BundlesResponse,
   type CertificateChain,
+  ChunkBytes,
   type CreateBlobRequest,
-  DirectoryEntry,
-  DirectoryPage,
   type DirectoryQuery,
+  ENDPOINTS,
+  type Endpoint,
+  type EndpointInput,
+  type EndpointOutput,
   ErrorBody,
+  endpointPath,
   type OneTimePrekey,
-  PrekeyCount,
   type PrekeyUpload,
-  ReceiptsPage,
-  RegisterDeviceResponse,
   type SignedPrekey,
-  UrgentState,
 } from '@liaison/protocol';
-import { z } from 'zod';
+import type { z } from 'zod';
 import { answerChallenge } from '../auth.js';
 import { concat } from '../crypto/bytes.js';
 import type { IdentityKeyPair } from '../crypto/keys.js';
 import { LiaisonError } from '../errors.js';
 import type { RelayClock } from './relay-clock.js';
+
+/** What one call of an endpoint carries: its path's parameters and its input, as the endpoint defines them. */
+type Call<E extends Endpoint> = (keyof z.input<E['params']> extends never
+  ? { params?: undefined }
+  : { params: { [K in keyof z.input<E['params']>]: string | number } }) &
+  (E['source'] extends 'none' ? { input?: undefined } : { input: EndpointInput<E> });
 
 /**
  * The relay's HTTP API as the SDK uses it. Every response is checked against its schema before
@@ -50,10 +53,7 @@ export class RelayApi {
    */
   async proof(purpose: AuthPurpose): Promise<AuthProof> {
     const sentAt = this.local();
-    const challenge = await this.call('POST', '/v1/auth/challenge', AuthChallenge, {
-      deviceId: this.deviceId,
-      purpose,
-    });
+    const challenge = await this.call(ENDPOINTS.authChallenge, { input: { deviceId: this.deviceId, purpose } });
     this.clock.sample(challenge.issuedAt, sentAt, this.local());
     if (challenge.origin !== this.relayOrigin || challenge.purpose !== purpose) {
       throw new LiaisonError(
@@ -66,119 +66,123 @@ export class RelayApi {
 
   register(chain: CertificateChain, signedPrekey: SignedPrekey, oneTimePrekeys: OneTimePrekey[]) {
     return this.proof('register').then((proof) =>
-      this.call('POST', '/v1/devices', RegisterDeviceResponse, { chain, signedPrekey, oneTimePrekeys, proof }),
+      this.call(ENDPOINTS.registerDevice, { input: { chain, signedPrekey, oneTimePrekeys, proof } }),
     );
   }
 
   prekeyCount() {
-    return this.authed('GET', '/v1/prekeys/count', PrekeyCount);
+    return this.authed(ENDPOINTS.prekeyCount, {});
   }
   uploadPrekeys(upload: PrekeyUpload) {
-    return this.authed('POST', '/v1/prekeys', PrekeyCount, upload);
+    return this.authed(ENDPOINTS.uploadPrekeys, { input: upload });
   }
   bundles(contactPointId: string) {
-    return this.authed('GET', `/v1/contact-points/${encodeURIComponent(contactPointId)}/bundles`, BundlesResponse);
+    return this.authed(ENDPOINTS.bundles, { params: { contactPointId } });
   }
   contactPoint(contactPointId: string) {
-    return this.authed('GET', `/v1/contact-points/${encodeURIComponent(contactPointId)}`, DirectoryEntry);
+    return this.authed(ENDPOINTS.contactPoint, { params: { contactPointId } });
   }
   directory(query: DirectoryQuery) {
-    const params = new URLSearchParams(Object.entries(query).map(([k, v]): [string, string] => [k, String(v)]));
-    return this.authed('GET', `/v1/directory?${params}`, DirectoryPage);
+    return this.authed(ENDPOINTS.directory, { input: query });
   }
   receipts(after: number) {
-    return this.authed('GET', `/v1/receipts?after=${after}`, ReceiptsPage);
+    return this.authed(ENDPOINTS.receipts, { input: { after } });
   }
   urgent(messageId: string) {
-    return this.authed('GET', `/v1/urgent/${encodeURIComponent(messageId)}`, UrgentState);
+    return this.authed(ENDPOINTS.urgent, { params: { messageId } });
   }
   setAvailability(availability: Availability) {
-    return this.authed('PUT', '/v1/availability', DirectoryEntry.shape.availability, availability);
+    return this.authed(ENDPOINTS.setAvailability, { input: availability });
   }
   createBlob(request: CreateBlobRequest) {
-    return this.authed('POST', '/v1/blobs', BlobStatus, request);
+    return this.authed(ENDPOINTS.createBlob, { input: request });
   }
   blobStatus(blobId: string) {
-    return this.authed('GET', blobPath(blobId), BlobStatus);
+    return this.authed(ENDPOINTS.blobStatus, { params: { blobId } });
   }
   setBlobReaders(blobId: string, readers: string[]) {
-    return this.authed('PUT', `${blobPath(blobId)}/readers`, BlobStatus, { readers });
+    return this.authed(ENDPOINTS.setBlobReaders, { params: { blobId }, input: { readers } });
   }
   putChunk(blobId: string, index: number, bytes: Uint8Array) {
-    return this.authed('PUT', `${blobPath(blobId)}/chunks/${index}`, BlobStatus, bytes);
+    return this.authed(ENDPOINTS.putChunk, { params: { blobId, index }, input: bytes });
   }
   /** One chunk's ciphertext; never more than a chunk's bytes are read, whatever the relay sends. */
   getChunk(blobId: string, index: number) {
-    return this.authed('GET', `${blobPath(blobId)}/chunks/${index}`, CHUNK);
+    return this.authed(ENDPOINTS.getChunk, { params: { blobId, index } });
   }
   blobDownloaded(blobId: string) {
-    return this.authed('POST', `${blobPath(blobId)}/downloaded`, BlobStatus);
+    return this.authed(ENDPOINTS.blobDownloaded, { params: { blobId } });
   }
 
   /** A call with a bearer token, minted from a fresh proof when there is none or it is about to expire. */
-  private async authed<S extends z.ZodType>(
-    method: string,
-    path: string,
-    schema: S | typeof CHUNK,
-    body?: unknown,
-  ): Promise<z.infer<S>> {
+  private async authed<E extends Endpoint>(endpoint: E, call: Call<E>): Promise<EndpointOutput<E>> {
     // The token's expiry is the relay's time.
     if (!this.token || this.token.expiresAt - 30_000 < this.clock.now()) {
-      this.token = await this.call('POST', '/v1/auth/token', AuthToken, await this.proof('token'));
+      this.token = await this.call(ENDPOINTS.authToken, { input: await this.proof('token') });
     }
     try {
-      return await this.call(method, path, schema, body, this.token.token);
+      return await this.call(endpoint, call, this.token.token);
     } catch (error) {
       if (!(error instanceof LiaisonError) || error.code !== 'UNAUTHENTICATED') throw error;
       this.token = undefined;
-      return this.authed(method, path, schema, body);
+      return this.authed(endpoint, call);
     }
   }
 
-  private async call<S extends z.ZodType>(
-    method: string,
-    path: string,
-    schema: S | typeof CHUNK,
-    body?: unknown,
-    token?: string,
-  ): Promise<z.infer<S>> {
-    const bytes = body instanceof Uint8Array;
+  private async call<E extends Endpoint>(endpoint: E, call: Call<E>, token?: string): Promise<EndpointOutput<E>> {
+    const { path, body, type } = request(endpoint, call);
+    const method = endpoint.method.toUpperCase();
     let response: Response;
+    let chunk: Uint8Array | undefined;
     try {
       response = await fetch(`${this.serverUrl}${path}`, {
         method,
-        headers: {
-          ...(body !== undefined && { 'content-type': bytes ? 'application/octet-stream' : 'application/json' }),
-          ...(token && { authorization: `Bearer ${token}` }),
-        },
-        ...(body !== undefined && { body: bytes ? (body as Uint8Array<ArrayBuffer>) : JSON.stringify(body) }),
+        headers: { ...(type && { 'content-type': type }), ...(token && { authorization: `Bearer ${token}` }) },
+        ...(body !== undefined && { body }),
       });
-      if (schema === CHUNK && response.ok) return (await readCapped(response, BLOB_CHUNK_BYTES)) as z.infer<S>;
+      if (endpoint.output === ChunkBytes && response.ok) chunk = await readCapped(response, BLOB_CHUNK_BYTES);
     } catch (error) {
       if (error instanceof LiaisonError) throw error;
       throw new LiaisonError('UNAVAILABLE', `the relay at ${this.serverUrl} cannot be reached`);
     }
-    const json: unknown = await response.json().catch(() => undefined);
+    const answer: unknown = chunk ?? (await response.json().catch(() => undefined));
     if (!response.ok) {
-      const error = ErrorBody.safeParse(json);
+      const error = ErrorBody.safeParse(answer);
       if (error.success) throw LiaisonError.fromWire(error.data);
       throw new LiaisonError(
         response.status >= 500 ? 'UNAVAILABLE' : 'INTERNAL',
         `the relay answered ${response.status}`,
       );
     }
-    const parsed = (schema as S).safeParse(json);
+    const parsed = safeParse<E['output']>(endpoint.output, answer);
     if (!parsed.success)
-      throw new LiaisonError('INVALID_MESSAGE', `the relay's answer to ${method} ${path.split('?')[0]} is malformed`);
+      throw new LiaisonError('INVALID_MESSAGE', `the relay's answer to ${method} ${endpoint.path} is malformed`);
     return parsed.data;
   }
 }
 
-/** Marks a call whose answer is one attachment chunk, as bytes. */
-const CHUNK = z.instanceof(Uint8Array);
+/** The path (with the query), body and content type of one call, as its endpoint defines them. */
+function request<E extends Endpoint>(
+  endpoint: E,
+  call: Call<E>,
+): { path: string; body?: string | Uint8Array<ArrayBuffer>; type?: string } {
+  const path = endpointPath(endpoint, call.params ?? {});
+  const { input } = call;
+  if (input === undefined || input === null || endpoint.source === 'none') return { path };
+  if (endpoint.source === 'bytes' && input instanceof Uint8Array) {
+    return { path, body: input as Uint8Array<ArrayBuffer>, type: 'application/octet-stream' };
+  }
+  if (endpoint.source === 'query') {
+    const fields = Object.entries(input).filter(([, value]) => value !== undefined);
+    const query = new URLSearchParams(fields.map(([key, value]): [string, string] => [key, String(value)]));
+    return { path: fields.length > 0 ? `${path}?${query}` : path };
+  }
+  return { path, body: JSON.stringify(input), type: 'application/json' };
+}
 
-function blobPath(blobId: string): string {
-  return `/v1/blobs/${encodeURIComponent(blobId)}`;
+/** `endpoint.output.safeParse` typed as its schema: called on the property itself, TypeScript widens it to any schema. */
+function safeParse<S extends z.ZodType>(schema: S, value: unknown) {
+  return schema.safeParse(value);
 }
 
 /** The body, refused as soon as it passes `max` bytes: a hostile relay cannot make the SDK buffer more. */

@@ -4,7 +4,6 @@ import {
   type AuthPurpose,
   type AuthToken,
   type CertificateChain,
-  decodeBase64url,
   encodeAuthChallenge,
   encodeBase64url,
   LIMITS,
@@ -13,7 +12,7 @@ import {
 } from '@liaison/protocol';
 import type { Kysely } from 'kysely';
 import { RelayError } from '../errors.js';
-import { keyedHash, randomBytes, verifySignature } from '../sodium.js';
+import { keyedHash, randomBytes, signedBy, verifySignature } from '../sodium.js';
 import { deviceChain, deviceStillValid, revocations } from '../storage/directory.js';
 import type { Database } from '../storage/schema.js';
 import type { EphemeralStore } from './ephemeral-store.js';
@@ -80,9 +79,7 @@ export class Authenticator {
       origin: this.options.origin(),
       deviceId: proof.deviceId,
     });
-    const key = decodeBase64url(proof.deviceId);
-    const signature = decodeBase64url(proof.signature);
-    if (!key || !signature || !verifySignature(key, statement, signature)) {
+    if (!signedBy(proof.deviceId, statement, proof.signature)) {
       throw new RelayError('UNAUTHENTICATED', 'the proof is not signed by the device key');
     }
   }

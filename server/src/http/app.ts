@@ -1,9 +1,9 @@
 import { randomUUID } from 'node:crypto';
-import { BLOB_CHUNK_BYTES, type ErrorBody, LIMITS, parseInput } from '@liaison/protocol';
+import { BLOB_CHUNK_BYTES, LIMITS } from '@liaison/protocol';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { RelayError, statusOf, toErrorBody } from '../errors.js';
+import { RelayError, reportFailure } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { sameSecret } from '../sodium.js';
 import { isReady } from '../storage/migrations.js';
@@ -62,10 +62,7 @@ export function createHttpApp(deps: RelayDeps): express.Express {
   app.get('/metrics', async (req, res) => {
     // Constant-time, so the token cannot be guessed byte by byte from response times.
     if (deps.config.metricsToken && !sameSecret(req.get('authorization') ?? '', `Bearer ${deps.config.metricsToken}`)) {
-      res
-        .status(401)
-        .json({ error: 'UNAUTHENTICATED', message: 'a metrics bearer token is required' } satisfies ErrorBody);
-      return;
+      throw new RelayError('UNAUTHENTICATED', 'a metrics bearer token is required');
     }
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
@@ -84,18 +81,12 @@ export function createHttpApp(deps: RelayDeps): express.Express {
           const who = identity?.deviceId ?? `ip:${clientAddress(req, deps.config.trustProxyHops)}`;
           await deps.limits.take(`${name}:${who}`, perMinute);
         }
-        const raw =
+        const input =
           route.source === 'body' || route.source === 'bytes'
             ? req.body
             : route.source === 'query'
               ? { ...req.query }
               : undefined;
-        let input: unknown;
-        if (route.source !== 'none') {
-          const parsed = parseInput(route.input, raw);
-          if (!parsed.ok) throw new RelayError(parsed.error.error, parsed.error.message, parsed.error.details);
-          input = parsed.value;
-        }
         const params = Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)]));
         const result = await route.handle({ input, params, identity, deps });
         if (result instanceof Uint8Array) {
@@ -107,26 +98,18 @@ export function createHttpApp(deps: RelayDeps): express.Express {
     );
   }
 
-  app.use((_req, res) => {
-    res.status(404).json({ error: 'NOT_FOUND', message: 'no such endpoint' } satisfies ErrorBody);
+  app.use(() => {
+    throw new RelayError('NOT_FOUND', 'no such endpoint');
   });
   app.use((error: unknown, req: Request, res: Response, _next: NextFunction) => {
     const requestId = res.locals.requestId as string;
-    const body = { ...(frameworkError(error) ?? toErrorBody(error)), requestId };
-    deps.metrics.errors.inc({ code: body.error });
-    if (body.error === 'INTERNAL' || body.error === 'UNAVAILABLE') {
-      deps.log.error(
-        {
-          event: 'http.error',
-          requestId,
-          method: req.method,
-          route: req.route?.path ?? 'unmatched',
-          err: describe(error),
-        },
-        'request failed',
-      );
-    }
-    res.status(statusOf(body)).json(body);
+    const failure = reportFailure(deps, error, {
+      event: 'http.error',
+      requestId,
+      method: req.method,
+      route: req.route?.path ?? 'unmatched',
+    });
+    res.status(failure.status).json({ ...failure.body(), requestId });
   });
   return app;
 }
@@ -136,22 +119,4 @@ function bearer(req: Request): string {
   const match = /^Bearer ([A-Za-z0-9_-]{16,256})$/.exec(header);
   if (!match?.[1]) throw new RelayError('UNAUTHENTICATED', 'a bearer token is required (POST /v1/auth/token)');
   return match[1];
-}
-
-/**
- * Failures raised by express itself (body parsing, a path that does not decode), as stable codes.
- * They carry a 4xx status; anything else is the relay's own error.
- */
-function frameworkError(error: unknown): ErrorBody | undefined {
-  const { type, status, limit } = (error ?? {}) as { type?: string; status?: number; limit?: number };
-  if (type === 'entity.too.large') return { error: 'PAYLOAD_TOO_LARGE', message: `body over ${limit} bytes` };
-  if (type === 'entity.parse.failed') return { error: 'INVALID_INPUT', message: 'body is not valid JSON' };
-  if (error instanceof RelayError || typeof status !== 'number' || status < 400 || status >= 500) return undefined;
-  return { error: 'INVALID_INPUT', message: 'malformed request' };
-}
-
-/** The error's kind and message for the log: never request data. */
-function describe(error: unknown): { name?: string; message?: string; code?: unknown } {
-  const e = error as { name?: string; message?: string; code?: unknown };
-  return { name: e?.name, message: e?.message, code: e?.code };
 }

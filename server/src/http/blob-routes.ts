@@ -1,7 +1,8 @@
-import { BLOB_CHUNK_BYTES, BlobId, BlobReaders, blobChunkLength, CreateBlobRequest } from '@liaison/protocol';
-import { z } from 'zod';
+import { blobChunkLength } from '@liaison/protocol';
+import type { DeviceIdentity } from '../auth/authenticator.js';
 import { removeBlob } from '../blobs/reaper.js';
 import { RelayError } from '../errors.js';
+import type { RelayDeps } from '../relay-deps.js';
 import {
   type BlobRow,
   blobDownloaded,
@@ -13,22 +14,21 @@ import {
   setBlobReaders,
   storedBlobBytes,
 } from '../storage/blobs.js';
-import { me, None, param, type Route, type RouteContext } from './route.js';
+import { type Handlers, me } from './route.js';
 
-const ChunkIndex = z
-  .string()
-  .regex(/^(0|[1-9][0-9]{0,8})$/)
-  .transform(Number);
-const ChunkBytes = z.instanceof(Uint8Array).refine((b) => b.length <= BLOB_CHUNK_BYTES, {
-  message: `at most ${BLOB_CHUNK_BYTES} bytes per chunk`,
-});
+/** A request about one blob. */
+interface BlobRequest {
+  params: { blobId: string };
+  identity: DeviceIdentity | undefined;
+  deps: RelayDeps;
+}
 
 /**
  * The blob, if the caller may see it: its uploader or one of its readers. Anyone else learns
  * nothing, not even that it exists.
  */
-async function visibleBlob(ctx: RouteContext, as: 'uploader' | 'reader' | 'either'): Promise<BlobRow> {
-  const blobId = param(ctx, 'blobId', BlobId);
+async function visibleBlob(ctx: BlobRequest, as: 'uploader' | 'reader' | 'either'): Promise<BlobRow> {
+  const { blobId } = ctx.params;
   const { deviceId } = me(ctx);
   const row = await findBlob(ctx.deps.db, blobId);
   const uploader = row?.uploader_device === deviceId;
@@ -40,23 +40,20 @@ async function visibleBlob(ctx: RouteContext, as: 'uploader' | 'reader' | 'eithe
 }
 
 /** A blob the caller may read, once its upload is complete. */
-async function readableBlob(ctx: RouteContext): Promise<BlobRow> {
+async function readableBlob(ctx: BlobRequest): Promise<BlobRow> {
   const row = await visibleBlob(ctx, 'reader');
   if (row.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
   return row;
 }
 
 /** Encrypted attachments: upload in chunks, resumable; download by chunk, by the devices the sender named. */
-export const BLOB_ROUTES: Route[] = [
-  {
-    method: 'post',
-    path: '/v1/blobs',
-    authenticated: true,
+export const BLOB_HANDLERS: Handlers<
+  'createBlob' | 'blobStatus' | 'setBlobReaders' | 'putChunk' | 'getChunk' | 'blobDownloaded'
+> = {
+  createBlob: {
     limit: (config) => ({ name: 'blobs', perMinute: config.blobCreationsPerMinute }),
-    source: 'body',
-    input: CreateBlobRequest,
     handle: async (ctx) => {
-      const request = ctx.input as CreateBlobRequest;
+      const request = ctx.input;
       const { config, db } = ctx.deps;
       const uploader = me(ctx).deviceId;
       if (request.size > config.maxBlobBytes) {
@@ -78,36 +75,21 @@ export const BLOB_ROUTES: Route[] = [
       return blobStatus(await createBlob(db, uploader, request, config.now(), config.blobRetentionMs));
     },
   },
-  {
-    method: 'get',
-    path: '/v1/blobs/:blobId',
-    authenticated: true,
-    source: 'none',
-    input: None,
+  blobStatus: {
     handle: async (ctx) => blobStatus(await visibleBlob(ctx, 'either')),
   },
-  {
-    method: 'put',
-    path: '/v1/blobs/:blobId/readers',
-    authenticated: true,
-    source: 'body',
-    input: BlobReaders,
+  setBlobReaders: {
     handle: async (ctx) => {
       const row = await visibleBlob(ctx, 'uploader');
-      await setBlobReaders(ctx.deps.db, row.blob_id, (ctx.input as BlobReaders).readers);
+      await setBlobReaders(ctx.deps.db, row.blob_id, ctx.input.readers);
       return blobStatus(row);
     },
   },
-  {
-    method: 'put',
-    path: '/v1/blobs/:blobId/chunks/:index',
-    authenticated: true,
-    source: 'bytes',
-    input: ChunkBytes,
+  putChunk: {
     handle: async (ctx) => {
       const row = await visibleBlob(ctx, 'uploader');
-      const index = param(ctx, 'index', ChunkIndex);
-      const bytes = ctx.input as Uint8Array;
+      const { index } = ctx.params;
+      const bytes = ctx.input;
       if (index >= row.chunks) throw new RelayError('INVALID_INPUT', `this blob has ${row.chunks} chunks`);
       const expected = blobChunkLength(row.size, index);
       if (bytes.length !== expected) {
@@ -124,15 +106,10 @@ export const BLOB_ROUTES: Route[] = [
       return blobStatus(updated);
     },
   },
-  {
-    method: 'get',
-    path: '/v1/blobs/:blobId/chunks/:index',
-    authenticated: true,
-    source: 'none',
-    input: None,
+  getChunk: {
     handle: async (ctx) => {
       const row = await readableBlob(ctx);
-      const index = param(ctx, 'index', ChunkIndex);
+      const { index } = ctx.params;
       if (index >= row.chunks) throw new RelayError('NOT_FOUND', `this blob has ${row.chunks} chunks`);
       const bytes = await ctx.deps.blobs.read(row.blob_id, index);
       if (!bytes) throw new RelayError('NOT_FOUND', 'no such blob');
@@ -140,12 +117,7 @@ export const BLOB_ROUTES: Route[] = [
       return bytes;
     },
   },
-  {
-    method: 'post',
-    path: '/v1/blobs/:blobId/downloaded',
-    authenticated: true,
-    source: 'none',
-    input: None,
+  blobDownloaded: {
     handle: async (ctx) => {
       const row = await readableBlob(ctx);
       const { deps } = ctx;
@@ -155,4 +127,4 @@ export const BLOB_ROUTES: Route[] = [
       return blobStatus(row);
     },
   },
-];
+};

@@ -1,11 +1,11 @@
 import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { ErrorBody } from '@liaison/protocol';
+import { RelayError } from '../errors.js';
 import { answerAndClose } from './answer-and-close.js';
 import { clientAddress } from './client-address.js';
 
-const REFUSAL: ErrorBody = { error: 'RATE_LIMITED', message: 'too many connections from this address' };
+const REFUSAL = new RelayError('RATE_LIMITED', 'too many connections from this address');
 
 /**
  * At most `max` connections per client address at once, so that one client cannot take the
@@ -51,7 +51,7 @@ export function limitConnectionsPerAddress(
 
   if (options.trustProxyHops === 0) {
     server.on('connection', (socket: Socket) => {
-      if (!countFor(socket, socket.remoteAddress ?? 'unknown')) answerAndClose(socket, 429, REFUSAL);
+      if (!countFor(socket, socket.remoteAddress ?? 'unknown')) answerAndClose(socket, REFUSAL);
     });
     return;
   }
@@ -60,7 +60,9 @@ export function limitConnectionsPerAddress(
   server.removeAllListeners('request');
   server.on('request', (req, res) => {
     if (!countFor(req.socket, address(req))) {
-      res.writeHead(429, { 'content-type': 'application/json', connection: 'close' }).end(JSON.stringify(REFUSAL));
+      res
+        .writeHead(REFUSAL.status, { 'content-type': 'application/json', connection: 'close' })
+        .end(JSON.stringify(REFUSAL.body()));
       return;
     }
     for (const listener of requestListeners) listener.call(server, req, res);
@@ -72,7 +74,7 @@ export function limitConnectionsPerAddress(
   ) => void)[];
   server.removeAllListeners('upgrade');
   server.on('upgrade', (req, socket, head) => {
-    if (!countFor(socket, address(req))) return answerAndClose(socket, 429, REFUSAL);
+    if (!countFor(socket, address(req))) return answerAndClose(socket, REFUSAL);
     for (const listener of upgradeListeners) listener.call(server, req, socket, head);
   });
 }

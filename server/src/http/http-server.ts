@@ -1,5 +1,6 @@
 import { createServer, type RequestListener, type Server } from 'node:http';
 import type { RelayConfig } from '../config.js';
+import { RelayError } from '../errors.js';
 import { SOCKET_PATH } from '../socket/socket-server.js';
 import type { RelayIo } from '../socket/types.js';
 import { answerAndClose } from './answer-and-close.js';
@@ -34,18 +35,18 @@ export function createHttpServer(
   io.attach(server);
   server.on('upgrade', (req, socket) => {
     if (!req.url?.startsWith(SOCKET_PATH)) {
-      answerAndClose(socket, 404, { error: 'NOT_FOUND', message: 'no WebSocket here' });
+      answerAndClose(socket, new RelayError('NOT_FOUND', 'no WebSocket here'));
     }
   });
   // Requests Node's HTTP parser refuses before express sees them: oversize headers, broken
   // framing, and requests not received within the header or request timeout.
   server.on('clientError', (error: NodeJS.ErrnoException, socket) => {
     if (error.code === 'HPE_HEADER_OVERFLOW') {
-      answerAndClose(socket, 431, { error: 'PAYLOAD_TOO_LARGE', message: 'request line or headers too large' });
+      answerAndClose(socket, new RelayError('PAYLOAD_TOO_LARGE', 'request line or headers too large', undefined, 431));
     } else if (error.code === 'ERR_HTTP_REQUEST_TIMEOUT') {
-      answerAndClose(socket, 408, { error: 'INVALID_INPUT', message: 'request not received in time' });
+      answerAndClose(socket, new RelayError('INVALID_INPUT', 'request not received in time', undefined, 408));
     } else {
-      answerAndClose(socket, 400, { error: 'INVALID_INPUT', message: 'malformed HTTP request' });
+      answerAndClose(socket, new RelayError('INVALID_INPUT', 'malformed HTTP request'));
     }
   });
   // Last: behind load balancers it goes in front of every listener above.

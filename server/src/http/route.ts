@@ -1,45 +1,90 @@
-import { z } from 'zod';
+import {
+  ENDPOINTS,
+  type Endpoint,
+  type EndpointInput,
+  type EndpointName,
+  type EndpointOutput,
+  type EndpointParams,
+  type Endpoints,
+} from '@liaison/protocol';
+import type { z } from 'zod';
 import type { DeviceIdentity } from '../auth/authenticator.js';
-import { RelayError } from '../errors.js';
+import { checked, RelayError } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 
 /**
- * One HTTP endpoint, as data: the authorization and fuzz suites enumerate the route table, so an
- * endpoint cannot be added without being tested against wrong identities and bad input.
+ * One HTTP endpoint as the relay mounts it: its definition from the protocol (ENDPOINTS) with its
+ * handler. The authorization and fuzz suites enumerate the route table, so an endpoint cannot be
+ * added without being tested against wrong identities and bad input.
  */
 export interface Route {
-  method: 'get' | 'post' | 'put';
+  method: Endpoint['method'];
   path: string;
   /** Whether a bearer token is required. */
   authenticated: boolean;
-  /**
-   * Where the input comes from, checked against `input` before the handler runs. `bytes`: an
-   * `application/octet-stream` body of at most one attachment chunk.
-   */
-  source: 'body' | 'query' | 'none' | 'bytes';
+  source: Endpoint['source'];
+  /** What the input (of `source`) is checked against before the handler runs. */
   input: z.ZodType;
   /** The rate limit this endpoint counts against, if any: by device when authenticated, else by address. */
-  limit?: (config: RelayDeps['config']) => { name: string; perMinute: number };
-  /** What it resolves to is sent as JSON, or as `application/octet-stream` when it is bytes. */
-  handle(ctx: RouteContext): Promise<unknown>;
+  limit?: RouteLimit;
+  /**
+   * Checks the input and the path's parameters against the definition, then runs the handler. What
+   * it resolves to is sent as JSON, or as `application/octet-stream` when it is bytes.
+   */
+  handle(request: RouteRequest): Promise<unknown>;
 }
 
-export interface RouteContext {
+export type RouteLimit = (config: RelayDeps['config']) => { name: string; perMinute: number };
+
+/** A request as it arrives: the input of the route's source and the path's parameters, unchecked. */
+export interface RouteRequest {
   input: unknown;
   params: Record<string, string>;
   identity: DeviceIdentity | undefined;
   deps: RelayDeps;
 }
 
-export const None = z.unknown();
-
-export function me(ctx: RouteContext): DeviceIdentity {
-  if (!ctx.identity) throw new RelayError('UNAUTHENTICATED', 'a bearer token is required');
-  return ctx.identity;
+/** What a handler gets: input and parameters as the endpoint's schemas made them. */
+export interface RouteContext<E extends Endpoint> {
+  input: EndpointInput<E>;
+  params: EndpointParams<E>;
+  identity: DeviceIdentity | undefined;
+  deps: RelayDeps;
 }
 
-export function param<T>(ctx: RouteContext, name: string, schema: z.ZodType<T>): T {
-  const parsed = schema.safeParse(ctx.params[name]);
-  if (!parsed.success) throw new RelayError('INVALID_INPUT', `${name}: not a valid id`);
-  return parsed.data;
+export interface Handler<E extends Endpoint> {
+  limit?: RouteLimit;
+  handle(ctx: RouteContext<E>): Promise<EndpointOutput<E>>;
+}
+
+/** A handler for each of these endpoints: a definition without its handler does not compile. */
+export type Handlers<N extends EndpointName> = { [K in N]: Handler<Endpoints[K]> };
+
+/** The route table: every endpoint of the protocol, in its order, with its handler. */
+export function routeTable(handlers: Handlers<EndpointName>): Route[] {
+  const named = <K extends EndpointName>(name: K) => mount<Endpoints[K]>(ENDPOINTS[name], handlers[name]);
+  return (Object.keys(ENDPOINTS) as EndpointName[]).map(named);
+}
+
+function mount<E extends Endpoint>(endpoint: E, handler: Handler<E>): Route {
+  return {
+    method: endpoint.method,
+    path: endpoint.path,
+    authenticated: endpoint.authenticated,
+    source: endpoint.source,
+    input: endpoint.input,
+    ...(handler.limit && { limit: handler.limit }),
+    handle: async ({ input, params, identity, deps }) =>
+      handler.handle({
+        input: checked<E['input']>(endpoint.input, input),
+        params: checked<E['params']>(endpoint.params, params),
+        identity,
+        deps,
+      }),
+  };
+}
+
+export function me(ctx: { identity: DeviceIdentity | undefined }): DeviceIdentity {
+  if (!ctx.identity) throw new RelayError('UNAUTHENTICATED', 'a bearer token is required');
+  return ctx.identity;
 }

@@ -1,100 +1,70 @@
 import {
-  AuthChallengeRequest,
-  AuthProof,
-  Availability,
   type CertificateChain,
-  ContactPointId,
-  DirectoryQuery,
-  decodeBase64url,
-  encodeRevocation,
+  checkRevocation,
   encodeSignedPrekey,
   encodeWebhookRegistration,
   LIMITS,
-  MessageId,
-  PrekeyUpload,
-  ReceiptsQuery,
-  RegisterDeviceRequest,
   type Revocation,
-  RevocationSubmission,
+  type RevocationSubmission,
   type SignedPrekey,
   type TrustContext,
   verifyAuthority,
   verifyContactPoint,
-  WebhookRegistration,
+  type WebhookRegistration,
 } from '@liaison/protocol';
 import { RelayError } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
-import { verifySignature } from '../sodium.js';
+import { signedBy, verifySignature } from '../sodium.js';
 import {
   applyRevocation,
+  authorityCertificate,
   directoryEntry,
   registerDevice,
   searchDirectory,
   setAvailability,
+  storedIssuerKey,
 } from '../storage/directory.js';
 import { receiptsFor } from '../storage/messages.js';
 import { fetchBundles, prekeyCount, uploadPrekeys } from '../storage/prekeys.js';
 import { urgentStates } from '../storage/urgent.js';
 import { saveWebhook } from '../storage/webhooks.js';
-import { BLOB_ROUTES } from './blob-routes.js';
-import { me, None, param, type Route } from './route.js';
+import { BLOB_HANDLERS } from './blob-routes.js';
+import { me, type RouteLimit, routeTable } from './route.js';
 
-const authLimit = (config: RelayDeps['config']) => ({ name: 'auth', perMinute: config.authAttemptsPerMinute });
+const authLimit: RouteLimit = (config) => ({ name: 'auth', perMinute: config.authAttemptsPerMinute });
 
 function checkSignedPrekey(deviceId: string, prekey: SignedPrekey): void {
   const { signature, ...body } = prekey;
-  const ok = verifySignature(
-    decodeBase64url(deviceId) as Uint8Array,
-    encodeSignedPrekey(body),
-    decodeBase64url(signature) as Uint8Array,
-  );
-  if (!ok) throw new RelayError('BAD_SIGNATURE', 'the signed prekey is not signed by the device key');
+  if (!signedBy(deviceId, encodeSignedPrekey(body), signature)) {
+    throw new RelayError('BAD_SIGNATURE', 'the signed prekey is not signed by the device key');
+  }
 }
 
-/** Every HTTP endpoint: the authorization and fuzz suites enumerate this table. */
-export const ROUTES: Route[] = [
-  {
-    method: 'post',
-    path: '/v1/auth/challenge',
-    authenticated: false,
+/** Every HTTP endpoint of the protocol with its handler: the authorization and fuzz suites enumerate this table. */
+export const ROUTES = routeTable({
+  authChallenge: {
     limit: authLimit,
-    source: 'body',
-    input: AuthChallengeRequest,
-    handle: ({ input, deps }) => {
-      const request = input as AuthChallengeRequest;
-      return deps.auth.issueChallenge(request.deviceId, request.purpose);
-    },
+    handle: async ({ input, deps }) => deps.auth.issueChallenge(input.deviceId, input.purpose),
   },
-  {
-    method: 'post',
-    path: '/v1/auth/token',
-    authenticated: false,
+  authToken: {
     limit: authLimit,
-    source: 'body',
-    input: AuthProof,
-    handle: async ({ input, deps }) => deps.auth.mintToken(await deps.auth.authenticate(input as AuthProof, 'token')),
+    handle: async ({ input, deps }) => deps.auth.mintToken(await deps.auth.authenticate(input, 'token')),
   },
-  {
-    method: 'post',
-    path: '/v1/devices',
-    authenticated: false,
+  registerDevice: {
     limit: authLimit,
-    source: 'body',
-    input: RegisterDeviceRequest,
     handle: async ({ input, deps }) => {
-      const request = input as RegisterDeviceRequest;
-      const chain: CertificateChain = request.chain;
-      if (request.proof.deviceId !== chain.device.deviceId) {
+      const chain: CertificateChain = input.chain;
+      if (input.proof.deviceId !== chain.device.deviceId) {
         throw new RelayError('FORBIDDEN', 'the proof is not by the device being registered');
       }
-      await deps.auth.verifyProof(request.proof, 'register');
+      await deps.auth.verifyProof(input.proof, 'register');
       await deps.auth.verifyChain(chain);
       const now = deps.config.now();
-      checkSignedPrekey(chain.device.deviceId, request.signedPrekey);
+      checkSignedPrekey(chain.device.deviceId, input.signedPrekey);
       await registerDevice(
         deps.db,
         chain,
-        { signedPrekey: request.signedPrekey, oneTimePrekeys: request.oneTimePrekeys },
+        { signedPrekey: input.signedPrekey, oneTimePrekeys: input.oneTimePrekeys },
         now,
       );
       deps.log.info(
@@ -104,99 +74,56 @@ export const ROUTES: Route[] = [
       return { deviceId: chain.device.deviceId, contactPointId: chain.contactPoint.contactPointId, registeredAt: now };
     },
   },
-  {
-    method: 'post',
-    path: '/v1/prekeys',
-    authenticated: true,
-    source: 'body',
-    input: PrekeyUpload,
+  uploadPrekeys: {
     handle: async (ctx) => {
-      const upload = ctx.input as PrekeyUpload;
-      if (upload.signedPrekey) checkSignedPrekey(me(ctx).deviceId, upload.signedPrekey);
-      return uploadPrekeys(ctx.deps.db, me(ctx).deviceId, upload);
+      if (ctx.input.signedPrekey) checkSignedPrekey(me(ctx).deviceId, ctx.input.signedPrekey);
+      return uploadPrekeys(ctx.deps.db, me(ctx).deviceId, ctx.input);
     },
   },
-  {
-    method: 'get',
-    path: '/v1/prekeys/count',
-    authenticated: true,
-    source: 'none',
-    input: None,
+  prekeyCount: {
     handle: (ctx) => prekeyCount(ctx.deps.db, me(ctx).deviceId),
   },
-  {
-    method: 'get',
-    path: '/v1/contact-points/:contactPointId/bundles',
-    authenticated: true,
-    source: 'none',
-    input: None,
+  bundles: {
     handle: async (ctx) => {
-      const contactPointId = param(ctx, 'contactPointId', ContactPointId);
       await ctx.deps.limits.take(`bundles:${me(ctx).deviceId}`, ctx.deps.config.bundleFetchesPerMinute);
-      const { response, low } = await fetchBundles(ctx.deps.db, contactPointId, ctx.deps.config.now());
+      const { response, low } = await fetchBundles(ctx.deps.db, ctx.params.contactPointId, ctx.deps.config.now());
       // A device whose one-time prekeys run low is told, so that it uploads more while online.
       for (const { deviceId, count } of low) ctx.deps.hub.prekeysLow(deviceId, count);
       return response;
     },
   },
-  {
-    method: 'get',
-    path: '/v1/contact-points/:contactPointId',
-    authenticated: true,
-    source: 'none',
-    input: None,
+  contactPoint: {
     handle: async (ctx) => {
-      const contactPointId = param(ctx, 'contactPointId', ContactPointId);
+      const { contactPointId } = ctx.params;
       const entry = await directoryEntry(ctx.deps.db, contactPointId, ctx.deps.config.now());
       if (!entry) throw new RelayError('NOT_FOUND', `no contact point "${contactPointId}"`);
       return entry;
     },
   },
-  {
-    method: 'get',
-    path: '/v1/directory',
-    authenticated: true,
+  directory: {
     limit: (config) => ({ name: 'directory', perMinute: config.directorySearchesPerMinute }),
-    source: 'query',
-    input: DirectoryQuery,
-    handle: (ctx) => searchDirectory(ctx.deps.db, ctx.input as DirectoryQuery, ctx.deps.config.now()),
+    handle: (ctx) => searchDirectory(ctx.deps.db, ctx.input, ctx.deps.config.now()),
   },
-  {
-    method: 'put',
-    path: '/v1/availability',
-    authenticated: true,
-    source: 'body',
-    input: Availability,
+  setAvailability: {
     handle: async (ctx) => {
-      await setAvailability(ctx.deps.db, me(ctx).contactPointId, ctx.input as Availability);
+      await setAvailability(ctx.deps.db, me(ctx).contactPointId, ctx.input);
       return ctx.input;
     },
   },
-  {
-    method: 'get',
-    path: '/v1/receipts',
-    authenticated: true,
-    source: 'query',
-    input: ReceiptsQuery,
+  receipts: {
     handle: async (ctx) => {
       const { receipts, lastId } = await receiptsFor(
         ctx.deps.db,
         me(ctx).contactPointId,
-        (ctx.input as ReceiptsQuery).after ?? 0,
+        ctx.input.after ?? 0,
         LIMITS.maxDirectoryPage,
       );
       return { receipts, cursor: lastId };
     },
   },
-  {
-    method: 'get',
-    path: '/v1/urgent/:messageId',
-    authenticated: true,
-    source: 'none',
-    input: None,
+  urgent: {
     handle: async (ctx) => {
-      const messageId = param(ctx, 'messageId', MessageId);
-      const [state] = await urgentStates(ctx.deps.db, [messageId]);
+      const [state] = await urgentStates(ctx.deps.db, [ctx.params.messageId]);
       const mine = me(ctx).contactPointId;
       const concerned =
         state?.senderContactPoint === mine || state?.levels.some((l) => l.releasedAt && l.contactPointId === mine);
@@ -205,37 +132,25 @@ export const ROUTES: Route[] = [
       return state;
     },
   },
-  {
-    method: 'post',
-    path: '/v1/webhooks',
-    authenticated: false,
+  registerWebhook: {
     limit: authLimit,
-    source: 'body',
-    input: WebhookRegistration,
     handle: async ({ input, deps }) => {
-      const registration = input as WebhookRegistration;
-      await checkWebhookRegistration(deps, registration);
-      await saveWebhook(deps.db, registration);
+      await checkWebhookRegistration(deps, input);
+      await saveWebhook(deps.db, input);
       deps.log.info(
-        { event: 'webhook.registered', authorityId: registration.authorityId, removed: registration.url === undefined },
+        { event: 'webhook.registered', authorityId: input.authorityId, removed: input.url === undefined },
         'webhook registration saved',
       );
       return { saved: true };
     },
   },
-  ...BLOB_ROUTES,
-  {
-    method: 'post',
-    path: '/v1/revocations',
-    authenticated: false,
+  ...BLOB_HANDLERS,
+  revoke: {
     // Open to anyone, and each one costs a lookup: counted per address like the other open routes.
     limit: authLimit,
-    source: 'body',
-    input: RevocationSubmission,
     handle: async ({ input, deps }) => {
-      const submission = input as RevocationSubmission;
-      const revocation = 'revocation' in submission ? submission.revocation : submission;
-      await checkRevocationIssuer(deps, revocation, 'issuer' in submission ? submission.issuer : undefined);
+      const revocation = 'revocation' in input ? input.revocation : input;
+      await checkRevocationIssuer(deps, revocation, 'issuer' in input ? input.issuer : undefined);
       const removed = await applyRevocation(deps.db, revocation, deps.config.now());
       deps.hub.disconnect(removed, 'this device was revoked');
       deps.log.info(
@@ -245,7 +160,7 @@ export const ROUTES: Route[] = [
       return { applied: true };
     },
   },
-];
+});
 
 /**
  * A revocation is accepted only from the issuer right above its subject, with a valid signature:
@@ -257,46 +172,21 @@ async function checkRevocationIssuer(
   revocation: Revocation,
   issuer: Extract<RevocationSubmission, { issuer: unknown }>['issuer'] | undefined,
 ): Promise<void> {
-  const { db } = deps;
-  let issuerKey: string | undefined;
-  if (revocation.subject === 'authority') {
-    issuerKey = deps.config.trustedRoots.find(
-      (r) => r.networkId === revocation.networkId && r.publicKey === revocation.issuerKey,
-    )?.publicKey;
-  } else if (revocation.subject === 'contact-point') {
-    const row = await db
-      .selectFrom('contact_points')
-      .select(['authority_certificate', 'network_id'])
-      .where('contact_point_id', '=', revocation.subjectId)
-      .executeTakeFirst();
-    if (row?.network_id === revocation.networkId) issuerKey = row.authority_certificate.publicKey;
-  } else {
-    const row = await db
-      .selectFrom('devices')
-      .innerJoin('contact_points', 'contact_points.contact_point_id', 'devices.contact_point_id')
-      .select(['contact_points.account_key', 'contact_points.network_id'])
-      .where('devices.device_id', '=', revocation.subjectId)
-      .executeTakeFirst();
-    if (row?.network_id === revocation.networkId) issuerKey = row.account_key;
-  }
+  let issuerKey =
+    revocation.subject === 'authority'
+      ? deps.config.trustedRoots.find(
+          (r) => r.networkId === revocation.networkId && r.publicKey === revocation.issuerKey,
+        )?.publicKey
+      : await storedIssuerKey(deps.db, revocation);
   issuerKey ??= issuer && certifiedIssuerKey(deps, revocation, issuer);
   if (!issuerKey)
     throw new RelayError(
       'NOT_FOUND',
       `no ${revocation.subject} "${revocation.subjectId}" known in "${revocation.networkId}"; for a subject not registered here, send the issuer's certificates with the revocation`,
     );
-  if (issuerKey !== revocation.issuerKey)
-    throw new RelayError('FORBIDDEN', 'only the issuer above the subject may revoke it');
-  const { signature, ...body } = revocation;
-  if (
-    !verifySignature(
-      decodeBase64url(issuerKey) as Uint8Array,
-      encodeRevocation(body),
-      decodeBase64url(signature) as Uint8Array,
-    )
-  ) {
-    throw new RelayError('BAD_SIGNATURE', 'the revocation is not signed by its issuer');
-  }
+  const check = checkRevocation(revocation, [issuerKey], { verifySignature });
+  if (check === 'other-issuer') throw new RelayError('FORBIDDEN', 'only the issuer above the subject may revoke it');
+  if (check === 'bad-signature') throw new RelayError('BAD_SIGNATURE', 'the revocation is not signed by its issuer');
 }
 
 /**
@@ -353,24 +243,15 @@ async function checkWebhookRegistration(deps: RelayDeps, registration: WebhookRe
   if (Math.abs(registration.issuedAt - now) > LIMITS.maxClockSkewMs) {
     throw new RelayError('EXPIRED', 'the registration was not issued within the last few minutes');
   }
-  const row = await deps.db
-    .selectFrom('contact_points')
-    .select('authority_certificate')
-    .where('network_id', '=', registration.networkId)
-    .where('authority_id', '=', registration.authorityId)
-    .orderBy('updated_at', 'desc')
-    .executeTakeFirst();
-  if (!row || row.authority_certificate.notAfter <= now) {
+  const authority = await authorityCertificate(deps.db, registration.networkId, registration.authorityId);
+  if (!authority || authority.notAfter <= now) {
     throw new RelayError(
       'NOT_FOUND',
       `no current authority "${registration.authorityId}" known in "${registration.networkId}"`,
     );
   }
   const { signature, ...body } = registration;
-  const signed = verifySignature(
-    decodeBase64url(row.authority_certificate.publicKey) as Uint8Array,
-    encodeWebhookRegistration(body),
-    decodeBase64url(signature) as Uint8Array,
-  );
-  if (!signed) throw new RelayError('BAD_SIGNATURE', "the registration is not signed by the authority's key");
+  if (!signedBy(authority.publicKey, encodeWebhookRegistration(body), signature)) {
+    throw new RelayError('BAD_SIGNATURE', "the registration is not signed by the authority's key");
+  }
 }

@@ -10,7 +10,6 @@ import {
   fullQueues,
   type RoutedReceipt,
   storedMessages,
-  storeMessage,
   storeMessages,
   waitingDevices,
 } from '../storage/messages.js';
@@ -76,52 +75,49 @@ export class Sending {
   private async storeNormal(sends: Send[]): Promise<(SendResult | Error)[]> {
     const { db, config } = this.deps;
     const now = config.now();
-    const ids = sends.map((s) => s.request.messageId);
-    const results: (SendResult | Error | undefined)[] = sends.map(() => undefined);
-    const answerStored = async (indexes: number[]) => {
-      const stored = await storedMessages(
-        db,
-        indexes.map((k) => ids[k] as string),
-      );
-      for (const k of indexes) results[k] = retried(sends[k] as Send, stored.get(ids[k] as string));
-    };
+    // One record per send, answered as the batch goes.
+    const entries: { send: Send; result?: SendResult | Error }[] = sends.map((send) => ({ send }));
+    const idOf = (entry: { send: Send }) => entry.send.request.messageId;
     // Retries of messages stored before are answered as the first time, whatever changed since.
-    const before = await storedMessages(db, ids);
+    const before = await storedMessages(db, entries.map(idOf));
     const devices = await currentDevicesOf(
       db,
       sends.flatMap((s) => [s.request.recipient, s.sender.contactPointId]),
       now,
     );
-    const candidates: number[] = [];
-    const later: number[] = [];
+    const candidates: typeof entries = [];
+    const later: typeof entries = [];
     const taken = new Set<string>();
-    for (const [k, { sender, request }] of sends.entries()) {
-      if (before.has(request.messageId)) {
-        results[k] = retried(sends[k] as Send, before.get(request.messageId));
+    for (const entry of entries) {
+      const { sender, request } = entry.send;
+      const stored = before.get(request.messageId);
+      if (stored) {
+        entry.result = retried(entry.send, stored);
       } else if (taken.has(request.messageId)) {
         // The same id twice in one batch: the first is stored, this one is answered as its retry.
-        later.push(k);
+        later.push(entry);
       } else {
         try {
           checkCoverage(request, expectedCopies(sender, request, devices));
           taken.add(request.messageId);
-          candidates.push(k);
+          candidates.push(entry);
         } catch (error) {
-          results[k] = error as Error;
+          if (!(error instanceof RelayError)) throw error;
+          entry.result = error;
         }
       }
     }
     const full = new Set(
       await fullQueues(
         db,
-        candidates.flatMap((k) => (sends[k] as Send).request.envelopes.map((e) => e.recipientDevice)),
+        candidates.flatMap((entry) => entry.send.request.envelopes.map((e) => e.recipientDevice)),
         config.maxQueuedEnvelopes,
       ),
     );
-    const storable = candidates.filter((k) => {
-      const fullHere = (sends[k] as Send).request.envelopes.filter((e) => full.has(e.recipientDevice)).length;
+    const storable = candidates.filter((entry) => {
+      const fullHere = entry.send.request.envelopes.filter((e) => full.has(e.recipientDevice)).length;
       if (fullHere > 0) {
-        results[k] = new RelayError(
+        entry.result = new RelayError(
           'QUOTA_EXCEEDED',
           `${fullHere} recipient device(s) hold ${config.maxQueuedEnvelopes} undelivered envelopes already`,
         );
@@ -132,21 +128,21 @@ export class Sending {
       storable.length > 0
         ? await storeMessages(
             db,
-            storable.map((k) => sends[k] as Send),
+            storable.map((entry) => entry.send),
             now,
             config.envelopeTtlMs,
           )
         : new Set<string>();
     const batch = storable.length > 0 ? this.crash.committed() : 0;
     const committed: OfferedEnvelope[] = [];
-    for (const k of storable) {
-      const { sender, request, order } = sends[k] as Send;
+    for (const entry of storable) {
+      const { sender, request, order } = entry.send;
       if (!inserted.has(request.messageId)) {
         // Stored by another node between our look and our insert.
-        later.push(k);
+        later.push(entry);
         continue;
       }
-      results[k] = { messageId: request.messageId, serverTime: now, duplicate: false };
+      entry.result = { messageId: request.messageId, serverTime: now, duplicate: false };
       for (const e of request.envelopes) {
         const envelope: Envelope = {
           messageId: request.messageId,
@@ -164,12 +160,15 @@ export class Sending {
       }
       order.stored(request.envelopes.map((e) => e.recipientDevice));
     }
-    if (later.length > 0) await answerStored(later);
+    if (later.length > 0) {
+      const stored = await storedMessages(db, later.map(idOf));
+      for (const entry of later) entry.result = retried(entry.send, stored.get(idOf(entry)));
+    }
     // A retry answered `duplicate` may be all that is left of a send whose node died after its
     // commit, before any push or notice: the devices still waiting for it look again, as for a new
     // send, and the sender's next envelopes to them are read from storage behind it. The devices
     // are the stored ones, never those a retry names: a client cannot make other queues read.
-    const retries = sends.filter((_, k) => isDuplicate(results[k]));
+    const retries = entries.filter((entry) => isDuplicate(entry.result)).map((entry) => entry.send);
     const waiting = await waitingDevices(
       db,
       retries.map((s) => s.request.messageId),
@@ -187,7 +186,7 @@ export class Sending {
       if (retriedTo.size > 0) this.deps.hub.envelopesStored([...retriedTo]);
       this.deps.hub.envelopesCommitted(committed);
     });
-    return results.map((r) => r ?? new RelayError('INTERNAL', 'internal error'));
+    return entries.map((entry) => entry.result ?? new RelayError('INTERNAL', 'internal error'));
   }
 
   /** Urgent sends are rare and carry levels: validated and stored one at a time, with their timers. */
@@ -233,22 +232,27 @@ export class Sending {
       windowMs: 3600_000,
       failOpen: true,
     });
-    const stored = await storeMessage(db, sender, request, now, config.envelopeTtlMs, levels);
-    // Stored between our look and our insert: this sender's retry, through another node.
-    if (stored.duplicate) return await this.answerRetry(send, { senderDevice: sender.deviceId, ...stored });
+    const stored = await storeMessages(db, [{ sender, request, levels }], now, config.envelopeTtlMs);
+    if (!stored.has(request.messageId)) {
+      // Stored between our look and our insert: a retry through another node, or another sender's id.
+      return await this.answerRetry(send, (await storedMessages(db, [request.messageId])).get(request.messageId));
+    }
     this.deps.metrics.envelopesStored.inc(request.envelopes.length);
     this.deps.hub.envelopesStored(
       request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
     );
     await publishUrgent(this.deps, [request.messageId]);
-    return { messageId: request.messageId, ...stored };
+    return { messageId: request.messageId, serverTime: now, duplicate: false };
   }
 
   /**
    * An urgent send stored before: answered as the first time, and the devices still waiting for
    * it look again, as above (held levels are the escalation's to release).
    */
-  private async answerRetry(send: Send, stored: { senderDevice: string; serverTime: number }): Promise<SendResult> {
+  private async answerRetry(
+    send: Send,
+    stored: { senderDevice: string; serverTime: number } | undefined,
+  ): Promise<SendResult> {
     const result = retried(send, stored);
     if (result instanceof Error) throw result;
     const devices = (await waitingDevices(this.deps.db, [send.request.messageId])).get(send.request.messageId) ?? [];

@@ -11,7 +11,7 @@ import {
 import { Server } from 'socket.io';
 import type { z } from 'zod';
 import type { DeviceIdentity } from '../auth/authenticator.js';
-import { RelayError, toErrorBody } from '../errors.js';
+import { checked, failureForLog, RelayError, reportFailure, toErrorBody } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { acknowledgeByPerson } from '../storage/messages.js';
 import { publishUrgent } from '../urgent/publish.js';
@@ -64,7 +64,7 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
       identity.deviceId,
       LIMITS.deliveryWindow,
       (envelope) => socket.emit('envelope', envelope),
-      (error) => deps.log.error({ event: 'delivery.error', err: (error as Error)?.message }, 'delivery pass failed'),
+      (error) => deps.log.error({ event: 'delivery.error', err: failureForLog(error) }, 'delivery pass failed'),
       { afterMs: deps.config.redeliverAfterMs, now: deps.config.now },
     );
     deps.hub.register(identity.deviceId, socket, queue);
@@ -126,25 +126,13 @@ async function respond<S extends z.ZodType, T>(
 ): Promise<void> {
   if (typeof ack !== 'function') return;
   const reply = ack as (result: AckResult<T>) => void;
-  const parsed = parseInput(schema, payload);
-  if (!parsed.ok) {
-    deps.metrics.errors.inc({ code: parsed.error.error });
-    return reply({ ok: false, ...parsed.error, requestId: randomUUID() });
-  }
   try {
-    reply({ ok: true, value: await handler(parsed.value) });
+    reply({ ok: true, value: await handler(checked(schema, payload)) });
   } catch (error) {
     // Refusals are the client's to handle; failures are logged, with the id the client is given.
     const requestId = randomUUID();
-    const body = toErrorBody(error);
-    deps.metrics.errors.inc({ code: body.error });
-    if (body.error === 'INTERNAL' || body.error === 'UNAVAILABLE') {
-      deps.log.error(
-        { event: 'socket.error', requestId, err: (error as Error)?.message?.slice(0, 200) },
-        'event failed',
-      );
-    }
-    reply({ ok: false, ...body, requestId });
+    const failure = reportFailure(deps, error, { event: 'socket.error', requestId });
+    reply({ ok: false, ...failure.body(), requestId });
   }
 }
 

@@ -1,10 +1,8 @@
 import type { BlobStatus, CreateBlobRequest } from '@liaison/protocol';
 import { blobChunkCount } from '@liaison/protocol';
-import { type Kysely, type Selectable, sql, type Transaction } from 'kysely';
+import { type Kysely, type Selectable, sql } from 'kysely';
 import { RelayError } from '../errors.js';
-import type { BlobsTable, Database } from './schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { BlobsTable, Database, Db } from './schema.js';
 export type BlobRow = Selectable<BlobsTable>;
 
 export function blobStatus(row: BlobRow): BlobStatus {

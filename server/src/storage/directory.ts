@@ -1,4 +1,5 @@
 import {
+  type AuthorityCertificate,
   type Availability,
   type CertificateChain,
   type DeviceCertificate,
@@ -10,11 +11,9 @@ import {
   type Revocation,
   type SignedPrekey,
 } from '@liaison/protocol';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { RelayError } from '../errors.js';
-import type { Database } from './schema.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
+import type { Database, Db } from './schema.js';
 
 /**
  * Registers a device with its verified chain and first prekeys. The designation is stored once
@@ -284,6 +283,50 @@ export async function setAvailability(db: Db, contactPointId: string, availabili
 export async function revocations(db: Db): Promise<Revocation[]> {
   const rows = await db.selectFrom('revocations').select('statement').execute();
   return rows.map((r) => r.statement);
+}
+
+/**
+ * The key of the issuer right above a subject registered here, as its stored certificates name
+ * it: the authority's key for a contact point, the account key for a device. None for a subject
+ * not registered here, or registered in another network, nor for an authority (its issuer, a
+ * network's root, is configured, not stored).
+ */
+export async function storedIssuerKey(
+  db: Db,
+  subject: Pick<Revocation, 'networkId' | 'subject' | 'subjectId'>,
+): Promise<string | undefined> {
+  if (subject.subject === 'authority') return undefined;
+  if (subject.subject === 'contact-point') {
+    const row = await db
+      .selectFrom('contact_points')
+      .select(['authority_certificate', 'network_id'])
+      .where('contact_point_id', '=', subject.subjectId)
+      .executeTakeFirst();
+    return row?.network_id === subject.networkId ? row.authority_certificate.publicKey : undefined;
+  }
+  const row = await db
+    .selectFrom('devices')
+    .innerJoin('contact_points', 'contact_points.contact_point_id', 'devices.contact_point_id')
+    .select(['contact_points.account_key', 'contact_points.network_id'])
+    .where('devices.device_id', '=', subject.subjectId)
+    .executeTakeFirst();
+  return row?.network_id === subject.networkId ? row.account_key : undefined;
+}
+
+/** The newest certificate of an authority stored here, as the designations of its contact points carry it. */
+export async function authorityCertificate(
+  db: Db,
+  networkId: string,
+  authorityId: string,
+): Promise<AuthorityCertificate | undefined> {
+  const row = await db
+    .selectFrom('contact_points')
+    .select('authority_certificate')
+    .where('network_id', '=', networkId)
+    .where('authority_id', '=', authorityId)
+    .orderBy('updated_at', 'desc')
+    .executeTakeFirst();
+  return row?.authority_certificate;
 }
 
 /** Stores a verified revocation and removes the devices it cuts off; returns their ids. */

@@ -1,8 +1,8 @@
 import type { Envelope, Receipt, ReceiptStatus, SendRequest } from '@liaison/protocol';
-import { decodeBase64url, encodeBase64url } from '@liaison/protocol';
+import { encodeBase64url } from '@liaison/protocol';
 import { type Kysely, sql } from 'kysely';
 import { RelayError } from '../errors.js';
-import type { Database } from './schema.js';
+import type { Database, Db } from './schema.js';
 import { type PlannedLevel, releasedContactPoints, startUrgent, stopEscalation } from './urgent.js';
 
 /** A receipt and the contact point whose devices it goes to (the message's sender). */
@@ -16,75 +16,33 @@ export interface Sender {
   contactPointId: string;
 }
 
+/** A message to store: who sent it, what, and for an urgent one the levels planned at send time. */
+export interface MessageToStore {
+  sender: Sender;
+  request: SendRequest;
+  levels?: readonly PlannedLevel[];
+}
+
 /**
- * Stores a message and all its envelopes in one transaction, plus its `relayed` receipt; for an
- * urgent message also its levels and timer, the copies of levels >= 1 held. A repeated message id
- * from the same device stores nothing and returns the first result, so a retried send is
- * acknowledged identically; from another device it is a conflict.
+ * The one writer of messages. Stores messages, all or nothing: each with its envelopes and its
+ * `relayed` receipt, in one statement (and so one commit) however many there are; for an urgent
+ * message also its levels and timer in the same transaction, the copies of levels >= 1 held. A
+ * message id already stored is skipped with its envelopes (a retry, or another sender's id: the
+ * caller tells which). Returns the ids stored now. Ids must be distinct.
  */
-export async function storeMessage(
+export async function storeMessages(
   db: Kysely<Database>,
-  sender: Sender,
-  request: SendRequest,
+  messages: readonly MessageToStore[],
   now: number,
   ttlMs: number,
-  levels: readonly PlannedLevel[] = [],
-): Promise<{ serverTime: number; duplicate: boolean }> {
-  const levelDeadline = request.acknowledgeWithinMs === undefined ? null : now + request.acknowledgeWithinMs;
+): Promise<Set<string>> {
+  const urgent = messages.filter((m) => m.request.acknowledgeWithinMs !== undefined);
+  // Normal sends alone need no transaction around their one statement: a round trip less per batch.
+  if (urgent.length === 0) return insertMessages(db, messages, now, ttlMs);
   return db.transaction().execute(async (tx) => {
-    const inserted = await tx
-      .insertInto('messages')
-      .values({
-        message_id: request.messageId,
-        sender_device: sender.deviceId,
-        sender_contact_point: sender.contactPointId,
-        recipient_contact_point: request.recipient,
-        priority: request.priority,
-        created_at: request.createdAt,
-        server_time: now,
-        deadline: levelDeadline,
-      })
-      .onConflict((oc) => oc.column('message_id').doNothing())
-      .returning('server_time')
-      .executeTakeFirst();
-    if (!inserted) {
-      const existing = await tx
-        .selectFrom('messages')
-        .select(['sender_device', 'server_time'])
-        .where('message_id', '=', request.messageId)
-        .executeTakeFirstOrThrow();
-      if (existing.sender_device !== sender.deviceId) {
-        throw new RelayError('CONFLICT', 'this message id is already used by another sender');
-      }
-      return { serverTime: existing.server_time, duplicate: true };
-    }
-    await tx
-      .insertInto('envelopes')
-      .values(
-        request.envelopes.map((e) => ({
-          message_id: request.messageId,
-          recipient_device: e.recipientDevice,
-          kind: e.kind,
-          ciphertext: decodeBase64url(e.ciphertext) as Uint8Array,
-          escalation_level: e.escalationLevel,
-          expires_at: now + ttlMs,
-          held: e.escalationLevel > 0,
-          deadline: e.escalationLevel === 0 ? levelDeadline : null,
-        })),
-      )
-      .execute();
-    await tx
-      .insertInto('receipts')
-      .values({
-        message_id: request.messageId,
-        sender_contact_point: sender.contactPointId,
-        contact_point_id: request.recipient,
-        device_id: null,
-        status: 'relayed',
-        at: now,
-      })
-      .execute();
-    if (request.acknowledgeWithinMs !== undefined) {
+    const stored = await insertMessages(tx, messages, now, ttlMs);
+    for (const { sender, request, levels = [] } of urgent) {
+      if (request.acknowledgeWithinMs === undefined || !stored.has(request.messageId)) continue;
       await startUrgent(
         tx,
         {
@@ -96,45 +54,52 @@ export async function storeMessage(
         now,
       );
     }
-    return { serverTime: now, duplicate: false };
+    return stored;
   });
 }
 
-/**
- * Stores many normal messages (level 0 only) in one statement, and so in one commit: messages,
- * their envelopes and `relayed` receipts, all or nothing. Message ids already stored are skipped
- * (with their envelopes); returns the ids that were stored now. Ids must be distinct.
- */
-export async function storeMessages(
-  db: Kysely<Database>,
-  items: readonly { sender: Sender; request: SendRequest }[],
+/** Messages, their envelopes and `relayed` receipts in one statement; see storeMessages. */
+async function insertMessages(
+  db: Db,
+  messages: readonly MessageToStore[],
   now: number,
   ttlMs: number,
 ): Promise<Set<string>> {
-  const envelopes = items.flatMap(({ request }) => request.envelopes.map((e) => ({ id: request.messageId, e })));
-  const { rows } = await sql<{ message_id: string }>`
+  const rows = messages.map(({ sender, request }) => ({
+    id: request.messageId,
+    sender,
+    request,
+    // Urgent only: the deadline of level 0.
+    deadline: request.acknowledgeWithinMs === undefined ? null : now + request.acknowledgeWithinMs,
+  }));
+  const envelopes = messages.flatMap(({ request }) => request.envelopes.map((e) => ({ id: request.messageId, e })));
+  const { rows: stored } = await sql<{ message_id: string }>`
     with m as (
-      insert into messages (message_id, sender_device, sender_contact_point, recipient_contact_point, priority, created_at, server_time)
-      select id, sender_device, sender_contact_point, recipient, 'normal', created_at, ${now}::bigint
-      from unnest(${items.map((i) => i.request.messageId)}::uuid[], ${items.map((i) => i.sender.deviceId)}::text[],
-        ${items.map((i) => i.sender.contactPointId)}::text[], ${items.map((i) => i.request.recipient)}::text[],
-        ${items.map((i) => i.request.createdAt)}::bigint[]) as x(id, sender_device, sender_contact_point, recipient, created_at)
+      insert into messages (message_id, sender_device, sender_contact_point, recipient_contact_point, priority, created_at, server_time, deadline)
+      select id, sender_device, sender_contact_point, recipient, priority, created_at, ${now}::bigint, deadline
+      from unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.sender.deviceId)}::text[],
+        ${rows.map((r) => r.sender.contactPointId)}::text[], ${rows.map((r) => r.request.recipient)}::text[],
+        ${rows.map((r) => r.request.priority)}::text[], ${rows.map((r) => r.request.createdAt)}::bigint[],
+        ${rows.map((r) => r.deadline)}::bigint[])
+        as x(id, sender_device, sender_contact_point, recipient, priority, created_at, deadline)
       on conflict (message_id) do nothing
-      returning message_id, sender_contact_point, recipient_contact_point
+      returning message_id, sender_contact_point, recipient_contact_point, deadline
     ), e as (
-      insert into envelopes (message_id, recipient_device, kind, ciphertext, escalation_level, expires_at)
-      select x.id, x.device, x.kind, decode(x.ciphertext, 'hex'), 0, ${now + ttlMs}::bigint
+      insert into envelopes (message_id, recipient_device, kind, ciphertext, escalation_level, expires_at, held, deadline)
+      select x.id, x.device, x.kind, decode(x.ciphertext, 'hex'), x.level, ${now + ttlMs}::bigint, x.level > 0,
+        case when x.level = 0 then m.deadline end
       from unnest(${envelopes.map((x) => x.id)}::uuid[], ${envelopes.map((x) => x.e.recipientDevice)}::text[],
         ${envelopes.map((x) => x.e.kind)}::text[],
-        ${envelopes.map((x) => Buffer.from(x.e.ciphertext, 'base64url').toString('hex'))}::text[])
-        as x(id, device, kind, ciphertext)
-      where x.id in (select message_id from m)
+        ${envelopes.map((x) => Buffer.from(x.e.ciphertext, 'base64url').toString('hex'))}::text[],
+        ${envelopes.map((x) => x.e.escalationLevel)}::int[])
+        as x(id, device, kind, ciphertext, level)
+      join m on m.message_id = x.id
     ), r as (
       insert into receipts (message_id, sender_contact_point, contact_point_id, device_id, status, at)
       select message_id, sender_contact_point, recipient_contact_point, null, 'relayed', ${now}::bigint from m
     )
     select message_id from m`.execute(db);
-  return new Set(rows.map((r) => r.message_id));
+  return new Set(stored.map((r) => r.message_id));
 }
 
 /** The sender device and server time of those of these message ids that are stored. */
@@ -247,8 +212,8 @@ export async function acknowledgeDeliveries(
   requests: readonly { device: Sender; messageIds: readonly string[] }[],
   now: number,
 ): Promise<{ deleted: number; receipts: RoutedReceipt[] }[]> {
-  const pairs = requests.flatMap(({ device }, i) =>
-    [...new Set(requests[i]?.messageIds)].map((id) => ({ i, device, id })),
+  const pairs = requests.flatMap(({ device, messageIds }, i) =>
+    [...new Set(messageIds)].map((id) => ({ i, device, id })),
   );
   const { rows } = await sql<{
     request: number;
@@ -279,7 +244,8 @@ export async function acknowledgeDeliveries(
     from d join messages m on m.message_id = d.message_id`.execute(db);
   const results = requests.map(() => ({ deleted: 0, receipts: [] as RoutedReceipt[] }));
   for (const row of rows) {
-    const result = results[row.request] as (typeof results)[number];
+    const result = results[row.request];
+    if (!result) continue;
     result.deleted++;
     if (row.receipt) {
       result.receipts.push(

@@ -1,8 +1,8 @@
 import { type BundlesResponse, LIMITS, type PrekeyCount, type PrekeyUpload } from '@liaison/protocol';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { RelayError } from '../errors.js';
 import { insertOneTimePrekeys, replaceSignedPrekey } from './directory.js';
-import type { Database } from './schema.js';
+import type { Database, Db } from './schema.js';
 
 export async function uploadPrekeys(
   db: Kysely<Database>,
@@ -23,7 +23,7 @@ export async function uploadPrekeys(
   return prekeyCount(db, deviceId);
 }
 
-async function oneTimeCount(db: Kysely<Database> | Transaction<Database>, deviceId: string): Promise<number> {
+async function oneTimeCount(db: Db, deviceId: string): Promise<number> {
   const { count } = await db
     .selectFrom('one_time_prekeys')
     .select((eb) => eb.fn.countAll<number>().as('count'))

@@ -6,7 +6,10 @@ import type {
   Revocation,
   WebhookAlert,
 } from '@liaison/protocol';
-import type { Generated, JSONColumnType } from 'kysely';
+import type { Generated, JSONColumnType, Kysely, Transaction } from 'kysely';
+
+/** What storage functions take: the database, or a transaction the caller runs them in. */
+export type Db = Kysely<Database> | Transaction<Database>;
 
 /**
  * The relay's tables. Times are milliseconds since the epoch (bigint columns, read as numbers by

@@ -1,10 +1,8 @@
 import type { UrgentLevel, UrgentState, UrgentStatus } from '@liaison/protocol';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { dropBlobReaders } from './blobs.js';
-import type { Database } from './schema.js';
+import type { Database, Db } from './schema.js';
 import { queueWebhookAlerts } from './webhooks.js';
-
-type Db = Kysely<Database> | Transaction<Database>;
 
 /** One level of an urgent message as the relay plans it at send time. */
 export interface PlannedLevel {

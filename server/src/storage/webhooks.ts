@@ -2,7 +2,7 @@ import type { WebhookAlert, WebhookRegistration } from '@liaison/protocol';
 import { decodeBase64url } from '@liaison/protocol';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { RelayError } from '../errors.js';
-import type { Database } from './schema.js';
+import type { Database, Db } from './schema.js';
 
 /**
  * Stores an authority's webhook (already checked as signed by it). Only a registration newer than
@@ -123,12 +123,7 @@ export type AttemptOutcome =
   | { outcome: 'failed'; result: string };
 
 /** Writes the result of an attempt into the delivery log. */
-export async function recordAttempt(
-  db: Kysely<Database> | Transaction<Database>,
-  alertId: number,
-  attempt: AttemptOutcome,
-  now: number,
-): Promise<void> {
+export async function recordAttempt(db: Db, alertId: number, attempt: AttemptOutcome, now: number): Promise<void> {
   await db
     .updateTable('webhook_alerts')
     .set({
