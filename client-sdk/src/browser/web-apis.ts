@@ -19,6 +19,8 @@ export interface IdbOpenRequest extends IdbRequest<IdbDatabase> {
 export interface IdbObjectStore {
   get(key: string): IdbRequest<unknown>;
   getAll(): IdbRequest<unknown[]>;
+  /** In the same order as getAll's values. */
+  getAllKeys(): IdbRequest<string[]>;
   put(value: unknown, key: string): IdbRequest<unknown>;
   delete(key: string): IdbRequest<unknown>;
   clear(): IdbRequest<unknown>;
@@ -35,7 +37,11 @@ export interface IdbTransaction {
 export interface IdbDatabase {
   objectStoreNames: { contains(name: string): boolean };
   createObjectStore(name: string): IdbObjectStore;
-  transaction(names: string | string[], mode: 'readonly' | 'readwrite', options?: { durability?: string }): IdbTransaction;
+  transaction(
+    names: string | string[],
+    mode: 'readonly' | 'readwrite',
+    options?: { durability?: string },
+  ): IdbTransaction;
   close(): void;
   onversionchange: (() => void) | null;
 }
@@ -62,7 +68,8 @@ interface BrowserGlobals {
 const globals = globalThis as unknown as BrowserGlobals;
 
 /** Whether the page runs in a secure context (https, or http on localhost): WebCrypto's subtle API needs one. */
-export const isSecureContext = (): boolean => globals.isSecureContext !== false && globalThis.crypto?.subtle !== undefined;
+export const isSecureContext = (): boolean =>
+  globals.isSecureContext !== false && globalThis.crypto?.subtle !== undefined;
 
 export const indexedDbFactory = (): IdbFactory | undefined => globals.indexedDB;
 
