@@ -28,7 +28,7 @@ describe('IndexedDbKeyStore in Chromium', () => {
   const contract = async (options: { passphrase?: string }) => {
     const results = await page.evaluate(
       (o) =>
-        (window as unknown as { sdk: { keyStoreContract(o: unknown): Promise<Result[]> } }).sdk.keyStoreContract(o),
+        (globalThis as unknown as { sdk: { keyStoreContract(o: unknown): Promise<Result[]> } }).sdk.keyStoreContract(o),
       options,
     );
     expect(results.length).toBeGreaterThanOrEqual(10);
@@ -63,7 +63,7 @@ describe('IndexedDbKeyStore at rest, and its passphrase', () => {
   const sdk = <T>(page: Page, body: (sdk: Sdk, arg: T) => unknown, arg: T) =>
     page.evaluate(
       ([source, a]) =>
-        new Function('sdk', 'arg', `return (${source})(sdk, arg)`)((window as unknown as { sdk: Sdk }).sdk, a),
+        new Function('sdk', 'arg', `return (${source})(sdk, arg)`)((globalThis as unknown as { sdk: Sdk }).sdk, a),
       [body.toString(), arg] as const,
     );
 

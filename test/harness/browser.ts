@@ -106,7 +106,7 @@ export async function servePage(script: string, headers: Record<string, string> 
 /** Opens the page and waits until its script has set `window.ready`. */
 export async function openPage(page: Page, url: string): Promise<void> {
   await page.goto(url);
-  await page.waitForFunction(() => (window as unknown as { ready?: boolean }).ready === true, undefined, {
+  await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true, undefined, {
     timeout: 30_000,
   });
 }
