@@ -147,5 +147,20 @@ const done = (r: IdbRequest) =>
     r.onerror = () => reject(new Error('IndexedDB request failed'));
   });
 
-Object.assign(page.sdk as object, { rawDatabase });
+/** Starts opening a device without waiting (another tab may hold it); `opening()` tells how it went. */
+let opening: { state: 'waiting' | 'open' | 'failed'; deviceId?: string; error?: string } | undefined;
+function startOpening(options: IndexedDbKeyStoreOptions): void {
+  opening = { state: 'waiting' };
+  log(`waiting for device ${options.name ?? 'default'}…`);
+  (page.sdk as { openDevice(o: IndexedDbKeyStoreOptions): Promise<string> }).openDevice(options).then(
+    (deviceId) => {
+      opening = { state: 'open', deviceId };
+    },
+    (error: unknown) => {
+      opening = { state: 'failed', error: String(error) };
+    },
+  );
+}
+
+Object.assign(page.sdk as object, { rawDatabase, startOpening, opening: async () => opening });
 page.ready = true;
