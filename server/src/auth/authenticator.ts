@@ -16,6 +16,7 @@ import { RelayError } from '../errors.js';
 import { keyedHash, randomBytes, verifySignature } from '../sodium.js';
 import { deviceChain, deviceStillValid, revocations } from '../storage/directory.js';
 import type { Database } from '../storage/schema.js';
+import { addressedOrigin } from './addressed-origin.js';
 import type { EphemeralStore } from './ephemeral-store.js';
 
 /** Who an authenticated socket or request is. */
@@ -28,6 +29,8 @@ interface StoredChallenge {
   deviceId: string;
   purpose: AuthPurpose;
   issuedAt: number;
+  /** The origin the challenge names (absent in challenges stored before several origins were allowed). */
+  origin?: string;
 }
 
 /**
@@ -41,8 +44,11 @@ export class Authenticator {
     private readonly db: Kysely<Database>,
     private readonly store: EphemeralStore,
     private readonly options: {
-      /** Read at each challenge: a relay on port 0 knows its origin only once it listens. */
-      origin: () => string;
+      /**
+       * Read at each challenge: a relay on port 0 knows its origin only once it listens. Given the
+       * origin the request addressed (its Host), to pick it among several public origins.
+       */
+      origin: (addressed?: string) => string;
       trustedRoots: readonly TrustedRoot[];
       tokenTtlMs: number;
       /**
@@ -57,9 +63,10 @@ export class Authenticator {
   async issueChallenge(deviceId: string, purpose: AuthPurpose): Promise<AuthChallenge> {
     const issuedAt = this.options.now();
     const nonce = encodeBase64url(randomBytes(32));
-    const stored: StoredChallenge = { deviceId, purpose, issuedAt };
+    const origin = this.options.origin(addressedOrigin());
+    const stored: StoredChallenge = { deviceId, purpose, issuedAt, origin };
     await this.store.put(`challenge:${nonce}`, JSON.stringify(stored), LIMITS.challengeTtlMs);
-    return { nonce, purpose, issuedAt, expiresAt: issuedAt + LIMITS.challengeTtlMs, origin: this.options.origin() };
+    return { nonce, purpose, issuedAt, expiresAt: issuedAt + LIMITS.challengeTtlMs, origin };
   }
 
   /** Checks a proof and uses up its challenge, whatever the outcome: a proof is tried once. */
@@ -77,7 +84,7 @@ export class Authenticator {
       purpose,
       nonce: proof.nonce,
       issuedAt: challenge.issuedAt,
-      origin: this.options.origin(),
+      origin: challenge.origin ?? this.options.origin(),
       deviceId: proof.deviceId,
     });
     const key = decodeBase64url(proof.deviceId);
