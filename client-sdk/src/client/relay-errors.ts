@@ -17,20 +17,54 @@ function pageOrigin(): string | undefined {
   return document !== undefined && location ? location.origin : undefined;
 }
 
+interface ProbeSocket {
+  onopen: (() => void) | null;
+  onerror: (() => void) | null;
+  onclose: (() => void) | null;
+  close(): void;
+}
+
+/**
+ * Whether the relay answers a WebSocket handshake on its socket path. WebSockets are outside CORS
+ * (and the relay's Cross-Origin-Resource-Policy header, which blocks even a no-cors fetch), so this
+ * reaches a relay that refuses the page's origin for HTTP requests.
+ */
+function answersWebSocket(serverUrl: string, timeoutMs = 5_000): Promise<boolean> {
+  const WebSocketClass = (globalThis as { WebSocket?: new (url: string) => ProbeSocket }).WebSocket;
+  if (!WebSocketClass) return Promise.resolve(false);
+  const url = new URL('/socket.io/?EIO=4&transport=websocket', serverUrl);
+  url.protocol = url.protocol === 'https:' ? 'wss:' : 'ws:';
+  return new Promise((resolve) => {
+    let socket: ProbeSocket;
+    try {
+      socket = new WebSocketClass(url.href);
+    } catch {
+      resolve(false);
+      return;
+    }
+    const timer = setTimeout(() => finish(false), timeoutMs);
+    const finish = (answered: boolean) => {
+      clearTimeout(timer);
+      socket.onopen = socket.onerror = socket.onclose = null;
+      socket.close();
+      resolve(answered);
+    };
+    socket.onopen = () => finish(true);
+    socket.onerror = () => finish(false);
+    socket.onclose = () => finish(false);
+  });
+}
+
 /**
  * The error for a request to the relay that failed without an answer. In a page on another origin
- * than the relay, the relay is asked again without CORS (an opaque answer, which the browser gives
- * whatever the relay's CORS settings): if that gets through, the relay is up and refuses this origin.
+ * than the relay, the relay is probed with a WebSocket handshake, which CORS does not govern: if it
+ * answers, the relay is up and refuses this origin.
  */
 export async function unreachableRelay(serverUrl: string): Promise<LiaisonError> {
   const origin = pageOrigin();
   const relayOrigin = new URL(serverUrl).origin;
   if (origin && origin !== relayOrigin) {
-    const reachable = await fetch(`${serverUrl}/healthz`, { mode: 'no-cors', cache: 'no-store' } as RequestInit).then(
-      () => true,
-      () => false,
-    );
-    if (reachable) {
+    if (await answersWebSocket(serverUrl)) {
       return new LiaisonError(
         'CORS_REFUSED',
         `the relay at ${relayOrigin} answers, but not to pages of ${origin}: add ${origin} to the relay's LIAISON_CORS_ORIGINS`,

@@ -12,6 +12,9 @@ import {
 import { IndexedDbKeyStore, type IndexedDbKeyStoreOptions } from '@liaison/client/browser';
 import { keyStoreContract } from '@liaison/client/testing';
 import { encodeBase64url } from '@liaison/protocol';
+// Not exported: how the SDK tells a CORS refusal from an unreachable relay, called here directly.
+import { unreachableRelay } from '../../../client-sdk/src/client/relay-errors.js';
+import { randomId } from '../../../client-sdk/src/crypto/random-id.js';
 import { runContract } from './mini-runner.js';
 
 type Options = Omit<LiaisonClientOptions, 'keyStore'>;
@@ -162,5 +165,36 @@ function startOpening(options: IndexedDbKeyStoreOptions): void {
   );
 }
 
-Object.assign(page.sdk as object, { rawDatabase, startOpening, opening: async () => opening });
+/** A request to the relay as the SDK makes it, and the error the SDK makes of a failure. */
+async function reachRelay(serverUrl: string) {
+  try {
+    const response = await fetch(`${serverUrl}/healthz`);
+    return { ok: true, status: response.status };
+  } catch {
+    await ready();
+    const error = await unreachableRelay(serverUrl);
+    log(`${error.code}: ${error.message}`);
+    return { ok: false, code: error.code, message: error.message };
+  }
+}
+
+/** What works outside a secure context: message ids, and a clear refusal from the key store. */
+async function insecureContext() {
+  await ready();
+  const store = await outcome(() => IndexedDbKeyStore.open({ name: 'insecure' }));
+  return {
+    secure: (globalThis as { isSecureContext?: boolean }).isSecureContext,
+    randomUUID: typeof (globalThis.crypto as { randomUUID?: unknown }).randomUUID,
+    messageId: randomId(),
+    store,
+  };
+}
+
+Object.assign(page.sdk as object, {
+  insecureContext,
+  reachRelay,
+  rawDatabase,
+  startOpening,
+  opening: async () => opening,
+});
 page.ready = true;
