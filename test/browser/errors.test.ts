@@ -68,4 +68,18 @@ describe('errors a web developer can act on', () => {
       await insecure.close();
     }
   });
+
+  it("works under the Content-Security-Policy docs/browser.md gives (libsodium's WebAssembly included)", async () => {
+    const { code } = await bundle(resolve(import.meta.dirname, 'pages/sdk-page.ts'));
+    const strict = await servePage(code, {
+      'content-security-policy':
+        "default-src 'self'; script-src 'self' 'wasm-unsafe-eval'; connect-src 'self' http://127.0.0.1:* ws://127.0.0.1:*; object-src 'none'; base-uri 'none'",
+    });
+    try {
+      const page = await pageAt(strict.origin);
+      expect(await call<string>(page, 'openDevice', { name: 'csp' })).toMatch(/^[A-Za-z0-9_-]{43}$/);
+    } finally {
+      await strict.close();
+    }
+  });
 });
