@@ -1,6 +1,6 @@
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { build } from 'esbuild';
+import { type BuildOptions, build } from 'esbuild';
 
 /** The SDK's browser bundle (app.ts, minified as an application ships it), measured by part. */
 export interface BundleSizes {
@@ -11,7 +11,7 @@ export interface BundleSizes {
   withoutSodium: { minified: number; gzipped: number };
 }
 
-const options = {
+const options: BuildOptions & { metafile: true; write: false } = {
   entryPoints: [resolve(import.meta.dirname, 'app.ts')],
   bundle: true,
   write: false,
@@ -22,7 +22,7 @@ const options = {
   minify: true,
   metafile: true,
   logLevel: 'silent',
-} as const;
+};
 
 const part = (path: string) => {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
@@ -34,9 +34,9 @@ const part = (path: string) => {
 
 export async function measure(): Promise<BundleSizes> {
   const [all, rest] = await Promise.all([build(options), build({ ...options, external: ['libsodium-wrappers-sumo'] })]);
-  const output = Object.values(all.metafile.outputs)[0];
-  const code = all.outputFiles[0]?.contents;
-  const restCode = rest.outputFiles[0]?.contents;
+  const output = Object.values(all.metafile?.outputs ?? {})[0];
+  const code = all.outputFiles?.[0]?.contents;
+  const restCode = rest.outputFiles?.[0]?.contents;
   if (!output || !code || !restCode) throw new Error('nothing bundled');
   const parts = new Map<string, number>();
   for (const [path, { bytesInOutput }] of Object.entries(output.inputs)) {
