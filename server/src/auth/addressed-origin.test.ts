@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { publicOrigin } from './addressed-origin.js';
+import { publicOrigin, requestOrigin } from './addressed-origin.js';
 
 describe('publicOrigin', () => {
   const listed = ['https://relay.example.org', 'http://localhost:8080'];
@@ -13,5 +13,11 @@ describe('publicOrigin', () => {
   });
   it('names none when none is set (the relay then uses the address it listens on)', () => {
     expect(publicOrigin([], 'http://localhost:8080')).toBe(undefined);
+  });
+  it('reads the addressed origin from the scheme and Host header, default ports dropped', () => {
+    expect(requestOrigin('http', 'localhost:8080')).toBe('http://localhost:8080');
+    expect(requestOrigin('https', 'relay.example.org:443')).toBe('https://relay.example.org');
+    expect(requestOrigin('http', undefined)).toBe(undefined);
+    expect(requestOrigin('http', 'bad host/')).toBe(undefined);
   });
 });

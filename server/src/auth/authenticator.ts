@@ -16,7 +16,6 @@ import { RelayError } from '../errors.js';
 import { keyedHash, randomBytes, verifySignature } from '../sodium.js';
 import { deviceChain, deviceStillValid, revocations } from '../storage/directory.js';
 import type { Database } from '../storage/schema.js';
-import { addressedOrigin } from './addressed-origin.js';
 import type { EphemeralStore } from './ephemeral-store.js';
 
 /** Who an authenticated socket or request is. */
@@ -60,10 +59,11 @@ export class Authenticator {
     },
   ) {}
 
-  async issueChallenge(deviceId: string, purpose: AuthPurpose): Promise<AuthChallenge> {
+  /** `addressed`: the origin the request addressed (requestOrigin), to name it when it is a listed public origin. */
+  async issueChallenge(deviceId: string, purpose: AuthPurpose, addressed?: string): Promise<AuthChallenge> {
     const issuedAt = this.options.now();
     const nonce = encodeBase64url(randomBytes(32));
-    const origin = this.options.origin(addressedOrigin());
+    const origin = this.options.origin(addressed);
     const stored: StoredChallenge = { deviceId, purpose, issuedAt, origin };
     await this.store.put(`challenge:${nonce}`, JSON.stringify(stored), LIMITS.challengeTtlMs);
     return { nonce, purpose, issuedAt, expiresAt: issuedAt + LIMITS.challengeTtlMs, origin };

@@ -3,7 +3,6 @@ import { BLOB_CHUNK_BYTES, type ErrorBody, LIMITS, parseInput } from '@liaison/p
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
-import { withAddressedOrigin } from '../auth/addressed-origin.js';
 import { RelayError, statusOf, toErrorBody } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { sameSecret } from '../sodium.js';
@@ -46,8 +45,6 @@ export function createHttpApp(deps: RelayDeps): express.Express {
   app.use(helmet());
   if (deps.config.corsOrigins.length > 0) app.use(cors({ origin: deps.config.corsOrigins }));
   app.use(express.json({ limit: LIMITS.maxHttpBodyBytes, strict: true }));
-  // After the body parser: the route handlers run inside it, and challenges name the origin addressed.
-  app.use(withAddressedOrigin);
 
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
