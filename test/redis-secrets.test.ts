@@ -102,7 +102,7 @@ const clustered = postgresService.url !== undefined && redisService.url !== unde
         trustedRoots: [net.root],
         database: { kind: 'postgres', url: database.url as string },
         redisUrl: redis.url,
-        publicOrigin: 'http://relay.cluster.test',
+        publicOrigins: ['http://relay.cluster.test'],
       });
       nodes = await Promise.all([startRelay(config), startRelay(config)]);
       for (const node of nodes) {

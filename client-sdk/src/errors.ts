@@ -22,6 +22,12 @@ export const CLIENT_ERROR_CODES = [
   'KEY_STORE_LOCKED',
   /** The key store holds no identity yet. */
   'NO_IDENTITY',
+  /** A browser API the SDK needs (WebCrypto's subtle, Web Locks) exists only in secure contexts: https or localhost. */
+  'INSECURE_CONTEXT',
+  /** The device's key store is open in another tab or window of this browser (docs/browser.md). */
+  'DEVICE_IN_USE',
+  /** The relay answers, but not to this page's origin: it is not in the relay's LIAISON_CORS_ORIGINS. */
+  'CORS_REFUSED',
 ] as const;
 
 export type LiaisonErrorCode = (typeof ERROR_CODES)[number] | (typeof CLIENT_ERROR_CODES)[number];

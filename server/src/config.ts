@@ -5,8 +5,11 @@ import type { CrashPlan } from './fault-injection.js';
 export interface RelayConfig {
   host: string;
   port: number;
-  /** The relay's public origin, bound into every authentication challenge; by default the address it listens on. */
-  publicOrigin: string | undefined;
+  /**
+   * The relay's public origins, one bound into each authentication challenge: the one the client
+   * addressed when it is listed, else the first. Empty: the address it listens on.
+   */
+  publicOrigins: string[];
   database: { kind: 'pglite'; dataDir: string | undefined } | { kind: 'postgres'; url: string };
   /**
    * PGlite in a folder: writes are refused (STORAGE_FULL) while its file system has less free
@@ -139,7 +142,7 @@ export function relayConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
   return {
     ...DEFAULTS,
     port: 0,
-    publicOrigin: undefined,
+    publicOrigins: [],
     database: { kind: 'pglite', dataDir: undefined },
     blobStore: { kind: 'database' },
     redisUrl: undefined,

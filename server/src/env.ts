@@ -38,7 +38,7 @@ export function configFromEnv(env: Environment, startDir: string): EnvConfig {
     ...DEFAULTS,
     host: s.host,
     port: s.port,
-    publicOrigin: s.publicOrigin,
+    publicOrigins: s.publicOrigin,
     database: s.databaseUrl ? { kind: 'postgres', url: s.databaseUrl } : { kind: 'pglite', dataDir },
     blobStore:
       blobStore === 'database'

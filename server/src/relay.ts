@@ -1,5 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import type { Kysely } from 'kysely';
+import { publicOrigin } from './auth/addressed-origin.js';
 import { Authenticator } from './auth/authenticator.js';
 import { MemoryEphemeralStore } from './auth/ephemeral-store.js';
 import { RateLimiter } from './auth/rate-limiter.js';
@@ -62,7 +63,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     db,
     log,
     auth: new Authenticator(db, ephemeral, {
-      origin: () => config.publicOrigin ?? listening,
+      origin: (addressed) => publicOrigin(config.publicOrigins, addressed) ?? listening,
       trustedRoots: config.trustedRoots,
       tokenTtlMs: config.tokenTtlMs,
       // In the database, so that every node of a cluster hashes a token alike, and Redis never holds it.

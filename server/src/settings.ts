@@ -92,10 +92,13 @@ export const SETTINGS = {
   publicOrigin: define({
     name: 'LIAISON_PUBLIC_ORIGIN',
     alias: 'PUBLIC_ORIGIN',
-    kind: url(['http:', 'https:'], 'an http or https origin, like https://relay.example.org'),
-    default: undefined,
+    kind: {
+      schema: origins.schema,
+      expected: 'comma-separated http or https origins, like https://relay.example.org,https://relay.agency.example',
+    },
+    default: [],
     defaultDoc: '`http://HOST:PORT`',
-    doc: "the relay's public URL, bound into every authentication challenge; in a cluster, the same for every node (the load balancer's)",
+    doc: "the relay's public URL, bound into every authentication challenge; a list when clients reach it by several names (each challenge names the one the client addressed, else the first); in a cluster, the same for every node (the load balancer's)",
   }),
   databaseUrl: define({
     name: 'LIAISON_DATABASE_URL',

@@ -10,6 +10,7 @@ import {
 } from '@liaison/protocol';
 import type { RelayApi } from '../client/relay-api.js';
 import { equalBytes } from '../crypto/bytes.js';
+import { randomId } from '../crypto/random-id.js';
 import { isLiaisonError, isRetryable, LiaisonError } from '../errors.js';
 import { AttachmentOpener, AttachmentSealer, plaintextChunks, Sha256 } from './attachment-cipher.js';
 
@@ -106,7 +107,7 @@ export async function uploadAttachment(
     confirmed = resumed.storedChunks;
     await retrying(() => api.setBlobReaders(blobId, target.readers));
   } else {
-    blobId = crypto.randomUUID();
+    blobId = randomId();
     sealer = new AttachmentSealer();
     await options.onStart?.({ blobId, key: encodeBase64url(sealer.key), header: encodeBase64url(sealer.header) });
     const status = await retrying(() => api.createBlob({ blobId, size, ...target }));

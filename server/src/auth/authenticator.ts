@@ -27,6 +27,8 @@ interface StoredChallenge {
   deviceId: string;
   purpose: AuthPurpose;
   issuedAt: number;
+  /** The origin the challenge names (absent in challenges stored before several origins were allowed). */
+  origin?: string;
 }
 
 /**
@@ -40,8 +42,11 @@ export class Authenticator {
     private readonly db: Kysely<Database>,
     private readonly store: EphemeralStore,
     private readonly options: {
-      /** Read at each challenge: a relay on port 0 knows its origin only once it listens. */
-      origin: () => string;
+      /**
+       * Read at each challenge: a relay on port 0 knows its origin only once it listens. Given the
+       * origin the request addressed (its Host), to pick it among several public origins.
+       */
+      origin: (addressed?: string) => string;
       trustedRoots: readonly TrustedRoot[];
       tokenTtlMs: number;
       /**
@@ -53,12 +58,14 @@ export class Authenticator {
     },
   ) {}
 
-  async issueChallenge(deviceId: string, purpose: AuthPurpose): Promise<AuthChallenge> {
+  /** `addressed`: the origin the request addressed (requestOrigin), to name it when it is a listed public origin. */
+  async issueChallenge(deviceId: string, purpose: AuthPurpose, addressed?: string): Promise<AuthChallenge> {
     const issuedAt = this.options.now();
     const nonce = encodeBase64url(randomBytes(32));
-    const stored: StoredChallenge = { deviceId, purpose, issuedAt };
+    const origin = this.options.origin(addressed);
+    const stored: StoredChallenge = { deviceId, purpose, issuedAt, origin };
     await this.store.put(`challenge:${nonce}`, JSON.stringify(stored), LIMITS.challengeTtlMs);
-    return { nonce, purpose, issuedAt, expiresAt: issuedAt + LIMITS.challengeTtlMs, origin: this.options.origin() };
+    return { nonce, purpose, issuedAt, expiresAt: issuedAt + LIMITS.challengeTtlMs, origin };
   }
 
   /** Checks a proof and uses up its challenge, whatever the outcome: a proof is tried once. */
@@ -76,7 +83,7 @@ export class Authenticator {
       purpose,
       nonce: proof.nonce,
       issuedAt: challenge.issuedAt,
-      origin: this.options.origin(),
+      origin: challenge.origin ?? this.options.origin(),
       deviceId: proof.deviceId,
     });
     if (!signedBy(proof.deviceId, statement, proof.signature)) {

@@ -1,0 +1,9 @@
+// Browser-only parts of the SDK (docs/browser.md), kept out of the main entry as node.ts is: a
+// persistent encrypted key store in IndexedDB, opened by one tab at a time.
+
+export type { WhenInUse } from './key-store/device-lock.js';
+export {
+  BROWSER_ARGON2,
+  IndexedDbKeyStore,
+  type IndexedDbKeyStoreOptions,
+} from './key-store/indexed-db-key-store.js';

@@ -1,0 +1,425 @@
+import type { webcrypto } from 'node:crypto';
+import { committed, type IdbDatabase, indexedDbFactory, isSecureContext, requested } from '../browser/web-apis.js';
+import { concat, u32, wipe } from '../crypto/bytes.js';
+import type { IdentityKeyPair, StoredOneTimePrekey, StoredSignedPrekey } from '../crypto/keys.js';
+import { ready, sodium } from '../crypto/sodium.js';
+import { LiaisonError } from '../errors.js';
+import { type DeviceLock, holdDeviceLock, type WhenInUse } from './device-lock.js';
+import type { KeyStore, PeerIdentity } from './key-store.js';
+import { emptyKeyStoreData, type KeyStoreData, MemoryKeyStore } from './memory-key-store.js';
+import { deserializeKeyStoreData, serializeKeyStoreData } from './serialize.js';
+
+/**
+ * A key store in the browser's IndexedDB, encrypted at rest (issue 19).
+ *
+ * Each entry (the identity, one prekey, one session, one peer, one state value) is one IndexedDB
+ * record, sealed with AES-256-GCM under a WebCrypto key. The record's slot is an HMAC of the entry's
+ * name, so device ids, contact point ids and message ids do not show in IndexedDB either; the slot is
+ * the GCM associated data, so a record moved to another slot does not open. By default the two keys
+ * are non-extractable CryptoKeys kept in the same database: script on the page can use them but not
+ * read them, and a copy of the profile's files is useless without the browser's own key protection.
+ * With a passphrase they are instead wrapped (XChaCha20-Poly1305) under a key derived with Argon2id,
+ * and exist unwrapped only while the store is open: closing it is a lock screen.
+ *
+ * Each call that changes something is one IndexedDB transaction (durability "strict"), written in
+ * call order: a tab closed in the middle of a decryption leaves each record as it was before or after
+ * a change, never half of one. Everything is read into memory at open; reads are served from there.
+ * Only the tab holding the device's Web Lock opens the store (see device-lock.ts), so that memory
+ * copy cannot go stale behind another tab's back.
+ */
+
+export interface IndexedDbKeyStoreOptions {
+  /** One device per name, in its own database (`liaison-key-store:<name>`). Default `default`. */
+  name?: string;
+  /** Protect the store with a passphrase: asked at every open (a wrong one: KEY_STORE_LOCKED). */
+  passphrase?: string;
+  /** Argon2id cost for a new passphrase-protected store. */
+  argon2?: { opsLimit: number; memLimit: number };
+  /** When another tab has this device open: wait until it closes it (default), or fail with DEVICE_IN_USE. */
+  whenInUse?: WhenInUse;
+  /** Gives up waiting for another tab (the open rejects with the signal's reason). */
+  signal?: AbortSignal;
+}
+
+/**
+ * libsodium's "interactive" Argon2id cost: a browser tab's WebAssembly memory is smaller than a Node
+ * process's, and a lock screen is opened often.
+ */
+export const BROWSER_ARGON2 = { opsLimit: 2, memLimit: 64 * 1024 * 1024 };
+const MAX_ARGON2 = { opsLimit: 16, memLimit: 512 * 1024 * 1024 };
+
+const VERSION = 1;
+const RECORDS = 'records';
+const META = 'meta';
+const PROTECTION = 'protection';
+const WRAP_CONTEXT = new TextEncoder().encode('liaison indexeddb key store v1');
+
+/** WebCrypto's key type (typed through Node's declarations; only the type is imported). */
+type CryptoKey = webcrypto.CryptoKey;
+
+type Protection =
+  | { version: number; mode: 'device'; aes: CryptoKey; hmac: CryptoKey }
+  | {
+      version: number;
+      mode: 'passphrase';
+      salt: Uint8Array;
+      opsLimit: number;
+      memLimit: number;
+      nonce: Uint8Array;
+      wrapped: Uint8Array;
+    };
+
+interface SealedRecord {
+  iv: Uint8Array;
+  data: ArrayBuffer;
+}
+
+interface Keys {
+  aes: CryptoKey;
+  hmac: CryptoKey;
+}
+
+export const databaseName = (name: string) => `liaison-key-store:${name}`;
+
+export class IndexedDbKeyStore implements KeyStore {
+  private writing: Promise<void> = Promise.resolve();
+  private readonly slots = new Map<string, string>();
+  private closed = false;
+
+  private constructor(
+    /** The device's name, as given to open. */
+    readonly name: string,
+    private readonly db: IdbDatabase,
+    private readonly keys: Keys,
+    private readonly memory: MemoryKeyStore,
+    private readonly lock: DeviceLock,
+  ) {}
+
+  /**
+   * Opens the device's store, creating it when absent. Waits for (or, with `whenInUse: 'fail'`,
+   * refuses) another tab that has the same device open. Needs a secure context (https, or
+   * http://localhost): INSECURE_CONTEXT otherwise.
+   */
+  static async open(options: IndexedDbKeyStoreOptions = {}): Promise<IndexedDbKeyStore> {
+    const factory = indexedDbFactory();
+    if (!factory || !isSecureContext()) {
+      throw new LiaisonError(
+        'INSECURE_CONTEXT',
+        'IndexedDbKeyStore needs IndexedDB and WebCrypto, which browsers give only to secure contexts: serve the page over https (or from http://localhost)',
+      );
+    }
+    await ready();
+    const name = options.name ?? 'default';
+    const lock = await holdDeviceLock(name, options.whenInUse ?? 'wait', options.signal);
+    try {
+      const db = await openDatabase(name);
+      try {
+        const keys = await unlock(db, options);
+        const data = await load(db, keys);
+        return new IndexedDbKeyStore(name, db, keys, new MemoryKeyStore(data), lock);
+      } catch (error) {
+        db.close();
+        throw error;
+      }
+    } catch (error) {
+      lock.release();
+      throw error;
+    }
+  }
+
+  /** Deletes a device's store for good (after signing the device out). It must not be open anywhere. */
+  static async destroy(name = 'default'): Promise<void> {
+    const factory = indexedDbFactory();
+    if (!factory) return;
+    const lock = await holdDeviceLock(name, 'fail');
+    try {
+      await requested(factory.deleteDatabase(databaseName(name)));
+    } finally {
+      lock.release();
+    }
+  }
+
+  /**
+   * Waits for the changes under way, closes the database and lets another tab open the device. With
+   * a passphrase, the store must be opened with it again.
+   */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    await this.writing.catch(() => undefined);
+    this.db.close();
+    this.lock.release();
+  }
+
+  getIdentity() {
+    return this.memory.getIdentity();
+  }
+  async setIdentity(identity: IdentityKeyPair) {
+    this.open();
+    await this.memory.setIdentity(identity);
+    return this.persist([['identity', { ...emptyKeyStoreData(), identity }]]);
+  }
+
+  getSignedPrekeys() {
+    return this.memory.getSignedPrekeys();
+  }
+  async putSignedPrekey(prekey: StoredSignedPrekey) {
+    this.open();
+    await this.memory.putSignedPrekey(prekey);
+    return this.persist([[`spk:${prekey.id}`, only((d) => d.signedPrekeys.set(prekey.id, prekey))]]);
+  }
+  async removeSignedPrekey(id: number) {
+    this.open();
+    await this.memory.removeSignedPrekey(id);
+    return this.persist([[`spk:${id}`, undefined]]);
+  }
+
+  getOneTimePrekey(id: number) {
+    return this.memory.getOneTimePrekey(id);
+  }
+  getOneTimePrekeyIds() {
+    return this.memory.getOneTimePrekeyIds();
+  }
+  async putOneTimePrekeys(prekeys: readonly StoredOneTimePrekey[]) {
+    this.open();
+    await this.memory.putOneTimePrekeys(prekeys);
+    return this.persist(prekeys.map((p) => [`otk:${p.id}`, only((d) => d.oneTimePrekeys.set(p.id, p))]));
+  }
+  async removeOneTimePrekey(id: number) {
+    this.open();
+    await this.memory.removeOneTimePrekey(id);
+    return this.persist([[`otk:${id}`, undefined]]);
+  }
+
+  getSession(deviceId: string) {
+    return this.memory.getSession(deviceId);
+  }
+  async putSession(deviceId: string, record: Uint8Array) {
+    this.open();
+    await this.memory.putSession(deviceId, record);
+    return this.persist([[`session:${deviceId}`, only((d) => d.sessions.set(deviceId, record))]]);
+  }
+
+  getPeerIdentity(contactPointId: string) {
+    return this.memory.getPeerIdentity(contactPointId);
+  }
+  async putPeerIdentity(contactPointId: string, identity: PeerIdentity) {
+    this.open();
+    await this.memory.putPeerIdentity(contactPointId, identity);
+    return this.persist([[`peer:${contactPointId}`, only((d) => d.peers.set(contactPointId, identity))]]);
+  }
+
+  getState(key: string) {
+    return this.memory.getState(key);
+  }
+  async setState(key: string, value: string | undefined) {
+    this.open();
+    await this.memory.setState(key, value);
+    return this.persist([[`state:${key}`, value === undefined ? undefined : only((d) => d.state.set(key, value))]]);
+  }
+  stateKeys(prefix: string) {
+    return this.memory.stateKeys(prefix);
+  }
+
+  private open(): void {
+    if (this.closed) throw new LiaisonError('KEY_STORE_LOCKED', 'this key store was closed; open it again');
+  }
+
+  /**
+   * Writes one change: its records sealed, then put or deleted in a single transaction. Changes are
+   * chained, so they reach IndexedDB in the order they were made whatever WebCrypto's timing.
+   */
+  private persist(changes: Array<[string, KeyStoreData | undefined]>): Promise<void> {
+    const sealing = Promise.all(
+      changes.map(async ([name, data]) => {
+        const slot = await this.slot(name);
+        return [slot, data && (await seal(this.keys, slot, data))] as const;
+      }),
+    );
+    const write = async () => {
+      const records = await sealing;
+      const transaction = this.db.transaction(RECORDS, 'readwrite', { durability: 'strict' });
+      const store = transaction.objectStore(RECORDS);
+      for (const [slot, sealed] of records) {
+        if (sealed) store.put(sealed, slot);
+        else store.delete(slot);
+      }
+      await committed(transaction);
+    };
+    this.writing = this.writing.catch(() => undefined).then(write);
+    return this.writing.catch((error: unknown) => {
+      throw new LiaisonError('KEY_STORE_LOCKED', `the key store could not be written: ${describe(error)}`);
+    });
+  }
+
+  private async slot(name: string): Promise<string> {
+    let slot = this.slots.get(name);
+    if (!slot) {
+      const mac = await crypto.subtle.sign('HMAC', this.keys.hmac, new TextEncoder().encode(name));
+      slot = sodium().to_base64(new Uint8Array(mac), sodium().base64_variants.URLSAFE_NO_PADDING);
+      this.slots.set(name, slot);
+    }
+    return slot;
+  }
+}
+
+/** A KeyStoreData holding one entry: the plaintext of one record. */
+function only(fill: (data: KeyStoreData) => void): KeyStoreData {
+  const data = emptyKeyStoreData();
+  fill(data);
+  return data;
+}
+
+const describe = (error: unknown) =>
+  error && typeof error === 'object' && 'message' in error ? String(error.message) : String(error);
+
+async function seal(keys: Keys, slot: string, data: KeyStoreData): Promise<SealedRecord> {
+  const plaintext = serializeKeyStoreData(data);
+  const iv = sodium().randombytes_buf(12);
+  const ciphertext = await crypto.subtle.encrypt(
+    { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(slot) },
+    keys.aes,
+    plaintext,
+  );
+  wipe(plaintext);
+  return { iv, data: ciphertext };
+}
+
+function openDatabase(name: string): Promise<IdbDatabase> {
+  const factory = indexedDbFactory();
+  if (!factory) throw new LiaisonError('INSECURE_CONTEXT', 'IndexedDB is not available here');
+  const request = factory.open(databaseName(name), VERSION);
+  request.onupgradeneeded = () => {
+    const db = request.result;
+    if (!db.objectStoreNames.contains(RECORDS)) db.createObjectStore(RECORDS);
+    if (!db.objectStoreNames.contains(META)) db.createObjectStore(META);
+  };
+  return requested(request).then((db) => {
+    // A deletion or upgrade from elsewhere: let it through rather than block it forever.
+    db.onversionchange = () => db.close();
+    return db;
+  });
+}
+
+/** The store's keys: made on first open, read (and, with a passphrase, unwrapped) afterwards. */
+async function unlock(db: IdbDatabase, options: IndexedDbKeyStoreOptions): Promise<Keys> {
+  const locked = (why: string) => new LiaisonError('KEY_STORE_LOCKED', why);
+  const read = db.transaction(META, 'readonly');
+  const existing = (await requested(read.objectStore(META).get(PROTECTION))) as Protection | undefined;
+  if (!existing) {
+    const { keys, protection } = await newKeys(options);
+    // add-or-keep in one transaction: two first opens cannot both write keys (the lock prevents it anyway).
+    const write = db.transaction([META, RECORDS], 'readwrite', { durability: 'strict' });
+    write.objectStore(META).put(protection, PROTECTION);
+    write.objectStore(RECORDS).clear();
+    await committed(write);
+    return keys;
+  }
+  if (existing.version !== VERSION) throw locked('key store version not supported');
+  if (existing.mode === 'device') {
+    if (options.passphrase !== undefined) throw locked('this key store is not protected by a passphrase');
+    return { aes: existing.aes, hmac: existing.hmac };
+  }
+  if (existing.mode !== 'passphrase') throw locked('unknown key store protection');
+  if (options.passphrase === undefined) throw locked('this key store is protected by a passphrase');
+  const { salt, opsLimit, memLimit, nonce, wrapped } = existing;
+  // The cost sits in the database; bound it so an altered one cannot make opening hang or exhaust memory.
+  if (opsLimit > MAX_ARGON2.opsLimit || memLimit > MAX_ARGON2.memLimit)
+    throw locked('key store cost parameters out of range');
+  const kek = deriveKey(options.passphrase, salt, opsLimit, memLimit);
+  let raw: Uint8Array;
+  try {
+    raw = sodium().crypto_aead_xchacha20poly1305_ietf_decrypt(
+      null,
+      wrapped,
+      wrapContext(salt, opsLimit, memLimit),
+      nonce,
+      kek,
+    );
+  } catch {
+    throw locked('wrong passphrase, or the key store was altered');
+  } finally {
+    wipe(kek);
+  }
+  return importKeys(raw);
+}
+
+async function newKeys(options: IndexedDbKeyStoreOptions): Promise<{ keys: Keys; protection: Protection }> {
+  const s = sodium();
+  if (options.passphrase === undefined) {
+    const aes = await crypto.subtle.generateKey({ name: 'AES-GCM', length: 256 }, false, ['encrypt', 'decrypt']);
+    const hmac = await crypto.subtle.generateKey({ name: 'HMAC', hash: 'SHA-256', length: 256 }, false, ['sign']);
+    return { keys: { aes, hmac }, protection: { version: VERSION, mode: 'device', aes, hmac } };
+  }
+  const { opsLimit, memLimit } = options.argon2 ?? BROWSER_ARGON2;
+  const salt = s.randombytes_buf(s.crypto_pwhash_SALTBYTES);
+  const kek = deriveKey(options.passphrase, salt, opsLimit, memLimit);
+  const raw = s.randombytes_buf(64);
+  const nonce = s.randombytes_buf(s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  const wrapped = s.crypto_aead_xchacha20poly1305_ietf_encrypt(
+    raw,
+    wrapContext(salt, opsLimit, memLimit),
+    null,
+    nonce,
+    kek,
+  );
+  wipe(kek);
+  const protection: Protection = { version: VERSION, mode: 'passphrase', salt, opsLimit, memLimit, nonce, wrapped };
+  return { keys: await importKeys(raw), protection };
+}
+
+/** The wrapping's associated data: the parameters cannot be swapped for cheaper ones. */
+const wrapContext = (salt: Uint8Array, opsLimit: number, memLimit: number) =>
+  concat(WRAP_CONTEXT, salt, u32(opsLimit), u32(memLimit));
+
+async function importKeys(raw: Uint8Array): Promise<Keys> {
+  try {
+    const aes = await crypto.subtle.importKey('raw', raw.slice(0, 32), 'AES-GCM', false, ['encrypt', 'decrypt']);
+    const hmac = await crypto.subtle.importKey('raw', raw.slice(32, 64), { name: 'HMAC', hash: 'SHA-256' }, false, [
+      'sign',
+    ]);
+    return { aes, hmac };
+  } finally {
+    wipe(raw);
+  }
+}
+
+function deriveKey(passphrase: string, salt: Uint8Array, opsLimit: number, memLimit: number): Uint8Array {
+  const s = sodium();
+  if (passphrase.length === 0) throw new LiaisonError('KEY_STORE_LOCKED', 'an empty passphrase protects nothing');
+  return s.crypto_pwhash(32, passphrase, salt, opsLimit, memLimit, s.crypto_pwhash_ALG_ARGON2ID13);
+}
+
+/** Every record, opened and merged; one that does not open means the store was altered, and it is refused whole. */
+async function load(db: IdbDatabase, keys: Keys): Promise<KeyStoreData> {
+  const transaction = db.transaction(RECORDS, 'readonly');
+  const store = transaction.objectStore(RECORDS);
+  const [slots, records] = await Promise.all([
+    requested(store.getAllKeys()),
+    requested(store.getAll()) as Promise<SealedRecord[]>,
+  ]);
+  const data = emptyKeyStoreData();
+  for (const [i, record] of records.entries()) {
+    let plaintext: Uint8Array;
+    try {
+      plaintext = new Uint8Array(
+        await crypto.subtle.decrypt(
+          { name: 'AES-GCM', iv: record.iv, additionalData: new TextEncoder().encode(String(slots[i])) },
+          keys.aes,
+          record.data,
+        ),
+      );
+    } catch {
+      throw new LiaisonError('KEY_STORE_LOCKED', 'a key store record does not open: the key store was altered');
+    }
+    const entry = deserializeKeyStoreData(plaintext);
+    wipe(plaintext);
+    if (entry.identity) data.identity = entry.identity;
+    for (const [k, v] of entry.signedPrekeys) data.signedPrekeys.set(k, v);
+    for (const [k, v] of entry.oneTimePrekeys) data.oneTimePrekeys.set(k, v);
+    for (const [k, v] of entry.sessions) data.sessions.set(k, v);
+    for (const [k, v] of entry.peers) data.peers.set(k, v);
+    for (const [k, v] of entry.state) data.state.set(k, v);
+  }
+  return data;
+}

@@ -1,0 +1,129 @@
+import { existsSync } from 'node:fs';
+import { mkdir } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { resolve } from 'node:path';
+import { build, type Metafile } from 'esbuild';
+import { type Browser, chromium, type Page } from 'playwright-core';
+
+/**
+ * Real Chromium for the browser tests (issue 19): Debian's `chromium` package (no browser can be
+ * downloaded here; .ci/run installs it), driven by playwright-core. Pages are served on loopback by
+ * the test itself, with a bundle of the SDK built by esbuild as an integrator's bundler would.
+ */
+
+const root = resolve(import.meta.dirname, '../..');
+
+/** Where the browser tests save screenshots of their pages (git-ignored; docs/browser.md). */
+export const SCREENSHOTS = resolve(root, 'test-results/screenshots');
+
+/** The Chromium binary: LIAISON_CHROMIUM, or Debian's. */
+export function chromiumPath(): string {
+  const path = process.env.LIAISON_CHROMIUM ?? '/usr/bin/chromium';
+  if (!existsSync(path)) {
+    throw new Error(
+      `no Chromium at ${path}: install Debian's chromium package (apt-get install chromium), or set LIAISON_CHROMIUM`,
+    );
+  }
+  return path;
+}
+
+export async function launchChromium(args: string[] = []): Promise<Browser> {
+  return chromium.launch({
+    executablePath: chromiumPath(),
+    // --no-sandbox: the tests may run as root in a container, where Chromium's sandbox cannot start.
+    args: ['--no-sandbox', '--disable-dev-shm-usage', ...args],
+  });
+}
+
+export interface Bundle {
+  code: string;
+  metafile: Metafile;
+}
+
+/**
+ * Bundles a page script for the browser: the SDK's source (through its `@liaison/source`
+ * condition) and its dependencies, for `platform: 'browser'`, minified as an application ships it.
+ * A Node built-in reached from the browser entries fails the build.
+ */
+export async function bundle(entry: string, options: { minify?: boolean } = {}): Promise<Bundle> {
+  const result = await build({
+    entryPoints: [entry],
+    bundle: true,
+    write: false,
+    format: 'esm',
+    platform: 'browser',
+    target: 'es2022',
+    conditions: ['@liaison/source'],
+    minify: options.minify ?? true,
+    metafile: true,
+    logLevel: 'silent',
+  });
+  const [output] = result.outputFiles;
+  if (!output) throw new Error(`esbuild wrote nothing for ${entry}`);
+  return { code: output.text, metafile: result.metafile };
+}
+
+export interface PageServer {
+  /** http://127.0.0.1:PORT, the pages' origin. */
+  origin: string;
+  close(): Promise<void>;
+}
+
+/**
+ * Serves a page that loads `script` as a module, at every path, on a loopback port. `headers`
+ * are sent with the page (a Content-Security-Policy, say).
+ */
+export async function servePage(script: string, headers: Record<string, string> = {}): Promise<PageServer> {
+  const html =
+    '<!doctype html><html><head><meta charset="utf-8"><title>Liaison browser test</title></head>' +
+    '<body><h1>Liaison browser test</h1><pre id="log"></pre><script type="module" src="/page.js"></script></body></html>';
+  const server: Server = createServer((request, response) => {
+    if (request.url?.startsWith('/page.js')) {
+      response.writeHead(200, { 'content-type': 'text/javascript; charset=utf-8', 'cache-control': 'no-store' });
+      response.end(script);
+      return;
+    }
+    if (request.url === '/favicon.ico') {
+      response.writeHead(204).end();
+      return;
+    }
+    response.writeHead(200, { 'content-type': 'text/html; charset=utf-8', 'cache-control': 'no-store', ...headers });
+    response.end(html);
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  const { port } = server.address() as AddressInfo;
+  return {
+    origin: `http://127.0.0.1:${port}`,
+    close: () =>
+      new Promise((done) => {
+        server.closeAllConnections();
+        server.close(() => done());
+      }),
+  };
+}
+
+/** Opens the page and waits until its script has set `window.ready`. */
+export async function openPage(page: Page, url: string): Promise<void> {
+  await page.goto(url);
+  await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true, undefined, {
+    timeout: 30_000,
+  });
+}
+
+/** Saves a screenshot of the page as test-results/screenshots/<name>.png. */
+export async function screenshot(page: Page, name: string): Promise<string> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = resolve(SCREENSHOTS, `${name}.png`);
+  await page.screenshot({ path, fullPage: true });
+  return path;
+}
+
+/** Bytes of the page's JavaScript heap in use, as Chromium counts it (garbage collected first). */
+export async function heapUsed(page: Page): Promise<number> {
+  const session = await page.context().newCDPSession(page);
+  await session.send('HeapProfiler.collectGarbage');
+  const { usedSize } = (await session.send('Runtime.getHeapUsage')) as { usedSize: number };
+  await session.detach();
+  return usedSize;
+}
