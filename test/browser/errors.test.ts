@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bundle, launchChromium, openPage, type PageServer, screenshot, servePage } from '../harness/browser.js';
-import { call } from '../harness/browser-devices.js';
+import { attempt, call, chainFor } from '../harness/browser-devices.js';
 import { testNetwork } from '../harness/network.js';
 import { freePort, type RelayProcess, spawnRelay } from '../harness/relay-process.js';
 
@@ -11,10 +11,12 @@ describe('errors a web developer can act on', () => {
   let allowed: PageServer;
   let refused: PageServer;
   let relay: RelayProcess;
+  let network: Awaited<ReturnType<typeof testNetwork>>;
   beforeAll(async () => {
     const { code } = await bundle(resolve(import.meta.dirname, 'pages/sdk-page.ts'));
     [allowed, refused] = await Promise.all([servePage(code), servePage(code)]);
-    relay = await spawnRelay([(await testNetwork()).root], { LIAISON_CORS_ORIGINS: allowed.origin });
+    network = await testNetwork();
+    relay = await spawnRelay([network.root], { LIAISON_CORS_ORIGINS: allowed.origin });
     browser = await launchChromium();
   });
   afterAll(async () => {
@@ -36,6 +38,17 @@ describe('errors a web developer can act on', () => {
     expect(outcome.code).toBe('CORS_REFUSED');
     expect(outcome.message).toContain('LIAISON_CORS_ORIGINS');
     expect(outcome.message).toContain(refused.origin);
+
+    // And the same from the client an application uses, at its first call to the relay.
+    const contactPoint = network.authority('th-oag', 'TH').contactPoint('cors');
+    const deviceId = await call<string>(page, 'openDevice', { name: 'cors' });
+    const connecting = await attempt(page, 'connect', {
+      serverUrl: relay.url,
+      trustedRoots: [network.root],
+      chain: chainFor(contactPoint, deviceId, 'browser'),
+    });
+    expect(connecting).toMatchObject({ ok: false, code: 'CORS_REFUSED' });
+    expect(connecting.ok === false && connecting.message).toContain('LIAISON_CORS_ORIGINS');
     await screenshot(page, 'errors-cors-refused');
   });
 

@@ -14,6 +14,7 @@ import {
   uploadAttachment,
 } from '../attachments/transfer.js';
 import { bundleFromWire } from '../crypto/bundle.js';
+import { randomId } from '../crypto/random-id.js';
 import type { SessionCipher } from '../crypto/session-cipher.js';
 import { isLiaisonError, isRetryable, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
@@ -70,7 +71,7 @@ export class Outbox {
     message: OutgoingMessage,
     options: SendOptions = {},
   ): Promise<{ messageId: string; serverTime: number }> {
-    const messageId = options.messageId ?? crypto.randomUUID();
+    const messageId = options.messageId ?? randomId();
     const sentAt = this.now();
     const sources = options.attachments ?? [];
     if (sources.length > LIMITS.maxAttachmentsPerMessage)

@@ -24,6 +24,7 @@ import { concat } from '../crypto/bytes.js';
 import type { IdentityKeyPair } from '../crypto/keys.js';
 import { LiaisonError } from '../errors.js';
 import type { RelayClock } from './relay-clock.js';
+import { originMismatch, unreachableRelay } from './relay-errors.js';
 
 /** What one call of an endpoint carries: its path's parameters and its input, as the endpoint defines them. */
 type Call<E extends Endpoint> = (keyof z.input<E['params']> extends never
@@ -55,10 +56,11 @@ export class RelayApi {
     const sentAt = this.local();
     const challenge = await this.call(ENDPOINTS.authChallenge, { input: { deviceId: this.deviceId, purpose } });
     this.clock.sample(challenge.issuedAt, sentAt, this.local());
-    if (challenge.origin !== this.relayOrigin || challenge.purpose !== purpose) {
+    if (challenge.origin !== this.relayOrigin) throw originMismatch(challenge.origin, this.relayOrigin);
+    if (challenge.purpose !== purpose) {
       throw new LiaisonError(
         'BAD_CHALLENGE',
-        `the relay asked to sign a challenge for ${challenge.origin}, not ${this.relayOrigin}`,
+        `the relay asked to sign a challenge for ${challenge.purpose}, not ${purpose}`,
       );
     }
     return answerChallenge(this.identity, challenge);
@@ -143,7 +145,7 @@ export class RelayApi {
       if (endpoint.output === ChunkBytes && response.ok) chunk = await readCapped(response, BLOB_CHUNK_BYTES);
     } catch (error) {
       if (error instanceof LiaisonError) throw error;
-      throw new LiaisonError('UNAVAILABLE', `the relay at ${this.serverUrl} cannot be reached`);
+      throw await unreachableRelay(this.serverUrl);
     }
     const answer: unknown = chunk ?? (await response.json().catch(() => undefined));
     if (!response.ok) {

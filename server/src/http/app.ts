@@ -3,6 +3,7 @@ import { BLOB_CHUNK_BYTES, LIMITS } from '@liaison/protocol';
 import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
+import { requestOrigin } from '../auth/addressed-origin.js';
 import { RelayError, reportFailure } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { sameSecret } from '../sodium.js';
@@ -88,7 +89,8 @@ export function createHttpApp(deps: RelayDeps): express.Express {
               ? { ...req.query }
               : undefined;
         const params = Object.fromEntries(Object.entries(req.params).map(([k, v]) => [k, String(v)]));
-        const result = await route.handle({ input, params, identity, deps });
+        const addressedOrigin = requestOrigin(req.protocol, req.get('host'));
+        const result = await route.handle({ input, params, identity, addressedOrigin, deps });
         if (result instanceof Uint8Array) {
           res.type('application/octet-stream').send(Buffer.from(result.buffer, result.byteOffset, result.byteLength));
         } else {

@@ -41,6 +41,8 @@ export interface RouteRequest {
   input: unknown;
   params: Record<string, string>;
   identity: DeviceIdentity | undefined;
+  /** The origin the request addressed (its scheme and Host header): the client's to choose. */
+  addressedOrigin: string | undefined;
   deps: RelayDeps;
 }
 
@@ -49,6 +51,7 @@ export interface RouteContext<E extends Endpoint> {
   input: EndpointInput<E>;
   params: EndpointParams<E>;
   identity: DeviceIdentity | undefined;
+  addressedOrigin: string | undefined;
   deps: RelayDeps;
 }
 
@@ -74,12 +77,11 @@ function mount<E extends Endpoint>(endpoint: E, handler: Handler<E>): Route {
     source: endpoint.source,
     input: endpoint.input,
     ...(handler.limit && { limit: handler.limit }),
-    handle: async ({ input, params, identity, deps }) =>
+    handle: async ({ input, params, ...rest }) =>
       handler.handle({
         input: checked<E['input']>(endpoint.input, input),
         params: checked<E['params']>(endpoint.params, params),
-        identity,
-        deps,
+        ...rest,
       }),
   };
 }

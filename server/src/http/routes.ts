@@ -44,7 +44,8 @@ function checkSignedPrekey(deviceId: string, prekey: SignedPrekey): void {
 export const ROUTES = routeTable({
   authChallenge: {
     limit: authLimit,
-    handle: async ({ input, deps }) => deps.auth.issueChallenge(input.deviceId, input.purpose),
+    handle: async ({ input, addressedOrigin, deps }) =>
+      deps.auth.issueChallenge(input.deviceId, input.purpose, addressedOrigin),
   },
   authToken: {
     limit: authLimit,
