@@ -10,8 +10,8 @@ import { PGlite } from '@electric-sql/pglite';
 /**
  * The embedded database's PostgreSQL settings, written over its postgresql.conf at every start.
  * PostgreSQL's 128 MB of shared buffers live in PGlite's WebAssembly memory, resident once
- * touched, for a relay whose queues fit in a few megabytes: 16 MB measured the same deliveries
- * per second and 100 MB less resident memory (docs/performance.md). The rest are PGlite's own.
+ * touched, for a relay whose queues fit in a few megabytes: 16 MB measured 100 MB less resident
+ * memory and no fewer deliveries per second (docs/performance.md). The rest are PGlite's own.
  */
 export const PGLITE_SETTINGS = ['shared_buffers = 16MB', 'max_wal_size = 1GB', 'min_wal_size = 80MB'];
 
@@ -19,8 +19,8 @@ export const PGLITE_SETTINGS = ['shared_buffers = 16MB', 'max_wal_size = 1GB', '
  * PGlite's PostgreSQL is 10 MB of WebAssembly. V8 compiles it quickly (Liftoff), then again,
  * optimised, as functions get hot (TurboFan): that second compiler's code and working memory were
  * 40 to 50 MB of the relay's resident memory, and its compiling a CPU-second of every start, for
- * queries measured 15% faster, and the same deliveries per second in the relay benchmark
- * (docs/performance.md). So the embedded database runs on the first compiler's code alone. The
+ * queries measured 15% faster once compiled, and no more deliveries per second in the relay
+ * benchmark (docs/performance.md). So the embedded database runs on the first compiler's code alone. The
  * flag is process-wide: set before PGlite compiles, and after libsodium has (at start-up).
  */
 const LEAN_WASM = '--liftoff-only';
@@ -37,7 +37,7 @@ const pgliteVersion = (
 
 /**
  * A new, empty database folder as PGlite's initdb makes it, made once by the build (it depends on
- * PGlite's version only): unpacking it takes a first start 1 CPU-second where initdb takes 4.
+ * PGlite's version only): a first start measured 2.4–3.0 CPU-seconds with it, 4.5 with initdb.
  * The same path from server/src and server/dist.
  */
 export const PGLITE_SEED = fileURLToPath(new URL(`../../dist/pglite-seed-${pgliteVersion}.tar.gz`, import.meta.url));
@@ -54,9 +54,9 @@ export async function writePgliteSeed(): Promise<void> {
 
 /**
  * A new database folder is made in a process of its own, from the seed when there is one, else by
- * initdb. In the relay's process, initdb's second WebAssembly instance left 500 MB resident after
- * a first start (790 MB against 280 MB for any later start): V8 hands such memory back only when
- * a full garbage collection happens to run.
+ * initdb. In the relay's process, initdb's second WebAssembly instance left 450 MB resident after
+ * a first start (820 MB idle against 360 MB after any later start): V8 hands such memory back only
+ * when a full garbage collection happens to run.
  */
 export async function createDataDir(dataDir: string): Promise<void> {
   if (existsSync(join(dataDir, 'PG_VERSION'))) return;
