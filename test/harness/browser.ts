@@ -3,7 +3,7 @@ import { mkdir } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
-import { build, type Metafile } from 'esbuild';
+import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
 
 /**
@@ -42,12 +42,12 @@ export interface Bundle {
 }
 
 /**
- * Bundles a page script for the browser: the SDK's source (through its `@liaison/source`
- * condition) and its dependencies, for `platform: 'browser'`, minified as an application ships it.
- * A Node built-in reached from the browser entries fails the build.
+ * How a web application bundles the SDK: its source (through the `@liaison/source` condition) and
+ * its dependencies, for `platform: 'browser'`, minified as an application ships it. A Node
+ * built-in reached from the browser entries fails the build.
  */
-export async function bundle(entry: string, options: { minify?: boolean } = {}): Promise<Bundle> {
-  const result = await build({
+export function browserBuild(entry: string) {
+  return {
     entryPoints: [entry],
     bundle: true,
     write: false,
@@ -55,10 +55,15 @@ export async function bundle(entry: string, options: { minify?: boolean } = {}):
     platform: 'browser',
     target: 'es2022',
     conditions: ['@liaison/source'],
-    minify: options.minify ?? true,
+    minify: true,
     metafile: true,
     logLevel: 'silent',
-  });
+  } satisfies BuildOptions;
+}
+
+/** Bundles a page script for the browser (browserBuild). */
+export async function bundle(entry: string, options: { minify?: boolean } = {}): Promise<Bundle> {
+  const result = await build({ ...browserBuild(entry), minify: options.minify ?? true });
   const [output] = result.outputFiles;
   if (!output) throw new Error(`esbuild wrote nothing for ${entry}`);
   return { code: output.text, metafile: result.metafile };

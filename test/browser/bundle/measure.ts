@@ -1,6 +1,7 @@
 import { resolve } from 'node:path';
 import { gzipSync } from 'node:zlib';
-import { type BuildOptions, build } from 'esbuild';
+import { build } from 'esbuild';
+import { browserBuild } from '../../harness/browser.js';
 
 /** The SDK's browser bundle (app.ts, minified as an application ships it), measured by part. */
 export interface BundleSizes {
@@ -11,18 +12,7 @@ export interface BundleSizes {
   withoutSodium: { minified: number; gzipped: number };
 }
 
-const options: BuildOptions & { metafile: true; write: false } = {
-  entryPoints: [resolve(import.meta.dirname, 'app.ts')],
-  bundle: true,
-  write: false,
-  format: 'esm',
-  platform: 'browser',
-  target: 'es2022',
-  conditions: ['@liaison/source'],
-  minify: true,
-  metafile: true,
-  logLevel: 'silent',
-};
+const options = browserBuild(resolve(import.meta.dirname, 'app.ts'));
 
 const part = (path: string) => {
   const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(path);
