@@ -1,6 +1,15 @@
 // Browser-only parts of the SDK (docs/browser.md), kept out of the main entry as node.ts is: a
-// persistent encrypted key store in IndexedDB, opened by one tab at a time.
+// persistent encrypted key store in IndexedDB, opened by one tab at a time, and attachments from and to
+// Blobs and streams.
 
+export {
+  type BlobLike,
+  blobAttachment,
+  downloadToBlob,
+  downloadToStream,
+  UnsentFiles,
+  type WritableStreamLike,
+} from './browser/attachments.js';
 export type { WhenInUse } from './key-store/device-lock.js';
 export {
   BROWSER_ARGON2,

@@ -132,3 +132,39 @@ export async function heapUsed(page: Page): Promise<number> {
   await session.detach();
   return usedSize;
 }
+
+/**
+ * Watches the page's memory while something runs: the JavaScript heap and the ArrayBuffers'
+ * backing stores (where a file read whole would land), sampled after a garbage collection every
+ * `everyMs`. `baseline` is the first sample; `stop()` resolves with the largest, in bytes.
+ */
+export async function watchMemory(page: Page, everyMs = 250): Promise<{ baseline: number; stop(): Promise<number> }> {
+  const session = await page.context().newCDPSession(page);
+  let peak = 0;
+  let running = true;
+  const sample = async () => {
+    // Twice: ArrayBuffers found dead by the first collection are freed after it, not during it.
+    await session.send('HeapProfiler.collectGarbage');
+    await session.send('HeapProfiler.collectGarbage');
+    const usage = (await session.send('Runtime.getHeapUsage')) as { usedSize: number; backingStorageSize?: number };
+    const used = usage.usedSize + (usage.backingStorageSize ?? 0);
+    peak = Math.max(peak, used);
+    return used;
+  };
+  const baseline = await sample();
+  const loop = (async () => {
+    while (running) {
+      await new Promise((resolve) => setTimeout(resolve, everyMs));
+      await sample();
+    }
+  })();
+  return {
+    baseline,
+    async stop() {
+      running = false;
+      await loop;
+      await session.detach();
+      return peak;
+    },
+  };
+}

@@ -128,12 +128,14 @@ export async function uploadAttachment(
     }
     await uploading;
     const at = index;
+    // Only the length is kept for the progress: the plaintext is not held while its chunk uploads.
+    const length = plaintext.length;
     uploading = settled(
       retrying(
         () => api.putChunk(blobId, at, ciphertext),
         async () => stored(await api.blobStatus(blobId), blobId) > at,
       ).then(() => {
-        transferred += plaintext.length;
+        transferred += length;
         options.onProgress?.({ blobId, name: source.name, transferred, total: source.size });
       }),
     );

@@ -9,9 +9,17 @@ import {
   ready,
   rotateSignedPrekey,
 } from '@liaison/client';
-import { IndexedDbKeyStore, type IndexedDbKeyStoreOptions } from '@liaison/client/browser';
+import {
+  type BlobLike,
+  downloadToBlob,
+  downloadToStream,
+  IndexedDbKeyStore,
+  type IndexedDbKeyStoreOptions,
+  UnsentFiles,
+} from '@liaison/client/browser';
 import { keyStoreContract } from '@liaison/client/testing';
-import { encodeBase64url } from '@liaison/protocol';
+import { type Attachment, encodeBase64url } from '@liaison/protocol';
+import { Sha256 } from '../../../client-sdk/src/attachments/attachment-cipher.js';
 // Not exported: how the SDK tells a CORS refusal from an unreachable relay, called here directly.
 import { unreachableRelay } from '../../../client-sdk/src/client/relay-errors.js';
 import { randomId } from '../../../client-sdk/src/crypto/random-id.js';
@@ -22,7 +30,10 @@ type Options = Omit<LiaisonClientOptions, 'keyStore'>;
 const page = globalThis as unknown as {
   sdk: unknown;
   ready: boolean;
-  document: { getElementById(id: string): { textContent: string } | null };
+  document: {
+    getElementById(id: string): { textContent: string; append(child: unknown): void } | null;
+    createElement(tag: string): { textContent: string };
+  };
 };
 
 let store: IndexedDbKeyStore | undefined;
@@ -190,7 +201,140 @@ async function insecureContext() {
   };
 }
 
+/**
+ * Attachments (test/browser/attachments.test.ts). The file is made here, from random 1 MiB pieces
+ * each handed to the browser as a Blob at once, so that neither the test nor the page holds it
+ * whole; it is kept in IndexedDB (UnsentFiles) under its message id, to survive a reload.
+ */
+interface Transfer {
+  state: 'running' | 'done' | 'failed';
+  /** Progress events, one per chunk moved: `transferred` of each. */
+  progress: number[];
+  total?: number;
+  sha256?: string;
+  error?: string;
+}
+const transfers = new Map<string, Transfer>();
+const hex = (bytes: Uint8Array) => [...bytes].map((x) => x.toString(16).padStart(2, '0')).join('');
+
+function track(
+  id: string,
+  work: (onProgress: (p: { transferred: number; total: number }) => void) => Promise<string | undefined>,
+): void {
+  const transfer: Transfer = { state: 'running', progress: [] };
+  transfers.set(id, transfer);
+  const line = page.document.createElement('div');
+  page.document.getElementById('log')?.append(line);
+  const show = () => {
+    const done = transfer.progress.at(-1) ?? 0;
+    line.textContent = `${id.split(':')[0]} ${id.slice(-8)}: ${transfer.state} ${(done / 2 ** 20).toFixed(1)} / ${((transfer.total ?? 0) / 2 ** 20).toFixed(1)} MiB${transfer.error ? ` ${transfer.error}` : ''}`;
+  };
+  show();
+  work((p) => {
+    transfer.progress.push(p.transferred);
+    transfer.total = p.total;
+    show();
+  }).then(
+    (sha256) => {
+      transfer.state = 'done';
+      if (sha256) transfer.sha256 = sha256;
+      show();
+    },
+    (error: unknown) => {
+      transfer.state = 'failed';
+      transfer.error = isLiaisonError(error) ? `${error.code}: ${error.message}` : String(error);
+      show();
+    },
+  );
+}
+
+/** SHA-256 of a Blob, read a slice at a time. */
+async function blobSha256(blob: BlobLike): Promise<string> {
+  const hash = new Sha256();
+  for (let start = 0; start < blob.size; start += 2 ** 20) {
+    hash.update(new Uint8Array(await blob.slice(start, Math.min(blob.size, start + 2 ** 20)).arrayBuffer()));
+  }
+  return hex(hash.digest());
+}
+
+const Blob_ = (globalThis as unknown as { Blob: new (parts: unknown[], o?: { type?: string }) => BlobLike }).Blob;
+
+/** Makes a file of `mib` random MiB, keeps it for message `messageId`, and returns its SHA-256. */
+async function makeFile(messageId: string, name: string, mib: number): Promise<string> {
+  const parts: BlobLike[] = [];
+  for (let i = 0; i < mib; i++) {
+    const piece = new Uint8Array(2 ** 20);
+    for (let at = 0; at < piece.length; at += 65536) crypto.getRandomValues(piece.subarray(at, at + 65536));
+    parts.push(new Blob_([piece]));
+  }
+  const file = new Blob_(parts, { type: 'application/octet-stream' });
+  const unsent = await UnsentFiles.open('test');
+  await unsent.keep(messageId, [{ blob: file, name }]);
+  unsent.close();
+  return blobSha256(file);
+}
+
+/** Starts sending the files kept for `messageId` (again, after a reload: the upload resumes). */
+async function sendKept(to: string, messageId: string, text: string): Promise<void> {
+  if (!client) throw new Error('connect first');
+  const sender = client;
+  const unsent = await UnsentFiles.open('test');
+  const attachments = await unsent.attachments(messageId);
+  if (attachments.length === 0) throw new Error(`no files kept for ${messageId}`);
+  track(`send:${messageId}`, async (onProgress) => {
+    await sender.send(to, { text }, { messageId, attachments, onProgress });
+    await unsent.forget(messageId);
+    unsent.close();
+    return undefined;
+  });
+}
+
+const attachmentOf = (messageId: string): Attachment => {
+  const attachment = received.find((m) => m.messageId === messageId)?.attachments?.[0];
+  if (!attachment) throw new Error(`no attachment in message ${messageId}`);
+  return attachment;
+};
+
+/** Starts downloading the attachment of a received message into a Blob, then hashes the Blob. */
+function downloadBlob(messageId: string): void {
+  if (!client) throw new Error('connect first');
+  const receiver = client;
+  track(`blob:${messageId}`, async (onProgress) =>
+    blobSha256(await downloadToBlob(receiver, attachmentOf(messageId), { onProgress })),
+  );
+}
+
+/** Starts downloading the attachment of a received message into a WritableStream that hashes what it is given. */
+function downloadStream(messageId: string): void {
+  if (!client) throw new Error('connect first');
+  const receiver = client;
+  track(`stream:${messageId}`, async (onProgress) => {
+    const hash = new Sha256();
+    let closed = false;
+    const stream = new WritableStream<Uint8Array>({
+      write: (chunk) => hash.update(chunk),
+      close: () => {
+        closed = true;
+      },
+    });
+    await downloadToStream(receiver, attachmentOf(messageId), stream, { onProgress });
+    if (!closed) throw new Error('the stream was not closed');
+    return hex(hash.digest());
+  });
+}
+
 Object.assign(page.sdk as object, {
+  makeFile,
+  sendKept,
+  downloadBlob,
+  downloadStream,
+  transfer: async (id: string) => transfers.get(id),
+  keptMessageIds: async () => {
+    const unsent = await UnsentFiles.open('test');
+    const ids = await unsent.messageIds();
+    unsent.close();
+    return ids;
+  },
   insecureContext,
   reachRelay,
   rawDatabase,

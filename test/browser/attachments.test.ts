@@ -1,0 +1,165 @@
+import { randomUUID } from 'node:crypto';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { blobChunkCount, blobSizeFor, type TrustedRoot } from '@liaison/protocol';
+import type { Browser, Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import {
+  bundle,
+  launchChromium,
+  openPage,
+  type PageServer,
+  screenshot,
+  servePage,
+  watchMemory,
+} from '../harness/browser.js';
+import { call, chainFor } from '../harness/browser-devices.js';
+import { testNetwork } from '../harness/network.js';
+import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
+import { until } from '../harness/until.js';
+
+interface Transfer {
+  state: 'running' | 'done' | 'failed';
+  progress: number[];
+  total?: number;
+  sha256?: string;
+  error?: string;
+}
+
+const MIB = 2 ** 20;
+const SIZE_MIB = 50;
+const CHUNKS = blobChunkCount(blobSizeFor(SIZE_MIB * MIB));
+/**
+ * What a page may grow by while it moves the 50 MiB file: a few 4 MiB chunks, never the file. An
+ * upload measures 28 MiB at its peak (the chunk read, its ciphertext, the one uploading and the
+ * browser's copy of each request body), downloads 10-20 MiB; a page holding the file would pass 50.
+ */
+const MEMORY_BOUND = 32 * MIB;
+
+describe('attachments between two browsers: File/Blob in, Blob or stream out', () => {
+  let browser: Browser;
+  let server: PageServer;
+  let relay: RelayProcess;
+  let root: TrustedRoot;
+  let blobDir: string;
+  let net: Awaited<ReturnType<typeof testNetwork>>;
+  beforeAll(async () => {
+    const { code } = await bundle(resolve(import.meta.dirname, 'pages/sdk-page.ts'));
+    server = await servePage(code);
+    net = await testNetwork();
+    root = net.root;
+    blobDir = await mkdtemp(join(tmpdir(), 'liaison-browser-blobs-'));
+    relay = await spawnRelay([root], { LIAISON_CORS_ORIGINS: server.origin, LIAISON_BLOB_DIR: blobDir });
+    browser = await launchChromium();
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+    await relay?.stop();
+    if (blobDir) await rm(blobDir, { recursive: true, force: true });
+  });
+
+  /** Chunks the relay holds, of every blob (its folder store: `<dir>/<blobId>/<index>`). */
+  const storedChunks = async () => {
+    let n = 0;
+    for (const blob of await readdir(blobDir)) n += (await readdir(join(blobDir, blob))).length;
+    return n;
+  };
+  const transfer = (page: Page, id: string) => call<Transfer | undefined>(page, 'transfer', id);
+  const finished = async (page: Page, id: string) => {
+    await until(async () => (await transfer(page, id))?.state !== 'running', id, 120_000);
+    const t = (await transfer(page, id)) as Transfer;
+    expect(t.error).toBeUndefined();
+    expect(t.state).toBe('done');
+    return t;
+  };
+  const arrived = (page: Page, messageId: string) =>
+    until(
+      async () => (await call<Array<{ messageId: string }>>(page, 'received')).some((m) => m.messageId === messageId),
+      `message ${messageId}`,
+      20_000,
+    );
+  /** Runs `work` and returns how far the page's memory rose above where it was before. */
+  const growth = async (page: Page, work: () => Promise<unknown>) => {
+    const memory = await watchMemory(page, 100);
+    await work();
+    return (await memory.stop()) - memory.baseline;
+  };
+
+  it('a 50 MB file goes both ways with progress, in bounded page memory; a reload mid-upload resumes it', async () => {
+    const alice = net.authority('th-oag', 'TH').contactPoint('alice');
+    const bob = net.authority('vn-spp', 'VN').contactPoint('bob');
+    const [alicePage, bobPage] = await Promise.all([
+      browser.newContext().then((c) => c.newPage()),
+      browser.newContext().then((c) => c.newPage()),
+    ]);
+    const start = async (page: Page, cp: typeof alice, name: string, reload = false) => {
+      if (reload) await page.waitForFunction(() => (globalThis as unknown as { ready?: boolean }).ready === true);
+      else await openPage(page, server.origin);
+      const deviceId = await call<string>(page, 'openDevice', { name });
+      await call(page, 'connect', { serverUrl: relay.url, trustedRoots: [root], chain: chainFor(cp, deviceId, name) });
+    };
+    await start(alicePage, alice, 'alice');
+    await start(bobPage, bob, 'bob');
+
+    // Alice → Bob. The page is reloaded once the relay confirmed a few chunks; the send is repeated
+    // from the file kept in IndexedDB, with the same message id, and the upload goes on from there.
+    const toBob = randomUUID();
+    const aliceFile = await call<string>(alicePage, 'makeFile', toBob, 'evidence.bin', SIZE_MIB);
+    await call(alicePage, 'sendKept', bob.id, toBob, 'Evidence package attached');
+    await until(
+      async () => ((await transfer(alicePage, `send:${toBob}`))?.progress.length ?? 0) >= 3,
+      '3 chunks',
+      60_000,
+    );
+    await alicePage.reload();
+    await start(alicePage, alice, 'alice', true);
+    expect(await call<string[]>(alicePage, 'keptMessageIds')).toEqual([toBob]);
+    const before = await storedChunks();
+    expect(before).toBeGreaterThanOrEqual(3);
+    expect(before).toBeLessThan(CHUNKS);
+    await call(alicePage, 'sendKept', bob.id, toBob, 'Evidence package attached');
+    const resumed = await finished(alicePage, `send:${toBob}`);
+    // Only the chunks the relay did not have were sent again, and progress went on from there.
+    expect(resumed.progress).toHaveLength(CHUNKS - before);
+    expect(resumed.progress[0]).toBe((before + 1) * 4 * MIB);
+    expect(resumed.progress.at(-1)).toBe(SIZE_MIB * MIB);
+    expect(await storedChunks()).toBe(CHUNKS);
+    expect(await call<string[]>(alicePage, 'keptMessageIds')).toEqual([]);
+
+    // Bob downloads it into a Blob.
+    await arrived(bobPage, toBob);
+    const intoBlob = await growth(bobPage, async () => {
+      await call(bobPage, 'downloadBlob', toBob);
+      const downloaded = await finished(bobPage, `blob:${toBob}`);
+      expect(downloaded.sha256).toBe(aliceFile);
+      expect(downloaded.progress).toHaveLength(CHUNKS);
+      expect(downloaded.progress.at(-1)).toBe(SIZE_MIB * MIB);
+    });
+    // Every reader has it: the relay let the blob go.
+    await until(async () => (await storedChunks()) === 0, 'the blob deleted', 10_000);
+
+    // Bob → Alice: uploaded straight through, downloaded into a WritableStream.
+    const toAlice = randomUUID();
+    const bobFile = await call<string>(bobPage, 'makeFile', toAlice, 'records.bin', SIZE_MIB);
+    const upload = await growth(bobPage, async () => {
+      await call(bobPage, 'sendKept', alice.id, toAlice, 'Bank records attached');
+      const sent = await finished(bobPage, `send:${toAlice}`);
+      expect(sent.progress).toHaveLength(CHUNKS);
+    });
+    await arrived(alicePage, toAlice);
+    const intoStream = await growth(alicePage, async () => {
+      await call(alicePage, 'downloadStream', toAlice);
+      const downloaded = await finished(alicePage, `stream:${toAlice}`);
+      expect(downloaded.sha256).toBe(bobFile);
+      expect(downloaded.progress.at(-1)).toBe(SIZE_MIB * MIB);
+    });
+
+    expect(upload).toBeLessThan(MEMORY_BOUND);
+    expect(intoBlob).toBeLessThan(MEMORY_BOUND);
+    expect(intoStream).toBeLessThan(MEMORY_BOUND);
+    await screenshot(alicePage, 'attachments-alice');
+    await screenshot(bobPage, 'attachments-bob');
+  }, 300_000);
+});
