@@ -1,22 +1,14 @@
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { join } from 'node:path';
 import { blobChunkCount, blobSizeFor, type TrustedRoot } from '@liaison/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import {
-  bundle,
-  launchChromium,
-  openPage,
-  type PageServer,
-  screenshot,
-  servePage,
-  watchMemory,
-} from '../harness/browser.js';
+import { openPage, type PageServer, screenshot, watchMemory } from '../harness/browser.js';
 import { call, chainFor } from '../harness/browser-devices.js';
-import { testNetwork } from '../harness/network.js';
-import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
+import { type BrowserWorld, startBrowserWorld } from '../harness/browser-relay.js';
+import type { RelayProcess } from '../harness/relay-process.js';
 import { until } from '../harness/until.js';
 
 interface Transfer {
@@ -43,20 +35,16 @@ describe('attachments between two browsers: File/Blob in, Blob or stream out', (
   let relay: RelayProcess;
   let root: TrustedRoot;
   let blobDir: string;
-  let net: Awaited<ReturnType<typeof testNetwork>>;
+  let net: BrowserWorld['net'];
+  let world: BrowserWorld | undefined;
   beforeAll(async () => {
-    const { code } = await bundle(resolve(import.meta.dirname, 'pages/sdk-page.ts'));
-    server = await servePage(code);
-    net = await testNetwork();
-    root = net.root;
     blobDir = await mkdtemp(join(tmpdir(), 'liaison-browser-blobs-'));
-    relay = await spawnRelay([root], { LIAISON_CORS_ORIGINS: server.origin, LIAISON_BLOB_DIR: blobDir });
-    browser = await launchChromium();
+    world = await startBrowserWorld({ LIAISON_BLOB_DIR: blobDir });
+    ({ browser, server, relay, net } = world);
+    root = net.root;
   });
   afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await relay?.stop();
+    await world?.close();
     if (blobDir) await rm(blobDir, { recursive: true, force: true });
   });
 

@@ -1,11 +1,10 @@
-import { resolve } from 'node:path';
 import type { TrustedRoot } from '@liaison/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundle, launchChromium, openPage, type PageServer, screenshot, servePage } from '../harness/browser.js';
+import { openPage, type PageServer, screenshot } from '../harness/browser.js';
 import { call, chainFor } from '../harness/browser-devices.js';
-import { testNetwork } from '../harness/network.js';
-import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
+import { type BrowserWorld, startBrowserWorld } from '../harness/browser-relay.js';
+import type { RelayProcess } from '../harness/relay-process.js';
 import { until } from '../harness/until.js';
 
 interface Received {
@@ -19,20 +18,14 @@ describe('two browsers exchange messages through a relay, with their keys in Ind
   let server: PageServer;
   let relay: RelayProcess;
   let root: TrustedRoot;
-  let net: Awaited<ReturnType<typeof testNetwork>>;
+  let net: BrowserWorld['net'];
+  let world: BrowserWorld | undefined;
   beforeAll(async () => {
-    const { code } = await bundle(resolve(import.meta.dirname, 'pages/sdk-page.ts'));
-    server = await servePage(code);
-    net = await testNetwork();
+    world = await startBrowserWorld();
+    ({ browser, server, relay, net } = world);
     root = net.root;
-    relay = await spawnRelay([root], { LIAISON_CORS_ORIGINS: server.origin });
-    browser = await launchChromium();
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await relay?.stop();
-  });
+  afterAll(() => world?.close());
 
   const received = (page: Page) => call<Received[]>(page, 'received');
   const waitFor = async (page: Page, texts: string[]) => {

@@ -1,11 +1,10 @@
-import { resolve } from 'node:path';
 import type { TrustedRoot } from '@liaison/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundle, launchChromium, openPage, type PageServer, screenshot, servePage } from '../harness/browser.js';
+import { openPage, type PageServer, screenshot } from '../harness/browser.js';
 import { attempt, call, chainFor } from '../harness/browser-devices.js';
-import { testNetwork } from '../harness/network.js';
-import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
+import { type BrowserWorld, startBrowserWorld } from '../harness/browser-relay.js';
+import type { RelayProcess } from '../harness/relay-process.js';
 import { until } from '../harness/until.js';
 
 interface Received {
@@ -17,20 +16,14 @@ describe('several tabs of one device', () => {
   let server: PageServer;
   let relay: RelayProcess;
   let root: TrustedRoot;
-  let net: Awaited<ReturnType<typeof testNetwork>>;
+  let net: BrowserWorld['net'];
+  let world: BrowserWorld | undefined;
   beforeAll(async () => {
-    const { code } = await bundle(resolve(import.meta.dirname, 'pages/sdk-page.ts'));
-    server = await servePage(code);
-    net = await testNetwork();
+    world = await startBrowserWorld();
+    ({ browser, server, relay, net } = world);
     root = net.root;
-    relay = await spawnRelay([root], { LIAISON_CORS_ORIGINS: server.origin });
-    browser = await launchChromium();
   });
-  afterAll(async () => {
-    await browser?.close();
-    await server?.close();
-    await relay?.stop();
-  });
+  afterAll(() => world?.close());
 
   const texts = async (page: Page) => (await call<Received[]>(page, 'received')).map((m) => m.text);
   const waitFor = async (page: Page, expected: string[]) => {
