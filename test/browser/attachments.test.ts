@@ -10,14 +10,7 @@ import { call, chainFor } from '../harness/browser-devices.js';
 import { type BrowserWorld, startBrowserWorld } from '../harness/browser-relay.js';
 import type { RelayProcess } from '../harness/relay-process.js';
 import { until } from '../harness/until.js';
-
-interface Transfer {
-  state: 'running' | 'done' | 'failed';
-  progress: number[];
-  total?: number;
-  sha256?: string;
-  error?: string;
-}
+import type { Transfer } from './pages/sdk-page.js';
 
 const MIB = 2 ** 20;
 const SIZE_MIB = 50;

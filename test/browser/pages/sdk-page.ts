@@ -206,7 +206,7 @@ async function insecureContext() {
  * each handed to the browser as a Blob at once, so that neither the test nor the page holds it
  * whole; it is kept in IndexedDB (UnsentFiles) under its message id, to survive a reload.
  */
-interface Transfer {
+export interface Transfer {
   state: 'running' | 'done' | 'failed';
   /** Progress events, one per chunk moved: `transferred` of each. */
   progress: number[];
