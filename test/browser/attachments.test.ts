@@ -4,8 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { blobChunkCount, blobSizeFor, type TrustedRoot } from '@liaison/protocol';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, type PageServer, screenshot, watchMemory } from '../harness/browser.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { openPage, type PageServer, screenshot, watchMemory, withChromium } from '../harness/browser.js';
 import { call, chainFor } from '../harness/browser-devices.js';
 import { type BrowserWorld, startBrowserWorld } from '../harness/browser-relay.js';
 import type { RelayProcess } from '../harness/relay-process.js';
@@ -22,7 +22,7 @@ const CHUNKS = blobChunkCount(blobSizeFor(SIZE_MIB * MIB));
  */
 const MEMORY_BOUND = 32 * MIB;
 
-describe('attachments between two browsers: File/Blob in, Blob or stream out', () => {
+withChromium.describe('attachments between two browsers: File/Blob in, Blob or stream out', () => {
   let browser: Browser;
   let server: PageServer;
   let relay: RelayProcess;

@@ -1,12 +1,20 @@
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundle, launchChromium, openPage, type PageServer, screenshot, servePage } from '../harness/browser.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  bundle,
+  launchChromium,
+  openPage,
+  type PageServer,
+  screenshot,
+  servePage,
+  withChromium,
+} from '../harness/browser.js';
 import { attempt, call, chainFor } from '../harness/browser-devices.js';
 import { testNetwork } from '../harness/network.js';
 import { freePort, type RelayProcess, spawnRelay } from '../harness/relay-process.js';
 
-describe('errors a web developer can act on', () => {
+withChromium.describe('errors a web developer can act on', () => {
   let browser: Browser;
   let allowed: PageServer;
   let refused: PageServer;

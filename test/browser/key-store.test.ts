@@ -1,7 +1,15 @@
 import { resolve } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { bundle, launchChromium, openPage, type PageServer, screenshot, servePage } from '../harness/browser.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import {
+  bundle,
+  launchChromium,
+  openPage,
+  type PageServer,
+  screenshot,
+  servePage,
+  withChromium,
+} from '../harness/browser.js';
 
 interface Result {
   name: string;
@@ -9,7 +17,7 @@ interface Result {
   error?: string;
 }
 
-describe('IndexedDbKeyStore in Chromium', () => {
+withChromium.describe('IndexedDbKeyStore in Chromium', () => {
   let browser: Browser;
   let server: PageServer;
   let page: Page;
@@ -45,7 +53,7 @@ describe('IndexedDbKeyStore in Chromium', () => {
   });
 });
 
-describe('IndexedDbKeyStore at rest, and its passphrase', () => {
+withChromium.describe('IndexedDbKeyStore at rest, and its passphrase', () => {
   let browser: Browser;
   let server: PageServer;
   beforeAll(async () => {

@@ -1,7 +1,7 @@
 import type { TrustedRoot } from '@liaison/protocol';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, type PageServer, screenshot } from '../harness/browser.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { openPage, type PageServer, screenshot, withChromium } from '../harness/browser.js';
 import { call, chainFor } from '../harness/browser-devices.js';
 import { type BrowserWorld, startBrowserWorld } from '../harness/browser-relay.js';
 import type { RelayProcess } from '../harness/relay-process.js';
@@ -13,7 +13,7 @@ interface Received {
   from: string;
 }
 
-describe('two browsers exchange messages through a relay, with their keys in IndexedDB', () => {
+withChromium.describe('two browsers exchange messages through a relay, with their keys in IndexedDB', () => {
   let browser: Browser;
   let server: PageServer;
   let relay: RelayProcess;

@@ -1,7 +1,7 @@
 import type { TrustedRoot } from '@liaison/protocol';
 import type { Browser, Page } from 'playwright-core';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { openPage, type PageServer, screenshot } from '../harness/browser.js';
+import { afterAll, beforeAll, expect, it } from 'vitest';
+import { openPage, type PageServer, screenshot, withChromium } from '../harness/browser.js';
 import { attempt, call, chainFor } from '../harness/browser-devices.js';
 import { type BrowserWorld, startBrowserWorld } from '../harness/browser-relay.js';
 import type { RelayProcess } from '../harness/relay-process.js';
@@ -11,7 +11,7 @@ interface Received {
   text: string;
 }
 
-describe('several tabs of one device', () => {
+withChromium.describe('several tabs of one device', () => {
   let browser: Browser;
   let server: PageServer;
   let relay: RelayProcess;

@@ -5,6 +5,7 @@ import type { AddressInfo } from 'node:net';
 import { resolve } from 'node:path';
 import { type BuildOptions, build, type Metafile } from 'esbuild';
 import { type Browser, chromium, type Page } from 'playwright-core';
+import { machineRequirement } from './services.js';
 
 /**
  * Real Chromium for the browser tests (issue 19): Debian's `chromium` package (no browser can be
@@ -20,13 +21,19 @@ export const SCREENSHOTS = resolve(root, 'test-results/screenshots');
 /** The Chromium binary: LIAISON_CHROMIUM, or Debian's. */
 export function chromiumPath(): string {
   const path = process.env.LIAISON_CHROMIUM ?? '/usr/bin/chromium';
-  if (!existsSync(path)) {
-    throw new Error(
-      `no Chromium at ${path}: install Debian's chromium package (apt-get install chromium), or set LIAISON_CHROMIUM`,
-    );
-  }
+  if (!existsSync(path)) throw new Error(missingChromium() as string);
   return path;
 }
+
+function missingChromium(): string | undefined {
+  const path = process.env.LIAISON_CHROMIUM ?? '/usr/bin/chromium';
+  return existsSync(path)
+    ? undefined
+    : `no Chromium at ${path}: install Debian's chromium package (apt-get install chromium), or set LIAISON_CHROMIUM`;
+}
+
+/** Groups of browser tests: skipped with the reason without Chromium, failing in CI (.ci/run installs it). */
+export const withChromium = machineRequirement(missingChromium);
 
 export async function launchChromium(args: string[] = []): Promise<Browser> {
   return chromium.launch({
