@@ -3,7 +3,7 @@ import {
   currentSignedPrekey,
   generateIdentityKeyPair,
   isLiaisonError,
-  type LiaisonError,
+  LiaisonError,
   PEER_CACHE_LIMITS,
   revoke,
 } from '@liaison/client';
@@ -134,6 +134,36 @@ describe('LiaisonClient against a relay process', () => {
     expect((await second.waitForMessages(1)).map((m) => m.text)).toEqual(['and then this']);
     expect(shown).toBe(2);
     await sender.client.close();
+  });
+
+  it('never acknowledges what its key store failed to keep: the relay offers it again and it is shown', async () => {
+    const sender = await start(relay.url, await net.authority('th-oag', 'TH').contactPoint('s5').addDevice(), [
+      net.root,
+    ]);
+    const device = await net.authority('ph-doj', 'PH').contactPoint('r5').addDevice();
+    // The store refuses the first write of a received message (closed for a lock screen, or full).
+    const setState = device.store.setState.bind(device.store);
+    let refused = 0;
+    device.store.setState = async (name, value) => {
+      if (name.startsWith('inbox:') && refused === 0) {
+        refused += 1;
+        throw new LiaisonError('KEY_STORE_LOCKED', 'this key store was closed; open it again');
+      }
+      return setState(name, value);
+    };
+    const first = await startClient(relay.url, device, [net.root]);
+    const errors: string[] = [];
+    first.client.on('error', (error) => errors.push(error.code));
+    await sender.client.send('ph-doj.r5', { text: 'kept until stored' });
+    await until(() => refused === 1 && errors.includes('KEY_STORE_LOCKED'), 'the refused write, reported');
+    // Envelopes are handled and acknowledged in order: once the next one is shown, whatever the
+    // client was to say of the first is said.
+    await sender.client.send('ph-doj.r5', { text: 'the next one' });
+    expect((await first.waitForMessages(1)).map((m) => m.text)).toEqual(['the next one']);
+    await first.client.close();
+    // The application opens the store again and reconnects: the relay still holds the envelope.
+    const again = await start(relay.url, device, [net.root]);
+    expect((await again.waitForMessages(1)).map((m) => m.text)).toEqual(['kept until stored']);
   });
 
   it('reaches a device added mid-conversation, from the moment it is added', async () => {

@@ -106,7 +106,7 @@ export class Receiver {
       // keep the envelope unacknowledged, and the relay offers it again later.
       if (isLiaisonError(error, 'NOT_YET_VALID')) return this.report(error);
       // A chain that does not verify never will: report it and let the relay drop the envelope.
-      if (isLiaisonError(error) && error.code !== 'UNAVAILABLE') {
+      if (isLiaisonError(error) && error.code !== 'UNAVAILABLE' && !isKeyStoreFailure(error)) {
         await this.report(error);
         return this.acks.add(envelope.messageId);
       }
@@ -122,7 +122,7 @@ export class Receiver {
           this.inbox.keepPending(envelope, { plaintext: p, senderContactPoint: sender.peer.contactPointId }),
         );
       } catch (error) {
-        if (!isLiaisonError(error)) throw error;
+        if (!isLiaisonError(error) || isKeyStoreFailure(error)) throw error;
         if (error.code !== 'DUPLICATE_MESSAGE') await this.report(error);
         return this.acks.add(envelope.messageId);
       }
@@ -191,4 +191,13 @@ export class Receiver {
       peer: sessionPeer(verified, device.deviceId),
     };
   }
+}
+
+/**
+ * This device could not read or keep its own state (a store closed for a lock screen, or one that
+ * could not write): nothing was decided about the envelope, so it stays unacknowledged and the
+ * relay offers it again. Acknowledging would delete a message no one has read.
+ */
+function isKeyStoreFailure(error: LiaisonError): boolean {
+  return error.code.startsWith('KEY_STORE_');
 }
