@@ -1,4 +1,4 @@
-import { type DirectoryEntry, encodeBase64url } from '@liaison/protocol';
+import { type DirectoryEntry, encodeBase64url, LIMITS } from '@liaison/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NOW } from '../__fixtures__/devices.js';
 import { network, valid } from '../__fixtures__/network.js';
@@ -65,6 +65,16 @@ describe('the peer directory', () => {
     // Asked again, the relay still lists the expired device: the whole entry is refused, not trusted.
     await expect(peers.lookup(n.contactPoint.contactPointId)).rejects.toMatchObject({ code: 'EXPIRED' });
     expect(fetches()).toBe(2);
+  });
+
+  it("ends it by this device's clock too when the relay keeps its clock in the past, past the allowed skew", async () => {
+    const { n, laptop, listing, clocks, peers } = peerAndDirectory();
+    const expiring = certifyDevice(n.accountKeys, { ...laptop, notAfter: NOW + 60_000 });
+    listing.devices = [n.device, expiring];
+    await peers.lookup(n.contactPoint.contactPointId);
+    // A hostile relay stops its clock; this device's moves on past the expiry and the skew allowed.
+    clocks.local += 60_000 + LIMITS.maxClockSkewMs;
+    await expect(peers.lookup(n.contactPoint.contactPointId)).rejects.toMatchObject({ code: 'EXPIRED' });
   });
 
   it('asks again for a device it did not verify, after the relay reported a change, and after a clock set back', async () => {

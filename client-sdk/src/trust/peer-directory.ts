@@ -1,4 +1,10 @@
-import type { Availability, DeviceCertificate, DirectoryEntry, VerifiedContactPoint } from '@liaison/protocol';
+import {
+  type Availability,
+  type DeviceCertificate,
+  type DirectoryEntry,
+  LIMITS,
+  type VerifiedContactPoint,
+} from '@liaison/protocol';
 import { BoundedMap } from '../bounded-map.js';
 import type { SessionPeer } from '../crypto/session-cipher.js';
 import { LiaisonError } from '../errors.js';
@@ -54,7 +60,7 @@ export class PeerDirectory {
 
   /** A directory entry whose designation and every device verify here, or a LiaisonError. Not remembered. */
   verify(entry: DirectoryEntry): VerifiedEntry {
-    const now = this.relayNow();
+    const now = this.validAt();
     const contactPoint = verifiedContactPoint(entry, this.anchors, now);
     for (const device of entry.devices) verifiedDevice({ ...entry, device }, this.anchors, now);
     return { contactPoint, devices: entry.devices, availability: entry.availability };
@@ -104,7 +110,16 @@ export class PeerDirectory {
     if (!peer) return undefined;
     // A clock set back makes the age negative: that counts as old, not as young.
     const age = this.now() - peer.verifiedAt;
-    return age >= 0 && age < PEER_CACHE_LIMITS.maxAgeMs && this.relayNow() < peer.expiresAt ? peer : undefined;
+    return age >= 0 && age < PEER_CACHE_LIMITS.maxAgeMs && this.validAt() < peer.expiresAt ? peer : undefined;
+  }
+
+  /**
+   * The time validity windows are read at: the relay's clock (so that a device whose own clock is
+   * behind still accepts certificates), but never earlier than this device's clock allows for
+   * skew: a relay that keeps its clock in the past cannot keep an expired certificate valid.
+   */
+  private validAt(): number {
+    return Math.max(this.relayNow(), this.now() - LIMITS.maxClockSkewMs);
   }
 }
 
