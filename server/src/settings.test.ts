@@ -36,6 +36,18 @@ describe('reading the settings', () => {
     );
   });
 
+  it('reads origins as browsers send them, and refuses one with a path', () => {
+    const { values } = readSettings({
+      LIAISON_PUBLIC_ORIGIN: 'https://relay.example.org/, HTTP://Localhost:8080',
+      LIAISON_CORS_ORIGINS: 'https://app.example.org/',
+    });
+    expect(values.publicOrigin).toEqual(['https://relay.example.org', 'http://localhost:8080']);
+    expect(values.corsOrigins).toEqual(['https://app.example.org']);
+    expect(() => readSettings({ LIAISON_PUBLIC_ORIGIN: 'https://relay.example.org/liaison' })).toThrow(
+      'LIAISON_PUBLIC_ORIGIN',
+    );
+  });
+
   it('never shows a password', () => {
     const bad = (env: Record<string, string>) => {
       try {

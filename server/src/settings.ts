@@ -59,12 +59,19 @@ const items = (value: string) =>
     .map((s) => s.trim())
     .filter((s) => s.length > 0);
 const paths: Kind<string[]> = { schema: z.string().transform(items), expected: 'comma-separated paths' };
+/** An origin as a browser sends it: scheme, host and port, written any way a URL may be, no path. */
+const isOrigin = (value: string) => {
+  if (!isUrl(value, ['http:', 'https:'])) return false;
+  const { pathname, search, hash, username, password } = new URL(value);
+  return pathname === '/' && !search && !hash && !username && !password;
+};
 const origins: Kind<string[]> = {
   schema: z
     .string()
     .transform(items)
-    .refine((list) => list.every((o) => isUrl(o, ['http:', 'https:']))),
-  expected: 'comma-separated origins, like https://app.example.org',
+    .refine((list) => list.every(isOrigin))
+    .transform((list) => list.map((o) => new URL(o).origin)),
+  expected: 'comma-separated origins (scheme, host and port, no path), like https://app.example.org',
 };
 
 const DAY_MS = 86_400_000;
@@ -94,7 +101,7 @@ export const SETTINGS = {
     alias: 'PUBLIC_ORIGIN',
     kind: {
       schema: origins.schema,
-      expected: 'comma-separated http or https origins, like https://relay.example.org,https://relay.agency.example',
+      expected: 'comma-separated origins (scheme, host and port, no path), like https://relay.example.org,https://relay.agency.example',
     },
     default: [],
     defaultDoc: '`http://HOST:PORT`',
