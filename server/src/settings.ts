@@ -101,7 +101,8 @@ export const SETTINGS = {
     alias: 'PUBLIC_ORIGIN',
     kind: {
       schema: origins.schema,
-      expected: 'comma-separated origins (scheme, host and port, no path), like https://relay.example.org,https://relay.agency.example',
+      expected:
+        'comma-separated origins (scheme, host and port, no path), like https://relay.example.org,https://relay.agency.example',
     },
     default: [],
     defaultDoc: '`http://HOST:PORT`',

@@ -1,5 +1,5 @@
 import { spawn } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { rename, writeFile } from 'node:fs/promises';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
@@ -59,7 +59,14 @@ export async function writePgliteSeed(): Promise<void> {
  * when a full garbage collection happens to run.
  */
 export async function createDataDir(dataDir: string): Promise<void> {
-  if (existsSync(join(dataDir, 'PG_VERSION'))) return;
+  // Present while a folder is being made: a start killed meanwhile leaves a folder that may hold
+  // PG_VERSION and not the rest, which the next start must not take for a database.
+  const creating = join(dataDir, '.liaison-creating');
+  if (existsSync(join(dataDir, 'PG_VERSION')) && !existsSync(creating)) return;
+  for (const entry of existsSync(creating) ? readdirSync(dataDir) : []) {
+    rmSync(join(dataDir, entry), { recursive: true, force: true });
+  }
+  writeFileSync(creating, '');
   const seed = existsSync(PGLITE_SEED) ? PGLITE_SEED : '';
   const child = spawn(process.execPath, [LEAN_WASM, '-e', CREATE, pgliteEntry, dataDir, seed], {
     stdio: ['ignore', 'ignore', 'pipe'],
@@ -73,6 +80,7 @@ export async function createDataDir(dataDir: string): Promise<void> {
     child.on('close', resolve);
   });
   if (code !== 0) throw new Error(`could not create the database in ${dataDir}: ${stderr.trim().split('\n').at(-1)}`);
+  rmSync(creating);
 }
 
 /** Run by `node -e`: argv[1] is PGlite's CommonJS entry, argv[2] the folder, argv[3] the seed or ''. */
