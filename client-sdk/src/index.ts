@@ -7,6 +7,7 @@ export {
 export {
   type AttachmentSink,
   type AttachmentSource,
+  type ChunkCache,
   type DownloadOptions,
   fromBytes,
   type TransferOptions,

@@ -2,19 +2,27 @@ import { randomUUID } from 'node:crypto';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { blobChunkCount, blobSizeFor, type TrustedRoot } from '@liaison/protocol';
+import { type Attachment, blobChunkCount, blobChunkLength, blobSizeFor, type TrustedRoot } from '@liaison/protocol';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { openPage, type PageServer, screenshot, watchMemory, withChromium } from '../harness/browser.js';
 import { call, chainFor } from '../harness/browser-devices.js';
 import { type BrowserWorld, startBrowserWorld } from '../harness/browser-relay.js';
+import { relayCounter } from '../harness/metrics.js';
 import type { RelayProcess } from '../harness/relay-process.js';
+import { folderChunks } from '../harness/stored-chunks.js';
 import { until } from '../harness/until.js';
 import type { Transfer } from './pages/sdk-page.js';
 
 const MIB = 2 ** 20;
 const SIZE_MIB = 50;
 const CHUNKS = blobChunkCount(blobSizeFor(SIZE_MIB * MIB));
+/** Ciphertext bytes of chunks `from` to the last: what the relay serves a download resumed there. */
+const ciphertextFrom = (from: number) => {
+  let bytes = 0;
+  for (let i = from; i < CHUNKS; i++) bytes += blobChunkLength(blobSizeFor(SIZE_MIB * MIB), i);
+  return bytes;
+};
 /**
  * What a page may grow by while it moves the 50 MiB file: a few 4 MiB chunks, never the file. An
  * upload measures 28 MiB at its peak (the chunk read, its ciphertext, the one uploading and the
@@ -22,7 +30,7 @@ const CHUNKS = blobChunkCount(blobSizeFor(SIZE_MIB * MIB));
  */
 const MEMORY_BOUND = 32 * MIB;
 
-withChromium.describe('attachments between two browsers: File/Blob in, Blob or stream out', () => {
+withChromium.describe('attachments between two browsers: File/Blob in, Blob or stream out, resumable', () => {
   let browser: Browser;
   let server: PageServer;
   let relay: RelayProcess;
@@ -48,13 +56,20 @@ withChromium.describe('attachments between two browsers: File/Blob in, Blob or s
     return n;
   };
   const transfer = (page: Page, id: string) => call<Transfer | undefined>(page, 'transfer', id);
-  const finished = async (page: Page, id: string) => {
+  const ended = async (page: Page, id: string) => {
     await until(async () => (await transfer(page, id))?.state !== 'running', id, 120_000);
-    const t = (await transfer(page, id)) as Transfer;
+    return (await transfer(page, id)) as Transfer;
+  };
+  const finished = async (page: Page, id: string) => {
+    const t = await ended(page, id);
     expect(t.error).toBeUndefined();
     expect(t.state).toBe('done');
     return t;
   };
+  const progressed = (page: Page, id: string, chunks: number) =>
+    until(async () => ((await transfer(page, id))?.progress.length ?? 0) >= chunks, `${chunks} chunks`, 60_000);
+  /** Ciphertext the relay has served to downloads so far. */
+  const servedBytes = () => relayCounter(relay.url, 'liaison_blob_bytes_total', 'direction="download"');
   const arrived = (page: Page, messageId: string) =>
     until(
       async () => (await call<Array<{ messageId: string }>>(page, 'received')).some((m) => m.messageId === messageId),
@@ -68,7 +83,7 @@ withChromium.describe('attachments between two browsers: File/Blob in, Blob or s
     return (await memory.stop()) - memory.baseline;
   };
 
-  it('a 50 MB file goes both ways with progress, in bounded page memory; a reload mid-upload resumes it', async () => {
+  it('a 50 MB file goes both ways with progress, in bounded page memory; a reload mid-upload or mid-download resumes it; a tampered kept chunk fails', async () => {
     const alice = net.authority('th-oag', 'TH').contactPoint('alice');
     const bob = net.authority('vn-spp', 'VN').contactPoint('bob');
     const [alicePage, bobPage] = await Promise.all([
@@ -89,11 +104,7 @@ withChromium.describe('attachments between two browsers: File/Blob in, Blob or s
     const toBob = randomUUID();
     const aliceFile = await call<string>(alicePage, 'makeFile', toBob, 'evidence.bin', SIZE_MIB);
     await call(alicePage, 'sendKept', bob.id, toBob, 'Evidence package attached');
-    await until(
-      async () => ((await transfer(alicePage, `send:${toBob}`))?.progress.length ?? 0) >= 3,
-      '3 chunks',
-      60_000,
-    );
+    await progressed(alicePage, `send:${toBob}`, 3);
     await alicePage.reload();
     await start(alicePage, alice, 'alice', true);
     expect(await call<string[]>(alicePage, 'keptMessageIds')).toEqual([toBob]);
@@ -109,15 +120,30 @@ withChromium.describe('attachments between two browsers: File/Blob in, Blob or s
     expect(await storedChunks()).toBe(CHUNKS);
     expect(await call<string[]>(alicePage, 'keptMessageIds')).toEqual([]);
 
-    // Bob downloads it into a Blob.
+    // Bob downloads it into a Blob, keeping the ciphertext chunks in IndexedDB as they arrive. His
+    // page is reloaded after three chunks; the same download again reads the kept chunks and
+    // fetches only the others from the relay.
     await arrived(bobPage, toBob);
+    const bobGets = await call<Attachment>(bobPage, 'attachment', toBob);
+    await call(bobPage, 'downloadBlob', toBob);
+    await progressed(bobPage, `blob:${toBob}`, 3);
+    await bobPage.reload();
+    await start(bobPage, bob, 'bob', true);
+    expect(await call<string[]>(bobPage, 'keptDownloads')).toEqual([bobGets.blobId]);
+    const keptByBob = await call<number>(bobPage, 'keptChunks', bobGets.blobId);
+    expect(keptByBob).toBeGreaterThanOrEqual(3);
+    expect(keptByBob).toBeLessThan(CHUNKS);
+    const servedBeforeBob = await servedBytes();
     const intoBlob = await growth(bobPage, async () => {
-      await call(bobPage, 'downloadBlob', toBob);
+      await call(bobPage, 'downloadBlob', toBob, bobGets);
       const downloaded = await finished(bobPage, `blob:${toBob}`);
       expect(downloaded.sha256).toBe(aliceFile);
       expect(downloaded.progress).toHaveLength(CHUNKS);
       expect(downloaded.progress.at(-1)).toBe(SIZE_MIB * MIB);
     });
+    // The relay served only the chunks that were not kept; what was kept is forgotten.
+    expect((await servedBytes()) - servedBeforeBob).toBe(ciphertextFrom(keptByBob));
+    expect(await call<string[]>(bobPage, 'keptDownloads')).toEqual([]);
     // Every reader has it: the relay let the blob go.
     await until(async () => (await storedChunks()) === 0, 'the blob deleted', 10_000);
 
@@ -130,12 +156,42 @@ withChromium.describe('attachments between two browsers: File/Blob in, Blob or s
       expect(sent.progress).toHaveLength(CHUNKS);
     });
     await arrived(alicePage, toAlice);
+    const aliceGets = await call<Attachment>(alicePage, 'attachment', toAlice);
+    const { blobId } = aliceGets;
+    await call(alicePage, 'downloadStream', toAlice);
+    await progressed(alicePage, `stream:${toAlice}`, 2);
+    await alicePage.reload();
+    await start(alicePage, alice, 'alice', true);
+    expect(await call<number>(alicePage, 'keptChunks', blobId)).toBeGreaterThanOrEqual(2);
+
+    // A kept chunk altered in the profile fails the download as a chunk altered on the relay does,
+    // and nothing kept survives a failure to verify.
+    const failure = async () => {
+      await call(alicePage, 'downloadStream', toAlice, aliceGets);
+      const failed = await ended(alicePage, `stream:${toAlice}`);
+      expect(failed.state).toBe('failed');
+      return failed.error;
+    };
+    await call(alicePage, 'tamperKept', blobId, 1);
+    const keptTampered = await failure();
+    expect(keptTampered).toMatch(/^DECRYPT_FAILED: /);
+    expect(await call<string[]>(alicePage, 'keptDownloads')).toEqual([]);
+    const onRelay = folderChunks(blobDir);
+    await onRelay.flip(blobId, 1, 999);
+    expect(await failure()).toBe(keptTampered);
+    await onRelay.flip(blobId, 1, 999);
+    expect(await call<string[]>(alicePage, 'keptDownloads')).toEqual([]);
+
+    const servedBeforeAlice = await servedBytes();
     const intoStream = await growth(alicePage, async () => {
-      await call(alicePage, 'downloadStream', toAlice);
+      await call(alicePage, 'downloadStream', toAlice, aliceGets);
       const downloaded = await finished(alicePage, `stream:${toAlice}`);
       expect(downloaded.sha256).toBe(bobFile);
       expect(downloaded.progress.at(-1)).toBe(SIZE_MIB * MIB);
     });
+    // Nothing was kept after the failures: the whole file came from the relay (at least: a chunk
+    // fetched ahead by a failed attempt may be counted late).
+    expect((await servedBytes()) - servedBeforeAlice).toBeGreaterThanOrEqual(ciphertextFrom(0));
 
     expect(upload).toBeLessThan(MEMORY_BOUND);
     expect(intoBlob).toBeLessThan(MEMORY_BOUND);

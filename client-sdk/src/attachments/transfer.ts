@@ -62,6 +62,19 @@ export interface DownloadOptions extends TransferOptions {
    * last): read again instead of fetched. If it is not what was sent, the next chunk fails to open.
    */
   kept?: { bytes: number; read(): AsyncIterable<Uint8Array> };
+  /**
+   * Where ciphertext chunks are kept between attempts (the browser's `PartialDownloads`): a chunk
+   * it has is read from it instead of the relay, and a chunk fetched from the relay is put there
+   * once it opened. Kept chunks are checked exactly as fetched ones (length, authentication, the
+   * SHA-256 of the whole), so one that was altered fails the download with the same error.
+   */
+  chunks?: ChunkCache;
+}
+
+/** Ciphertext chunks of one attachment, by index, kept from an earlier attempt (safe at rest: the key is in the message only). */
+export interface ChunkCache {
+  get(index: number): Promise<Uint8Array | undefined>;
+  put(index: number, ciphertext: Uint8Array): Promise<void>;
 }
 
 export function fromBytes(name: string, type: string, bytes: Uint8Array): AttachmentSource {
@@ -192,17 +205,27 @@ export async function downloadAttachment(
     }
     transferred = kept;
   }
-  // The next chunk is fetched while this one is opened and written.
-  const fetchChunk = (index: number) => settled(retrying(() => api.getChunk(blobId, index)));
+  // The next chunk is fetched (or read from the cache) while this one is opened and written.
+  const { chunks: cache } = options;
+  const fetchChunk = (index: number) =>
+    settled(
+      (async () => {
+        const cached = await cache?.get(index);
+        if (cached) return { ciphertext: cached, cached: true };
+        return { ciphertext: await retrying(() => api.getChunk(blobId, index)), cached: false };
+      })(),
+    );
   const first = kept / chunkBytes;
   let next = fetchChunk(first);
   for (let index = first; index < chunks; index++) {
-    const ciphertext = await next;
+    const { ciphertext, cached } = await next;
     if (index + 1 < chunks) next = fetchChunk(index + 1);
     if (ciphertext.length !== blobChunkLength(size, index)) {
       throw new LiaisonError('DECRYPT_FAILED', `attachment chunk ${index} has the wrong length`);
     }
     const plaintext = opener.open(ciphertext, index === chunks - 1);
+    // Kept only once it opened: a chunk the relay altered is never kept to fail every next attempt.
+    if (cache && !cached) await cache.put(index, ciphertext);
     hash.update(plaintext);
     await sink(plaintext);
     transferred += plaintext.length;

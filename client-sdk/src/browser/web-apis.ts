@@ -16,13 +16,17 @@ export interface IdbOpenRequest extends IdbRequest<IdbDatabase> {
   onblocked: (() => void) | null;
 }
 
+/** An `IDBKeyRange`, made by `keyRange`. */
+export type IdbKeyRange = { readonly lower: unknown; readonly upper: unknown };
+
 export interface IdbObjectStore {
   get(key: string): IdbRequest<unknown>;
   getAll(): IdbRequest<unknown[]>;
   /** In the same order as getAll's values. */
-  getAllKeys(): IdbRequest<string[]>;
+  getAllKeys(range?: IdbKeyRange): IdbRequest<string[]>;
+  count(range?: IdbKeyRange): IdbRequest<number>;
   put(value: unknown, key: string): IdbRequest<unknown>;
-  delete(key: string): IdbRequest<unknown>;
+  delete(key: string | IdbKeyRange): IdbRequest<unknown>;
   clear(): IdbRequest<unknown>;
 }
 
@@ -61,6 +65,7 @@ export interface LockManager {
 
 interface BrowserGlobals {
   indexedDB?: IdbFactory;
+  IDBKeyRange?: { bound(lower: string, upper: string): IdbKeyRange };
   navigator?: { locks?: LockManager; storage?: { persist?(): Promise<boolean> } };
   isSecureContext?: boolean;
 }
@@ -72,6 +77,12 @@ export const isSecureContext = (): boolean =>
   globals.isSecureContext !== false && globalThis.crypto?.subtle !== undefined;
 
 export const indexedDbFactory = (): IdbFactory | undefined => globals.indexedDB;
+
+/** The string keys from `lower` to `upper`, both included. */
+export const keyRange = (lower: string, upper: string): IdbKeyRange => {
+  if (!globals.IDBKeyRange) throw new Error('IndexedDB is not available here');
+  return globals.IDBKeyRange.bound(lower, upper);
+};
 
 export const lockManager = (): LockManager | undefined => globals.navigator?.locks;
 

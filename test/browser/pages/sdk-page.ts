@@ -15,6 +15,7 @@ import {
   downloadToStream,
   IndexedDbKeyStore,
   type IndexedDbKeyStoreOptions,
+  PartialDownloads,
   UnsentFiles,
 } from '@liaison/client/browser';
 import { keyStoreContract } from '@liaison/client/testing';
@@ -295,32 +296,66 @@ const attachmentOf = (messageId: string): Attachment => {
   return attachment;
 };
 
+/**
+ * Runs a download as the application would: with its chunks kept in IndexedDB (PartialDownloads),
+ * so that the same download after a reload resumes. `attachment` is the one of `messageId` that
+ * the test kept across a reload (an application keeps its messages; this page does not).
+ */
+async function resumable<T>(work: (partial: PartialDownloads) => Promise<T>): Promise<T> {
+  const partial = await PartialDownloads.open('test');
+  try {
+    return await work(partial);
+  } finally {
+    partial.close();
+  }
+}
+
 /** Starts downloading the attachment of a received message into a Blob, then hashes the Blob. */
-function downloadBlob(messageId: string): void {
+function downloadBlob(messageId: string, attachment = attachmentOf(messageId)): void {
   if (!client) throw new Error('connect first');
   const receiver = client;
-  track(`blob:${messageId}`, async (onProgress) =>
-    blobSha256(await downloadToBlob(receiver, attachmentOf(messageId), { onProgress })),
+  track(`blob:${messageId}`, (onProgress) =>
+    resumable(async (partial) => blobSha256(await downloadToBlob(receiver, attachment, { onProgress, partial }))),
   );
 }
 
 /** Starts downloading the attachment of a received message into a WritableStream that hashes what it is given. */
-function downloadStream(messageId: string): void {
+function downloadStream(messageId: string, attachment = attachmentOf(messageId)): void {
   if (!client) throw new Error('connect first');
   const receiver = client;
-  track(`stream:${messageId}`, async (onProgress) => {
-    const hash = new Sha256();
-    let closed = false;
-    const stream = new WritableStream<Uint8Array>({
-      write: (chunk) => hash.update(chunk),
-      close: () => {
-        closed = true;
-      },
-    });
-    await downloadToStream(receiver, attachmentOf(messageId), stream, { onProgress });
-    if (!closed) throw new Error('the stream was not closed');
-    return hex(hash.digest());
-  });
+  track(`stream:${messageId}`, (onProgress) =>
+    resumable(async (partial) => {
+      const hash = new Sha256();
+      let closed = false;
+      const stream = new WritableStream<Uint8Array>({
+        write: (chunk) => hash.update(chunk),
+        close: () => {
+          closed = true;
+        },
+      });
+      await downloadToStream(receiver, attachment, stream, { onProgress, partial });
+      if (!closed) throw new Error('the stream was not closed');
+      return hex(hash.digest());
+    }),
+  );
+}
+
+/** Inverts one byte of a kept ciphertext chunk, as anyone with the browser profile could. */
+async function tamperKept(blobId: string, index: number): Promise<void> {
+  const idb = (globalThis as unknown as { indexedDB: { open(n: string): IdbRequest } }).indexedDB;
+  const db = (await done(idb.open('liaison-downloads:test'))) as {
+    transaction(
+      s: string,
+      mode: string,
+    ): { objectStore(s: string): { get(k: string): IdbRequest; put(v: unknown, k: string): IdbRequest } };
+    close(): void;
+  };
+  const key = `${blobId}:${String(index).padStart(8, '0')}`;
+  const chunk = (await done(db.transaction('chunks', 'readonly').objectStore('chunks').get(key))) as Uint8Array;
+  if (!chunk) throw new Error(`chunk ${index} of ${blobId} is not kept`);
+  chunk[999] = 255 - (chunk[999] as number);
+  await done(db.transaction('chunks', 'readwrite').objectStore('chunks').put(chunk, key));
+  db.close();
 }
 
 Object.assign(page.sdk as object, {
@@ -329,6 +364,10 @@ Object.assign(page.sdk as object, {
   downloadBlob,
   downloadStream,
   transfer: async (id: string) => transfers.get(id),
+  attachment: async (messageId: string) => attachmentOf(messageId),
+  keptChunks: (blobId: string) => resumable((partial) => partial.keptChunks(blobId)),
+  keptDownloads: () => resumable((partial) => partial.blobIds()),
+  tamperKept,
   keptMessageIds: async () => {
     const unsent = await UnsentFiles.open('test');
     const ids = await unsent.messageIds();
