@@ -218,7 +218,9 @@ describe('connections that stop sending, trickle, or pile up from one address', 
       // The clients reached the relay: it held a descriptor for most of them at once.
       expect(peak - baseline).toBeGreaterThan(150);
       await until(() => descriptors() <= baseline + 2, `descriptors back to ${baseline} (from ${peak})`, 30_000);
-      expect(all().filter((c) => !c.closedByRelay)).toEqual([]);
+      // Every client sees its connection closed (its side learns it a moment after the relay's, later
+      // still when the machine is loaded).
+      await until(() => all().every((c) => c.closedByRelay), 'every client to see its connection closed', 15_000);
       // Those with nothing more to send were told why (a trickling one may get a reset instead:
       // the bytes it keeps sending make the close a reset, which can overtake the answer).
       const told = [...(clients.silent ?? []), ...(clients.partialHeaders ?? [])];

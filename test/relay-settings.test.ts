@@ -58,7 +58,7 @@ describe('the relay refuses a setting it cannot start with: exit code 1, one lin
     [
       'LIAISON_CORS_ORIGINS',
       'app.example.org',
-      'LIAISON_CORS_ORIGINS: found "app.example.org"; expected comma-separated origins, like https://app.example.org',
+      'LIAISON_CORS_ORIGINS: found "app.example.org"; expected comma-separated origins (scheme, host and port, no path), like https://app.example.org',
     ],
   ])('%s=%s', async (variable, value, line) => {
     const exit = await runRelayToExit({ [variable]: value });
