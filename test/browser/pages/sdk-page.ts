@@ -23,6 +23,7 @@ import { Sha256 } from '../../../client-sdk/src/attachments/attachment-cipher.js
 // Not exported: how the SDK tells a CORS refusal from an unreachable relay, called here directly.
 import { unreachableRelay } from '../../../client-sdk/src/client/relay-errors.js';
 import { randomId } from '../../../client-sdk/src/crypto/random-id.js';
+import { keyStorePage } from './key-store-page.js';
 import { runContract } from './mini-runner.js';
 
 type Options = Omit<LiaisonClientOptions, 'keyStore'>;
@@ -340,5 +341,6 @@ Object.assign(page.sdk as object, {
   rawDatabase,
   startOpening,
   opening: async () => opening,
+  ...keyStorePage,
 });
 page.ready = true;
