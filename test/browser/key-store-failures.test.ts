@@ -17,8 +17,9 @@ withChromium.describe('IndexedDbKeyStore refuses what it cannot stand behind', (
   let browser: Browser;
   let server: PageServer;
   let page: Page;
+  let code: string;
   beforeAll(async () => {
-    const { code } = await bundle(resolve(import.meta.dirname, 'pages/sdk-page.ts'));
+    ({ code } = await bundle(resolve(import.meta.dirname, 'pages/sdk-page.ts')));
     server = await servePage(code);
     browser = await launchChromium();
   });
@@ -31,9 +32,13 @@ withChromium.describe('IndexedDbKeyStore refuses what it cannot stand behind', (
     await openPage(page, server.origin);
   });
 
-  // biome-ignore lint/suspicious/noExplicitAny: the page's functions, called through page.evaluate
+  type PageFunctions = Record<string, (...args: unknown[]) => unknown>;
+  /** Calls one of the page's functions (window.sdk) with plain arguments. */
   const call = <T>(name: string, ...args: unknown[]): Promise<T> =>
-    page.evaluate(([n, a]) => (globalThis as any).sdk[n as string](...(a as unknown[])), [name, args] as const);
+    page.evaluate(
+      ([n, a]) => (globalThis as unknown as { sdk: PageFunctions }).sdk[n as string]?.(...(a as unknown[])),
+      [name, args] as const,
+    ) as Promise<T>;
 
   const codes = (outcomes: Record<string, Outcome>) =>
     Object.fromEntries(Object.entries(outcomes).map(([k, o]) => [k, o.code ?? 'ok']));
@@ -72,16 +77,21 @@ withChromium.describe('IndexedDbKeyStore refuses what it cannot stand behind', (
   });
 
   it('stops after a write it could not make (storage full) until reopened, then holds what was written', async () => {
+    // An origin of its own: Chromium applies a quota override only to an origin that has not used storage yet.
+    const full = await servePage(code);
+    page = await browser.newPage();
     const cdp = await page.context().newCDPSession(page);
     // Room for the enrolled device's few records, not for 4 MiB of state.
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin, quotaSize: 1 << 20 });
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: full.origin, quotaSize: 1 << 20 });
+    await openPage(page, full.origin);
     const { write } = await call<{ write: Outcome }>('failAWrite', 'full', 4 << 20);
     expect(write).toMatchObject({ ok: false, code: 'KEY_STORE_FAILED' });
     const after = codes(await call<Record<string, Outcome>>('callsAfterFailure'));
     for (const code of Object.values(after)) expect(code).toBe('KEY_STORE_FAILED');
-    await cdp.send('Storage.overrideQuotaForOrigin', { origin: server.origin });
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: full.origin });
     const reopened = await call<Outcome>('reopenAfterFailure', 'full');
     expect(reopened).toEqual({ ok: true, value: { cursor: '42' } });
     await cdp.detach();
+    await full.close();
   });
 });

@@ -24,6 +24,7 @@ export interface IdbObjectStore {
   put(value: unknown, key: string): IdbRequest<unknown>;
   delete(key: string): IdbRequest<unknown>;
   clear(): IdbRequest<unknown>;
+  count(): IdbRequest<number>;
 }
 
 export interface IdbTransaction {

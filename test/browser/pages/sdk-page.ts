@@ -106,7 +106,7 @@ page.sdk = {
         open: () =>
           IndexedDbKeyStore.open({
             name: `contract-${Date.now()}-${++n}`,
-            ...(options.passphrase && { passphrase: options.passphrase, argon2: { opsLimit: 1, memLimit: 8 << 20 } }),
+            ...(options.passphrase && { passphrase: options.passphrase }),
           }),
         reopen: async (opened) => {
           const { name } = opened as IndexedDbKeyStore;
