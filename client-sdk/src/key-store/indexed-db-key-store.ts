@@ -19,7 +19,9 @@ import { deserializeKeyStoreData, serializeKeyStoreData } from './serialize.js';
  * are non-extractable CryptoKeys kept in the same database: script on the page can use them but not
  * read them, and a copy of the profile's files is useless without the browser's own key protection.
  * With a passphrase they are instead wrapped (XChaCha20-Poly1305) under a key derived with Argon2id,
- * and exist unwrapped only while the store is open: closing it is a lock screen.
+ * and exist unwrapped only while the store is open: closing it is a lock screen (memory is wiped and
+ * every call refused). Each record is authenticated, not its freshness: an older copy of a record
+ * put back opens (docs/browser.md says what that allows).
  *
  * Each call that changes something is one IndexedDB transaction (durability "strict"), written in
  * call order: a tab closed in the middle of a decryption leaves each record as it was before or after
