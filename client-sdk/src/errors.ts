@@ -20,6 +20,11 @@ export const CLIENT_ERROR_CODES = [
   'NO_SESSION',
   /** The key store's passphrase or key is wrong, or its file was altered. */
   'KEY_STORE_LOCKED',
+  /**
+   * A key store could not save a change (storage full, a transaction aborted, the database deleted):
+   * it refuses every call until opened again, so that nothing goes on from a state it did not save.
+   */
+  'KEY_STORE_FAILED',
   /** The key store holds no identity yet. */
   'NO_IDENTITY',
   /** A browser API the SDK needs (WebCrypto's subtle, Web Locks) exists only in secure contexts: https or localhost. */

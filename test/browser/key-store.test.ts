@@ -97,7 +97,8 @@ withChromium.describe('IndexedDbKeyStore at rest, and its passphrase', () => {
   it('opens with the right passphrase only, and a store without one refuses a passphrase', async () => {
     const page = await browser.newPage();
     await openPage(page, server.origin);
-    const argon2 = { opsLimit: 1, memLimit: 8 << 20 };
+    // libsodium's interactive cost, the least a new store accepts.
+    const argon2 = { opsLimit: 2, memLimit: 64 << 20 };
     const first = await sdk(
       page,
       async (s, a) => {

@@ -19,7 +19,9 @@ import { deserializeKeyStoreData, serializeKeyStoreData } from './serialize.js';
  * are non-extractable CryptoKeys kept in the same database: script on the page can use them but not
  * read them, and a copy of the profile's files is useless without the browser's own key protection.
  * With a passphrase they are instead wrapped (XChaCha20-Poly1305) under a key derived with Argon2id,
- * and exist unwrapped only while the store is open: closing it is a lock screen.
+ * and exist unwrapped only while the store is open: closing it is a lock screen (memory is wiped and
+ * every call refused). Each record is authenticated, not its freshness: an older copy of a record
+ * put back opens (docs/browser.md says what that allows).
  *
  * Each call that changes something is one IndexedDB transaction (durability "strict"), written in
  * call order: a tab closed in the middle of a decryption leaves each record as it was before or after
@@ -85,12 +87,14 @@ export class IndexedDbKeyStore implements KeyStore {
   private writing: Promise<void> = Promise.resolve();
   private readonly slots = new Map<string, string>();
   private closed = false;
+  /** Set by the first write that failed: from then on memory may hold what IndexedDB does not. */
+  private failed: LiaisonError | undefined;
 
   private constructor(
     /** The device's name, as given to open. */
     readonly name: string,
     private readonly db: IdbDatabase,
-    private readonly keys: Keys,
+    private keys: Keys | undefined,
     private readonly memory: MemoryKeyStore,
     private readonly lock: DeviceLock,
   ) {}
@@ -147,82 +151,97 @@ export class IndexedDbKeyStore implements KeyStore {
     if (this.closed) return;
     this.closed = true;
     await this.writing.catch(() => undefined);
+    // A lock screen: nothing of the device stays behind in this tab (the CryptoKeys are only dropped,
+    // WebCrypto cannot wipe them; without a passphrase they stay in the database anyway).
+    this.memory.forget();
+    this.slots.clear();
+    this.keys = undefined;
     this.db.close();
     this.lock.release();
   }
 
-  getIdentity() {
+  async getIdentity() {
+    this.usable();
     return this.memory.getIdentity();
   }
   async setIdentity(identity: IdentityKeyPair) {
-    this.open();
+    this.usable();
     await this.memory.setIdentity(identity);
     return this.persist([['identity', { ...emptyKeyStoreData(), identity }]]);
   }
 
-  getSignedPrekeys() {
+  async getSignedPrekeys() {
+    this.usable();
     return this.memory.getSignedPrekeys();
   }
   async putSignedPrekey(prekey: StoredSignedPrekey) {
-    this.open();
+    this.usable();
     await this.memory.putSignedPrekey(prekey);
     return this.persist([[`spk:${prekey.id}`, only((d) => d.signedPrekeys.set(prekey.id, prekey))]]);
   }
   async removeSignedPrekey(id: number) {
-    this.open();
+    this.usable();
     await this.memory.removeSignedPrekey(id);
     return this.persist([[`spk:${id}`, undefined]]);
   }
 
-  getOneTimePrekey(id: number) {
+  async getOneTimePrekey(id: number) {
+    this.usable();
     return this.memory.getOneTimePrekey(id);
   }
-  getOneTimePrekeyIds() {
+  async getOneTimePrekeyIds() {
+    this.usable();
     return this.memory.getOneTimePrekeyIds();
   }
   async putOneTimePrekeys(prekeys: readonly StoredOneTimePrekey[]) {
-    this.open();
+    this.usable();
     await this.memory.putOneTimePrekeys(prekeys);
     return this.persist(prekeys.map((p) => [`otk:${p.id}`, only((d) => d.oneTimePrekeys.set(p.id, p))]));
   }
   async removeOneTimePrekey(id: number) {
-    this.open();
+    this.usable();
     await this.memory.removeOneTimePrekey(id);
     return this.persist([[`otk:${id}`, undefined]]);
   }
 
-  getSession(deviceId: string) {
+  async getSession(deviceId: string) {
+    this.usable();
     return this.memory.getSession(deviceId);
   }
   async putSession(deviceId: string, record: Uint8Array) {
-    this.open();
+    this.usable();
     await this.memory.putSession(deviceId, record);
     return this.persist([[`session:${deviceId}`, only((d) => d.sessions.set(deviceId, record))]]);
   }
 
-  getPeerIdentity(contactPointId: string) {
+  async getPeerIdentity(contactPointId: string) {
+    this.usable();
     return this.memory.getPeerIdentity(contactPointId);
   }
   async putPeerIdentity(contactPointId: string, identity: PeerIdentity) {
-    this.open();
+    this.usable();
     await this.memory.putPeerIdentity(contactPointId, identity);
     return this.persist([[`peer:${contactPointId}`, only((d) => d.peers.set(contactPointId, identity))]]);
   }
 
-  getState(key: string) {
+  async getState(key: string) {
+    this.usable();
     return this.memory.getState(key);
   }
   async setState(key: string, value: string | undefined) {
-    this.open();
+    this.usable();
     await this.memory.setState(key, value);
     return this.persist([[`state:${key}`, value === undefined ? undefined : only((d) => d.state.set(key, value))]]);
   }
-  stateKeys(prefix: string) {
+  async stateKeys(prefix: string) {
+    this.usable();
     return this.memory.stateKeys(prefix);
   }
 
-  private open(): void {
+  /** Every call checks first: a closed store serves nothing, a failed one nothing more (fail-stop). */
+  private usable(): void {
     if (this.closed) throw new LiaisonError('KEY_STORE_LOCKED', 'this key store was closed; open it again');
+    if (this.failed) throw this.failed;
   }
 
   /**
@@ -230,14 +249,17 @@ export class IndexedDbKeyStore implements KeyStore {
    * chained, so they reach IndexedDB in the order they were made whatever WebCrypto's timing.
    */
   private persist(changes: Array<[string, KeyStoreData | undefined]>): Promise<void> {
+    const keys = this.keys as Keys;
     const sealing = Promise.all(
       changes.map(async ([name, data]) => {
-        const slot = await this.slot(name);
-        return [slot, data && (await seal(this.keys, slot, data))] as const;
+        const slot = await this.slot(keys, name);
+        return [slot, data && (await seal(keys, slot, data))] as const;
       }),
     );
     const write = async () => {
       const records = await sealing;
+      // A change made before an earlier one failed: not written either, as the caller is told.
+      if (this.failed) throw this.failed;
       const transaction = this.db.transaction(RECORDS, 'readwrite', { durability: 'strict' });
       const store = transaction.objectStore(RECORDS);
       for (const [slot, sealed] of records) {
@@ -246,16 +268,25 @@ export class IndexedDbKeyStore implements KeyStore {
       }
       await committed(transaction);
     };
-    this.writing = this.writing.catch(() => undefined).then(write);
-    return this.writing.catch((error: unknown) => {
-      throw new LiaisonError('KEY_STORE_LOCKED', `the key store could not be written: ${describe(error)}`);
-    });
+    // Fail-stop: memory already holds the change; if IndexedDB does not, the store refuses everything
+    // until reopened (from what IndexedDB holds), rather than go on from a state it could not save.
+    this.writing = this.writing
+      .catch(() => undefined)
+      .then(write)
+      .catch((error: unknown) => {
+        this.failed ??= new LiaisonError(
+          'KEY_STORE_FAILED',
+          `the key store could not save a change (${describeFailure(error)}); it refuses every call until opened again`,
+        );
+        throw this.failed;
+      });
+    return this.writing;
   }
 
-  private async slot(name: string): Promise<string> {
+  private async slot(keys: Keys, name: string): Promise<string> {
     let slot = this.slots.get(name);
     if (!slot) {
-      const mac = await crypto.subtle.sign('HMAC', this.keys.hmac, new TextEncoder().encode(name));
+      const mac = await crypto.subtle.sign('HMAC', keys.hmac, new TextEncoder().encode(name));
       slot = sodium().to_base64(new Uint8Array(mac), sodium().base64_variants.URLSAFE_NO_PADDING);
       this.slots.set(name, slot);
     }
@@ -270,8 +301,12 @@ function only(fill: (data: KeyStoreData) => void): KeyStoreData {
   return data;
 }
 
-const describe = (error: unknown) =>
-  error && typeof error === 'object' && 'message' in error ? String(error.message) : String(error);
+/** A DOMException's name says what failed (QuotaExceededError, AbortError…); its message is often empty. */
+const describeFailure = (error: unknown) => {
+  if (!error || typeof error !== 'object') return String(error);
+  const { name, message } = error as { name?: unknown; message?: unknown };
+  return [name, message].filter((part) => typeof part === 'string' && part !== '').join(': ') || 'unknown error';
+};
 
 async function seal(keys: Keys, slot: string, data: KeyStoreData): Promise<SealedRecord> {
   const plaintext = serializeKeyStoreData(data);
@@ -304,15 +339,19 @@ function openDatabase(name: string): Promise<IdbDatabase> {
 /** The store's keys: made on first open, read (and, with a passphrase, unwrapped) afterwards. */
 async function unlock(db: IdbDatabase, options: IndexedDbKeyStoreOptions): Promise<Keys> {
   const locked = (why: string) => new LiaisonError('KEY_STORE_LOCKED', why);
-  const read = db.transaction(META, 'readonly');
+  const read = db.transaction([META, RECORDS], 'readonly');
   const existing = (await requested(read.objectStore(META).get(PROTECTION))) as Protection | undefined;
   if (!existing) {
+    // Records without their keys: the protection entry was deleted (or lost). Making new keys would
+    // erase the device's identity silently; refuse, and leave the records for whoever can explain.
+    const count = await requested(read.objectStore(RECORDS).count());
+    if (count > 0) throw locked("the key store's protection record is missing, though it holds records: refused");
     const { keys, protection } = await newKeys(options);
-    // add-or-keep in one transaction: two first opens cannot both write keys (the lock prevents it anyway).
     const write = db.transaction([META, RECORDS], 'readwrite', { durability: 'strict' });
     write.objectStore(META).put(protection, PROTECTION);
-    write.objectStore(RECORDS).clear();
-    await committed(write);
+    await committed(write).catch((error: unknown) => {
+      throw new LiaisonError('KEY_STORE_FAILED', `the new key store could not be saved (${describeFailure(error)})`);
+    });
     return keys;
   }
   if (existing.version !== VERSION) throw locked('key store version not supported');
@@ -352,6 +391,7 @@ async function newKeys(options: IndexedDbKeyStoreOptions): Promise<{ keys: Keys;
     return { keys: { aes, hmac }, protection: { version: VERSION, mode: 'device', aes, hmac } };
   }
   const { opsLimit, memLimit } = options.argon2 ?? BROWSER_ARGON2;
+  checkArgon2(opsLimit, memLimit);
   const salt = s.randombytes_buf(s.crypto_pwhash_SALTBYTES);
   const kek = deriveKey(options.passphrase, salt, opsLimit, memLimit);
   const raw = s.randombytes_buf(64);
@@ -366,6 +406,21 @@ async function newKeys(options: IndexedDbKeyStoreOptions): Promise<{ keys: Keys;
   wipe(kek);
   const protection: Protection = { version: VERSION, mode: 'passphrase', salt, opsLimit, memLimit, nonce, wrapped };
   return { keys: await importKeys(raw), protection };
+}
+
+/**
+ * A new store's cost must be one `unlock` accepts (else the store could never be opened again) and
+ * no cheaper than libsodium's interactive floor (else the passphrase protects little).
+ */
+function checkArgon2(opsLimit: number, memLimit: number): void {
+  const s = sodium();
+  const [minOps, minMem] = [s.crypto_pwhash_OPSLIMIT_INTERACTIVE, s.crypto_pwhash_MEMLIMIT_INTERACTIVE];
+  const ok = (n: number, min: number, max: number) => Number.isSafeInteger(n) && n >= min && n <= max;
+  if (!ok(opsLimit, minOps, MAX_ARGON2.opsLimit) || !ok(memLimit, minMem, MAX_ARGON2.memLimit))
+    throw new LiaisonError(
+      'INVALID_INPUT',
+      `argon2 cost out of range: opsLimit must be at least ${minOps} and at most ${MAX_ARGON2.opsLimit}, memLimit at least ${minMem} and at most ${MAX_ARGON2.memLimit} bytes`,
+    );
 }
 
 /** The wrapping's associated data: the parameters cannot be swapped for cheaper ones. */

@@ -1,3 +1,4 @@
+import { wipe } from '../crypto/bytes.js';
 import type { IdentityKeyPair, StoredOneTimePrekey, StoredSignedPrekey } from '../crypto/keys.js';
 import type { KeyStore, PeerIdentity } from './key-store.js';
 
@@ -33,6 +34,17 @@ export class MemoryKeyStore implements KeyStore {
 
   /** Called after every change; a persistent store writes here. */
   protected async changed(): Promise<void> {}
+
+  /** Wipes every key and session held and empties the store (a key store being closed). */
+  forget(): void {
+    const { identity, signedPrekeys, oneTimePrekeys, sessions, peers } = this.data;
+    wipe(identity?.privateKey, identity?.publicKey);
+    for (const p of signedPrekeys.values()) wipe(p.privateKey, p.publicKey);
+    for (const p of oneTimePrekeys.values()) wipe(p.privateKey, p.publicKey);
+    for (const record of sessions.values()) wipe(record);
+    for (const peer of peers.values()) wipe(peer.accountKey);
+    this.data = emptyKeyStoreData();
+  }
 
   async getIdentity() {
     return this.data.identity && copy(this.data.identity);

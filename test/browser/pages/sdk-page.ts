@@ -24,6 +24,7 @@ import { Sha256 } from '../../../client-sdk/src/attachments/attachment-cipher.js
 // Not exported: how the SDK tells a CORS refusal from an unreachable relay, called here directly.
 import { unreachableRelay } from '../../../client-sdk/src/client/relay-errors.js';
 import { randomId } from '../../../client-sdk/src/crypto/random-id.js';
+import { keyStorePage } from './key-store-page.js';
 import { runContract } from './mini-runner.js';
 
 type Options = Omit<LiaisonClientOptions, 'keyStore'>;
@@ -106,7 +107,7 @@ page.sdk = {
         open: () =>
           IndexedDbKeyStore.open({
             name: `contract-${Date.now()}-${++n}`,
-            ...(options.passphrase && { passphrase: options.passphrase, argon2: { opsLimit: 1, memLimit: 8 << 20 } }),
+            ...(options.passphrase && { passphrase: options.passphrase }),
           }),
         reopen: async (opened) => {
           const { name } = opened as IndexedDbKeyStore;
@@ -379,5 +380,6 @@ Object.assign(page.sdk as object, {
   rawDatabase,
   startOpening,
   opening: async () => opening,
+  ...keyStorePage,
 });
 page.ready = true;
