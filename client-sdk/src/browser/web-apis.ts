@@ -28,7 +28,6 @@ export interface IdbObjectStore {
   put(value: unknown, key: string): IdbRequest<unknown>;
   delete(key: string | IdbKeyRange): IdbRequest<unknown>;
   clear(): IdbRequest<unknown>;
-  count(): IdbRequest<number>;
 }
 
 export interface IdbTransaction {
