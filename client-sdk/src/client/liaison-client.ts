@@ -97,15 +97,19 @@ export class LiaisonClient extends Emitter<Events> {
     const anchors: TrustAnchors = { trustedRoots: options.trustedRoots, revocations: options.revocations ?? [] };
     const report = (error: unknown) => this.report(error);
     this.clock = clock;
-    const relayNow = () => clock.now();
     const cipher = new SessionCipher(store, { contactPointId: ids.contactPointId, accountKey: accountKeyOf(self) });
-    this.peers = new PeerDirectory((id) => api.contactPoint(id), anchors, relayNow, now);
+    this.peers = new PeerDirectory(
+      (id) => api.contactPoint(id),
+      anchors,
+      () => clock.now(),
+      now,
+    );
     this.identities = new PeerIdentities(store, ids.contactPointId, now, (contactPointId) =>
       this.emit('identityChanged', { contactPointId }),
     );
     this.upkeep = new DeviceUpkeep(store, api, options.chain, now, options.prekeyPolicy);
     this.inbox = new Inbox(store, now);
-    const recipients = new Recipients(ids, api, cipher, this.peers, this.identities, anchors, relayNow);
+    const recipients = new Recipients(ids, api, cipher, this.peers, this.identities, anchors);
     this.outbox = new Outbox(ids, store, api, cipher, recipients, clock, now, (request) => this.call('send', request));
     this.receiver = new Receiver(
       ids.contactPointId,

@@ -31,7 +31,6 @@ export class Recipients {
     private readonly directory: PeerDirectory,
     private readonly identities: PeerIdentities,
     private readonly anchors: TrustAnchors,
-    private readonly relayNow: () => number,
   ) {}
 
   /**
@@ -55,7 +54,7 @@ export class Recipients {
       head,
       members.map((m) => m?.contactPoint),
       this.anchors,
-      this.relayNow(),
+      this.directory.validAt(),
     );
     return { head, targets: [level0, ...members.map((m) => m?.targets ?? [])] };
   }

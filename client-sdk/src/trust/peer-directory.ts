@@ -118,7 +118,7 @@ export class PeerDirectory {
    * behind still accepts certificates), but never earlier than this device's clock allows for
    * skew: a relay that keeps its clock in the past cannot keep an expired certificate valid.
    */
-  private validAt(): number {
+  validAt(): number {
     return Math.max(this.relayNow(), this.now() - LIMITS.maxClockSkewMs);
   }
 }
