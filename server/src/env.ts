@@ -9,7 +9,7 @@ import { type Deprecation, type Environment, readSetting, readSettings, SETTINGS
 /** Where PGlite keeps its data unless told: beside the server's code, wherever the command was started. */
 const DEFAULT_DATA_DIR = resolve(import.meta.dirname, '../data/relay');
 /** The web package's build output, found from the server's code (src/ or dist/ alike), as the image lays it out too. */
-export const DEFAULT_WEB_DIR = resolve(import.meta.dirname, '../../web/dist');
+const DEFAULT_WEB_DIR = resolve(import.meta.dirname, '../../web/dist');
 
 export interface EnvConfig {
   config: RelayConfig;
