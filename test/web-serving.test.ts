@@ -104,7 +104,8 @@ describe('the relay serves the built web app at / (LIAISON_WEB_DIR)', () => {
     expect(zipped.body.length).toBeLessThan(APP.length / 4);
     expect(gunzipSync(zipped.body).toString()).toBe(APP);
 
-    for (const refused of [{}, { 'accept-encoding': 'br' }, { 'accept-encoding': 'gzip;q=0, br' }]) {
+    const refusals: Record<string, string>[] = [{}, { 'accept-encoding': 'br' }, { 'accept-encoding': 'gzip;q=0, br' }];
+    for (const refused of refusals) {
       const plain = await get(relay, '/assets/app-abc.js', refused);
       expect(plain.headers['content-encoding'], JSON.stringify(refused)).toBeUndefined();
       expect(plain.headers.vary).toBe('Accept-Encoding');
