@@ -131,6 +131,13 @@ describe('the relay serves the built web app at / (LIAISON_WEB_DIR)', () => {
     expect(head.status).toBe(200);
     expect(head.headers['content-length']).toBe(String(INDEX.length));
     expect(head.body.length).toBe(0);
+    // Logged as the app's, like every request, without its path.
+    const logged = relay
+      .output()
+      .split('\n')
+      .filter((l) => l.includes('"route":"web app"'));
+    expect(logged.length).toBeGreaterThanOrEqual(4);
+    expect(logged.join('\n')).not.toContain('app-abc');
   });
 
   it('/config.json: the trusted roots the relay was started with, revalidated on every load', async () => {
