@@ -1,4 +1,5 @@
 import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
@@ -13,6 +14,8 @@ import { until } from './harness/until.js';
 const repo = resolve(import.meta.dirname, '..');
 /** The official node image's user `node`. */
 const NODE_USER = { name: 'node', uid: 1000, gid: 1000 };
+/** The web package (web/) is in this tree: the image must hold its build. */
+const hasWebApp = existsSync(join(repo, 'web/package.json'));
 /** Packages that belong to development only, and must not be in the image. */
 const DEV_ONLY = ['typescript', 'tsx', 'vitest', '@biomejs/biome', 'fast-check', 'esbuild'];
 
@@ -126,6 +129,9 @@ describe('the relay image, built by replaying the Dockerfile in a temporary fold
     expect(files).toContain('protocol/dist/index.js');
     expect(files.filter((f) => !f.startsWith('node_modules/') && /\.ts$/.test(f) && !f.endsWith('.d.ts'))).toEqual([]);
     expect(files.filter((f) => f.endsWith('.tsbuildinfo'))).toEqual([]);
+    // The web app's built files where the relay looks for them by default, and nothing else of web/.
+    if (hasWebApp) expect(files).toContain('web/dist/index.html');
+    expect(files.filter((f) => f.startsWith('web/') && !f.startsWith('web/dist/'))).toEqual([]);
     for (const name of DEV_ONLY) {
       await expect(stat(join(app, 'node_modules', name)), name).rejects.toThrow();
     }
@@ -196,6 +202,10 @@ describe('the relay image, built by replaying the Dockerfile in a temporary fold
     await alice.client.send('vn-spp.bob', { text: 'from the image' });
     expect((await bob.waitForMessages(1))[0]?.text).toBe('from the image');
     await Promise.all([alice.client.close(), bob.client.close()]);
+    // The web app at /; a tree without the web package gives the page saying it is not built.
+    const page = await fetch(`${url}/`);
+    if (hasWebApp) expect([page.status, page.headers.get('content-type')]).toEqual([200, 'text/html; charset=utf-8']);
+    else expect(await page.text()).toContain('The Liaison web app is not built');
 
     relay.kill('SIGTERM');
     expect(await exited).toBe(0);

@@ -25,6 +25,11 @@ export interface RelayConfig {
   redisUrl: string | undefined;
   trustedRoots: TrustedRoot[];
   corsOrigins: string[];
+  /**
+   * The folder of the built web app (web/dist), served at `/` with the relay's own `/config.json`;
+   * undefined: not served. A folder without index.html (not built yet) gets a page that says so.
+   */
+  webDir: string | undefined;
   logLevel: 'fatal' | 'error' | 'warn' | 'info' | 'debug' | 'silent';
   /** Undelivered envelopes are deleted after this, and their senders told. */
   envelopeTtlMs: number;
@@ -149,6 +154,7 @@ export function relayConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     metricsToken: undefined,
     trustedRoots: [],
     corsOrigins: [],
+    webDir: undefined,
     logLevel: 'silent',
     now: Date.now,
     ...overrides,

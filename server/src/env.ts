@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
 import { TrustedRoot } from '@liaison/protocol';
 import { DEFAULTS, type RelayConfig } from './config.js';
@@ -8,6 +8,8 @@ import { type Deprecation, type Environment, readSetting, readSettings, SETTINGS
 
 /** Where PGlite keeps its data unless told: beside the server's code, wherever the command was started. */
 const DEFAULT_DATA_DIR = resolve(import.meta.dirname, '../data/relay');
+/** The web package's build output, found from the server's code (src/ or dist/ alike), as the image lays it out too. */
+const DEFAULT_WEB_DIR = resolve(import.meta.dirname, '../../web/dist');
 
 export interface EnvConfig {
   config: RelayConfig;
@@ -52,6 +54,7 @@ export function configFromEnv(env: Environment, startDir: string): EnvConfig {
     metricsToken: s.metricsToken,
     trustedRoots: s.trustedRoots.map((p) => readRoot(path(p))),
     corsOrigins: s.corsOrigins,
+    webDir: webDir(s.webDir, path),
     logLevel: s.logLevel,
     envelopeTtlMs: s.envelopeTtlDays * 86_400_000,
     receiptRetentionMs: s.receiptRetentionDays * 86_400_000,
@@ -85,6 +88,29 @@ export function startupLogLevel(env: Environment): RelayConfig['logLevel'] {
   } catch {
     return SETTINGS.logLevel.default;
   }
+}
+
+const WEB_DIR = 'the folder of the built web app (npm run build writes web/dist), or off';
+
+/**
+ * Where the web app is served from. The default folder may not exist yet (the web app not built):
+ * the relay starts and `/` says so. A folder named explicitly must exist, or the operator's
+ * setting points nowhere and would silently serve nothing.
+ */
+function webDir(value: string | undefined, path: (p: string) => string): string | undefined {
+  if (value === undefined) return DEFAULT_WEB_DIR;
+  if (value.trim().toLowerCase() === 'off') return undefined;
+  const dir = path(value);
+  const variable = SETTINGS.webDir.name;
+  let isFolder: boolean;
+  try {
+    isFolder = statSync(dir).isDirectory();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code;
+    throw new SettingError(variable, code === 'ENOENT' ? `no folder ${dir}` : `${dir} (${code})`, WEB_DIR);
+  }
+  if (!isFolder) throw new SettingError(variable, `${dir}, which is not a folder`, WEB_DIR);
+  return dir;
 }
 
 const ROOT_FILE = 'a network root file (.root.json, as liaison network init writes it)';

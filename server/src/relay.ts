@@ -1,4 +1,6 @@
+import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { publicOrigin } from './auth/addressed-origin.js';
 import { Authenticator } from './auth/authenticator.js';
@@ -110,9 +112,15 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const database =
     config.database.kind === 'postgres' ? 'postgresql' : `pglite ${config.database.dataDir ?? '(in memory)'}`;
   log.info(
-    { event: 'relay.listening', url, database, trustedRoots: config.trustedRoots.length },
+    { event: 'relay.listening', url, database, trustedRoots: config.trustedRoots.length, web: config.webDir ?? 'off' },
     `Liaison relay listening on ${url}`,
   );
+  if (config.webDir && !existsSync(join(config.webDir, 'index.html'))) {
+    log.warn(
+      { event: 'relay.web-not-built', dir: config.webDir },
+      'the web app is not built (npm run build): / says so until it is',
+    );
+  }
   if (config.trustedRoots.length === 0) {
     log.warn(
       { event: 'relay.no-roots' },

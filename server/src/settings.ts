@@ -155,6 +155,13 @@ export const SETTINGS = {
     defaultDoc: 'none (same origin only)',
     doc: 'browser origins allowed to call the API',
   }),
+  webDir: define({
+    name: 'LIAISON_WEB_DIR',
+    kind: text,
+    default: undefined,
+    defaultDoc: '`web/dist` in the repository (not built yet: `/` says so)',
+    doc: 'the built web app, served at `/` with `/config.json` (see "The web app" below); `off`: the API only',
+  }),
   logLevel: define({
     name: 'LIAISON_LOG_LEVEL',
     alias: 'LOG_LEVEL',

@@ -10,6 +10,7 @@ import { sameSecret } from '../sodium.js';
 import { isReady } from '../storage/migrations.js';
 import { clientAddress } from './client-address.js';
 import { ROUTES } from './routes.js';
+import { webApp } from './web-app.js';
 
 /** An id a load balancer or client already gave the request is kept if it is plain; otherwise a new one. */
 const REQUEST_ID = /^[A-Za-z0-9_-]{8,64}$/;
@@ -34,7 +35,7 @@ export function createHttpApp(deps: RelayDeps): express.Express {
           event: 'http.request',
           requestId,
           method: req.method,
-          route: req.route?.path ?? 'unmatched',
+          route: req.route?.path ?? res.locals.route ?? 'unmatched',
           status: res.statusCode,
           ms: Math.round(performance.now() - started),
         },
@@ -99,6 +100,10 @@ export function createHttpApp(deps: RelayDeps): express.Express {
       },
     );
   }
+
+  // After the API: no file of the web app can stand in for an endpoint.
+  const { webDir, trustedRoots, publicOrigins } = deps.config;
+  if (webDir) app.use(webApp({ dir: webDir, trustedRoots, publicOrigins }));
 
   app.use(() => {
     throw new RelayError('NOT_FOUND', 'no such endpoint');
