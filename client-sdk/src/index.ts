@@ -18,6 +18,8 @@ export type {
   VerifiedContactPoint,
   VerifiedDevice,
 } from '@liaison/protocol';
+// Device ids and keys are base64url on the wire and in certificates (certifyDevice takes one).
+export { decodeBase64url, encodeBase64url } from '@liaison/protocol';
 export {
   AttachmentOpener,
   AttachmentSealer,
