@@ -14,6 +14,7 @@ export {
 } from './browser/attachments.js';
 export type { WhenInUse } from './key-store/device-lock.js';
 export {
+  type AppData,
   BROWSER_ARGON2,
   IndexedDbKeyStore,
   type IndexedDbKeyStoreOptions,

@@ -1,3 +1,25 @@
+// The protocol's shapes an application handles through the SDK (certificates it shows, receipts and
+// urgent states it renders, directory queries it builds), as types only: an application imports the
+// SDK, never @liaison/protocol, and no schema code comes with them.
+export type {
+  Attachment,
+  AuthorityCertificate,
+  Availability,
+  CertificateChain,
+  ContactPointCertificate,
+  DeviceCertificate,
+  DirectoryQuery,
+  Receipt,
+  Revocation,
+  TrustedRoot,
+  TrustFailure,
+  TrustResult,
+  UrgentState,
+  VerifiedContactPoint,
+  VerifiedDevice,
+} from '@liaison/protocol';
+// Device ids and keys are base64url on the wire and in certificates (certifyDevice takes one).
+export { decodeBase64url, encodeBase64url } from '@liaison/protocol';
 export {
   AttachmentOpener,
   AttachmentSealer,
@@ -24,6 +46,7 @@ export {
 export { DEFAULT_ACKNOWLEDGE_WITHIN_MS, type SendOptions, type UrgentOptions } from './client/outbox.js';
 export type { ReceivedMessage, VerifiedSender } from './client/receiver.js';
 export { bundleFromWire } from './crypto/bundle.js';
+export { openKeyFile, publicKeyFile, sealKeyFile } from './crypto/key-file.js';
 export {
   generateIdentityKeyPair,
   type IdentityKeyPair,
@@ -64,6 +87,7 @@ export {
   revoke,
 } from './trust/issue.js';
 export { PEER_CACHE_LIMITS, type VerifiedEntry } from './trust/peer-directory.js';
+export { readStatement, type Statement } from './trust/statement.js';
 export {
   checkContactPoint,
   checkDevice,

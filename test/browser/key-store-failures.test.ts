@@ -45,7 +45,7 @@ withChromium.describe('IndexedDbKeyStore refuses what it cannot stand behind', (
 
   it('serves nothing once closed: every getter and setter is refused as by a locked store', async () => {
     const outcomes = await call<Record<string, Outcome>>('callsAfterClose', 'closed');
-    expect(Object.keys(outcomes)).toHaveLength(16);
+    expect(Object.keys(outcomes)).toHaveLength(19);
     for (const code of Object.values(codes(outcomes))) expect(code).toBe('KEY_STORE_LOCKED');
   });
 

@@ -17,6 +17,13 @@ interface Result {
   error?: string;
 }
 
+interface Outcome {
+  ok: boolean;
+  code?: string;
+  message?: string;
+  value?: unknown;
+}
+
 withChromium.describe('IndexedDbKeyStore in Chromium', () => {
   let browser: Browser;
   let server: PageServer;
@@ -135,5 +142,112 @@ withChromium.describe('IndexedDbKeyStore at rest, and its passphrase', () => {
     expect(attempts[2].value).toBe(first);
     expect(attempts[0].message).toContain('wrong passphrase');
     await page.close();
+  });
+});
+
+withChromium.describe("IndexedDbKeyStore's appData: the application's records, sealed like the SDK's", () => {
+  let browser: Browser;
+  let server: PageServer;
+  let code: string;
+  let page: Page;
+  beforeAll(async () => {
+    ({ code } = await bundle(resolve(import.meta.dirname, 'pages/sdk-page.ts')));
+    server = await servePage(code);
+    browser = await launchChromium();
+    page = await browser.newPage();
+    await openPage(page, server.origin);
+  });
+  afterAll(async () => {
+    await browser?.close();
+    await server?.close();
+  });
+
+  type PageFunctions = Record<string, (...args: unknown[]) => unknown>;
+  /** Calls one of the page's functions (pages/key-store-page.ts, as window.sdk) with plain arguments. */
+  const call = <T>(name: string, ...args: unknown[]): Promise<T> =>
+    page.evaluate(
+      ([n, a]) => (globalThis as unknown as { sdk: PageFunctions }).sdk[n as string]?.(...(a as unknown[])),
+      [name, args] as const,
+    ) as Promise<T>;
+
+  it('keeps what the application put across a lock screen, and reads each change back at once', async () => {
+    const { before, after, locked } = await call<{
+      before: Record<string, unknown>;
+      after: Record<string, unknown>;
+      locked: Outcome;
+    }>('appDataRoundTrip', 'app-round-trip');
+    expect(before).toEqual({ draft: 'first draft', deleted: undefined, never: undefined });
+    expect(locked).toMatchObject({ ok: false, code: 'KEY_STORE_LOCKED' });
+    expect(after).toEqual({
+      conversation: 'Bonjour, the request is attached.',
+      binary: true,
+      draft: 'second draft',
+      deleted: undefined,
+      cursor: '42',
+    });
+  });
+
+  it('shows neither the names nor the values in IndexedDB, apart from the SDK records', async () => {
+    const secret = 'MLA-2031-0042-confidential';
+    const raw = await call<{ records: number; sdkRecords: number; text: string }>('appDataAtRest', 'app-rest', secret);
+    expect(raw.records).toBe(1);
+    expect(raw.sdkRecords).toBeGreaterThan(0);
+    expect(raw.text).not.toContain(secret);
+    expect(raw.text).not.toContain('message text');
+    expect(raw.text).not.toContain('reference');
+  });
+
+  it('does not open a record moved to another name, nor one moved among the SDK records', async () => {
+    const result = await call<{ swapped: Record<string, Outcome>; identityStill: boolean; moved: Outcome }>(
+      'appDataSwapped',
+      'app-swapped',
+    );
+    for (const outcome of Object.values(result.swapped)) {
+      expect(outcome).toMatchObject({ ok: false, code: 'KEY_STORE_LOCKED' });
+      expect(outcome.message).toContain('does not open');
+    }
+    expect(result.identityStill).toBe(true);
+    expect(result.moved).toMatchObject({ ok: false, code: 'KEY_STORE_LOCKED' });
+    expect(result.moved.message).toContain('does not open');
+  });
+
+  it('refuses names and values it does not take with INVALID_INPUT', async () => {
+    const results = await call<Record<string, Outcome>>('appDataRefusals', 'app-refusals');
+    expect(Object.fromEntries(Object.entries(results).map(([k, o]) => [k, o.code ?? 'ok']))).toEqual({
+      emptyName: 'INVALID_INPUT',
+      longName: 'INVALID_INPUT',
+      notBytes: 'INVALID_INPUT',
+      longestName: 'ok',
+    });
+  });
+
+  it('is refused after close, like every call of the store', async () => {
+    const outcomes = await call<Record<string, Outcome>>('callsAfterClose', 'app-closed');
+    for (const name of ['appDataGet', 'appDataPut', 'appDataDelete']) {
+      expect(outcomes[name]).toMatchObject({ ok: false, code: 'KEY_STORE_LOCKED' });
+    }
+  });
+
+  it('stops the whole store after an application write it could not make, until reopened', async () => {
+    // An origin of its own: Chromium applies a quota override only to an origin that has not used storage yet.
+    const full = await servePage(code);
+    const quotaPage = await browser.newPage();
+    const cdp = await quotaPage.context().newCDPSession(quotaPage);
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: full.origin, quotaSize: 1 << 20 });
+    await openPage(quotaPage, full.origin);
+    const callOn = <T>(name: string, ...args: unknown[]) =>
+      quotaPage.evaluate(
+        ([n, a]) => (globalThis as unknown as { sdk: PageFunctions }).sdk[n as string]?.(...(a as unknown[])),
+        [name, args] as const,
+      ) as Promise<T>;
+    const { write } = await callOn<{ write: Outcome }>('failAnAppWrite', 'app-full', 4 << 20);
+    expect(write).toMatchObject({ ok: false, code: 'KEY_STORE_FAILED' });
+    const after = await callOn<Record<string, Outcome>>('callsAfterFailure');
+    for (const outcome of Object.values(after)) expect(outcome.code).toBe('KEY_STORE_FAILED');
+    await cdp.send('Storage.overrideQuotaForOrigin', { origin: full.origin });
+    expect(await callOn<Outcome>('reopenAfterFailure', 'app-full')).toEqual({ ok: true, value: { cursor: '42' } });
+    await cdp.detach();
+    await quotaPage.close();
+    await full.close();
   });
 });

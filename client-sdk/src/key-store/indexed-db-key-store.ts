@@ -28,6 +28,9 @@ import { deserializeKeyStoreData, serializeKeyStoreData } from './serialize.js';
  * a change, never half of one. Everything is read into memory at open; reads are served from there.
  * Only the tab holding the device's Web Lock opens the store (see device-lock.ts), so that memory
  * copy cannot go stale behind another tab's back.
+ *
+ * `appData` holds the application's own records (the web app's message history) beside the SDK's,
+ * sealed the same way, in an object store of their own that is read one record at a time, never at open.
  */
 
 export interface IndexedDbKeyStoreOptions {
@@ -50,9 +53,13 @@ export interface IndexedDbKeyStoreOptions {
 export const BROWSER_ARGON2 = { opsLimit: 2, memLimit: 64 * 1024 * 1024 };
 const MAX_ARGON2 = { opsLimit: 16, memLimit: 512 * 1024 * 1024 };
 
+/** The protection record's format. */
 const VERSION = 1;
+/** The database's layout: 2 added the application's object store (APP). */
+const DATABASE_VERSION = 2;
 const RECORDS = 'records';
 const META = 'meta';
+const APP = 'app';
 const PROTECTION = 'protection';
 const WRAP_CONTEXT = new TextEncoder().encode('liaison indexeddb key store v1');
 
@@ -81,9 +88,39 @@ interface Keys {
   hmac: CryptoKey;
 }
 
+/**
+ * The application's records, by name: sealed like the SDK's (AES-GCM under the store's key, the slot
+ * an HMAC of the name), each change one strict transaction in call order with the SDK's own, and
+ * refused once the store is closed or has failed to save a change (KEY_STORE_FAILED, fail-stop). A
+ * name is any text of 1 to 1024 characters; names and values show in IndexedDB only sealed.
+ */
+export interface AppData {
+  /** The value last put under `name`; undefined when none. A record that does not open: KEY_STORE_LOCKED. */
+  get(name: string): Promise<Uint8Array | undefined>;
+  put(name: string, value: Uint8Array): Promise<void>;
+  delete(name: string): Promise<void>;
+}
+
+const MAX_APP_NAME_LENGTH = 1024;
+/**
+ * What an application record's name is HMACed as, and the prefix of its GCM associated data. No
+ * name of the SDK's own begins so, and the associated data keeps the two kinds apart even if a
+ * record is moved from one object store to the other: an application value, whose bytes may come
+ * from a message, can never be read back as one of the SDK's records.
+ */
+const APP_NAMESPACE = 'app:';
+
+type SealedChanges = ReadonlyArray<readonly [slot: string, record: SealedRecord | undefined]>;
+
 export const databaseName = (name: string) => `liaison-key-store:${name}`;
 
 export class IndexedDbKeyStore implements KeyStore {
+  /** The application's records (the web app's history): see AppData. */
+  readonly appData: AppData = {
+    get: (name) => this.getAppData(name),
+    put: (name, value) => this.putAppData(name, value),
+    delete: (name) => this.deleteAppData(name),
+  };
   private writing: Promise<void> = Promise.resolve();
   private readonly slots = new Map<string, string>();
   private closed = false;
@@ -238,6 +275,67 @@ export class IndexedDbKeyStore implements KeyStore {
     return this.memory.stateKeys(prefix);
   }
 
+  private async getAppData(name: string): Promise<Uint8Array | undefined> {
+    this.usable();
+    checkAppName(name);
+    // Changes already asked for are read back: wait until they are written (or have failed).
+    await this.writing.catch(() => undefined);
+    this.usable();
+    const keys = this.keys as Keys;
+    const slot = await this.slot(keys, `${APP_NAMESPACE}${name}`, false);
+    let record: SealedRecord | undefined;
+    try {
+      const transaction = this.db.transaction(APP, 'readonly');
+      record = (await requested(transaction.objectStore(APP).get(slot))) as SealedRecord | undefined;
+    } catch (error) {
+      // Nothing in memory differs from IndexedDB after a failed read: this call fails, the store goes on.
+      throw new LiaisonError('KEY_STORE_FAILED', `the key store could not read a record (${describeFailure(error)})`);
+    }
+    if (!record) return undefined;
+    try {
+      return new Uint8Array(
+        await crypto.subtle.decrypt(
+          { name: 'AES-GCM', iv: record.iv, additionalData: appContext(slot) },
+          keys.aes,
+          record.data,
+        ),
+      );
+    } catch {
+      throw new LiaisonError('KEY_STORE_LOCKED', 'an application record does not open: the key store was altered');
+    }
+  }
+
+  private async putAppData(name: string, value: Uint8Array): Promise<void> {
+    this.usable();
+    checkAppName(name);
+    if (!(value instanceof Uint8Array))
+      throw new LiaisonError('INVALID_INPUT', 'an application value must be a Uint8Array');
+    // A copy, sealed and then wiped: the caller may reuse its array before the write is done.
+    const plaintext = value.slice();
+    const keys = this.keys as Keys;
+    return this.write(
+      APP,
+      (async () => {
+        const slot = await this.slot(keys, `${APP_NAMESPACE}${name}`, false);
+        try {
+          return [[slot, await sealBytes(keys, appContext(slot), plaintext)]] as const;
+        } finally {
+          wipe(plaintext);
+        }
+      })(),
+    );
+  }
+
+  private async deleteAppData(name: string): Promise<void> {
+    this.usable();
+    checkAppName(name);
+    const keys = this.keys as Keys;
+    return this.write(
+      APP,
+      this.slot(keys, `${APP_NAMESPACE}${name}`, false).then((slot) => [[slot, undefined]] as const),
+    );
+  }
+
   /** Every call checks first: a closed store serves nothing, a failed one nothing more (fail-stop). */
   private usable(): void {
     if (this.closed) throw new LiaisonError('KEY_STORE_LOCKED', 'this key store was closed; open it again');
@@ -256,12 +354,19 @@ export class IndexedDbKeyStore implements KeyStore {
         return [slot, data && (await seal(keys, slot, data))] as const;
       }),
     );
+    return this.write(RECORDS, sealing);
+  }
+
+  /** Puts (or, for an undefined record, deletes) sealed records in one transaction, after the changes before it. */
+  private write(storeName: typeof RECORDS | typeof APP, sealing: Promise<SealedChanges>): Promise<void> {
+    // Handled here, and again when awaited in turn: a sealing that fails early is no unhandled rejection.
+    sealing.catch(() => undefined);
     const write = async () => {
       const records = await sealing;
       // A change made before an earlier one failed: not written either, as the caller is told.
       if (this.failed) throw this.failed;
-      const transaction = this.db.transaction(RECORDS, 'readwrite', { durability: 'strict' });
-      const store = transaction.objectStore(RECORDS);
+      const transaction = this.db.transaction(storeName, 'readwrite', { durability: 'strict' });
+      const store = transaction.objectStore(storeName);
       for (const [slot, sealed] of records) {
         if (sealed) store.put(sealed, slot);
         else store.delete(slot);
@@ -283,12 +388,13 @@ export class IndexedDbKeyStore implements KeyStore {
     return this.writing;
   }
 
-  private async slot(keys: Keys, name: string): Promise<string> {
+  /** The record's key in IndexedDB. The SDK's few names are remembered; an application's many are not. */
+  private async slot(keys: Keys, name: string, remember = true): Promise<string> {
     let slot = this.slots.get(name);
     if (!slot) {
       const mac = await crypto.subtle.sign('HMAC', keys.hmac, new TextEncoder().encode(name));
       slot = sodium().to_base64(new Uint8Array(mac), sodium().base64_variants.URLSAFE_NO_PADDING);
-      this.slots.set(name, slot);
+      if (remember) this.slots.set(name, slot);
     }
     return slot;
   }
@@ -310,24 +416,39 @@ const describeFailure = (error: unknown) => {
 
 async function seal(keys: Keys, slot: string, data: KeyStoreData): Promise<SealedRecord> {
   const plaintext = serializeKeyStoreData(data);
+  try {
+    return await sealBytes(keys, new TextEncoder().encode(slot), plaintext);
+  } finally {
+    wipe(plaintext);
+  }
+}
+
+async function sealBytes(keys: Keys, additionalData: Uint8Array, plaintext: Uint8Array): Promise<SealedRecord> {
   const iv = sodium().randombytes_buf(12);
-  const ciphertext = await crypto.subtle.encrypt(
-    { name: 'AES-GCM', iv, additionalData: new TextEncoder().encode(slot) },
-    keys.aes,
-    plaintext,
-  );
-  wipe(plaintext);
+  const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, keys.aes, plaintext);
   return { iv, data: ciphertext };
+}
+
+/** An application record's associated data: its slot, in the application's namespace. */
+const appContext = (slot: string) => new TextEncoder().encode(`${APP_NAMESPACE}${slot}`);
+
+function checkAppName(name: string): void {
+  if (typeof name !== 'string' || name.length === 0 || name.length > MAX_APP_NAME_LENGTH) {
+    throw new LiaisonError(
+      'INVALID_INPUT',
+      `an application record's name must be a text of 1 to ${MAX_APP_NAME_LENGTH} characters`,
+    );
+  }
 }
 
 function openDatabase(name: string): Promise<IdbDatabase> {
   const factory = indexedDbFactory();
   if (!factory) throw new LiaisonError('INSECURE_CONTEXT', 'IndexedDB is not available here');
-  const request = factory.open(databaseName(name), VERSION);
+  const request = factory.open(databaseName(name), DATABASE_VERSION);
+  // From nothing, or from version 1 (no APP yet): only what is missing is made, nothing is moved.
   request.onupgradeneeded = () => {
     const db = request.result;
-    if (!db.objectStoreNames.contains(RECORDS)) db.createObjectStore(RECORDS);
-    if (!db.objectStoreNames.contains(META)) db.createObjectStore(META);
+    for (const store of [RECORDS, META, APP]) if (!db.objectStoreNames.contains(store)) db.createObjectStore(store);
   };
   return requested(request).then((db) => {
     // A deletion or upgrade from elsewhere: let it through rather than block it forever.
@@ -339,13 +460,15 @@ function openDatabase(name: string): Promise<IdbDatabase> {
 /** The store's keys: made on first open, read (and, with a passphrase, unwrapped) afterwards. */
 async function unlock(db: IdbDatabase, options: IndexedDbKeyStoreOptions): Promise<Keys> {
   const locked = (why: string) => new LiaisonError('KEY_STORE_LOCKED', why);
-  const read = db.transaction([META, RECORDS], 'readonly');
+  const read = db.transaction([META, RECORDS, APP], 'readonly');
   const existing = (await requested(read.objectStore(META).get(PROTECTION))) as Protection | undefined;
   if (!existing) {
     // Records without their keys: the protection entry was deleted (or lost). Making new keys would
-    // erase the device's identity silently; refuse, and leave the records for whoever can explain.
-    const count = await requested(read.objectStore(RECORDS).count());
-    if (count > 0) throw locked("the key store's protection record is missing, though it holds records: refused");
+    // erase the device's identity (or the application's records) silently; refuse, and leave the
+    // records for whoever can explain.
+    const counts = await Promise.all([RECORDS, APP].map((store) => requested(read.objectStore(store).count())));
+    if (counts.some((count) => count > 0))
+      throw locked("the key store's protection record is missing, though it holds records: refused");
     const { keys, protection } = await newKeys(options);
     const write = db.transaction([META, RECORDS], 'readwrite', { durability: 'strict' });
     write.objectStore(META).put(protection, PROTECTION);

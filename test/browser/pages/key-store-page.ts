@@ -56,6 +56,9 @@ function everyCall(store: IndexedDbKeyStore): Record<string, () => Promise<unkno
     getState: () => store.getState('cursor'),
     setState: () => store.setState('cursor', '43'),
     stateKeys: () => store.stateKeys(''),
+    appDataGet: () => store.appData.get('history'),
+    appDataPut: () => store.appData.put('history', new Uint8Array(8)),
+    appDataDelete: () => store.appData.delete('history'),
   };
 }
 
@@ -90,9 +93,13 @@ interface RawRequest {
 interface RawStore {
   delete(key: string): RawRequest;
   count(): RawRequest;
+  get(key: string): RawRequest;
+  put(value: unknown, key: string): RawRequest;
+  getAll(): RawRequest;
+  getAllKeys(): RawRequest;
 }
 interface RawDb {
-  transaction(s: string, mode?: string): { objectStore(s: string): RawStore };
+  transaction(s: string | string[], mode?: string): { objectStore(s: string): RawStore };
   close(): void;
 }
 const done = (r: RawRequest) =>
@@ -128,6 +135,11 @@ async function failAWrite(name: string, bytes: number) {
   failing = await enrolled({ name });
   return { write: await outcome(() => (failing as IndexedDbKeyStore).setState('big', 'x'.repeat(bytes))) };
 }
+/** The same with an application record of `bytes` bytes: the store stops as it does for its own. */
+async function failAnAppWrite(name: string, bytes: number) {
+  failing = await enrolled({ name });
+  return { write: await outcome(() => (failing as IndexedDbKeyStore).appData.put('big', new Uint8Array(bytes))) };
+}
 async function callsAfterFailure(): Promise<Record<string, Outcome>> {
   const store = failing as IndexedDbKeyStore;
   const outcomes: Record<string, Outcome> = {};
@@ -147,11 +159,123 @@ async function reopenAfterFailure(name: string) {
   });
 }
 
+const bytes = (text: string) => new TextEncoder().encode(text);
+const text = (value: Uint8Array | undefined) => value && new TextDecoder().decode(value);
+const PASSPHRASE = 'app data passphrase';
+
+/**
+ * The application's records across a lock screen: put, overwritten, deleted, read back at once (before
+ * the writes are known to be done), then read after closing and opening again with the passphrase.
+ */
+async function appDataRoundTrip(name: string) {
+  const store = await enrolled({ name, passphrase: PASSPHRASE });
+  const binary = Uint8Array.from({ length: 256 }, (_, i) => i);
+  const reused = bytes('first draft');
+  // Not awaited one by one: each is read back in the order it was asked for.
+  const writes = [
+    store.appData.put('conversation:fr-moj.claire', bytes('Bonjour, the request is attached.')),
+    store.appData.put('binary', binary),
+    store.appData.put('draft', reused),
+    store.appData.put('to-delete', bytes('gone soon')),
+    store.appData.delete('to-delete'),
+  ];
+  // The caller's array, changed after put: what was put is what is kept.
+  reused.fill(0);
+  const before = {
+    draft: text(await store.appData.get('draft')),
+    deleted: await store.appData.get('to-delete'),
+    never: await store.appData.get('never-written'),
+  };
+  await Promise.all(writes);
+  await store.appData.put('draft', bytes('second draft'));
+  await store.close();
+  const locked = await outcome(() => IndexedDbKeyStore.open({ name, passphrase: 'not the passphrase' }));
+  const again = await IndexedDbKeyStore.open({ name, passphrase: PASSPHRASE });
+  const after = {
+    conversation: text(await again.appData.get('conversation:fr-moj.claire')),
+    binary: [...((await again.appData.get('binary')) ?? [])].join() === [...binary].join(),
+    draft: text(await again.appData.get('draft')),
+    deleted: await again.appData.get('to-delete'),
+    cursor: await again.getState('cursor'),
+  };
+  await again.close();
+  return { before, after, locked };
+}
+
+/** Everything IndexedDB holds for a device with application records, as anyone reading the profile sees it. */
+async function appDataAtRest(name: string, secret: string) {
+  const store = await enrolled({ name });
+  await store.appData.put(`reference ${secret}`, bytes(`message text ${secret}`));
+  await store.close();
+  const db = await rawDb(name);
+  const t = db.transaction(['records', 'app']);
+  const [keys, values, sdkKeys] = await Promise.all([
+    done(t.objectStore('app').getAllKeys()),
+    done(t.objectStore('app').getAll()),
+    done(t.objectStore('records').getAllKeys()),
+  ]);
+  db.close();
+  const latin1 = (values as Array<{ data: ArrayBuffer }>).map((r) => String.fromCharCode(...new Uint8Array(r.data)));
+  return {
+    records: (values as unknown[]).length,
+    sdkRecords: (sdkKeys as unknown[]).length,
+    text: JSON.stringify({ keys, latin1 }),
+  };
+}
+
+/**
+ * Application records moved by someone who can write the profile but not seal: two swapped in their
+ * object store, and one copied among the SDK's records. Neither opens as what it was not sealed as.
+ */
+async function appDataSwapped(name: string) {
+  const store = await enrolled({ name });
+  await store.appData.put('a', bytes('value of a'));
+  await store.appData.put('b', bytes('value of b'));
+  await store.close();
+  const db = await rawDb(name);
+  const appStore = () => db.transaction('app', 'readwrite').objectStore('app');
+  const [slots, values] = (await Promise.all([done(appStore().getAllKeys()), done(appStore().getAll())])) as [
+    string[],
+    unknown[],
+  ];
+  const [slotA, slotB] = slots as [string, string];
+  await done(appStore().put(values[1], slotA));
+  await done(appStore().put(values[0], slotB));
+  const opened = await IndexedDbKeyStore.open({ name });
+  const swapped = { a: await outcome(() => opened.appData.get('a')), b: await outcome(() => opened.appData.get('b')) };
+  // The store goes on: a record that does not open refuses that read, not the device.
+  const identityStill = (await opened.getIdentity()) !== undefined;
+  await opened.close();
+  // An application record among the SDK's: its bytes are never read back as an SDK entry.
+  await done(db.transaction('records', 'readwrite').objectStore('records').put(values[0], slotA));
+  db.close();
+  const moved = await outcome(async () => (await IndexedDbKeyStore.open({ name })).close());
+  return { swapped, identityStill, moved };
+}
+
+/** What appData says to names and values it does not take. */
+async function appDataRefusals(name: string) {
+  const store = await enrolled({ name });
+  const results = {
+    emptyName: await outcome(() => store.appData.put('', bytes('x'))),
+    longName: await outcome(() => store.appData.get('x'.repeat(1025))),
+    notBytes: await outcome(() => store.appData.put('name', 'text' as unknown as Uint8Array)),
+    longestName: await outcome(() => store.appData.put('x'.repeat(1024), bytes('kept'))),
+  };
+  await store.close();
+  return results;
+}
+
 export const keyStorePage = {
+  appDataRoundTrip,
+  appDataAtRest,
+  appDataSwapped,
+  appDataRefusals,
   callsAfterClose,
   createWithCost,
   openWithoutProtection,
   failAWrite,
+  failAnAppWrite,
   callsAfterFailure,
   reopenAfterFailure,
 };
