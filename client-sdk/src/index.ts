@@ -18,8 +18,16 @@ export type {
   VerifiedContactPoint,
   VerifiedDevice,
 } from '@liaison/protocol';
-// Device ids and keys are base64url on the wire and in certificates (certifyDevice takes one).
-export { decodeBase64url, encodeBase64url } from '@liaison/protocol';
+// Device ids and keys are base64url on the wire and in certificates (certifyDevice takes one); the
+// lists of handling codes and competences are what a user interface offers to choose from.
+export {
+  COMPETENCES,
+  type Competence,
+  decodeBase64url,
+  encodeBase64url,
+  HANDLING_CODES,
+  type HandlingCode,
+} from '@liaison/protocol';
 export {
   AttachmentOpener,
   AttachmentSealer,

@@ -1,0 +1,5 @@
+import { en } from './en.js';
+import type { Catalogue } from './i18n.js';
+
+// Placeholder until translated.
+export const ru: Catalogue = { ...en };

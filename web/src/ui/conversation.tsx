@@ -1,0 +1,112 @@
+// A conversation with one counterpart. Only the newest bucket of messages is read when it opens;
+// scrolling to the top reads the one before, so a long history opens as fast as a short one.
+import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { t } from '../i18n/i18n.js';
+import type { StoredMessage } from '../state/history.js';
+import { href } from '../state/route.js';
+import type { Session } from '../state/session.js';
+import { Compose } from './compose.js';
+import { MessageView } from './message.js';
+import { PartyLine } from './party.js';
+
+function useMessages(session: Session, peer: string) {
+  const history = session.history;
+  const conversation = history.conversations.value.find((c) => c.peer.contactPointId === peer);
+  const buckets = conversation?.buckets ?? 0;
+  const [from, setFrom] = useState(Math.max(0, buckets - 1));
+  const [messages, setMessages] = useState<StoredMessage[]>([]);
+  const revision = history.revision.value;
+  useEffect(() => setFrom(Math.max(0, buckets - 1)), [peer]);
+  useEffect(() => {
+    let live = true;
+    void (async () => {
+      const loaded: StoredMessage[] = [];
+      for (let n = Math.min(from, Math.max(0, buckets - 1)); n < buckets; n++)
+        loaded.push(...(await history.bucket(peer, n)));
+      if (live) setMessages(loaded);
+    })();
+    return () => {
+      live = false;
+    };
+  }, [peer, from, buckets, revision]);
+  return { conversation, messages, more: from > 0, loadEarlier: () => setFrom((n) => Math.max(0, n - 1)) };
+}
+
+export function ConversationView(props: { session: Session; peer: string }) {
+  const { session, peer } = props;
+  const { conversation, messages, more, loadEarlier } = useMessages(session, peer);
+  const list = useRef<HTMLDivElement>(null);
+  const anchor = useRef<{ height: number; top: number } | null>(null);
+  const party = conversation?.peer ?? session.party(peer);
+
+  useEffect(() => {
+    if (conversation?.unread) void session.history.markRead(peer);
+  }, [peer, conversation?.unread]);
+
+  // Keeps the reader's place when earlier messages are put above, and follows new ones at the bottom.
+  useLayoutEffect(() => {
+    const element = list.current;
+    if (!element) return;
+    if (anchor.current) {
+      element.scrollTop = element.scrollHeight - anchor.current.height + anchor.current.top;
+      anchor.current = null;
+    } else if (element.scrollHeight - element.scrollTop - element.clientHeight < 200 || element.scrollTop === 0) {
+      element.scrollTop = element.scrollHeight;
+    }
+  }, [messages]);
+
+  const onScroll = () => {
+    const element = list.current;
+    if (element && more && element.scrollTop < 100 && !anchor.current) {
+      anchor.current = { height: element.scrollHeight, top: element.scrollTop };
+      loadEarlier();
+    }
+  };
+
+  if (!party) {
+    return (
+      <section>
+        <p>{t('conversation.unknown')}</p>
+      </section>
+    );
+  }
+  return (
+    <section class="conversation" aria-labelledby="conversation-title">
+      <header class="conversation-head">
+        <h2 id="conversation-title">
+          <PartyLine party={party} showLocalTime />
+        </h2>
+        <p>
+          {conversation?.verified ? (
+            <span class="badge verified">{t('trust.verifiedBadge')}</span>
+          ) : (
+            <span class="badge unverified">{t('trust.notVerified')}</span>
+          )}{' '}
+          <a href={href({ screen: 'safety', peer })}>{t('trust.compareLink')}</a>
+        </p>
+      </header>
+      <div
+        class="messages"
+        ref={list}
+        onScroll={onScroll}
+        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to scroll it
+        tabIndex={0}
+        role="log"
+        aria-label={t('conversation.messages', { name: party.displayName })}
+      >
+        {more && (
+          <p>
+            <button type="button" class="link" onClick={loadEarlier}>
+              {t('conversation.earlier')}
+            </button>
+          </p>
+        )}
+        {messages.length === 0 && <p class="hint">{t('conversation.empty')}</p>}
+        {messages.map((m) => (
+          <MessageView key={m.messageId} session={session} message={m} />
+        ))}
+      </div>
+      <Compose session={session} to={peer} inline />
+    </section>
+  );
+}

@@ -1,0 +1,208 @@
+// Finding a counterpart: the relay's directory, searched by country, authority, competence,
+// language and availability. Each entry is shown only once the SDK verified its chain to a network
+// root; the ones that failed are listed with the reason, never shown as contact points.
+import { COMPETENCES, type DirectoryQuery, type VerifiedEntry } from '@liaison/client';
+import { useEffect, useState } from 'preact/hooks';
+import { countryName, languageName, localTimeIn, t } from '../i18n/i18n.js';
+import { href } from '../state/route.js';
+import { partyOfEntry, type Session } from '../state/session.js';
+import { now } from './clock.js';
+import { describeCode, describeError } from './errors.js';
+
+type AvailabilityFilter = 'any' | 'available' | 'around-the-clock' | 'away';
+
+interface Results {
+  entries: VerifiedEntry[];
+  rejected: { contactPointId: string; code: string }[];
+  nextCursor?: string;
+}
+
+function aroundTheClock(entry: VerifiedEntry): boolean {
+  const cp = entry.contactPoint.contactPoint;
+  return cp.kind === 'duty-desk' || cp.competences.includes('cybercrime-24-7');
+}
+
+function Entry(props: { session: Session; entry: VerifiedEntry }) {
+  const { entry, session } = props;
+  const cp = entry.contactPoint.contactPoint;
+  const party = partyOfEntry(entry);
+  const away = entry.availability.status === 'away';
+  return (
+    <li class="entry">
+      <h3>
+        {cp.displayName}
+        {cp.kind === 'duty-desk' && <span class="badge">{t('directory.dutyDesk')}</span>}
+      </h3>
+      <p>
+        {cp.role} · {entry.contactPoint.authority.name} · {countryName(entry.contactPoint.authority.country)} ·{' '}
+        {entry.contactPoint.networkName}
+      </p>
+      <p class="meta">
+        {t('directory.languages')}: {cp.languages.map(languageName).join(', ')} · {t('directory.competences')}:{' '}
+        {cp.competences.map((c) => t(`competence.${c}`)).join(', ')}
+      </p>
+      <p class="meta">
+        {t('party.localTime', { time: localTimeIn(cp.timeZone, now.value) })} ({cp.timeZone}) ·{' '}
+        {aroundTheClock(entry) && <span class="badge">{t('directory.aroundTheClock')}</span>}{' '}
+        {away ? (
+          <span class="badge warning">
+            {entry.availability.delegate
+              ? t('directory.awayDelegate', { delegate: entry.availability.delegate })
+              : t('directory.away')}
+          </span>
+        ) : (
+          <span class="badge ok">{t('directory.available')}</span>
+        )}
+      </p>
+      <p class="badge verified-chain">{t('directory.chainVerified')}</p>
+      <p class="actions">
+        <a
+          class="button primary"
+          href={href({ screen: 'compose', to: cp.contactPointId })}
+          onClick={() => session.rememberParty(party)}
+        >
+          {t('directory.write', { name: cp.displayName })}
+        </a>
+        <a
+          class="button"
+          href={href({ screen: 'safety', peer: cp.contactPointId })}
+          onClick={() => session.rememberParty(party)}
+        >
+          {t('directory.safety')}
+        </a>
+      </p>
+    </li>
+  );
+}
+
+export function Directory(props: { session: Session }) {
+  const [query, setQuery] = useState({ q: '', country: '', authority: '', competence: '', language: '' });
+  const [availability, setAvailability] = useState<AvailabilityFilter>('any');
+  const [results, setResults] = useState<Results>();
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+
+  const search = async (cursor?: string) => {
+    setBusy(true);
+    setError(undefined);
+    const wanted: DirectoryQuery = {};
+    if (query.q.trim()) wanted.q = query.q.trim();
+    if (query.country.trim()) wanted.country = query.country.trim().toUpperCase();
+    if (query.authority.trim()) wanted.authority = query.authority.trim();
+    if (query.competence) wanted.competence = query.competence as DirectoryQuery['competence'];
+    if (query.language.trim()) wanted.language = query.language.trim().toLowerCase();
+    if (cursor) wanted.cursor = cursor;
+    try {
+      const page = await props.session.client.directory.search(wanted);
+      for (const entry of page.entries) props.session.rememberParty(partyOfEntry(entry));
+      setResults((old) => ({
+        entries: [...(cursor ? (old?.entries ?? []) : []), ...page.entries],
+        rejected: [...(cursor ? (old?.rejected ?? []) : []), ...page.rejected],
+        ...(page.nextCursor && { nextCursor: page.nextCursor }),
+      }));
+    } catch (e) {
+      setError(describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  useEffect(() => {
+    void search();
+  }, []);
+
+  const shown = (results?.entries ?? []).filter((entry) =>
+    availability === 'any'
+      ? true
+      : availability === 'available'
+        ? entry.availability.status === 'available'
+        : availability === 'away'
+          ? entry.availability.status === 'away'
+          : aroundTheClock(entry),
+  );
+  const field = (name: keyof typeof query) => ({
+    value: query[name],
+    onInput: (e: { currentTarget: { value: string } }) => setQuery({ ...query, [name]: e.currentTarget.value }),
+  });
+
+  return (
+    <section aria-labelledby="directory-title">
+      <h2 id="directory-title">{t('directory.title')}</h2>
+      <form
+        class="filters"
+        onSubmit={(e) => {
+          e.preventDefault();
+          void search();
+        }}
+      >
+        <label>
+          {t('directory.q')}
+          <input {...field('q')} />
+        </label>
+        <label>
+          {t('directory.country')}
+          <input {...field('country')} maxLength={2} size={3} />
+        </label>
+        <label>
+          {t('directory.authority')}
+          <input {...field('authority')} />
+        </label>
+        <label>
+          {t('directory.competence')}
+          <select value={query.competence} onChange={(e) => setQuery({ ...query, competence: e.currentTarget.value })}>
+            <option value="">{t('directory.anyCompetence')}</option>
+            {COMPETENCES.map((c) => (
+              <option key={c} value={c}>
+                {t(`competence.${c}`)}
+              </option>
+            ))}
+          </select>
+        </label>
+        <label>
+          {t('directory.language')}
+          <input {...field('language')} maxLength={3} size={4} />
+        </label>
+        <label>
+          {t('directory.availability')}
+          <select value={availability} onChange={(e) => setAvailability(e.currentTarget.value as AvailabilityFilter)}>
+            <option value="any">{t('directory.availability.any')}</option>
+            <option value="available">{t('directory.availability.available')}</option>
+            <option value="around-the-clock">{t('directory.availability.aroundTheClock')}</option>
+            <option value="away">{t('directory.availability.away')}</option>
+          </select>
+        </label>
+        <button type="submit" class="primary" disabled={busy}>
+          {t('directory.search')}
+        </button>
+      </form>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {results && <p role="status">{t('directory.count', { count: shown.length })}</p>}
+      <ul class="entries">
+        {shown.map((entry) => (
+          <Entry key={entry.contactPoint.contactPoint.contactPointId} session={props.session} entry={entry} />
+        ))}
+      </ul>
+      {results?.nextCursor && (
+        <button type="button" onClick={() => void search(results.nextCursor)} disabled={busy}>
+          {t('directory.more')}
+        </button>
+      )}
+      {results && results.rejected.length > 0 && (
+        <section class="rejected" aria-labelledby="rejected-title">
+          <h3 id="rejected-title">{t('directory.rejected', { count: results.rejected.length })}</h3>
+          <ul>
+            {results.rejected.map((r) => (
+              <li key={r.contactPointId}>
+                <strong>{r.contactPointId}</strong>: {describeCode(r.code)}
+              </li>
+            ))}
+          </ul>
+        </section>
+      )}
+    </section>
+  );
+}

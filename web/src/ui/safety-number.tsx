@@ -1,0 +1,98 @@
+// Comparing safety numbers with a counterpart, by phone or in person: the same 60 digits appear on
+// both screens when each side has the other's real key. The QR code carries the same number, for
+// the other person's device to scan.
+import { useEffect, useState } from 'preact/hooks';
+import { renderSVG } from 'uqr';
+import { t } from '../i18n/i18n.js';
+import type { Session } from '../state/session.js';
+import { describeError } from './errors.js';
+import { PartyLine } from './party.js';
+
+export function useSafetyNumber(session: Session, peer: string) {
+  const [number, setNumber] = useState<string>();
+  const [error, setError] = useState<string>();
+  const revision = session.history.revision.value;
+  useEffect(() => {
+    session.client.safetyNumber(peer).then(setNumber, (e) => setError(describeError(e)));
+  }, [peer, revision]);
+  return { number, error };
+}
+
+/** What the QR code holds: both contact points, in the same order on both sides, and the digits. */
+function qrPayload(self: string, peer: string, digits: string): string {
+  const [a, b] = [self, peer].sort();
+  return `liaison-safety-number:1:${a}:${b}:${digits.replace(/\s/g, '')}`;
+}
+
+export function SafetyDigits(props: { number: string }) {
+  const groups = props.number.split(/\s+/);
+  return (
+    <figure class="safety-number">
+      <figcaption class="visually-hidden">{t('safety.digitsLabel')}</figcaption>
+      <p class="safety-digits">
+        {groups.map((group, i) => (
+          <span key={i} class="group">
+            {group}
+          </span>
+        ))}
+      </p>
+    </figure>
+  );
+}
+
+export function SafetyNumber(props: { session: Session; peer: string }) {
+  const { session, peer } = props;
+  const { number, error } = useSafetyNumber(session, peer);
+  const conversation = session.history.conversation(peer);
+  const party = conversation?.peer ?? session.party(peer);
+  const [done, setDone] = useState<string>();
+  return (
+    <section aria-labelledby="safety-title" class="safety">
+      <h2 id="safety-title">{t('safety.title', { name: party?.displayName ?? peer })}</h2>
+      {party && <PartyLine party={party} showLocalTime />}
+      <p>{t('safety.explain')}</p>
+      {error && (
+        <p class="error" role="alert">
+          {error}
+        </p>
+      )}
+      {number && (
+        <div class="safety-box">
+          <SafetyDigits number={number} />
+          <figure
+            class="qr"
+            aria-label={t('safety.qrLabel')}
+            // The SVG is made here from our own digits by the QR library; it holds no script or style.
+            dangerouslySetInnerHTML={{
+              __html: renderSVG(qrPayload(session.client.contactPointId, peer, number), { border: 2 }),
+            }}
+          />
+        </div>
+      )}
+      {conversation?.verified ? (
+        <p class="badge verified" role="status">
+          {t('safety.isVerified')}
+        </p>
+      ) : (
+        number && (
+          <button
+            type="button"
+            class="primary"
+            onClick={async () => {
+              try {
+                await session.markVerified(peer);
+                setDone(t('safety.markedVerified'));
+              } catch (e) {
+                setDone(describeError(e));
+              }
+            }}
+          >
+            {t('safety.markVerified')}
+          </button>
+        )
+      )}
+      {done && <p role="status">{done}</p>}
+      <p class="hint">{t('safety.ifDifferent')}</p>
+    </section>
+  );
+}
