@@ -283,6 +283,8 @@ export class IndexedDbKeyStore implements KeyStore {
     this.usable();
     const keys = this.keys as Keys;
     const slot = await this.slot(keys, `${APP_NAMESPACE}${name}`, false);
+    // Closed while the slot was computed: a lock screen, not a failure of IndexedDB.
+    this.usable();
     let record: SealedRecord | undefined;
     try {
       const transaction = this.db.transaction(APP, 'readonly');
@@ -316,8 +318,8 @@ export class IndexedDbKeyStore implements KeyStore {
     return this.write(
       APP,
       (async () => {
-        const slot = await this.slot(keys, `${APP_NAMESPACE}${name}`, false);
         try {
+          const slot = await this.slot(keys, `${APP_NAMESPACE}${name}`, false);
           return [[slot, await sealBytes(keys, appContext(slot), plaintext)]] as const;
         } finally {
           wipe(plaintext);
