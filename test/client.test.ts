@@ -400,8 +400,14 @@ describe('LiaisonClient against a hostile relay', () => {
     expect(error.message).toContain('since you verified it');
     expect(changes).toEqual(['vn-spp.k6']);
     const before = await again.client.safetyNumber('vn-spp.k6');
-    await again.client.acceptIdentity('vn-spp.k6');
-    expect(await again.client.safetyNumber('vn-spp.k6')).not.toBe(before);
+    const after = await again.client.safetyNumberForNewKey('vn-spp.k6');
+    expect(after).not.toBe(before);
+    // Until the person accepts it, the recorded key's number is the one shown as the safety number.
+    expect(await again.client.safetyNumber('vn-spp.k6')).toBe(before);
+    // A number compared for another key (the relay changed it again meanwhile) does not accept this one.
+    expect((await refusal(again.client.acceptIdentity('vn-spp.k6', before))).code).toBe('UNTRUSTED_IDENTITY');
+    await again.client.acceptIdentity('vn-spp.k6', after);
+    expect(await again.client.safetyNumber('vn-spp.k6')).toBe(after);
     await again.client.close();
   });
 });

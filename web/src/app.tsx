@@ -1,5 +1,5 @@
 // The page's phases: enrol a new device, wait for an administrator's certificate, unlock, use.
-import { isLiaisonError, isRetryable } from '@liaison/client';
+import { isLiaisonError, isRetryable, ready } from '@liaison/client';
 import { signal } from '@preact/signals';
 import { useEffect } from 'preact/hooks';
 import { t } from './i18n/i18n.js';
@@ -22,6 +22,8 @@ type Phase =
 const phase = signal<Phase>({ kind: 'loading' });
 
 async function boot(): Promise<void> {
+  // libsodium compiles its WebAssembly first: every check of a file or a signature needs it.
+  await ready();
   const record = readDeviceRecord();
   if (record?.state === 'enrolled') phase.value = { kind: 'locked', record };
   else if (record?.state === 'awaiting-certificate') phase.value = { kind: 'awaiting', record };

@@ -261,17 +261,28 @@ export class LiaisonClient extends Emitter<Events> {
       return { entries, rejected, ...(page.nextCursor && { nextCursor: page.nextCursor }) };
     },
     setAvailability: (availability: Availability) => this.api.setAvailability(availability),
+    /**
+     * One contact point as verified here from its directory entry (a name to show for an
+     * escalation level or a delegate); a LiaisonError when its chain does not verify.
+     */
+    contactPoint: async (contactPointId: string): Promise<VerifiedContactPoint> =>
+      (await this.peers.lookup(contactPointId)).contactPoint,
   };
 
   /** The 60-digit safety number with a contact point, in groups of five, to compare in person or by phone. */
   async safetyNumber(contactPointId: string): Promise<string> {
-    const peer = await this.peerAccountKey(contactPointId);
-    return formatSafetyNumber(
-      safetyNumber(
-        { contactPointId: this.contactPointId, accountKey: accountKeyOf(this.self) },
-        { contactPointId, accountKey: peer },
-      ),
-    );
+    return this.safetyNumberWith(contactPointId, await this.peerAccountKey(contactPointId));
+  }
+
+  /**
+   * After a key change (`identityChanged`): the safety number with the key the relay's directory
+   * names now, verified afresh here. `safetyNumber` goes on showing the recorded key's until the
+   * person accepts the new one; this is the number to compare before `acceptIdentity`.
+   */
+  async safetyNumberForNewKey(contactPointId: string): Promise<string> {
+    this.peers.forget([contactPointId]);
+    const { contactPoint } = await this.peers.lookup(contactPointId);
+    return this.safetyNumberWith(contactPointId, accountKeyOf(contactPoint));
   }
 
   /** The user compared safety numbers and confirms this contact point's key. */
@@ -279,11 +290,34 @@ export class LiaisonClient extends Emitter<Events> {
     await this.identities.markVerified(contactPointId, await this.peerAccountKey(contactPointId));
   }
 
-  /** The user accepts a changed key of a contact point (after comparing safety numbers): sending is allowed again. */
-  async acceptIdentity(contactPointId: string): Promise<void> {
+  /**
+   * The user accepts a changed key of a contact point (after comparing safety numbers): sending is
+   * allowed again. With `comparedSafetyNumber` (what `safetyNumberForNewKey` showed), the key is
+   * accepted only if it is still the one compared: UNTRUSTED_IDENTITY if the directory changed it since.
+   */
+  async acceptIdentity(contactPointId: string, comparedSafetyNumber?: string): Promise<void> {
     // The key accepted is the one the relay's directory names now, verified afresh.
     this.peers.forget([contactPointId]);
-    await this.identities.accept((await this.peers.lookup(contactPointId)).contactPoint);
+    const { contactPoint } = await this.peers.lookup(contactPointId);
+    if (
+      comparedSafetyNumber !== undefined &&
+      comparedSafetyNumber !== this.safetyNumberWith(contactPointId, accountKeyOf(contactPoint))
+    ) {
+      throw new LiaisonError(
+        'UNTRUSTED_IDENTITY',
+        `the key of "${contactPointId}" changed again since its safety number was compared; compare the new one`,
+      );
+    }
+    await this.identities.accept(contactPoint);
+  }
+
+  private safetyNumberWith(contactPointId: string, accountKey: Uint8Array): string {
+    return formatSafetyNumber(
+      safetyNumber(
+        { contactPointId: this.contactPointId, accountKey: accountKeyOf(this.self) },
+        { contactPointId, accountKey },
+      ),
+    );
   }
 
   /** The account key recorded for a peer; at first contact, its verified designation's, recorded then. */

@@ -130,10 +130,8 @@ export const en = {
   'receipt.failed': 'Not sent: {reason}',
   'receipt.retry': 'Try again',
   'receipt.stored': 'Stored by the relay {time}',
-  'receipt.delivered': {
-    one: 'Delivered to {count} device, {time}',
-    other: 'Delivered to {count} devices, last {time}',
-  },
+  'receipt.delivered': 'Delivered to {who}; last {time}',
+  'receipt.deliveredTo': { one: '{name} ({count} device)', other: '{name} ({count} devices)' },
   'receipt.acknowledged': 'Acknowledged by {name}, {time}',
   'receipt.expired': 'Not delivered: the relay dropped it when its retention ran out ({time})',
 
@@ -166,6 +164,7 @@ export const en = {
   'compose.findInDirectory': 'Find someone in the directory',
   'compose.pickRecipient': 'Choose whom to write to.',
   'compose.blocked': "This counterpart's key changed. Compare safety numbers before sending anything.",
+  'compose.more': 'Subject, case reference, restrictions, urgency',
   'compose.subject': 'Subject',
   'compose.reference': 'Case reference',
   'compose.language': 'Language of the text',

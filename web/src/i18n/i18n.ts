@@ -1,15 +1,11 @@
-// Message catalogues and formatting in the reader's language. English is the reference: every other
-// catalogue must have exactly its keys (a missing or extra one fails the typecheck), and a message
-// may have plural forms chosen by Intl.PluralRules (Russian needs one, few, many).
+// Messages and formatting in the reader's language, chosen by a switcher and kept in this browser.
 import { computed, signal } from '@preact/signals';
+import type { Catalogue, MessageKey, Plural } from './catalogue.js';
 import { en } from './en.js';
 import { fr } from './fr.js';
 import { ru } from './ru.js';
 
-export type Plural = { one?: string; few?: string; many?: string; other: string };
-export type Message = string | Plural;
-export type MessageKey = keyof typeof en;
-export type Catalogue = { readonly [K in MessageKey]: Message };
+export type { MessageKey } from './catalogue.js';
 
 export const LANGUAGES = [
   { code: 'en', name: 'English' },

@@ -39,6 +39,7 @@ export interface StoredMessage {
   /** Sent: waiting (not yet stored by the relay) or stored; then what the receipts said. */
   state: 'waiting' | 'stored' | 'failed';
   failure?: string;
+  /** Sent: when each device got it, by "contactPointId/deviceId" (the recipient's, and its escalation chain's). */
   delivered?: Record<string, number>;
   /** Sent: a person of the recipient (or of its escalation chain) confirmed it. Received urgent: someone here did. */
   acknowledged?: { at: number; by: string };
@@ -61,6 +62,10 @@ export interface Conversation {
   urgentOpen: string[];
   buckets: number;
   count: number;
+}
+
+/** What a person established about a counterpart's key: compared (verified), or changed since. */
+export interface Trust {
   verified?: boolean;
   keyChanged?: boolean;
 }
@@ -79,6 +84,8 @@ interface Index {
   sent: Record<string, string>;
   /** Sent messages the relay has not stored yet, to send again after a reload. */
   waiting: Record<string, string>;
+  /** Kept apart from conversations: a key is often compared before the first message. */
+  trust: Record<string, Trust>;
 }
 
 /** Receipts come for recent messages; older ones are looked up by nobody. */
@@ -115,7 +122,7 @@ export class History {
     const bytes = await records.get(INDEX);
     const index: Index = bytes
       ? JSON.parse(decoder.decode(bytes))
-      : { version: 1, conversations: {}, cases: {}, sent: {}, waiting: {} };
+      : { version: 1, conversations: {}, cases: {}, sent: {}, waiting: {}, trust: {} };
     return new History(records, index);
   }
 
@@ -219,8 +226,22 @@ export class History {
     return this.changeConversation(peer, (c) => ({ ...c, unread: 0 }));
   }
 
-  setTrust(peer: string, trust: { verified?: boolean; keyChanged?: boolean }): Promise<void> {
-    return this.changeConversation(peer, (c) => ({ ...c, ...trust }));
+  trust(peer: string): Trust {
+    return this.index.trust[peer] ?? {};
+  }
+
+  /** Counterparts whose key changed since it was last accepted here. */
+  changedKeys(): string[] {
+    return Object.entries(this.index.trust)
+      .filter(([, trust]) => trust.keyChanged)
+      .map(([peer]) => peer);
+  }
+
+  setTrust(peer: string, trust: Trust): Promise<void> {
+    return this.write(async () => {
+      this.index.trust[peer] = { ...this.index.trust[peer], ...trust };
+      await this.saveIndex();
+    });
   }
 
   /** Every stored message whose reference, subject or text contains `query` (case-insensitive), newest first. */

@@ -13,6 +13,7 @@ import {
   type TransferProgress,
   type TrustedRoot,
   type UrgentState,
+  type VerifiedContactPoint,
   type VerifiedEntry,
 } from '@liaison/client';
 import { downloadToBlob, IndexedDbKeyStore, PartialDownloads, UnsentFiles } from '@liaison/client/browser';
@@ -48,7 +49,10 @@ export interface SendRequest {
 }
 
 export function partyOfEntry(entry: VerifiedEntry): PartyName {
-  const { contactPoint, authority, networkName } = entry.contactPoint;
+  return partyOf(entry.contactPoint);
+}
+
+function partyOf({ contactPoint, authority, networkName }: VerifiedContactPoint): PartyName {
   return {
     contactPointId: contactPoint.contactPointId,
     displayName: contactPoint.displayName,
@@ -69,8 +73,9 @@ export class Session {
   readonly changedKeys = signal<string[]>([]);
   /** Something arrived that could not be shown, or a background step failed: the latest, for a notice. */
   readonly problem = signal<string | undefined>(undefined);
-  /** Counterparts met in the directory or in messages, to name them (time zone included). */
-  private readonly parties = new Map<string, PartyName>();
+  /** Contact points met in the directory, in messages or in escalations, to name them (time zone included). */
+  private readonly parties = signal<ReadonlyMap<string, PartyName>>(new Map());
+  private readonly lookedUp = new Set<string>();
 
   private constructor(
     readonly keyStore: IndexedDbKeyStore,
@@ -79,8 +84,8 @@ export class Session {
     private readonly unsent: UnsentFiles,
     private readonly partial: PartialDownloads,
   ) {
-    for (const c of history.conversations.value) this.parties.set(c.peer.contactPointId, c.peer);
-    this.changedKeys.value = history.conversations.value.filter((c) => c.keyChanged).map((c) => c.peer.contactPointId);
+    this.parties.value = new Map(history.conversations.value.map((c) => [c.peer.contactPointId, c.peer]));
+    this.changedKeys.value = history.changedKeys();
   }
 
   /** Opens the device's key store with its passphrase (KEY_STORE_LOCKED when wrong) and connects. */
@@ -117,16 +122,7 @@ export class Session {
   }
 
   get self(): PartyName {
-    const { contactPoint, authority, networkName } = this.client.self;
-    return {
-      contactPointId: contactPoint.contactPointId,
-      displayName: contactPoint.displayName,
-      role: contactPoint.role,
-      authorityName: authority.name,
-      country: authority.country,
-      networkName,
-      timeZone: contactPoint.timeZone,
-    };
+    return partyOf(this.client.self);
   }
 
   /** Connects (registering the device the first time) and resends what a reload interrupted. */
@@ -143,11 +139,21 @@ export class Session {
   }
 
   party(contactPointId: string): PartyName | undefined {
-    return this.parties.get(contactPointId);
+    return this.parties.value.get(contactPointId);
   }
 
   rememberParty(party: PartyName): void {
-    this.parties.set(party.contactPointId, party);
+    this.parties.value = new Map(this.parties.value).set(party.contactPointId, party);
+  }
+
+  /** Names contact points this device has not met yet (an escalation's levels), from their verified directory entries. */
+  private async learnParties(ids: readonly string[]): Promise<void> {
+    for (const id of ids) {
+      if (this.party(id) || this.lookedUp.has(id)) continue;
+      this.lookedUp.add(id);
+      const verified = await this.client.directory.contactPoint(id).catch(() => undefined);
+      if (verified) this.rememberParty(partyOf(verified));
+    }
   }
 
   /** Puts the message in the history as waiting and sends it in the background; its files are kept for a reload. */
@@ -242,9 +248,9 @@ export class Session {
     await this.history.setTrust(peer, { verified: true, keyChanged: false });
   }
 
-  /** The person compared the new safety number: the new key is accepted, and verified. */
-  async acceptNewKey(peer: string): Promise<void> {
-    await this.client.acceptIdentity(peer);
+  /** The person compared the new safety number (`compared`): that key, and no other, is accepted and verified. */
+  async acceptNewKey(peer: string, compared: string): Promise<void> {
+    await this.client.acceptIdentity(peer, compared);
     await this.client.verify(peer);
     await this.history.setTrust(peer, { verified: true, keyChanged: false });
     this.changedKeys.value = this.changedKeys.value.filter((id) => id !== peer);
@@ -276,7 +282,7 @@ export class Session {
   private async received(message: ReceivedMessage): Promise<void> {
     const incoming = message.direction === 'incoming';
     const peer = incoming ? message.sender.contactPointId : message.to;
-    const known = this.parties.get(peer);
+    const known = this.party(peer);
     const party: PartyName = incoming
       ? {
           contactPointId: peer,
@@ -324,12 +330,16 @@ export class Session {
   private async receipt(receipt: Receipt): Promise<void> {
     const peer = this.history.peerOfSent(receipt.messageId);
     if (!peer) return;
+    void this.learnParties([receipt.contactPointId]);
     await this.history.update(peer, receipt.messageId, (m) => {
       switch (receipt.status) {
         case 'relayed':
           return { ...m, state: 'stored' };
         case 'delivered':
-          return { ...m, delivered: { ...m.delivered, [receipt.deviceId ?? receipt.contactPointId]: receipt.at } };
+          return {
+            ...m,
+            delivered: { ...m.delivered, [`${receipt.contactPointId}/${receipt.deviceId ?? ''}`]: receipt.at },
+          };
         case 'acknowledged':
           return { ...m, acknowledged: { at: receipt.at, by: receipt.contactPointId } };
         default:
@@ -339,6 +349,7 @@ export class Session {
   }
 
   private async urgentChanged(state: UrgentState): Promise<void> {
+    void this.learnParties(state.levels.map((level) => level.contactPointId));
     const mine = state.senderContactPoint === this.client.contactPointId;
     const peer = mine ? state.levels[0]?.contactPointId : state.senderContactPoint;
     if (!peer) return;

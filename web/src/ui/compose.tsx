@@ -58,6 +58,7 @@ export function Compose(props: {
   const [unit, setUnit] = useState<keyof typeof UNITS>('minutes');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);
+  const [detailsOpen, setDetailsOpen] = useState(false);
   const recipient = props.to ?? to;
   const known = session.history.conversations.value.map((c) => c.peer);
   const party = session.party(recipient);
@@ -101,30 +102,8 @@ export function Compose(props: {
     }
   };
 
-  return (
-    <form class={`compose ${props.inline ? 'inline' : ''}`} onSubmit={submit} aria-labelledby={`${id}-title`}>
-      <h2 id={`${id}-title`} class={props.inline ? 'visually-hidden' : ''}>
-        {party ? t('compose.titleTo', { name: party.displayName }) : t('compose.title')}
-      </h2>
-      {!props.to && (
-        <label>
-          {t('compose.to')}
-          <select value={to} required onChange={(e) => setTo(e.currentTarget.value)}>
-            <option value="">{t('compose.toPlaceholder')}</option>
-            {known.map((p) => (
-              <option key={p.contactPointId} value={p.contactPointId}>
-                {p.displayName} ({p.authorityName})
-              </option>
-            ))}
-          </select>
-          <a href={href({ screen: 'directory' })}>{t('compose.findInDirectory')}</a>
-        </label>
-      )}
-      {blocked && (
-        <p class="error" role="alert">
-          {t('compose.blocked')}
-        </p>
-      )}
+  const fields = (
+    <>
       <div class="row">
         <label>
           {t('compose.subject')}
@@ -161,32 +140,6 @@ export function Compose(props: {
           </label>
         ))}
       </fieldset>
-      <label>
-        {t('compose.text')}
-        <textarea value={text} required rows={props.inline ? 3 : 8} onInput={(e) => setText(e.currentTarget.value)} />
-      </label>
-      <FilePicker
-        label={t('compose.attach')}
-        hint={t('compose.attachHint')}
-        onFiles={(picked) => setFiles([...files, ...picked])}
-      />
-      {files.length > 0 && (
-        <ul class="attachments">
-          {files.map((f, i) => (
-            <li key={`${f.name}-${i}`}>
-              {f.name} <span class="meta">{formatBytes(f.size)}</span>{' '}
-              <button
-                type="button"
-                class="link"
-                aria-label={t('compose.removeFile', { name: f.name })}
-                onClick={() => setFiles(files.filter((_, j) => j !== i))}
-              >
-                {t('compose.remove')}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
       <fieldset class="urgent-choice">
         <legend>{t('compose.urgency')}</legend>
         <label class="check">
@@ -217,6 +170,76 @@ export function Compose(props: {
         )}
         {urgent && <p class="hint">{t('compose.urgentHint')}</p>}
       </fieldset>
+    </>
+  );
+  const message = (
+    <>
+      <label>
+        {t('compose.text')}
+        <textarea value={text} required rows={props.inline ? 3 : 8} onInput={(e) => setText(e.currentTarget.value)} />
+      </label>
+      <FilePicker
+        label={t('compose.attach')}
+        hint={props.inline ? undefined : t('compose.attachHint')}
+        onFiles={(picked) => setFiles([...files, ...picked])}
+      />
+      {files.length > 0 && (
+        <ul class="attachments">
+          {files.map((f, i) => (
+            <li key={`${f.name}-${i}`}>
+              {f.name} <span class="meta">{formatBytes(f.size)}</span>{' '}
+              <button
+                type="button"
+                class="link"
+                aria-label={t('compose.removeFile', { name: f.name })}
+                onClick={() => setFiles(files.filter((_, j) => j !== i))}
+              >
+                {t('compose.remove')}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+    </>
+  );
+  return (
+    <form class={`compose ${props.inline ? 'inline' : ''}`} onSubmit={submit} aria-labelledby={`${id}-title`}>
+      <h2 id={`${id}-title`} class={props.inline ? 'visually-hidden' : ''}>
+        {party ? t('compose.titleTo', { name: party.displayName }) : t('compose.title')}
+      </h2>
+      {!props.to && (
+        <label>
+          {t('compose.to')}
+          <select value={to} required onChange={(e) => setTo(e.currentTarget.value)}>
+            <option value="">{t('compose.toPlaceholder')}</option>
+            {known.map((p) => (
+              <option key={p.contactPointId} value={p.contactPointId}>
+                {p.displayName} ({p.authorityName})
+              </option>
+            ))}
+          </select>
+          <a href={href({ screen: 'directory' })}>{t('compose.findInDirectory')}</a>
+        </label>
+      )}
+      {blocked && (
+        <p class="error" role="alert">
+          {t('compose.blocked')}
+        </p>
+      )}
+      {props.inline ? (
+        <>
+          {message}
+          <details open={detailsOpen} onToggle={(e) => setDetailsOpen(e.currentTarget.open)}>
+            <summary>{t('compose.more')}</summary>
+            {fields}
+          </details>
+        </>
+      ) : (
+        <>
+          {fields}
+          {message}
+        </>
+      )}
       {error && (
         <p class="error" role="alert">
           {error}

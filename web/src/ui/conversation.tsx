@@ -77,7 +77,7 @@ export function ConversationView(props: { session: Session; peer: string }) {
           <PartyLine party={party} showLocalTime />
         </h2>
         <p>
-          {conversation?.verified ? (
+          {session.history.trust(peer).verified ? (
             <span class="badge verified">{t('trust.verifiedBadge')}</span>
           ) : (
             <span class="badge unverified">{t('trust.notVerified')}</span>

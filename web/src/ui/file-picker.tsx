@@ -26,10 +26,10 @@ export function FilePicker(props: {
         if (files.length) void props.onFiles(files);
       }}
     >
-      <label for={id}>{props.label}</label>
-      {props.hint && <p class="hint">{props.hint}</p>}
+      {/* The browser's own button would speak the browser's language, not the page's: this label is the button. */}
       <input
         id={id}
+        class="file-input"
         type="file"
         multiple={props.multiple ?? true}
         accept={props.accept}
@@ -39,6 +39,10 @@ export function FilePicker(props: {
           if (files.length) void props.onFiles(files);
         }}
       />
+      <label for={id} class="button">
+        {props.label}
+      </label>
+      {props.hint && <span class="hint">{props.hint}</span>}
     </div>
   );
 }

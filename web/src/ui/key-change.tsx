@@ -11,7 +11,7 @@ function Dialog(props: { session: Session; peer: string }) {
   const { session, peer } = props;
   const party = session.party(peer);
   const name = party?.displayName ?? peer;
-  const { number, error } = useSafetyNumber(session, peer);
+  const { number, error } = useSafetyNumber(session, peer, 'new');
   const [compared, setCompared] = useState(false);
   const [failure, setFailure] = useState<string>();
   const dialog = useRef<HTMLDialogElement>(null);
@@ -54,7 +54,7 @@ function Dialog(props: { session: Session; peer: string }) {
           disabled={!compared || !number}
           onClick={async () => {
             try {
-              await session.acceptNewKey(peer);
+              if (number) await session.acceptNewKey(peer, number);
             } catch (e) {
               setFailure(describeError(e));
             }

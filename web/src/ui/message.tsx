@@ -83,16 +83,27 @@ function Receipts(props: { message: StoredMessage; session: Session }) {
       </p>
     );
   }
-  const devices = Object.values(message.delivered ?? {});
+  // Grouped by contact point: the recipient, and whoever of its escalation chain the message reached.
+  const byContactPoint = new Map<string, number>();
+  for (const key of Object.keys(message.delivered ?? {})) {
+    const contactPoint = key.split('/')[0] ?? key;
+    byContactPoint.set(contactPoint, (byContactPoint.get(contactPoint) ?? 0) + 1);
+  }
+  const times = Object.values(message.delivered ?? {});
   return (
     <ul class="receipts" aria-label={t('receipt.label')}>
       <li class="receipt stored">{t('receipt.stored', { time: formatTime(message.at) })}</li>
-      {devices.length > 0 && (
+      {byContactPoint.size > 0 && (
         <li class="receipt delivered">
-          {t('receipt.delivered', { count: devices.length, time: formatTime(Math.max(...devices)) })}
+          {t('receipt.delivered', {
+            who: [...byContactPoint]
+              .map(([id, count]) => t('receipt.deliveredTo', { name: session.party(id)?.displayName ?? id, count }))
+              .join(', '),
+            time: formatTime(Math.max(...times)),
+          })}
         </li>
       )}
-      {message.acknowledged && (
+      {message.acknowledged && !message.urgent && (
         <li class="receipt acknowledged">
           {t('receipt.acknowledged', {
             name: session.party(message.acknowledged.by)?.displayName ?? message.acknowledged.by,

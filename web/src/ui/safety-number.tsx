@@ -8,13 +8,17 @@ import type { Session } from '../state/session.js';
 import { describeError } from './errors.js';
 import { PartyLine } from './party.js';
 
-export function useSafetyNumber(session: Session, peer: string) {
+/** The safety number with `peer`: for the key recorded here, or (after a key change) for the new one. */
+export function useSafetyNumber(session: Session, peer: string, key: 'recorded' | 'new' = 'recorded') {
   const [number, setNumber] = useState<string>();
   const [error, setError] = useState<string>();
   const revision = session.history.revision.value;
   useEffect(() => {
-    session.client.safetyNumber(peer).then(setNumber, (e) => setError(describeError(e)));
-  }, [peer, revision]);
+    const client = session.client;
+    (key === 'new' ? client.safetyNumberForNewKey(peer) : client.safetyNumber(peer)).then(setNumber, (e) =>
+      setError(describeError(e)),
+    );
+  }, [peer, key, revision]);
   return { number, error };
 }
 
@@ -43,8 +47,8 @@ export function SafetyDigits(props: { number: string }) {
 export function SafetyNumber(props: { session: Session; peer: string }) {
   const { session, peer } = props;
   const { number, error } = useSafetyNumber(session, peer);
-  const conversation = session.history.conversation(peer);
-  const party = conversation?.peer ?? session.party(peer);
+  const party = session.history.conversation(peer)?.peer ?? session.party(peer);
+  session.history.revision.value; // re-rendered when the trust changes
   const [done, setDone] = useState<string>();
   return (
     <section aria-labelledby="safety-title" class="safety">
@@ -69,7 +73,7 @@ export function SafetyNumber(props: { session: Session; peer: string }) {
           />
         </div>
       )}
-      {conversation?.verified ? (
+      {session.history.trust(peer).verified ? (
         <p class="badge verified" role="status">
           {t('safety.isVerified')}
         </p>

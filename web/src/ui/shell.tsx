@@ -91,7 +91,9 @@ function Sidebar(props: { session: Session }) {
               >
                 <span class="name">
                   {c.peer.displayName}
-                  {c.verified && <span class="badge verified">{t('trust.verifiedBadge')}</span>}
+                  {props.session.history.trust(c.peer.contactPointId).verified && (
+                    <span class="badge verified">{t('trust.verifiedBadge')}</span>
+                  )}
                 </span>
                 <span class="meta">
                   {countryName(c.peer.country)} · {formatTime(c.lastAt)}
@@ -102,7 +104,9 @@ function Sidebar(props: { session: Session }) {
                     <span class="badge urgent">{t('nav.urgentMark', { count: c.urgentOpen.length })}</span>
                   )}
                   {c.unread > 0 && <span class="badge unread">{t('nav.unreadMark', { count: c.unread })}</span>}
-                  {c.keyChanged && <span class="badge warning">{t('trust.changedBadge')}</span>}
+                  {props.session.history.trust(c.peer.contactPointId).keyChanged && (
+                    <span class="badge warning">{t('trust.changedBadge')}</span>
+                  )}
                 </span>
               </a>
             </li>

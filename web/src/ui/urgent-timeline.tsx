@@ -9,7 +9,7 @@ export function UrgentTimeline(props: { session: Session; state: UrgentState }) 
   const relayNow = now.value && session.client.relayNow();
   const nameOf = (id: string) => session.party(id)?.displayName ?? id;
   return (
-    <section class="timeline" aria-label={t('urgent.timeline')}>
+    <section class={`timeline ${state.status}`} aria-label={t('urgent.timeline')}>
       <p class={`urgent-status ${state.status}`}>
         {state.status === 'acknowledged' && state.acknowledged
           ? t('urgent.status.acknowledged', {

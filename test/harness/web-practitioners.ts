@@ -1,0 +1,276 @@
+// What the web app's tests start from: the files a network's secretariat and two authorities make
+// with the `liaison` CLI (as the README's walkthrough does), a relay that serves the built web app,
+// and a browser profile per practitioner. Everything a practitioner does then goes through the page.
+import { execFile } from 'node:child_process';
+import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { promisify } from 'node:util';
+import type { TrustedRoot } from '@liaison/protocol';
+import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { SCREENSHOTS } from './browser.js';
+
+const exec = promisify(execFile);
+const repo = resolve(import.meta.dirname, '../..');
+const liaison = join(repo, 'node_modules/.bin/liaison');
+export const WEB_DIST = join(repo, 'web/dist');
+export const DOCS_SCREENSHOTS = join(repo, 'docs/screenshots');
+/** The passphrase of every key file the CLI writes here. */
+export const FILE_PASSPHRASE = 'a long demo passphrase';
+
+export interface PractitionerFiles {
+  id: string;
+  name: string;
+  /** The files the practitioner is handed: designation, authority certificate, account key. */
+  files: string[];
+}
+
+export interface WebNetwork {
+  dir: string;
+  root: TrustedRoot;
+  diallo: PractitionerFiles;
+  yao: PractitionerFiles;
+  /** Yao's duty desk: the escalation level after Yao, a device set up by the CLI (a key store for an agency tool). */
+  desk: PractitionerFiles & { store: string; device: string };
+  /** Yao designated again by the authority, with a new account key (a lost key, a new laptop). */
+  yaoAgain: PractitionerFiles;
+  close(): Promise<void>;
+}
+
+/**
+ * WACAP (West African Central Authorities and Prosecutors network): Senegal's and Côte d'Ivoire's
+ * ministries of justice, a prosecutor in each, and the Ivorian duty desk in Yao's escalation chain.
+ */
+export async function makeWebNetwork(): Promise<WebNetwork> {
+  const dir = await mkdtemp(join(tmpdir(), 'liaison-web-'));
+  await writeFile(join(dir, 'passphrase'), `${FILE_PASSPHRASE}\n`);
+  const run = (...args: string[]) => exec(liaison, [...args, '--passphrase-file', 'passphrase'], { cwd: dir });
+  const designate = (authority: string, ...args: string[]) =>
+    run(
+      'contact',
+      'designate',
+      '--authority-cert',
+      `${authority}.authority.json`,
+      '--authority-key',
+      `${authority}.key`,
+      ...args,
+    );
+
+  await run('network', 'init', '--id', 'wacap', '--name', 'WACAP', '--out', 'wacap');
+  await Promise.all([run('key', 'new', '--out', 'sn-mj'), run('key', 'new', '--out', 'ci-mj')]);
+  await run(
+    'authority',
+    'issue',
+    '--root',
+    'wacap.root.json',
+    '--root-key',
+    'wacap.key',
+    '--id',
+    'sn-mj',
+    '--country',
+    'SN',
+    '--name',
+    'Ministère de la Justice du Sénégal',
+    '--public-key',
+    'sn-mj.pub',
+    '--out',
+    'sn-mj.authority.json',
+  );
+  await run(
+    'authority',
+    'issue',
+    '--root',
+    'wacap.root.json',
+    '--root-key',
+    'wacap.key',
+    '--id',
+    'ci-mj',
+    '--country',
+    'CI',
+    '--name',
+    "Ministère de la Justice de Côte d'Ivoire",
+    '--public-key',
+    'ci-mj.pub',
+    '--out',
+    'ci-mj.authority.json',
+  );
+  await Promise.all(['diallo', 'yao', 'desk', 'yao-again'].map((name) => run('key', 'new', '--out', name)));
+  await designate(
+    'sn-mj',
+    '--id',
+    'sn-mj.diallo',
+    '--name',
+    'Aminata Diallo',
+    '--role',
+    'Procureure de la République',
+    '--languages',
+    'fr,wo',
+    '--competences',
+    'mla,extradition',
+    '--time-zone',
+    'Africa/Dakar',
+    '--account-key',
+    'diallo.pub',
+    '--out',
+    'diallo.contact.json',
+  );
+  await designate(
+    'ci-mj',
+    '--id',
+    'ci-mj.permanence',
+    '--kind',
+    'duty-desk',
+    '--name',
+    'Permanence du parquet d’Abidjan',
+    '--role',
+    'Duty desk',
+    '--languages',
+    'fr',
+    '--competences',
+    'mla,evidence-preservation',
+    '--time-zone',
+    'Africa/Abidjan',
+    '--account-key',
+    'desk.pub',
+    '--out',
+    'desk.contact.json',
+  );
+  const yaoDesignation = (accountKey: string, out: string) =>
+    designate(
+      'ci-mj',
+      '--id',
+      'ci-mj.yao',
+      '--name',
+      'Kouassi Yao',
+      '--role',
+      'Substitut du procureur',
+      '--languages',
+      'fr,en',
+      '--competences',
+      'mla,asset-recovery',
+      '--time-zone',
+      'Africa/Abidjan',
+      '--escalation',
+      'ci-mj.permanence',
+      '--account-key',
+      accountKey,
+      '--out',
+      out,
+    );
+  await yaoDesignation('yao.pub', 'yao.contact.json');
+  await yaoDesignation('yao-again.pub', 'yao-again.contact.json');
+  await run('device', 'new', '--out', 'desk-pc');
+  await run(
+    'device',
+    'certify',
+    '--contact-cert',
+    'desk.contact.json',
+    '--account-key',
+    'desk.key',
+    '--device-key',
+    'desk-pc.pub',
+    '--name',
+    'Duty desk PC',
+    '--out',
+    'desk-pc.device.json',
+  );
+
+  const files = (name: string, authority: string) =>
+    [`${name}.contact.json`, `${authority}.authority.json`, `${name}.key`].map((f) => join(dir, f));
+  return {
+    dir,
+    root: JSON.parse(await readFile(join(dir, 'wacap.root.json'), 'utf8')) as TrustedRoot,
+    diallo: { id: 'sn-mj.diallo', name: 'Aminata Diallo', files: files('diallo', 'sn-mj') },
+    yao: { id: 'ci-mj.yao', name: 'Kouassi Yao', files: files('yao', 'ci-mj') },
+    desk: {
+      id: 'ci-mj.permanence',
+      name: 'Permanence du parquet d’Abidjan',
+      files: files('desk', 'ci-mj'),
+      store: join(dir, 'desk-pc.store'),
+      device: join(dir, 'desk-pc.device.json'),
+    },
+    yaoAgain: { id: 'ci-mj.yao', name: 'Kouassi Yao', files: files('yao-again', 'ci-mj') },
+    close: () => rm(dir, { recursive: true, force: true }),
+  };
+}
+
+/**
+ * Records, in the page, every desktop notification it shows and every progress bar it draws: what a
+ * person would have seen even if it was gone by the time the test looked.
+ */
+const WATCH_PAGE = `
+  window.__notifications = [];
+  window.__progress = [];
+  if (window.Notification) {
+    const Real = window.Notification;
+    window.Notification = class extends Real {
+      constructor(title, options) { super(title, options); window.__notifications.push({ title, body: options && options.body }); }
+    };
+  }
+  new MutationObserver(() => {
+    for (const bar of document.querySelectorAll('progress')) {
+      const label = bar.getAttribute('aria-label');
+      const seen = window.__progress.find((p) => p.label === label);
+      if (seen) seen.max = Math.max(seen.max, Number(bar.value)); else window.__progress.push({ label, max: Number(bar.value), total: Number(bar.max) });
+    }
+  }).observe(document, { subtree: true, childList: true, attributes: true });
+`;
+
+export async function practitionerPage(
+  browser: Browser,
+  origin: string,
+): Promise<{ context: BrowserContext; page: Page }> {
+  const context = await browser.newContext({
+    locale: 'en-GB',
+    timezoneId: 'Africa/Dakar',
+    viewport: { width: 1280, height: 860 },
+  });
+  await context.grantPermissions(['notifications'], { origin });
+  await context.addInitScript(WATCH_PAGE);
+  return { context, page: await context.newPage() };
+}
+
+export const notificationsShown = (page: Page) =>
+  page.evaluate(
+    () => (globalThis as unknown as { __notifications: { title: string; body: string }[] }).__notifications,
+  );
+export const progressSeen = (page: Page) =>
+  page.evaluate(
+    () => (globalThis as unknown as { __progress: { label: string; max: number; total: number }[] }).__progress,
+  );
+
+/**
+ * A screenshot of a main screen, in test-results/screenshots/web-<name>.png; with
+ * LIAISON_UPDATE_SCREENSHOTS=1 also in docs/screenshots/ (the set the README and docs show).
+ */
+export async function screen(page: Page, name: string): Promise<void> {
+  await mkdir(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, `web-${name}.png`);
+  await page.screenshot({ path });
+  if (process.env.LIAISON_UPDATE_SCREENSHOTS === '1') {
+    await mkdir(DOCS_SCREENSHOTS, { recursive: true });
+    await copyFile(path, join(DOCS_SCREENSHOTS, `${name}.png`));
+  }
+}
+
+/** The serious and critical findings of an axe-core scan of the page as it is now. */
+export async function accessibilityFindings(
+  page: Page,
+): Promise<{ id: string; impact: string; help: string; nodes: string[] }[]> {
+  const source = await readFile(join(repo, 'node_modules/axe-core/axe.min.js'), 'utf8');
+  // Evaluated through the debugging protocol: the page's Content-Security-Policy stays as served.
+  await page.evaluate(source);
+  return page.evaluate(async () => {
+    const axe = (
+      globalThis as unknown as {
+        axe: {
+          run(): Promise<{ violations: { id: string; impact: string; help: string; nodes: { target: string[] }[] }[] }>;
+        };
+      }
+    ).axe;
+    const { violations } = await axe.run();
+    return violations
+      .filter((v) => v.impact === 'serious' || v.impact === 'critical')
+      .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+}

@@ -1,0 +1,365 @@
+// Liaison Web end to end, in real Chromium against a relay process: two practitioners in two
+// countries enrol from the files the CLI made, find each other, compare safety numbers, exchange
+// messages and a file, send an urgent request that escalates, reload, meet a key change, and read
+// the interface in French and Russian. Each main screen is saved as a screenshot and scanned by axe.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { LiaisonClient, type ReceivedMessage } from '@liaison/client';
+import { FileKeyStore } from '@liaison/client/node';
+import type { AuthorityCertificate, ContactPointCertificate, DeviceCertificate } from '@liaison/protocol';
+import { sql } from 'kysely';
+import type { Browser, Locator, Page } from 'playwright-core';
+import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { en } from '../../web/src/i18n/en.js';
+import { fr } from '../../web/src/i18n/fr.js';
+import { ru } from '../../web/src/i18n/ru.js';
+import { launchChromium, withChromium } from '../harness/browser.js';
+import { freshPostgresDatabase, type TestDatabase } from '../harness/databases.js';
+import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
+import { postgresService } from '../harness/services.js';
+import { until } from '../harness/until.js';
+import {
+  accessibilityFindings,
+  FILE_PASSPHRASE,
+  makeWebNetwork,
+  notificationsShown,
+  type PractitionerFiles,
+  practitionerPage,
+  progressSeen,
+  screen,
+  WEB_DIST,
+  type WebNetwork,
+} from '../harness/web-practitioners.js';
+
+/** The browser's own passphrase each practitioner chooses at enrolment. */
+const STORE_PASSPHRASE = 'correct horse battery staple';
+const REFERENCE = 'SN-PRS-2026-0113';
+
+// PostgreSQL rather than the embedded default: the key-change step puts an authority's new
+// designation into the relay's database while the relay runs (the relay itself accepts a new
+// account key for a contact point only from a new designation it has never seen).
+const describeWeb = postgresService.url ? withChromium.describe : postgresService.describe;
+
+describeWeb('Liaison Web: two practitioners in two countries, in real Chromium', () => {
+  let net: WebNetwork;
+  let database: TestDatabase;
+  let relay: RelayProcess;
+  let browser: Browser;
+  let diallo: Page;
+  let yao: Page;
+  let desk: LiaisonClient | undefined;
+  const deskReceived: ReceivedMessage[] = [];
+
+  beforeAll(async () => {
+    [net, database, browser] = await Promise.all([makeWebNetwork(), freshPostgresDatabase(), launchChromium()]);
+    relay = await spawnRelay([net.root], {
+      LIAISON_DATABASE_URL: database.url as string,
+      LIAISON_WEB_DIR: WEB_DIST,
+      LIAISON_URGENT_ACK_MIN_SECONDS: '5',
+      LIAISON_ESCALATION_POLL_MS: '250',
+    });
+    diallo = (await practitionerPage(browser, relay.url)).page;
+    yao = (await practitionerPage(browser, relay.url)).page;
+  }, 240_000);
+
+  afterAll(async () => {
+    await desk?.close();
+    await browser?.close();
+    await relay?.stop();
+    await database?.drop();
+    await net?.close();
+  });
+
+  /** Waits until the element's text holds `expected` (a string, or a pattern), as a reader would see it. */
+  const shows = (locator: Locator, expected: string | RegExp, timeout = 10_000) =>
+    expect
+      .poll(() => locator.innerText(), { timeout })
+      .toSatisfy((text: string) => (typeof expected === 'string' ? text.includes(expected) : expected.test(text)));
+  // Each step builds on the one before: after a failure the rest would only fail again, slowly.
+  let failedStep: string | undefined;
+  beforeEach(({ skip }) => {
+    if (failedStep) skip(`an earlier step failed: ${failedStep}`);
+  });
+  afterEach(({ task }) => {
+    if (task.result?.state === 'fail') failedStep ??= task.name;
+  });
+
+  const expectAccessible = async (page: Page) => expect(await accessibilityFindings(page)).toEqual([]);
+
+  async function enrol(page: Page, who: PractitionerFiles, shot?: string): Promise<void> {
+    await page.goto(relay.url);
+    await page.getByRole('heading', { name: 'Set up Liaison on this computer' }).waitFor();
+    if (shot) {
+      await expectAccessible(page);
+      await screen(page, `${shot}-empty`);
+    }
+    await page.getByLabel('Your files (designation, authority certificate, account key)').setInputFiles(who.files);
+    await page.getByText(`Verified: ${who.name}`).waitFor();
+    await page.getByLabel('Passphrase of your account key file').fill(FILE_PASSPHRASE);
+    await page.getByLabel('New passphrase', { exact: true }).fill(STORE_PASSPHRASE);
+    await page.getByLabel('The same passphrase again').fill(STORE_PASSPHRASE);
+    if (shot) await screen(page, shot);
+    await page.getByRole('button', { name: 'Set up this browser' }).click();
+    await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 });
+  }
+
+  async function safetyDigits(page: Page | Locator): Promise<string> {
+    const digits = page.locator('.safety-digits');
+    await digits.waitFor();
+    return (await digits.locator('.group').allTextContents()).join(' ');
+  }
+
+  async function openDirectoryEntry(page: Page, country: string, name: string) {
+    await page.getByRole('link', { name: 'Directory' }).first().click();
+    await page.getByLabel('Country (code, e.g. FR)').fill(country);
+    await page.getByRole('button', { name: 'Search', exact: true }).click();
+    const entry = page.locator('li.entry', { has: page.getByRole('heading', { name }) });
+    await entry.waitFor();
+    return entry;
+  }
+
+  it('enrols both practitioners from the files the CLI made; the device key is made in the browser', async () => {
+    await enrol(diallo, net.diallo, 'enrol');
+    await enrol(yao, net.yao);
+    await shows(diallo.locator('.self'), 'Aminata Diallo · Procureure de la République');
+    await expectAccessible(diallo);
+    await screen(diallo, 'home');
+  });
+
+  it('finds each other in the directory, verified, and both screens show the same safety number', async () => {
+    const entry = await openDirectoryEntry(diallo, 'CI', 'Kouassi Yao');
+    await shows(entry, "Ministère de la Justice de Côte d'Ivoire");
+    await shows(entry, 'Designation verified up to the network root');
+    await expectAccessible(diallo);
+    await screen(diallo, 'directory');
+    await entry.getByRole('link', { name: 'Safety number' }).click();
+    const seenByDiallo = await safetyDigits(diallo);
+
+    const other = await openDirectoryEntry(yao, 'SN', 'Aminata Diallo');
+    await other.getByRole('link', { name: 'Safety number' }).click();
+    const seenByYao = await safetyDigits(yao);
+
+    expect(seenByDiallo).toMatch(/^(\d{5} ){11}\d{5}$/);
+    expect(seenByYao).toBe(seenByDiallo);
+    expect(await diallo.locator('figure.qr svg').isVisible()).toBe(true);
+    await expectAccessible(diallo);
+    await screen(diallo, 'safety-number');
+    for (const page of [diallo, yao]) {
+      await page.getByRole('button', { name: 'The numbers match: mark as verified' }).click();
+      await page.getByText('Marked as verified.').waitFor();
+    }
+  });
+
+  it('exchanges messages with handling codes, and a file whose progress shows on both sides', async () => {
+    const order = randomBytes(9 * 1024 * 1024 + 123);
+    const entry = await openDirectoryEntry(diallo, 'CI', 'Kouassi Yao');
+    await entry.getByRole('link', { name: 'Write to Kouassi Yao' }).click();
+    await diallo.getByLabel('Subject').fill('Demande d’entraide : relevés bancaires');
+    await diallo.getByLabel('Case reference').fill(REFERENCE);
+    await diallo.getByLabel('Language of the text').selectOption('fr');
+    await diallo.getByLabel('Not to be used in court without permission').check();
+    await diallo
+      .getByLabel('Message', { exact: true })
+      .fill('Monsieur le Substitut,\nVeuillez trouver ci-joint l’ordonnance du juge d’instruction.');
+    await diallo
+      .getByLabel('Attach files')
+      .setInputFiles({ name: 'ordonnance.pdf', mimeType: 'application/pdf', buffer: order });
+    await expectAccessible(diallo);
+    await screen(diallo, 'compose');
+    await diallo.getByRole('button', { name: 'Send', exact: true }).click();
+    await diallo.getByText(/Stored by the relay/).waitFor({ timeout: 30_000 });
+    // The bar moved while the file went up (it gives way to the receipts once the relay has the message).
+    const upload = (await progressSeen(diallo)).find((p) => p.label === 'Uploading ordonnance.pdf');
+    expect(upload?.total).toBe(order.length);
+    expect(upload?.max).toBeGreaterThan(0);
+
+    await yao.getByRole('link', { name: /Aminata Diallo.*1 unread/s }).click();
+    const message = yao.getByRole('article', { name: /From Aminata Diallo/ });
+    // Yao compared the numbers before the first message: the conversation opens as verified.
+    await shows(yao.locator('.conversation-head'), 'Verified');
+    await shows(
+      message,
+      'Aminata Diallo · Procureure de la République · Ministère de la Justice du Sénégal · Senegal · WACAP',
+    );
+    await shows(message, 'Not to be used in court without permission');
+    await shows(message, 'Veuillez trouver ci-joint');
+    await shows(message, REFERENCE);
+    const [saved] = await Promise.all([
+      yao.waitForEvent('download', { timeout: 60_000 }),
+      message.getByRole('button', { name: 'Save ordonnance.pdf' }).click(),
+    ]);
+    expect(saved.suggestedFilename()).toBe('ordonnance.pdf');
+    expect((await readFile(await saved.path())).equals(order)).toBe(true);
+    await message.getByText('Saved, checked intact.').waitFor();
+    const download = (await progressSeen(yao)).find((p) => p.label === 'Downloading ordonnance.pdf');
+    expect(download?.total).toBe(order.length);
+    expect(download?.max).toBeGreaterThan(0);
+    await expectAccessible(yao);
+
+    await yao.getByLabel('Message', { exact: true }).fill('Bien reçu, je transmets au juge.');
+    await yao.getByRole('button', { name: 'Send', exact: true }).click();
+    await diallo.getByRole('article').getByText('Bien reçu, je transmets au juge.').waitFor({ timeout: 20_000 });
+    await diallo.getByText(/Delivered to Kouassi Yao \(1 device\)/).waitFor();
+    await screen(yao, 'conversation');
+    await screen(diallo, 'conversation-sender');
+  });
+
+  it("escalates an unacknowledged urgent request to the duty desk on the sender's screen; Yao's acknowledgement stops it", async () => {
+    const keyStore = await FileKeyStore.open(net.desk.store, { passphrase: FILE_PASSPHRASE });
+    const json = async <T>(path: string) => JSON.parse(await readFile(path, 'utf8')) as T;
+    desk = await LiaisonClient.create({
+      serverUrl: relay.url,
+      keyStore,
+      trustedRoots: [net.root],
+      chain: {
+        authority: await json<AuthorityCertificate>(net.desk.files[1] as string),
+        contactPoint: await json<ContactPointCertificate>(net.desk.files[0] as string),
+        device: await json<DeviceCertificate>(net.desk.device),
+      },
+    });
+    desk.on('message', (m) => void deskReceived.push(m));
+    await desk.connect();
+
+    await diallo
+      .getByRole('link', { name: /Kouassi Yao/ })
+      .first()
+      .click();
+    await diallo.getByText('Subject, case reference, restrictions, urgency').click();
+    await diallo.getByLabel('Subject').fill('URGENT : conservation de données');
+    await diallo.getByLabel('Message', { exact: true }).fill('Merci de geler le compte avant demain matin.');
+    await diallo.getByLabel('Urgent: a person must acknowledge it in time').check();
+    await diallo.getByLabel('Time to acknowledge, at each level').fill('0.1'); // 6 s, the relay's test minimum is 5 s
+    await diallo.getByRole('button', { name: 'Send urgent request' }).click();
+
+    // Yao is told at once, on the desktop too, and sees the time left.
+    const urgent = yao
+      .getByRole('article', { name: /From Aminata Diallo/ })
+      .filter({ hasText: 'URGENT : conservation' });
+    await urgent.getByRole('button', { name: 'Acknowledge: I have it' }).waitFor({ timeout: 20_000 });
+    await shows(urgent, 'left to acknowledge');
+    await until(async () => (await notificationsShown(yao)).length > 0, 'a desktop notification', 10_000);
+    expect((await notificationsShown(yao))[0]).toMatchObject({ title: 'Urgent request in Liaison' });
+    expect((await notificationsShown(yao))[0]?.body).toContain('Aminata Diallo');
+    expect((await notificationsShown(yao))[0]?.body).not.toContain('geler');
+    await expectAccessible(yao);
+    await urgent.scrollIntoViewIfNeeded();
+    await screen(yao, 'urgent-received');
+
+    // Nobody acknowledges in time: the relay releases the duty desk's copy, and the sender sees it.
+    const timeline = diallo.locator('.timeline').last();
+    await shows(timeline.locator('li').nth(1), /Level 1 Permanence du parquet.*reached/, 30_000);
+    await until(() => deskReceived.some((m) => m.escalationLevel === 1), 'the duty desk to get its copy', 10_000);
+    await timeline.scrollIntoViewIfNeeded();
+    await screen(diallo, 'urgent-escalated');
+
+    await urgent.getByRole('button', { name: 'Acknowledge: I have it' }).click();
+    await shows(timeline, 'Acknowledged by Kouassi Yao', 20_000);
+    await shows(urgent, 'Acknowledged by you');
+    await expectAccessible(diallo);
+    await screen(diallo, 'urgent-acknowledged');
+  });
+
+  it('locks on reload; the passphrase opens it again with the history kept, searchable', async () => {
+    await diallo.reload();
+    await diallo.getByRole('heading', { name: 'Liaison is locked' }).waitFor();
+    await expectAccessible(diallo);
+    await screen(diallo, 'unlock');
+    await diallo.getByLabel('Passphrase for this browser').fill('not the passphrase');
+    await diallo.getByRole('button', { name: 'Unlock' }).click();
+    await diallo.getByText('Wrong passphrase.').waitFor({ timeout: 20_000 });
+    await diallo.getByLabel('Passphrase for this browser').fill(STORE_PASSPHRASE);
+    await diallo.getByRole('button', { name: 'Unlock' }).click();
+    await diallo
+      .getByRole('link', { name: /Kouassi Yao/ })
+      .first()
+      .waitFor({ timeout: 20_000 });
+    await diallo.getByRole('link', { name: REFERENCE }).click();
+    await diallo.getByRole('heading', { name: `Case ${REFERENCE}` }).waitFor();
+    expect(await diallo.getByRole('article').count()).toBe(1);
+    await diallo.getByLabel('Search messages').fill('ordonnance');
+    await diallo.getByLabel('Search messages').press('Enter');
+    await diallo.getByText('1 message found').waitFor();
+    await screen(diallo, 'search');
+  });
+
+  it('a changed key blocks sending until the safety number is compared again', async () => {
+    // The Ivorian authority designates Yao again with a new account key, and Yao sets up a new browser with it.
+    const designation = JSON.parse(await readFile(net.yaoAgain.files[0] as string, 'utf8')) as ContactPointCertificate;
+    await sql`update contact_points set certificate = ${JSON.stringify(designation)}::jsonb, account_key = ${designation.accountKey} where contact_point_id = ${designation.contactPointId}`.execute(
+      database.db,
+    );
+    await sql`delete from devices where contact_point_id = ${designation.contactPointId}`.execute(database.db);
+    const yaoAgain = (await practitionerPage(browser, relay.url)).page;
+    await enrol(yaoAgain, net.yaoAgain);
+
+    await diallo.reload();
+    await diallo.getByLabel('Passphrase for this browser').fill(STORE_PASSPHRASE);
+    await diallo.getByRole('button', { name: 'Unlock' }).click();
+    await diallo
+      .getByRole('link', { name: /Kouassi Yao/ })
+      .first()
+      .click();
+    await diallo.getByLabel('Message', { exact: true }).fill('Avez-vous pu geler le compte ?');
+    await diallo.getByRole('button', { name: 'Send', exact: true }).click();
+
+    const dialog = diallo.getByRole('alertdialog', { name: "Kouassi Yao's security key has changed" });
+    await dialog.waitFor({ timeout: 20_000 });
+    expect(await diallo.getByRole('button', { name: 'Send', exact: true }).isDisabled()).toBe(true);
+    const accept = dialog.getByRole('button', { name: 'Accept the new key' });
+    expect(await accept.isDisabled()).toBe(true);
+    await expectAccessible(diallo);
+    await screen(diallo, 'key-changed');
+
+    // Compared with what Yao's new browser shows, the numbers agree: Diallo accepts, and the message goes.
+    const newNumber = await safetyDigits(dialog);
+    const entry = await openDirectoryEntry(yaoAgain, 'SN', 'Aminata Diallo');
+    await entry.getByRole('link', { name: 'Safety number' }).click();
+    expect(await safetyDigits(yaoAgain)).toBe(newNumber);
+    await dialog.getByLabel('I compared the numbers with Kouassi Yao and they are the same').check();
+    await accept.click();
+    await dialog.waitFor({ state: 'detached' });
+    await diallo.getByRole('button', { name: 'Try again' }).click();
+    await yaoAgain
+      .getByRole('link', { name: /Aminata Diallo/ })
+      .first()
+      .click();
+    await yaoAgain.getByRole('article').getByText('Avez-vous pu geler le compte ?').waitFor({ timeout: 20_000 });
+  });
+
+  it('reads in French and in Russian with every string translated', async () => {
+    const english = new Set(
+      Object.values(en)
+        .flatMap((m) => (typeof m === 'string' ? [m] : Object.values(m)))
+        .flatMap((m) => m.split(/\{\w+\}/))
+        .map((part) => part.trim())
+        .filter((part) => part.length >= 12),
+    );
+    const screens = ['#/', `#/case/${REFERENCE}`, '#/directory', '#/compose', '#/settings'];
+    for (const [code, catalogue] of [
+      ['fr', fr],
+      ['ru', ru],
+    ] as const) {
+      // Strings this catalogue keeps as in English (a name, a file name) are not missing.
+      const same = new Set(Object.values(catalogue).flatMap((m) => (typeof m === 'string' ? [m] : Object.values(m))));
+      await diallo
+        .getByLabel(code === 'fr' ? 'Language' : 'Langue')
+        .first()
+        .selectOption(code);
+      for (const hash of screens) {
+        await diallo.evaluate((h) => {
+          (globalThis as unknown as { location: { hash: string } }).location.hash = h;
+        }, hash);
+        await diallo.waitForTimeout(300);
+        const text = await diallo.locator('body').innerText();
+        const untranslated = [...english].filter((s) => text.includes(s) && ![...same].some((t) => t.includes(s)));
+        expect(untranslated, `${code} ${hash}`).toEqual([]);
+      }
+      await diallo
+        .getByRole('link', { name: /Kouassi Yao/ })
+        .first()
+        .click();
+      await diallo.locator('article').first().waitFor();
+      await screen(diallo, `conversation-${code}`);
+    }
+  });
+});
