@@ -34,6 +34,8 @@ export interface WebNetwork {
   desk: PractitionerFiles & { store: string; device: string };
   /** Yao designated again by the authority, with a new account key (a lost key, a new laptop). */
   yaoAgain: PractitionerFiles;
+  /** Runs the `liaison` CLI in the network's folder, as an administrator there would. */
+  cli(...args: string[]): Promise<unknown>;
   close(): Promise<void>;
 }
 
@@ -190,6 +192,7 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
       device: join(dir, 'desk-pc.device.json'),
     },
     yaoAgain: { id: 'ci-mj.yao', name: 'Kouassi Yao', files: files('yao-again', 'ci-mj') },
+    cli: run,
     close: () => rm(dir, { recursive: true, force: true }),
   };
 }

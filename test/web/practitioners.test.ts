@@ -4,6 +4,7 @@
 // the interface in French and Russian. Each main screen is saved as a screenshot and scanned by axe.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import { LiaisonClient, type ReceivedMessage } from '@liaison/client';
 import { FileKeyStore } from '@liaison/client/node';
 import type { AuthorityCertificate, ContactPointCertificate, DeviceCertificate } from '@liaison/protocol';
@@ -361,5 +362,50 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
       await diallo.locator('article').first().waitFor();
       await screen(diallo, `conversation-${code}`);
     }
+  });
+
+  it("enrols a second browser through an administrator: the page's device request out, the certificate in", async () => {
+    const { page: office } = await practitionerPage(browser, relay.url);
+    await office.goto(relay.url);
+    // The designation and the authority's certificate only: the account key stays with the administrator.
+    await office
+      .getByLabel('Your files (designation, authority certificate, account key)')
+      .setInputFiles(net.diallo.files.slice(0, 2));
+    await office.getByText('Verified: Aminata Diallo').waitFor();
+    await office.getByLabel('Name of this computer (seen by your counterparts)').fill('Office PC');
+    await office.getByLabel('New passphrase', { exact: true }).fill(STORE_PASSPHRASE);
+    await office.getByLabel('The same passphrase again').fill(STORE_PASSPHRASE);
+    await office.getByRole('button', { name: 'Ask an administrator to certify this browser instead' }).click();
+    const [request] = await Promise.all([
+      office.waitForEvent('download'),
+      office.getByRole('link', { name: /Save the request/ }).click(),
+    ]);
+    await screen(office, 'device-request');
+    await request.saveAs(join(net.dir, 'office.pub'));
+
+    await net.cli(
+      'device',
+      'certify',
+      '--contact-cert',
+      'diallo.contact.json',
+      '--account-key',
+      'diallo.key',
+      '--device-key',
+      'office.pub',
+      '--name',
+      'Office PC',
+      '--out',
+      'office.device.json',
+    );
+
+    await office.getByRole('button', { name: 'I have sent it' }).click();
+    await office.getByRole('heading', { name: 'Waiting for your device certificate' }).waitFor();
+    await expectAccessible(office);
+    await office.getByLabel('Device certificate (.device.json)').setInputFiles(join(net.dir, 'office.device.json'));
+    await office.getByText('Certificate for "Office PC"').waitFor();
+    await office.getByLabel('Passphrase for this browser').fill(STORE_PASSPHRASE);
+    await office.getByRole('button', { name: 'Finish setting up' }).click();
+    await office.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 });
+    await shows(office.locator('.self'), 'Aminata Diallo');
   });
 });
