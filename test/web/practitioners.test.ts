@@ -311,10 +311,18 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     await expectAccessible(diallo);
     await screen(diallo, 'key-changed');
 
+    // Meanwhile Yao, from the new browser, writes: it arrives, marked as sent with a key nobody compared yet.
+    const entry = await openDirectoryEntry(yaoAgain, 'SN', 'Aminata Diallo');
+    await entry.getByRole('link', { name: 'Write to Aminata Diallo' }).click();
+    await yaoAgain.getByLabel('Message', { exact: true }).fill('Nouveau poste, nouvelle clé.');
+    await yaoAgain.getByRole('button', { name: 'Send', exact: true }).click();
+    const fromNewKey = diallo.getByRole('article').filter({ hasText: 'Nouveau poste, nouvelle clé.' });
+    await fromNewKey.waitFor({ state: 'attached', timeout: 20_000 });
+    await shows(fromNewKey, 'Sent with a key not compared yet');
+
     // Compared with what Yao's new browser shows, the numbers agree: Diallo accepts, and the message goes.
     const newNumber = await safetyDigits(dialog);
-    const entry = await openDirectoryEntry(yaoAgain, 'SN', 'Aminata Diallo');
-    await entry.getByRole('link', { name: 'Safety number' }).click();
+    await yaoAgain.goto(`${relay.url}/#/safety/sn-mj.diallo`);
     expect(await safetyDigits(yaoAgain)).toBe(newNumber);
     await dialog.getByLabel('I compared the numbers with Kouassi Yao and they are the same').check();
     await accept.click();

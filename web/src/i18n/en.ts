@@ -99,6 +99,7 @@ export const en = {
   'message.sentLabel': 'Sent by {name} at {time}',
   'message.receivedLabel': 'From {name} at {time}',
   'message.device': 'from device "{name}"',
+  'message.keyChanged': 'Sent with a key not compared yet: check the safety number before relying on it',
   'message.urgent': 'Urgent',
   'message.reference': 'Reference',
   'message.language': 'Language',

@@ -99,6 +99,7 @@ export const fr: Catalogue = {
   'message.sentLabel': 'Envoyé par {name} le {time}',
   'message.receivedLabel': 'Reçu de {name} le {time}',
   'message.device': "depuis l'appareil « {name} »",
+  'message.keyChanged': 'Envoyé avec une clé pas encore comparée : vérifiez le numéro de sécurité avant de vous y fier',
   'message.urgent': 'Urgent',
   'message.reference': 'Référence',
   'message.language': 'Langue',

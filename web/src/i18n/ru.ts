@@ -120,6 +120,8 @@ export const ru: Catalogue = {
   'message.sentLabel': 'Отправитель: {name}, {time}',
   'message.receivedLabel': 'От: {name}, {time}',
   'message.device': 'с устройства «{name}»',
+  'message.keyChanged':
+    'Отправлено с ещё не сверенным ключом: сверьте код безопасности, прежде чем полагаться на это сообщение',
   'message.urgent': 'Срочно',
   'message.reference': 'Номер дела',
   'message.language': 'Язык',

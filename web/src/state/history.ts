@@ -34,6 +34,8 @@ export interface StoredMessage {
   priority: 'normal' | 'urgent';
   /** Received: the sender as the SDK verified it. */
   sender?: PartyName & { deviceName: string };
+  /** Received under an account key other than the one recorded here, before anyone compared it. */
+  senderKeyChanged?: boolean;
   /** Received urgent: when a person here must acknowledge it (relay time). */
   deadline?: number;
   /** Sent: waiting (not yet stored by the relay) or stored; then what the receipts said. */

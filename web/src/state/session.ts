@@ -316,6 +316,7 @@ export class Session {
         ...(message.attachments && { attachments: message.attachments }),
         priority: message.priority,
         ...(incoming && { sender: { ...party, deviceName: message.sender.deviceName } }),
+        ...(incoming && message.sender.identity === 'changed' && { senderKeyChanged: true }),
         ...(message.relay.deadline && { deadline: message.relay.deadline }),
         ...(message.urgent && { acknowledgeWithinMs: message.urgent.acknowledgeWithinMs }),
         state: 'stored',

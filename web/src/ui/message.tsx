@@ -190,6 +190,11 @@ export function MessageView(props: { session: Session; message: StoredMessage; s
           <span class="meta device"> · {t('message.device', { name: message.sender.deviceName })}</span>
         )}
       </header>
+      {message.senderKeyChanged && (
+        <p class="badge warning" role="note">
+          {t('message.keyChanged')}
+        </p>
+      )}
       {message.priority === 'urgent' && <p class="badge urgent">{t('message.urgent')}</p>}
       {message.subject && <h3 class="subject">{message.subject}</h3>}
       <dl class="facts">
