@@ -5,7 +5,9 @@ import { defineConfig } from 'vitest/config';
 // through their `@liaison/source` export condition, ahead of the compiled dist/ they publish.
 const conditions = ['@liaison/source', ...defaultServerConditions];
 
-// One run, four projects: unit tests beside the code of each package, cross-package tests in test/.
+// One run, five projects: unit tests beside the code of each package, cross-package tests in test/.
+// The web app's unit tests cover its pure logic only (history, routes, catalogues), so they run
+// in Node without a DOM; what needs a browser is tested in Chromium by test/web/.
 export default defineConfig({
   resolve: { conditions },
   ssr: { resolve: { conditions } },
@@ -14,6 +16,7 @@ export default defineConfig({
       { extends: true, test: { name: 'protocol', include: ['protocol/src/**/*.test.ts'] } },
       { extends: true, test: { name: 'client-sdk', include: ['client-sdk/src/**/*.test.ts'], testTimeout: 30_000 } },
       { extends: true, test: { name: 'server', include: ['server/src/**/*.test.ts'], testTimeout: 30_000 } },
+      { extends: true, test: { name: 'web', include: ['web/src/**/*.test.ts'], environment: 'node' } },
       {
         extends: true,
         test: {

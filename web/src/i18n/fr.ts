@@ -65,7 +65,11 @@ export const fr: Catalogue = {
   'connection.reconnecting': 'Hors ligne, reconnexion…',
   'connection.replaced': 'Ouvert dans une autre fenêtre',
   'connection.closed': 'Déconnecté',
-  'connection.waiting': { one: "{count} message en attente d'envoi", other: "{count} messages en attente d'envoi" },
+  'connection.waiting': {
+    one: "{count} message en attente d'envoi",
+    many: "{count} de messages en attente d'envoi",
+    other: "{count} messages en attente d'envoi",
+  },
 
   'nav.label': 'Conversations et affaires',
   'nav.compose': 'Nouveau message',
@@ -75,8 +79,8 @@ export const fr: Catalogue = {
   'nav.cases': 'Affaires',
   'nav.noCases': "Aucune référence d'affaire pour le moment.",
   'nav.settings': 'Paramètres',
-  'nav.unreadMark': { one: '{count} non lu', other: '{count} non lus' },
-  'nav.urgentMark': { one: '{count} urgent', other: '{count} urgents' },
+  'nav.unreadMark': { one: '{count} non lu', many: '{count} non lus', other: '{count} non lus' },
+  'nav.urgentMark': { one: '{count} urgent', many: '{count} urgents', other: '{count} urgents' },
 
   'home.title': 'Bienvenue',
   'home.hint': "Choisissez un correspondant à gauche, recherchez-en un dans l'annuaire ou rédigez un nouveau message.",
@@ -84,7 +88,11 @@ export const fr: Catalogue = {
   'search.label': 'Rechercher dans les messages',
   'search.title': 'Messages contenant « {query} »',
   'search.searching': 'Recherche…',
-  'search.count': { one: '{count} message trouvé', other: '{count} messages trouvés' },
+  'search.count': {
+    one: '{count} message trouvé',
+    many: '{count} de messages trouvés',
+    other: '{count} messages trouvés',
+  },
 
   'case.title': 'Affaire {reference}',
   'case.write': 'Nouveau message dans cette affaire',
@@ -132,7 +140,11 @@ export const fr: Catalogue = {
   'receipt.retry': 'Réessayer',
   'receipt.stored': 'Enregistré par le relais le {time}',
   'receipt.delivered': 'Remis à {who} ; dernière remise le {time}',
-  'receipt.deliveredTo': { one: '{name} ({count} appareil)', other: '{name} ({count} appareils)' },
+  'receipt.deliveredTo': {
+    one: '{name} ({count} appareil)',
+    many: "{name} ({count} d'appareils)",
+    other: '{name} ({count} appareils)',
+  },
   'receipt.acknowledged': 'Réception accusée par {name} le {time}',
   'receipt.expired': "Non remis : le relais l'a supprimé à l'expiration de sa durée de conservation ({time})",
 
@@ -203,7 +215,11 @@ export const fr: Catalogue = {
   'directory.availability.aroundTheClock': 'En permanence (24/7)',
   'directory.availability.away': 'Absent, avec un suppléant',
   'directory.search': 'Rechercher',
-  'directory.count': { one: '{count} point de contact', other: '{count} points de contact' },
+  'directory.count': {
+    one: '{count} point de contact',
+    many: '{count} de points de contact',
+    other: '{count} points de contact',
+  },
   'directory.more': 'Plus de résultats',
   'directory.dutyDesk': 'Permanence',
   'directory.languages': 'Langues',
@@ -217,6 +233,7 @@ export const fr: Catalogue = {
   'directory.safety': 'Numéro de sécurité',
   'directory.rejected': {
     one: "{count} entrée n'a pas pu être vérifiée et n'est pas affichée",
+    many: "{count} d'entrées n'ont pas pu être vérifiées et ne sont pas affichées",
     other: "{count} entrées n'ont pas pu être vérifiées et ne sont pas affichées",
   },
 

@@ -161,7 +161,8 @@ export class History {
   /** Adds a message, or replaces the one with its id (a message redelivered after a reload is stored once). */
   add(message: StoredMessage, peer: PartyName, options: { unread?: boolean } = {}): Promise<void> {
     return this.write(async () => {
-      if (await this.locate(message.peer, message.messageId)) {
+      // Bucket 0 is found too: the first BUCKET messages of a conversation are redelivered as well.
+      if ((await this.locate(message.peer, message.messageId)) !== undefined) {
         await this.replace(message.peer, message.messageId, () => message);
         return;
       }

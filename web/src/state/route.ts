@@ -14,7 +14,7 @@ export type Route =
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
-  const [screen, arg] = path.split('/').map((part) => decodeURIComponent(part));
+  const [screen, arg] = path.split('/').map(decode);
   const params = new URLSearchParams(query);
   switch (screen) {
     case 'c':
@@ -36,6 +36,16 @@ export function parseRoute(hash: string): Route {
       return { screen: 'settings' };
     default:
       return { screen: 'home' };
+  }
+}
+
+// An address edited by hand may hold a '%' that starts no escape: that part names nothing (the
+// screen falls back to home) rather than throwing while the app starts.
+function decode(part: string): string {
+  try {
+    return decodeURIComponent(part);
+  } catch {
+    return '';
   }
 }
 

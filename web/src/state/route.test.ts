@@ -1,0 +1,74 @@
+import { describe, expect, it, vi } from 'vitest';
+import { go, href, parseRoute, type Route, route } from './route.js';
+
+// route.ts reads the address and listens for its changes when it is imported. Node has neither, so
+// a tiny stand-in takes their place, before the import (vi.hoisted runs ahead of it): the page was
+// reloaded on a conversation's address.
+const page = vi.hoisted(() => {
+  const page = { location: { hash: '#/c/be%2Fjust%C3%A9' }, addEventListener: () => undefined };
+  Object.assign(globalThis, page);
+  return page;
+});
+
+// Identifiers and case references as practitioners write them: slashes in references ("2024/117"),
+// marks a hash or query would take for its own, spaces, Cyrillic, and a + that a query string
+// would otherwise read as a space.
+const awkward = [
+  'be/justice',
+  'KZ 2024/117?urgent#2',
+  'Дело № 45/2024',
+  'a+b & c=d',
+  '%41 already-encoded-looking',
+  'plain',
+];
+
+const routes: Route[] = [
+  { screen: 'home' },
+  { screen: 'directory' },
+  { screen: 'settings' },
+  { screen: 'compose' },
+  ...awkward.flatMap((value): Route[] => [
+    { screen: 'conversation', peer: value },
+    { screen: 'case', reference: value },
+    { screen: 'safety', peer: value },
+    { screen: 'search', query: value },
+    { screen: 'compose', to: value },
+    { screen: 'compose', reference: value },
+    { screen: 'compose', to: value, reference: `${value} 2` },
+  ]),
+  { screen: 'search', query: '' },
+];
+
+describe('routes in the address', () => {
+  it.each(routes.map((r) => [href(r), r] as const))('%s leads back to the same screen', (address, expected) => {
+    expect(parseRoute(address)).toEqual(expected);
+  });
+
+  it('puts nothing raw in the address that would cut it short', () => {
+    for (const r of routes) {
+      const address = href(r);
+      // One '#' (the hash itself), at most one '?' (its query), no space a link would break on.
+      expect(address.indexOf('#', 1), address).toBe(-1);
+      expect(address.split('?').length, address).toBeLessThanOrEqual(2);
+      expect(address, address).not.toMatch(/\s/);
+    }
+  });
+
+  it('opens on the screen the address names after a reload, and Go changes the address', () => {
+    expect(route.value).toEqual({ screen: 'conversation', peer: 'be/justé' });
+    go({ screen: 'case', reference: 'Дело 7' });
+    expect(parseRoute(page.location.hash)).toEqual({ screen: 'case', reference: 'Дело 7' });
+  });
+
+  it.each(['', '#', '#/', '#/nowhere', '#/c', '#/c/', '#/case/', '#/safety'])(
+    'goes home from an incomplete or unknown address %j',
+    (address) => {
+      expect(parseRoute(address)).toEqual({ screen: 'home' });
+    },
+  );
+
+  it('goes home from an address mangled by hand instead of breaking the page', () => {
+    expect(parseRoute('#/c/%E0%A4%A')).toEqual({ screen: 'home' });
+    expect(parseRoute('#/search?q=%zz')).toEqual({ screen: 'search', query: '%zz' });
+  });
+});
