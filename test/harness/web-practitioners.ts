@@ -32,6 +32,8 @@ export interface WebNetwork {
   yao: PractitionerFiles;
   /** Yao's duty desk: the escalation level after Yao, a device set up by the CLI (a key store for an agency tool). */
   desk: PractitionerFiles & { store: string; device: string };
+  /** A root file with WACAP's id and name but another key: a page must not take it from dropped files. */
+  rogueRoot: string;
   /** Yao designated again by the authority, with a new account key (a lost key, a new laptop). */
   yaoAgain: PractitionerFiles;
   /** Runs the `liaison` CLI in the network's folder, as an administrator there would. */
@@ -59,6 +61,8 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
     );
 
   await run('network', 'init', '--id', 'wacap', '--name', 'WACAP', '--out', 'wacap');
+  // Someone else's root under the same network id, as an "enrolment package" from an attacker would carry.
+  await run('network', 'init', '--id', 'wacap', '--name', 'WACAP', '--out', 'rogue');
   await Promise.all([run('key', 'new', '--out', 'sn-mj'), run('key', 'new', '--out', 'ci-mj')]);
   await run(
     'authority',
@@ -191,6 +195,7 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
       store: join(dir, 'desk-pc.store'),
       device: join(dir, 'desk-pc.device.json'),
     },
+    rogueRoot: join(dir, 'rogue.root.json'),
     yaoAgain: { id: 'ci-mj.yao', name: 'Kouassi Yao', files: files('yao-again', 'ci-mj') },
     cli: run,
     close: () => rm(dir, { recursive: true, force: true }),

@@ -20,6 +20,11 @@ export const en = {
   'enrol.missing.designation': 'Designation (.contact.json): not added yet',
   'enrol.missing.authority': 'Authority certificate (.authority.json): not added yet',
   'enrol.missing.key': 'Account key (.key): not added (an administrator can certify this browser instead)',
+  'enrol.networks': 'Networks this page trusts',
+  'enrol.networksHint':
+    "Compare each key with the one your network's secretariat publishes. If one differs, stop and tell the secretariat.",
+  'enrol.rootIgnored':
+    '{file} is a network root file: this page trusts only the networks its deployment names (listed above), and ignored it.',
   'enrol.notOurs': '{file} is not a Liaison file and was ignored.',
   'enrol.designationVerified': 'Verified: {name}, {role}, designated by {authority} in the {network} network.',
   'enrol.designationRefused': 'This designation cannot be used: {reason}',
@@ -55,6 +60,8 @@ export const en = {
   'unlock.title': 'Liaison is locked',
   'unlock.who': 'Device of {name} ({id}).',
   'unlock.idle': 'Locked after a period without activity.',
+  'unlock.whileLocked':
+    'While Liaison is locked nothing arrives in this page and no alert is shown: urgent requests go on to your deputies when their time runs out.',
   'unlock.passphrase': 'Passphrase for this browser',
   'unlock.submit': 'Unlock',
   'unlock.working': 'Unlocking…',
@@ -129,6 +136,8 @@ export const en = {
   'receipt.label': 'Receipts',
   'receipt.waiting': 'Waiting to be sent (it leaves as soon as the connection is back).',
   'receipt.failed': 'Not sent: {reason}',
+  'receipt.discard': 'Discard',
+  'receipt.discarded': 'Not sent (discarded; its files were deleted from this browser)',
   'receipt.retry': 'Try again',
   'receipt.stored': 'Stored by the relay {time}',
   'receipt.delivered': 'Delivered to {who}; last {time}',

@@ -19,6 +19,11 @@ export const fr: Catalogue = {
   'enrol.missing.designation': 'Désignation (.contact.json) : pas encore ajoutée',
   'enrol.missing.authority': "Certificat de l'autorité (.authority.json) : pas encore ajouté",
   'enrol.missing.key': 'Clé du compte (.key) : non ajoutée (un administrateur peut certifier ce navigateur à la place)',
+  'enrol.networks': 'Réseaux reconnus par cette page',
+  'enrol.networksHint':
+    "Comparez chaque clé avec celle que publie le secrétariat de votre réseau. Si l'une diffère, arrêtez-vous et prévenez le secrétariat.",
+  'enrol.rootIgnored':
+    "{file} est le fichier racine d'un réseau : cette page ne reconnaît que les réseaux désignés par son installation (ci-dessus), et l'a ignoré.",
   'enrol.notOurs': "{file} n'est pas un fichier Liaison ; il a été ignoré.",
   'enrol.designationVerified': 'Vérifié : {name}, {role}, désigné(e) par {authority} au sein du réseau {network}.',
   'enrol.designationRefused': 'Cette désignation ne peut pas être utilisée : {reason}',
@@ -55,6 +60,8 @@ export const fr: Catalogue = {
   'unlock.title': 'Liaison est verrouillé',
   'unlock.who': 'Appareil de {name} ({id}).',
   'unlock.idle': "Verrouillé après une période d'inactivité.",
+  'unlock.whileLocked':
+    "Tant que Liaison est verrouillé, rien n'arrive sur cette page et aucune alerte ne s'affiche : les demandes urgentes passent à vos suppléants quand leur délai expire.",
   'unlock.passphrase': 'Phrase secrète de ce navigateur',
   'unlock.submit': 'Déverrouiller',
   'unlock.working': 'Déverrouillage…',
@@ -137,6 +144,8 @@ export const fr: Catalogue = {
   'receipt.label': "Suivi de l'envoi",
   'receipt.waiting': "En attente d'envoi (il partira dès le retour de la connexion).",
   'receipt.failed': 'Non envoyé : {reason}',
+  'receipt.discard': 'Abandonner',
+  'receipt.discarded': 'Non envoyé (abandonné ; ses fichiers ont été effacés de ce navigateur)',
   'receipt.retry': 'Réessayer',
   'receipt.stored': 'Enregistré par le relais le {time}',
   'receipt.delivered': 'Remis à {who} ; dernière remise le {time}',

@@ -25,7 +25,7 @@ import {
 } from '@liaison/client';
 import { IndexedDbKeyStore } from '@liaison/client/browser';
 import type { WebConfig } from './config.js';
-import { type DeviceRecord, writeDeviceRecord } from './device-record.js';
+import { type DeviceRecord, readDeviceRecord, writeDeviceRecord } from './device-record.js';
 import { type Enrolment, Session, saveEnrolment } from './session.js';
 
 /** A device certificate is valid this long; the administrator's own (`liaison device certify --days`) may differ. */
@@ -37,24 +37,24 @@ export interface EnrolmentFiles {
   authority?: AuthorityCertificate;
   contactPoint?: ContactPointCertificate;
   device?: DeviceCertificate;
-  roots: TrustedRoot[];
   keyFile?: string;
 }
 
 export interface FileProblem {
   file: string;
-  message: string;
+  /** `root`: a network root, which a page does not take from files (the deployment names its roots). */
+  kind: 'not-ours' | 'root';
 }
 
 /** Sorts the dropped files by what they are; what is not one of ours is named, not guessed at. */
 export async function readEnrolmentFiles(
   files: readonly File[],
 ): Promise<{ found: EnrolmentFiles; problems: FileProblem[] }> {
-  const found: EnrolmentFiles = { roots: [] };
+  const found: EnrolmentFiles = {};
   const problems: FileProblem[] = [];
   for (const file of files) {
     if (file.size > MAX_FILE_BYTES) {
-      problems.push({ file: file.name, message: 'too large' });
+      problems.push({ file: file.name, kind: 'not-ours' });
       continue;
     }
     const text = await file.text();
@@ -71,24 +71,19 @@ export async function readEnrolmentFiles(
           found.device = statement.certificate;
           break;
         case 'trusted-root':
-          found.roots.push(statement.root);
+          // A root among dropped files would be trusted for good once pinned: an attacker's
+          // "enrolment package" could carry one. Roots come from the deployment only.
+          problems.push({ file: file.name, kind: 'root' });
           break;
         case 'key-file':
           found.keyFile = text;
           break;
       }
-    } catch (error) {
-      problems.push({ file: file.name, message: error instanceof Error ? error.message : String(error) });
+    } catch {
+      problems.push({ file: file.name, kind: 'not-ours' });
     }
   }
   return { found, problems };
-}
-
-/** The roots to pin: the deployment's, and any root file the practitioner brought. */
-function rootsFor(files: EnrolmentFiles, config: WebConfig): TrustedRoot[] {
-  const roots = [...config.trustedRoots];
-  for (const root of files.roots) if (!roots.some((r) => r.publicKey === root.publicKey)) roots.push(root);
-  return roots;
 }
 
 /** Checks the designation against the roots before anything is made: the reason, in words, if it fails. */
@@ -101,7 +96,7 @@ export function checkDesignation(files: EnrolmentFiles, config: WebConfig, now =
   }
   return verifiedContactPoint(
     { authority: files.authority, contactPoint: files.contactPoint },
-    { trustedRoots: rootsFor(files, config), revocations: [] },
+    { trustedRoots: config.trustedRoots, revocations: [] },
     now,
   );
 }
@@ -150,10 +145,10 @@ export async function enrolWithAccountKey(
   }
   const enrolment: Enrolment = {
     chain: { authority: verified.authority, contactPoint: verified.contactPoint, device },
-    trustedRoots: rootsFor(files, config),
+    trustedRoots: config.trustedRoots,
     relayUrl: config.relayUrl,
   };
-  return finish(created.keyStore, created.store, enrolment);
+  return finish(created.keyStore, created.store, enrolment, 'delete-store');
 }
 
 /** What the second way keeps while the administrator certifies the device. */
@@ -174,6 +169,7 @@ export async function requestCertificate(
   config: WebConfig,
 ): Promise<{ record: DeviceRecord; publicKeyFile: string; fileName: string }> {
   const verified = checkDesignation(files, config);
+  refuseSecondDevice('');
   const { store, keyStore, deviceId } = await newDeviceStore(
     verified.contactPoint.contactPointId,
     request.storePassphrase,
@@ -181,7 +177,7 @@ export async function requestCertificate(
   const pending: PendingRequest = {
     authority: verified.authority,
     contactPoint: verified.contactPoint,
-    trustedRoots: rootsFor(files, config),
+    trustedRoots: config.trustedRoots,
     relayUrl: config.relayUrl,
     deviceId,
   };
@@ -210,33 +206,49 @@ export async function completeWithCertificate(
   device: DeviceCertificate,
 ): Promise<Session> {
   const keyStore = await IndexedDbKeyStore.open({ name: record.store, passphrase: storePassphrase, whenInUse: 'fail' });
+  let chain: CertificateChain;
+  let pending: PendingRequest;
   try {
     const bytes = await keyStore.appData.get(PENDING);
     if (!bytes) throw new LiaisonError('INVALID_INPUT', 'this browser has no pending device request');
-    const pending = JSON.parse(new TextDecoder().decode(bytes)) as PendingRequest;
+    pending = JSON.parse(new TextDecoder().decode(bytes)) as PendingRequest;
     if (device.deviceId !== pending.deviceId) {
       throw new LiaisonError('UNTRUSTED_IDENTITY', "this certificate is for another device, not this browser's key");
     }
-    const chain: CertificateChain = { authority: pending.authority, contactPoint: pending.contactPoint, device };
+    chain = { authority: pending.authority, contactPoint: pending.contactPoint, device };
     const result = checkDevice(chain, { trustedRoots: pending.trustedRoots, revocations: [] }, Date.now());
     if (!result.ok) throw new LiaisonError(result.code, result.message);
-    await keyStore.appData.delete(PENDING);
-    return await finish(keyStore, record.store, {
-      chain,
-      trustedRoots: pending.trustedRoots,
-      relayUrl: pending.relayUrl,
-    });
   } catch (error) {
     await keyStore.close();
     throw error;
   }
+  const enrolment = { chain, trustedRoots: pending.trustedRoots, relayUrl: pending.relayUrl };
+  return finish(keyStore, record.store, enrolment, 'keep-request');
 }
 
-async function finish(keyStore: IndexedDbKeyStore, store: string, enrolment: Enrolment): Promise<Session> {
+/**
+ * Saves the enrolment, and registers the device by connecting: only a registered device is recorded
+ * as this browser's. On a failure the store is closed, and `onFailure` says what happens to it.
+ */
+async function finish(
+  keyStore: IndexedDbKeyStore,
+  store: string,
+  enrolment: Enrolment,
+  onFailure: 'delete-store' | 'keep-request',
+): Promise<Session> {
+  refuseSecondDevice(store);
   await saveEnrolment(keyStore, enrolment);
   const session = await Session.start(keyStore, enrolment);
-  // Registration happens on the first connection; the record says "enrolled" only once it did.
-  await session.connect();
+  try {
+    await session.connect();
+  } catch (error) {
+    await session.lock();
+    // A store made for this attempt goes (the next attempt makes its own); a pending request stays,
+    // so that the administrator's certificate can be given again once the relay is reachable.
+    if (onFailure === 'delete-store') indexedDB.deleteDatabase(`liaison-key-store:${store}`);
+    throw error;
+  }
+  await keyStore.appData.delete(PENDING);
   writeDeviceRecord({
     store,
     contactPointId: enrolment.chain.contactPoint.contactPointId,
@@ -245,4 +257,12 @@ async function finish(keyStore: IndexedDbKeyStore, store: string, enrolment: Enr
   });
   await navigator.storage?.persist?.().catch(() => false);
   return session;
+}
+
+/** One device per browser profile: a second tab that enrolled meanwhile must not be silently replaced. */
+function refuseSecondDevice(store: string): void {
+  const existing = readDeviceRecord();
+  if (existing && existing.store !== store) {
+    throw new LiaisonError('DEVICE_IN_USE', 'this browser was enrolled meanwhile, in another tab');
+  }
 }

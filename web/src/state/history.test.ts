@@ -301,4 +301,24 @@ describe('the local history (property)', () => {
       { numRuns: 40 },
     );
   });
+
+  it('takes any reference or contact point id a sender chooses, "__proto__" and "constructor" included', async () => {
+    // Keys chosen by the other side: as object keys with a prototype they would find inherited
+    // members, fail the add after the bucket was written, and leave the message unacknowledged.
+    const records = new MemoryRecords();
+    const history = await History.open(records);
+    const names = ['constructor', '__proto__', 'toString', 'hasOwnProperty'];
+    for (const [i, name] of names.entries()) {
+      await history.add(received(`r${i}`, name, 1_000 + i, { reference: name }), party(name), { unread: true });
+    }
+    await history.setTrust('constructor', { verified: true });
+    expect(({} as Record<string, unknown>).lastAt).toBeUndefined();
+
+    const reopened = await History.open(records);
+    expect(reopened.conversations.value.map((c) => c.peer.contactPointId).sort()).toEqual([...names].sort());
+    expect(reopened.cases.value.map((c) => c.reference).sort()).toEqual([...names].sort());
+    expect(reopened.trust('constructor')).toEqual({ verified: true });
+    expect(reopened.trust('toString')).toEqual({});
+    expect((await reopened.search('', { reference: '__proto__' })).map((m) => m.messageId)).toEqual(['r1']);
+  });
 });

@@ -101,8 +101,32 @@ export interface AppRecords {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
+
+/**
+ * The index's maps are keyed by what senders choose (a case reference, a contact point id): as
+ * objects without a prototype, a key such as "constructor" or "__proto__" is a key like any other.
+ */
+function dictionary<T>(entries: Record<string, T> = {}): Record<string, T> {
+  return Object.assign(Object.create(null) as Record<string, T>, entries);
+}
+
+function readIndex(bytes: Uint8Array | undefined): Index {
+  const stored = bytes ? (JSON.parse(decoder.decode(bytes)) as Partial<Index>) : {};
+  return {
+    version: 1,
+    conversations: dictionary(stored.conversations),
+    cases: dictionary(stored.cases),
+    sent: dictionary(stored.sent),
+    waiting: dictionary(stored.waiting),
+    trust: dictionary(stored.trust),
+  };
+}
 const INDEX = 'history/index';
 const bucketName = (peer: string, n: number) => `history/${peer}/${n}`;
+
+function keptLocally(message: StoredMessage): Partial<StoredMessage> {
+  return message.acknowledged ? { acknowledged: message.acknowledged } : {};
+}
 
 export class History {
   /** Conversations, newest first. */
@@ -121,11 +145,14 @@ export class History {
   }
 
   static async open(records: AppRecords): Promise<History> {
-    const bytes = await records.get(INDEX);
-    const index: Index = bytes
-      ? JSON.parse(decoder.decode(bytes))
-      : { version: 1, conversations: {}, cases: {}, sent: {}, waiting: {}, trust: {} };
-    return new History(records, index);
+    return new History(records, readIndex(await records.get(INDEX)));
+  }
+
+  /** Forgets what was read into memory (the page is being locked); the records stay sealed where they are. */
+  close(): void {
+    this.cache.clear();
+    this.index = readIndex(undefined);
+    this.publish();
   }
 
   peerOfSent(messageId: string): string | undefined {
@@ -163,7 +190,8 @@ export class History {
     return this.write(async () => {
       // Bucket 0 is found too: the first BUCKET messages of a conversation are redelivered as well.
       if ((await this.locate(message.peer, message.messageId)) !== undefined) {
-        await this.replace(message.peer, message.messageId, () => message);
+        // What this device did with it (an acknowledgement) is kept over the copy delivered again.
+        await this.replace(message.peer, message.messageId, (old) => ({ ...old, ...message, ...keptLocally(old) }));
         return;
       }
       const conversation = this.index.conversations[message.peer] ?? {

@@ -1,5 +1,7 @@
-// Where the practitioner is, in the address's hash: a reload (or a notification's click) comes back
-// to the same screen, and the browser's Back button works.
+// Where the practitioner is. The address's hash names the screen and public ids only (a contact
+// point's id is in the directory): a notification's click and the Back button land there. A case
+// reference or a search term stays in memory, never in the address, which the browser keeps in its
+// history, in clear and outside the key store.
 import { signal } from '@preact/signals';
 
 export type Route =
@@ -19,19 +21,14 @@ export function parseRoute(hash: string): Route {
   switch (screen) {
     case 'c':
       return arg ? { screen: 'conversation', peer: arg } : { screen: 'home' };
-    case 'case':
-      return arg ? { screen: 'case', reference: arg } : { screen: 'home' };
     case 'compose': {
       const to = params.get('to');
-      const reference = params.get('reference');
-      return { screen: 'compose', ...(to && { to }), ...(reference && { reference }) };
+      return { screen: 'compose', ...(to && { to }) };
     }
     case 'directory':
       return { screen: 'directory' };
     case 'safety':
       return arg ? { screen: 'safety', peer: arg } : { screen: 'home' };
-    case 'search':
-      return { screen: 'search', query: params.get('q') ?? '' };
     case 'settings':
       return { screen: 'settings' };
     default:
@@ -49,6 +46,7 @@ function decode(part: string): string {
   }
 }
 
+/** The address of a screen, without what only the page may hold (a case reference, a search term). */
 export function href(route: Route): string {
   const e = encodeURIComponent;
   switch (route.screen) {
@@ -57,20 +55,15 @@ export function href(route: Route): string {
     case 'conversation':
       return `#/c/${e(route.peer)}`;
     case 'case':
-      return `#/case/${e(route.reference)}`;
-    case 'compose': {
-      const params = new URLSearchParams();
-      if (route.to) params.set('to', route.to);
-      if (route.reference) params.set('reference', route.reference);
-      const query = params.toString();
-      return `#/compose${query ? `?${query}` : ''}`;
-    }
+      return '#/case';
+    case 'compose':
+      return route.to ? `#/compose?${new URLSearchParams({ to: route.to })}` : '#/compose';
     case 'directory':
       return '#/directory';
     case 'safety':
       return `#/safety/${e(route.peer)}`;
     case 'search':
-      return `#/search?q=${e(route.query)}`;
+      return '#/search';
     case 'settings':
       return '#/settings';
   }
@@ -81,6 +74,20 @@ addEventListener('hashchange', () => {
   route.value = parseRoute(location.hash);
 });
 
+/** Goes to a screen: the route, whole, in memory; its public part in the address (a new history entry). */
 export function go(to: Route): void {
-  location.hash = href(to);
+  route.value = to;
+  history.pushState(null, '', href(to));
+}
+
+/** A link's attributes for a screen: its address, and a click that keeps the route's private part. */
+export function linkTo(to: Route): { href: string; onClick: (event: MouseEvent) => void } {
+  return {
+    href: href(to),
+    onClick: (event) => {
+      if (event.ctrlKey || event.metaKey || event.shiftKey) return;
+      event.preventDefault();
+      go(to);
+    },
+  };
 }

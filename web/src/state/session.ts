@@ -76,6 +76,8 @@ export class Session {
   /** Contact points met in the directory, in messages or in escalations, to name them (time zone included). */
   private readonly parties = signal<ReadonlyMap<string, PartyName>>(new Map());
   private readonly lookedUp = new Set<string>();
+  /** Messages being sent now: a reconnection's resend must not start a second delivery of one. */
+  private readonly sending = new Set<string>();
 
   private constructor(
     readonly keyStore: IndexedDbKeyStore,
@@ -135,6 +137,7 @@ export class Session {
     await this.client.close();
     this.unsent.close();
     this.partial.close();
+    this.history.close();
     await this.keyStore.close();
   }
 
@@ -182,6 +185,8 @@ export class Session {
 
   /** Sends a stored message until the relay has it (the SDK retries); its files resume where the upload stopped. */
   private async deliver(message: StoredMessage): Promise<void> {
+    if (this.sending.has(message.messageId)) return;
+    this.sending.add(message.messageId);
     this.waiting.value++;
     try {
       const attachments = await this.unsent.attachments(message.messageId);
@@ -210,10 +215,29 @@ export class Session {
     } catch (error) {
       const code = isLiaisonError(error) ? error.code : 'INTERNAL';
       if (code === 'UNTRUSTED_IDENTITY') await this.keyChanged(message.peer);
+      // The files kept for a retry are in clear in the browser's storage: only a key change, which
+      // the person can settle, keeps them; any other refusal would come again.
+      else await this.unsent.forget(message.messageId).catch(() => undefined);
       await this.history.update(message.peer, message.messageId, (m) => ({ ...m, state: 'failed', failure: code }));
     } finally {
+      this.sending.delete(message.messageId);
       this.waiting.value--;
     }
+  }
+
+  /** Whether sending a failed message again can work: its files (if any) are still kept for it. */
+  retryable(message: StoredMessage): boolean {
+    return message.state === 'failed' && (!message.files?.length || message.failure === 'UNTRUSTED_IDENTITY');
+  }
+
+  /** Gives up a failed message: its kept files are deleted, and it stays in the history as not sent. */
+  async discard(message: StoredMessage): Promise<void> {
+    await this.unsent.forget(message.messageId);
+    await this.history.update(message.peer, message.messageId, (m) => ({
+      ...m,
+      state: 'failed',
+      failure: 'DISCARDED',
+    }));
   }
 
   /** Sends again a message that failed (after a key change was accepted, say), with the same id. */
@@ -324,8 +348,13 @@ export class Session {
       party,
       { unread: incoming },
     );
-    if (incoming && message.sender.identity === 'changed') await this.keyChanged(peer);
-    if (incoming && message.priority === 'urgent') notifyUrgent(party, message, this.client.relayNow());
+    // The message is kept: whatever follows must not fail its delivery (the SDK would not acknowledge it).
+    try {
+      if (incoming && message.sender.identity === 'changed') await this.keyChanged(peer);
+      if (incoming && message.priority === 'urgent') notifyUrgent(party, message, this.client.relayNow());
+    } catch {
+      // A notification the platform refuses (Chrome on Android has no Notification constructor) changes nothing here.
+    }
   }
 
   private async receipt(receipt: Receipt): Promise<void> {

@@ -1,7 +1,7 @@
 import { useEffect, useState } from 'preact/hooks';
 import { t } from '../i18n/i18n.js';
 import type { StoredMessage } from '../state/history.js';
-import { href } from '../state/route.js';
+import { linkTo } from '../state/route.js';
 import type { Session } from '../state/session.js';
 import { MessageView } from './message.js';
 
@@ -16,7 +16,7 @@ export function CaseView(props: { session: Session; reference: string }) {
     <section aria-labelledby="case-title">
       <h2 id="case-title">{t('case.title', { reference: props.reference })}</h2>
       <p>
-        <a class="button" href={href({ screen: 'compose', reference: props.reference })}>
+        <a class="button" {...linkTo({ screen: 'compose', reference: props.reference })}>
           {t('case.write')}
         </a>
       </p>

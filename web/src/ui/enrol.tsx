@@ -18,6 +18,11 @@ import { LanguageSwitcher } from './language-switcher.js';
 
 const MIN_PASSPHRASE = 10;
 
+/** A root's public key in groups of four, to read out against what the network's secretariat publishes. */
+function fingerprint(publicKey: string): string {
+  return publicKey.match(/.{1,4}/g)?.join(' ') ?? publicKey;
+}
+
 function defaultDeviceName(): string {
   const platform = (navigator as Navigator & { userAgentData?: { platform?: string } }).userAgentData?.platform;
   return t('enrol.defaultDeviceName', { platform: platform || navigator.platform || '' }).trim();
@@ -60,7 +65,7 @@ function passphraseProblem(value: string, confirm: string): string | undefined {
 }
 
 export function Enrol(props: { config: WebConfig; onEnrolled: (session: Session) => void; onRequested: () => void }) {
-  const [files, setFiles] = useState<EnrolmentFiles>({ roots: [] });
+  const [files, setFiles] = useState<EnrolmentFiles>({});
   const [problems, setProblems] = useState<FileProblem[]>([]);
   const [accountPassphrase, setAccountPassphrase] = useState('');
   const [deviceName, setDeviceName] = useState(defaultDeviceName);
@@ -85,7 +90,7 @@ export function Enrol(props: { config: WebConfig; onEnrolled: (session: Session)
 
   const add = async (picked: File[]) => {
     const { found, problems: more } = await readEnrolmentFiles(picked);
-    setFiles((old) => ({ ...old, ...found, roots: [...old.roots, ...found.roots] }));
+    setFiles((old) => ({ ...old, ...found }));
     setProblems(more);
     setError(undefined);
   };
@@ -152,6 +157,17 @@ export function Enrol(props: { config: WebConfig; onEnrolled: (session: Session)
         <LanguageSwitcher />
       </div>
       <p>{t('enrol.intro')}</p>
+      <details class="networks">
+        <summary>{t('enrol.networks')}</summary>
+        <p class="hint">{t('enrol.networksHint')}</p>
+        <ul>
+          {props.config.trustedRoots.map((root) => (
+            <li key={root.publicKey}>
+              <strong>{root.name}</strong> ({root.networkId}): <span class="mono">{fingerprint(root.publicKey)}</span>
+            </li>
+          ))}
+        </ul>
+      </details>
       <FilePicker label={t('enrol.files.label')} hint={t('enrol.files.hint')} accept=".json,.key,.pub" onFiles={add} />
       <ul class="found" aria-live="polite">
         <li class={files.contactPoint ? 'ok' : 'missing'}>
@@ -172,7 +188,7 @@ export function Enrol(props: { config: WebConfig; onEnrolled: (session: Session)
         </li>
         {problems.map((p) => (
           <li class="bad" key={p.file}>
-            {t('enrol.notOurs', { file: p.file })}
+            {t(p.kind === 'root' ? 'enrol.rootIgnored' : 'enrol.notOurs', { file: p.file })}
           </li>
         ))}
       </ul>
@@ -237,7 +253,7 @@ export function Enrol(props: { config: WebConfig; onEnrolled: (session: Session)
 }
 
 export function AwaitingCertificate(props: { record: DeviceRecord; onEnrolled: (session: Session) => void }) {
-  const [files, setFiles] = useState<EnrolmentFiles>({ roots: [] });
+  const [files, setFiles] = useState<EnrolmentFiles>({});
   const [passphrase, setPassphrase] = useState('');
   const [error, setError] = useState<string>();
   const [busy, setBusy] = useState(false);

@@ -15,6 +15,8 @@ function Dialog(props: { session: Session; peer: string }) {
   const [compared, setCompared] = useState(false);
   const [failure, setFailure] = useState<string>();
   const dialog = useRef<HTMLDialogElement>(null);
+  // A tick is for the number shown when it was given.
+  useEffect(() => setCompared(false), [number]);
   useEffect(() => {
     if (dialog.current && !dialog.current.open) dialog.current.showModal();
   }, []);

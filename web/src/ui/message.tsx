@@ -73,12 +73,20 @@ function Receipts(props: { message: StoredMessage; session: Session }) {
       </div>
     );
   }
+  if (message.state === 'failed' && message.failure === 'DISCARDED') {
+    return <p class="receipt failed">{t('receipt.discarded')}</p>;
+  }
   if (message.state === 'failed') {
     return (
       <p class="receipt failed" role="alert">
         {t('receipt.failed', { reason: describeCode(message.failure ?? 'INTERNAL') })}{' '}
-        <button type="button" onClick={() => void session.retry(message)}>
-          {t('receipt.retry')}
+        {session.retryable(message) && (
+          <button type="button" onClick={() => void session.retry(message)}>
+            {t('receipt.retry')}
+          </button>
+        )}{' '}
+        <button type="button" onClick={() => void session.discard(message)}>
+          {t('receipt.discard')}
         </button>
       </p>
     );

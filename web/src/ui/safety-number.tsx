@@ -8,11 +8,15 @@ import type { Session } from '../state/session.js';
 import { describeError } from './errors.js';
 import { PartyLine } from './party.js';
 
-/** The safety number with `peer`: for the key recorded here, or (after a key change) for the new one. */
+/**
+ * The safety number with `peer`: for the key recorded here (read again when the trust changes), or,
+ * after a key change, for the new one, fetched once: a number the person compared must not change
+ * under their eyes when the relay answers differently a moment later.
+ */
 export function useSafetyNumber(session: Session, peer: string, key: 'recorded' | 'new' = 'recorded') {
   const [number, setNumber] = useState<string>();
   const [error, setError] = useState<string>();
-  const revision = session.history.revision.value;
+  const revision = key === 'recorded' ? session.history.revision.value : 0;
   useEffect(() => {
     const client = session.client;
     (key === 'new' ? client.safetyNumberForNewKey(peer) : client.safetyNumber(peer)).then(setNumber, (e) =>

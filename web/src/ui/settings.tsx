@@ -43,6 +43,7 @@ export function Settings(props: { session: Session }) {
           {t('settings.notificationsAsk')}
         </button>
       )}
+      <p class="hint">{t('unlock.whileLocked')}</p>
       <h3>{t('settings.availability')}</h3>
       <form
         onSubmit={async (e) => {

@@ -2,7 +2,7 @@
 // with conversations and cases, and the screen the address names.
 import { useEffect, useState } from 'preact/hooks';
 import { countryName, formatTime, t } from '../i18n/i18n.js';
-import { go, href, route } from '../state/route.js';
+import { go, href, linkTo, route } from '../state/route.js';
 import type { Session } from '../state/session.js';
 import { CaseView } from './case-view.js';
 import { Compose } from './compose.js';
@@ -118,7 +118,7 @@ function Sidebar(props: { session: Session }) {
       <ul class="list" aria-labelledby="cases-title">
         {cases.map((c) => (
           <li key={c.reference}>
-            <a href={href({ screen: 'case', reference: c.reference })}>
+            <a {...linkTo({ screen: 'case', reference: c.reference })}>
               <span class="name">{c.reference}</span>
               <span class="meta">{formatTime(c.lastAt)}</span>
             </a>

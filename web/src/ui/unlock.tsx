@@ -34,6 +34,7 @@ export function Unlock(props: { record: DeviceRecord; idle: boolean; onUnlocked:
       </div>
       <p>{t('unlock.who', { name: props.record.displayName, id: props.record.contactPointId })}</p>
       {props.idle && <p role="status">{t('unlock.idle')}</p>}
+      <p class="hint">{t('unlock.whileLocked')}</p>
       <form onSubmit={submit}>
         <label>
           {t('unlock.passphrase')}
