@@ -371,6 +371,8 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
         const text = await diallo.locator('body').innerText();
         const untranslated = [...english].filter((s) => text.includes(s) && ![...same].some((t) => t.includes(s)));
         expect(untranslated, `${code} ${hash}`).toEqual([]);
+        // A placeholder the code did not fill would show as "{name}".
+        expect(text, `${code} ${hash}`).not.toMatch(/\{[a-zA-Z]+\}/);
       }
       await diallo
         .getByRole('link', { name: /Kouassi Yao/ })

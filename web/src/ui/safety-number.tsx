@@ -58,7 +58,7 @@ export function SafetyNumber(props: { session: Session; peer: string }) {
     <section aria-labelledby="safety-title" class="safety">
       <h2 id="safety-title">{t('safety.title', { name: party?.displayName ?? peer })}</h2>
       {party && <PartyLine party={party} showLocalTime />}
-      <p>{t('safety.explain')}</p>
+      <p>{t('safety.explain', { name: party?.displayName ?? peer })}</p>
       {error && (
         <p class="error" role="alert">
           {error}
