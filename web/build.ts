@@ -64,7 +64,9 @@ async function main(): Promise<void> {
     await writeFile(resolve(out, name), bytes);
     await writeFile(resolve(out, `${name}.gz`), gz);
   }
-  process.stdout.write(`${out}${options.bench ? ' (bench variant)' : ''}: ${files.length} files, ${Math.round(gzipped / 1024)} KiB gzipped in all\n`);
+  process.stdout.write(
+    `${out}${options.bench ? ' (bench variant)' : ''}: ${files.length} files, ${Math.round(gzipped / 1024)} KiB gzipped in all\n`,
+  );
 }
 
 await main();
