@@ -2,14 +2,24 @@
 // content-hashed names (the relay serves them as immutable), and a .gz beside each file (the relay
 // serves those to browsers that accept gzip). The SDK is bundled from its source, as the tests run
 // it, so the web build needs no other package built first.
+//
+//   tsx build.ts [--out DIR] [--bench]
+//
+// --bench makes the variant test/bench/web.ts measures: LIAISON_BENCH is defined true, so the app
+// hands its unlocked session to the page (globalThis.liaisonBench). Every other build defines it
+// false and esbuild drops that code: a production bundle has no way in to the session.
 import { createHash } from 'node:crypto';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
+import { parseArgs } from 'node:util';
 import { gzipSync } from 'node:zlib';
 import { build } from 'esbuild';
 
 const here = import.meta.dirname;
-const out = resolve(here, 'dist');
+const { values: options } = parseArgs({
+  options: { out: { type: 'string' }, bench: { type: 'boolean', default: false } },
+});
+const out = resolve(options.out ?? resolve(here, 'dist'));
 
 async function main(): Promise<void> {
   const result = await build({
@@ -24,6 +34,7 @@ async function main(): Promise<void> {
     jsx: 'automatic',
     jsxImportSource: 'preact',
     legalComments: 'none',
+    define: { LIAISON_BENCH: options.bench ? 'true' : 'false' },
     outdir: out,
     metafile: true,
   });
@@ -53,7 +64,9 @@ async function main(): Promise<void> {
     await writeFile(resolve(out, name), bytes);
     await writeFile(resolve(out, `${name}.gz`), gz);
   }
-  process.stdout.write(`web/dist: ${files.length} files, ${Math.round(gzipped / 1024)} KiB gzipped in all\n`);
+  process.stdout.write(
+    `${out}${options.bench ? ' (bench variant)' : ''}: ${files.length} files, ${Math.round(gzipped / 1024)} KiB gzipped in all\n`,
+  );
 }
 
 await main();
