@@ -5,6 +5,7 @@ import { useId, useState } from 'preact/hooks';
 import { formatBytes, languageName, t } from '../i18n/i18n.js';
 import { go, href } from '../state/route.js';
 import type { Session } from '../state/session.js';
+import { ErrorLine } from './error-line.js';
 import { describeError } from './errors.js';
 import { FilePicker } from './file-picker.js';
 
@@ -240,11 +241,7 @@ export function Compose(props: {
           {message}
         </>
       )}
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine message={error} />
       <button type="submit" class="primary" disabled={busy || blocked || !recipient}>
         {urgent ? t('compose.sendUrgent') : t('compose.send')}
       </button>

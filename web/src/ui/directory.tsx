@@ -7,6 +7,7 @@ import { countryName, languageName, localTimeIn, t } from '../i18n/i18n.js';
 import { href } from '../state/route.js';
 import { partyOfEntry, type Session } from '../state/session.js';
 import { now } from './clock.js';
+import { ErrorLine } from './error-line.js';
 import { describeCode, describeError } from './errors.js';
 
 type AvailabilityFilter = 'any' | 'available' | 'around-the-clock' | 'away';
@@ -175,11 +176,7 @@ export function Directory(props: { session: Session }) {
           {t('directory.search')}
         </button>
       </form>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine message={error} />
       {results && <p role="status">{t('directory.count', { count: shown.length })}</p>}
       <ul class="entries">
         {shown.map((entry) => (

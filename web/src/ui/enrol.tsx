@@ -12,9 +12,11 @@ import {
   requestCertificate,
 } from '../state/enrolment.js';
 import type { Session } from '../state/session.js';
+import { ErrorLine } from './error-line.js';
 import { describeError } from './errors.js';
 import { FilePicker } from './file-picker.js';
 import { LanguageSwitcher } from './language-switcher.js';
+import { PassphraseField } from './passphrase-field.js';
 
 const MIN_PASSPHRASE = 10;
 
@@ -230,11 +232,7 @@ export function Enrol(props: { config: WebConfig; onEnrolled: (session: Session)
             confirm={passphrase.confirm}
             onInput={(value, confirm) => setPassphrase({ value, confirm })}
           />
-          {error && (
-            <p class="error" role="alert">
-              {error}
-            </p>
-          )}
+          <ErrorLine message={error} />
           <div class="actions">
             {files.keyFile && (
               <button type="submit" class="primary" disabled={busy}>
@@ -292,21 +290,8 @@ export function AwaitingCertificate(props: { record: DeviceRecord; onEnrolled: (
           }}
         />
         {files.device && <p class="ok">{t('awaiting.found', { name: files.device.deviceName })}</p>}
-        <label>
-          {t('unlock.passphrase')}
-          <input
-            type="password"
-            autocomplete="current-password"
-            required
-            value={passphrase}
-            onInput={(e) => setPassphrase(e.currentTarget.value)}
-          />
-        </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <PassphraseField value={passphrase} onInput={setPassphrase} />
+        <ErrorLine message={error} />
         <button type="submit" class="primary" disabled={busy}>
           {busy ? t('enrol.working') : t('awaiting.submit')}
         </button>

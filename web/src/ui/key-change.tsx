@@ -4,6 +4,7 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n/i18n.js';
 import { go, route } from '../state/route.js';
 import type { Session } from '../state/session.js';
+import { ErrorLine } from './error-line.js';
 import { describeError } from './errors.js';
 import { SafetyDigits, useSafetyNumber } from './safety-number.js';
 
@@ -44,11 +45,7 @@ function Dialog(props: { session: Session; peer: string }) {
         <input type="checkbox" checked={compared} onChange={(e) => setCompared(e.currentTarget.checked)} />
         {t('keyChange.compared', { name })}
       </label>
-      {failure && (
-        <p class="error" role="alert">
-          {failure}
-        </p>
-      )}
+      <ErrorLine message={failure} />
       <div class="actions">
         <button
           type="button"

@@ -6,6 +6,7 @@ import { formatBytes, formatDuration, formatTime, languageName, t } from '../i18
 import type { StoredMessage } from '../state/history.js';
 import type { Session } from '../state/session.js';
 import { now } from './clock.js';
+import { ErrorLine } from './error-line.js';
 import { describeCode, describeError } from './errors.js';
 import { PartyLine } from './party.js';
 import { Progress } from './progress.js';
@@ -48,12 +49,7 @@ function AttachmentRow(props: { session: Session; message: StoredMessage; attach
         <Progress transfer={transfer} label={t('attachment.downloading', { name: attachment.name })} />
       )}
       {state === 'done' && <span class="ok"> {t('attachment.verified')}</span>}
-      {error && (
-        <span class="error" role="alert">
-          {' '}
-          {error}
-        </span>
-      )}
+      <ErrorLine message={error} inline />
     </li>
   );
 }
@@ -166,12 +162,7 @@ function AcknowledgeBox(props: { session: Session; message: StoredMessage }) {
       >
         {t('urgent.acknowledge')}
       </button>
-      {error && (
-        <span class="error" role="alert">
-          {' '}
-          {error}
-        </span>
-      )}
+      <ErrorLine message={error} inline />
     </section>
   );
 }

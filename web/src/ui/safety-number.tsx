@@ -5,6 +5,7 @@ import { useEffect, useState } from 'preact/hooks';
 import { renderSVG } from 'uqr';
 import { t } from '../i18n/i18n.js';
 import type { Session } from '../state/session.js';
+import { ErrorLine } from './error-line.js';
 import { describeError } from './errors.js';
 import { PartyLine } from './party.js';
 
@@ -59,11 +60,7 @@ export function SafetyNumber(props: { session: Session; peer: string }) {
       <h2 id="safety-title">{t('safety.title', { name: party?.displayName ?? peer })}</h2>
       {party && <PartyLine party={party} showLocalTime />}
       <p>{t('safety.explain', { name: party?.displayName ?? peer })}</p>
-      {error && (
-        <p class="error" role="alert">
-          {error}
-        </p>
-      )}
+      <ErrorLine message={error} />
       {number && (
         <div class="safety-box">
           <SafetyDigits number={number} />

@@ -2,8 +2,10 @@ import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n/i18n.js';
 import type { DeviceRecord } from '../state/device-record.js';
 import { Session } from '../state/session.js';
+import { ErrorLine } from './error-line.js';
 import { describeError } from './errors.js';
 import { LanguageSwitcher } from './language-switcher.js';
+import { PassphraseField } from './passphrase-field.js';
 
 export function Unlock(props: { record: DeviceRecord; idle: boolean; onUnlocked: (session: Session) => void }) {
   const [passphrase, setPassphrase] = useState('');
@@ -36,22 +38,8 @@ export function Unlock(props: { record: DeviceRecord; idle: boolean; onUnlocked:
       {props.idle && <p role="status">{t('unlock.idle')}</p>}
       <p class="hint">{t('unlock.whileLocked')}</p>
       <form onSubmit={submit}>
-        <label>
-          {t('unlock.passphrase')}
-          <input
-            type="password"
-            autocomplete="current-password"
-            required
-            ref={field}
-            value={passphrase}
-            onInput={(e) => setPassphrase(e.currentTarget.value)}
-          />
-        </label>
-        {error && (
-          <p class="error" role="alert">
-            {error}
-          </p>
-        )}
+        <PassphraseField value={passphrase} onInput={setPassphrase} inputRef={field} />
+        <ErrorLine message={error} />
         <button type="submit" class="primary" disabled={busy}>
           {busy ? t('unlock.working') : t('unlock.submit')}
         </button>
