@@ -49,6 +49,8 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
   let diallo: Page;
   let yao: Page;
   let desk: LiaisonClient | undefined;
+  /** Yao's browser after the re-designation (the key-change step). */
+  let yaoAgain: Page;
   const deskReceived: ReceivedMessage[] = [];
 
   beforeAll(async () => {
@@ -299,7 +301,7 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
       database.db,
     );
     await sql`delete from devices where contact_point_id = ${designation.contactPointId}`.execute(database.db);
-    const yaoAgain = (await practitionerPage(browser, relay.url)).page;
+    yaoAgain = (await practitionerPage(browser, relay.url)).page;
     await enrol(yaoAgain, net.yaoAgain);
 
     await diallo.reload();
@@ -342,6 +344,68 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
       .first()
       .click();
     await yaoAgain.getByRole('article').getByText('Avez-vous pu geler le compte ?').waitFor({ timeout: 20_000 });
+  });
+
+  it('shows when it is offline, keeps what is written waiting, and sends it when the relay is back', async () => {
+    const status = diallo.getByRole('status').filter({ hasText: /Connected|Offline/ });
+    await relay.kill();
+    await shows(status, 'Offline, reconnecting', 20_000);
+    await diallo.getByLabel('Message', { exact: true }).fill('Écrit pendant la coupure.');
+    await diallo.getByRole('button', { name: 'Send', exact: true }).click();
+    const written = diallo.getByRole('article').filter({ hasText: 'Écrit pendant la coupure.' });
+    await shows(written, 'Waiting to be sent');
+    await shows(status, '1 message waiting to be sent');
+    await expectAccessible(diallo);
+    await screen(diallo, 'offline');
+
+    await relay.restart();
+    await shows(status, 'Connected', 30_000);
+    await shows(written, 'Stored by the relay', 30_000);
+    await yaoAgain.getByRole('article').getByText('Écrit pendant la coupure.').waitFor({ timeout: 20_000 });
+  });
+
+  it('resumes a file upload that a reload cut short', async () => {
+    const dossier = randomBytes(24 * 1024 * 1024 + 7);
+    // A slow uplink (2 MB/s), so that the reload comes while the file is going up.
+    const network = await diallo.context().newCDPSession(diallo);
+    const uplink = (uploadThroughput: number) =>
+      network.send('Network.emulateNetworkConditions', {
+        offline: false,
+        latency: 0,
+        downloadThroughput: -1,
+        uploadThroughput,
+      });
+    await uplink(2 * 1024 * 1024);
+    await diallo.getByLabel('Message', { exact: true }).fill('Le dossier complet.');
+    await diallo
+      .getByLabel('Attach files')
+      .setInputFiles({ name: 'dossier.zip', mimeType: 'application/zip', buffer: dossier });
+    await diallo.getByRole('button', { name: 'Send', exact: true }).click();
+    await until(
+      async () => ((await progressSeen(diallo)).find((p) => p.label === 'Uploading dossier.zip')?.max ?? 0) > 0,
+      'the upload to start',
+      30_000,
+    );
+    const sending = diallo.getByRole('article').filter({ hasText: 'Le dossier complet.' });
+    await shows(sending, 'Waiting to be sent');
+
+    await uplink(-1);
+    await diallo.reload();
+    await diallo.getByLabel('Passphrase for this browser').fill(STORE_PASSPHRASE);
+    await diallo.getByRole('button', { name: 'Unlock' }).click();
+    await diallo
+      .getByRole('link', { name: /Kouassi Yao/ })
+      .first()
+      .click();
+    await shows(diallo.getByRole('article').filter({ hasText: 'Le dossier complet.' }), 'Stored by the relay', 60_000);
+
+    const received = yaoAgain.getByRole('article').filter({ hasText: 'Le dossier complet.' });
+    await received.waitFor({ timeout: 20_000 });
+    const [saved] = await Promise.all([
+      yaoAgain.waitForEvent('download', { timeout: 60_000 }),
+      received.getByRole('button', { name: 'Save dossier.zip' }).click(),
+    ]);
+    expect((await readFile(await saved.path())).equals(dossier)).toBe(true);
   });
 
   it('reads in French and in Russian with every string translated', async () => {
