@@ -41,6 +41,8 @@ export interface StoredMessage {
   /** Sent: waiting (not yet stored by the relay) or stored; then what the receipts said. */
   state: 'waiting' | 'stored' | 'failed';
   failure?: string;
+  /** Failed with files: whether they are still kept for Try again (only after a failure that may pass). */
+  filesKept?: boolean;
   /** Sent: when each device got it, by "contactPointId/deviceId" (the recipient's, and its escalation chain's). */
   delivered?: Record<string, number>;
   /** Sent: a person of the recipient (or of its escalation chain) confirmed it. Received urgent: someone here did. */

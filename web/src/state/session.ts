@@ -6,6 +6,7 @@ import {
   type CertificateChain,
   type ConnectionEvent,
   isLiaisonError,
+  isRetryable,
   LiaisonClient,
   type OutgoingMessage,
   type Receipt,
@@ -78,6 +79,7 @@ export class Session {
   private readonly lookedUp = new Set<string>();
   /** Messages being sent now: a reconnection's resend must not start a second delivery of one. */
   private readonly sending = new Set<string>();
+  private locked = false;
 
   private constructor(
     readonly keyStore: IndexedDbKeyStore,
@@ -134,6 +136,7 @@ export class Session {
   }
 
   async lock(): Promise<void> {
+    this.locked = true;
     await this.client.close();
     this.unsent.close();
     this.partial.close();
@@ -213,12 +216,20 @@ export class Session {
         if (state) await this.urgentChanged(state);
       }
     } catch (error) {
+      // Locked meanwhile: the message stays waiting, with its files, and goes after the next unlock.
+      if (this.locked) return;
       const code = isLiaisonError(error) ? error.code : 'INTERNAL';
-      if (code === 'UNTRUSTED_IDENTITY') await this.keyChanged(message.peer);
       // The files kept for a retry are in clear in the browser's storage: only a key change, which
-      // the person can settle, keeps them; any other refusal would come again.
-      else await this.unsent.forget(message.messageId).catch(() => undefined);
-      await this.history.update(message.peer, message.messageId, (m) => ({ ...m, state: 'failed', failure: code }));
+      // the person can settle, or a failure that may pass keeps them; a refusal would come again.
+      const filesKept = code === 'UNTRUSTED_IDENTITY' || isRetryable(error);
+      if (code === 'UNTRUSTED_IDENTITY') await this.keyChanged(message.peer);
+      if (!filesKept) await this.unsent.forget(message.messageId).catch(() => undefined);
+      await this.history.update(message.peer, message.messageId, (m) => ({
+        ...m,
+        state: 'failed',
+        failure: code,
+        filesKept,
+      }));
     } finally {
       this.sending.delete(message.messageId);
       this.waiting.value--;
@@ -227,7 +238,7 @@ export class Session {
 
   /** Whether sending a failed message again can work: its files (if any) are still kept for it. */
   retryable(message: StoredMessage): boolean {
-    return message.state === 'failed' && (!message.files?.length || message.failure === 'UNTRUSTED_IDENTITY');
+    return message.state === 'failed' && (!message.files?.length || message.filesKept === true);
   }
 
   /** Gives up a failed message: its kept files are deleted, and it stays in the history as not sent. */
@@ -237,6 +248,7 @@ export class Session {
       ...m,
       state: 'failed',
       failure: 'DISCARDED',
+      filesKept: false,
     }));
   }
 
