@@ -126,7 +126,7 @@ export async function enrolWithAccountKey(
   if (!files.keyFile) throw new LiaisonError('INVALID_INPUT', 'the account key file (.key) is needed');
   const accountKey = openKeyFile(files.keyFile, accountPassphrase);
   let device: DeviceCertificate;
-  let created: Awaited<ReturnType<typeof newDeviceStore>>;
+  let created: Awaited<ReturnType<typeof newDeviceStore>> | undefined;
   try {
     if (encodeBase64url(accountKey.publicKey) !== verified.contactPoint.accountKey) {
       throw new LiaisonError('UNTRUSTED_IDENTITY', 'this account key is not the one the designation names');
@@ -140,6 +140,10 @@ export async function enrolWithAccountKey(
       notBefore: now - 60_000,
       notAfter: now + DEVICE_VALIDITY_MS,
     });
+  } catch (error) {
+    // A device name the certificate refuses, say: the store made for this attempt goes with it.
+    if (created) await discardStore(created.keyStore, created.store);
+    throw error;
   } finally {
     accountKey.privateKey.fill(0);
   }
@@ -245,7 +249,7 @@ async function finish(
     await session.lock();
     // A store made for this attempt goes (the next attempt makes its own); a pending request stays,
     // so that the administrator's certificate can be given again once the relay is reachable.
-    if (onFailure === 'delete-store') indexedDB.deleteDatabase(`liaison-key-store:${store}`);
+    if (onFailure === 'delete-store') await discardStore(undefined, store);
     throw error;
   }
   await keyStore.appData.delete(PENDING);
@@ -257,6 +261,13 @@ async function finish(
   });
   await navigator.storage?.persist?.().catch(() => false);
   return session;
+}
+
+/** Closes (when open) and deletes a key store made for an enrolment that did not complete. */
+async function discardStore(keyStore: IndexedDbKeyStore | undefined, store: string): Promise<void> {
+  await keyStore?.close();
+  // IndexedDbKeyStore keeps a device in the database `liaison-key-store:<name>` (its documented layout).
+  indexedDB.deleteDatabase(`liaison-key-store:${store}`);
 }
 
 /** One device per browser profile: a second tab that enrolled meanwhile must not be silently replaced. */
