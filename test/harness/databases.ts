@@ -26,9 +26,11 @@ export async function freshPostgresDatabase(adminUrl = requireUrl(postgresServic
   await withAdmin(adminUrl, (admin) => admin.query(`CREATE DATABASE ${name}`));
   const url = new URL(adminUrl);
   url.pathname = `/${name}`;
-  const db: AnyDb = new Kysely({
-    dialect: new PostgresDialect({ pool: new pg.Pool({ connectionString: url.toString(), max: 5 }) }),
-  });
+  const pool = new pg.Pool({ connectionString: url.toString(), max: 5 });
+  // `drop` ends the pool, then forces the database away: a connection still closing when PostgreSQL
+  // terminates it (57P01) is reported on the pool, and without a listener that would be an uncaught error.
+  pool.on('error', () => undefined);
+  const db: AnyDb = new Kysely({ dialect: new PostgresDialect({ pool }) });
   return {
     url: url.toString(),
     db,

@@ -268,6 +268,30 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     await screen(diallo, 'urgent-acknowledged');
   });
 
+  it('shows a directory entry whose signature does not verify as refused, with the reason, never as a contact point', async () => {
+    // A hostile relay (here: its database) changes the duty desk's name in its signed designation.
+    const original = await sql<{
+      certificate: unknown;
+    }>`select certificate from contact_points where contact_point_id = 'ci-mj.permanence'`.execute(database.db);
+    await sql`update contact_points set certificate = jsonb_set(certificate, '{displayName}', '"Bureau de Confiance"') where contact_point_id = 'ci-mj.permanence'`.execute(
+      database.db,
+    );
+    try {
+      await openDirectoryEntry(diallo, 'CI', 'Kouassi Yao');
+      const refused = diallo.locator('section.rejected');
+      await shows(refused, '1 entry could not be verified and is not shown');
+      await shows(refused, 'ci-mj.permanence: A signature does not verify');
+      expect(await diallo.locator('li.entry').allInnerTexts()).not.toContainEqual(
+        expect.stringContaining('Bureau de Confiance'),
+      );
+      await screen(diallo, 'directory-refused');
+    } finally {
+      await sql`update contact_points set certificate = ${JSON.stringify(original.rows[0]?.certificate)}::jsonb where contact_point_id = 'ci-mj.permanence'`.execute(
+        database.db,
+      );
+    }
+  });
+
   it('locks on reload; the passphrase opens it again with the history kept, searchable', async () => {
     await diallo.reload();
     await diallo.getByRole('heading', { name: 'Liaison is locked' }).waitFor();
