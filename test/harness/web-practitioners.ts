@@ -64,42 +64,27 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
   // Someone else's root under the same network id, as an "enrolment package" from an attacker would carry.
   await run('network', 'init', '--id', 'wacap', '--name', 'WACAP', '--out', 'rogue');
   await Promise.all([run('key', 'new', '--out', 'sn-mj'), run('key', 'new', '--out', 'ci-mj')]);
-  await run(
-    'authority',
-    'issue',
-    '--root',
-    'wacap.root.json',
-    '--root-key',
-    'wacap.key',
-    '--id',
-    'sn-mj',
-    '--country',
-    'SN',
-    '--name',
-    'Ministère de la Justice du Sénégal',
-    '--public-key',
-    'sn-mj.pub',
-    '--out',
-    'sn-mj.authority.json',
-  );
-  await run(
-    'authority',
-    'issue',
-    '--root',
-    'wacap.root.json',
-    '--root-key',
-    'wacap.key',
-    '--id',
-    'ci-mj',
-    '--country',
-    'CI',
-    '--name',
-    "Ministère de la Justice de Côte d'Ivoire",
-    '--public-key',
-    'ci-mj.pub',
-    '--out',
-    'ci-mj.authority.json',
-  );
+  const issueAuthority = (id: string, country: string, name: string) =>
+    run(
+      'authority',
+      'issue',
+      '--root',
+      'wacap.root.json',
+      '--root-key',
+      'wacap.key',
+      '--id',
+      id,
+      '--country',
+      country,
+      '--name',
+      name,
+      '--public-key',
+      `${id}.pub`,
+      '--out',
+      `${id}.authority.json`,
+    );
+  await issueAuthority('sn-mj', 'SN', 'Ministère de la Justice du Sénégal');
+  await issueAuthority('ci-mj', 'CI', "Ministère de la Justice de Côte d'Ivoire");
   await Promise.all(['diallo', 'yao', 'desk', 'yao-again'].map((name) => run('key', 'new', '--out', name)));
   await designate(
     'sn-mj',

@@ -111,6 +111,17 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 });
   }
 
+  /** A reload locks the page: unlock it and open the conversation with Yao. */
+  async function reloadAndOpenYao(page: Page): Promise<void> {
+    await page.reload();
+    await page.getByLabel('Passphrase for this browser').fill(STORE_PASSPHRASE);
+    await page.getByRole('button', { name: 'Unlock' }).click();
+    await page
+      .getByRole('link', { name: /Kouassi Yao/ })
+      .first()
+      .click();
+  }
+
   async function safetyDigits(page: Page | Locator): Promise<string> {
     const digits = page.locator('.safety-digits');
     await digits.waitFor();
@@ -328,13 +339,7 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     yaoAgain = (await practitionerPage(browser, relay.url)).page;
     await enrol(yaoAgain, net.yaoAgain);
 
-    await diallo.reload();
-    await diallo.getByLabel('Passphrase for this browser').fill(STORE_PASSPHRASE);
-    await diallo.getByRole('button', { name: 'Unlock' }).click();
-    await diallo
-      .getByRole('link', { name: /Kouassi Yao/ })
-      .first()
-      .click();
+    await reloadAndOpenYao(diallo);
     await diallo.getByLabel('Message', { exact: true }).fill('Avez-vous pu geler le compte ?');
     await diallo.getByRole('button', { name: 'Send', exact: true }).click();
 
@@ -414,13 +419,7 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     await shows(sending, 'Waiting to be sent');
 
     await uplink(-1);
-    await diallo.reload();
-    await diallo.getByLabel('Passphrase for this browser').fill(STORE_PASSPHRASE);
-    await diallo.getByRole('button', { name: 'Unlock' }).click();
-    await diallo
-      .getByRole('link', { name: /Kouassi Yao/ })
-      .first()
-      .click();
+    await reloadAndOpenYao(diallo);
     await shows(diallo.getByRole('article').filter({ hasText: 'Le dossier complet.' }), 'Stored by the relay', 60_000);
 
     const received = yaoAgain.getByRole('article').filter({ hasText: 'Le dossier complet.' });
