@@ -1,10 +1,21 @@
 import { describe, expect, it } from 'vitest';
-import { authority, bytes, contactPoint, device, revocation, signedPrekey, T0 } from './__fixtures__/statements.js';
+import { createHash } from 'node:crypto';
+import {
+  authority,
+  bytes,
+  contactPoint,
+  device,
+  kemPrekey,
+  revocation,
+  signedPrekey,
+  T0,
+} from './__fixtures__/statements.js';
 import {
   encodeAuthChallenge,
   encodeAuthorityCertificate,
   encodeContactPointCertificate,
   encodeDeviceCertificate,
+  encodeKemPrekey,
   encodeRevocation,
   encodeSignedPrekey,
   encodeWebhookRegistration,
@@ -74,8 +85,30 @@ describe('canonical encoding', () => {
       encodeRevocation(revocation),
       encodeSignedPrekey(signedPrekey),
       encodeAuthChallenge(challenge),
+      encodeKemPrekey(kemPrekey),
     ].map((b) => b[8]);
-    expect(new Set(tags).size).toBe(6);
+    expect(new Set(tags).size).toBe(7);
+  });
+
+  it('encodes a device certificate with capabilities after its other fields, and one without as before', () => {
+    // Assembled independently (Python struct): the same bytes as VECTORS.deviceCertificate, then a list of one string.
+    expect(hex(encodeDeviceCertificate({ ...device, capabilities: ['pq-hybrid'] }))).toBe(
+      `${VECTORS.deviceCertificate}000000010000000970712d687962726964`,
+    );
+  });
+
+  it('encodes a KEM prekey with its key type and its role, as the layout says', () => {
+    // Assembled independently (Python struct): tag 8 | id u64 | "ml-kem-768" | last resort u8 | key (1,184 bytes) | createdAt.
+    const encoded = encodeKemPrekey(kemPrekey);
+    expect(encoded.length).toBe(1228);
+    expect(hex(encoded.slice(0, 60))).toBe(
+      '4c494149534f4e010800000000000000070000000a6d6c2d6b656d2d37363801000004a00c0d0e0f101112131415161718191a1b1c1d1e1f20212223',
+    );
+    expect(createHash('sha256').update(encoded).digest('hex')).toBe(
+      'fce1de60d31fdc0d2ef7747b6f72d30ed10680f63a8e5e261c257a4f349899df',
+    );
+    expect(hex(encodeKemPrekey({ ...kemPrekey, lastResort: false }))).not.toBe(hex(encoded));
+    expect(() => encodeKemPrekey({ ...kemPrekey, keyType: 'x25519' as 'ml-kem-768' })).toThrow();
   });
 
   it('encodes a webhook registration, with its URL and without (the removal), as the layout says', () => {

@@ -7,7 +7,7 @@ import type {
   Revocation,
   Unsigned,
 } from './certificates.js';
-import type { SignedPrekeyBody } from './prekeys.js';
+import { KEM_KEY_TYPE, type KemPrekeyBody, type SignedPrekeyBody } from './prekeys.js';
 import type { WebhookRegistration } from './urgent.js';
 import { PROTOCOL_VERSION } from './version.js';
 
@@ -32,6 +32,7 @@ export const STATEMENT_TAGS = {
   signedPrekey: 5,
   authChallenge: 6,
   webhookRegistration: 7,
+  kemPrekey: 8,
 } as const;
 export type StatementTag = (typeof STATEMENT_TAGS)[keyof typeof STATEMENT_TAGS];
 
@@ -134,14 +135,16 @@ export function encodeContactPointCertificate(c: Unsigned<ContactPointCertificat
     .finish();
 }
 
+/** Capabilities, when present, follow the other fields: a certificate without them encodes as it always did. */
 export function encodeDeviceCertificate(c: Unsigned<DeviceCertificate>): Uint8Array {
-  return new CanonicalWriter(STATEMENT_TAGS.deviceCertificate)
+  const writer = new CanonicalWriter(STATEMENT_TAGS.deviceCertificate)
     .string(c.contactPointId)
     .base64url(c.deviceId)
     .string(c.deviceName)
     .u64(c.notBefore)
-    .u64(c.notAfter)
-    .finish();
+    .u64(c.notAfter);
+  if (c.capabilities !== undefined) writer.strings(c.capabilities);
+  return writer.finish();
 }
 
 export function encodeRevocation(r: Unsigned<Revocation>): Uint8Array {
@@ -157,6 +160,18 @@ export function encodeRevocation(r: Unsigned<Revocation>): Uint8Array {
 
 export function encodeSignedPrekey(p: SignedPrekeyBody): Uint8Array {
   return new CanonicalWriter(STATEMENT_TAGS.signedPrekey).u64(p.id).base64url(p.publicKey).u64(p.createdAt).finish();
+}
+
+/** The key type is part of what is signed: a KEM prekey's signature never verifies for another kind of key. */
+export function encodeKemPrekey(p: KemPrekeyBody): Uint8Array {
+  if (p.keyType !== KEM_KEY_TYPE) throw new RangeError(`unknown KEM key type ${String(p.keyType)}`);
+  return new CanonicalWriter(STATEMENT_TAGS.kemPrekey)
+    .u64(p.id)
+    .string(p.keyType)
+    .bool(p.lastResort)
+    .base64url(p.publicKey)
+    .u64(p.createdAt)
+    .finish();
 }
 
 export function encodeAuthChallenge(c: AuthChallengeStatement): Uint8Array {

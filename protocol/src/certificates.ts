@@ -89,6 +89,15 @@ export const ContactPointCertificate = z
   .refine((c) => !c.escalationChain.includes(c.contactPointId), 'a contact point cannot escalate to itself');
 export type ContactPointCertificate = z.infer<typeof ContactPointCertificate>;
 
+/**
+ * What a device's certificate says it speaks, so that no relay can talk an initiator down to less.
+ * `pq-hybrid`: the device publishes signed ML-KEM-768 prekeys and must be reached with a hybrid
+ * (PQXDH) first message. Any slug is accepted, so that a capability added later does not make
+ * older verifiers refuse the certificate.
+ */
+export const PQ_HYBRID_CAPABILITY = 'pq-hybrid';
+export const DeviceCapabilities = uniqueList(Slug, 8).min(1);
+
 /** Signed by the contact point's account key: this device (named by its identity key) is mine. */
 export const DeviceCertificate = z
   .strictObject({
@@ -96,6 +105,8 @@ export const DeviceCertificate = z
     deviceId: DeviceId,
     deviceName: ShortText,
     ...validity,
+    /** Absent in certificates issued before capabilities existed (their encoding is unchanged). */
+    capabilities: DeviceCapabilities.optional(),
     signature: Ed25519Signature,
   })
   .refine((c) => c.notBefore < c.notAfter, 'notBefore must be before notAfter');

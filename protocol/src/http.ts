@@ -9,7 +9,7 @@ import {
 } from './certificates.js';
 import { Receipt } from './envelope.js';
 import { LIMITS } from './limits.js';
-import { PrekeyBundle, PrekeyUpload, SignedPrekey } from './prekeys.js';
+import { KemPrekeyUpload, PrekeyBundle, PrekeyUpload, SignedPrekey } from './prekeys.js';
 import {
   AuthorityId,
   ContactPointId,
@@ -29,6 +29,8 @@ export const RegisterDeviceRequest = z.strictObject({
   chain: CertificateChain,
   signedPrekey: SignedPrekey,
   oneTimePrekeys: PrekeyUpload.shape.oneTimePrekeys,
+  /** A last-resort KEM prekey and one-time ones; absent from devices that predate hybrid sessions. */
+  kemPrekeys: KemPrekeyUpload.optional(),
   proof: AuthProof,
 });
 export type RegisterDeviceRequest = z.infer<typeof RegisterDeviceRequest>;

@@ -28,6 +28,13 @@ export const LIMITS = {
   maxOneTimePrekeysStored: 200,
   /** Below this count the relay tells a device to upload more one-time prekeys. */
   oneTimePrekeyLowWatermark: 20,
+  /**
+   * The same for one-time ML-KEM-768 prekeys, fewer because each is 1,184 bytes (an upload of
+   * 50 is about 90 KB of JSON, well inside maxHttpBodyBytes with a registration's other fields).
+   */
+  maxKemPrekeysPerUpload: 50,
+  maxKemPrekeysStored: 100,
+  kemPrekeyLowWatermark: 10,
   /** Acknowledgements in one `envelopes:ack`. */
   maxAcksPerBatch: 256,
   /** Unacknowledged envelopes pushed to one device before the relay waits for acks. */

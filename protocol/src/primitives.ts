@@ -62,6 +62,8 @@ export function boundedBytes(max: number) {
 export const Ed25519PublicKey = fixedBytes(32);
 export const X25519PublicKey = fixedBytes(32);
 export const Ed25519Signature = fixedBytes(64);
+/** An ML-KEM-768 encapsulation key (FIPS 203). */
+export const MlKem768PublicKey = fixedBytes(1184);
 
 /** A device is named by its Ed25519 identity public key: self-certifying and globally unique. */
 export const DeviceId = Ed25519PublicKey;

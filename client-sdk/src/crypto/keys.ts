@@ -1,4 +1,11 @@
-import { encodeBase64url, encodeSignedPrekey, type SignedPrekey } from '@liaison/protocol';
+import {
+  encodeBase64url,
+  encodeKemPrekey,
+  encodeSignedPrekey,
+  KEM_KEY_TYPE,
+  type KemPrekey,
+  type SignedPrekey,
+} from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
 import { sodium } from './sodium.js';
 
@@ -24,6 +31,16 @@ export interface StoredSignedPrekey extends KeyPair {
 
 export interface StoredOneTimePrekey extends KeyPair {
   id: number;
+}
+
+/** An ML-KEM-768 prekey: `privateKey` is the 2,400-byte decapsulation key. */
+export interface StoredKemPrekey extends KeyPair {
+  id: number;
+  lastResort: boolean;
+  createdAt: number;
+  signature: Uint8Array;
+  /** Last-resort ones only: when a newer one replaced it; it is kept for a grace period after. */
+  retiredAt?: number;
 }
 
 export function generateIdentityKeyPair(): IdentityKeyPair {
@@ -81,6 +98,36 @@ export function generateSignedPrekey(identity: IdentityKeyPair, id: number, crea
 
 export function generateOneTimePrekeys(ids: readonly number[]): StoredOneTimePrekey[] {
   return ids.map((id) => ({ id, ...generateKeyPair() }));
+}
+
+/**
+ * A signed ML-KEM-768 prekey. `seed` (64 bytes, FIPS 203's d ‖ z) is for known-answer tests
+ * only; without it the key pair is random.
+ */
+export function generateKemPrekey(
+  identity: IdentityKeyPair,
+  id: number,
+  lastResort: boolean,
+  createdAt: number,
+  seed?: Uint8Array,
+): StoredKemPrekey {
+  const pair = seed ? sodium().crypto_kem_mlkem768_seed_keypair(seed) : sodium().crypto_kem_mlkem768_keypair();
+  const signature = sign(
+    identity,
+    encodeKemPrekey({ id, keyType: KEM_KEY_TYPE, lastResort, publicKey: encodeBase64url(pair.publicKey), createdAt }),
+  );
+  return { id, lastResort, createdAt, signature, publicKey: pair.publicKey, privateKey: pair.privateKey };
+}
+
+export function publicKemPrekey(prekey: StoredKemPrekey): KemPrekey {
+  return {
+    id: prekey.id,
+    keyType: KEM_KEY_TYPE,
+    lastResort: prekey.lastResort,
+    publicKey: encodeBase64url(prekey.publicKey),
+    createdAt: prekey.createdAt,
+    signature: encodeBase64url(prekey.signature),
+  };
 }
 
 /** The public part of a signed prekey, as it travels. */

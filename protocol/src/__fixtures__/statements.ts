@@ -1,7 +1,7 @@
 import { encodeBase64url } from '../base64url.js';
 import type { AuthorityCertificate, ContactPointCertificate, DeviceCertificate, Revocation } from '../certificates.js';
 import type { SendRequest } from '../envelope.js';
-import type { SignedPrekey } from '../prekeys.js';
+import type { KemPrekey, SignedPrekey } from '../prekeys.js';
 
 /** Deterministic fake key material: the bytes 0, 1, 2... offset by `seed`. Not keys, only shapes. */
 export function bytes(length: number, seed: number): string {
@@ -63,6 +63,15 @@ export const signedPrekey: SignedPrekey = {
   publicKey: bytes(32, 8),
   createdAt: T0,
   signature: bytes(64, 9),
+};
+
+export const kemPrekey: KemPrekey = {
+  id: 7,
+  keyType: 'ml-kem-768',
+  lastResort: true,
+  publicKey: bytes(1184, 12),
+  createdAt: T0,
+  signature: bytes(64, 13),
 };
 
 export const sendRequest: SendRequest = {
