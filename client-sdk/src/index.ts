@@ -50,6 +50,7 @@ export type { OutgoingMessage } from './client/content.js';
 export {
   type ConnectionEvent,
   type ConnectionState,
+  type DeviceSession,
   LiaisonClient,
   type LiaisonClientOptions,
 } from './client/liaison-client.js';

@@ -6,6 +6,7 @@ import {
   type DeviceCertificate,
   type DirectoryQuery,
   encodeBase64url,
+  PQ_HYBRID_CAPABILITY,
   type Receipt,
   type Revocation,
   type TrustedRoot,
@@ -17,10 +18,11 @@ import type { PrekeyPolicy } from '../crypto/prekeys.js';
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import { SessionCipher } from '../crypto/session-cipher.js';
 import { ready } from '../crypto/sodium.js';
+import { HYBRID_VERSION } from '../crypto/x3dh.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import { accountKeyOf, PeerIdentities } from '../trust/identities.js';
-import { PeerDirectory, type VerifiedEntry } from '../trust/peer-directory.js';
+import { PeerDirectory, sessionPeer, type VerifiedEntry } from '../trust/peer-directory.js';
 import { type TrustAnchors, verifiedDevice } from '../trust/verify.js';
 import type { OutgoingMessage } from './content.js';
 import { DeviceUpkeep } from './device-upkeep.js';
@@ -34,6 +36,15 @@ import { RelayApi } from './relay-api.js';
 import { RelayClock } from './relay-clock.js';
 import { type ConnectionEvent, type EventValue, RelayConnection } from './relay-connection.js';
 import { UrgentStates } from './urgent-states.js';
+
+/** One device of a contact point, and how this device's session with it is protected. */
+export interface DeviceSession {
+  deviceId: string;
+  deviceName: string;
+  protection: 'hybrid' | 'classical' | 'none';
+  /** Its certificate says it speaks hybrid sessions: it is never reached classically by a new session. */
+  certifiedHybrid: boolean;
+}
 
 export interface LiaisonClientOptions {
   serverUrl: string;
@@ -82,6 +93,7 @@ export class LiaisonClient extends Emitter<Events> {
   private readonly receiver: Receiver;
   private readonly receipts: Receipts;
   private readonly urgentStates: UrgentStates;
+  private readonly cipher: SessionCipher;
   private connection: RelayConnection | undefined;
 
   private constructor(
@@ -98,6 +110,7 @@ export class LiaisonClient extends Emitter<Events> {
     const report = (error: unknown) => this.report(error);
     this.clock = clock;
     const cipher = new SessionCipher(store, { contactPointId: ids.contactPointId, accountKey: accountKeyOf(self) });
+    this.cipher = cipher;
     this.peers = new PeerDirectory(
       (id) => api.contactPoint(id),
       anchors,
@@ -309,6 +322,28 @@ export class LiaisonClient extends Emitter<Events> {
       );
     }
     await this.identities.accept(contactPoint);
+  }
+
+  /**
+   * How this device's sessions with each device of a contact point are protected, for an
+   * application to show: `hybrid` (the initial key agreement is post-quantum), `classical` (a
+   * device that predates hybrid sessions, or a session made before them), or `none` yet (the next
+   * message starts one: hybrid whenever the device publishes KEM prekeys, and always for a device
+   * whose certificate says it speaks hybrid sessions).
+   */
+  async sessions(contactPointId: string): Promise<DeviceSession[]> {
+    const { contactPoint, devices } = await this.peers.lookup(contactPointId);
+    return Promise.all(
+      [...devices.values()].map(async (device): Promise<DeviceSession> => {
+        const version = await this.cipher.sessionVersion(sessionPeer(contactPoint, device.deviceId));
+        return {
+          deviceId: device.deviceId,
+          deviceName: device.deviceName,
+          protection: version === undefined ? 'none' : version === HYBRID_VERSION ? 'hybrid' : 'classical',
+          certifiedHybrid: device.capabilities?.includes(PQ_HYBRID_CAPABILITY) ?? false,
+        };
+      }),
+    );
   }
 
   private safetyNumberWith(contactPointId: string, accountKey: Uint8Array): string {

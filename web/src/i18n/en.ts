@@ -231,6 +231,9 @@ export const en = {
   'trust.notVerified': 'Not verified yet',
   'trust.changedBadge': 'Key changed',
   'trust.compareLink': 'Compare safety numbers',
+  'trust.classicalBadge': 'Older encryption',
+  'trust.classicalHint':
+    'A device of theirs uses older encryption, without protection against future quantum computers. Messages are still end-to-end encrypted. Ask them to update Liaison.',
 
   'safety.title': 'Safety number with {name}',
   'safety.explain':

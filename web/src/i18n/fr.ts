@@ -250,6 +250,9 @@ export const fr: Catalogue = {
   'trust.notVerified': 'Pas encore vérifié',
   'trust.changedBadge': 'Clé modifiée',
   'trust.compareLink': 'Comparer les numéros de sécurité',
+  'trust.classicalBadge': 'Chiffrement ancien',
+  'trust.classicalHint':
+    'Un de leurs appareils utilise un chiffrement plus ancien, sans protection contre les futurs ordinateurs quantiques. Les messages restent chiffrés de bout en bout. Demandez-leur de mettre Liaison à jour.',
 
   'safety.title': 'Numéro de sécurité avec {name}',
   'safety.explain':

@@ -265,6 +265,9 @@ export const ru: Catalogue = {
   'trust.notVerified': 'Ещё не проверено',
   'trust.changedBadge': 'Ключ изменён',
   'trust.compareLink': 'Сверить коды безопасности',
+  'trust.classicalBadge': 'Прежнее шифрование',
+  'trust.classicalHint':
+    'Одно из их устройств использует прежнее шифрование, без защиты от будущих квантовых компьютеров. Сообщения по-прежнему зашифрованы сквозным шифрованием. Попросите их обновить Liaison.',
 
   'safety.title': 'Код безопасности: {name}',
   'safety.explain':

@@ -32,9 +32,28 @@ function useMessages(session: Session, peer: string) {
   return { conversation, messages, more: from > 0, loadEarlier: () => setFrom((n) => Math.max(0, n - 1)) };
 }
 
+/** Whether a session with a device of this counterpart is classical (a device that predates hybrid sessions). */
+function useClassicalSession(session: Session, peer: string): boolean {
+  const [classical, setClassical] = useState(false);
+  const revision = session.history.revision.value;
+  useEffect(() => {
+    let live = true;
+    session.client
+      .sessions(peer)
+      .then((devices) => live && setClassical(devices.some((d) => d.protection === 'classical')))
+      // Advisory only: offline, the directory lookup fails and the mark stays as it was.
+      .catch(() => undefined);
+    return () => {
+      live = false;
+    };
+  }, [peer, revision]);
+  return classical;
+}
+
 export function ConversationView(props: { session: Session; peer: string }) {
   const { session, peer } = props;
   const { conversation, messages, more, loadEarlier } = useMessages(session, peer);
+  const classical = useClassicalSession(session, peer);
   const list = useRef<HTMLDivElement>(null);
   const anchor = useRef<{ height: number; top: number } | null>(null);
   const party = conversation?.peer ?? session.party(peer);
@@ -84,6 +103,11 @@ export function ConversationView(props: { session: Session; peer: string }) {
           )}{' '}
           <a href={href({ screen: 'safety', peer })}>{t('trust.compareLink')}</a>
         </p>
+        {classical && (
+          <p class="hint">
+            <span class="badge warning">{t('trust.classicalBadge')}</span> {t('trust.classicalHint')}
+          </p>
+        )}
       </header>
       <div
         class="messages"
