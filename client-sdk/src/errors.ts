@@ -16,6 +16,11 @@ export const CLIENT_ERROR_CODES = [
   'ENVELOPE_MISMATCH',
   /** A prekey a message refers to is not (or no longer) in the key store. */
   'MISSING_PREKEY',
+  /**
+   * A device whose certificate says it speaks post-quantum hybrid sessions came without a KEM
+   * prekey: the relay left it out. The SDK never falls back to a classical session with it.
+   */
+  'DOWNGRADE_REFUSED',
   /** No session with that device, and nothing to start one with. */
   'NO_SESSION',
   /** The key store's passphrase or key is wrong, or its file was altered. */

@@ -18,8 +18,9 @@ export type {
   VerifiedContactPoint,
   VerifiedDevice,
 } from '@liaison/protocol';
-// Device ids and keys are base64url on the wire and in certificates (certifyDevice takes one); the
-// lists of handling codes and competences are what a user interface offers to choose from.
+// Device ids and keys are base64url on the wire and in certificates (certifyDevice takes one, and
+// the capability a new device's certificate declares); the lists of handling codes and competences
+// are what a user interface offers to choose from.
 export {
   COMPETENCES,
   type Competence,
@@ -27,6 +28,7 @@ export {
   encodeBase64url,
   HANDLING_CODES,
   type HandlingCode,
+  PQ_HYBRID_CAPABILITY,
 } from '@liaison/protocol';
 export {
   AttachmentOpener,
@@ -58,14 +60,18 @@ export { openKeyFile, publicKeyFile, sealKeyFile } from './crypto/key-file.js';
 export {
   generateIdentityKeyPair,
   type IdentityKeyPair,
+  type StoredKemPrekey,
   type StoredOneTimePrekey,
   type StoredSignedPrekey,
 } from './crypto/keys.js';
 export {
+  currentLastResortKemPrekey,
   currentSignedPrekey,
   DEFAULT_PREKEY_POLICY,
   type PrekeyPolicy,
+  refillKemPrekeys,
   refillOneTimePrekeys,
+  rotateLastResortKemPrekey,
   rotateSignedPrekey,
 } from './crypto/prekeys.js';
 export {
@@ -76,7 +82,7 @@ export {
 } from './crypto/safety-number.js';
 export { type EncryptedMessage, SessionCipher, type SessionPeer } from './crypto/session-cipher.js';
 export { ready } from './crypto/sodium.js';
-export type { ContactPointBinding, RemoteBundle } from './crypto/x3dh.js';
+export type { ContactPointBinding, RemoteBundle, RemoteKemPrekey, SessionVersion } from './crypto/x3dh.js';
 export { CLIENT_ERROR_CODES, isLiaisonError, isRetryable, LiaisonError, type LiaisonErrorCode } from './errors.js';
 export type { KeyStore, PeerIdentity } from './key-store/key-store.js';
 export { MemoryKeyStore } from './key-store/memory-key-store.js';

@@ -52,6 +52,8 @@ export async function register(url: string, device: TestDevice, oneTimePrekeys =
     signedPrekeyGraceMs: 1e12,
     oneTimeThreshold: 1,
     oneTimeBatch: oneTimePrekeys,
+    kemThreshold: 1,
+    kemBatch: 0,
   });
   return http(url, 'POST', '/v1/devices', {
     chain: device.chain,

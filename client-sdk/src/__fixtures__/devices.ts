@@ -1,6 +1,12 @@
 import { encodeBase64url } from '@liaison/protocol';
-import { generateIdentityKeyPair, type IdentityKeyPair } from '../crypto/keys.js';
-import { DEFAULT_PREKEY_POLICY, refillOneTimePrekeys, rotateSignedPrekey } from '../crypto/prekeys.js';
+import { generateIdentityKeyPair, type IdentityKeyPair, publicKemPrekey } from '../crypto/keys.js';
+import {
+  DEFAULT_PREKEY_POLICY,
+  refillKemPrekeys,
+  refillOneTimePrekeys,
+  rotateLastResortKemPrekey,
+  rotateSignedPrekey,
+} from '../crypto/prekeys.js';
 import { SessionCipher, type SessionPeer } from '../crypto/session-cipher.js';
 import { ready } from '../crypto/sodium.js';
 import type { ContactPointBinding, RemoteBundle } from '../crypto/x3dh.js';
@@ -17,8 +23,12 @@ export interface TestDevice {
   identity: IdentityKeyPair;
   store: MemoryKeyStore;
   cipher: SessionCipher;
-  /** Public bundle, taking one of the published one-time prekeys like a relay would (until none remain). */
-  bundle(options?: { oneTime?: boolean }): RemoteBundle;
+  /**
+   * Public bundle, taking one of the published one-time prekeys like a relay would (until none
+   * remain), and a KEM prekey: a one-time one while any remain, then the last-resort one. `kem:
+   * false` serves a classical bundle, as a relay would for a device that predates hybrid sessions.
+   */
+  bundle(options?: { oneTime?: boolean; kem?: boolean }): RemoteBundle;
   /** Simulates a process restart: the store goes through its byte form, and the cipher is new. */
   restart(): void;
 }
@@ -42,6 +52,9 @@ export async function makeDevice(
   const published = await refillOneTimePrekeys(store, 0, { ...DEFAULT_PREKEY_POLICY, oneTimeBatch: oneTimePrekeys });
   const spk = (await store.getSignedPrekeys())[0];
   if (!spk) throw new Error('no signed prekey');
+  await rotateLastResortKemPrekey(store, NOW);
+  await refillKemPrekeys(store, 0, NOW, { ...DEFAULT_PREKEY_POLICY, kemBatch: oneTimePrekeys });
+  const kemPrekeys = (await store.getKemPrekeys()).sort((a, b) => Number(a.lastResort) - Number(b.lastResort));
   const id = encodeBase64url(identity.publicKey);
   const device: TestDevice = {
     id,
@@ -49,12 +62,24 @@ export async function makeDevice(
     identity,
     store,
     cipher: new SessionCipher(store, owner),
-    bundle({ oneTime = true } = {}) {
+    bundle({ oneTime = true, kem = true } = {}) {
       const otp = oneTime ? published.shift() : undefined;
+      const kemPrekey = kem ? (kemPrekeys.length > 1 ? kemPrekeys.shift() : kemPrekeys[0]) : undefined;
+      const wire = kemPrekey && publicKemPrekey(kemPrekey);
       return {
         identityKey: identity.publicKey,
         signedPrekey: { id: spk.id, publicKey: spk.publicKey, createdAt: spk.createdAt, signature: spk.signature },
         ...(otp && { oneTimePrekey: { id: otp.id, publicKey: Buffer.from(otp.publicKey, 'base64url') } }),
+        ...(kemPrekey &&
+          wire && {
+            kemPrekey: {
+              id: kemPrekey.id,
+              lastResort: kemPrekey.lastResort,
+              publicKey: Buffer.from(wire.publicKey, 'base64url'),
+              createdAt: kemPrekey.createdAt,
+              signature: kemPrekey.signature,
+            },
+          }),
       };
     },
     restart() {

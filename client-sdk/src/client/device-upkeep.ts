@@ -1,15 +1,21 @@
 import type { CertificateChain } from '@liaison/protocol';
 import {
+  currentLastResortKemPrekey,
   currentSignedPrekey,
   DEFAULT_PREKEY_POLICY,
   type PrekeyPolicy,
+  refillKemPrekeys,
   refillOneTimePrekeys,
+  rotateLastResortKemPrekey,
   rotateSignedPrekey,
 } from '../crypto/prekeys.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import type { RelayApi } from './relay-api.js';
 
-/** This device's standing at the relay: registered once, its signed prekey rotated and one-time prekeys topped up. */
+/**
+ * This device's standing at the relay: registered once, its signed prekey and last-resort KEM
+ * prekey rotated, and both pools of one-time prekeys (X25519 and ML-KEM-768) topped up.
+ */
 export class DeviceUpkeep {
   private readonly policy: PrekeyPolicy;
 
@@ -27,19 +33,40 @@ export class DeviceUpkeep {
   async ensureRegistered(): Promise<void> {
     const deviceId = this.chain.device.deviceId;
     if ((await this.store.getState('registered')) === deviceId) return;
-    await rotateSignedPrekey(this.store, this.now(), this.policy);
+    const now = this.now();
+    await rotateSignedPrekey(this.store, now, this.policy);
     const oneTime = await refillOneTimePrekeys(this.store, 0, this.policy);
-    await this.api.register(this.chain, await currentSignedPrekey(this.store), oneTime);
+    await rotateLastResortKemPrekey(this.store, now, this.policy);
+    const kemPrekeys = [
+      await currentLastResortKemPrekey(this.store),
+      ...(await refillKemPrekeys(this.store, 0, now, this.policy)),
+    ];
+    await this.api.register(this.chain, await currentSignedPrekey(this.store), oneTime, kemPrekeys);
     await this.store.setState('registered', deviceId);
   }
 
-  /** Rotates the signed prekey when due and refills the one-time prekeys the relay runs low on. */
+  /**
+   * Rotates the signed and last-resort KEM prekeys when due and refills the one-time prekeys the
+   * relay runs low on. A relay that reports no last-resort KEM prekey, or another one than the
+   * current (a device registered before hybrid sessions, a relay that lost it), gets the current one.
+   */
   async topUp(): Promise<void> {
-    const signedPrekey = await rotateSignedPrekey(this.store, this.now(), this.policy);
+    const now = this.now();
+    const signedPrekey = await rotateSignedPrekey(this.store, now, this.policy);
+    const rotated = await rotateLastResortKemPrekey(this.store, now, this.policy);
     const count = await this.api.prekeyCount();
     const oneTimePrekeys = await refillOneTimePrekeys(this.store, count.oneTimePrekeys, this.policy);
-    if (signedPrekey || oneTimePrekeys.length > 0) {
-      await this.api.uploadPrekeys({ ...(signedPrekey && { signedPrekey }), oneTimePrekeys });
+    const lastResort = rotated ?? (await currentLastResortKemPrekey(this.store));
+    const kemPrekeys = [
+      ...(rotated || count.kem?.lastResortId !== lastResort.id ? [lastResort] : []),
+      ...(await refillKemPrekeys(this.store, count.kem?.oneTimePrekeys ?? 0, now, this.policy)),
+    ];
+    if (signedPrekey || oneTimePrekeys.length > 0 || kemPrekeys.length > 0) {
+      await this.api.uploadPrekeys({
+        ...(signedPrekey && { signedPrekey }),
+        oneTimePrekeys,
+        ...(kemPrekeys.length > 0 && { kemPrekeys }),
+      });
     }
   }
 }

@@ -14,6 +14,7 @@ import {
   type EndpointOutput,
   ErrorBody,
   endpointPath,
+  type KemPrekey,
   type OneTimePrekey,
   type PrekeyUpload,
   type SignedPrekey,
@@ -66,9 +67,14 @@ export class RelayApi {
     return answerChallenge(this.identity, challenge);
   }
 
-  register(chain: CertificateChain, signedPrekey: SignedPrekey, oneTimePrekeys: OneTimePrekey[]) {
+  register(
+    chain: CertificateChain,
+    signedPrekey: SignedPrekey,
+    oneTimePrekeys: OneTimePrekey[],
+    kemPrekeys: KemPrekey[],
+  ) {
     return this.proof('register').then((proof) =>
-      this.call(ENDPOINTS.registerDevice, { input: { chain, signedPrekey, oneTimePrekeys, proof } }),
+      this.call(ENDPOINTS.registerDevice, { input: { chain, signedPrekey, oneTimePrekeys, kemPrekeys, proof } }),
     );
   }
 

@@ -1,14 +1,19 @@
-import { decodeBase64url, type PrekeyBundle } from '@liaison/protocol';
+import { decodeBase64url, PQ_HYBRID_CAPABILITY, type PrekeyBundle } from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
 import type { RemoteBundle } from './x3dh.js';
 
-/** A prekey bundle as the relay sends it (schema-checked), as the bytes X3DH works on. */
+/**
+ * A prekey bundle as the relay sends it (schema-checked), as the bytes X3DH works on. Whether the
+ * device must be reached with a hybrid session comes from its certificate, which the relay cannot
+ * alter (the caller has verified its chain), not from what the relay chose to include.
+ */
 export function bundleFromWire(bundle: PrekeyBundle): RemoteBundle {
   const bytes = (text: string) => {
     const decoded = decodeBase64url(text);
     if (!decoded) throw new LiaisonError('INVALID_INPUT', 'prekey bundle is not canonical base64url');
     return decoded;
   };
+  const kem = bundle.kemPrekey;
   return {
     identityKey: bytes(bundle.device.deviceId),
     signedPrekey: {
@@ -20,5 +25,15 @@ export function bundleFromWire(bundle: PrekeyBundle): RemoteBundle {
     ...(bundle.oneTimePrekey && {
       oneTimePrekey: { id: bundle.oneTimePrekey.id, publicKey: bytes(bundle.oneTimePrekey.publicKey) },
     }),
+    ...(kem && {
+      kemPrekey: {
+        id: kem.id,
+        lastResort: kem.lastResort,
+        publicKey: bytes(kem.publicKey),
+        createdAt: kem.createdAt,
+        signature: bytes(kem.signature),
+      },
+    }),
+    requiresHybrid: bundle.device.capabilities?.includes(PQ_HYBRID_CAPABILITY) ?? false,
   };
 }

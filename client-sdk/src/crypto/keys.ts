@@ -7,6 +7,7 @@ import {
   type SignedPrekey,
 } from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
+import { wipe } from './bytes.js';
 import { sodium } from './sodium.js';
 
 /** A device's or an account's Ed25519 signing key pair. */
@@ -33,11 +34,16 @@ export interface StoredOneTimePrekey extends KeyPair {
   id: number;
 }
 
-/** An ML-KEM-768 prekey: `privateKey` is the 2,400-byte decapsulation key. */
-export interface StoredKemPrekey extends KeyPair {
+/**
+ * An ML-KEM-768 prekey, kept as its 64-byte seed (FIPS 203's d ‖ z), from which the key pair is
+ * made again when needed: 64 bytes instead of a 2,400-byte decapsulation key and a 1,184-byte
+ * encapsulation key, which matters to a key store that writes itself whole on every change.
+ */
+export interface StoredKemPrekey {
   id: number;
   lastResort: boolean;
   createdAt: number;
+  seed: Uint8Array;
   signature: Uint8Array;
   /** Last-resort ones only: when a newer one replaced it; it is kept for a grace period after. */
   retiredAt?: number;
@@ -100,31 +106,38 @@ export function generateOneTimePrekeys(ids: readonly number[]): StoredOneTimePre
   return ids.map((id) => ({ id, ...generateKeyPair() }));
 }
 
-/**
- * A signed ML-KEM-768 prekey. `seed` (64 bytes, FIPS 203's d ‖ z) is for known-answer tests
- * only; without it the key pair is random.
- */
+/** A KEM prekey's key pair, made again from its seed. */
+export function kemKeyPair(prekey: StoredKemPrekey): KeyPair {
+  const { publicKey, privateKey } = sodium().crypto_kem_mlkem768_seed_keypair(prekey.seed);
+  return { publicKey, privateKey };
+}
+
+/** A signed ML-KEM-768 prekey. `seed` is given only by known-answer tests; otherwise it is random. */
 export function generateKemPrekey(
   identity: IdentityKeyPair,
   id: number,
   lastResort: boolean,
   createdAt: number,
-  seed?: Uint8Array,
+  seed: Uint8Array = sodium().randombytes_buf(sodium().crypto_kem_mlkem768_SEEDBYTES),
 ): StoredKemPrekey {
-  const pair = seed ? sodium().crypto_kem_mlkem768_seed_keypair(seed) : sodium().crypto_kem_mlkem768_keypair();
-  const signature = sign(
+  const prekey: StoredKemPrekey = { id, lastResort, createdAt, seed: seed.slice(), signature: new Uint8Array(0) };
+  const { publicKey, privateKey } = kemKeyPair(prekey);
+  wipe(privateKey);
+  prekey.signature = sign(
     identity,
-    encodeKemPrekey({ id, keyType: KEM_KEY_TYPE, lastResort, publicKey: encodeBase64url(pair.publicKey), createdAt }),
+    encodeKemPrekey({ id, keyType: KEM_KEY_TYPE, lastResort, publicKey: encodeBase64url(publicKey), createdAt }),
   );
-  return { id, lastResort, createdAt, signature, publicKey: pair.publicKey, privateKey: pair.privateKey };
+  return prekey;
 }
 
 export function publicKemPrekey(prekey: StoredKemPrekey): KemPrekey {
+  const { publicKey, privateKey } = kemKeyPair(prekey);
+  wipe(privateKey);
   return {
     id: prekey.id,
     keyType: KEM_KEY_TYPE,
     lastResort: prekey.lastResort,
-    publicKey: encodeBase64url(prekey.publicKey),
+    publicKey: encodeBase64url(publicKey),
     createdAt: prekey.createdAt,
     signature: encodeBase64url(prekey.signature),
   };

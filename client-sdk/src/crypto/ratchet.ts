@@ -78,9 +78,15 @@ export function decodeHeader(bytes: Uint8Array): RatchetHeader {
   return { dh: bytes.slice(0, 32), pn: view.getUint32(32), n: view.getUint32(36) };
 }
 
-/** Alice: she knows Bob's ratchet key (his signed prekey) and can send at once. */
-export function initiatorState(sharedKey: Uint8Array, remoteRatchetKey: Uint8Array): RatchetState {
-  const sendingKeyPair = generateKeyPair();
+/**
+ * Alice: she knows Bob's ratchet key (his signed prekey) and can send at once. `sendingKeyPair`
+ * is given only by known-answer tests; otherwise it is fresh.
+ */
+export function initiatorState(
+  sharedKey: Uint8Array,
+  remoteRatchetKey: Uint8Array,
+  sendingKeyPair: KeyPair = generateKeyPair(),
+): RatchetState {
   const [rootKey, sendingChainKey] = kdfRoot(sharedKey, dh(sendingKeyPair.privateKey, remoteRatchetKey));
   return {
     rootKey,

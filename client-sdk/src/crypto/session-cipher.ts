@@ -2,7 +2,7 @@ import { decodeBase64url } from '@liaison/protocol';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import { concat, equalBytes } from './bytes.js';
-import type { IdentityKeyPair } from './keys.js';
+import { type IdentityKeyPair, kemKeyPair } from './keys.js';
 import { messagePrefix, type ParsedMessage, parseMessage } from './message.js';
 import { initiatorState, ratchetDecrypt, ratchetEncrypt, responderState } from './ratchet.js';
 import {
@@ -13,7 +13,7 @@ import {
   type SessionState,
   serializeSessionRecord,
 } from './session-record.js';
-import { type ContactPointBinding, type RemoteBundle, x3dhInitiate, x3dhRespond } from './x3dh.js';
+import { type ContactPointBinding, type RemoteBundle, type SessionVersion, x3dhInitiate, x3dhRespond } from './x3dh.js';
 
 export interface EncryptedMessage {
   kind: 'prekey-message' | 'message';
@@ -48,6 +48,15 @@ export class SessionCipher {
   }
 
   /**
+   * The version of the session that encrypts for this device now: 2 hybrid (post-quantum initial
+   * agreement), 1 classical (a device that predates hybrid sessions), undefined when none.
+   */
+  async sessionVersion(peer: SessionPeer): Promise<SessionVersion | undefined> {
+    const { current } = await this.load(peer.deviceId);
+    return current && boundTo(current, peer) ? current.version : undefined;
+  }
+
+  /**
    * Encrypts for one device. With no session yet with it as `peer`'s device, starts one from
    * `bundle`, whose signed prekey must carry a valid signature by the device's identity key (the
    * device id).
@@ -70,7 +79,7 @@ export class SessionCipher {
       };
       let prefix: Uint8Array = new Uint8Array(0);
       const { ciphertext } = ratchetEncrypt(state.ratchet, plaintext, (header) => {
-        prefix = messagePrefix(prekey, header);
+        prefix = messagePrefix(state.version, prekey, header);
         return concat(state.associatedData, prefix);
       });
       await this.save(deviceId, record);
@@ -140,15 +149,23 @@ export class SessionCipher {
     if (prekey.oneTimePrekeyId !== undefined && !oneTimePrekey) {
       throw new LiaisonError('MISSING_PREKEY', 'the one-time prekey this message uses was already used');
     }
-    const { sharedKey, associatedData } = x3dhRespond(
+    const kemPrekey = prekey.kem && (await this.store.getKemPrekey(prekey.kem.prekeyId));
+    if (prekey.kem && !kemPrekey) {
+      throw new LiaisonError('MISSING_PREKEY', 'the KEM prekey this message uses was already used, or is gone');
+    }
+    const { version, sharedKey, associatedData } = x3dhRespond(
       identity,
-      signedPrekey,
-      oneTimePrekey,
+      {
+        signedPrekey,
+        ...(oneTimePrekey && { oneTimePrekey }),
+        ...(kemPrekey && prekey.kem && { kem: { keyPair: kemKeyPair(kemPrekey), ciphertext: prekey.kem.ciphertext } }),
+      },
       prekey.identityKey,
       prekey.baseKey,
       { initiator: peer, responder: this.owner },
     );
     const state: SessionState = {
+      version,
       ratchet: responderState(sharedKey, signedPrekey),
       associatedData,
       remoteIdentityKey: prekey.identityKey,
@@ -158,6 +175,7 @@ export class SessionCipher {
     const plaintext = await this.commit(peer.deviceId, record, decryptWith(state, message), beforeCommit);
     // Only once the session is saved: a crash before this leaves an unused prekey, never a lost session.
     if (oneTimePrekey) await this.store.removeOneTimePrekey(oneTimePrekey.id);
+    if (kemPrekey && !kemPrekey.lastResort) await this.store.removeKemPrekey(kemPrekey.id);
     return plaintext;
   }
 
@@ -219,8 +237,9 @@ function startSession(
   if (!equalBytes(bundle.identityKey, remoteIdentityKey)) {
     throw new LiaisonError('UNTRUSTED_IDENTITY', 'the prekey bundle belongs to another device');
   }
-  const { sharedKey, associatedData, ephemeralPublicKey } = x3dhInitiate(identity, bundle, parties);
+  const { version, sharedKey, associatedData, ephemeralPublicKey, kem } = x3dhInitiate(identity, bundle, parties);
   return {
+    version,
     ratchet: initiatorState(sharedKey, bundle.signedPrekey.publicKey),
     associatedData,
     remoteIdentityKey,
@@ -229,6 +248,7 @@ function startSession(
     pendingPrekey: {
       signedPrekeyId: bundle.signedPrekey.id,
       ...(bundle.oneTimePrekey && { oneTimePrekeyId: bundle.oneTimePrekey.id }),
+      ...(kem && { kem }),
     },
   };
 }

@@ -2,10 +2,12 @@ import { decodeBase64url, encodeBase64url } from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
 import { equalBytes } from './bytes.js';
 import type { RatchetState } from './ratchet.js';
-import type { ContactPointBinding } from './x3dh.js';
+import { CLASSICAL_VERSION, type ContactPointBinding, HYBRID_VERSION, type SessionVersion } from './x3dh.js';
 
 /** One session with a remote device: a ratchet and what binds it to the two identities. */
 export interface SessionState {
+  /** 1: classical (X3DH); 2: hybrid (PQXDH with ML-KEM-768). Every message of the session carries it. */
+  version: SessionVersion;
   ratchet: RatchetState;
   associatedData: Uint8Array;
   remoteIdentityKey: Uint8Array;
@@ -14,7 +16,14 @@ export interface SessionState {
   /** The initiator's X3DH ephemeral key: names the session, so a repeated prekey message finds it. */
   baseKey: Uint8Array;
   /** Set on the initiator's side until the first reply: every message repeats the X3DH header. */
-  pendingPrekey?: { signedPrekeyId: number; oneTimePrekeyId?: number };
+  pendingPrekey?: PendingPrekey;
+}
+
+export interface PendingPrekey {
+  signedPrekeyId: number;
+  oneTimePrekeyId?: number;
+  /** Hybrid sessions: the KEM prekey used and the ciphertext, repeated with the header. */
+  kem?: { prekeyId: number; ciphertext: Uint8Array };
 }
 
 /**
@@ -49,7 +58,9 @@ const b64 = encodeBase64url;
 
 function serializeState(s: SessionState) {
   const r = s.ratchet;
+  const pending = s.pendingPrekey;
   return {
+    version: s.version,
     ratchet: {
       rootKey: b64(r.rootKey),
       sendingPublic: b64(r.sendingKeyPair.publicKey),
@@ -67,7 +78,13 @@ function serializeState(s: SessionState) {
     remoteIdentityKey: b64(s.remoteIdentityKey),
     peer: { contactPointId: s.peer.contactPointId, accountKey: b64(s.peer.accountKey) },
     baseKey: b64(s.baseKey),
-    pendingPrekey: s.pendingPrekey ?? null,
+    pendingPrekey: pending
+      ? {
+          signedPrekeyId: pending.signedPrekeyId,
+          ...(pending.oneTimePrekeyId !== undefined && { oneTimePrekeyId: pending.oneTimePrekeyId }),
+          ...(pending.kem && { kem: { prekeyId: pending.kem.prekeyId, ciphertext: b64(pending.kem.ciphertext) } }),
+        }
+      : null,
   };
 }
 
@@ -103,12 +120,20 @@ function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : corrupt();
 }
 
+// Records written before hybrid sessions have no version: they are classical.
+function sessionVersion(value: unknown): SessionVersion {
+  if (value === undefined) return CLASSICAL_VERSION;
+  return value === CLASSICAL_VERSION || value === HYBRID_VERSION ? value : corrupt();
+}
+
 function deserializeState(value: unknown): SessionState {
   const s = object(value);
   const r = object(s.ratchet);
   const pending = s.pendingPrekey === null ? undefined : object(s.pendingPrekey);
+  const pendingKem = pending?.kem === undefined ? undefined : object(pending.kem);
   const peer = object(s.peer);
   return {
+    version: sessionVersion(s.version),
     ratchet: {
       rootKey: bytes(r.rootKey),
       sendingKeyPair: { publicKey: bytes(r.sendingPublic), privateKey: bytes(r.sendingPrivate) },
@@ -137,6 +162,7 @@ function deserializeState(value: unknown): SessionState {
       pendingPrekey: {
         signedPrekeyId: count(pending.signedPrekeyId),
         ...(pending.oneTimePrekeyId !== undefined && { oneTimePrekeyId: count(pending.oneTimePrekeyId) }),
+        ...(pendingKem && { kem: { prekeyId: count(pendingKem.prekeyId), ciphertext: bytes(pendingKem.ciphertext) } }),
       },
     }),
   };

@@ -37,10 +37,16 @@ describe('X3DH', () => {
     const spk = (await bob.store.getSignedPrekeys())[0];
     if (!spk) throw new Error('no signed prekey');
     for (const withOneTime of [true, false]) {
-      const bundle = bob.bundle({ oneTime: withOneTime });
+      const bundle = bob.bundle({ oneTime: withOneTime, kem: false });
       const a = x3dhInitiate(alice, bundle, parties);
       const otp = bundle.oneTimePrekey && (await bob.store.getOneTimePrekey(bundle.oneTimePrekey.id));
-      const b = x3dhRespond(bob.identity, spk, otp, alice.publicKey, a.ephemeralPublicKey, parties);
+      const b = x3dhRespond(
+        bob.identity,
+        { signedPrekey: spk, ...(otp && { oneTimePrekey: otp }) },
+        alice.publicKey,
+        a.ephemeralPublicKey,
+        parties,
+      );
       expect(Buffer.from(a.sharedKey).equals(Buffer.from(b.sharedKey))).toBe(true);
       expect(a.associatedData).toEqual(b.associatedData);
       const boundParties = 2 * (1 + 'th-oag.a'.length + 32);

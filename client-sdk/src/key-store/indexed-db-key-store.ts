@@ -1,7 +1,7 @@
 import type { webcrypto } from 'node:crypto';
 import { committed, type IdbDatabase, indexedDbFactory, isSecureContext, requested } from '../browser/web-apis.js';
 import { concat, u32, wipe } from '../crypto/bytes.js';
-import type { IdentityKeyPair, StoredOneTimePrekey, StoredSignedPrekey } from '../crypto/keys.js';
+import type { IdentityKeyPair, StoredKemPrekey, StoredOneTimePrekey, StoredSignedPrekey } from '../crypto/keys.js';
 import { ready, sodium } from '../crypto/sodium.js';
 import { LiaisonError } from '../errors.js';
 import { type DeviceLock, holdDeviceLock, type WhenInUse } from './device-lock.js';
@@ -239,6 +239,25 @@ export class IndexedDbKeyStore implements KeyStore {
     this.usable();
     await this.memory.removeOneTimePrekey(id);
     return this.persist([[`otk:${id}`, undefined]]);
+  }
+
+  async getKemPrekey(id: number) {
+    this.usable();
+    return this.memory.getKemPrekey(id);
+  }
+  async getKemPrekeys() {
+    this.usable();
+    return this.memory.getKemPrekeys();
+  }
+  async putKemPrekeys(prekeys: readonly StoredKemPrekey[]) {
+    this.usable();
+    await this.memory.putKemPrekeys(prekeys);
+    return this.persist(prekeys.map((p) => [`kem:${p.id}`, only((d) => d.kemPrekeys.set(p.id, p))]));
+  }
+  async removeKemPrekey(id: number) {
+    this.usable();
+    await this.memory.removeKemPrekey(id);
+    return this.persist([[`kem:${id}`, undefined]]);
   }
 
   async getSession(deviceId: string) {
@@ -597,6 +616,7 @@ async function load(db: IdbDatabase, keys: Keys): Promise<KeyStoreData> {
     if (entry.identity) data.identity = entry.identity;
     for (const [k, v] of entry.signedPrekeys) data.signedPrekeys.set(k, v);
     for (const [k, v] of entry.oneTimePrekeys) data.oneTimePrekeys.set(k, v);
+    for (const [k, v] of entry.kemPrekeys) data.kemPrekeys.set(k, v);
     for (const [k, v] of entry.sessions) data.sessions.set(k, v);
     for (const [k, v] of entry.peers) data.peers.set(k, v);
     for (const [k, v] of entry.state) data.state.set(k, v);

@@ -1,6 +1,17 @@
 import { decodeBase64url, encodeBase64url } from '@liaison/protocol';
-import { generateIdentityKeyPair, type StoredOneTimePrekey, type StoredSignedPrekey } from '../crypto/keys.js';
-import { DEFAULT_PREKEY_POLICY, refillOneTimePrekeys, rotateSignedPrekey } from '../crypto/prekeys.js';
+import {
+  generateIdentityKeyPair,
+  publicKemPrekey,
+  type StoredKemPrekey,
+  type StoredOneTimePrekey,
+  type StoredSignedPrekey,
+} from '../crypto/keys.js';
+import {
+  DEFAULT_PREKEY_POLICY,
+  refillKemPrekeys,
+  refillOneTimePrekeys,
+  rotateSignedPrekey,
+} from '../crypto/prekeys.js';
 import { SessionCipher, type SessionPeer } from '../crypto/session-cipher.js';
 import { ready } from '../crypto/sodium.js';
 import type { KeyStore, PeerIdentity } from './key-store.js';
@@ -129,6 +140,29 @@ export function keyStoreContract(test: TestFunctions, name: string, subject: Key
         await store.removeOneTimePrekey(42);
         expect(await store.getOneTimePrekey(42)).toBe(undefined);
         expect(sorted(await store.getOneTimePrekeyIds())).toEqual([0, 43, MAX_PREKEY_ID]);
+      }),
+    );
+
+    it(
+      'keeps KEM prekeys of both kinds by id, a retired last-resort one with its retirement, and removes them one at a time',
+      withStore(async (store) => {
+        const batch = [kemPrekey(0, false, 1), kemPrekey(42, false, 2), kemPrekey(MAX_PREKEY_ID, true, 3)];
+        await store.putKemPrekeys(batch);
+        await store.putKemPrekeys([]);
+        const retired = { ...kemPrekey(43, true, 4), retiredAt: 1_790_000_100_000 };
+        await store.putKemPrekeys([retired]);
+        const all = [...batch, retired];
+        expect(sorted((await store.getKemPrekeys()).map((p) => p.id))).toEqual([0, 42, 43, MAX_PREKEY_ID]);
+        for (const prekey of all) expect(plain(await store.getKemPrekey(prekey.id))).toEqual(plain(prekey));
+        expect(await store.getKemPrekey(44)).toBe(undefined);
+        // Changing what was returned changes nothing stored.
+        const returned = await store.getKemPrekey(42);
+        returned?.seed.fill(0);
+        expect(plain(await store.getKemPrekey(42))).toEqual(plain(batch[1]));
+        await store.removeKemPrekey(42);
+        await store.removeKemPrekey(42);
+        expect(await store.getKemPrekey(42)).toBe(undefined);
+        expect(sorted((await store.getKemPrekeys()).map((p) => p.id))).toEqual([0, 43, MAX_PREKEY_ID]);
       }),
     );
 
@@ -271,17 +305,29 @@ export function keyStoreContract(test: TestFunctions, name: string, subject: Key
         const alice = await peerDevice(new MemoryKeyStore());
         const bob = await peerDevice(await open());
         const otp = (await refillOneTimePrekeys(bob.store, 0, { ...DEFAULT_PREKEY_POLICY, oneTimeBatch: 1 }))[0];
+        const kem = (await refillKemPrekeys(bob.store, 0, 0, { ...DEFAULT_PREKEY_POLICY, kemBatch: 1 }))[0];
         const spk = (await bob.store.getSignedPrekeys())[0];
-        if (!otp || !spk) throw new Error('the store lost the prekeys it was just given');
+        const storedKem = kem && (await bob.store.getKemPrekey(kem.id));
+        if (!otp || !kem || !spk || !storedKem) throw new Error('the store lost the prekeys it was just given');
         // What the relay would hand Alice: Bob's public keys, read back from the store under test.
+        const kemPublic = publicKemPrekey(storedKem);
         const bundle = {
           identityKey: bob.identityKey,
           signedPrekey: { id: spk.id, publicKey: spk.publicKey, createdAt: spk.createdAt, signature: spk.signature },
           oneTimePrekey: { id: otp.id, publicKey: decodeBase64url(otp.publicKey) ?? new Uint8Array() },
+          kemPrekey: {
+            id: kemPublic.id,
+            lastResort: false,
+            publicKey: decodeBase64url(kemPublic.publicKey) ?? new Uint8Array(),
+            createdAt: kemPublic.createdAt,
+            signature: storedKem.signature,
+          },
         };
         const first = await alice.cipher.encrypt(bob.address, text('first'), bundle);
         expect(read(await bob.cipher.decrypt(alice.address, first.body))).toBe('first');
+        expect(await bob.cipher.sessionVersion(alice.address)).toBe(2);
         expect(await bob.store.getOneTimePrekey(otp.id)).toBe(undefined);
+        expect(await bob.store.getKemPrekey(kem.id)).toBe(undefined);
 
         const later = subject.reopen ? await reopen(bob.store) : bob.store;
         const bobAgain = new SessionCipher(later, bob.binding);
@@ -301,6 +347,7 @@ export function keyStoreContract(test: TestFunctions, name: string, subject: Key
             identity: identity(1),
             signedPrekeys: [signedPrekey(1, 2), { ...signedPrekey(2, 3), retiredAt: 5_000 }],
             oneTimePrekeys: [oneTimePrekey(3, 4), oneTimePrekey(MAX_PREKEY_ID, 5)],
+            kemPrekeys: [kemPrekey(4, false, 11), { ...kemPrekey(5, true, 12), retiredAt: 6_000 }],
             session: bytes(2048, 6),
             peers: [
               { accountKey: bytes(32, 7), firstSeenAt: 1, verifiedAt: 2 },
@@ -312,6 +359,8 @@ export function keyStoreContract(test: TestFunctions, name: string, subject: Key
           await store.removeSignedPrekey(9);
           await store.putOneTimePrekeys([...written.oneTimePrekeys, oneTimePrekey(10, 10)]);
           await store.removeOneTimePrekey(10);
+          await store.putKemPrekeys([...written.kemPrekeys, kemPrekey(11, false, 13)]);
+          await store.removeKemPrekey(11);
           await store.putSession('device', written.session);
           await store.putPeerIdentity('cp-1', written.peers[0] as PeerIdentity);
           await store.putPeerIdentity('cp-2', written.peers[1] as PeerIdentity);
@@ -327,10 +376,13 @@ export function keyStoreContract(test: TestFunctions, name: string, subject: Key
               oneTimePrekeys: await Promise.all(
                 sorted(await reopened.getOneTimePrekeyIds()).map((id) => reopened.getOneTimePrekey(id)),
               ),
+              kemPrekeys: byId(await reopened.getKemPrekeys()),
               session: await reopened.getSession('device'),
               peers: [await reopened.getPeerIdentity('cp-1'), await reopened.getPeerIdentity('cp-2')],
             }),
-          ).toEqual(plain({ ...written, signedPrekeys: byId(written.signedPrekeys) }));
+          ).toEqual(
+            plain({ ...written, signedPrekeys: byId(written.signedPrekeys), kemPrekeys: byId(written.kemPrekeys) }),
+          );
           expect(await reopened.stateKeys('inbox:')).toEqual(['inbox:kept']);
           expect(await reopened.getState('inbox:kept')).toBe('pending');
         }),
@@ -355,6 +407,14 @@ const signedPrekey = (id: number, seed: number): StoredSignedPrekey => ({
   publicKey: bytes(32, seed),
   privateKey: bytes(32, seed + 100),
   signature: bytes(64, seed + 200),
+});
+
+const kemPrekey = (id: number, lastResort: boolean, seed: number): StoredKemPrekey => ({
+  id,
+  lastResort,
+  createdAt: 1_790_000_000_000 + seed,
+  seed: bytes(64, seed),
+  signature: bytes(64, seed + 100),
 });
 
 const oneTimePrekey = (id: number, seed: number): StoredOneTimePrekey => ({
@@ -383,7 +443,7 @@ function plain(value: unknown): unknown {
 
 /** The order of listings is not part of the contract. */
 const sorted = <T extends string | number>(values: T[]) => [...values].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-const byId = (prekeys: StoredSignedPrekey[]) => plain([...prekeys].sort((a, b) => a.id - b.id));
+const byId = (prekeys: { id: number }[]) => plain([...prekeys].sort((a, b) => a.id - b.id));
 
 const text = (s: string) => new TextEncoder().encode(s);
 const read = (b: Uint8Array) => new TextDecoder().decode(b);

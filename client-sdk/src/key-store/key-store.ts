@@ -1,4 +1,4 @@
-import type { IdentityKeyPair, StoredOneTimePrekey, StoredSignedPrekey } from '../crypto/keys.js';
+import type { IdentityKeyPair, StoredKemPrekey, StoredOneTimePrekey, StoredSignedPrekey } from '../crypto/keys.js';
 
 /** What the device recorded about a contact point's account key (trust on first use, then checks). */
 export interface PeerIdentity {
@@ -25,6 +25,12 @@ export interface KeyStore {
   getOneTimePrekeyIds(): Promise<number[]>;
   putOneTimePrekeys(prekeys: readonly StoredOneTimePrekey[]): Promise<void>;
   removeOneTimePrekey(id: number): Promise<void>;
+
+  /** ML-KEM-768 prekeys of both kinds (`lastResort` tells which); ids are unique across both. */
+  getKemPrekey(id: number): Promise<StoredKemPrekey | undefined>;
+  getKemPrekeys(): Promise<StoredKemPrekey[]>;
+  putKemPrekeys(prekeys: readonly StoredKemPrekey[]): Promise<void>;
+  removeKemPrekey(id: number): Promise<void>;
 
   /** Sessions with one remote device, keyed by its device id. */
   getSession(deviceId: string): Promise<Uint8Array | undefined>;

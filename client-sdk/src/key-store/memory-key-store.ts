@@ -1,5 +1,5 @@
 import { wipe } from '../crypto/bytes.js';
-import type { IdentityKeyPair, StoredOneTimePrekey, StoredSignedPrekey } from '../crypto/keys.js';
+import type { IdentityKeyPair, StoredKemPrekey, StoredOneTimePrekey, StoredSignedPrekey } from '../crypto/keys.js';
 import type { KeyStore, PeerIdentity } from './key-store.js';
 
 /** Everything a key store holds, as plain data. */
@@ -7,6 +7,7 @@ export interface KeyStoreData {
   identity?: IdentityKeyPair;
   signedPrekeys: Map<number, StoredSignedPrekey>;
   oneTimePrekeys: Map<number, StoredOneTimePrekey>;
+  kemPrekeys: Map<number, StoredKemPrekey>;
   sessions: Map<string, Uint8Array>;
   peers: Map<string, PeerIdentity>;
   state: Map<string, string>;
@@ -16,6 +17,7 @@ export function emptyKeyStoreData(): KeyStoreData {
   return {
     signedPrekeys: new Map(),
     oneTimePrekeys: new Map(),
+    kemPrekeys: new Map(),
     sessions: new Map(),
     peers: new Map(),
     state: new Map(),
@@ -37,10 +39,11 @@ export class MemoryKeyStore implements KeyStore {
 
   /** Wipes every key and session held and empties the store (a key store being closed). */
   forget(): void {
-    const { identity, signedPrekeys, oneTimePrekeys, sessions, peers } = this.data;
+    const { identity, signedPrekeys, oneTimePrekeys, kemPrekeys, sessions, peers } = this.data;
     wipe(identity?.privateKey, identity?.publicKey);
     for (const p of signedPrekeys.values()) wipe(p.privateKey, p.publicKey);
     for (const p of oneTimePrekeys.values()) wipe(p.privateKey, p.publicKey);
+    for (const p of kemPrekeys.values()) wipe(p.seed);
     for (const record of sessions.values()) wipe(record);
     for (const peer of peers.values()) wipe(peer.accountKey);
     this.data = emptyKeyStoreData();
@@ -78,6 +81,21 @@ export class MemoryKeyStore implements KeyStore {
   }
   async removeOneTimePrekey(id: number) {
     if (this.data.oneTimePrekeys.delete(id)) await this.changed();
+  }
+
+  async getKemPrekey(id: number) {
+    const prekey = this.data.kemPrekeys.get(id);
+    return prekey && copy(prekey);
+  }
+  async getKemPrekeys() {
+    return [...this.data.kemPrekeys.values()].map(copy);
+  }
+  async putKemPrekeys(prekeys: readonly StoredKemPrekey[]) {
+    for (const prekey of prekeys) this.data.kemPrekeys.set(prekey.id, copy(prekey));
+    await this.changed();
+  }
+  async removeKemPrekey(id: number) {
+    if (this.data.kemPrekeys.delete(id)) await this.changed();
   }
 
   async getSession(deviceId: string) {

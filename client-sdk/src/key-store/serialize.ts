@@ -24,6 +24,14 @@ export function serializeKeyStoreData(data: KeyStoreData): Uint8Array {
       publicKey: b64(p.publicKey),
       privateKey: b64(p.privateKey),
     })),
+    kemPrekeys: [...data.kemPrekeys.values()].map((p) => ({
+      id: p.id,
+      lastResort: p.lastResort,
+      createdAt: p.createdAt,
+      retiredAt: p.retiredAt,
+      seed: b64(p.seed),
+      signature: b64(p.signature),
+    })),
     sessions: [...data.sessions].map(([deviceId, record]) => [deviceId, b64(record)]),
     peers: [...data.peers].map(([contactPointId, p]) => [
       contactPointId,
@@ -73,6 +81,19 @@ export function deserializeKeyStoreData(raw: Uint8Array): KeyStoreData {
       id: int(p.id),
       publicKey: bytes(p.publicKey),
       privateKey: bytes(p.privateKey),
+    });
+  }
+  // Absent from stores written before hybrid sessions.
+  for (const value of json.kemPrekeys === undefined ? [] : arr(json.kemPrekeys)) {
+    const p = obj(value);
+    const retiredAt = optionalInt(p.retiredAt);
+    data.kemPrekeys.set(int(p.id), {
+      id: int(p.id),
+      lastResort: typeof p.lastResort === 'boolean' ? p.lastResort : bad(),
+      createdAt: int(p.createdAt),
+      ...(retiredAt !== undefined && { retiredAt }),
+      seed: bytes(p.seed),
+      signature: bytes(p.signature),
     });
   }
   for (const entry of arr(json.sessions)) {
