@@ -3,9 +3,15 @@
  * prekey bundles in the relay's wire shape (PrekeyBundle, with a real device certificate), and
  * initiators that start a session from one with the SDK's SessionCipher and MemoryKeyStore.
  */
-import { encodeBase64url, type PrekeyBundle } from '@liaison/protocol';
+import { decodeBase64url, encodeBase64url, PQ_HYBRID_CAPABILITY, type PrekeyBundle } from '@liaison/protocol';
 import { bundleFromWire } from '../src/crypto/bundle.js';
-import { generateIdentityKeyPair, generateOneTimePrekeys, generateSignedPrekey } from '../src/crypto/keys.js';
+import {
+  generateIdentityKeyPair,
+  generateKemPrekey,
+  generateOneTimePrekeys,
+  generateSignedPrekey,
+  publicKemPrekey,
+} from '../src/crypto/keys.js';
 import { SessionCipher, type SessionPeer } from '../src/crypto/session-cipher.js';
 import type { ContactPointBinding } from '../src/crypto/x3dh.js';
 import { MemoryKeyStore } from '../src/key-store/memory-key-store.js';
@@ -27,8 +33,12 @@ async function device() {
   return { account, owner, identity, store, address, cipher: new SessionCipher(store, owner) };
 }
 
-/** The responder: one signed prekey, and one-time prekeys made on demand. */
-export async function liaisonResponder() {
+/**
+ * The responder: one signed prekey, and one-time prekeys made on demand. `hybrid`: its certificate
+ * says pq-hybrid and each bundle carries a one-time ML-KEM-768 prekey; otherwise it is a device
+ * that predates hybrid sessions (no capability, no KEM prekey), reached classically.
+ */
+export async function liaisonResponder({ hybrid }: { hybrid: boolean }) {
   const self = await device();
   const now = Date.now();
   const certificate = certifyDevice(self.account, {
@@ -37,16 +47,20 @@ export async function liaisonResponder() {
     deviceName: 'Office computer',
     notBefore: now - DAY,
     notAfter: now + 365 * DAY,
+    ...(hybrid && { capabilities: [PQ_HYBRID_CAPABILITY] }),
   });
   const spk = generateSignedPrekey(self.identity, 1, now);
   await self.store.putSignedPrekey(spk);
   let nextId = 1;
 
-  /** Makes and stores a one-time prekey; returns the bundle the relay would send with it. */
+  /** Makes and stores a one-time prekey (and KEM prekey); returns the bundle the relay would send with them. */
   async function publish(): Promise<PrekeyBundle> {
-    const [otp] = generateOneTimePrekeys([nextId++]);
+    const id = nextId++;
+    const [otp] = generateOneTimePrekeys([id]);
     if (!otp) throw new Error('no one-time prekey');
     await self.store.putOneTimePrekeys([otp]);
+    const kem = hybrid ? generateKemPrekey(self.identity, id, false, now) : undefined;
+    if (kem) await self.store.putKemPrekeys([kem]);
     return {
       device: certificate,
       signedPrekey: {
@@ -56,6 +70,7 @@ export async function liaisonResponder() {
         signature: encodeBase64url(spk.signature),
       },
       oneTimePrekey: { id: otp.id, publicKey: encodeBase64url(otp.publicKey) },
+      ...(kem && { kemPrekey: publicKemPrekey(kem) }),
     };
   }
 
@@ -78,4 +93,22 @@ export async function liaisonInitiator() {
     const { body } = await self.cipher.encrypt(responder.address, plaintext, bundleFromWire(wire));
     return { body, received: await responder.cipher.decrypt(self.address, body) };
   };
+}
+
+/**
+ * A bundle's sizes: its JSON as the relay sends it, the share of its KEM prekey in that JSON, and
+ * its keys, signatures and prekey ids alone (4 bytes an id), counted as libsignal's bundle is.
+ */
+export function liaisonBundleSizes(wire: PrekeyBundle) {
+  const json = (b: PrekeyBundle) => Buffer.byteLength(JSON.stringify(b));
+  const { kemPrekey, ...withoutKem } = wire;
+  const bytes = (text: string) => decodeBase64url(text)?.length ?? Number.NaN;
+  const keyMaterial =
+    bytes(wire.device.deviceId) +
+    bytes(wire.signedPrekey.publicKey) +
+    bytes(wire.signedPrekey.signature) +
+    4 +
+    (wire.oneTimePrekey ? bytes(wire.oneTimePrekey.publicKey) + 4 : 0) +
+    (kemPrekey ? bytes(kemPrekey.publicKey) + bytes(kemPrekey.signature) + 4 : 0);
+  return { wire: json(wire), kemPrekey: json(wire) - json(withoutKem), keyMaterial };
 }

@@ -139,21 +139,20 @@ export interface SignalWireBundle {
 }
 
 /**
- * The bundle's size as the brief counts it: the serialised parts (33-byte keys with their type
- * byte, 64-byte XEdDSA signatures, the Kyber key with its type byte) plus every id as 4 bytes
- * (registration id, device id, one-time, signed and Kyber prekey ids).
+ * The bundle's sizes: the sum of its serialised parts (33-byte keys with their type byte, 64-byte
+ * XEdDSA signatures, the Kyber key with its type byte) and every id as 4 bytes (registration id,
+ * device id, one-time, signed and Kyber prekey ids); and the Kyber prekey's share of it.
  */
-export function signalBundleBytes(b: SignalWireBundle): number {
-  const ids = 5 * 4;
-  return (
+export function signalBundleSizes(b: SignalWireBundle) {
+  const kemPrekey = b.kyberPrekey.publicKey.length + b.kyberPrekey.signature.length + 4;
+  const wire =
     b.identityKey.length +
     b.signedPrekey.publicKey.length +
     b.signedPrekey.signature.length +
     b.oneTimePrekey.publicKey.length +
-    b.kyberPrekey.publicKey.length +
-    b.kyberPrekey.signature.length +
-    ids
-  );
+    kemPrekey +
+    4 * 4;
+  return { wire, kemPrekey, keyMaterial: wire };
 }
 
 let names = 0;
