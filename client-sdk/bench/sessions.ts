@@ -22,6 +22,7 @@ import {
   signalInitiator,
   signalResponder,
 } from './libsignal-peer.js';
+import { benchSessionParts } from './session-parts.js';
 
 type Setup = () => Promise<{ body: Uint8Array; received: Uint8Array }>;
 
@@ -173,9 +174,11 @@ export async function benchSessions(quick: boolean): Promise<void> {
     })),
   );
 
+  const parts = benchSessionParts(quick);
+
   await mkdir('bench-results', { recursive: true });
   await writeFile(
     'bench-results/sessions.json',
-    `${JSON.stringify({ date: new Date().toISOString(), quick, node: process.version, perBatch, summary, ratios, rounds: measured }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), quick, node: process.version, perBatch, summary, ratios, rounds: measured, parts }, null, 2)}\n`,
   );
 }
