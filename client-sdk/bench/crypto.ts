@@ -4,8 +4,8 @@
  * X25519 and XChaCha20-Poly1305), so the ratios mean something on a noisy shared machine. Then
  * sessions.ts: classical and hybrid session setups beside libsignal-client's, interleaved.
  *
- *   npm run bench -w @liaison/client            (about 40 s)
- *   npm run bench -w @liaison/client -- --quick (about 10 s)
+ *   npm run bench -w @liaison/client            (about 30 s)
+ *   npm run bench -w @liaison/client -- --quick (about 7 s)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { encodeBase64url } from '@liaison/protocol';
