@@ -1,10 +1,11 @@
 /**
  * Crypto micro-benchmark, single thread: session setups per second and 1 KiB encrypt+decrypt per
  * second, each beside a baseline measured in the same run on the same machine (raw libsodium
- * X25519 and XChaCha20-Poly1305), so the ratios mean something on a noisy shared machine.
+ * X25519 and XChaCha20-Poly1305), so the ratios mean something on a noisy shared machine. Then
+ * sessions.ts: classical and hybrid session setups beside libsignal-client's, interleaved.
  *
- *   npm run bench -w @liaison/client            (about 10 s)
- *   npm run bench -w @liaison/client -- --quick (about 3 s)
+ *   npm run bench -w @liaison/client            (about 30 s)
+ *   npm run bench -w @liaison/client -- --quick (about 7 s)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { encodeBase64url } from '@liaison/protocol';
@@ -14,6 +15,7 @@ import { SessionCipher } from '../src/crypto/session-cipher.js';
 import { ready, sodium } from '../src/crypto/sodium.js';
 import type { RemoteBundle } from '../src/crypto/x3dh.js';
 import { MemoryKeyStore } from '../src/key-store/memory-key-store.js';
+import { benchSessions } from './sessions.js';
 
 const quick = process.argv.includes('--quick');
 const SECONDS = quick ? 0.5 : 2;
@@ -125,3 +127,5 @@ await writeFile(
   'bench-results/crypto.json',
   `${JSON.stringify({ date: new Date().toISOString(), quick, rows }, null, 2)}\n`,
 );
+
+await benchSessions(quick);

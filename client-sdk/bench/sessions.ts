@@ -1,0 +1,184 @@
+/**
+ * Session setups side by side (issue 21): Liaison classical (X3DH), Liaison hybrid (ML-KEM-768
+ * PQXDH) and @signalapp/libsignal-client (PQXDH with its default KEM), in one process. The machine
+ * is shared and noisy, so the variants alternate: each round runs a batch of each, in an order that
+ * rotates from round to round, after a warm-up round that is not counted. Reported: the median of
+ * the rounds' rates, and the median of the per-round ratios (a ratio taken within one round
+ * compares variants that ran seconds apart, under the same load).
+ *
+ * A session setup, the same for all: the initiator processes the responder's prekey bundle (its
+ * signatures checked) and encrypts a first 1 KiB message, and the responder decrypts it; both
+ * sides keep in-memory stores. Each setup uses a fresh initiator and fresh one-time prekeys (EC,
+ * and KEM where there is one), made before the batch's clock starts.
+ *
+ * Run by crypto.ts (`npm run bench -w @liaison/client`); results in bench-results/sessions.json.
+ */
+import { mkdir, writeFile } from 'node:fs/promises';
+import { type LiaisonResponder, liaisonBundleSizes, liaisonInitiator, liaisonResponder } from './liaison-peer.js';
+import {
+  type SignalResponder,
+  signalBundleSizes,
+  signalDefaultKem,
+  signalInitiator,
+  signalResponder,
+} from './libsignal-peer.js';
+import { benchSessionParts } from './session-parts.js';
+
+type Setup = () => Promise<{ body: Uint8Array; received: Uint8Array }>;
+
+interface Variant {
+  name: string;
+  /** Untimed: the setups of one batch, each with its own initiator and prekeys. */
+  prepare(count: number): Promise<Setup[]>;
+  /** Bytes: the bundle as it travels, its KEM prekey's share, its keys, signatures and ids alone. */
+  bundle: { wire: number; kemPrekey: number; keyMaterial: number };
+}
+
+interface Round {
+  /** Setups per second (wall clock) and CPU milliseconds per setup, by variant name. */
+  rate: Record<string, number>;
+  cpuMs: Record<string, number>;
+}
+
+const median = (values: number[]): number => {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
+};
+
+const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+
+async function liaisonVariant(name: string, responder: LiaisonResponder, plaintext: Uint8Array): Promise<Variant> {
+  return {
+    name,
+    bundle: liaisonBundleSizes(await responder.publish()),
+    async prepare(count) {
+      const setups: Setup[] = [];
+      for (let i = 0; i < count; i++) {
+        const setup = await liaisonInitiator();
+        const wire = await responder.publish();
+        setups.push(() => setup(responder, wire, plaintext));
+      }
+      return setups;
+    },
+  };
+}
+
+function signalVariant(responder: SignalResponder, plaintext: Uint8Array<ArrayBuffer>): Variant {
+  return {
+    name: `libsignal PQXDH (${signalDefaultKem()})`,
+    bundle: signalBundleSizes(responder.publish()),
+    async prepare(count) {
+      const setups: Setup[] = [];
+      for (let i = 0; i < count; i++) {
+        const setup = signalInitiator();
+        const wire = responder.publish();
+        setups.push(() => setup(responder, wire, plaintext));
+      }
+      return setups;
+    },
+  };
+}
+
+/** Runs a batch; returns setups/s, CPU ms per setup and the first message's size. */
+async function batch(setups: Setup[], plaintext: Uint8Array) {
+  let firstMessage = 0;
+  const cpu = process.cpuUsage();
+  const start = performance.now();
+  for (const setup of setups) {
+    const { body, received } = await setup();
+    if (!sameBytes(received, plaintext)) throw new Error('a session setup decrypted to other bytes');
+    firstMessage = body.length;
+  }
+  const wall = performance.now() - start;
+  const used = process.cpuUsage(cpu);
+  return { rate: setups.length / (wall / 1000), cpuMs: (used.user + used.system) / 1000 / setups.length, firstMessage };
+}
+
+export async function benchSessions(quick: boolean): Promise<void> {
+  const rounds = quick ? 3 : 7;
+  const perBatch = quick ? 60 : 200;
+  const plaintext = new Uint8Array(Buffer.alloc(1024, 0x5a));
+
+  const variants: Variant[] = [
+    await liaisonVariant('Liaison classical (X3DH)', await liaisonResponder({ hybrid: false }), plaintext),
+    await liaisonVariant('Liaison hybrid (PQXDH, ML-KEM-768)', await liaisonResponder({ hybrid: true }), plaintext),
+    signalVariant(signalResponder(), plaintext),
+  ];
+  const [classical, hybrid, libsignal] = variants as [Variant, Variant, Variant];
+
+  const firstMessage: Record<string, number> = {};
+  const measured: Round[] = [];
+  for (let r = -1; r < rounds; r++) {
+    // Round -1 warms up (JIT, libsodium's and libsignal's first calls) and is not counted.
+    const order = variants.map((_, i) => variants[(i + Math.max(r, 0)) % variants.length] as Variant);
+    const prepared = new Map<Variant, Setup[]>();
+    for (const v of order) prepared.set(v, await v.prepare(r < 0 ? Math.min(perBatch, 30) : perBatch));
+    const round: Round = { rate: {}, cpuMs: {} };
+    for (const v of order) {
+      const result = await batch(prepared.get(v) as Setup[], plaintext);
+      round.rate[v.name] = result.rate;
+      round.cpuMs[v.name] = result.cpuMs;
+      firstMessage[v.name] = result.firstMessage;
+    }
+    if (r >= 0) measured.push(round);
+  }
+
+  const summary = variants.map((v) => {
+    const rates = measured.map((m) => m.rate[v.name] as number);
+    return {
+      variant: v.name,
+      setupsPerSecond: median(rates),
+      min: Math.min(...rates),
+      max: Math.max(...rates),
+      cpuMsPerSetup: median(measured.map((m) => m.cpuMs[v.name] as number)),
+      bundleBytes: v.bundle,
+      firstMessageBytes: firstMessage[v.name] as number,
+    };
+  });
+  // Within each round: setups per second of a over b, by the wall clock and by CPU time (the
+  // latter discounts the time other tenants of the machine held the cores).
+  const ratio = (a: Variant, b: Variant) => ({
+    wall: median(measured.map((m) => (m.rate[a.name] as number) / (m.rate[b.name] as number))),
+    cpu: median(measured.map((m) => (m.cpuMs[b.name] as number) / (m.cpuMs[a.name] as number))),
+  });
+  const ratios = {
+    'hybrid / classical': ratio(hybrid, classical),
+    'hybrid / libsignal': ratio(hybrid, libsignal),
+    'classical / libsignal': ratio(classical, libsignal),
+  };
+
+  console.error(
+    `Session setups, ${rounds} interleaved rounds of ${perBatch} per variant (medians; 1 KiB first message, both sides)`,
+  );
+  console.table(
+    summary.map((s) => ({
+      variant: s.variant,
+      'setups/s': Math.round(s.setupsPerSecond),
+      'range over rounds': `${Math.round(s.min)}–${Math.round(s.max)}`,
+      'CPU ms/setup': s.cpuMsPerSetup.toFixed(2),
+      'bundle bytes': s.bundleBytes.wire,
+      'of which KEM prekey': s.bundleBytes.kemPrekey,
+      'keys+signatures+ids': s.bundleBytes.keyMaterial,
+      'first message bytes': s.firstMessageBytes,
+    })),
+  );
+  console.error(
+    "Bundle bytes: Liaison, the PrekeyBundle's JSON as the relay sends it (device certificate included); libsignal, the sum of its serialised parts and 4 bytes an id",
+  );
+  console.table(
+    Object.entries(ratios).map(([what, { wall, cpu }]) => ({
+      ratio: what,
+      'setups/s, median of rounds': wall.toFixed(2),
+      'by CPU time': cpu.toFixed(2),
+    })),
+  );
+
+  const parts = benchSessionParts(quick);
+
+  await mkdir('bench-results', { recursive: true });
+  await writeFile(
+    'bench-results/sessions.json',
+    `${JSON.stringify({ date: new Date().toISOString(), quick, node: process.version, perBatch, summary, ratios, rounds: measured, parts }, null, 2)}\n`,
+  );
+}
