@@ -1,4 +1,4 @@
-import { encodeBase64url } from '@liaison/protocol';
+import { encodeBase64url, PQ_HYBRID_CAPABILITY } from '@liaison/protocol';
 import { generateIdentityKeyPair, type IdentityKeyPair } from '../crypto/keys.js';
 import { certifyDevice, createNetworkRoot, designateContactPoint, issueAuthorityCertificate } from '../trust/issue.js';
 import { NOW } from './devices.js';
@@ -46,6 +46,7 @@ export function network(networkId: string, country: string, authorityId: string)
     deviceId: encodeBase64url(deviceKeys.publicKey),
     deviceName: 'Office laptop',
     ...valid,
+    capabilities: [PQ_HYBRID_CAPABILITY],
   });
   return { root, rootKeys, authorityKeys, authority, accountKeys, contactPoint, device, designate };
 }

@@ -4,6 +4,7 @@ import {
   ContactPointCertificate,
   DeviceCertificate,
   encodeBase64url,
+  PQ_HYBRID_CAPABILITY,
   Revocation,
   RevocationReason,
   RevocationSubject,
@@ -175,6 +176,7 @@ export async function deviceCertify(ctx: CommandContext): Promise<void> {
       deviceId: await readPublicKey(required(ctx.options, 'device-key')),
       deviceName: required(ctx.options, 'name'),
       ...validity(ctx, 365),
+      capabilities: [PQ_HYBRID_CAPABILITY],
     });
   } catch (error) {
     statementError(error, 'the device certificate');

@@ -2,7 +2,7 @@ import { decodeBase64url, encodeBase64url } from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
 import { wipe } from './bytes.js';
 import type { IdentityKeyPair } from './keys.js';
-import { sodium } from './sodium.js';
+import { randomBytes, sodium } from './sodium.js';
 
 /**
  * A Liaison key file (`.key`): an Ed25519 key pair, the private key sealed with XChaCha20-Poly1305
@@ -63,8 +63,8 @@ export function sealKeyFile(keyPair: IdentityKeyPair, passphrase: string): strin
     throw invalid('the private key does not match the public key');
   }
   const { opsLimit, memLimit } = KEY_FILE_ARGON2;
-  const salt = s.randombytes_buf(s.crypto_pwhash_SALTBYTES);
-  const nonce = s.randombytes_buf(s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  const salt = randomBytes(s.crypto_pwhash_SALTBYTES);
+  const nonce = randomBytes(s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   const publicText = encodeBase64url(publicKey);
   const key = derive(passphrase, salt, opsLimit, memLimit);
   const ad = associatedData(publicText, encodeBase64url(salt), opsLimit, memLimit);

@@ -8,7 +8,7 @@ import {
 } from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
 import { wipe } from './bytes.js';
-import { sodium } from './sodium.js';
+import { randomBytes, sodium } from './sodium.js';
 
 /** A device's or an account's Ed25519 signing key pair. */
 export interface IdentityKeyPair {
@@ -54,9 +54,10 @@ export function generateIdentityKeyPair(): IdentityKeyPair {
   return { publicKey, privateKey };
 }
 
+/** As crypto_box_keypair does (32 random bytes, their X25519 public key), with the random bytes drawn in one call. */
 export function generateKeyPair(): KeyPair {
-  const { publicKey, privateKey } = sodium().crypto_box_keypair();
-  return { publicKey, privateKey };
+  const privateKey = randomBytes(32);
+  return { publicKey: sodium().crypto_scalarmult_base(privateKey), privateKey };
 }
 
 export function sign(identity: IdentityKeyPair, message: Uint8Array): Uint8Array {
@@ -118,7 +119,7 @@ export function generateKemPrekey(
   id: number,
   lastResort: boolean,
   createdAt: number,
-  seed: Uint8Array = sodium().randombytes_buf(sodium().crypto_kem_mlkem768_SEEDBYTES),
+  seed: Uint8Array = randomBytes(sodium().crypto_kem_mlkem768_SEEDBYTES),
 ): StoredKemPrekey {
   const prekey: StoredKemPrekey = { id, lastResort, createdAt, seed: seed.slice(), signature: new Uint8Array(0) };
   const { publicKey, privateKey } = kemKeyPair(prekey);
@@ -156,7 +157,7 @@ export function publicSignedPrekey(prekey: StoredSignedPrekey): SignedPrekey {
 /** A random prekey id (uint32) not in `taken`. */
 export function freshPrekeyId(taken: ReadonlySet<number>): number {
   for (;;) {
-    const bytes = sodium().randombytes_buf(4);
+    const bytes = randomBytes(4);
     const id = new DataView(bytes.buffer, bytes.byteOffset, 4).getUint32(0);
     if (!taken.has(id)) return id;
   }

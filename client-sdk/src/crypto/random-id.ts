@@ -1,13 +1,12 @@
-import { sodium } from './sodium.js';
+import { randomBytes, sodium } from './sodium.js';
 
 /**
- * A random (version 4) UUID from libsodium's generator. Not crypto.randomUUID: browsers offer it
- * only in secure contexts, and a page served over plain http would fail with a TypeError instead
- * of the SDK's own errors (issue 19). libsodium reads the platform's generator
- * (crypto.getRandomValues), which every context has.
+ * A random (version 4) UUID from the platform's generator (crypto.getRandomValues, which every
+ * context has). Not crypto.randomUUID: browsers offer it only in secure contexts, and a page served
+ * over plain http would fail with a TypeError instead of the SDK's own errors (issue 19).
  */
 export function randomId(): string {
-  const bytes = sodium().randombytes_buf(16);
+  const bytes = randomBytes(16);
   bytes[6] = ((bytes[6] as number) & 0x0f) | 0x40;
   bytes[8] = ((bytes[8] as number) & 0x3f) | 0x80;
   const hex = sodium().to_hex(bytes);

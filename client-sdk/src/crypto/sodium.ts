@@ -19,3 +19,12 @@ export function sodium(): Sodium {
   if (!initialised) throw new Error('libsodium is not initialised: await ready() first');
   return sodiumModule;
 }
+
+/**
+ * `n` random bytes from the platform's generator (WebCrypto's getRandomValues, which every browser
+ * context and Node have), in one call. libsodium.js reads the same generator a few bytes per call,
+ * which made 32 random bytes cost more than an X25519 operation (docs/performance.md).
+ */
+export function randomBytes(n: number): Uint8Array {
+  return globalThis.crypto.getRandomValues(new Uint8Array(n));
+}

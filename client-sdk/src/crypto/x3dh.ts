@@ -11,7 +11,7 @@ import {
   type KeyPair,
   verifySignature,
 } from './keys.js';
-import { sodium } from './sodium.js';
+import { randomBytes, sodium } from './sodium.js';
 
 /**
  * The initial key agreement. Version 1: X3DH (Signal's specification, revision 1) with X25519,
@@ -192,9 +192,12 @@ export function x3dhInitiate(
   if (bundle.oneTimePrekey) secrets.push(dh(ephemeral.privateKey, bundle.oneTimePrekey.publicKey));
   let kem: X3dhInitiation['kem'];
   if (bundle.kemPrekey) {
-    const { ciphertext, sharedSecret } = fixed
-      ? sodium().crypto_kem_mlkem768_enc_deterministic(bundle.kemPrekey.publicKey, fixed.encapsulationSeed)
-      : sodium().crypto_kem_mlkem768_enc(bundle.kemPrekey.publicKey);
+    // FIPS 203's Encaps draws 32 random bytes and runs the deterministic part on them: the same here,
+    // with the bytes drawn in one call (randomBytes) or fixed by a known-answer test.
+    const { ciphertext, sharedSecret } = sodium().crypto_kem_mlkem768_enc_deterministic(
+      bundle.kemPrekey.publicKey,
+      fixed?.encapsulationSeed ?? randomBytes(32),
+    );
     secrets.push(sharedSecret);
     kem = { prekeyId: bundle.kemPrekey.id, ciphertext };
   }

@@ -76,7 +76,7 @@ export class FileKeyStore extends MemoryKeyStore {
 
   private async write(contents: Uint8Array): Promise<void> {
     const s = sodium();
-    const nonce = s.randombytes_buf(s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+    const nonce = randomBytes(s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
     const prefix = concat(this.sealing.header, nonce);
     const sealed = concat(
       prefix,
@@ -121,7 +121,7 @@ function newSealing(secret: KeyStoreSecret): Sealing {
   if ('key' in secret)
     return { header: concat(MAGIC, Uint8Array.of(FORMAT_VERSION, MODE_KEY)), key: hostKey(secret.key) };
   const { opsLimit, memLimit } = secret.argon2 ?? DEFAULT_ARGON2;
-  const salt = s.randombytes_buf(s.crypto_pwhash_SALTBYTES);
+  const salt = randomBytes(s.crypto_pwhash_SALTBYTES);
   const header = concat(MAGIC, Uint8Array.of(FORMAT_VERSION, MODE_PASSPHRASE), salt, u32(opsLimit), u32(memLimit));
   return { header, key: deriveKey(secret.passphrase, salt, opsLimit, memLimit) };
 }

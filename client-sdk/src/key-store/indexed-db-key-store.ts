@@ -2,7 +2,7 @@ import type { webcrypto } from 'node:crypto';
 import { committed, type IdbDatabase, indexedDbFactory, isSecureContext, requested } from '../browser/web-apis.js';
 import { concat, u32, wipe } from '../crypto/bytes.js';
 import type { IdentityKeyPair, StoredKemPrekey, StoredOneTimePrekey, StoredSignedPrekey } from '../crypto/keys.js';
-import { ready, sodium } from '../crypto/sodium.js';
+import { randomBytes, ready, sodium } from '../crypto/sodium.js';
 import { LiaisonError } from '../errors.js';
 import { type DeviceLock, holdDeviceLock, type WhenInUse } from './device-lock.js';
 import type { KeyStore, PeerIdentity } from './key-store.js';
@@ -445,7 +445,7 @@ async function seal(keys: Keys, slot: string, data: KeyStoreData): Promise<Seale
 }
 
 async function sealBytes(keys: Keys, additionalData: Uint8Array, plaintext: Uint8Array): Promise<SealedRecord> {
-  const iv = sodium().randombytes_buf(12);
+  const iv = randomBytes(12);
   const ciphertext = await crypto.subtle.encrypt({ name: 'AES-GCM', iv, additionalData }, keys.aes, plaintext);
   return { iv, data: ciphertext };
 }
@@ -536,10 +536,10 @@ async function newKeys(options: IndexedDbKeyStoreOptions): Promise<{ keys: Keys;
   }
   const { opsLimit, memLimit } = options.argon2 ?? BROWSER_ARGON2;
   checkArgon2(opsLimit, memLimit);
-  const salt = s.randombytes_buf(s.crypto_pwhash_SALTBYTES);
+  const salt = randomBytes(s.crypto_pwhash_SALTBYTES);
   const kek = deriveKey(options.passphrase, salt, opsLimit, memLimit);
-  const raw = s.randombytes_buf(64);
-  const nonce = s.randombytes_buf(s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
+  const raw = randomBytes(64);
+  const nonce = randomBytes(s.crypto_aead_xchacha20poly1305_ietf_NPUBBYTES);
   const wrapped = s.crypto_aead_xchacha20poly1305_ietf_encrypt(
     raw,
     wrapContext(salt, opsLimit, memLimit),
