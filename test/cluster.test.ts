@@ -4,7 +4,7 @@ import { type Attachment, LIMITS } from '@liaison/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { freshPostgresDatabase, type TestDatabase } from './harness/databases.js';
-import { connect, http, register, token } from './harness/device-client.js';
+import { connect, http, kemPrekeys, register, token } from './harness/device-client.js';
 import { testNetwork } from './harness/network.js';
 import { type RelayProcess, spawnRelay } from './harness/relay-process.js';
 import { type RestartableServer, startLoadBalancer, startPostgresServer, startRedisServer } from './harness/servers.js';
@@ -95,12 +95,13 @@ describeCluster(`relay cluster: nodes over PostgreSQL and Redis${why}`, () => {
     expect(left).toEqual([]);
   });
 
-  it('hands each one-time prekey out once when two nodes serve concurrent fetches', async () => {
+  it('hands each one-time prekey, classical and KEM, out once when two nodes serve concurrent fetches', async () => {
     const [a, b] = nodes as [RelayProcess, RelayProcess];
     const target = await net.authority('th-oag', 'TH').contactPoint('otp').addDevice();
-    await register(a.url, target, 20);
+    await register(a.url, target, 20, kemPrekeys(target, 20));
+    // The fetcher speaks hybrid sessions (it has a last-resort KEM prekey), so it is handed KEM prekeys.
     const fetcher = await net.authority('vn-spp', 'VN').contactPoint('fetcher').addDevice();
-    await register(b.url, fetcher, 5);
+    await register(b.url, fetcher, 5, kemPrekeys(fetcher, 0));
     const t = await token(a.url, fetcher);
     const results = await Promise.all(
       Array.from({ length: 40 }, (_, i) =>
@@ -110,6 +111,12 @@ describeCluster(`relay cluster: nodes over PostgreSQL and Redis${why}`, () => {
     const ids = results.map((r) => r.body.bundles?.[0]?.oneTimePrekey?.id).filter((id) => id !== undefined);
     expect(ids).toHaveLength(20);
     expect(new Set(ids).size).toBe(20);
+    const kem = results.map((r) => r.body.bundles?.[0]?.kemPrekey);
+    const oneTimeKem = kem.filter((k) => k && !k.lastResort).map((k) => k.id);
+    expect(oneTimeKem).toHaveLength(20);
+    expect(new Set(oneTimeKem).size).toBe(20);
+    // The other 20 got the last-resort one, which stays.
+    expect(kem.filter((k) => k?.lastResort).map((k) => k.id)).toEqual(Array(20).fill(21));
   });
 
   it('keeps the newer of two connections of one device, on different nodes, and tells the older why', async () => {

@@ -5,10 +5,13 @@ import {
   type ClientToServerEvents,
   decodeBase64url,
   type Envelope,
+  type KemPrekey,
   type Receipt,
   type ServerToClientEvents,
 } from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
+// Not exported by the SDK's entries (yet): the relay tests make the signed KEM prekeys a device uploads.
+import { generateKemPrekey, publicKemPrekey } from '../../client-sdk/src/crypto/keys.js';
 import type { TestDevice } from './network.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -46,7 +49,25 @@ export async function proof(url: string, device: TestDevice, purpose: AuthPurpos
   return answerChallenge(device.identity, body as AuthChallenge);
 }
 
-export async function register(url: string, device: TestDevice, oneTimePrekeys = 10) {
+/**
+ * Signed ML-KEM-768 prekeys of a device as it uploads them: `oneTime` one-time ones with ids from
+ * `firstId`, then the last-resort one (id `firstId + oneTime`) unless `lastResort` is false.
+ */
+export function kemPrekeys(
+  device: TestDevice,
+  oneTime: number,
+  { firstId = 1, lastResort = true }: { firstId?: number; lastResort?: boolean } = {},
+): KemPrekey[] {
+  const now = Date.now();
+  const ids = Array.from({ length: oneTime }, (_, i) => firstId + i);
+  return [
+    ...ids.map((id) => publicKemPrekey(generateKemPrekey(device.identity, id, false, now))),
+    ...(lastResort ? [publicKemPrekey(generateKemPrekey(device.identity, firstId + oneTime, true, now))] : []),
+  ];
+}
+
+/** Registers a device with its signed prekey, `oneTimePrekeys` one-time prekeys and, when given, KEM prekeys. */
+export async function register(url: string, device: TestDevice, oneTimePrekeys = 10, kem?: KemPrekey[]) {
   const published = await refillOneTimePrekeys(device.store, 0, {
     signedPrekeyMaxAgeMs: 1e12,
     signedPrekeyGraceMs: 1e12,
@@ -59,6 +80,7 @@ export async function register(url: string, device: TestDevice, oneTimePrekeys =
     chain: device.chain,
     signedPrekey: await currentSignedPrekey(device.store),
     oneTimePrekeys: published,
+    ...(kem && { kemPrekeys: kem }),
     proof: await proof(url, device, 'register'),
   });
 }

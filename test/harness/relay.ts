@@ -13,6 +13,8 @@ export const RELAY_TABLES = [
   'devices',
   'signed_prekeys',
   'one_time_prekeys',
+  'one_time_kem_prekeys',
+  'last_resort_kem_prekeys',
   'messages',
   'envelopes',
   'receipts',

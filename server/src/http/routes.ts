@@ -1,8 +1,10 @@
 import {
   type CertificateChain,
   checkRevocation,
+  encodeKemPrekey,
   encodeSignedPrekey,
   encodeWebhookRegistration,
+  type KemPrekey,
   LIMITS,
   type Revocation,
   type RevocationSubmission,
@@ -40,6 +42,22 @@ function checkSignedPrekey(deviceId: string, prekey: SignedPrekey): void {
   }
 }
 
+/**
+ * Each KEM prekey must be signed by the device key over its canonical encoding, which names the key
+ * type and whether it is the last-resort one: checked before anything is stored, so that one bad
+ * signature refuses the whole request.
+ */
+function checkKemPrekeys(deviceId: string, prekeys: readonly KemPrekey[] | undefined): void {
+  for (const [i, prekey] of (prekeys ?? []).entries()) {
+    const { signature, ...body } = prekey;
+    if (!signedBy(deviceId, encodeKemPrekey(body), signature)) {
+      throw new RelayError('BAD_SIGNATURE', `KEM prekey ${prekey.id} is not signed by the device key`, {
+        path: `kemPrekeys.${i}.signature`,
+      });
+    }
+  }
+}
+
 /** Every HTTP endpoint of the protocol with its handler: the authorization and fuzz suites enumerate this table. */
 export const ROUTES = routeTable({
   authChallenge: {
@@ -62,10 +80,11 @@ export const ROUTES = routeTable({
       await deps.auth.verifyChain(chain);
       const now = deps.config.now();
       checkSignedPrekey(chain.device.deviceId, input.signedPrekey);
+      checkKemPrekeys(chain.device.deviceId, input.kemPrekeys);
       await registerDevice(
         deps.db,
         chain,
-        { signedPrekey: input.signedPrekey, oneTimePrekeys: input.oneTimePrekeys },
+        { signedPrekey: input.signedPrekey, oneTimePrekeys: input.oneTimePrekeys, kemPrekeys: input.kemPrekeys },
         now,
       );
       deps.log.info(
@@ -78,6 +97,7 @@ export const ROUTES = routeTable({
   uploadPrekeys: {
     handle: async (ctx) => {
       if (ctx.input.signedPrekey) checkSignedPrekey(me(ctx).deviceId, ctx.input.signedPrekey);
+      checkKemPrekeys(me(ctx).deviceId, ctx.input.kemPrekeys);
       return uploadPrekeys(ctx.deps.db, me(ctx).deviceId, ctx.input);
     },
   },
@@ -87,8 +107,13 @@ export const ROUTES = routeTable({
   bundles: {
     handle: async (ctx) => {
       await ctx.deps.limits.take(`bundles:${me(ctx).deviceId}`, ctx.deps.config.bundleFetchesPerMinute);
-      const { response, low } = await fetchBundles(ctx.deps.db, ctx.params.contactPointId, ctx.deps.config.now());
-      // A device whose one-time prekeys run low is told, so that it uploads more while online.
+      const { response, low } = await fetchBundles(
+        ctx.deps.db,
+        ctx.params.contactPointId,
+        me(ctx).deviceId,
+        ctx.deps.config.now(),
+      );
+      // A device whose one-time prekeys (of either kind) run low is told, so that it uploads more while online.
       for (const { deviceId, count } of low) ctx.deps.hub.prekeysLow(deviceId, count);
       return response;
     },

@@ -6,6 +6,7 @@ import {
   type DirectoryEntry,
   type DirectoryPage,
   type DirectoryQuery,
+  type KemPrekey,
   LIMITS,
   type OneTimePrekey,
   type Revocation,
@@ -23,7 +24,7 @@ import type { Database, Db } from './schema.js';
 export async function registerDevice(
   db: Kysely<Database>,
   chain: CertificateChain,
-  prekeys: { signedPrekey: SignedPrekey; oneTimePrekeys: OneTimePrekey[] },
+  prekeys: { signedPrekey: SignedPrekey; oneTimePrekeys: OneTimePrekey[]; kemPrekeys?: KemPrekey[] | undefined },
   now: number,
 ): Promise<void> {
   const { authority, contactPoint, device } = chain;
@@ -114,6 +115,11 @@ export async function registerDevice(
     await replaceSignedPrekey(tx, device.deviceId, prekeys.signedPrekey);
     await tx.deleteFrom('one_time_prekeys').where('device_id', '=', device.deviceId).execute();
     await insertOneTimePrekeys(tx, device.deviceId, prekeys.oneTimePrekeys);
+    // The registration states all of the device's KEM prekeys too: none (a device that predates
+    // hybrid sessions, or stopped speaking them) leaves none behind for initiators to encrypt to.
+    await tx.deleteFrom('one_time_kem_prekeys').where('device_id', '=', device.deviceId).execute();
+    await tx.deleteFrom('last_resort_kem_prekeys').where('device_id', '=', device.deviceId).execute();
+    await storeKemPrekeys(tx, device.deviceId, prekeys.kemPrekeys ?? []);
   });
 }
 
@@ -138,6 +144,79 @@ export async function insertOneTimePrekeys(db: Db, deviceId: string, prekeys: On
     .values(prekeys.map((p) => ({ device_id: deviceId, prekey_id: p.id, public_key: p.publicKey })))
     .onConflict((oc) => oc.columns(['device_id', 'prekey_id']).doNothing())
     .execute();
+}
+
+/**
+ * Stores KEM prekeys whose signatures the caller checked: a last-resort one replaces the device's,
+ * one-time ones join its pool (an id already there is left as it is, so a retried upload is
+ * harmless). Refused, inside the caller's transaction so that nothing is stored: a pool that would
+ * pass LIMITS.maxKemPrekeysStored, and one-time KEM prekeys for a device with no last-resort one
+ * (the relay tells hybrid devices apart by their last-resort KEM prekey, so a pool without one
+ * would be spent by nobody and reported to nobody).
+ */
+export async function storeKemPrekeys(db: Db, deviceId: string, prekeys: readonly KemPrekey[]): Promise<void> {
+  const lastResort = prekeys.find((p) => p.lastResort);
+  const oneTime = prekeys.filter((p) => !p.lastResort);
+  if (lastResort) {
+    const values = {
+      prekey_id: lastResort.id,
+      public_key: lastResort.publicKey,
+      created_at: lastResort.createdAt,
+      signature: lastResort.signature,
+    };
+    await db
+      .insertInto('last_resort_kem_prekeys')
+      .values({ device_id: deviceId, ...values })
+      .onConflict((oc) => oc.column('device_id').doUpdateSet(values))
+      .execute();
+  }
+  if (oneTime.length === 0) return;
+  if (!lastResort && !(await hasLastResortKemPrekey(db, deviceId))) {
+    throw new RelayError(
+      'INVALID_INPUT',
+      'one-time KEM prekeys need a last-resort KEM prekey, uploaded first or with them',
+      {
+        path: 'kemPrekeys',
+      },
+    );
+  }
+  if ((await oneTimeKemPrekeyCount(db, deviceId)) + oneTime.length > LIMITS.maxKemPrekeysStored) {
+    throw new RelayError(
+      'QUOTA_EXCEEDED',
+      `the relay holds at most ${LIMITS.maxKemPrekeysStored} one-time KEM prekeys per device`,
+    );
+  }
+  await db
+    .insertInto('one_time_kem_prekeys')
+    .values(
+      oneTime.map((p) => ({
+        device_id: deviceId,
+        prekey_id: p.id,
+        public_key: p.publicKey,
+        created_at: p.createdAt,
+        signature: p.signature,
+      })),
+    )
+    .onConflict((oc) => oc.columns(['device_id', 'prekey_id']).doNothing())
+    .execute();
+}
+
+export async function hasLastResortKemPrekey(db: Db, deviceId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('last_resort_kem_prekeys')
+    .select('device_id')
+    .where('device_id', '=', deviceId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function oneTimeKemPrekeyCount(db: Db, deviceId: string): Promise<number> {
+  const { count } = await db
+    .selectFrom('one_time_kem_prekeys')
+    .select((eb) => eb.fn.countAll<number>().as('count'))
+    .where('device_id', '=', deviceId)
+    .executeTakeFirstOrThrow();
+  return Number(count);
 }
 
 /** The stored chain of a device, to re-verify it at each authentication. */

@@ -3,6 +3,7 @@ import * as initial from './migrations/0001-initial.js';
 import * as urgent from './migrations/0002-urgent.js';
 import * as blobs from './migrations/0003-blobs.js';
 import * as relayKeys from './migrations/0004-relay-keys.js';
+import * as kemPrekeys from './migrations/0005-kem-prekeys.js';
 import type { Database } from './schema.js';
 
 /** Listed explicitly, in order: the same migrations for PGlite and PostgreSQL. */
@@ -11,6 +12,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0002-urgent': urgent,
   '0003-blobs': blobs,
   '0004-relay-keys': relayKeys,
+  '0005-kem-prekeys': kemPrekeys,
 };
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

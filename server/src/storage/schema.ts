@@ -20,6 +20,8 @@ export interface Database {
   devices: DevicesTable;
   signed_prekeys: SignedPrekeysTable;
   one_time_prekeys: OneTimePrekeysTable;
+  one_time_kem_prekeys: KemPrekeysTable;
+  last_resort_kem_prekeys: KemPrekeysTable;
   messages: MessagesTable;
   envelopes: EnvelopesTable;
   receipts: ReceiptsTable;
@@ -71,6 +73,20 @@ export interface OneTimePrekeysTable {
   device_id: string;
   prekey_id: number;
   public_key: string;
+}
+
+/**
+ * A signed ML-KEM-768 prekey: in one_time_kem_prekeys (many per device, each handed out once) or
+ * last_resort_kem_prekeys (one per device). Which table a row is in is its `lastResort`, which the
+ * signature covers.
+ */
+export interface KemPrekeysTable {
+  device_id: string;
+  prekey_id: number;
+  /** 1,184 bytes, base64url. */
+  public_key: string;
+  created_at: number;
+  signature: string;
 }
 
 /** One row per message: who sent it to whom, for idempotent retries and for routing receipts. */
