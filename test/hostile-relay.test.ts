@@ -165,6 +165,56 @@ describe('the SDK against a relay that misbehaves', () => {
     expect((await recipient.waitForMessages(1))[0]?.text).toBe('no one-time prekey');
   });
 
+  /** What the relay holds for a device, to show that a refused send left nothing behind. */
+  const envelopesFor = async (deviceId: string) =>
+    (
+      await sql<{ n: number }>`select count(*)::int as n from envelopes where recipient_device = ${deviceId}`.execute(
+        db(),
+      )
+    ).rows[0]?.n;
+
+  it('strips the KEM prekeys of a device certified for hybrid sessions: the send is refused, nothing is sent', async () => {
+    const { sender, to, recipientDevice, online } = await setup();
+    await sql`delete from one_time_kem_prekeys where device_id = ${recipientDevice.id}`.execute(db());
+    await sql`delete from last_resort_kem_prekeys where device_id = ${recipientDevice.id}`.execute(db());
+    const refused = await sender.client.send(to, { text: 'never classical' }).catch((e: LiaisonError) => e);
+    expect((refused as LiaisonError).code).toBe('DOWNGRADE_REFUSED');
+    expect(await envelopesFor(recipientDevice.id)).toBe(0);
+    expect((await sender.client.sessions(to))[0]?.protection).toBe('none');
+    // Once the device is back and has published its KEM prekeys again, it is reached, hybrid.
+    const { recipient } = await online();
+    await sender.client.send(to, { text: 'hybrid' });
+    expect((await recipient.waitForMessages(1))[0]?.text).toBe('hybrid');
+    expect((await sender.client.sessions(to))[0]?.protection).toBe('hybrid');
+  });
+
+  it("substitutes the KEM prekey (another key under its signature, another device's signed key): refused, nothing is sent", async () => {
+    const { sender, to, recipientDevice } = await setup();
+    const stranger = await net.authority('ph-doj', 'PH').contactPoint(`stranger${pair}`).addDevice();
+    await startClient(relay.url, stranger, [net.root]).then((c) => c.client.close());
+    const strangers = (
+      await sql<{ public_key: string; signature: string }>`
+        select public_key, signature from last_resort_kem_prekeys where device_id = ${stranger.id}`.execute(db())
+    ).rows[0];
+    if (!strangers) throw new Error('the stranger has no last-resort KEM prekey');
+    for (const table of ['one_time_kem_prekeys', 'last_resort_kem_prekeys']) {
+      await sql`update ${sql.table(table)} set public_key = ${strangers.public_key} where device_id = ${recipientDevice.id}`.execute(
+        db(),
+      );
+    }
+    const anotherKey = await sender.client.send(to, { text: 'x' }).catch((e: LiaisonError) => e);
+    expect((anotherKey as LiaisonError).code).toBe('BAD_SIGNATURE');
+    for (const table of ['one_time_kem_prekeys', 'last_resort_kem_prekeys']) {
+      await sql`update ${sql.table(table)} set signature = ${strangers.signature} where device_id = ${recipientDevice.id}`.execute(
+        db(),
+      );
+    }
+    const anotherDevice = await sender.client.send(to, { text: 'x' }).catch((e: LiaisonError) => e);
+    expect((anotherDevice as LiaisonError).code).toBe('BAD_SIGNATURE');
+    expect(await envelopesFor(recipientDevice.id)).toBe(0);
+    expect((await sender.client.sessions(to))[0]?.protection).toBe('none');
+  });
+
   /** Another real, registered contact point of the network: the one the relay pretends sent things. */
   async function otherContactPoint(name: string) {
     const contactPoint = net.authority('ph-doj', 'PH').contactPoint(`${name}${pair}`);

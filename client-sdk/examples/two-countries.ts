@@ -24,7 +24,7 @@ import {
   ready,
 } from '@liaison/client';
 import { downloadToFile, fileAttachment } from '@liaison/client/node';
-import { encodeBase64url } from '@liaison/protocol';
+import { encodeBase64url, PQ_HYBRID_CAPABILITY } from '@liaison/protocol';
 
 await ready();
 const YEAR = 365 * 24 * 3600 * 1000;
@@ -78,6 +78,7 @@ async function contactPoint(
     deviceId: encodeBase64url(deviceKeys.publicKey),
     deviceName: 'Office computer',
     ...validity,
+    capabilities: [PQ_HYBRID_CAPABILITY],
   });
   return { keyStore, chain: { authority: by.certificate, contactPoint: designation, device } };
 }

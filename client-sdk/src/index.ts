@@ -60,7 +60,9 @@ export { bundleFromWire } from './crypto/bundle.js';
 export { openKeyFile, publicKeyFile, sealKeyFile } from './crypto/key-file.js';
 export {
   generateIdentityKeyPair,
+  generateKemPrekey,
   type IdentityKeyPair,
+  publicKemPrekey,
   type StoredKemPrekey,
   type StoredOneTimePrekey,
   type StoredSignedPrekey,

@@ -1,5 +1,5 @@
 import { certifyDevice } from '@liaison/client';
-import type { CertificateChain } from '@liaison/protocol';
+import { type CertificateChain, PQ_HYBRID_CAPABILITY } from '@liaison/protocol';
 import type { Page } from 'playwright-core';
 import type { TestContactPoint } from './network.js';
 
@@ -44,6 +44,7 @@ export function chainFor(contactPoint: TestContactPoint, deviceId: string, devic
     deviceName,
     notBefore: now - 60_000,
     notAfter: now + 365 * 24 * 3600 * 1000,
+    capabilities: [PQ_HYBRID_CAPABILITY],
   });
   return { authority: contactPoint.authority, contactPoint: contactPoint.certificate, device };
 }

@@ -1,4 +1,10 @@
-import { answerChallenge, currentSignedPrekey, refillOneTimePrekeys } from '@liaison/client';
+import {
+  answerChallenge,
+  currentSignedPrekey,
+  generateKemPrekey,
+  publicKemPrekey,
+  refillOneTimePrekeys,
+} from '@liaison/client';
 import {
   type AuthChallenge,
   type AuthPurpose,
@@ -11,7 +17,6 @@ import {
 } from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
 // Not exported by the SDK's entries (yet): the relay tests make the signed KEM prekeys a device uploads.
-import { generateKemPrekey, publicKemPrekey } from '../../client-sdk/src/crypto/keys.js';
 import type { TestDevice } from './network.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;

@@ -16,6 +16,7 @@ import {
   type CertificateChain,
   type ContactPointCertificate,
   encodeBase64url,
+  PQ_HYBRID_CAPABILITY,
   type TrustedRoot,
 } from '@liaison/protocol';
 
@@ -47,7 +48,8 @@ export interface TestContactPoint {
   certificate: ContactPointCertificate;
   authority: AuthorityCertificate;
   /** A device of this contact point; its certificate valid from `notBefore` (default: as the network's). */
-  addDevice(name?: string, validity?: { notBefore?: number }): Promise<TestDevice>;
+  /** A device whose certificate says it speaks hybrid sessions, unless `classical` (one certified before they existed). */
+  addDevice(name?: string, options?: { notBefore?: number; classical?: boolean }): Promise<TestDevice>;
 }
 
 /**
@@ -98,7 +100,7 @@ export async function testNetwork(networkId = 'seajust', options: { validFrom?: 
           accountKeys,
           certificate: cp,
           authority: certificate,
-          async addDevice(deviceName = 'Office laptop', deviceValidity: { notBefore?: number } = {}) {
+          async addDevice(deviceName = 'Office laptop', { classical = false, ...deviceValidity } = {}) {
             const identity = generateIdentityKeyPair();
             const store = new MemoryKeyStore();
             await store.setIdentity(identity);
@@ -109,6 +111,7 @@ export async function testNetwork(networkId = 'seajust', options: { validFrom?: 
               deviceName,
               ...validity,
               ...deviceValidity,
+              ...(!classical && { capabilities: [PQ_HYBRID_CAPABILITY] }),
             });
             const owner = { contactPointId: cp.contactPointId, accountKey: accountKeys.publicKey };
             const made: TestDevice = {

@@ -17,6 +17,7 @@ import {
   generateIdentityKeyPair,
   LiaisonError,
   openKeyFile,
+  PQ_HYBRID_CAPABILITY,
   publicKeyFile,
   readStatement,
   rotateSignedPrekey,
@@ -139,6 +140,7 @@ export async function enrolWithAccountKey(
       deviceName: request.deviceName,
       notBefore: now - 60_000,
       notAfter: now + DEVICE_VALIDITY_MS,
+      capabilities: [PQ_HYBRID_CAPABILITY],
     });
   } catch (error) {
     // A device name the certificate refuses, say: the store made for this attempt goes with it.
