@@ -1,9 +1,14 @@
 import {
   answerChallenge,
+  currentLastResortKemPrekey,
   currentSignedPrekey,
+  DEFAULT_PREKEY_POLICY,
   generateKemPrekey,
+  type PrekeyPolicy,
   publicKemPrekey,
+  refillKemPrekeys,
   refillOneTimePrekeys,
+  rotateLastResortKemPrekey,
 } from '@liaison/client';
 import {
   type AuthChallenge,
@@ -12,11 +17,11 @@ import {
   decodeBase64url,
   type Envelope,
   type KemPrekey,
+  PQ_HYBRID_CAPABILITY,
   type Receipt,
   type ServerToClientEvents,
 } from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
-// Not exported by the SDK's entries (yet): the relay tests make the signed KEM prekeys a device uploads.
 import type { TestDevice } from './network.js';
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
@@ -71,23 +76,36 @@ export function kemPrekeys(
   ];
 }
 
-/** Registers a device with its signed prekey, `oneTimePrekeys` one-time prekeys and, when given, KEM prekeys. */
+/**
+ * Registers a device as the SDK does: its signed prekey, `oneTimePrekeys` one-time prekeys and, for
+ * a device certified for hybrid sessions, a last-resort and two one-time KEM prekeys kept in its
+ * store (so its session cipher decrypts what is sent to it). `kem` replaces those with the given
+ * ones (not kept: for tests of the relay's storage alone).
+ */
 export async function register(url: string, device: TestDevice, oneTimePrekeys = 10, kem?: KemPrekey[]) {
-  const published = await refillOneTimePrekeys(device.store, 0, {
+  const policy = {
+    ...DEFAULT_PREKEY_POLICY,
     signedPrekeyMaxAgeMs: 1e12,
     signedPrekeyGraceMs: 1e12,
-    oneTimeThreshold: 1,
     oneTimeBatch: oneTimePrekeys,
-    kemThreshold: 1,
-    kemBatch: 0,
-  });
+    kemBatch: 2,
+  };
+  const published = await refillOneTimePrekeys(device.store, 0, policy);
+  const hybrid = device.chain.device.capabilities?.includes(PQ_HYBRID_CAPABILITY) ?? false;
+  const kemPrekeys = kem ?? (hybrid ? await ownKemPrekeys(device, policy) : undefined);
   return http(url, 'POST', '/v1/devices', {
     chain: device.chain,
     signedPrekey: await currentSignedPrekey(device.store),
     oneTimePrekeys: published,
-    ...(kem && { kemPrekeys: kem }),
+    ...(kemPrekeys && { kemPrekeys }),
     proof: await proof(url, device, 'register'),
   });
+}
+
+async function ownKemPrekeys(device: TestDevice, policy: PrekeyPolicy): Promise<KemPrekey[]> {
+  const now = Date.now();
+  await rotateLastResortKemPrekey(device.store, now, policy);
+  return [await currentLastResortKemPrekey(device.store), ...(await refillKemPrekeys(device.store, 0, now, policy))];
 }
 
 export async function token(url: string, device: TestDevice): Promise<string> {

@@ -6,9 +6,18 @@ import { copyFile, mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promi
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { promisify } from 'node:util';
-import type { TrustedRoot } from '@liaison/protocol';
+import {
+  certifyDevice,
+  generateIdentityKeyPair,
+  MemoryKeyStore,
+  openKeyFile,
+  ready,
+  rotateSignedPrekey,
+} from '@liaison/client';
+import { type CertificateChain, encodeBase64url, type TrustedRoot } from '@liaison/protocol';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { SCREENSHOTS } from './browser.js';
+import { register } from './device-client.js';
 
 const exec = promisify(execFile);
 const repo = resolve(import.meta.dirname, '../..');
@@ -36,6 +45,8 @@ export interface WebNetwork {
   rogueRoot: string;
   /** Yao designated again by the authority, with a new account key (a lost key, a new laptop). */
   yaoAgain: PractitionerFiles;
+  /** A colleague of Yao's whose only device predates hybrid sessions (registerDeviceBeforeHybrid). */
+  kone: PractitionerFiles;
   /** Runs the `liaison` CLI in the network's folder, as an administrator there would. */
   cli(...args: string[]): Promise<unknown>;
   close(): Promise<void>;
@@ -85,7 +96,7 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
     );
   await issueAuthority('sn-mj', 'SN', 'Ministère de la Justice du Sénégal');
   await issueAuthority('ci-mj', 'CI', "Ministère de la Justice de Côte d'Ivoire");
-  await Promise.all(['diallo', 'yao', 'desk', 'yao-again'].map((name) => run('key', 'new', '--out', name)));
+  await Promise.all(['diallo', 'yao', 'desk', 'yao-again', 'kone'].map((name) => run('key', 'new', '--out', name)));
   await designate(
     'sn-mj',
     '--id',
@@ -149,6 +160,25 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
       out,
     );
   await yaoDesignation('yao.pub', 'yao.contact.json');
+  await designate(
+    'ci-mj',
+    '--id',
+    'ci-mj.kone',
+    '--name',
+    'Awa Koné',
+    '--role',
+    'Substitute du procureur',
+    '--languages',
+    'fr',
+    '--competences',
+    'mla',
+    '--time-zone',
+    'Africa/Abidjan',
+    '--account-key',
+    'kone.pub',
+    '--out',
+    'kone.contact.json',
+  );
   await yaoDesignation('yao-again.pub', 'yao-again.contact.json');
   await run('device', 'new', '--out', 'desk-pc');
   await run(
@@ -182,9 +212,37 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
     },
     rogueRoot: join(dir, 'rogue.root.json'),
     yaoAgain: { id: 'ci-mj.yao', name: 'Kouassi Yao', files: files('yao-again', 'ci-mj') },
+    kone: { id: 'ci-mj.kone', name: 'Awa Koné', files: files('kone', 'ci-mj') },
     cli: run,
     close: () => rm(dir, { recursive: true, force: true }),
   };
+}
+
+/**
+ * Registers a device of Awa Koné's as an SDK from before hybrid sessions did: a certificate
+ * without capabilities, prekeys without any KEM prekey. Messages to it go classically.
+ */
+export async function registerDeviceBeforeHybrid(net: WebNetwork, relayUrl: string): Promise<void> {
+  await ready();
+  const [contactFile, authorityFile, keyFile] = net.kone.files as [string, string, string];
+  const read = async (file: string) => JSON.parse(await readFile(file, 'utf8'));
+  const [contactPoint, authority] = await Promise.all([read(contactFile), read(authorityFile)]);
+  const account = openKeyFile(await readFile(keyFile, 'utf8'), FILE_PASSPHRASE);
+  const identity = generateIdentityKeyPair();
+  const store = new MemoryKeyStore();
+  await store.setIdentity(identity);
+  await rotateSignedPrekey(store, Date.now());
+  const id = encodeBase64url(identity.publicKey);
+  const device = certifyDevice(account, {
+    contactPointId: net.kone.id,
+    deviceId: id,
+    deviceName: 'Old office PC',
+    notBefore: Date.now() - 60_000,
+    notAfter: Date.now() + 365 * 24 * 3600 * 1000,
+  });
+  const chain: CertificateChain = { authority, contactPoint, device };
+  const { status, body } = await register(relayUrl, { id, identity, store, chain } as Parameters<typeof register>[1]);
+  if (status !== 200) throw new Error(`the relay refused the old device: ${JSON.stringify(body)}`);
 }
 
 /**

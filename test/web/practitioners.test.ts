@@ -27,6 +27,7 @@ import {
   type PractitionerFiles,
   practitionerPage,
   progressSeen,
+  registerDeviceBeforeHybrid,
   screen,
   WEB_DIST,
   type WebNetwork,
@@ -513,5 +514,32 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     await office.getByRole('button', { name: 'Finish setting up' }).click();
     await office.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 });
     await shows(office.locator('.self'), 'Aminata Diallo');
+  });
+
+  it("says in words when a counterpart's device predates post-quantum protection", async () => {
+    await registerDeviceBeforeHybrid(net, relay.url);
+    const entry = await openDirectoryEntry(diallo, 'CI', 'Awa Koné');
+    await entry.getByRole('link', { name: 'Write to Awa Koné' }).click();
+    await diallo.getByLabel('Subject').fill('Coordination');
+    await diallo.getByLabel('Message', { exact: true }).fill('Bonjour Madame, pouvons-nous nous parler demain ?');
+    await diallo.getByRole('button', { name: 'Send', exact: true }).click();
+    await diallo.getByText(/Stored by the relay/).waitFor({ timeout: 30_000 });
+    const head = diallo.locator('.conversation-head');
+    await shows(head, 'Older encryption');
+    await shows(head, 'without protection against future quantum computers');
+    // Yao's devices are all hybrid: his conversation says nothing of the kind.
+    await diallo
+      .getByRole('link', { name: /Kouassi Yao/ })
+      .first()
+      .click();
+    await shows(head, 'Kouassi Yao');
+    expect(await head.innerText()).not.toContain('Older encryption');
+    await diallo
+      .getByRole('link', { name: /Awa Koné/ })
+      .first()
+      .click();
+    await shows(head, 'Older encryption');
+    await expectAccessible(diallo);
+    await screen(diallo, 'classical-session');
   });
 });
