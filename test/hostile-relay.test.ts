@@ -31,7 +31,8 @@ describe('the SDK against a relay that misbehaves', () => {
       await net.authority('th-oag', 'TH').contactPoint(`s${pair}`).addDevice(),
       [net.root],
     );
-    const recipientDevice = await net.authority('vn-spp', 'VN').contactPoint(`r${pair}`).addDevice();
+    const recipientContactPoint = net.authority('vn-spp', 'VN').contactPoint(`r${pair}`);
+    const recipientDevice = await recipientContactPoint.addDevice();
     const offline = await startClient(relay.url, recipientDevice, [net.root]);
     await offline.client.close();
     const to = `vn-spp.r${pair}`;
@@ -44,7 +45,7 @@ describe('the SDK against a relay that misbehaves', () => {
       await recipient.client.connect();
       return { recipient, errors };
     };
-    return { sender, to, recipientDevice, online };
+    return { sender, to, recipientContactPoint, recipientDevice, online };
   }
   const db = () => relay.relay.db;
   const settle = () => new Promise((r) => setTimeout(r, 300));
@@ -186,6 +187,26 @@ describe('the SDK against a relay that misbehaves', () => {
     await sender.client.send(to, { text: 'hybrid' });
     expect((await recipient.waitForMessages(1))[0]?.text).toBe('hybrid');
     expect((await sender.client.sessions(to))[0]?.protection).toBe('hybrid');
+  });
+
+  it('serves the certificate from before the device spoke hybrid sessions and strips its KEM prekeys: still refused', async () => {
+    const { sender, to, recipientContactPoint, recipientDevice } = await setup();
+    // The sender's application showed this contact point: its SDK verified the pq-hybrid certificate.
+    expect((await sender.client.sessions(to))[0]?.speaksHybrid).toBe(true);
+    // The certificate the device had before it was certified for hybrid sessions: genuine, same key, still valid.
+    const { capabilities: _, signature: __, ...body } = recipientDevice.chain.device;
+    const older = certifyDevice(recipientContactPoint.accountKeys, {
+      ...body,
+      notBefore: body.notBefore - 1000,
+    });
+    await sql`update devices set certificate = ${JSON.stringify(older)} where device_id = ${recipientDevice.id}`.execute(
+      db(),
+    );
+    await sql`delete from one_time_kem_prekeys where device_id = ${recipientDevice.id}`.execute(db());
+    await sql`delete from last_resort_kem_prekeys where device_id = ${recipientDevice.id}`.execute(db());
+    const refused = await sender.client.send(to, { text: 'never classical' }).catch((e: LiaisonError) => e);
+    expect((refused as LiaisonError).code).toBe('DOWNGRADE_REFUSED');
+    expect(await envelopesFor(recipientDevice.id)).toBe(0);
   });
 
   it("substitutes the KEM prekey (another key under its signature, another device's signed key): refused, nothing is sent", async () => {

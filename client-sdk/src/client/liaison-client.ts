@@ -6,7 +6,6 @@ import {
   type DeviceCertificate,
   type DirectoryQuery,
   encodeBase64url,
-  PQ_HYBRID_CAPABILITY,
   type Receipt,
   type Revocation,
   type TrustedRoot,
@@ -14,6 +13,7 @@ import {
   type VerifiedContactPoint,
 } from '@liaison/protocol';
 import { type AttachmentSink, type DownloadOptions, downloadAttachment } from '../attachments/transfer.js';
+import { hybridDevices } from '../crypto/bundle.js';
 import type { PrekeyPolicy } from '../crypto/prekeys.js';
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import { SessionCipher } from '../crypto/session-cipher.js';
@@ -42,8 +42,12 @@ export interface DeviceSession {
   deviceId: string;
   deviceName: string;
   protection: 'hybrid' | 'classical' | 'none';
-  /** Its certificate says it speaks hybrid sessions: it is never reached classically by a new session. */
-  certifiedHybrid: boolean;
+  /**
+   * It speaks hybrid sessions (a certificate of it said so, or it made or took a hybrid session
+   * with this device): it is never reached classically again, and a classical session with it is
+   * replaced by a hybrid one at the next message. Kept by this device, whatever the relay shows later.
+   */
+  speaksHybrid: boolean;
 }
 
 export interface LiaisonClientOptions {
@@ -271,6 +275,7 @@ export class LiaisonClient extends Emitter<Events> {
           });
         }
       }
+      await this.cipher.rememberHybrid(hybridDevices(entries.flatMap((e) => e.devices)));
       return { entries, rejected, ...(page.nextCursor && { nextCursor: page.nextCursor }) };
     },
     setAvailability: (availability: Availability) => this.api.setAvailability(availability),
@@ -329,10 +334,11 @@ export class LiaisonClient extends Emitter<Events> {
    * application to show: `hybrid` (the initial key agreement is post-quantum), `classical` (a
    * device that predates hybrid sessions, or a session made before them), or `none` yet (the next
    * message starts one: hybrid whenever the device publishes KEM prekeys, and always for a device
-   * whose certificate says it speaks hybrid sessions).
+   * that `speaksHybrid`).
    */
   async sessions(contactPointId: string): Promise<DeviceSession[]> {
     const { contactPoint, devices } = await this.peers.lookup(contactPointId);
+    await this.cipher.rememberHybrid(hybridDevices(devices.values()));
     return Promise.all(
       [...devices.values()].map(async (device): Promise<DeviceSession> => {
         const version = await this.cipher.sessionVersion(sessionPeer(contactPoint, device.deviceId));
@@ -340,7 +346,7 @@ export class LiaisonClient extends Emitter<Events> {
           deviceId: device.deviceId,
           deviceName: device.deviceName,
           protection: version === undefined ? 'none' : version === HYBRID_VERSION ? 'hybrid' : 'classical',
-          certifiedHybrid: device.capabilities?.includes(PQ_HYBRID_CAPABILITY) ?? false,
+          speaksHybrid: await this.cipher.speaksHybrid(device.deviceId),
         };
       }),
     );

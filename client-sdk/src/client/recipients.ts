@@ -1,4 +1,5 @@
 import type { BundlesResponse, VerifiedContactPoint } from '@liaison/protocol';
+import { hybridDevices } from '../crypto/bundle.js';
 import type { SessionCipher, SessionPeer } from '../crypto/session-cipher.js';
 import { isLiaisonError } from '../errors.js';
 import type { PeerIdentities } from '../trust/identities.js';
@@ -78,6 +79,7 @@ export class Recipients {
     if (this.directory.remembers(contactPointId)) {
       const known = await this.directory.lookup(contactPointId);
       await this.identities.check(known.contactPoint);
+      await this.cipher.rememberHybrid(hybridDevices(known.devices.values()));
       const peers = [...known.devices.keys()].map((deviceId) => sessionPeer(known.contactPoint, deviceId));
       const sessions = await Promise.all(
         peers.map((peer) => (peer.deviceId === this.self.deviceId ? true : this.cipher.hasSession(peer))),
@@ -95,6 +97,7 @@ export class Recipients {
     });
     await this.identities.check(verified.contactPoint);
     await this.identities.checkOwner(contactPointId, verified.devices.keys());
+    await this.cipher.rememberHybrid(hybridDevices(verified.devices.values()));
     return {
       contactPoint: verified.contactPoint,
       targets: response.bundles.map((bundle) => ({

@@ -1,6 +1,11 @@
-import { decodeBase64url, PQ_HYBRID_CAPABILITY, type PrekeyBundle } from '@liaison/protocol';
+import { type DeviceCertificate, decodeBase64url, PQ_HYBRID_CAPABILITY, type PrekeyBundle } from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
 import type { RemoteBundle } from './x3dh.js';
+
+/** The device ids whose (verified) certificates say they speak hybrid sessions. */
+export function hybridDevices(certificates: Iterable<DeviceCertificate>): string[] {
+  return [...certificates].filter((c) => c.capabilities?.includes(PQ_HYBRID_CAPABILITY)).map((c) => c.deviceId);
+}
 
 /**
  * A prekey bundle as the relay sends it (schema-checked), as the bytes X3DH works on. Whether the
@@ -34,6 +39,6 @@ export function bundleFromWire(bundle: PrekeyBundle): RemoteBundle {
         signature: bytes(kem.signature),
       },
     }),
-    requiresHybrid: bundle.device.capabilities?.includes(PQ_HYBRID_CAPABILITY) ?? false,
+    requiresHybrid: hybridDevices([bundle.device]).length > 0,
   };
 }

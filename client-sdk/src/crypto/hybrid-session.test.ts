@@ -155,6 +155,40 @@ describe('hybrid sessions (ML-KEM-768 with X25519)', () => {
     expect(await alice.cipher.sessionVersion(bob.address)).toBe(2);
   });
 
+  it('remembers a device that speaks hybrid sessions: a bundle without a KEM prekey is refused later, whatever certificate came with it', async () => {
+    const [alice, bob, carol] = [await makeDevice(), await makeDevice(), await makeDevice()];
+    // Alice once saw Bob's certificate saying pq-hybrid; the relay now shows an older one and strips the KEM prekey.
+    await alice.cipher.rememberHybrid([bob.id]);
+    await rejects(alice.cipher.encrypt(bob.address, text('x'), bob.bundle({ kem: false })), 'DOWNGRADE_REFUSED');
+    expect(await record(alice, bob)).toBe(undefined);
+    // Carol made a hybrid session with Alice: Alice remembers Carol speaks them, and Carol remembers Alice.
+    await converse(carol, alice, alice.bundle());
+    expect(await alice.cipher.speaksHybrid(carol.id)).toBe(true);
+    expect(await carol.cipher.speaksHybrid(alice.id)).toBe(true);
+    alice.restart();
+    expect(await alice.cipher.speaksHybrid(carol.id)).toBe(true);
+  });
+
+  it('replaces a classical session with a hybrid one once the device is known to speak them', async () => {
+    const [alice, bob] = [await makeDevice(), await makeDevice()];
+    await converse(alice, bob, bob.bundle({ kem: false }));
+    const inFlight = await alice.cipher.encrypt(bob.address, text('sent classically'));
+    expect(await alice.cipher.hasSession(bob.address)).toBe(true);
+
+    await alice.cipher.rememberHybrid([bob.id]);
+    // Not ready without a bundle: the application fetches one, and the next message starts a hybrid session.
+    expect(await alice.cipher.hasSession(bob.address)).toBe(false);
+    await rejects(alice.cipher.encrypt(bob.address, text('x')), 'NO_SESSION');
+    const upgraded = await alice.cipher.encrypt(bob.address, text('hybrid now'), bob.bundle());
+    expect(parseMessage(upgraded.body).version).toBe(2);
+    expect(read(await bob.cipher.decrypt(alice.address, upgraded.body))).toBe('hybrid now');
+    expect(read(await bob.cipher.decrypt(alice.address, inFlight.body))).toBe('sent classically');
+    const reply = await bob.cipher.encrypt(alice.address, text('reply'));
+    expect(read(await alice.cipher.decrypt(bob.address, reply.body))).toBe('reply');
+    expect(await alice.cipher.sessionVersion(bob.address)).toBe(2);
+    expect(await bob.cipher.sessionVersion(alice.address)).toBe(2);
+  });
+
   it('reaches a device that predates hybrid sessions classically, and says so', async () => {
     const [alice, bob] = [await makeDevice(), await makeDevice()];
     await converse(alice, bob, bob.bundle({ kem: false }));

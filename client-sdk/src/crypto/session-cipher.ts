@@ -1,7 +1,7 @@
 import { decodeBase64url } from '@liaison/protocol';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
-import { concat, equalBytes } from './bytes.js';
+import { concat, equalBytes, wipe } from './bytes.js';
 import { type IdentityKeyPair, kemKeyPair } from './keys.js';
 import { messagePrefix, type ParsedMessage, parseMessage } from './message.js';
 import { initiatorState, ratchetDecrypt, ratchetEncrypt, responderState } from './ratchet.js';
@@ -13,7 +13,14 @@ import {
   type SessionState,
   serializeSessionRecord,
 } from './session-record.js';
-import { type ContactPointBinding, type RemoteBundle, type SessionVersion, x3dhInitiate, x3dhRespond } from './x3dh.js';
+import {
+  type ContactPointBinding,
+  HYBRID_VERSION,
+  type RemoteBundle,
+  type SessionVersion,
+  x3dhInitiate,
+  x3dhRespond,
+} from './x3dh.js';
 
 export interface EncryptedMessage {
   kind: 'prekey-message' | 'message';
@@ -41,10 +48,31 @@ export class SessionCipher {
     private readonly owner: ContactPointBinding,
   ) {}
 
-  /** Whether a session with this device, made with this contact point, is ready to encrypt. */
+  /**
+   * Whether a session with this device, made with this contact point, is ready to encrypt. A
+   * classical session with a device known to speak hybrid sessions is not: the next message starts
+   * a hybrid one from a new bundle.
+   */
   async hasSession(peer: SessionPeer): Promise<boolean> {
     const { current } = await this.load(peer.deviceId);
-    return current !== undefined && boundTo(current, peer);
+    return current !== undefined && (await this.usable(current, peer));
+  }
+
+  /**
+   * Records that these devices speak hybrid sessions (their verified certificates say so), for
+   * good: from then on no bundle without a KEM prekey is accepted for them, whatever certificate a
+   * relay shows later (an older one, from before the device was certified for hybrid sessions),
+   * and a classical session with them is replaced by a hybrid one.
+   */
+  async rememberHybrid(deviceIds: Iterable<string>): Promise<void> {
+    for (const deviceId of deviceIds) {
+      if (!(await this.speaksHybrid(deviceId))) await this.store.setState(hybridKey(deviceId), '1');
+    }
+  }
+
+  /** Whether this device was recorded as speaking hybrid sessions (`rememberHybrid`, or a hybrid session either way). */
+  async speaksHybrid(deviceId: string): Promise<boolean> {
+    return (await this.store.getState(hybridKey(deviceId))) !== undefined;
   }
 
   /**
@@ -57,21 +85,25 @@ export class SessionCipher {
   }
 
   /**
-   * Encrypts for one device. With no session yet with it as `peer`'s device, starts one from
-   * `bundle`, whose signed prekey must carry a valid signature by the device's identity key (the
-   * device id).
+   * Encrypts for one device. With no session yet with it as `peer`'s device (or only a classical
+   * one with a device known to speak hybrid sessions), starts one from `bundle`, whose signed
+   * prekey (and KEM prekey) must carry a valid signature by the device's identity key (the device
+   * id). A bundle of a device known to speak hybrid sessions must have a KEM prekey.
    */
   encrypt(peer: SessionPeer, plaintext: Uint8Array, bundle?: RemoteBundle): Promise<EncryptedMessage> {
     const { deviceId } = peer;
     return this.serialised(deviceId, async () => {
       const identity = await this.identity();
       let record = await this.load(deviceId);
-      if (!record.current || !boundTo(record.current, peer)) {
+      if (bundle?.requiresHybrid) await this.rememberHybrid([deviceId]);
+      if (!record.current || !(await this.usable(record.current, peer))) {
         if (!bundle) throw new LiaisonError('NO_SESSION', 'no session with this device and no prekey bundle');
         const parties = { initiator: this.owner, responder: peer };
-        record = promote(record, startSession(identity, remoteIdentity(deviceId), bundle, parties));
+        const required = { ...bundle, requiresHybrid: bundle.requiresHybrid || (await this.speaksHybrid(deviceId)) };
+        record = promote(record, startSession(identity, remoteIdentity(deviceId), required, parties));
       }
       const state = record.current as SessionState;
+      if (state.version === HYBRID_VERSION) await this.rememberHybrid([deviceId]);
       const prekey = state.pendingPrekey && {
         identityKey: identity.publicKey,
         baseKey: state.baseKey,
@@ -173,9 +205,12 @@ export class SessionCipher {
       baseKey: prekey.baseKey,
     };
     const plaintext = await this.commit(peer.deviceId, record, decryptWith(state, message), beforeCommit);
+    if (kemPrekey) wipe(kemPrekey.seed);
     // Only once the session is saved: a crash before this leaves an unused prekey, never a lost session.
     if (oneTimePrekey) await this.store.removeOneTimePrekey(oneTimePrekey.id);
     if (kemPrekey && !kemPrekey.lastResort) await this.store.removeKemPrekey(kemPrekey.id);
+    // A device that started a hybrid session speaks them: it is never reached classically again.
+    if (version === HYBRID_VERSION) await this.rememberHybrid([peer.deviceId]);
     return plaintext;
   }
 
@@ -188,6 +223,15 @@ export class SessionCipher {
     if (beforeCommit) await beforeCommit(result.plaintext);
     await this.save(deviceId, promote(record, result.state));
     return result.plaintext;
+  }
+
+  /**
+   * Whether `state` may encrypt for `peer`: made with its contact point, and hybrid unless the
+   * device is not known to speak hybrid sessions.
+   */
+  private async usable(state: SessionState, peer: SessionPeer): Promise<boolean> {
+    if (!boundTo(state, peer)) return false;
+    return state.version === HYBRID_VERSION || !(await this.speaksHybrid(peer.deviceId));
   }
 
   private async identity(): Promise<IdentityKeyPair> {
@@ -216,6 +260,8 @@ export class SessionCipher {
     return next;
   }
 }
+
+const hybridKey = (deviceId: string) => `hybrid-device:${deviceId}`;
 
 function remoteIdentity(deviceId: string): Uint8Array {
   const key = decodeBase64url(deviceId);

@@ -41,16 +41,27 @@ export const MAX_PREVIOUS_SESSIONS = 4;
 // Version 1 sessions were not bound to contact points: they are dropped when read, and new ones start.
 const RECORD_VERSION = 2;
 
-/** Makes `state` current, keeping the previous current one and dropping the oldest beyond the limit. */
 /** Whether a session was made with this contact point (same id, same account key). */
 export function boundTo(state: SessionState, peer: ContactPointBinding): boolean {
   return state.peer.contactPointId === peer.contactPointId && equalBytes(state.peer.accountKey, peer.accountKey);
 }
 
+/** Makes `state` current, keeping the previous current one and dropping the oldest beyond the limit. */
 export function promote(record: SessionRecord, state: SessionState): SessionRecord {
   const others = [record.current, ...record.previous].filter(
     (s): s is SessionState => s !== undefined && !equalBytes(s.baseKey, state.baseKey),
   );
+  // A classical session that decrypts a late message never displaces a hybrid one with the same
+  // contact point: it is kept for messages still in flight, and the hybrid one goes on encrypting.
+  const current = record.current;
+  if (
+    state.version === CLASSICAL_VERSION &&
+    current?.version === HYBRID_VERSION &&
+    !equalBytes(current.baseKey, state.baseKey) &&
+    boundTo(current, state.peer)
+  ) {
+    return { current, previous: [state, ...others.filter((s) => s !== current)].slice(0, MAX_PREVIOUS_SESSIONS) };
+  }
   return { current: state, previous: others.slice(0, MAX_PREVIOUS_SESSIONS) };
 }
 

@@ -194,10 +194,13 @@ export function x3dhInitiate(
   if (bundle.kemPrekey) {
     // FIPS 203's Encaps draws 32 random bytes and runs the deterministic part on them: the same here,
     // with the bytes drawn in one call (randomBytes) or fixed by a known-answer test.
+    const seed = fixed?.encapsulationSeed ?? randomBytes(32);
     const { ciphertext, sharedSecret } = sodium().crypto_kem_mlkem768_enc_deterministic(
       bundle.kemPrekey.publicKey,
-      fixed?.encapsulationSeed ?? randomBytes(32),
+      seed,
     );
+    // The seed alone gives the shared secret: gone with it.
+    if (!fixed) wipe(seed);
     secrets.push(sharedSecret);
     kem = { prekeyId: bundle.kemPrekey.id, ciphertext };
   }
