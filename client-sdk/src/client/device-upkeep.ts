@@ -29,10 +29,15 @@ export class DeviceUpkeep {
     this.policy = policy ?? DEFAULT_PREKEY_POLICY;
   }
 
-  /** Registers the device with its first prekeys, unless the key store records that it was. */
+  /**
+   * Registers the device with its first prekeys, unless the key store records that it was, with
+   * this certificate: a device certified again (renewed, or now saying it speaks hybrid sessions)
+   * registers again, so that the relay serves the new certificate.
+   */
   async ensureRegistered(): Promise<void> {
-    const deviceId = this.chain.device.deviceId;
-    if ((await this.store.getState('registered')) === deviceId) return;
+    // The certificate's signature names it: any change to it is another signature.
+    const registered = `${this.chain.device.deviceId} ${this.chain.device.signature}`;
+    if ((await this.store.getState('registered')) === registered) return;
     const now = this.now();
     await rotateSignedPrekey(this.store, now, this.policy);
     const oneTime = await refillOneTimePrekeys(this.store, 0, this.policy);
@@ -42,7 +47,7 @@ export class DeviceUpkeep {
       ...(await refillKemPrekeys(this.store, 0, now, this.policy)),
     ];
     await this.api.register(this.chain, await currentSignedPrekey(this.store), oneTime, kemPrekeys);
-    await this.store.setState('registered', deviceId);
+    await this.store.setState('registered', registered);
   }
 
   /**
