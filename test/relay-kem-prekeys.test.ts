@@ -250,6 +250,28 @@ describeEachBackend('relay: ML-KEM-768 prekeys (%s)', (backend) => {
     });
   });
 
+  it('holds the quotas under concurrent uploads of one device', async () => {
+    const target = await device(0, (d) => kemPrekeys(d, 0));
+    const uploads = Array.from({ length: 10 }, (_, i) =>
+      http(
+        relay.url,
+        'POST',
+        '/v1/prekeys',
+        {
+          oneTimePrekeys: [],
+          kemPrekeys: kemPrekeys(target, LIMITS.maxKemPrekeysPerUpload, {
+            firstId: 10_000 * (i + 1),
+            lastResort: false,
+          }),
+        },
+        target.token,
+      ),
+    );
+    const statuses = (await Promise.all(uploads)).map((r) => r.status);
+    expect(statuses.filter((s) => s === 200)).toHaveLength(LIMITS.maxKemPrekeysStored / LIMITS.maxKemPrekeysPerUpload);
+    expect((await count(target.token)).kem?.oneTimePrekeys).toBe(LIMITS.maxKemPrekeysStored);
+  });
+
   it("removes a device's KEM prekeys with the device when it is revoked", async () => {
     const cp = net.authority('th-oag', 'TH').contactPoint(`kem-${++names}`);
     const d = await cp.addDevice();

@@ -25,6 +25,9 @@ export async function uploadPrekeys(
   upload: PrekeyUpload,
 ): Promise<PrekeyCount> {
   await db.transaction().execute(async (tx) => {
+    // One upload of a device at a time: the quotas below are counted, then filled, and two uploads
+    // counting at once (on PostgreSQL; PGlite runs one transaction at a time) would both pass.
+    await sql`select device_id from devices where device_id = ${deviceId} for update`.execute(tx);
     if (upload.signedPrekey) await replaceSignedPrekey(tx, deviceId, upload.signedPrekey);
     const held = await oneTimeCount(tx, deviceId);
     if (held + upload.oneTimePrekeys.length > LIMITS.maxOneTimePrekeysStored) {
