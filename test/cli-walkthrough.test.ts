@@ -87,6 +87,10 @@ describe('the README walkthrough, run as written, against a real relay', () => {
       relay = await spawnRelay([root]);
       const passphrase = (await readFile(join(D, 'passphrase'), 'utf8')).split('\n')[0] as string;
       const keyStore = await FileKeyStore.open(join(D, 'somchai-laptop.store'), { passphrase });
+      // Certified for post-quantum hybrid sessions, as `device certify` does unless told --sessions classical.
+      expect((await json<DeviceCertificate>(join(D, 'somchai-laptop.device.json'))).capabilities).toEqual([
+        'pq-hybrid',
+      ]);
       laptop = await LiaisonClient.create({
         serverUrl: relay.url,
         keyStore,

@@ -121,6 +121,8 @@ describe('the liaison CLI', () => {
     expect(badCountry.stderr).toContain('country: ISO 3166-1 alpha-2');
     const missing = await cli('authority', 'issue', '--root', 'ejn.root.json');
     expect([missing.code, missing.stderr]).toEqual([1, 'liaison: --root-key is required\n']);
+    const badSessions = await cli('device', 'certify', '--sessions', 'quantum', '--contact-cert', 'x.json');
+    expect(badSessions.stderr).toContain('--sessions takes hybrid (the default) or classical');
     const noPassphrase = await cli('key', 'new', '--out', 'k2');
     expect(noPassphrase.stderr).toContain('give --passphrase-file FILE or set LIAISON_PASSPHRASE');
   });

@@ -158,6 +158,12 @@ export async function contactDesignate(ctx: CommandContext): Promise<void> {
 
 /** liaison device certify: a contact point's account key certifies one of its devices. */
 export async function deviceCertify(ctx: CommandContext): Promise<void> {
+  // A device certified for hybrid sessions is never reached classically: an agency tool whose SDK
+  // predates them publishes no KEM prekeys, and every send to its contact point would be refused.
+  const sessions = ctx.options.sessions ?? 'hybrid';
+  if (sessions !== 'hybrid' && sessions !== 'classical') {
+    throw new CliError('cannot certify: --sessions takes hybrid (the default) or classical');
+  }
   const contactPoint = await readStatement(
     required(ctx.options, 'contact-cert'),
     ContactPointCertificate,
@@ -176,7 +182,7 @@ export async function deviceCertify(ctx: CommandContext): Promise<void> {
       deviceId: await readPublicKey(required(ctx.options, 'device-key')),
       deviceName: required(ctx.options, 'name'),
       ...validity(ctx, 365),
-      capabilities: [PQ_HYBRID_CAPABILITY],
+      ...(sessions === 'hybrid' && { capabilities: [PQ_HYBRID_CAPABILITY] }),
     });
   } catch (error) {
     statementError(error, 'the device certificate');

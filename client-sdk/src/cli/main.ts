@@ -17,7 +17,8 @@ const USAGE = `liaison — the admin tool for Liaison networks, authorities, con
                                [--escalation ID,ID] [--days 365]
   liaison device new           --out NAME
   liaison device certify       --contact-cert FILE --account-key ACCOUNT.key --device-key DEVICE.pub
-                               --name NAME --out FILE [--days 365]
+                               --name NAME --out FILE [--days 365] [--sessions hybrid|classical]
+                               (classical: only for an agency tool whose SDK predates hybrid sessions)
   liaison revoke               --issuer-key FILE --network ID --subject authority|contact-point|device
                                --id ID --out FILE [--reason key-compromise|superseded|left-post|other]
   liaison revocation publish   --relay URL[,URL] --revocation FILE
@@ -68,7 +69,7 @@ const COMMANDS: Record<string, Command> = {
   'device new': { run: commands.deviceNew, options: ['out', KEYED] },
   'device certify': {
     run: commands.deviceCertify,
-    options: ['contact-cert', 'account-key', 'device-key', 'name', 'out', 'days', KEYED],
+    options: ['contact-cert', 'account-key', 'device-key', 'name', 'out', 'days', 'sessions', KEYED],
   },
   revoke: { run: commands.revokeCommand, options: ['issuer-key', 'network', 'subject', 'id', 'reason', 'out', KEYED] },
   'revocation publish': {
