@@ -518,6 +518,11 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
 
   it("says in words when a counterpart's device predates post-quantum protection", async () => {
     await registerDeviceBeforeHybrid(net, relay.url);
+    // The page is still in Russian from the languages step.
+    await diallo
+      .getByLabel(ru['language.label'] as string)
+      .first()
+      .selectOption('en');
     const entry = await openDirectoryEntry(diallo, 'CI', 'Awa Koné');
     await entry.getByRole('link', { name: 'Write to Awa Koné' }).click();
     await diallo.getByLabel('Subject').fill('Coordination');
