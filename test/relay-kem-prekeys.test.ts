@@ -24,10 +24,10 @@ describeEachBackend('relay: ML-KEM-768 prekeys (%s)', (backend) => {
   });
   afterAll(() => relay.stop());
 
-  /** A registered device of a contact point of its own, with a bearer token. */
+  /** A registered device of a contact point of its own, with a bearer token; KEM prekeys only when given. */
   async function device(oneTime = 10, kem?: (d: TestDevice) => KemPrekey[]) {
     const d = await net.authority('th-oag', 'TH').contactPoint(`kem-${++names}`).addDevice();
-    const registered = await register(relay.url, d, oneTime, kem?.(d));
+    const registered = await register(relay.url, d, oneTime, kem?.(d) ?? []);
     expect(registered.status, JSON.stringify(registered.body)).toBe(200);
     return { ...d, contactPointId: d.chain.contactPoint.contactPointId, token: await token(relay.url, d) };
   }
@@ -165,7 +165,7 @@ describeEachBackend('relay: ML-KEM-768 prekeys (%s)', (backend) => {
     expect((await register(relay.url, target, 30, kemPrekeys(target, 3, { firstId: 60 }))).status).toBe(200);
     expect((await count(target.token)).kem).toMatchObject({ oneTimePrekeys: 3, lastResortId: 63 });
     // A registration without KEM prekeys leaves none: initiators reach the device classically.
-    expect((await register(relay.url, target, 30)).status).toBe(200);
+    expect((await register(relay.url, target, 30, [])).status).toBe(200);
     expect('kem' in (await count(target.token))).toBe(false);
     expect('kemPrekey' in (await bundles(target.contactPointId, requester.token)).body.bundles[0]).toBe(false);
   });

@@ -41,6 +41,24 @@ function newest<P extends StoredSignedPrekey | StoredKemPrekey>(prekeys: P[]): P
   return prekeys.filter((p) => p.retiredAt === undefined).sort((a, b) => b.createdAt - a.createdAt)[0];
 }
 
+/**
+ * Forgets retired prekeys past their grace period, and says which one is current and whether it
+ * is due for replacement (none yet, or older than the policy allows). Signed prekeys and
+ * last-resort KEM prekeys rotate alike.
+ */
+async function rotation<P extends StoredSignedPrekey | StoredKemPrekey>(
+  prekeys: P[],
+  now: number,
+  policy: PrekeyPolicy,
+  remove: (id: number) => Promise<void>,
+): Promise<{ current: P | undefined; due: boolean }> {
+  for (const old of prekeys) {
+    if (old.retiredAt !== undefined && old.retiredAt + policy.signedPrekeyGraceMs <= now) await remove(old.id);
+  }
+  const current = newest(prekeys);
+  return { current, due: !current || now - current.createdAt >= policy.signedPrekeyMaxAgeMs };
+}
+
 /** The signed prekey to publish now. */
 export async function currentSignedPrekey(store: KeyStore): Promise<SignedPrekey> {
   const current = newest(await store.getSignedPrekeys());
@@ -61,13 +79,8 @@ export async function rotateSignedPrekey(
   const identity = await store.getIdentity();
   if (!identity) throw new LiaisonError('NO_IDENTITY', 'the key store has no identity key');
   const all = await store.getSignedPrekeys();
-  for (const old of all) {
-    if (old.retiredAt !== undefined && old.retiredAt + policy.signedPrekeyGraceMs <= now) {
-      await store.removeSignedPrekey(old.id);
-    }
-  }
-  const current = newest(all);
-  if (current && now - current.createdAt < policy.signedPrekeyMaxAgeMs) return undefined;
+  const { current, due } = await rotation(all, now, policy, (id) => store.removeSignedPrekey(id));
+  if (!due) return undefined;
   const fresh = generateSignedPrekey(identity, freshPrekeyId(new Set(all.map((p) => p.id))), now);
   await store.putSignedPrekey(fresh);
   if (current) await store.putSignedPrekey({ ...current, retiredAt: now });
@@ -121,13 +134,8 @@ export async function rotateLastResortKemPrekey(
   if (!identity) throw new LiaisonError('NO_IDENTITY', 'the key store has no identity key');
   const all = await store.getKemPrekeys();
   const lastResort = all.filter((p) => p.lastResort);
-  for (const old of lastResort) {
-    if (old.retiredAt !== undefined && old.retiredAt + policy.signedPrekeyGraceMs <= now) {
-      await store.removeKemPrekey(old.id);
-    }
-  }
-  const current = newest(lastResort);
-  if (current && now - current.createdAt < policy.signedPrekeyMaxAgeMs) return undefined;
+  const { current, due } = await rotation(lastResort, now, policy, (id) => store.removeKemPrekey(id));
+  if (!due) return undefined;
   const fresh = generateKemPrekey(identity, freshPrekeyId(new Set(all.map((p) => p.id))), true, now);
   await store.putKemPrekeys([fresh, ...(current ? [{ ...current, retiredAt: now }] : [])]);
   return publicKemPrekey(fresh);
