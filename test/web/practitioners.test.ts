@@ -546,5 +546,10 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     await shows(head, 'Older encryption');
     await expectAccessible(diallo);
     await screen(diallo, 'classical-session');
+    // Said in the reader's language too.
+    await diallo.getByLabel('Language').first().selectOption('fr');
+    await shows(head, fr['trust.classicalBadge'] as string);
+    await shows(head, fr['trust.classicalHint'] as string);
+    await screen(diallo, 'classical-session-fr');
   });
 });

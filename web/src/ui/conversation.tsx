@@ -34,20 +34,21 @@ function useMessages(session: Session, peer: string) {
 
 /** Whether a session with a device of this counterpart is classical (a device that predates hybrid sessions). */
 function useClassicalSession(session: Session, peer: string): boolean {
-  const [classical, setClassical] = useState(false);
+  // Kept with the counterpart it was read for: another conversation never shows this one's mark.
+  const [classical, setClassical] = useState<{ peer: string; classical: boolean }>();
   const revision = session.history.revision.value;
   useEffect(() => {
     let live = true;
     session.client
       .sessions(peer)
-      .then((devices) => live && setClassical(devices.some((d) => d.protection === 'classical')))
+      .then((devices) => live && setClassical({ peer, classical: devices.some((d) => d.protection === 'classical') }))
       // Advisory only: offline, the directory lookup fails and the mark stays as it was.
       .catch(() => undefined);
     return () => {
       live = false;
     };
   }, [peer, revision]);
-  return classical;
+  return classical?.peer === peer && classical.classical;
 }
 
 export function ConversationView(props: { session: Session; peer: string }) {
