@@ -21,6 +21,11 @@ export const CLIENT_ERROR_CODES = [
    * prekey: the relay left it out. The SDK never falls back to a classical session with it.
    */
   'DOWNGRADE_REFUSED',
+  /**
+   * A room's message or change from a contact point that is not a member of it (as this device
+   * holds the room's history), or an action on a room this contact point is no longer in.
+   */
+  'NOT_A_MEMBER',
   /** No session with that device, and nothing to start one with. */
   'NO_SESSION',
   /** The key store's passphrase or key is wrong, or its file was altered. */

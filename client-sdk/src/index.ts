@@ -11,6 +11,8 @@ export type {
   DirectoryQuery,
   Receipt,
   Revocation,
+  RoomChange,
+  RoomRole,
   TrustedRoot,
   TrustFailure,
   TrustResult,
@@ -89,6 +91,8 @@ export type { ContactPointBinding, RemoteBundle, RemoteKemPrekey, SessionVersion
 export { CLIENT_ERROR_CODES, isLiaisonError, isRetryable, LiaisonError, type LiaisonErrorCode } from './errors.js';
 export type { KeyStore, PeerIdentity } from './key-store/key-store.js';
 export { MemoryKeyStore } from './key-store/memory-key-store.js';
+export type { RoomChangeEvent, RoomMessage, RoomView } from './rooms/room-message.js';
+export type { Rooms } from './rooms/rooms.js';
 export {
   acceptPeerIdentity,
   checkPeerIdentity,

@@ -8,6 +8,7 @@ import type {
   Unsigned,
 } from './certificates.js';
 import { KEM_KEY_TYPE, type KemPrekeyBody, type SignedPrekeyBody } from './prekeys.js';
+import type { RoomChange, UnsignedRoomStatement } from './rooms.js';
 import type { WebhookRegistration } from './urgent.js';
 import { PROTOCOL_VERSION } from './version.js';
 
@@ -33,6 +34,7 @@ export const STATEMENT_TAGS = {
   authChallenge: 6,
   webhookRegistration: 7,
   kemPrekey: 8,
+  roomStatement: 9,
 } as const;
 export type StatementTag = (typeof STATEMENT_TAGS)[keyof typeof STATEMENT_TAGS];
 
@@ -86,6 +88,11 @@ class CanonicalWriter {
 
   string(value: string): this {
     return this.bytes(utf8.encode(value));
+  }
+
+  optionalString(value: string | undefined): this {
+    this.bool(value !== undefined);
+    return value === undefined ? this : this.string(value);
   }
 
   strings(values: readonly string[]): this {
@@ -191,4 +198,34 @@ export function encodeWebhookRegistration(r: Unsigned<WebhookRegistration>): Uin
     .bool(r.url !== undefined);
   if (r.url !== undefined) writer.string(r.url);
   return writer.base64url(r.secret).u64(r.issuedAt).finish();
+}
+
+/**
+ * A room statement: the room, the parents in the order given, the author and its device, the time,
+ * then the change: its op, and its fields in the order of the schema.
+ */
+export function encodeRoomStatement(s: UnsignedRoomStatement): Uint8Array {
+  const writer = new CanonicalWriter(STATEMENT_TAGS.roomStatement).string(s.roomId).u32(s.parents.length);
+  for (const parent of s.parents) writer.base64url(parent);
+  writer.string(s.author).base64url(s.authorDevice).u64(s.createdAt);
+  return encodeRoomChange(writer, s.change).finish();
+}
+
+function encodeRoomChange(writer: CanonicalWriter, change: RoomChange): CanonicalWriter {
+  writer.string(change.op);
+  switch (change.op) {
+    case 'create':
+      writer.string(change.title).optionalString(change.caseReference).u32(change.members.length);
+      for (const member of change.members) writer.string(member.contactPointId).string(member.role);
+      return writer;
+    case 'add':
+    case 'set-role':
+      return writer.string(change.contactPointId).string(change.role);
+    case 'remove':
+      return writer.string(change.contactPointId);
+    case 'rename':
+      return writer.string(change.title).optionalString(change.caseReference);
+    case 'leave':
+      return writer;
+  }
 }

@@ -3,6 +3,7 @@ import { Attachment } from './blobs.js';
 import { Priority } from './envelope.js';
 import { LIMITS } from './limits.js';
 import { ContactPointId, LanguageTag, MessageId, MultilineString, Timestamp, text } from './primitives.js';
+import { RoomContent } from './rooms.js';
 import { AcknowledgeWithinMs, EscalationLevel } from './urgent.js';
 
 /**
@@ -41,8 +42,12 @@ export const MessageContent = z
   .strictObject({
     version: z.literal(2),
     messageId: MessageId,
-    /** The recipient contact point, so that the sender's other devices know where a copy went. */
-    to: ContactPointId,
+    /**
+     * The recipient contact point, so that the sender's other devices know where a copy went; for
+     * a room's message, `room` instead.
+     */
+    to: ContactPointId.optional(),
+    room: RoomContent.optional(),
     priority: Priority,
     urgent: UrgentIntent.optional(),
     text: MultilineString.max(40_000),
@@ -55,6 +60,14 @@ export const MessageContent = z
     attachments: z.array(Attachment).min(1).max(LIMITS.maxAttachmentsPerMessage).optional(),
     /** The sender's clock when it sent the message. */
     sentAt: Timestamp,
+  })
+  .refine((c) => (c.to === undefined) !== (c.room === undefined), {
+    message: 'a message is for one contact point (to) or for a room (room)',
+    path: ['to'],
+  })
+  .refine((c) => c.room === undefined || c.priority === 'normal', {
+    message: "a room's messages are not urgent: an urgent request goes to one contact point, who escalates",
+    path: ['priority'],
   })
   .refine((c) => (c.priority === 'urgent') === (c.urgent !== undefined), {
     message: 'an urgent message says what its sender chose for it, and only an urgent one',

@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { LIMITS } from './limits.js';
-import { boundedBytes, ContactPointId, DeviceId, MessageId, Timestamp } from './primitives.js';
+import { boundedBytes, ContactPointId, DeviceId, MessageId, Timestamp, uniqueList } from './primitives.js';
 import { AcknowledgeWithinMs, EscalationLevel } from './urgent.js';
 
 /** Whether a ciphertext starts a session (carries the X3DH header) or continues one. */
@@ -11,6 +11,9 @@ export const Priority = z.enum(['normal', 'urgent']);
 export type Priority = z.infer<typeof Priority>;
 
 export const Ciphertext = boundedBytes(LIMITS.maxCiphertextBytes);
+
+/** The byte count of canonical base64url text, without decoding it. */
+const decodedLength = (base64url: string) => Math.floor((base64url.length * 3) / 4);
 
 /** One encrypted copy of a message, for one device. */
 export const OutgoingEnvelope = z.strictObject({
@@ -24,17 +27,41 @@ export type OutgoingEnvelope = z.infer<typeof OutgoingEnvelope>;
 
 /**
  * One message, encrypted once per device: every device of the recipient contact point (and of
- * each escalation level), and the sender's own other devices. The relay stores all or none.
+ * each escalation level), or of each of several recipients (a room's members: the relay is told
+ * who, never which room), and the sender's own other devices. The relay stores all or none.
  */
 export const SendRequest = z
   .strictObject({
     messageId: MessageId,
-    recipient: ContactPointId,
+    recipient: ContactPointId.optional(),
+    /** Instead of `recipient`: several contact points, each of which gets the message on all its devices. */
+    recipients: uniqueList(ContactPointId, LIMITS.maxRoomMembers).min(1).optional(),
     priority: Priority,
     createdAt: Timestamp,
     /** Urgent only: how long each level has for a person to acknowledge, from its release. */
     acknowledgeWithinMs: AcknowledgeWithinMs.optional(),
     envelopes: z.array(OutgoingEnvelope).min(1).max(LIMITS.maxEnvelopesPerSend),
+  })
+  .refine((r) => (r.recipient === undefined) !== (r.recipients === undefined), {
+    message: 'a message is for one recipient or a list of recipients',
+    path: ['recipient'],
+  })
+  .refine((r) => r.recipients === undefined || r.priority === 'normal', {
+    message: 'a message to several recipients is not urgent',
+    path: ['priority'],
+  })
+  .superRefine((r, ctx) => {
+    const bytes = r.envelopes.reduce((n, e) => n + decodedLength(e.ciphertext), 0);
+    if (bytes > LIMITS.maxSendCiphertextBytes) {
+      ctx.addIssue({
+        code: 'too_big',
+        origin: 'number',
+        maximum: LIMITS.maxSendCiphertextBytes,
+        inclusive: true,
+        message: `at most ${LIMITS.maxSendCiphertextBytes} bytes of ciphertext in one send`,
+        path: ['envelopes'],
+      });
+    }
   })
   .refine((r) => new Set(r.envelopes.map((e) => e.recipientDevice)).size === r.envelopes.length, {
     message: 'one envelope per device',

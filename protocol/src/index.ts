@@ -12,6 +12,7 @@ export * from './http.js';
 export * from './limits.js';
 export * from './prekeys.js';
 export * from './primitives.js';
+export * from './rooms.js';
 export * from './urgent.js';
 export * from './validate.js';
 export * from './verify.js';

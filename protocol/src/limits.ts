@@ -5,9 +5,17 @@
 export const LIMITS = {
   /** Ciphertext of one envelope. Large documents travel as encrypted attachments, not inline. */
   maxCiphertextBytes: 64 * 1024,
-  /** Envelopes in one send: every device of the recipient, of each escalation level, and the sender's own. */
-  maxEnvelopesPerSend: 64,
-  /** Upper bound of one socket.io frame, derived from the two limits above plus framing. */
+  /**
+   * Envelopes in one send: every device of the recipient (or of each member of a room), of each
+   * escalation level, and the sender's own.
+   */
+  maxEnvelopesPerSend: 400,
+  /**
+   * Ciphertext of one send, all envelopes together (as many bytes as 64 full envelopes): a room's
+   * long text goes as an attachment, read by every member's devices from one upload.
+   */
+  maxSendCiphertextBytes: 64 * 64 * 1024,
+  /** Upper bound of one socket.io frame, derived from the limit above (as base64url) plus framing. */
   maxSocketPayloadBytes: 6 * 1024 * 1024,
   /** Upper bound of one HTTP JSON body. */
   maxHttpBodyBytes: 256 * 1024,
@@ -56,4 +64,10 @@ export const LIMITS = {
   blobChunkPlaintextBytes: 4 * 1024 * 1024,
   /** Attachments in one message. */
   maxAttachmentsPerMessage: 16,
+  /** Contact points in a case room, and so recipients of one send. */
+  maxRoomMembers: 50,
+  /** Latest statements one statement or message may name. */
+  maxRoomHeads: 16,
+  /** Statements in a room's history: it travels whole to a new member, inside one message. */
+  maxRoomStatements: 100,
 } as const;

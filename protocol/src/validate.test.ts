@@ -1,8 +1,12 @@
 import { describe, expect, it } from 'vitest';
 import { sendRequest } from './__fixtures__/statements.js';
+import { base64urlLength, encodeBase64url } from './base64url.js';
 import { SendRequest } from './envelope.js';
 import { ErrorBody } from './errors.js';
+import { LIMITS } from './limits.js';
 import { parseInput } from './validate.js';
+
+const deviceId = (i: number) => encodeBase64url(new Uint8Array(32).fill(i));
 
 describe('parseInput', () => {
   it('returns the parsed value for valid input', () => {
@@ -15,9 +19,23 @@ describe('parseInput', () => {
   });
 
   it('reports PAYLOAD_TOO_LARGE when a size limit is crossed', () => {
-    const envelopes = Array.from({ length: 65 }, () => sendRequest.envelopes[0]);
+    const envelopes = Array.from({ length: LIMITS.maxEnvelopesPerSend + 1 }, () => sendRequest.envelopes[0]);
     const result = parseInput(SendRequest, { ...sendRequest, envelopes });
     expect(result).toMatchObject({ ok: false, error: { error: 'PAYLOAD_TOO_LARGE' } });
+  });
+
+  it('reports PAYLOAD_TOO_LARGE for more ciphertext in one send than the limit, however few envelopes', () => {
+    const full = 'A'.repeat(base64urlLength(LIMITS.maxCiphertextBytes));
+    const count = LIMITS.maxSendCiphertextBytes / LIMITS.maxCiphertextBytes;
+    const envelopes = (n: number) =>
+      Array.from({ length: n }, (_, i) => ({
+        ...sendRequest.envelopes[0],
+        recipientDevice: deviceId(i),
+        ciphertext: full,
+      }));
+    expect(parseInput(SendRequest, { ...sendRequest, envelopes: envelopes(count) }).ok).toBe(true);
+    const result = parseInput(SendRequest, { ...sendRequest, envelopes: envelopes(count + 1) });
+    expect(result).toMatchObject({ ok: false, error: { error: 'PAYLOAD_TOO_LARGE', details: { path: 'envelopes' } } });
   });
 
   it('never echoes the offending value in the message, nor an unknown key', () => {

@@ -1,4 +1,10 @@
-import { LiaisonClient, type ReceivedMessage } from '@liaison/client';
+import {
+  LiaisonClient,
+  type LiaisonError,
+  type ReceivedMessage,
+  type RoomChangeEvent,
+  type RoomMessage,
+} from '@liaison/client';
 import type { Receipt, TrustedRoot, UrgentState } from '@liaison/protocol';
 import type { TestDevice } from './network.js';
 import { until } from './until.js';
@@ -10,6 +16,10 @@ export interface TestClient {
   receipts: Receipt[];
   /** Every urgent-message state the client reported, in order. */
   urgent: UrgentState[];
+  roomMessages: RoomMessage[];
+  roomChanges: RoomChangeEvent[];
+  /** What the client reported it could not show. */
+  errors: LiaisonError[];
   waitForMessages(n: number, timeoutMs?: number): Promise<ReceivedMessage[]>;
   waitForReceipts(predicate: (r: Receipt[]) => boolean, timeoutMs?: number): Promise<Receipt[]>;
   waitForUrgent(predicate: (s: UrgentState[]) => boolean, timeoutMs?: number): Promise<UrgentState[]>;
@@ -32,6 +42,18 @@ export async function startClient(
   const messages: ReceivedMessage[] = [];
   const receipts: Receipt[] = [];
   const urgent: UrgentState[] = [];
+  const roomMessages: RoomMessage[] = [];
+  const roomChanges: RoomChangeEvent[] = [];
+  const errors: LiaisonError[] = [];
+  client.on('roomMessage', (m) => {
+    roomMessages.push(m);
+  });
+  client.on('roomChanged', (c) => {
+    roomChanges.push(c);
+  });
+  client.on('error', (e) => {
+    errors.push(e);
+  });
   client.on('urgent', (state) => {
     urgent.push(state);
   });
@@ -51,6 +73,9 @@ export async function startClient(
     messages,
     receipts,
     urgent,
+    roomMessages,
+    roomChanges,
+    errors,
     waitForMessages: (n, t) =>
       waitUntil(
         () => messages,

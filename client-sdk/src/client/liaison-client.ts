@@ -21,6 +21,8 @@ import { ready } from '../crypto/sodium.js';
 import { HYBRID_VERSION } from '../crypto/x3dh.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
+import type { RoomChangeEvent, RoomMessage } from '../rooms/room-message.js';
+import { PairwiseRooms, type Rooms } from '../rooms/rooms.js';
 import { accountKeyOf, PeerIdentities } from '../trust/identities.js';
 import { PeerDirectory, sessionPeer, type VerifiedEntry } from '../trust/peer-directory.js';
 import { type TrustAnchors, verifiedDevice } from '../trust/verify.js';
@@ -74,6 +76,10 @@ type Events = {
   /** An urgent message this contact point sent or holds changed: escalated, acknowledged or unacknowledged. */
   urgent: (state: UrgentState) => unknown;
   identityChanged: (change: { contactPointId: string }) => unknown;
+  /** A message written to a room this contact point is in. */
+  roomMessage: (message: RoomMessage) => unknown;
+  /** A change of a room took effect on this device (this device's own included): members, roles, title. */
+  roomChanged: (change: RoomChangeEvent) => unknown;
   connection: (state: ConnectionEvent) => unknown;
   /** Something arrived that could not be shown (bad signature, undecryptable, malformed). */
   error: (error: LiaisonError) => unknown;
@@ -98,7 +104,13 @@ export class LiaisonClient extends Emitter<Events> {
   private readonly receipts: Receipts;
   private readonly urgentStates: UrgentStates;
   private readonly cipher: SessionCipher;
+  private readonly pairwiseRooms: PairwiseRooms;
   private connection: RelayConnection | undefined;
+  /**
+   * Case rooms: conversations among several contact points, with end-to-end authenticated
+   * membership (docs/rooms.md). Their messages arrive as `roomMessage`, their changes as `roomChanged`.
+   */
+  readonly rooms: Rooms;
 
   private constructor(
     private readonly options: LiaisonClientOptions,
@@ -136,8 +148,21 @@ export class LiaisonClient extends Emitter<Events> {
       this.identities,
       (messageIds) => this.call('envelopes:ack', { messageIds }),
       (message) => this.emit('message', message),
+      (room, content, sender, envelope) => this.pairwiseRooms.receive(room, content, sender, envelope),
       report,
     );
+    this.pairwiseRooms = new PairwiseRooms({
+      self: { contactPointId: ids.contactPointId, certificate: self.device },
+      store,
+      accountKey: async (contactPointId) => accountKeyOf((await this.peers.lookup(contactPointId)).contactPoint),
+      sendToSeveral: (contactPointIds, content, sendOptions) =>
+        this.outbox.sendToSeveral(contactPointIds, content, sendOptions),
+      now,
+      message: (message) => this.emit('roomMessage', message),
+      changed: (event) => this.emit('roomChanged', event),
+      report,
+    });
+    this.rooms = this.pairwiseRooms;
     this.receipts = new Receipts(api, store, (receipt) => this.emit('receipt', receipt), report);
     this.urgentStates = new UrgentStates(api, (state) => this.emit('urgent', state), report);
   }

@@ -121,6 +121,65 @@ export class Outbox {
     }
   }
 
+  /**
+   * One message to several contact points (a room's members) in one send: `content` says what
+   * each contact point's devices get (this contact point's other devices included), and is sealed
+   * once per contact point that differs. Retried and re-planned as `send` is.
+   */
+  async sendToSeveral(
+    contactPointIds: readonly string[],
+    content: (
+      sealed: { messageId: string; sentAt: number; attachments?: Attachment[] },
+      contactPointId: string,
+    ) => unknown,
+    options: Omit<SendOptions, 'urgent'> = {},
+  ): Promise<{ messageId: string; serverTime: number }> {
+    const messageId = options.messageId ?? randomId();
+    const sentAt = this.now();
+    const sources = options.attachments ?? [];
+    if (sources.length > LIMITS.maxAttachmentsPerMessage)
+      throw new LiaisonError('INVALID_INPUT', `at most ${LIMITS.maxAttachmentsPerMessage} attachments per message`);
+    const recipients = [...new Set(contactPointIds)];
+    for (const id of [...recipients, this.self.contactPointId]) sealContent(content({ messageId, sentAt }, id));
+    let targets = await this.recipients.several(recipients);
+    const readers = () => [...new Set(targets.map((t) => t.peer.deviceId))].filter((d) => d !== this.self.deviceId);
+    const pendingKeys = sources.map((_, i) => `upload:${messageId}:${i}`);
+    const attachments = await this.upload(messageId, sources, pendingKeys, readers(), options);
+    const sealed = { messageId, sentAt, ...(attachments.length > 0 && { attachments }) };
+    const plaintexts = new Map<string, Uint8Array>();
+    const plaintext = (contactPointId: string) => {
+      const known = plaintexts.get(contactPointId);
+      if (known) return known;
+      const bytes = sealContent(content(sealed, contactPointId));
+      plaintexts.set(contactPointId, bytes);
+      return bytes;
+    };
+    for (let plan = 1; ; plan++) {
+      const envelopes: SendRequest['envelopes'] = [];
+      for (const target of targets) {
+        if (target.peer.deviceId === this.self.deviceId) continue;
+        envelopes.push(await this.encryptFor(target, plaintext(target.peer.contactPointId), 0));
+      }
+      const bytes = envelopes.reduce((n, e) => n + Math.floor((e.ciphertext.length * 3) / 4), 0);
+      if (bytes > LIMITS.maxSendCiphertextBytes)
+        throw new LiaisonError(
+          'PAYLOAD_TOO_LARGE',
+          `the message is too long for ${envelopes.length} devices; send the text as an attachment`,
+        );
+      const request: SendRequest = { messageId, recipients, priority: 'normal', createdAt: sentAt, envelopes };
+      try {
+        const result = await this.emitUntilStored(request);
+        for (const key of pendingKeys) await this.store.setState(key, undefined);
+        return { messageId, serverTime: result.serverTime };
+      } catch (error) {
+        if (!isLiaisonError(error, 'DEVICE_MISMATCH') || plan >= PLANS) throw error;
+        this.recipients.forgetSeveral(recipients);
+        targets = await this.recipients.several(recipients);
+        for (const { blobId } of attachments) await this.api.setBlobReaders(blobId, readers());
+      }
+    }
+  }
+
   /** Uploads each file, readable by exactly `readers`; an upload interrupted earlier resumes from what was saved. */
   private async upload(
     messageId: string,
@@ -167,20 +226,24 @@ export class Outbox {
       const sealed = plaintext(level);
       for (const target of targets) {
         if (target.peer.deviceId === this.self.deviceId) continue;
-        const encrypted = await this.cipher.encrypt(
-          target.peer,
-          sealed,
-          target.bundle && bundleFromWire(target.bundle),
-        );
-        envelopes.push({
-          recipientDevice: target.peer.deviceId,
-          kind: encrypted.kind,
-          ciphertext: encodeBase64url(encrypted.body),
-          escalationLevel: level,
-        });
+        envelopes.push(await this.encryptFor(target, sealed, level));
       }
     }
     return envelopes;
+  }
+
+  private async encryptFor(
+    target: Target,
+    plaintext: Uint8Array,
+    level: number,
+  ): Promise<SendRequest['envelopes'][number]> {
+    const encrypted = await this.cipher.encrypt(target.peer, plaintext, target.bundle && bundleFromWire(target.bundle));
+    return {
+      recipientDevice: target.peer.deviceId,
+      kind: encrypted.kind,
+      ciphertext: encodeBase64url(encrypted.body),
+      escalationLevel: level,
+    };
   }
 
   /** Emits a send until the relay has stored it: the same request (same message id) each time. */

@@ -1,4 +1,10 @@
-import { type Attachment, decodeBase64url, type Envelope } from '@liaison/protocol';
+import {
+  type Attachment,
+  decodeBase64url,
+  type Envelope,
+  type MessageContent,
+  type RoomContent,
+} from '@liaison/protocol';
 import type { SessionCipher, SessionPeer } from '../crypto/session-cipher.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { PeerIdentities, PeerIdentityStatus } from '../trust/identities.js';
@@ -73,6 +79,12 @@ export class Receiver {
     private readonly identities: PeerIdentities,
     sendAcks: (messageIds: string[]) => Promise<unknown>,
     private readonly deliver: (message: ReceivedMessage) => Promise<void>,
+    private readonly rooms: (
+      room: RoomContent,
+      content: MessageContent,
+      sender: VerifiedSender,
+      envelope: Envelope,
+    ) => Promise<void>,
     private readonly report: (error: unknown) => Promise<void>,
   ) {
     this.acks = new AckQueue(sendAcks, (error) => this.report(error));
@@ -136,11 +148,13 @@ export class Receiver {
       await this.inbox.markDelivered(envelope);
       return this.acks.add(envelope.messageId);
     }
-    const { version: _, to, sentAt, urgent, ...fields } = content;
+    if (content.room) return this.receiveRoom(content.room, content, sender.shown, envelope);
+    const { version: _, to, room: _room, sentAt, urgent, ...fields } = content;
     await this.deliver({
       ...fields,
       direction: sender.shown.contactPointId === this.self ? 'outgoing' : 'incoming',
-      to,
+      // The schema gives every message that is not a room's its recipient.
+      to: to as string,
       sender: sender.shown,
       sentAt,
       escalationLevel: urgent?.level ?? 0,
@@ -150,6 +164,27 @@ export class Receiver {
         ...(envelope.deadline !== undefined && { deadline: envelope.deadline }),
       },
     });
+    await this.inbox.markDelivered(envelope);
+    this.acks.add(envelope.messageId);
+  }
+
+  /**
+   * A room's content goes to the rooms, which keep or hand it over; what they refuse is reported
+   * and acknowledged, and what they could not decide yet (the relay unreachable for a signer's
+   * certificate, the key store closed) stays for the relay to offer again.
+   */
+  private async receiveRoom(
+    room: RoomContent,
+    content: MessageContent,
+    sender: VerifiedSender,
+    envelope: Envelope,
+  ): Promise<void> {
+    try {
+      await this.rooms(room, content, sender, envelope);
+    } catch (error) {
+      if (!isLiaisonError(error) || isKeyStoreFailure(error) || error.code === 'UNAVAILABLE') throw error;
+      await this.report(error);
+    }
     await this.inbox.markDelivered(envelope);
     this.acks.add(envelope.messageId);
   }

@@ -60,9 +60,25 @@ export class Recipients {
     return { head, targets: [level0, ...members.map((m) => m?.targets ?? [])] };
   }
 
+  /**
+   * A message to several contact points (a room's members) at level 0: every device of each, and
+   * this contact point's other devices. Not urgent: nobody escalates a room's message.
+   */
+  async several(contactPointIds: readonly string[]): Promise<Target[]> {
+    const targets: Target[] = [];
+    for (const id of new Set([...contactPointIds, this.self.contactPointId]))
+      targets.push(...(await this.targets(id)).targets);
+    return targets;
+  }
+
   /** Every device a message to these levels is encrypted for, this one aside. */
   readers(levels: Levels): string[] {
     return [...new Set(levels.targets.flat().map((t) => t.peer.deviceId))].filter((d) => d !== this.self.deviceId);
+  }
+
+  /** The relay refused the device lists of a message to these contact points: verify them again. */
+  forgetSeveral(contactPointIds: readonly string[]): void {
+    this.directory.forget([...contactPointIds, this.self.contactPointId]);
   }
 
   /** The relay refused these levels' device lists: verify every contact point in them again. */

@@ -82,7 +82,7 @@ export class Sending {
     const before = await storedMessages(db, entries.map(idOf));
     const devices = await currentDevicesOf(
       db,
-      sends.flatMap((s) => [s.request.recipient, s.sender.contactPointId]),
+      sends.flatMap((s) => [...recipientsOf(s.request), s.sender.contactPointId]),
       now,
     );
     const candidates: typeof entries = [];
@@ -205,14 +205,14 @@ export class Sending {
         { path: 'acknowledgeWithinMs' },
       );
     }
-    const chain = await escalationChainOf(db, request.recipient);
+    // The schema holds urgent messages to one recipient.
+    const recipient = request.recipient as string;
+    const chain = await escalationChainOf(db, recipient);
     // A sender named in the chain holds the message already: escalating to them would reach nobody new.
     const members = chain.filter((m) => m !== sender.contactPointId);
-    const devices = await currentDevicesOf(db, [request.recipient, sender.contactPointId, ...members], now);
+    const devices = await currentDevicesOf(db, [recipient, sender.contactPointId, ...members], now);
     const expected = expectedCopies(sender, request, devices);
-    const levels: PlannedLevel[] = [
-      { contactPointId: request.recipient, devices: devices.get(request.recipient)?.length ?? 0 },
-    ];
+    const levels: PlannedLevel[] = [{ contactPointId: recipient, devices: devices.get(recipient)?.length ?? 0 }];
     for (const [i, member] of chain.entries()) {
       const memberDevices = member === sender.contactPointId ? [] : (devices.get(member) ?? []);
       for (const d of memberDevices) expected.set(d, i + 1);
@@ -265,17 +265,27 @@ export class Sending {
 const isDuplicate = (result: SendResult | Error | undefined) =>
   result !== undefined && !(result instanceof Error) && result.duplicate;
 
-/** Level 0: every current device of the recipient, and the sender's other devices. */
+/** The contact points a message is addressed to: its one recipient, or each of its recipients. */
+function recipientsOf(request: SendRequest): string[] {
+  return request.recipients ?? (request.recipient === undefined ? [] : [request.recipient]);
+}
+
+/** Level 0: every current device of each recipient, and the sender's other devices. */
 function expectedCopies(
   sender: DeviceIdentity,
   request: SendRequest,
   devices: Map<string, string[]>,
 ): Map<string, number> {
-  const recipients = devices.get(request.recipient);
-  if (!recipients) throw new RelayError('NOT_FOUND', `no contact point "${request.recipient}"`);
-  if (recipients.length === 0) throw new RelayError('NOT_FOUND', `"${request.recipient}" has no registered device`);
-  const own = (devices.get(sender.contactPointId) ?? []).filter((d) => d !== sender.deviceId);
-  return new Map([...recipients, ...own].map((d) => [d, 0]));
+  const expected = new Map<string, number>();
+  for (const recipient of recipientsOf(request)) {
+    const recipientDevices = devices.get(recipient);
+    if (!recipientDevices) throw new RelayError('NOT_FOUND', `no contact point "${recipient}"`);
+    if (recipientDevices.length === 0) throw new RelayError('NOT_FOUND', `"${recipient}" has no registered device`);
+    // The sender's own device is never a recipient, even of a message to its own contact point.
+    for (const d of recipientDevices) if (d !== sender.deviceId) expected.set(d, 0);
+  }
+  for (const d of devices.get(sender.contactPointId) ?? []) if (d !== sender.deviceId) expected.set(d, 0);
+  return expected;
 }
 
 /** The envelopes must be exactly the expected devices, each at its level. */

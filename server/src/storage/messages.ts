@@ -73,17 +73,27 @@ async function insertMessages(
     deadline: request.acknowledgeWithinMs === undefined ? null : now + request.acknowledgeWithinMs,
   }));
   const envelopes = messages.flatMap(({ request }) => request.envelopes.map((e) => ({ id: request.messageId, e })));
+  const listed = messages.flatMap(({ request }) =>
+    (request.recipients ?? []).map((contactPointId) => ({ id: request.messageId, contactPointId })),
+  );
   const { rows: stored } = await sql<{ message_id: string }>`
     with m as (
       insert into messages (message_id, sender_device, sender_contact_point, recipient_contact_point, priority, created_at, server_time, deadline)
       select id, sender_device, sender_contact_point, recipient, priority, created_at, ${now}::bigint, deadline
       from unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.sender.deviceId)}::text[],
-        ${rows.map((r) => r.sender.contactPointId)}::text[], ${rows.map((r) => r.request.recipient)}::text[],
+        ${rows.map((r) => r.sender.contactPointId)}::text[], ${rows.map((r) => r.request.recipient ?? null)}::text[],
         ${rows.map((r) => r.request.priority)}::text[], ${rows.map((r) => r.request.createdAt)}::bigint[],
         ${rows.map((r) => r.deadline)}::bigint[])
         as x(id, sender_device, sender_contact_point, recipient, priority, created_at, deadline)
       on conflict (message_id) do nothing
       returning message_id, sender_contact_point, recipient_contact_point, deadline
+    ), mr as (
+      insert into message_recipients (message_id, contact_point_id)
+      select x.id, x.contact_point_id
+      from unnest(${listed.map((x) => x.id)}::uuid[], ${listed.map((x) => x.contactPointId)}::text[])
+        as x(id, contact_point_id)
+      join m on m.message_id = x.id
+      returning message_id, contact_point_id
     ), e as (
       insert into envelopes (message_id, recipient_device, kind, ciphertext, escalation_level, expires_at, held, deadline)
       select x.id, x.device, x.kind, decode(x.ciphertext, 'hex'), x.level, ${now + ttlMs}::bigint, x.level > 0,
@@ -96,7 +106,11 @@ async function insertMessages(
       join m on m.message_id = x.id
     ), r as (
       insert into receipts (message_id, sender_contact_point, contact_point_id, device_id, status, at)
-      select message_id, sender_contact_point, recipient_contact_point, null, 'relayed', ${now}::bigint from m
+      select message_id, sender_contact_point, recipient_contact_point, null, 'relayed', ${now}::bigint
+      from m where recipient_contact_point is not null
+      union all
+      select mr.message_id, m.sender_contact_point, mr.contact_point_id, null, 'relayed', ${now}::bigint
+      from mr join m on m.message_id = mr.message_id
     )
     select message_id from m`.execute(db);
   return new Set(stored.map((r) => r.message_id));
@@ -284,7 +298,9 @@ export async function acknowledgeByPerson(
       ? []
       : message.priority === 'urgent'
         ? await releasedContactPoints(tx, messageId)
-        : [message.recipient_contact_point];
+        : message.recipient_contact_point !== null
+          ? [message.recipient_contact_point]
+          : await listedRecipients(tx, messageId);
     if (!message || !reached.includes(device.contactPointId)) {
       throw new RelayError('NOT_FOUND', 'no message with this id was addressed to you');
     }
@@ -302,6 +318,16 @@ export async function acknowledgeByPerson(
   });
 }
 
+/** The recipients of a message to several contact points. */
+async function listedRecipients(db: Db, messageId: string): Promise<string[]> {
+  const rows = await db
+    .selectFrom('message_recipients')
+    .select('contact_point_id')
+    .where('message_id', '=', messageId)
+    .execute();
+  return rows.map((r) => r.contact_point_id);
+}
+
 /** Deletes envelopes past their time and records `expired` receipts for their senders. */
 export async function expireEnvelopes(db: Kysely<Database>, now: number): Promise<RoutedReceipt[]> {
   return db.transaction().execute(async (tx) => {
@@ -317,14 +343,25 @@ export async function expireEnvelopes(db: Kysely<Database>, now: number): Promis
       .where('message_id', 'in', [...new Set(expired.map((e) => e.message_id))])
       .execute();
     const byId = new Map(context.map((m) => [m.message_id, m]));
+    // The contact point whose device it was: the recipient's, an escalation member's or a room member's.
+    const owners = new Map(
+      (
+        await tx
+          .selectFrom('devices')
+          .select(['device_id', 'contact_point_id'])
+          .where('device_id', 'in', [...new Set(expired.map((e) => e.recipient_device))])
+          .execute()
+      ).map((d) => [d.device_id, d.contact_point_id]),
+    );
     const receipts = expired.flatMap((e) => {
       const m = byId.get(e.message_id);
-      return m
+      const owner = owners.get(e.recipient_device) ?? m?.recipient_contact_point;
+      return m && owner
         ? [
             {
               message_id: e.message_id,
               sender_contact_point: m.sender_contact_point,
-              contact_point_id: m.recipient_contact_point,
+              contact_point_id: owner,
               device_id: e.recipient_device,
               status: 'expired',
               at: now,

@@ -23,6 +23,7 @@ export interface Database {
   one_time_kem_prekeys: KemPrekeysTable;
   last_resort_kem_prekeys: KemPrekeysTable;
   messages: MessagesTable;
+  message_recipients: MessageRecipientsTable;
   envelopes: EnvelopesTable;
   receipts: ReceiptsTable;
   revocations: RevocationsTable;
@@ -94,11 +95,18 @@ export interface MessagesTable {
   message_id: string;
   sender_device: string;
   sender_contact_point: string;
-  recipient_contact_point: string;
+  /** Null for a message to several contact points, listed in message_recipients. */
+  recipient_contact_point: string | null;
   priority: string;
   created_at: number;
   server_time: number;
   deadline: number | null;
+}
+
+/** The recipients of a message to several contact points, one row each. */
+export interface MessageRecipientsTable {
+  message_id: string;
+  contact_point_id: string;
 }
 
 /** One row per device copy, deleted as soon as that device acknowledges it. */

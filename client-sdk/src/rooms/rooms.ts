@@ -1,0 +1,483 @@
+import {
+  type DeviceCertificate,
+  type Envelope,
+  LIMITS,
+  type MessageContent,
+  type RoomChange,
+  type RoomContent,
+  type RoomRole,
+  type RoomStatement,
+  type UnsignedRoomStatement,
+} from '@liaison/protocol';
+import type { OutgoingMessage } from '../client/content.js';
+import type { SendOptions } from '../client/outbox.js';
+import type { VerifiedSender } from '../client/receiver.js';
+import { randomId } from '../crypto/random-id.js';
+import { LiaisonError } from '../errors.js';
+import type { KeyStore } from '../key-store/key-store.js';
+import type { KnownStatement, Membership } from './membership.js';
+import type { RoomChangeEvent, RoomMessage, RoomView } from './room-message.js';
+import { MAX_ROOMS_WAITING, MAX_WAITING_MESSAGES, RoomRecord, RoomStore } from './room-record.js';
+import { signStatement, statementHash, verifyStatement } from './statements.js';
+
+/**
+ * Case rooms, as the application uses them. Everything a room is (who is in it, what was said)
+ * lives in the members' SDKs; the relay sees sends to several contact points, never a room.
+ * `PairwiseRooms` is the implementation over the existing pairwise sessions; a later move to MLS
+ * (RFC 9420) replaces it behind this interface.
+ */
+export interface Rooms {
+  /** Opens a room with these other contact points as members (1 to 49); this contact point is its first admin. */
+  create(room: {
+    title: string;
+    caseReference?: string;
+    members: readonly (string | { contactPointId: string; role: RoomRole })[];
+  }): Promise<RoomView>;
+  /** Admins only: adds a contact point; it gets the room's history, and every message from now on. */
+  invite(roomId: string, contactPointId: string, role?: RoomRole): Promise<RoomView>;
+  /** Admins only: nothing sent to the room afterwards reaches the removed contact point's devices. */
+  remove(roomId: string, contactPointId: string): Promise<RoomView>;
+  /** Admins only. */
+  setRole(roomId: string, contactPointId: string, role: RoomRole): Promise<RoomView>;
+  /** Admins only. */
+  rename(roomId: string, title: string, caseReference?: string): Promise<RoomView>;
+  /** Leaves the room: this contact point's devices get nothing sent to it afterwards. */
+  leave(roomId: string): Promise<RoomView>;
+  /** Encrypts the message for every device of every member, and sends it in one request. */
+  send(
+    roomId: string,
+    message: OutgoingMessage,
+    options?: Omit<SendOptions, 'urgent'>,
+  ): Promise<{ messageId: string; serverTime: number }>;
+  /** The rooms this device holds, those it left among them. */
+  list(): Promise<RoomView[]>;
+  get(roomId: string): Promise<RoomView | undefined>;
+}
+
+/** What a room needs of the client around it. */
+export interface RoomDeps {
+  self: { contactPointId: string; certificate: DeviceCertificate };
+  store: KeyStore;
+  /** The account key of a contact point, from its designation as verified here. */
+  accountKey: (contactPointId: string) => Promise<Uint8Array>;
+  sendToSeveral: (
+    contactPointIds: readonly string[],
+    content: (sealed: { messageId: string; sentAt: number }, contactPointId: string) => unknown,
+    options?: Omit<SendOptions, 'urgent'>,
+  ) => Promise<{ messageId: string; serverTime: number }>;
+  now: () => number;
+  message: (message: RoomMessage) => Promise<unknown>;
+  changed: (event: RoomChangeEvent) => Promise<unknown>;
+  report: (error: unknown) => Promise<void>;
+}
+
+/** How soon this device asks the same contact point again for a room's history. */
+const HISTORY_REQUEST_INTERVAL_MS = 60_000;
+
+/**
+ * Rooms over pairwise Double Ratchet sessions: every change is a statement signed by the acting
+ * device and sent to every member's devices; every message is encrypted for each of them and sent
+ * in one request. Incoming room content is checked here: statements against their signers'
+ * certificates, messages against the membership they name. One operation at a time.
+ */
+export class PairwiseRooms implements Rooms {
+  private readonly rooms: RoomStore;
+  private serial: Promise<unknown> = Promise.resolve();
+  private readonly asked = new Map<string, number>();
+
+  constructor(private readonly deps: RoomDeps) {
+    this.rooms = new RoomStore(deps.store);
+  }
+
+  create(room: Parameters<Rooms['create']>[0]): Promise<RoomView> {
+    return this.exclusive(async () => {
+      const self = this.deps.self.contactPointId;
+      const others = room.members.map((m) =>
+        typeof m === 'string' ? { contactPointId: m, role: 'member' as const } : m,
+      );
+      if (others.some((m) => m.contactPointId === self))
+        throw new LiaisonError('INVALID_INPUT', 'the creator is a member already; list the others');
+      const members = [{ contactPointId: self, role: 'admin' as const }, ...others];
+      const statement = await this.sign(randomId(), [], {
+        op: 'create',
+        title: room.title,
+        ...(room.caseReference !== undefined && { caseReference: room.caseReference }),
+        members,
+      });
+      const record = new RoomRecord({
+        roomId: statement.roomId,
+        statements: [],
+        pending: [],
+        certificates: [],
+        waiting: [],
+      });
+      return this.change(record, statement, []);
+    });
+  }
+
+  invite(roomId: string, contactPointId: string, role: RoomRole = 'member'): Promise<RoomView> {
+    return this.asAdmin(roomId, async (record, membership) => {
+      if (membership.members.has(contactPointId))
+        throw new LiaisonError('CONFLICT', `"${contactPointId}" is a member of this room already`);
+      if (membership.members.size >= LIMITS.maxRoomMembers)
+        throw new LiaisonError('QUOTA_EXCEEDED', `a room holds at most ${LIMITS.maxRoomMembers} contact points`);
+      return this.change(record, await this.sign(roomId, membership.heads, { op: 'add', contactPointId, role }), []);
+    });
+  }
+
+  remove(roomId: string, contactPointId: string): Promise<RoomView> {
+    return this.asAdmin(roomId, async (record, membership) => {
+      if (!membership.members.has(contactPointId))
+        throw new LiaisonError('NOT_FOUND', `"${contactPointId}" is not a member of this room`);
+      if (contactPointId === this.deps.self.contactPointId)
+        throw new LiaisonError('INVALID_INPUT', 'to take yourself out of a room, leave it');
+      // The removed contact point learns of its removal, and of nothing after it.
+      const statement = await this.sign(roomId, membership.heads, { op: 'remove', contactPointId });
+      return this.change(record, statement, [contactPointId]);
+    });
+  }
+
+  setRole(roomId: string, contactPointId: string, role: RoomRole): Promise<RoomView> {
+    return this.asAdmin(roomId, async (record, membership) => {
+      if (!membership.members.has(contactPointId))
+        throw new LiaisonError('NOT_FOUND', `"${contactPointId}" is not a member of this room`);
+      if (contactPointId === this.deps.self.contactPointId && role !== 'admin' && adminCount(membership) === 1)
+        throw new LiaisonError('FORBIDDEN', 'you are the only admin of this room: make another member an admin first');
+      return this.change(
+        record,
+        await this.sign(roomId, membership.heads, { op: 'set-role', contactPointId, role }),
+        [],
+      );
+    });
+  }
+
+  rename(roomId: string, title: string, caseReference?: string): Promise<RoomView> {
+    return this.asAdmin(roomId, async (record, membership) =>
+      this.change(
+        record,
+        await this.sign(roomId, membership.heads, {
+          op: 'rename',
+          title,
+          ...(caseReference !== undefined && { caseReference }),
+        }),
+        [],
+      ),
+    );
+  }
+
+  leave(roomId: string): Promise<RoomView> {
+    return this.exclusive(async () => {
+      const { record, membership } = await this.asMember(roomId);
+      const self = this.deps.self.contactPointId;
+      if (membership.members.get(self) === 'admin' && adminCount(membership) === 1 && membership.members.size > 1)
+        throw new LiaisonError('FORBIDDEN', 'you are the only admin of this room: make another member an admin first');
+      // Those who stay learn that this contact point left; its own other devices too.
+      return this.change(record, await this.sign(roomId, membership.heads, { op: 'leave' }), [self]);
+    });
+  }
+
+  send(
+    roomId: string,
+    message: OutgoingMessage,
+    options: Omit<SendOptions, 'urgent'> = {},
+  ): Promise<{ messageId: string; serverTime: number }> {
+    return this.exclusive(async () => {
+      const { membership } = await this.asMember(roomId);
+      const others = [...membership.members.keys()].filter((m) => m !== this.deps.self.contactPointId);
+      if (others.length === 0) throw new LiaisonError('INVALID_INPUT', 'nobody else is in this room');
+      const room: RoomContent = { roomId, kind: 'message', heads: membership.heads };
+      return this.deps.sendToSeveral(others, (sealed) => content(sealed, room, message), options);
+    });
+  }
+
+  async list(): Promise<RoomView[]> {
+    const views: RoomView[] = [];
+    for (const id of await this.rooms.ids()) {
+      const view = await this.get(id);
+      if (view) views.push(view);
+    }
+    return views;
+  }
+
+  async get(roomId: string): Promise<RoomView | undefined> {
+    const record = await this.rooms.get(roomId);
+    return record?.membership && this.view(record, record.membership);
+  }
+
+  /**
+   * Room content that arrived in a message from a verified device: statements merged once
+   * verified, a history request answered for members, a message delivered once the membership it
+   * names is known here and its sender is a member. Resolves once it is kept or handed over.
+   */
+  receive(room: RoomContent, sealed: MessageContent, sender: VerifiedSender, envelope: Envelope): Promise<void> {
+    return this.exclusive(async () => {
+      const existing = await this.rooms.get(room.roomId);
+      if (!existing && (await this.rooms.ids()).length >= 1_000)
+        throw new LiaisonError('QUOTA_EXCEEDED', 'this device holds too many rooms');
+      const record =
+        existing ?? new RoomRecord({ roomId: room.roomId, statements: [], pending: [], certificates: [], waiting: [] });
+      if (room.kind === 'history-request') return this.answer(record, sender);
+      let joined: string[] = [];
+      if (room.statements && room.certificates) {
+        const verified = await this.verified(room.statements, room.certificates, record, room.kind, sender);
+        joined = record.add(verified, room.certificates);
+      }
+      const self = this.deps.self.contactPointId;
+      if (room.kind === 'message') {
+        const message = roomMessage(room, sealed, sender, envelope, self);
+        if (!record.membership || record.missing(message.heads).length > 0) {
+          if (record.waiting.length >= MAX_WAITING_MESSAGES) record.waiting.shift();
+          record.waiting.push(message);
+        } else if (record.membership.members.has(sender.contactPointId)) {
+          await this.deps.message(message);
+        } else {
+          await this.deps.report(notAMember(sender.contactPointId, room.roomId));
+        }
+      }
+      const after = record.membership;
+      // A room this contact point was never in is not kept: anyone could send a valid history of it.
+      if (!existing && after && !wasMember(after, self)) return;
+      if (!existing && !after && (await this.waitingRooms()) >= MAX_ROOMS_WAITING) return;
+      await this.rooms.put(record);
+      if (record.missing(room.heads).length > 0 || !after) this.askForHistory(record.roomId, sender.contactPointId);
+      if (after) await this.announce(record, after, new Set(joined));
+      if (joined.length > 0) await this.release(record);
+    });
+  }
+
+  /** Messages that waited for history: delivered once it is here (from members), dropped otherwise. */
+  private async release(record: RoomRecord): Promise<void> {
+    const membership = record.membership;
+    if (!membership) return;
+    const still: RoomMessage[] = [];
+    for (const message of record.waiting) {
+      if (record.missing(message.heads).length > 0) still.push(message);
+      else if (membership.members.has(message.sender.contactPointId)) await this.deps.message(message);
+      else await this.deps.report(notAMember(message.sender.contactPointId, record.roomId));
+    }
+    if (still.length !== record.waiting.length) {
+      record.waiting = still;
+      await this.rooms.put(record);
+    }
+  }
+
+  /** Tells the application of each statement that joined the history here and took effect. */
+  private async announce(record: RoomRecord, membership: Membership, joined: ReadonlySet<string>): Promise<void> {
+    const view = this.view(record, membership);
+    for (const { hash, statement, effective } of membership.applied) {
+      if (!effective || !joined.has(hash)) continue;
+      await this.deps.changed({ room: view, by: statement.author, change: statement.change, at: statement.createdAt });
+    }
+  }
+
+  /** Signs, sends, and only once sent keeps a change (a failed send leaves the room as it was). */
+  private async change(record: RoomRecord, statement: RoomStatement, alsoTo: readonly string[]): Promise<RoomView> {
+    const hash = statementHash(statement);
+    const before = record.membership;
+    record.add([{ hash, statement }], [this.deps.self.certificate]);
+    const after = record.membership as Membership;
+    if (record.history().statements.length > LIMITS.maxRoomStatements)
+      throw new LiaisonError(
+        'QUOTA_EXCEEDED',
+        `a room's history holds ${LIMITS.maxRoomStatements} changes: open a new room`,
+      );
+    const self = this.deps.self.contactPointId;
+    const recipients = [...new Set([...after.members.keys(), ...alsoTo])].filter((m) => m !== self);
+    const newcomers = new Set([...after.members.keys()].filter((m) => !before?.members.has(m)));
+    const history = record.history();
+    const change: RoomContent = {
+      roomId: record.roomId,
+      kind: 'change',
+      heads: after.heads,
+      statements: [statement],
+      certificates: [this.deps.self.certificate],
+    };
+    const full: RoomContent = { ...change, kind: 'history', ...history };
+    if (recipients.length > 0)
+      await this.deps.sendToSeveral(recipients, (sealed, to) =>
+        content(sealed, !before || newcomers.has(to) ? full : change, { text: '' }),
+      );
+    await this.rooms.put(record);
+    await this.announce(record, after, new Set([hash]));
+    return this.view(record, after);
+  }
+
+  /** A history request from a member (or this contact point's own device) is answered with the whole history. */
+  private async answer(record: RoomRecord, requester: VerifiedSender): Promise<void> {
+    const membership = record.membership;
+    const self = this.deps.self.contactPointId;
+    if (!membership?.members.has(self)) return;
+    if (requester.contactPointId !== self && !membership.members.has(requester.contactPointId)) {
+      return this.deps.report(notAMember(requester.contactPointId, record.roomId));
+    }
+    const history: RoomContent = {
+      roomId: record.roomId,
+      kind: 'history',
+      heads: membership.heads,
+      ...record.history(),
+    };
+    // Sent after this operation ends: the answer must not hold up what arrives next.
+    void Promise.resolve().then(() =>
+      this.deps
+        .sendToSeveral([requester.contactPointId], (sealed) => content(sealed, history, { text: '' }))
+        .catch((error) => this.deps.report(error)),
+    );
+  }
+
+  private askForHistory(roomId: string, from: string): void {
+    const key = `${roomId} ${from}`;
+    const last = this.asked.get(key);
+    if (last !== undefined && this.deps.now() - last < HISTORY_REQUEST_INTERVAL_MS) return;
+    this.asked.set(key, this.deps.now());
+    void this.rooms
+      .get(roomId)
+      .then(async (record) => {
+        const request: RoomContent = { roomId, kind: 'history-request', heads: record?.membership?.heads ?? [] };
+        await this.deps.sendToSeveral([from], (sealed) => content(sealed, request, { text: '' }));
+      })
+      .catch((error) => this.deps.report(error));
+  }
+
+  private async verified(
+    statements: readonly RoomStatement[],
+    certificates: readonly DeviceCertificate[],
+    record: RoomRecord,
+    kind: RoomContent['kind'],
+    sender: VerifiedSender,
+  ): Promise<KnownStatement[]> {
+    const given = new Map(certificates.map((c) => [c.deviceId, c]));
+    const keys = new Map<string, Uint8Array>();
+    const verified: KnownStatement[] = [];
+    for (const statement of statements) {
+      // A change comes from the device that made it, which the session authenticated; a history may be forwarded.
+      if (kind === 'change' && statement.authorDevice !== sender.deviceId) {
+        throw new LiaisonError(
+          'UNTRUSTED_IDENTITY',
+          `a change of room ${statement.roomId} arrived from another device than its author's`,
+        );
+      }
+      const certificate = given.get(statement.authorDevice) ?? record.certificate(statement.authorDevice);
+      if (!certificate)
+        throw new LiaisonError(
+          'UNTRUSTED_IDENTITY',
+          `a change of room ${statement.roomId} came without its device's certificate`,
+        );
+      let key = keys.get(statement.author);
+      if (!key) {
+        key = await this.deps.accountKey(statement.author);
+        keys.set(statement.author, key);
+      }
+      verifyStatement(statement, certificate, key);
+      verified.push({ hash: statementHash(statement), statement });
+    }
+    return verified;
+  }
+
+  private async sign(roomId: string, parents: readonly string[], change: RoomChange): Promise<RoomStatement> {
+    const identity = await this.deps.store.getIdentity();
+    if (!identity) throw new LiaisonError('NO_IDENTITY', 'the key store has no device identity key');
+    const body: UnsignedRoomStatement = {
+      roomId,
+      parents: [...parents],
+      author: this.deps.self.contactPointId,
+      authorDevice: this.deps.self.certificate.deviceId,
+      change,
+      createdAt: this.deps.now(),
+    };
+    return signStatement(identity, body);
+  }
+
+  private asAdmin(
+    roomId: string,
+    act: (record: RoomRecord, membership: Membership) => Promise<RoomView>,
+  ): Promise<RoomView> {
+    return this.exclusive(async () => {
+      const { record, membership } = await this.asMember(roomId);
+      if (membership.members.get(this.deps.self.contactPointId) !== 'admin')
+        throw new LiaisonError('FORBIDDEN', "only a room's admins change its members and title");
+      return act(record, membership);
+    });
+  }
+
+  private async asMember(roomId: string): Promise<{ record: RoomRecord; membership: Membership }> {
+    const record = await this.rooms.get(roomId);
+    const membership = record?.membership;
+    if (!record || !membership) throw new LiaisonError('NOT_FOUND', `no room ${roomId} on this device`);
+    if (!membership.members.has(this.deps.self.contactPointId)) throw notAMember(this.deps.self.contactPointId, roomId);
+    return { record, membership };
+  }
+
+  private async waitingRooms(): Promise<number> {
+    let count = 0;
+    for (const id of await this.rooms.ids()) if (!(await this.rooms.get(id))?.membership) count++;
+    return count;
+  }
+
+  private view(record: RoomRecord, membership: Membership): RoomView {
+    const role = membership.members.get(this.deps.self.contactPointId);
+    return {
+      roomId: record.roomId,
+      title: membership.title,
+      ...(membership.caseReference !== undefined && { caseReference: membership.caseReference }),
+      members: [...membership.members].map(([contactPointId, r]) => ({ contactPointId, role: r })),
+      ...(role && { role }),
+      createdBy: membership.createdBy,
+      createdAt: membership.createdAt,
+      complete: record.missing().length === 0 && record.waiting.length === 0,
+    };
+  }
+
+  private exclusive<T>(operation: () => Promise<T>): Promise<T> {
+    const run = this.serial.then(operation, operation);
+    this.serial = run.catch(() => undefined);
+    return run;
+  }
+}
+
+function content(
+  sealed: { messageId: string; sentAt: number; attachments?: unknown },
+  room: RoomContent,
+  message: OutgoingMessage,
+): MessageContent {
+  return { version: 2, priority: 'normal', ...sealed, ...message, room } as MessageContent;
+}
+
+function roomMessage(
+  room: RoomContent,
+  sealed: MessageContent,
+  sender: VerifiedSender,
+  envelope: Envelope,
+  self: string,
+): RoomMessage {
+  const { version: _v, to: _t, room: _r, priority: _p, urgent: _u, ...fields } = sealed;
+  return {
+    ...fields,
+    roomId: room.roomId,
+    direction: sender.contactPointId === self ? 'outgoing' : 'incoming',
+    sender,
+    heads: room.heads,
+    relay: { serverTime: envelope.serverTime },
+  };
+}
+
+function adminCount(membership: Membership): number {
+  return [...membership.members.values()].filter((r) => r === 'admin').length;
+}
+
+/** Whether the history ever made this contact point a member. */
+function wasMember(membership: Membership, contactPointId: string): boolean {
+  return (
+    membership.members.has(contactPointId) ||
+    membership.applied.some(
+      ({ statement: { change, author }, effective }) =>
+        effective &&
+        ((change.op === 'create' && change.members.some((m) => m.contactPointId === contactPointId)) ||
+          (change.op === 'add' && change.contactPointId === contactPointId) ||
+          (change.op === 'leave' && author === contactPointId)),
+    )
+  );
+}
+
+function notAMember(contactPointId: string, roomId: string): LiaisonError {
+  return new LiaisonError('NOT_A_MEMBER', `"${contactPointId}" is not a member of room ${roomId}`);
+}
