@@ -171,6 +171,89 @@ describeEachBackend('relay messaging (%s)', (backend) => {
     await drain(alice2);
   });
 
+  it('delivers a message to several recipients on every device of each, with receipts per recipient', async () => {
+    const [a1, a2, b, c] = [await online(alice1), await online(alice2), await online(bob), await online(carol)];
+    const request = await buildSend(relay.url, alice1, ['vn-spp.bob', 'ph-doj.carol'], 'to the joint team');
+    expect(request.envelopes.map((e) => e.recipientDevice).sort()).toEqual([alice2.id, bob.id, carol.id].sort());
+    expect(await a1.call('send', request)).toMatchObject({ ok: true, value: { duplicate: false } });
+    const relayed = await relay.relay.db
+      .selectFrom('receipts')
+      .select(['status', 'contact_point_id'])
+      .where('message_id', '=', request.messageId)
+      .execute();
+    expect(relayed.map((r) => `${r.status} ${r.contact_point_id}`).sort()).toEqual([
+      'relayed ph-doj.carol',
+      'relayed vn-spp.bob',
+    ]);
+    for (const [device, connection] of [
+      [bob, b],
+      [carol, c],
+      [alice2, a2],
+    ] as const) {
+      const [envelope] = await connection.waitForEnvelopes(1);
+      expect(await decryptText(device, alice1.id, envelope?.ciphertext as string)).toBe('to the joint team');
+      await connection.call('envelopes:ack', { messageIds: [request.messageId] });
+    }
+    // Each recipient acknowledges as a person; the sender's own copy is no news to it.
+    for (const connection of [b, c])
+      expect(await connection.call('acknowledge', { messageId: request.messageId })).toMatchObject({ ok: true });
+    const pushed = await a1.waitForReceipts(4);
+    expect(pushed.map((r) => `${r.status} ${r.contactPointId}`).sort()).toEqual([
+      'acknowledged ph-doj.carol',
+      'acknowledged vn-spp.bob',
+      'delivered ph-doj.carol',
+      'delivered vn-spp.bob',
+    ]);
+    // Someone it was not addressed to cannot acknowledge it.
+    const dave = await net.authority('th-oag', 'TH').contactPoint('dave-several').addDevice();
+    expect((await register(relay.url, dave)).status).toBe(200);
+    expect(await (await online(dave)).call('acknowledge', { messageId: request.messageId })).toMatchObject({
+      ok: false,
+      error: 'NOT_FOUND',
+    });
+    expect(await envelopeCount()).toBe(0);
+    for (const connection of [a1, a2, b, c]) connection.close();
+  });
+
+  it('refuses a message to several recipients that misses a device of one, names an unknown one, or is urgent; stores nothing', async () => {
+    const a1 = await online(alice1);
+    const request = await buildSend(relay.url, alice1, ['vn-spp.bob', 'ph-doj.carol'], 'several, refused');
+    const before = await envelopeCount();
+    expect(
+      await a1.call('send', { ...request, envelopes: request.envelopes.filter((e) => e.recipientDevice !== carol.id) }),
+    ).toMatchObject({ ok: false, error: 'DEVICE_MISMATCH', details: { missingDevices: [carol.id] } });
+    expect(await a1.call('send', { ...request, recipients: ['vn-spp.bob', 'nobody.here'] })).toMatchObject({
+      ok: false,
+      error: 'NOT_FOUND',
+    });
+    expect(await a1.call('send', { ...request, recipient: 'vn-spp.bob' })).toMatchObject({
+      ok: false,
+      error: 'INVALID_INPUT',
+    });
+    expect(await a1.call('send', { ...request, priority: 'urgent', acknowledgeWithinMs: 60_000 })).toMatchObject({
+      ok: false,
+      error: 'INVALID_INPUT',
+      details: { path: 'priority' },
+    });
+    expect(await envelopeCount()).toBe(before);
+    const listed = await relay.relay.db
+      .selectFrom('message_recipients')
+      .selectAll()
+      .where('message_id', '=', request.messageId)
+      .execute();
+    expect(listed).toEqual([]);
+    a1.close();
+  });
+
+  it("takes the sender's own contact point as a recipient: its other devices, never the sending one", async () => {
+    const a1 = await online(alice1);
+    const request = await buildSend(relay.url, alice1, ['th-oag.alice'], 'note to my other devices');
+    expect(request.envelopes.map((e) => e.recipientDevice)).toEqual([alice2.id]);
+    expect(await a1.call('send', request)).toMatchObject({ ok: true });
+    a1.close();
+    await drain(alice2);
+  });
+
   it('refuses a send that misses or adds devices, listing them, and stores nothing', async () => {
     const a1 = await online(alice1);
     const request = await buildSend(relay.url, alice1, 'vn-spp.bob', 'mismatch');

@@ -4,14 +4,15 @@ import { http, token } from './device-client.js';
 import { type TestDevice, testDeviceAddress } from './network.js';
 
 /**
- * Encrypts one text for every device that must get it (the recipient's, and the sender's other
- * devices), as the SDK's client will: bundles come from the relay for devices without a session.
- * With `acknowledgeWithinMs` it is urgent (level 0 only: for recipients without an escalation chain).
+ * Encrypts one text for every device that must get it (the recipient's, or each recipient's when
+ * given a list, and the sender's other devices), as the SDK's client will: bundles come from the
+ * relay for devices without a session. With `acknowledgeWithinMs` it is urgent (level 0 only: for
+ * recipients without an escalation chain).
  */
 export async function buildSend(
   url: string,
   sender: TestDevice,
-  recipientContactPoint: string,
+  recipientContactPoint: string | string[],
   text: string,
   options: { messageId?: string; createdAt?: number; acknowledgeWithinMs?: number } = {},
 ): Promise<SendRequest> {
@@ -28,10 +29,10 @@ export async function buildSend(
         accountKey: decodeBase64url(response.contactPoint.accountKey) as Uint8Array,
       },
     }));
-  const targets = withOwner(await bundles(recipientContactPoint));
-  if (recipientContactPoint !== sender.chain.contactPoint.contactPointId) {
-    targets.push(...withOwner(await bundles(sender.chain.contactPoint.contactPointId)));
-  }
+  const recipients = typeof recipientContactPoint === 'string' ? [recipientContactPoint] : recipientContactPoint;
+  const targets = [];
+  for (const cp of new Set([...recipients, sender.chain.contactPoint.contactPointId]))
+    targets.push(...withOwner(await bundles(cp)));
   const envelopes = [];
   for (const { bundle, peer } of targets) {
     const deviceId = peer.deviceId;
@@ -51,7 +52,9 @@ export async function buildSend(
   }
   return {
     messageId: options.messageId ?? crypto.randomUUID(),
-    recipient: recipientContactPoint,
+    ...(typeof recipientContactPoint === 'string'
+      ? { recipient: recipientContactPoint }
+      : { recipients: recipientContactPoint }),
     priority: options.acknowledgeWithinMs === undefined ? 'normal' : 'urgent',
     createdAt: options.createdAt ?? Date.now(),
     ...(options.acknowledgeWithinMs !== undefined && { acknowledgeWithinMs: options.acknowledgeWithinMs }),
