@@ -1,4 +1,4 @@
-import type { RoomView } from '@liaison/client';
+import { fromBytes, type RoomView } from '@liaison/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { testNetwork } from './harness/network.js';
@@ -91,15 +91,24 @@ describe('case rooms', () => {
     const later = await first('id').client.rooms.send(room.roomId, { text: 'Après le retrait' });
     for (const device of all(afterRemoval).filter((d) => d !== first('id')))
       await until(() => device.roomMessages.some((m) => m.messageId === later.messageId), 'the later message');
-    // The relay stored no copy for the removed member's devices, and names only the current members.
-    const envelopes = await relay.relay.db
-      .selectFrom('envelopes')
-      .select('recipient_device')
+    // What the relay stored for this message went to exactly the current members' devices: each
+    // copy left a `delivered` receipt when acknowledged, and none is left undelivered.
+    const db = relay.relay.db;
+    await until(
+      async () =>
+        (await db.selectFrom('envelopes').select('seq').where('message_id', '=', later.messageId).execute()).length ===
+        0,
+      'every copy delivered',
+    );
+    const delivered = await db
+      .selectFrom('receipts')
+      .select('device_id')
       .where('message_id', '=', later.messageId)
+      .where('status', '=', 'delivered')
       .execute();
-    const removedDevices = all(['ph']).map((d) => d.client.deviceId);
-    expect(envelopes.length).toBe(0); // all delivered and deleted
-    const listed = await relay.relay.db
+    const expectedDevices = all(afterRemoval).filter((d) => d.client.contactPointId !== idOf('id'));
+    expect(delivered.map((r) => r.device_id).sort()).toEqual(expectedDevices.map((d) => d.client.deviceId).sort());
+    const listed = await db
       .selectFrom('message_recipients')
       .select('contact_point_id')
       .where('message_id', '=', later.messageId)
@@ -110,13 +119,50 @@ describe('case rooms', () => {
         .map(idOf)
         .sort(),
     );
-    const receipts = await relay.relay.db
-      .selectFrom('receipts')
-      .select(['contact_point_id', 'device_id'])
-      .where('message_id', '=', later.messageId)
-      .execute();
-    expect(receipts.some((r) => removedDevices.includes(r.device_id ?? ''))).toBe(false);
     for (const device of all(['ph']))
       expect(device.roomMessages.some((m) => m.messageId === later.messageId)).toBe(false);
   }, 180_000);
+
+  it("a room's attachment is readable on every member device; receipts and acknowledgements come per member", async () => {
+    const three = ['th', 'vn', 'my'];
+    const room = await first('vn').client.rooms.create({
+      title: 'Entraide — pièces',
+      members: [idOf('th'), idOf('my')],
+    });
+    await agree(room.roomId, three, [`${idOf('vn')}:admin`, `${idOf('th')}:member`, `${idOf('my')}:member`]);
+    const file = new TextEncoder().encode('Relevés bancaires — Annexe 3\n'.repeat(2_000));
+    const sent = await first('vn').client.rooms.send(
+      room.roomId,
+      { text: 'Annexe jointe', reference: 'MLA-2026-77' },
+      { attachments: [fromBytes('annexe-3.txt', 'text/plain', file)] },
+    );
+    for (const device of all(three).filter((d) => d !== first('vn'))) {
+      await until(() => device.roomMessages.some((m) => m.messageId === sent.messageId), 'the attachment message');
+      const [attachment] = device.roomMessages.find((m) => m.messageId === sent.messageId)?.attachments ?? [];
+      expect(attachment?.name).toBe('annexe-3.txt');
+      const parts: Uint8Array[] = [];
+      await device.client.download(attachment as NonNullable<typeof attachment>, (chunk) => void parts.push(chunk));
+      expect(Buffer.concat(parts).equals(Buffer.from(file))).toBe(true);
+    }
+    await first('th').client.acknowledge(sent.messageId);
+    const sender = first('vn');
+    await sender.waitForReceipts(
+      (receipts) =>
+        ['th', 'my'].every((c) =>
+          receipts.some(
+            (r) => r.messageId === sent.messageId && r.status === 'delivered' && r.contactPointId === idOf(c),
+          ),
+        ) &&
+        receipts.some(
+          (r) => r.messageId === sent.messageId && r.status === 'acknowledged' && r.contactPointId === idOf('th'),
+        ),
+    );
+    // A contact point outside the room cannot read the attachment, nor acknowledge the message.
+    const outsider = first('ph');
+    const [attachment] = first('th').roomMessages.find((m) => m.messageId === sent.messageId)?.attachments ?? [];
+    await expect(
+      outsider.client.download(attachment as NonNullable<typeof attachment>, () => undefined),
+    ).rejects.toMatchObject({ code: 'NOT_FOUND' });
+    await expect(outsider.client.acknowledge(sent.messageId)).rejects.toMatchObject({ code: 'NOT_FOUND' });
+  }, 120_000);
 });
