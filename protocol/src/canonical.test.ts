@@ -17,6 +17,7 @@ import {
   encodeDeviceCertificate,
   encodeKemPrekey,
   encodeRevocation,
+  encodeRoomStatement,
   encodeSignedPrekey,
   encodeWebhookRegistration,
 } from './canonical.js';
@@ -47,6 +48,83 @@ const challenge = {
   origin: 'https://relay.example',
   deviceId: device.deviceId,
 };
+
+// Room statements (tag 9), assembled the same way: room id, parents, author, device, time, op and its fields.
+const ROOM = '6f1c2b3a-0e4d-4c6b-9a1f-3d2e5b7c8a90';
+const ROOM_VECTORS = {
+  add: '4c494149534f4e01090000002436663163326233612d306534642d346336622d396131662d336432653562376338613930000000020000002032333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f5051000000205a5b5c5d5e5f606162636465666768696a6b6c6d6e6f707172737475767778790000000e74682d6f61672e736f6d636861690000002005060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324000001a0c4506c00000000036164640000000a766e2d7370702e6c616e000000066d656d626572',
+  create:
+    '4c494149534f4e01090000002436663163326233612d306534642d346336622d396131662d336432653562376338613930000000000000000e74682d6f61672e736f6d636861690000002005060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324000001a0c4506c00000000066372656174650000001ac389717569706520636f6d6d756e6520e28094204d656b6f6e67010000000c4a49542d323032362d303134000000020000000e74682d6f61672e736f6d636861690000000561646d696e0000000a766e2d7370702e6c616e000000066d656d626572',
+  rename:
+    '4c494149534f4e01090000002436663163326233612d306534642d346336622d396131662d336432653562376338613930000000010000002032333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f50510000000e74682d6f61672e736f6d636861690000002005060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f2021222324000001a0c4506c010000000672656e616d65000000075068617365203200',
+  leave:
+    '4c494149534f4e01090000002436663163326233612d306534642d346336622d396131662d336432653562376338613930000000010000002032333435363738393a3b3c3d3e3f404142434445464748494a4b4c4d4e4f50510000000a766e2d7370702e6c616e000000200708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20212223242526000001a0c4506c02000000056c65617665',
+};
+
+describe('canonical encoding of room statements', () => {
+  const by = { roomId: ROOM, author: 'th-oag.somchai', authorDevice: device.deviceId, createdAt: T0 };
+  it('matches the committed vectors for each kind of change', () => {
+    expect(
+      hex(
+        encodeRoomStatement({
+          ...by,
+          parents: [bytes(32, 50), bytes(32, 90)],
+          change: { op: 'add', contactPointId: 'vn-spp.lan', role: 'member' },
+        }),
+      ),
+    ).toBe(ROOM_VECTORS.add);
+    expect(
+      hex(
+        encodeRoomStatement({
+          ...by,
+          parents: [],
+          change: {
+            op: 'create',
+            title: 'Équipe commune — Mekong',
+            caseReference: 'JIT-2026-014',
+            members: [
+              { contactPointId: 'th-oag.somchai', role: 'admin' },
+              { contactPointId: 'vn-spp.lan', role: 'member' },
+            ],
+          },
+        }),
+      ),
+    ).toBe(ROOM_VECTORS.create);
+    expect(
+      hex(
+        encodeRoomStatement({
+          ...by,
+          parents: [bytes(32, 50)],
+          createdAt: T0 + 1,
+          change: { op: 'rename', title: 'Phase 2' },
+        }),
+      ),
+    ).toBe(ROOM_VECTORS.rename);
+    expect(
+      hex(
+        encodeRoomStatement({
+          roomId: ROOM,
+          author: 'vn-spp.lan',
+          authorDevice: bytes(32, 7),
+          createdAt: T0 + 2,
+          parents: [bytes(32, 50)],
+          change: { op: 'leave' },
+        }),
+      ),
+    ).toBe(ROOM_VECTORS.leave);
+  });
+
+  it('tells an absent case reference from an empty one, and parents in another order apart', () => {
+    const rename = { ...by, parents: [bytes(32, 50)], change: { op: 'rename' as const, title: 'Phase 2' } };
+    expect(hex(encodeRoomStatement(rename))).not.toBe(
+      hex(encodeRoomStatement({ ...rename, change: { ...rename.change, caseReference: 'X' } })),
+    );
+    const two = { ...by, change: { op: 'remove' as const, contactPointId: 'vn-spp.lan' } };
+    expect(hex(encodeRoomStatement({ ...two, parents: [bytes(32, 1), bytes(32, 2)] }))).not.toBe(
+      hex(encodeRoomStatement({ ...two, parents: [bytes(32, 2), bytes(32, 1)] })),
+    );
+  });
+});
 
 describe('canonical encoding', () => {
   it('matches the committed vectors for every statement kind', () => {

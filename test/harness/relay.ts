@@ -16,6 +16,7 @@ export const RELAY_TABLES = [
   'one_time_kem_prekeys',
   'last_resort_kem_prekeys',
   'messages',
+  'message_recipients',
   'envelopes',
   'receipts',
   'revocations',
