@@ -154,7 +154,15 @@ export class LiaisonClient extends Emitter<Events> {
     this.pairwiseRooms = new PairwiseRooms({
       self: { contactPointId: ids.contactPointId, certificate: self.device },
       store,
-      accountKey: async (contactPointId) => accountKeyOf((await this.peers.lookup(contactPointId)).contactPoint),
+      verifyDevice: async (contactPointId, device, at) => {
+        const { contactPoint } = await this.peers.lookup(contactPointId);
+        verifiedDevice(
+          { authority: contactPoint.authority, contactPoint: contactPoint.contactPoint, device },
+          anchors,
+          at,
+        );
+      },
+      validAt: () => this.peers.validAt(),
       sendToSeveral: (contactPointIds, content, sendOptions) =>
         this.outbox.sendToSeveral(contactPointIds, content, sendOptions),
       now,

@@ -1,11 +1,15 @@
 import { type DeviceCertificate, LIMITS, type RoomStatement } from '@liaison/protocol';
+import { LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import { foldMembership, type KnownStatement, type Membership } from './membership.js';
 import type { RoomMessage } from './room-message.js';
 import { statementHash } from './statements.js';
 
-/** Room messages held, per room, until the history they name arrives. */
+/** Room messages held, per room and per sender, until the history they name arrives. */
 export const MAX_WAITING_MESSAGES = 50;
+export const MAX_WAITING_PER_SENDER = 10;
+/** Statements held for a missing parent, per room: whoever knows a room id may send some. */
+const MAX_PENDING = 50;
 /** Rooms known only by a message that named them, waiting for their history: bounded, as anyone may name one. */
 export const MAX_ROOMS_WAITING = 20;
 
@@ -20,6 +24,8 @@ export interface StoredRoom {
   certificates: DeviceCertificate[];
   /** Room messages that name statements this device does not have yet. */
   waiting: RoomMessage[];
+  /** Hashes of statements refused (their author had no right to them): not asked for again. */
+  refused?: string[];
 }
 
 /**
@@ -30,6 +36,7 @@ export class RoomRecord {
   private readonly known = new Map<string, KnownStatement>();
   private readonly pending = new Map<string, KnownStatement>();
   private readonly certificates = new Map<string, DeviceCertificate>();
+  private readonly refused: Set<string>;
   private folded: Membership | undefined;
   waiting: RoomMessage[];
 
@@ -41,6 +48,7 @@ export class RoomRecord {
     for (const statement of stored.pending)
       this.pending.set(statementHash(statement), { hash: statementHash(statement), statement });
     this.waiting = stored.waiting;
+    this.refused = new Set(stored.refused ?? []);
   }
 
   readonly roomId: string;
@@ -59,7 +67,7 @@ export class RoomRecord {
   /** Parents named by waiting statements, or by a message's heads, that this device lacks. */
   missing(heads: readonly string[] = []): string[] {
     const named = [...heads, ...[...this.pending.values()].flatMap((s) => s.statement.parents)];
-    return [...new Set(named)].filter((h) => !this.known.has(h) && !this.pending.has(h));
+    return [...new Set(named)].filter((h) => !this.known.has(h) && !this.pending.has(h) && !this.refused.has(h));
   }
 
   certificate(deviceId: string): DeviceCertificate | undefined {
@@ -75,38 +83,53 @@ export class RoomRecord {
 
   /**
    * Takes verified statements (with their signers' certificates): those whose parents are all
-   * known join the history, the others wait. A second `create` for the room is refused. Returns
-   * the hashes that joined the history now.
+   * known join the history, the others wait (QUOTA_EXCEEDED past 50 waiting). A statement whose
+   * author had no right to it where it stands is refused, and so is a second `create`. Returns the
+   * hashes that joined the history now.
    */
   add(statements: readonly KnownStatement[], certificates: readonly DeviceCertificate[]): string[] {
     for (const c of certificates) if (!this.certificates.has(c.deviceId)) this.certificates.set(c.deviceId, c);
     for (const s of statements) {
-      if (this.known.has(s.hash)) continue;
-      if (
-        s.statement.change.op === 'create' &&
-        [...this.known.values()].some((k) => k.statement.change.op === 'create')
-      )
-        continue;
-      if (this.known.size + this.pending.size >= LIMITS.maxRoomStatements * 2) break;
+      if (this.known.has(s.hash) || this.pending.has(s.hash) || this.refused.has(s.hash)) continue;
+      if (this.pending.size >= MAX_PENDING)
+        throw new LiaisonError('QUOTA_EXCEEDED', `room ${this.roomId} holds ${MAX_PENDING} changes waiting for others`);
       this.pending.set(s.hash, s);
     }
     const joined: string[] = [];
     for (let progress = true; progress; ) {
       progress = false;
       for (const [hash, s] of this.pending) {
-        const ready =
-          s.statement.change.op === 'create'
-            ? this.known.size === 0
-            : this.known.size > 0 && s.statement.parents.every((p) => this.known.has(p));
+        const create = s.statement.change.op === 'create';
+        const ready = create
+          ? this.known.size === 0
+          : this.known.size > 0 && s.statement.parents.every((p) => this.known.has(p));
         if (!ready) continue;
         this.pending.delete(hash);
+        if (!create && this.known.size >= LIMITS.maxRoomStatements) {
+          throw new LiaisonError('QUOTA_EXCEEDED', `room ${this.roomId} holds ${LIMITS.maxRoomStatements} changes`);
+        }
         this.known.set(hash, s);
+        this.folded = undefined;
+        if (!this.applies(hash)) {
+          this.known.delete(hash);
+          this.folded = undefined;
+          this.refused.add(hash);
+          continue;
+        }
         joined.push(hash);
         progress = true;
       }
     }
-    if (joined.length > 0) this.folded = undefined;
     return joined;
+  }
+
+  /** Whether a statement just joined stands: a valid create, or a statement its author had the right to. */
+  private applies(hash: string): boolean {
+    try {
+      return this.membership?.applied.find((s) => s.hash === hash)?.entitled ?? false;
+    } catch {
+      return false;
+    }
   }
 
   toStored(): StoredRoom {
@@ -116,6 +139,7 @@ export class RoomRecord {
       pending: [...this.pending.values()].map((s) => s.statement),
       certificates: [...this.certificates.values()],
       waiting: this.waiting,
+      refused: [...this.refused].slice(-LIMITS.maxRoomStatements),
     };
   }
 }

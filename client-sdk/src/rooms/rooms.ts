@@ -7,18 +7,23 @@ import {
   type RoomContent,
   type RoomRole,
   type RoomStatement,
-  type UnsignedRoomStatement,
 } from '@liaison/protocol';
+import { BoundedMap } from '../bounded-map.js';
 import type { OutgoingMessage } from '../client/content.js';
 import type { SendOptions } from '../client/outbox.js';
 import type { VerifiedSender } from '../client/receiver.js';
-import { randomId } from '../crypto/random-id.js';
 import { LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import type { KnownStatement, Membership } from './membership.js';
 import type { RoomChangeEvent, RoomMessage, RoomView } from './room-message.js';
-import { MAX_ROOMS_WAITING, MAX_WAITING_MESSAGES, RoomRecord, RoomStore } from './room-record.js';
-import { signStatement, statementHash, verifyStatement } from './statements.js';
+import {
+  MAX_ROOMS_WAITING,
+  MAX_WAITING_MESSAGES,
+  MAX_WAITING_PER_SENDER,
+  RoomRecord,
+  RoomStore,
+} from './room-record.js';
+import { roomIdFor, signStatement, statementHash, verifyStatement } from './statements.js';
 
 /**
  * Case rooms, as the application uses them. Everything a room is (who is in it, what was said)
@@ -58,8 +63,13 @@ export interface Rooms {
 export interface RoomDeps {
   self: { contactPointId: string; certificate: DeviceCertificate };
   store: KeyStore;
-  /** The account key of a contact point, from its designation as verified here. */
-  accountKey: (contactPointId: string) => Promise<Uint8Array>;
+  /**
+   * Verifies a device certificate of `contactPointId` under its designation as verified here, at
+   * `at` (a statement's time), against this client's roots and revocations; throws a LiaisonError.
+   */
+  verifyDevice: (contactPointId: string, certificate: DeviceCertificate, at: number) => Promise<void>;
+  /** The time certificates are read at (the relay's clock, bounded by this device's). */
+  validAt: () => number;
   sendToSeveral: (
     contactPointIds: readonly string[],
     content: (sealed: { messageId: string; sentAt: number }, contactPointId: string) => unknown,
@@ -71,7 +81,7 @@ export interface RoomDeps {
   report: (error: unknown) => Promise<void>;
 }
 
-/** How soon this device asks the same contact point again for a room's history. */
+/** How soon this device asks the same contact point again for a room's history, or answers it again. */
 const HISTORY_REQUEST_INTERVAL_MS = 60_000;
 
 /**
@@ -83,7 +93,9 @@ const HISTORY_REQUEST_INTERVAL_MS = 60_000;
 export class PairwiseRooms implements Rooms {
   private readonly rooms: RoomStore;
   private serial: Promise<unknown> = Promise.resolve();
-  private readonly asked = new Map<string, number>();
+  /** When this device last asked a contact point for a room's history, or last answered one. */
+  private readonly asked = new BoundedMap<string, number>(1_000);
+  private readonly answered = new BoundedMap<string, number>(1_000);
 
   constructor(private readonly deps: RoomDeps) {
     this.rooms = new RoomStore(deps.store);
@@ -98,7 +110,7 @@ export class PairwiseRooms implements Rooms {
       if (others.some((m) => m.contactPointId === self))
         throw new LiaisonError('INVALID_INPUT', 'the creator is a member already; list the others');
       const members = [{ contactPointId: self, role: 'admin' as const }, ...others];
-      const statement = await this.sign(randomId(), [], {
+      const statement = await this.sign(undefined, [], {
         op: 'create',
         title: room.title,
         ...(room.caseReference !== undefined && { caseReference: room.caseReference }),
@@ -182,7 +194,8 @@ export class PairwiseRooms implements Rooms {
     options: Omit<SendOptions, 'urgent'> = {},
   ): Promise<{ messageId: string; serverTime: number }> {
     return this.exclusive(async () => {
-      const { membership } = await this.asMember(roomId);
+      const { record, membership } = await this.asMember(roomId);
+      refuseIfIncomplete(record);
       const others = [...membership.members.keys()].filter((m) => m !== this.deps.self.contactPointId);
       if (others.length === 0) throw new LiaisonError('INVALID_INPUT', 'nobody else is in this room');
       const room: RoomContent = { roomId, kind: 'message', heads: membership.heads };
@@ -210,39 +223,57 @@ export class PairwiseRooms implements Rooms {
    * names is known here and its sender is a member. Resolves once it is kept or handed over.
    */
   receive(room: RoomContent, sealed: MessageContent, sender: VerifiedSender, envelope: Envelope): Promise<void> {
-    return this.exclusive(async () => {
-      const existing = await this.rooms.get(room.roomId);
-      if (!existing && (await this.rooms.ids()).length >= 1_000)
-        throw new LiaisonError('QUOTA_EXCEEDED', 'this device holds too many rooms');
-      const record =
-        existing ?? new RoomRecord({ roomId: room.roomId, statements: [], pending: [], certificates: [], waiting: [] });
-      if (room.kind === 'history-request') return this.answer(record, sender);
-      let joined: string[] = [];
-      if (room.statements && room.certificates) {
-        const verified = await this.verified(room.statements, room.certificates, record, room.kind, sender);
-        joined = record.add(verified, room.certificates);
-      }
-      const self = this.deps.self.contactPointId;
-      if (room.kind === 'message') {
-        const message = roomMessage(room, sealed, sender, envelope, self);
-        if (!record.membership || record.missing(message.heads).length > 0) {
-          if (record.waiting.length >= MAX_WAITING_MESSAGES) record.waiting.shift();
-          record.waiting.push(message);
-        } else if (record.membership.members.has(sender.contactPointId)) {
-          await this.deps.message(message);
-        } else {
-          await this.deps.report(notAMember(sender.contactPointId, room.roomId));
-        }
-      }
-      const after = record.membership;
-      // A room this contact point was never in is not kept: anyone could send a valid history of it.
-      if (!existing && after && !wasMember(after, self)) return;
-      if (!existing && !after && (await this.waitingRooms()) >= MAX_ROOMS_WAITING) return;
-      await this.rooms.put(record);
-      if (record.missing(room.heads).length > 0 || !after) this.askForHistory(record.roomId, sender.contactPointId);
-      if (after) await this.announce(record, after, new Set(joined));
-      if (joined.length > 0) await this.release(record);
+    return this.exclusive(() => this.receiveNow(room, sealed, sender, envelope)).catch((error) => {
+      // Whatever else goes wrong with a room's content is the content's fault: refused, never retried.
+      if (error instanceof LiaisonError) throw error;
+      throw new LiaisonError('INVALID_MESSAGE', `room content that cannot be applied: ${(error as Error).message}`);
     });
+  }
+
+  private async receiveNow(
+    room: RoomContent,
+    sealed: MessageContent,
+    sender: VerifiedSender,
+    envelope: Envelope,
+  ): Promise<void> {
+    const existing = await this.rooms.get(room.roomId);
+    if (!existing && (await this.rooms.ids()).length >= 1_000)
+      throw new LiaisonError('QUOTA_EXCEEDED', 'this device holds too many rooms');
+    const record =
+      existing ?? new RoomRecord({ roomId: room.roomId, statements: [], pending: [], certificates: [], waiting: [] });
+    if (room.kind === 'history-request') return this.answer(record, sender);
+    let joined: string[] = [];
+    if (room.statements && room.certificates) {
+      const verified = await this.verified(room.statements, room.certificates, record, room.kind, sender);
+      joined = record.add(verified, room.certificates);
+    }
+    const self = this.deps.self.contactPointId;
+    if (room.kind === 'message') {
+      const message = roomMessage(room, sealed, sender, envelope, self);
+      if (!record.membership || record.missing(message.heads).length > 0) {
+        const fromSender = record.waiting.filter((m) => m.sender.contactPointId === sender.contactPointId).length;
+        // Never evicts another sender's message: whoever fills the room's share loses its own.
+        if (record.waiting.length >= MAX_WAITING_MESSAGES || fromSender >= MAX_WAITING_PER_SENDER) {
+          throw new LiaisonError('QUOTA_EXCEEDED', `too many messages of room ${room.roomId} wait for its history`);
+        }
+        record.waiting.push(message);
+      } else if (record.membership.members.has(sender.contactPointId)) {
+        await this.deps.message(message);
+      } else {
+        await this.deps.report(notAMember(sender.contactPointId, room.roomId));
+      }
+    }
+    const after = record.membership;
+    // A room this contact point was never in is not kept: anyone could send a valid history of it.
+    if (!existing && after && !wasMember(after, self)) return;
+    if (!existing && !after && (await this.waitingRooms()) >= MAX_ROOMS_WAITING) return;
+    await this.rooms.put(record);
+    // Asked of a member (as far as this device knows) or of this contact point's own devices only.
+    const askable = !after || after.members.has(sender.contactPointId) || sender.contactPointId === self;
+    if ((record.missing(room.heads).length > 0 || !after) && askable)
+      this.askForHistory(record.roomId, sender.contactPointId);
+    if (after) await this.announce(record, after, new Set(joined));
+    if (joined.length > 0) await this.release(record);
   }
 
   /** Messages that waited for history: delivered once it is here (from members), dropped otherwise. */
@@ -310,6 +341,10 @@ export class PairwiseRooms implements Rooms {
     if (requester.contactPointId !== self && !membership.members.has(requester.contactPointId)) {
       return this.deps.report(notAMember(requester.contactPointId, record.roomId));
     }
+    const key = `${record.roomId} ${requester.contactPointId}`;
+    const last = this.answered.get(key);
+    if (last !== undefined && this.deps.now() - last < HISTORY_REQUEST_INTERVAL_MS) return;
+    this.answered.set(key, this.deps.now());
     const history: RoomContent = {
       roomId: record.roomId,
       kind: 'history',
@@ -346,7 +381,7 @@ export class PairwiseRooms implements Rooms {
     sender: VerifiedSender,
   ): Promise<KnownStatement[]> {
     const given = new Map(certificates.map((c) => [c.deviceId, c]));
-    const keys = new Map<string, Uint8Array>();
+    const chains = new Set<string>();
     const verified: KnownStatement[] = [];
     for (const statement of statements) {
       // A change comes from the device that made it, which the session authenticated; a history may be forwarded.
@@ -356,35 +391,44 @@ export class PairwiseRooms implements Rooms {
           `a change of room ${statement.roomId} arrived from another device than its author's`,
         );
       }
+      if (statement.createdAt > this.deps.validAt() + LIMITS.maxClockSkewMs) {
+        throw new LiaisonError('NOT_YET_VALID', `a change of room ${statement.roomId} is dated in the future`);
+      }
       const certificate = given.get(statement.authorDevice) ?? record.certificate(statement.authorDevice);
       if (!certificate)
         throw new LiaisonError(
           'UNTRUSTED_IDENTITY',
           `a change of room ${statement.roomId} came without its device's certificate`,
         );
-      let key = keys.get(statement.author);
-      if (!key) {
-        key = await this.deps.accountKey(statement.author);
-        keys.set(statement.author, key);
+      // The signing device's chain, at the statement's time, with this client's revocations: a
+      // revoked device's statements count for nothing, whenever they say they were made.
+      const checked = `${statement.author} ${certificate.signature} ${statement.createdAt}`;
+      if (!chains.has(checked)) {
+        await this.deps.verifyDevice(statement.author, certificate, statement.createdAt);
+        chains.add(checked);
       }
-      verifyStatement(statement, certificate, key);
+      verifyStatement(statement, certificate);
       verified.push({ hash: statementHash(statement), statement });
     }
     return verified;
   }
 
-  private async sign(roomId: string, parents: readonly string[], change: RoomChange): Promise<RoomStatement> {
+  /** Signs a change of `roomId`, or (without one) the create of a room whose id it makes. */
+  private async sign(
+    roomId: string | undefined,
+    parents: readonly string[],
+    change: RoomChange,
+  ): Promise<RoomStatement> {
     const identity = await this.deps.store.getIdentity();
     if (!identity) throw new LiaisonError('NO_IDENTITY', 'the key store has no device identity key');
-    const body: UnsignedRoomStatement = {
-      roomId,
+    const body = {
       parents: [...parents],
       author: this.deps.self.contactPointId,
       authorDevice: this.deps.self.certificate.deviceId,
       change,
       createdAt: this.deps.now(),
     };
-    return signStatement(identity, body);
+    return signStatement(identity, { ...body, roomId: roomId ?? roomIdFor(body) });
   }
 
   private asAdmin(
@@ -393,6 +437,7 @@ export class PairwiseRooms implements Rooms {
   ): Promise<RoomView> {
     return this.exclusive(async () => {
       const { record, membership } = await this.asMember(roomId);
+      refuseIfIncomplete(record);
       if (membership.members.get(this.deps.self.contactPointId) !== 'admin')
         throw new LiaisonError('FORBIDDEN', "only a room's admins change its members and title");
       return act(record, membership);
@@ -458,6 +503,15 @@ function roomMessage(
     heads: room.heads,
     relay: { serverTime: envelope.serverTime },
   };
+}
+
+/** Part of the history is known to be missing here (and asked for): acting now could undo a change not yet seen. */
+function refuseIfIncomplete(record: RoomRecord): void {
+  if (record.missing().length > 0)
+    throw new LiaisonError(
+      'UNAVAILABLE',
+      "part of this room's history has not reached this device yet; it was asked for: try again shortly",
+    );
 }
 
 function adminCount(membership: Membership): number {
