@@ -64,10 +64,35 @@ export class RoomRecord {
     return this.known.has(hash);
   }
 
-  /** Parents named by waiting statements, or by a message's heads, that this device lacks. */
+  /** Statements named (by waiting statements, waiting messages, or these heads) that this device lacks. */
   missing(heads: readonly string[] = []): string[] {
-    const named = [...heads, ...[...this.pending.values()].flatMap((s) => s.statement.parents)];
+    const named = [
+      ...heads,
+      ...[...this.pending.values()].flatMap((s) => s.statement.parents),
+      ...this.waiting.flatMap((m) => m.heads),
+    ];
     return [...new Set(named)].filter((h) => !this.known.has(h) && !this.pending.has(h) && !this.refused.has(h));
+  }
+
+  /**
+   * Whether a contact point was a member in the room as these heads leave it (the statements they
+   * name and all before them): what a message naming them was written into.
+   */
+  memberAt(heads: readonly string[], contactPointId: string): boolean {
+    const current = this.membership;
+    if (!current) return false;
+    if (heads.length === current.heads.length && heads.every((h) => current.heads.includes(h)))
+      return current.members.has(contactPointId);
+    const included = new Set<string>();
+    const stack = [...heads];
+    for (let hash = stack.pop(); hash !== undefined; hash = stack.pop()) {
+      const known = this.known.get(hash);
+      if (!known || included.has(hash)) continue;
+      included.add(hash);
+      stack.push(...known.statement.parents);
+    }
+    const subset = [...this.known.values()].filter((s) => included.has(s.hash));
+    return subset.length > 0 && foldMembership(subset).members.has(contactPointId);
   }
 
   certificate(deviceId: string): DeviceCertificate | undefined {

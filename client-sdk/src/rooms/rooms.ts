@@ -242,6 +242,7 @@ export class PairwiseRooms implements Rooms {
     const record =
       existing ?? new RoomRecord({ roomId: room.roomId, statements: [], pending: [], certificates: [], waiting: [] });
     if (room.kind === 'history-request') return this.answer(record, sender);
+    const before = record.membership;
     let joined: string[] = [];
     if (room.statements && room.certificates) {
       const verified = await this.verified(room.statements, room.certificates, record, room.kind, sender);
@@ -257,13 +258,20 @@ export class PairwiseRooms implements Rooms {
           throw new LiaisonError('QUOTA_EXCEEDED', `too many messages of room ${room.roomId} wait for its history`);
         }
         record.waiting.push(message);
-      } else if (record.membership.members.has(sender.contactPointId)) {
+      } else if (writtenByMember(record, message)) {
         await this.deps.message(message);
       } else {
         await this.deps.report(notAMember(sender.contactPointId, room.roomId));
       }
     }
     const after = record.membership;
+    // Changes and histories come from members (or from this contact point's devices), who vouch
+    // for them: an outsider holding an old device key of a member cannot slip statements in.
+    const vouched =
+      sender.contactPointId === self ||
+      before?.members.has(sender.contactPointId) ||
+      after?.members.has(sender.contactPointId);
+    if (room.statements && !vouched) throw notAMember(sender.contactPointId, room.roomId);
     // A room this contact point was never in is not kept: anyone could send a valid history of it.
     if (!existing && after && !wasMember(after, self)) return;
     if (!existing && !after && (await this.waitingRooms()) >= MAX_ROOMS_WAITING) return;
@@ -283,7 +291,7 @@ export class PairwiseRooms implements Rooms {
     const still: RoomMessage[] = [];
     for (const message of record.waiting) {
       if (record.missing(message.heads).length > 0) still.push(message);
-      else if (membership.members.has(message.sender.contactPointId)) await this.deps.message(message);
+      else if (writtenByMember(record, message)) await this.deps.message(message);
       else await this.deps.report(notAMember(message.sender.contactPointId, record.roomId));
     }
     if (still.length !== record.waiting.length) {
@@ -503,6 +511,12 @@ function roomMessage(
     heads: room.heads,
     relay: { serverTime: envelope.serverTime },
   };
+}
+
+/** The sender is a member now, and was one in the room as the message's heads leave it. */
+function writtenByMember(record: RoomRecord, message: RoomMessage): boolean {
+  const sender = message.sender.contactPointId;
+  return (record.membership?.members.has(sender) ?? false) && record.memberAt(message.heads, sender);
 }
 
 /** Part of the history is known to be missing here (and asked for): acting now could undo a change not yet seen. */
