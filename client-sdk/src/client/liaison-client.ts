@@ -156,6 +156,8 @@ export class LiaisonClient extends Emitter<Events> {
       store,
       verifyDevice: async (contactPointId, device, at) => {
         const { contactPoint } = await this.peers.lookup(contactPointId);
+        // A change signed under an account key other than the one recorded waits until the person accepts it.
+        await this.identities.check(contactPoint);
         verifiedDevice(
           { authority: contactPoint.authority, contactPoint: contactPoint.contactPoint, device },
           anchors,

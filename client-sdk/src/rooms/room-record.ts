@@ -20,7 +20,7 @@ export interface StoredRoom {
   statements: RoomStatement[];
   /** Verified statements waiting for a parent. */
   pending: RoomStatement[];
-  /** The certificates of the devices that signed them, each once: a later member checks them again. */
+  /** The certificate each statement was verified with, each once: a later member checks them again. */
   certificates: DeviceCertificate[];
   /** Room messages that name statements this device does not have yet. */
   waiting: RoomMessage[];
@@ -35,6 +35,7 @@ export interface StoredRoom {
 export class RoomRecord {
   private readonly known = new Map<string, KnownStatement>();
   private readonly pending = new Map<string, KnownStatement>();
+  /** By signature: a device certified again keeps each certificate its statements were made under. */
   private readonly certificates = new Map<string, DeviceCertificate>();
   private readonly refused: Set<string>;
   private folded: Membership | undefined;
@@ -42,7 +43,7 @@ export class RoomRecord {
 
   constructor(stored: StoredRoom) {
     this.roomId = stored.roomId;
-    for (const c of stored.certificates) this.certificates.set(c.deviceId, c);
+    for (const c of stored.certificates) this.certificates.set(c.signature, c);
     for (const statement of stored.statements)
       this.known.set(statementHash(statement), { hash: statementHash(statement), statement });
     for (const statement of stored.pending)
@@ -95,15 +96,21 @@ export class RoomRecord {
     return subset.length > 0 && foldMembership(subset).members.has(contactPointId);
   }
 
-  certificate(deviceId: string): DeviceCertificate | undefined {
-    return this.certificates.get(deviceId);
+  /** A certificate kept here under which `statement` could have been made. */
+  certificate(statement: RoomStatement): DeviceCertificate | undefined {
+    return coveringCertificate([...this.certificates.values()], statement);
   }
 
   /** The whole history, with its signers' certificates, as a new member gets it. */
   history(): { statements: RoomStatement[]; certificates: DeviceCertificate[] } {
     const statements = (this.membership?.applied ?? []).map((s) => s.statement);
-    const signers = new Set(statements.map((s) => s.authorDevice));
-    return { statements, certificates: [...this.certificates.values()].filter((c) => signers.has(c.deviceId)) };
+    const all = [...this.certificates.values()];
+    const used = new Map<string, DeviceCertificate>();
+    for (const statement of statements) {
+      const certificate = coveringCertificate(all, statement);
+      if (certificate) used.set(certificate.signature, certificate);
+    }
+    return { statements, certificates: [...used.values()] };
   }
 
   /**
@@ -112,8 +119,8 @@ export class RoomRecord {
    * author had no right to it where it stands is refused, and so is a second `create`. Returns the
    * hashes that joined the history now.
    */
-  add(statements: readonly KnownStatement[], certificates: readonly DeviceCertificate[]): string[] {
-    for (const c of certificates) if (!this.certificates.has(c.deviceId)) this.certificates.set(c.deviceId, c);
+  add(statements: readonly (KnownStatement & { certificate: DeviceCertificate })[]): string[] {
+    const certificateOf = new Map(statements.map((s) => [s.hash, s.certificate]));
     for (const s of statements) {
       if (this.known.has(s.hash) || this.pending.has(s.hash) || this.refused.has(s.hash)) continue;
       if (this.pending.size >= MAX_PENDING)
@@ -141,6 +148,8 @@ export class RoomRecord {
           this.refused.add(hash);
           continue;
         }
+        const certificate = certificateOf.get(hash);
+        if (certificate) this.certificates.set(certificate.signature, certificate);
         joined.push(hash);
         progress = true;
       }
@@ -167,6 +176,19 @@ export class RoomRecord {
       refused: [...this.refused].slice(-LIMITS.maxRoomStatements),
     };
   }
+}
+
+/** The certificate of a statement's device whose validity (with the clock skew allowed) covers its time. */
+export function coveringCertificate(
+  certificates: readonly DeviceCertificate[],
+  statement: RoomStatement,
+): DeviceCertificate | undefined {
+  return certificates.find(
+    (c) =>
+      c.deviceId === statement.authorDevice &&
+      c.notBefore - LIMITS.maxClockSkewMs <= statement.createdAt &&
+      statement.createdAt <= c.notAfter,
+  );
 }
 
 const INDEX_KEY = 'rooms';

@@ -362,6 +362,24 @@ describe('attacks on case rooms, from the security review', () => {
     expect(c.sent.find((x) => (x.content as MessageContent).text === 'secret')?.to).not.toContain(M.cp);
   });
 
+  it("a change after which the room's history would not fit in one message is refused; what is answered always fits", async () => {
+    const a = await device(A, everyone);
+    const { roomId } = await a.rooms.create({ title: 'Case 3', members: [B.cp, C.cp] });
+    let refusal: unknown;
+    for (let i = 0; i < 200 && !refusal; i++) {
+      await a.rooms.rename(roomId, `${i} ${'Entraide pénale — '.repeat(10)}`.slice(0, 200).trim()).catch((error) => {
+        refusal = error;
+      });
+    }
+    expect(refusal).toMatchObject({ code: 'QUOTA_EXCEEDED' });
+    await a.receive(B, { roomId, kind: 'history-request', heads: [] });
+    await new Promise((r) => setTimeout(r, 10));
+    const { sealContent } = await import('../client/content.js');
+    const answer = a.sent.at(-1)?.content as MessageContent;
+    expect(answer.room?.kind).toBe('history');
+    expect(() => sealContent(answer)).not.toThrow();
+  });
+
   it('statements without effect never block the room: heads stay within what a message may name', async () => {
     const c = await device(C, everyone);
     const h0 = statementHash(create);

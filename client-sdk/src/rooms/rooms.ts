@@ -9,14 +9,15 @@ import {
   type RoomStatement,
 } from '@liaison/protocol';
 import { BoundedMap } from '../bounded-map.js';
-import type { OutgoingMessage } from '../client/content.js';
+import { type OutgoingMessage, sealContent } from '../client/content.js';
 import type { SendOptions } from '../client/outbox.js';
 import type { VerifiedSender } from '../client/receiver.js';
-import { LiaisonError } from '../errors.js';
+import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import type { KnownStatement, Membership } from './membership.js';
 import type { RoomChangeEvent, RoomMessage, RoomView } from './room-message.js';
 import {
+  coveringCertificate,
   MAX_ROOMS_WAITING,
   MAX_WAITING_MESSAGES,
   MAX_WAITING_PER_SENDER,
@@ -246,7 +247,7 @@ export class PairwiseRooms implements Rooms {
     let joined: string[] = [];
     if (room.statements && room.certificates) {
       const verified = await this.verified(room.statements, room.certificates, record, room.kind, sender);
-      joined = record.add(verified, room.certificates);
+      joined = record.add(verified);
     }
     const self = this.deps.self.contactPointId;
     if (room.kind === 'message') {
@@ -313,17 +314,12 @@ export class PairwiseRooms implements Rooms {
   private async change(record: RoomRecord, statement: RoomStatement, alsoTo: readonly string[]): Promise<RoomView> {
     const hash = statementHash(statement);
     const before = record.membership;
-    record.add([{ hash, statement }], [this.deps.self.certificate]);
+    if (record.add([{ hash, statement, certificate: this.deps.self.certificate }]).length === 0)
+      throw new LiaisonError('FORBIDDEN', 'this change is not yours to make in this room as this device holds it');
     const after = record.membership as Membership;
-    if (record.history().statements.length > LIMITS.maxRoomStatements)
-      throw new LiaisonError(
-        'QUOTA_EXCEEDED',
-        `a room's history holds ${LIMITS.maxRoomStatements} changes: open a new room`,
-      );
     const self = this.deps.self.contactPointId;
     const recipients = [...new Set([...after.members.keys(), ...alsoTo])].filter((m) => m !== self);
     const newcomers = new Set([...after.members.keys()].filter((m) => !before?.members.has(m)));
-    const history = record.history();
     const change: RoomContent = {
       roomId: record.roomId,
       kind: 'change',
@@ -331,7 +327,15 @@ export class PairwiseRooms implements Rooms {
       statements: [statement],
       certificates: [this.deps.self.certificate],
     };
-    const full: RoomContent = { ...change, kind: 'history', ...history };
+    const full: RoomContent = { ...change, kind: 'history', ...record.history() };
+    // The whole history travels in one message to each newcomer and to whoever asks for it: a
+    // change after which it would not fit is refused.
+    try {
+      sealContent(content({ messageId: NO_MESSAGE, sentAt: 0 }, full, { text: '' }));
+    } catch (error) {
+      if (!isLiaisonError(error, 'PAYLOAD_TOO_LARGE')) throw error;
+      throw new LiaisonError('QUOTA_EXCEEDED', "this room's history is full: open a new room for what follows");
+    }
     if (recipients.length > 0)
       await this.deps.sendToSeveral(recipients, (sealed, to) =>
         content(sealed, !before || newcomers.has(to) ? full : change, { text: '' }),
@@ -387,10 +391,9 @@ export class PairwiseRooms implements Rooms {
     record: RoomRecord,
     kind: RoomContent['kind'],
     sender: VerifiedSender,
-  ): Promise<KnownStatement[]> {
-    const given = new Map(certificates.map((c) => [c.deviceId, c]));
+  ): Promise<(KnownStatement & { certificate: DeviceCertificate })[]> {
     const chains = new Set<string>();
-    const verified: KnownStatement[] = [];
+    const verified: (KnownStatement & { certificate: DeviceCertificate })[] = [];
     for (const statement of statements) {
       // A change comes from the device that made it, which the session authenticated; a history may be forwarded.
       if (kind === 'change' && statement.authorDevice !== sender.deviceId) {
@@ -402,7 +405,7 @@ export class PairwiseRooms implements Rooms {
       if (statement.createdAt > this.deps.validAt() + LIMITS.maxClockSkewMs) {
         throw new LiaisonError('NOT_YET_VALID', `a change of room ${statement.roomId} is dated in the future`);
       }
-      const certificate = given.get(statement.authorDevice) ?? record.certificate(statement.authorDevice);
+      const certificate = coveringCertificate(certificates, statement) ?? record.certificate(statement);
       if (!certificate)
         throw new LiaisonError(
           'UNTRUSTED_IDENTITY',
@@ -416,7 +419,7 @@ export class PairwiseRooms implements Rooms {
         chains.add(checked);
       }
       verifyStatement(statement, certificate);
-      verified.push({ hash: statementHash(statement), statement });
+      verified.push({ hash: statementHash(statement), statement, certificate });
     }
     return verified;
   }
@@ -486,6 +489,9 @@ export class PairwiseRooms implements Rooms {
     return run;
   }
 }
+
+/** A message id for measuring a content's size, never sent. */
+const NO_MESSAGE = '00000000-0000-4000-8000-000000000000';
 
 function content(
   sealed: { messageId: string; sentAt: number; attachments?: unknown },
