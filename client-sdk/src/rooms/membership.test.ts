@@ -534,3 +534,25 @@ describe('membership: at most 50 members', () => {
     expect(record.membership?.members.has(stranger.id)).toBe(true);
   });
 });
+
+describe('membership: a removed admin cannot act in the past', () => {
+  it('a removed admin who names older statements as its parents (backdating) still changes nothing', () => {
+    const [somchai, lan] = admins as [RoomActor, RoomActor];
+    const accomplice = outsiders[0] as RoomActor;
+    const create = createOf(somchai, [...asMembers([lan], 'admin'), ...asMembers(plain, 'member')]);
+    const rename = known(somchai, ROOM, [create.hash], { op: 'rename', title: 'JIT Mekong — phase 2' }, NOW + 1);
+    const removesLan = known(somchai, ROOM, [rename.hash], { op: 'remove', contactPointId: lan.id }, NOW + 2);
+    // Lan's SDK holds her removal; she signs anyway, naming only the create, as if she had not seen it.
+    const addsAccomplice = known(
+      lan,
+      ROOM,
+      [create.hash],
+      { op: 'add', contactPointId: accomplice.id, role: 'admin' },
+      NOW + 3,
+    );
+    const removesSomchai = known(lan, ROOM, [create.hash], { op: 'remove', contactPointId: somchai.id }, NOW + 4);
+    const record = recordOf(create, rename, removesLan, addsAccomplice, removesSomchai);
+    expect(memberIds(record.membership as Membership)).toEqual([somchai.id, ...plain.map((p) => p.id)].sort());
+    expect(record.membership?.title).toBe('JIT Mekong — phase 2');
+  });
+});
