@@ -556,3 +556,26 @@ describe('membership: a removed admin cannot act in the past', () => {
     expect(record.membership?.title).toBe('JIT Mekong — phase 2');
   });
 });
+
+describe('membership: a create forged for a known room', () => {
+  it("reaching a device before the room's genuine history, it does not give that device another room", () => {
+    const [somchai, lan] = admins as [RoomActor, RoomActor];
+    const budi = plain[0] as RoomActor;
+    const [dara, accomplice] = outsiders as [RoomActor, RoomActor];
+    const create = createOf(somchai, [...asMembers([lan], 'admin'), ...asMembers([budi], 'member')]);
+    const addsDara = known(
+      somchai,
+      ROOM,
+      [create.hash],
+      { op: 'add', contactPointId: dara.id, role: 'member' },
+      NOW + 1,
+    );
+    // Budi, a member, knows the room's id: he signs a create of his own for it, with Dara and his accomplice.
+    const forged = createOf(budi, [...asMembers([dara], 'member'), ...asMembers([accomplice], 'admin')], 'JIT Mekong');
+    const genuine = recordOf(create, addsDara);
+    // Dara's device, new to the room, gets Budi's create first, then the history Somchai sends.
+    const daras = recordOf(forged, create, addsDara);
+    expect(shown(daras.membership)).toEqual(shown(genuine.membership));
+    expect(daras.missing()).toEqual([]);
+  });
+});
