@@ -579,3 +579,29 @@ describe('membership: a create forged for a known room', () => {
     expect(daras.missing()).toEqual([]);
   });
 });
+
+describe('membership: statements without effect, in bulk', () => {
+  it("a member's void statements, however many, do not crowd out an admin's next change", () => {
+    const [somchai, lan] = admins as [RoomActor, RoomActor];
+    const budi = plain[0] as RoomActor;
+    const create = createOf(somchai, [...asMembers([lan], 'admin'), ...asMembers(plain, 'member')]);
+    const record = recordOf(create);
+    // Budi signs renames he has no right to, as many as two full histories, in messages of 100.
+    for (let batch = 0; batch < 2; batch++) {
+      const junk = Array.from({ length: LIMITS.maxRoomStatements }, (_, i) =>
+        known(budi, ROOM, [create.hash], { op: 'rename', title: `junk ${batch}.${i}` }, NOW + 1 + batch * 1000 + i),
+      );
+      record.add(junk, [budi.certificate]);
+    }
+    expect(record.membership?.title).toBe('JIT Mekong');
+    const invite = known(
+      somchai,
+      ROOM,
+      [create.hash],
+      { op: 'add', contactPointId: stranger.id, role: 'member' },
+      NOW + 5000,
+    );
+    record.add([invite], [somchai.certificate]);
+    expect(record.membership?.members.has(stranger.id)).toBe(true);
+  });
+});
