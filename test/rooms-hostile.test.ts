@@ -87,11 +87,18 @@ describe('case rooms against a misbehaving relay and members', () => {
   async function agree(roomId: string, who: Person[], members: Person[]): Promise<void> {
     const want = JSON.stringify(expectedIds(members));
     for (const p of who)
-      for (const c of p.clients)
+      for (const c of p.clients) {
+        let shows = '';
         await until(
-          async () => JSON.stringify(idsOf(await c.client.rooms.get(roomId))) === want,
+          async () => {
+            shows = JSON.stringify(idsOf(await c.client.rooms.get(roomId)));
+            return shows === want;
+          },
           `${c.client.contactPointId} (${c.client.deviceId.slice(0, 6)}) to show ${want}`,
-        );
+        ).catch((error: Error) => {
+          throw new Error(`${error.message}; it shows ${shows}`);
+        });
+      }
   }
   const received = (p: Person, messageId: string) =>
     p.clients.every((c) => c.roomMessages.some((m) => m.messageId === messageId));
