@@ -488,6 +488,12 @@ describe('case rooms against a misbehaving relay and members', () => {
       return { a, b, c, d, x, roomId };
     }
 
+    it('every member ends with the same members, the newcomer included, without anyone writing', async () => {
+      const { a, b, c, d, x, roomId } = await concurrently();
+      await agree(roomId, [a, b, d, x], [a, b, d, x]);
+      expect((await first(c).client.rooms.get(roomId))?.role).toBeUndefined();
+    });
+
     it('once a member writes to the room, every member shows the same members', async () => {
       const { a, b, c, d, x, roomId } = await concurrently();
       await agree(roomId, [a, b, d], [a, b, d, x]);
