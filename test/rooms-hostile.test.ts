@@ -494,6 +494,23 @@ describe('case rooms against a misbehaving relay and members', () => {
       expect((await first(c).client.rooms.get(roomId))?.role).toBeUndefined();
     });
 
+    it('the newcomer writes to the room at once: the member removed meanwhile does not read it', async () => {
+      const { a, b, c, d, x, roomId } = await concurrently();
+      await agree(roomId, [a, b, d], [a, b, d, x]);
+      await until(async () => (await first(x).client.rooms.get(roomId))?.role === 'member', 'X in the room');
+      const sent = await first(x).client.rooms.send(roomId, { text: 'Bonjour, je suis X' });
+      for (const p of [a, b, d]) await until(() => received(p, sent.messageId), `X's message at ${p.id}`);
+      await settle();
+      expect(shownTexts(c)).not.toContain('Bonjour, je suis X');
+      // Nor did the relay hold a copy of it for C.
+      const listed = await db()
+        .selectFrom('message_recipients')
+        .select('contact_point_id')
+        .where('message_id', '=', sent.messageId)
+        .execute();
+      expect(listed.map((r) => r.contact_point_id).sort()).toEqual(expectedIds([a, b, d]));
+    });
+
     it('once a member writes to the room, every member shows the same members', async () => {
       const { a, b, c, d, x, roomId } = await concurrently();
       await agree(roomId, [a, b, d], [a, b, d, x]);
