@@ -377,6 +377,16 @@ describe('case rooms against a misbehaving relay and members', () => {
           'the rename',
         );
     });
+
+    it('the contact point named in the forged add is shown no room it was never in', async () => {
+      const room = await withForger();
+      const { y } = room;
+      await forge(room);
+      await until(async () => (await waitingFor(y.devices)) === 0, 'the forged change and history delivered to Y');
+      await settle();
+      expect(await first(y).client.rooms.list()).toEqual([]);
+      expect(first(y).roomChanges).toEqual([]);
+    });
   });
 
   describe('a removed member', () => {
