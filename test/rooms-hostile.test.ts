@@ -387,6 +387,21 @@ describe('case rooms against a misbehaving relay and members', () => {
       expect(await first(y).client.rooms.list()).toEqual([]);
       expect(first(y).roomChanges).toEqual([]);
     });
+
+    it('every other member is told that a member signed what only an admin may', async () => {
+      const room = await withForger();
+      const { a, c, roomId } = room;
+      const forged = await forge(room);
+      for (const p of [a, c]) {
+        await until(async () => {
+          const record = await recordAt(first(p), roomId);
+          return forged.every((h) => record.knows(h));
+        }, `the forged statements at ${p.id}`);
+        await until(() => first(p).errors.length >= 1, `an error at ${p.id} about the forged changes`).catch(() => {
+          throw new Error(`${p.id} holds the forged changes and reported nothing`);
+        });
+      }
+    });
   });
 
   describe('a removed member', () => {
