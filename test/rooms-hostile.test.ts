@@ -3,6 +3,7 @@ import type { RoomView } from '@liaison/client';
 import {
   type DeviceCertificate,
   encodeRoomStatement,
+  LIMITS,
   type RoomChange,
   type RoomContent,
   type RoomStatement,
@@ -401,6 +402,26 @@ describe('case rooms against a misbehaving relay and members', () => {
           throw new Error(`${p.id} holds the forged changes and reported nothing`);
         });
       }
+    });
+
+    it('seventeen forged renames side by side, in one change: the others still write to the room', async () => {
+      const { a, b, c, roomId } = await withForger();
+      const rooms = inside(first(b));
+      const { membership } = await recordAt(first(b), roomId);
+      // More statements than a message may name as its heads, each naming the room's latest as its parent.
+      const forged: RoomStatement[] = [];
+      for (let i = 0; i <= LIMITS.maxRoomHeads; i++)
+        forged.push(await rooms.sign(roomId, membership.heads, { op: 'rename', title: `Renamed ${i}` }));
+      const statements = { statements: forged, certificates: [first(b).client.self.device] };
+      await sendRoom(first(b), [a.id, c.id], { roomId, kind: 'change', heads: membership.heads, ...statements });
+      for (const p of [a, c])
+        await until(
+          async () => (await recordAt(first(p), roomId)).knows(hashOf(forged.at(-1) as RoomStatement)),
+          `the forged renames at ${p.id}`,
+        );
+      expect((await first(a).client.rooms.get(roomId))?.title).toBe('JIT Mekong');
+      const sent = await first(a).client.rooms.send(roomId, { text: 'Toujours là' });
+      await until(() => received(c, sent.messageId), "A's message at C");
     });
   });
 
