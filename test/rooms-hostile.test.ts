@@ -423,6 +423,30 @@ describe('case rooms against a misbehaving relay and members', () => {
       const sent = await first(a).client.rooms.send(roomId, { text: 'Toujours là' });
       await until(() => received(c, sent.messageId), "A's message at C");
     });
+
+    it('99 forged renames one after the other, in one change: the admin still adds a member', async () => {
+      const { a, b, c, y, roomId } = await withForger();
+      const rooms = inside(first(b));
+      const { membership } = await recordAt(first(b), roomId);
+      // With the create and the admin's next change, one more than a room's history holds.
+      const forged: RoomStatement[] = [];
+      let parents = membership.heads;
+      for (let i = 0; i < LIMITS.maxRoomStatements - 1; i++) {
+        const statement = await rooms.sign(roomId, parents, { op: 'rename', title: `Renamed ${i}` });
+        forged.push(statement);
+        parents = [hashOf(statement)];
+      }
+      const statements = { statements: forged, certificates: [first(b).client.self.device] };
+      await sendRoom(first(b), [a.id, c.id], { roomId, kind: 'change', heads: parents, ...statements });
+      for (const p of [a, c])
+        await until(
+          async () => (await recordAt(first(p), roomId)).knows(parents[0] as string),
+          `the renames at ${p.id}`,
+        );
+      expect((await first(a).client.rooms.get(roomId))?.title).toBe('JIT Mekong');
+      await first(a).client.rooms.invite(roomId, y.id);
+      await agree(roomId, [a, b, c, y], [a, b, c, y]);
+    });
   });
 
   describe('a removed member', () => {
