@@ -447,6 +447,34 @@ describe('case rooms against a misbehaving relay and members', () => {
       await first(a).client.rooms.invite(roomId, y.id);
       await agree(roomId, [a, b, c, y], [a, b, c, y]);
     });
+
+    it("a create of its own for the room's id, sent to a contact point before an admin invites it: the newcomer still joins the genuine room", async () => {
+      const { a, b, c, y, roomId } = await withForger();
+      const accomplice = await person('my');
+      const forgedCreate = await inside(first(b)).sign(roomId, [], {
+        op: 'create',
+        title: 'JIT Mekong',
+        members: [
+          { contactPointId: b.id, role: 'admin' },
+          { contactPointId: y.id, role: 'member' },
+          { contactPointId: accomplice.id, role: 'admin' },
+        ],
+      });
+      await sendRoom(first(b), [y.id], {
+        roomId,
+        kind: 'history',
+        heads: [hashOf(forgedCreate)],
+        statements: [forgedCreate],
+        certificates: [first(b).client.self.device],
+      });
+      await until(async () => (await waitingFor(y.devices)) === 0, 'the forged create delivered to Y');
+      await first(a).client.rooms.invite(roomId, y.id);
+      await agree(roomId, [a, b, c, y], [a, b, c, y]);
+      // What Y writes reaches the room's members, not B's accomplice.
+      const sent = await first(y).client.rooms.send(roomId, { text: 'Bonjour à tous' });
+      for (const p of [a, c]) await until(() => received(p, sent.messageId), `Y's message at ${p.id}`);
+      expect(shownTexts(accomplice)).toEqual([]);
+    });
   });
 
   describe('a removed member', () => {
