@@ -504,6 +504,40 @@ describe('case rooms against a misbehaving relay and members', () => {
     });
   });
 
+  describe('a removed admin', () => {
+    it('signs changes naming the room as it was before its removal: nobody’s members change', async () => {
+      const [a, b, c, z] = [await person('th'), await person('vn'), await person('ph'), await person('kh')];
+      const { roomId } = await first(a).client.rooms.create({
+        title: 'JIT Mekong',
+        members: [{ contactPointId: b.id, role: 'admin' }, c.id],
+      });
+      await agree(roomId, [a, b, c], [a, b, c]);
+      const created = (await recordAt(first(b), roomId)).membership.heads;
+      await first(a).client.rooms.rename(roomId, 'JIT Mekong — phase 2');
+      await first(a).client.rooms.remove(roomId, b.id);
+      await agree(roomId, [a, b, c], [a, c]);
+      // B's SDK holds its removal; a modified one signs anyway, naming only the create as its parent.
+      const rooms = inside(first(b));
+      const backdated = [
+        await rooms.sign(roomId, created, { op: 'add', contactPointId: z.id, role: 'admin' }),
+        await rooms.sign(roomId, created, { op: 'remove', contactPointId: a.id }),
+      ];
+      const statements = { statements: backdated, certificates: [first(b).client.self.device] };
+      await sendRoom(first(b), [a.id, c.id, z.id], { roomId, kind: 'change', heads: created, ...statements });
+      for (const p of [a, c])
+        await until(
+          async () => (await recordAt(first(p), roomId)).knows(hashOf(backdated[1] as RoomStatement)),
+          `the backdated changes at ${p.id}`,
+        );
+      await settle();
+      for (const p of [a, c]) {
+        const view = await first(p).client.rooms.get(roomId);
+        expect(rolesOf(view)).toEqual([`${a.id}:admin`, `${c.id}:member`].sort());
+        expect(view?.title).toBe('JIT Mekong — phase 2');
+      }
+    });
+  });
+
   describe('what a member reads of the time before it joined', () => {
     it('a new member gets nothing sent before it joined', async () => {
       const [a, b, n] = [await person('th'), await person('vn'), await person('kh')];
