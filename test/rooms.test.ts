@@ -92,13 +92,17 @@ describe('case rooms', () => {
     for (const device of all(afterRemoval).filter((d) => d !== first('id')))
       await until(() => device.roomMessages.some((m) => m.messageId === later.messageId), 'the later message');
     // The relay stored no copy for the removed member's devices, and names only the current members.
-    const envelopes = await relay.relay.db
-      .selectFrom('envelopes')
-      .select('recipient_device')
-      .where('message_id', '=', later.messageId)
-      .execute();
+    // All delivered and deleted, once each device's acknowledgement (sent in batches, after the message is shown) lands.
+    const copiesLeft = async () =>
+      (
+        await relay.relay.db
+          .selectFrom('envelopes')
+          .select('recipient_device')
+          .where('message_id', '=', later.messageId)
+          .execute()
+      ).length;
+    await until(async () => (await copiesLeft()) === 0, 'every copy of the later message acknowledged');
     const removedDevices = all(['ph']).map((d) => d.client.deviceId);
-    expect(envelopes.length).toBe(0); // all delivered and deleted
     const listed = await relay.relay.db
       .selectFrom('message_recipients')
       .select('contact_point_id')
