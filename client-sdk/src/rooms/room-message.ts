@@ -13,8 +13,10 @@ export interface RoomView {
   createdBy: string;
   createdAt: number;
   /**
-   * False while this device knows it lacks part of the history (a change that did not reach it,
-   * or a room it has only heard of): it has asked a member for it. Messages that need it wait.
+   * False while this device knows it lacks part of the history (a change that did not reach it, a
+   * statement or message naming one it does not have, or a room it has only heard of): it has asked
+   * a member for it, and messages that need it wait. While what it lacks was named by an admin,
+   * sending to the room and changing it are refused (`UNAVAILABLE`): the missing part may be a removal.
    */
   complete: boolean;
 }

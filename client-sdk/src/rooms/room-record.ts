@@ -1,9 +1,11 @@
 import { type DeviceCertificate, LIMITS, type RoomStatement } from '@liaison/protocol';
-import { LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import { foldMembership, type KnownStatement, type Membership } from './membership.js';
 import type { RoomMessage } from './room-message.js';
 import { statementHash } from './statements.js';
+
+/** A statement verified here, with the device certificate it was verified with. */
+export type VerifiedStatement = KnownStatement & { certificate: DeviceCertificate };
 
 /** Room messages held, per room and per sender, until the history they name arrives. */
 export const MAX_WAITING_MESSAGES = 50;
@@ -65,6 +67,20 @@ export class RoomRecord {
     return this.known.has(hash);
   }
 
+  /**
+   * What an admin named that this device lacks (in a waiting statement or a waiting message): a
+   * removal is an admin's, and the admin's next word names it. Acting before it arrives could
+   * write to a removed member.
+   */
+  missingFromAdmins(): string[] {
+    const admin = (contactPointId: string) => this.membership?.members.get(contactPointId) === 'admin';
+    const named = [
+      ...[...this.pending.values()].filter((s) => admin(s.statement.author)).flatMap((s) => s.statement.parents),
+      ...this.waiting.filter((m) => admin(m.sender.contactPointId)).flatMap((m) => m.heads),
+    ];
+    return [...new Set(named)].filter((h) => !this.known.has(h) && !this.pending.has(h) && !this.refused.has(h));
+  }
+
   /** Statements named (by waiting statements, waiting messages, or these heads) that this device lacks. */
   missing(heads: readonly string[] = []): string[] {
     const named = [
@@ -97,6 +113,19 @@ export class RoomRecord {
   }
 
   /** A certificate kept here under which `statement` could have been made. */
+  /** Whether statement `later` names `earlier`, directly or through others. */
+  descendsFrom(later: string, earlier: string): boolean {
+    const stack = [...(this.known.get(later)?.statement.parents ?? [])];
+    const seen = new Set<string>();
+    for (let hash = stack.pop(); hash !== undefined; hash = stack.pop()) {
+      if (hash === earlier) return true;
+      if (seen.has(hash)) continue;
+      seen.add(hash);
+      stack.push(...(this.known.get(hash)?.statement.parents ?? []));
+    }
+    return false;
+  }
+
   certificate(statement: RoomStatement): DeviceCertificate | undefined {
     return coveringCertificate([...this.certificates.values()], statement);
   }
@@ -114,55 +143,84 @@ export class RoomRecord {
   }
 
   /**
-   * Takes verified statements (with their signers' certificates): those whose parents are all
-   * known join the history, the others wait (QUOTA_EXCEEDED past 50 waiting). A statement whose
-   * author had no right to it where it stands is refused, and so is a second `create`. Returns the
-   * hashes that joined the history now.
+   * Takes verified statements: those whose parents are all known join the history, the others
+   * wait (at most 50: the newest beyond are dropped). A statement whose author had no right to it
+   * in the room as it saw it is refused, never kept, and so is a second `create`. Returns what
+   * joined now, what was refused, and how many were dropped.
    */
-  add(statements: readonly (KnownStatement & { certificate: DeviceCertificate })[]): string[] {
+  add(statements: readonly VerifiedStatement[]): { joined: string[]; refused: RoomStatement[]; dropped: number } {
     const certificateOf = new Map(statements.map((s) => [s.hash, s.certificate]));
+    const arrived: string[] = [];
     for (const s of statements) {
       if (this.known.has(s.hash) || this.pending.has(s.hash) || this.refused.has(s.hash)) continue;
-      if (this.pending.size >= MAX_PENDING)
-        throw new LiaisonError('QUOTA_EXCEEDED', `room ${this.roomId} holds ${MAX_PENDING} changes waiting for others`);
       this.pending.set(s.hash, s);
+      arrived.push(s.hash);
     }
     const joined: string[] = [];
+    const refused: RoomStatement[] = [];
+    for (;;) {
+      const batch = this.joinReady();
+      if (batch.length === 0) break;
+      // Judged together, in one fold: a statement refused takes back to waiting those that name it.
+      const entitled = this.entitlement();
+      const bad = batch.filter((hash) => !entitled.get(hash));
+      if (bad.length === 0) {
+        joined.push(...batch);
+        continue;
+      }
+      for (const hash of batch) {
+        const s = this.known.get(hash) as KnownStatement;
+        this.known.delete(hash);
+        if (bad.includes(hash)) {
+          this.refused.add(hash);
+          refused.push(s.statement);
+        } else {
+          this.pending.set(hash, s);
+        }
+      }
+      this.folded = undefined;
+    }
+    for (const hash of joined) {
+      const certificate = certificateOf.get(hash);
+      if (certificate) this.certificates.set(certificate.signature, certificate);
+    }
+    let dropped = 0;
+    for (const hash of arrived.reverse()) {
+      if (this.pending.size <= MAX_PENDING) break;
+      if (this.pending.delete(hash)) dropped++;
+    }
+    return { joined, refused, dropped };
+  }
+
+  /** Moves every waiting statement whose parents are known into the history, while there is room. */
+  private joinReady(): string[] {
+    const batch: string[] = [];
     for (let progress = true; progress; ) {
       progress = false;
       for (const [hash, s] of this.pending) {
+        if (this.known.size >= LIMITS.maxRoomStatements) return batch;
         const create = s.statement.change.op === 'create';
         const ready = create
           ? this.known.size === 0
           : this.known.size > 0 && s.statement.parents.every((p) => this.known.has(p));
         if (!ready) continue;
         this.pending.delete(hash);
-        if (!create && this.known.size >= LIMITS.maxRoomStatements) {
-          throw new LiaisonError('QUOTA_EXCEEDED', `room ${this.roomId} holds ${LIMITS.maxRoomStatements} changes`);
-        }
         this.known.set(hash, s);
-        this.folded = undefined;
-        if (!this.applies(hash)) {
-          this.known.delete(hash);
-          this.folded = undefined;
-          this.refused.add(hash);
-          continue;
-        }
-        const certificate = certificateOf.get(hash);
-        if (certificate) this.certificates.set(certificate.signature, certificate);
-        joined.push(hash);
+        batch.push(hash);
         progress = true;
       }
     }
-    return joined;
+    this.folded = undefined;
+    return batch;
   }
 
-  /** Whether a statement just joined stands: a valid create, or a statement its author had the right to. */
-  private applies(hash: string): boolean {
+  /** Whether each statement held had the right it used; none when the history is not a room's. */
+  private entitlement(): Map<string, boolean> {
     try {
-      return this.membership?.applied.find((s) => s.hash === hash)?.entitled ?? false;
+      return new Map((this.membership?.applied ?? []).map((s) => [s.hash, s.entitled]));
     } catch {
-      return false;
+      this.folded = undefined;
+      return new Map();
     }
   }
 
@@ -187,7 +245,7 @@ export function coveringCertificate(
     (c) =>
       c.deviceId === statement.authorDevice &&
       c.notBefore - LIMITS.maxClockSkewMs <= statement.createdAt &&
-      statement.createdAt <= c.notAfter,
+      statement.createdAt < c.notAfter,
   );
 }
 
@@ -206,6 +264,12 @@ export class RoomStore {
   async get(roomId: string): Promise<RoomRecord | undefined> {
     const stored = await this.store.getState(roomKey(roomId));
     return stored ? new RoomRecord(JSON.parse(stored) as StoredRoom) : undefined;
+  }
+
+  async remove(roomId: string): Promise<void> {
+    await this.store.setState(roomKey(roomId), undefined);
+    const ids = await this.ids();
+    if (ids.includes(roomId)) await this.store.setState(INDEX_KEY, JSON.stringify(ids.filter((id) => id !== roomId)));
   }
 
   async put(room: RoomRecord): Promise<void> {

@@ -23,6 +23,7 @@ import {
   MAX_WAITING_PER_SENDER,
   RoomRecord,
   RoomStore,
+  type VerifiedStatement,
 } from './room-record.js';
 import { roomIdFor, signStatement, statementHash, verifyStatement } from './statements.js';
 
@@ -247,7 +248,16 @@ export class PairwiseRooms implements Rooms {
     let joined: string[] = [];
     if (room.statements && room.certificates) {
       const verified = await this.verified(room.statements, room.certificates, record, room.kind, sender);
-      joined = record.add(verified);
+      const added = record.add(verified);
+      joined = added.joined;
+      for (const statement of added.refused) await this.deps.report(withoutRight(statement));
+      if (added.dropped > 0)
+        await this.deps.report(
+          new LiaisonError(
+            'QUOTA_EXCEEDED',
+            `${added.dropped} change(s) of room ${room.roomId} waited for too many others`,
+          ),
+        );
     }
     const self = this.deps.self.contactPointId;
     if (room.kind === 'message') {
@@ -259,7 +269,7 @@ export class PairwiseRooms implements Rooms {
           throw new LiaisonError('QUOTA_EXCEEDED', `too many messages of room ${room.roomId} wait for its history`);
         }
         record.waiting.push(message);
-      } else if (writtenByMember(record, message)) {
+      } else if (writtenByMember(record, message, self)) {
         await this.deps.message(message);
       } else {
         await this.deps.report(notAMember(sender.contactPointId, room.roomId));
@@ -274,15 +284,26 @@ export class PairwiseRooms implements Rooms {
       after?.members.has(sender.contactPointId);
     if (room.statements && !vouched) throw notAMember(sender.contactPointId, room.roomId);
     // A room this contact point was never in is not kept: anyone could send a valid history of it.
-    if (!existing && after && !wasMember(after, self)) return;
+    if (!before && after && !wasMember(after, self)) {
+      if (existing) await this.rooms.remove(room.roomId);
+      return;
+    }
     if (!existing && !after && (await this.waitingRooms()) >= MAX_ROOMS_WAITING) return;
     await this.rooms.put(record);
-    // Asked of a member (as far as this device knows) or of this contact point's own devices only.
-    const askable = !after || after.members.has(sender.contactPointId) || sender.contactPointId === self;
+    // Asked of a member, a newcomer this device has not seen added, or this contact point's own
+    // devices; never of a contact point this device knows was removed.
+    const askable =
+      !after ||
+      after.members.has(sender.contactPointId) ||
+      sender.contactPointId === self ||
+      !wasMember(after, sender.contactPointId);
     if ((record.missing(room.heads).length > 0 || !after) && askable)
       this.askForHistory(record.roomId, sender.contactPointId);
     if (after) await this.announce(record, after, new Set(joined));
-    if (joined.length > 0) await this.release(record);
+    if (joined.length > 0) {
+      await this.release(record);
+      this.welcome(record, new Set(joined));
+    }
   }
 
   /** Messages that waited for history: delivered once it is here (from members), dropped otherwise. */
@@ -292,7 +313,7 @@ export class PairwiseRooms implements Rooms {
     const still: RoomMessage[] = [];
     for (const message of record.waiting) {
       if (record.missing(message.heads).length > 0) still.push(message);
-      else if (writtenByMember(record, message)) await this.deps.message(message);
+      else if (writtenByMember(record, message, this.deps.self.contactPointId)) await this.deps.message(message);
       else await this.deps.report(notAMember(message.sender.contactPointId, record.roomId));
     }
     if (still.length !== record.waiting.length) {
@@ -314,7 +335,9 @@ export class PairwiseRooms implements Rooms {
   private async change(record: RoomRecord, statement: RoomStatement, alsoTo: readonly string[]): Promise<RoomView> {
     const hash = statementHash(statement);
     const before = record.membership;
-    if (record.add([{ hash, statement, certificate: this.deps.self.certificate }]).length === 0)
+    if (record.history().statements.length >= LIMITS.maxRoomStatements)
+      throw new LiaisonError('QUOTA_EXCEEDED', "this room's history is full: open a new room for what follows");
+    if (record.add([{ hash, statement, certificate: this.deps.self.certificate }]).joined.length === 0)
       throw new LiaisonError('FORBIDDEN', 'this change is not yours to make in this room as this device holds it');
     const after = record.membership as Membership;
     const self = this.deps.self.contactPointId;
@@ -353,7 +376,14 @@ export class PairwiseRooms implements Rooms {
     if (requester.contactPointId !== self && !membership.members.has(requester.contactPointId)) {
       return this.deps.report(notAMember(requester.contactPointId, record.roomId));
     }
-    const key = `${record.roomId} ${requester.contactPointId}`;
+    await this.sendHistory(record, requester.contactPointId);
+  }
+
+  /** The whole history to a contact point, at most once a minute; sent after the current operation. */
+  private async sendHistory(record: RoomRecord, to: string): Promise<void> {
+    const membership = record.membership;
+    if (!membership) return;
+    const key = `${record.roomId} ${to}`;
     const last = this.answered.get(key);
     if (last !== undefined && this.deps.now() - last < HISTORY_REQUEST_INTERVAL_MS) return;
     this.answered.set(key, this.deps.now());
@@ -366,9 +396,32 @@ export class PairwiseRooms implements Rooms {
     // Sent after this operation ends: the answer must not hold up what arrives next.
     void Promise.resolve().then(() =>
       this.deps
-        .sendToSeveral([requester.contactPointId], (sealed) => content(sealed, history, { text: '' }))
+        .sendToSeveral([to], (sealed) => content(sealed, history, { text: '' }))
         .catch((error) => this.deps.report(error)),
     );
+  }
+
+  /**
+   * Someone was added by a change made without seeing this contact point's own: the newcomer was
+   * sent a history without them (a removal among them), so it gets the whole history from here.
+   */
+  private welcome(record: RoomRecord, joined: ReadonlySet<string>): void {
+    const membership = record.membership;
+    const self = this.deps.self.contactPointId;
+    if (!membership?.members.has(self)) return;
+    for (const { hash, statement, effective } of membership.applied) {
+      const change = statement.change;
+      if (!effective || !joined.has(hash) || change.op !== 'add' || !membership.members.has(change.contactPointId))
+        continue;
+      const unseen = membership.applied.some(
+        (s) =>
+          s.statement.author === self &&
+          s.hash !== hash &&
+          !record.descendsFrom(hash, s.hash) &&
+          !record.descendsFrom(s.hash, hash),
+      );
+      if (unseen) void this.sendHistory(record, change.contactPointId);
+    }
   }
 
   private askForHistory(roomId: string, from: string): void {
@@ -391,9 +444,9 @@ export class PairwiseRooms implements Rooms {
     record: RoomRecord,
     kind: RoomContent['kind'],
     sender: VerifiedSender,
-  ): Promise<(KnownStatement & { certificate: DeviceCertificate })[]> {
+  ): Promise<VerifiedStatement[]> {
     const chains = new Set<string>();
-    const verified: (KnownStatement & { certificate: DeviceCertificate })[] = [];
+    const verified: VerifiedStatement[] = [];
     for (const statement of statements) {
       // A change comes from the device that made it, which the session authenticated; a history may be forwarded.
       if (kind === 'change' && statement.authorDevice !== sender.deviceId) {
@@ -413,12 +466,12 @@ export class PairwiseRooms implements Rooms {
         );
       // The signing device's chain, at the statement's time, with this client's revocations: a
       // revoked device's statements count for nothing, whenever they say they were made.
+      verifyStatement(statement, certificate);
       const checked = `${statement.author} ${certificate.signature} ${statement.createdAt}`;
       if (!chains.has(checked)) {
         await this.deps.verifyDevice(statement.author, certificate, statement.createdAt);
         chains.add(checked);
       }
-      verifyStatement(statement, certificate);
       verified.push({ hash: statementHash(statement), statement, certificate });
     }
     return verified;
@@ -479,7 +532,7 @@ export class PairwiseRooms implements Rooms {
       ...(role && { role }),
       createdBy: membership.createdBy,
       createdAt: membership.createdAt,
-      complete: record.missing().length === 0 && record.waiting.length === 0,
+      complete: record.missing().length === 0,
     };
   }
 
@@ -519,15 +572,19 @@ function roomMessage(
   };
 }
 
-/** The sender is a member now, and was one in the room as the message's heads leave it. */
-function writtenByMember(record: RoomRecord, message: RoomMessage): boolean {
+/**
+ * The sender is a member now, and was one in the room as the message's heads leave it; and this
+ * contact point is still in the room (a member who missed its removal may still write to it).
+ */
+function writtenByMember(record: RoomRecord, message: RoomMessage, self: string): boolean {
   const sender = message.sender.contactPointId;
-  return (record.membership?.members.has(sender) ?? false) && record.memberAt(message.heads, sender);
+  const members = record.membership?.members;
+  return (members?.has(sender) ?? false) && (members?.has(self) ?? false) && record.memberAt(message.heads, sender);
 }
 
-/** Part of the history is known to be missing here (and asked for): acting now could undo a change not yet seen. */
+/** An admin named part of the history that is missing here (and asked for): acting now could undo a change not yet seen. */
 function refuseIfIncomplete(record: RoomRecord): void {
-  if (record.missing().length > 0)
+  if (record.missingFromAdmins().length > 0)
     throw new LiaisonError(
       'UNAVAILABLE',
       "part of this room's history has not reached this device yet; it was asked for: try again shortly",
@@ -549,6 +606,13 @@ function wasMember(membership: Membership, contactPointId: string): boolean {
           (change.op === 'add' && change.contactPointId === contactPointId) ||
           (change.op === 'leave' && author === contactPointId)),
     )
+  );
+}
+
+function withoutRight(statement: RoomStatement): LiaisonError {
+  return new LiaisonError(
+    'FORBIDDEN',
+    `a change of room ${statement.roomId} by "${statement.author}", who had no right to it, was refused`,
   );
 }
 
