@@ -292,6 +292,17 @@ export class History {
     });
   }
 
+  /** Names contact points met in a room (its members, past ones too), for its timeline while offline. */
+  nameInRoom(roomId: string, names: readonly PartyName[]): Promise<void> {
+    return this.write(async () => {
+      const summary = this.index.rooms[roomId];
+      if (!summary) return;
+      const before = JSON.stringify(summary.names);
+      for (const party of names) summary.names[party.contactPointId] = party;
+      if (JSON.stringify(summary.names) !== before) await this.saveIndex();
+    });
+  }
+
   /**
    * A change of a room that took effect: a line in its timeline (once, however often it is told),
    * and the room as it is after it. `ended`: the change took this contact point out of the room.
