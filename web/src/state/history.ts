@@ -281,7 +281,7 @@ export class History {
    */
   roomSeen(view: RoomView, names: readonly PartyName[] = []): Promise<void> {
     return this.write(async () => {
-      const summary = this.summary(view);
+      const summary = this.summary(view.roomId, view);
       const before = JSON.stringify(summary);
       summary.room = view;
       if (view.role) delete summary.ended;
@@ -295,11 +295,13 @@ export class History {
   /** Names contact points met in a room (its members, past ones too), for its timeline while offline. */
   nameInRoom(roomId: string, names: readonly PartyName[]): Promise<void> {
     return this.write(async () => {
-      const summary = this.index.rooms[roomId];
+      const summary = this.summary(roomId);
       if (!summary) return;
       const before = JSON.stringify(summary.names);
       for (const party of names) summary.names[party.contactPointId] = party;
-      if (JSON.stringify(summary.names) !== before) await this.saveIndex();
+      if (JSON.stringify(summary.names) === before) return;
+      this.index.rooms[roomId] = summary;
+      await this.saveIndex();
     });
   }
 
@@ -314,7 +316,7 @@ export class History {
   ): Promise<void> {
     return this.write(async () => {
       const key = roomKey(view.roomId);
-      const summary = this.summary(view);
+      const summary = this.summary(view.roomId, view);
       summary.room = view;
       if (view.role) delete summary.ended;
       else if (ended) summary.ended = ended;
@@ -330,10 +332,11 @@ export class History {
   /** Adds a message written to a room already recorded (`roomSeen`), or replaces the one with its id. */
   addRoomMessage(message: StoredMessage, options: { unread?: boolean } = {}): Promise<void> {
     return this.write(async () => {
-      const summary = message.room && this.index.rooms[message.room];
+      const summary = message.room ? this.summary(message.room) : undefined;
       if (!summary || message.peer !== roomKey(summary.room.roomId))
         throw new Error('a room message is added to a room recorded here');
       if (await this.redelivered(message)) return;
+      this.index.rooms[summary.room.roomId] = summary;
       if (message.sender) summary.names[message.sender.contactPointId] = withoutDevice(message.sender);
       await this.append(message.peer, summary, message);
       summary.lastAt = Math.max(summary.lastAt, message.at);
@@ -428,11 +431,16 @@ export class History {
     return found.sort((a, b) => b.at - a.at);
   }
 
-  /** The room's summary, new if this is the first news of it. */
-  private summary(view: RoomView): RoomSummary {
-    return (
-      this.index.rooms[view.roomId] ?? { room: view, lastAt: 0, unread: 0, buckets: 1, count: 0, names: dictionary() }
-    );
+  /**
+   * A copy of the room's summary to change and put back (new if this is the first news of it, with
+   * `view`): the screens are told of a change by a new object, never by the old one changed.
+   */
+  private summary(roomId: string, view: RoomView): RoomSummary;
+  private summary(roomId: string): RoomSummary | undefined;
+  private summary(roomId: string, view?: RoomView): RoomSummary | undefined {
+    const known = this.index.rooms[roomId];
+    if (known) return { ...known, names: dictionary(known.names) };
+    return view && { room: view, lastAt: 0, unread: 0, buckets: 1, count: 0, names: dictionary() };
   }
 
   /** A message already stored (delivered again after a reload) is replaced in place; true when it was. */

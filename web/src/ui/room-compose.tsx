@@ -40,9 +40,8 @@ export function RoomCompose(props: { session: Session; room: RoomView }) {
     <form class="compose inline" onSubmit={submit} aria-label={t('room.compose', { title: room.title })}>
       <label>
         {t('room.text')}
-        <textarea value={text} required rows={3} onInput={(e) => setText(e.currentTarget.value)} />
+        <textarea value={text} required rows={2} onInput={(e) => setText(e.currentTarget.value)} />
       </label>
-      <FilePicker label={t('compose.attach')} onFiles={(picked) => setFiles([...files, ...picked])} />
       {files.length > 0 && (
         <ul class="attachments">
           {files.map((f, i) => (
@@ -80,9 +79,12 @@ export function RoomCompose(props: { session: Session; room: RoomView }) {
       </details>
       {alone && <p class="hint">{t('room.alone')}</p>}
       <ErrorLine message={error} />
-      <button type="submit" class="primary" disabled={busy || alone}>
-        {t('room.send')}
-      </button>
+      <div class="compose-row">
+        <button type="submit" class="primary" disabled={busy || alone}>
+          {t('room.send')}
+        </button>
+        <FilePicker label={t('compose.attach')} onFiles={(picked) => setFiles([...files, ...picked])} />
+      </div>
     </form>
   );
 }

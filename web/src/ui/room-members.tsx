@@ -20,7 +20,11 @@ export function RoomMembers(props: { session: Session; summary: RoomSummary }) {
   const [busy, setBusy] = useState(false);
   return (
     <aside class="room-members" aria-labelledby="room-members-title">
-      <h3 id="room-members-title">{t('room.membersTitle', { count: room.members.length })}</h3>
+      <h3 id="room-members-title">
+        {room.role
+          ? t('room.membersTitle', { count: room.members.length })
+          : t('room.membersLastKnown', { count: room.members.length })}
+      </h3>
       {admin && (
         <p>
           <a class="button" href={href({ screen: 'room-add', roomId: room.roomId })}>

@@ -59,7 +59,15 @@ export function NewRoom(props: { session: Session }) {
         </button>
       </>
     ) : (
-      <button type="button" class="primary" disabled={full} onClick={() => setChosen([...chosen, party])}>
+      <button
+        type="button"
+        class="primary"
+        disabled={full}
+        onClick={() => {
+          setChosen([...chosen, party]);
+          setError(undefined);
+        }}
+      >
         {t('room.new.chooseNamed', { name })}
       </button>
     );
@@ -99,7 +107,7 @@ export function NewRoom(props: { session: Session }) {
                       aria-label={t('room.new.unchooseNamed', { name: p.displayName })}
                       onClick={() => setChosen(chosen.filter((c) => c.contactPointId !== p.contactPointId))}
                     >
-                      {t('compose.remove')}
+                      {t('room.new.unchoose')}
                     </button>
                   </li>
                 ))}

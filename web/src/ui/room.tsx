@@ -109,6 +109,7 @@ export function RoomScreen(props: { session: Session; roomId: string }) {
   const onScroll = useLogScroll(list, entries, more, loadEarlier);
   const [renaming, setRenaming] = useState(false);
   const [leaving, setLeaving] = useState(false);
+  const [cannotLeave, setCannotLeave] = useState(false);
   const room = summary?.room;
 
   useEffect(() => {
@@ -163,14 +164,21 @@ export function RoomScreen(props: { session: Session; roomId: string }) {
                 {t('room.rename')}
               </button>
             )}
-            <button type="button" onClick={() => setLeaving(true)} disabled={onlyAdmin}>
+            <button type="button" onClick={() => (onlyAdmin ? setCannotLeave(true) : setLeaving(true))}>
               {t('room.leave')}
             </button>
           </p>
         )}
       </header>
       {renaming && <RenameForm session={session} summary={summary} onDone={() => setRenaming(false)} />}
-      {onlyAdmin && <p class="hint">{t('room.onlyAdmin')}</p>}
+      {onlyAdmin && cannotLeave && (
+        <p class="room-notice" role="alert">
+          {t('room.onlyAdmin')}{' '}
+          <button type="button" class="link" onClick={() => setCannotLeave(false)}>
+            {t('common.dismiss')}
+          </button>
+        </p>
+      )}
       {!room.complete && member && (
         <p class="room-notice incomplete" role="status">
           {t('room.incomplete')}
