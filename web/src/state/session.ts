@@ -367,9 +367,9 @@ export class Session {
   }
 
   /**
-   * Reads the room again from the SDK. Whether its history is complete can change without a
-   * `roomChanged` (messages that waited for it are released afterwards): the room screen asks
-   * while it says the history is incomplete.
+   * Reads the room again from the SDK. Whether its history is complete changes without a
+   * `roomChanged` (a message waiting for a change this device lacks; its release once the change
+   * arrived): the room screen asks while it is shown.
    */
   async refreshRoom(roomId: string): Promise<void> {
     const view = await this.client.rooms.get(roomId);

@@ -1,5 +1,6 @@
-// Who is in a room, with their country and role; for its administrators: add a member, make one an
-// administrator, take one out (after a question that names them and says what it means for them).
+// Who is in a room, with their country and role, and whether their key was compared (or changed:
+// nothing goes to the room until it is compared again); for its administrators: add a member, make
+// one an administrator, take one out (after a question that names them and what it means for them).
 import { useState } from 'preact/hooks';
 import { countryName, t } from '../i18n/i18n.js';
 import type { RoomSummary } from '../state/history.js';
@@ -47,6 +48,18 @@ export function RoomMembers(props: { session: Session; summary: RoomSummary }) {
                 {party?.country && <>{countryName(party.country)} · </>}
                 {role === 'admin' ? t('room.role.admin') : t('room.role.member')}
               </span>
+              {contactPointId !== self && session.changedKeys.value.includes(contactPointId) ? (
+                <span class="member-trust">
+                  <span class="badge warning">{t('trust.changedBadge')}</span>{' '}
+                  <a href={href({ screen: 'safety', peer: contactPointId })}>{t('trust.compareLink')}</a>
+                </span>
+              ) : (
+                session.history.trust(contactPointId).verified && (
+                  <span class="member-trust">
+                    <span class="badge verified">{t('trust.verifiedBadge')}</span>
+                  </span>
+                )
+              )}
               {admin && contactPointId !== self && (
                 <span class="member-actions">
                   {role !== 'admin' && (

@@ -14,8 +14,12 @@ import { RoomChangeLine } from './room-change.js';
 import { RoomCompose } from './room-compose.js';
 import { RoomMembers } from './room-members.js';
 
-/** How often an incomplete room is read again from the SDK while it is on screen. */
-const INCOMPLETE_RECHECK_MS = 3000;
+/**
+ * How often the room on screen is read again from the SDK: whether its history is complete changes
+ * with no event (a message that names a change this device lacks waits, silently; it is released
+ * after the history arrives, once the change's own event has been told).
+ */
+const RECHECK_MS = 3000;
 
 function useRoomEntries(session: Session, roomId: string, buckets: number) {
   const history = session.history;
@@ -116,15 +120,12 @@ export function RoomScreen(props: { session: Session; roomId: string }) {
     if (summary?.unread) void session.history.markRoomRead(roomId);
   }, [roomId, summary?.unread]);
 
-  // Whether the history is complete can change with no event (messages that waited for it are
-  // released after it arrives): read the room again while this says it is incomplete.
-  const complete = room?.complete ?? true;
   useEffect(() => {
-    void session.refreshRoom(roomId).catch(() => undefined);
-    if (complete) return;
-    const timer = setInterval(() => void session.refreshRoom(roomId).catch(() => undefined), INCOMPLETE_RECHECK_MS);
+    const recheck = () => void session.refreshRoom(roomId).catch(() => undefined);
+    recheck();
+    const timer = setInterval(recheck, RECHECK_MS);
     return () => clearInterval(timer);
-  }, [roomId, complete]);
+  }, [roomId]);
 
   if (!summary || !room) {
     return (
