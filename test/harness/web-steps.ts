@@ -52,11 +52,22 @@ export async function enrol(
   await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 });
 }
 
-/** A reload locks the page: gives the passphrase again (the page is in English). */
-export async function reloadAndUnlock(page: Page): Promise<void> {
+/** Locks the page as a reload does: nothing arrives in it until it is unlocked. */
+export async function reloadToLock(page: Page): Promise<void> {
   await page.reload();
+  await page.getByRole('heading', { name: 'Liaison is locked' }).waitFor();
+}
+
+/** Gives the passphrase on the lock screen (the page is in English). */
+export async function unlock(page: Page): Promise<void> {
   await page.getByLabel('Passphrase for this browser').fill(STORE_PASSPHRASE);
   await page.getByRole('button', { name: 'Unlock' }).click();
+}
+
+/** A reload locks the page: gives the passphrase again. */
+export async function reloadAndUnlock(page: Page): Promise<void> {
+  await page.reload();
+  await unlock(page);
 }
 
 /** English strings of the interface (12 characters or more) still in a page read in another language. */

@@ -2,6 +2,9 @@
 // d'Ivoire and Mali open a room from the directory, write to it, and its administrator adds a
 // fourth, takes one out and renames it; one leaves. What each of them sees is read off their page,
 // after a reload too, and in French and Russian. Each screen is saved as a screenshot and scanned by axe.
+import { randomBytes } from 'node:crypto';
+import { readFile } from 'node:fs/promises';
+import { sql } from 'kysely';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { fr } from '../../web/src/i18n/fr.js';
@@ -11,7 +14,15 @@ import { freshPostgresDatabase, type TestDatabase } from '../harness/databases.j
 import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
 import { postgresService } from '../harness/services.js';
 import { makeWebNetwork, practitionerPage, screen, WEB_DIST, type WebNetwork } from '../harness/web-practitioners.js';
-import { englishLeftIn, enrol, expectAccessible, reloadAndUnlock, shows } from '../harness/web-steps.js';
+import {
+  englishLeftIn,
+  enrol,
+  expectAccessible,
+  reloadAndUnlock,
+  reloadToLock,
+  shows,
+  unlock,
+} from '../harness/web-steps.js';
 
 const TITLE = 'ECI Sahel — blanchiment';
 const REFERENCE = 'SN-PRS-2026-0210';
@@ -118,10 +129,14 @@ describeWeb('Liaison Web: a case room among prosecutors of three countries, in r
     expect(await kone.getByRole('link', { name: new RegExp(TITLE) }).count()).toBe(0);
   });
 
-  it('carries every member’s messages to all the others, each under its verified sender and country', async () => {
+  it('carries every member’s messages and files to all the others, each under its verified sender and country', async () => {
+    const statutes = randomBytes(300 * 1024);
     await openRoom(yao);
     await openRoom(traore);
     await write(yao, 'Bonjour à tous. Les relevés de la BICICI sont prêts.');
+    await traore
+      .getByLabel('Attach files')
+      .setInputFiles({ name: 'societes-ecrans.pdf', mimeType: 'application/pdf', buffer: statutes });
     await write(traore, 'Merci. Côté Bamako, deux sociétés écrans sont identifiées.');
     await write(diallo, 'Parfait. Je demande le gel des comptes dès ce soir.');
 
@@ -135,6 +150,14 @@ describeWeb('Liaison Web: a case room among prosecutors of three countries, in r
     await shows(message(diallo, 'Bonjour à tous'), /Kouassi Yao · Substitut du procureur · .* · Côte d.Ivoire · WACAP/);
     await shows(message(yao, 'Merci. Côté Bamako'), /Fatoumata Traoré · .* · Mali · WACAP/);
     await shows(message(traore, 'Parfait. Je demande'), /Aminata Diallo · .* · Senegal · WACAP/);
+    // A file in a room: every member's device can open it, checked intact.
+    const attached = message(yao, 'Merci. Côté Bamako');
+    const [saved] = await Promise.all([
+      yao.waitForEvent('download', { timeout: 30_000 }),
+      attached.getByRole('button', { name: 'Save societes-ecrans.pdf' }).click(),
+    ]);
+    expect((await readFile(await saved.path())).equals(statutes)).toBe(true);
+    await shows(attached, 'Saved, checked intact.');
     // The sender sees each member's devices it reached.
     await shows(
       message(diallo, 'Parfait. Je demande'),
@@ -215,8 +238,50 @@ describeWeb('Liaison Web: a case room among prosecutors of three countries, in r
       await page.getByRole('link', { name: new RegExp(RENAMED) }).waitFor();
     }
     // Taken out before it: Yao's copy keeps the old title.
+    expect(await yao.getByRole('link', { name: new RegExp(TITLE) }).count()).toBe(1);
     expect(await yao.getByRole('link', { name: new RegExp(RENAMED) }).count()).toBe(0);
   });
+
+  it('says the history is incomplete when a change did not reach this page, until a member sends it', async () => {
+    // Mali's page is locked; the relay (here: its database) drops the next change on its way there.
+    await reloadToLock(traore);
+    await diallo.getByRole('button', { name: 'Rename' }).click();
+    await diallo.getByLabel('Title of the room').fill(TITLE);
+    await diallo.getByRole('button', { name: 'Save the new name' }).click();
+    await shows(timeline(kone), `Aminata Diallo renamed the room "${TITLE}"`, 30_000);
+    const dropped =
+      await sql`delete from envelopes where recipient_device in (select device_id from devices where contact_point_id = ${net.traore.id})`.execute(
+        database.db,
+      );
+    expect(Number(dropped.numAffectedRows)).toBe(1);
+    await write(diallo, 'Titre rétabli : on garde « blanchiment ».');
+    await message(kone, 'Titre rétabli').waitFor({ timeout: 30_000 });
+    // The one who could send the missing change is away too.
+    await reloadToLock(diallo);
+
+    await unlock(traore);
+    await openRoom(traore, RENAMED);
+    const notice = traore.locator('.room-notice.incomplete');
+    await shows(notice, "Part of this room's history has not reached this computer yet", 30_000);
+    // The message that came after the missing change waits for it, unshown.
+    expect(await timeline(traore).innerText()).not.toContain('Titre rétabli');
+    await expectAccessible(traore);
+    await screen(traore, 'room-incomplete');
+
+    await unlock(diallo);
+    await shows(timeline(traore), `Aminata Diallo renamed the room "${TITLE}"`, 30_000);
+    await message(traore, 'Titre rétabli').waitFor({ timeout: 30_000 });
+    await expect.poll(() => notice.count(), { timeout: 15_000 }).toBe(0);
+    await traore.getByRole('heading', { name: TITLE, level: 2 }).waitFor();
+
+    // Back to the new title for the steps that follow.
+    await openRoom(diallo);
+    await diallo.getByRole('button', { name: 'Rename' }).click();
+    await diallo.getByLabel('Title of the room').fill(RENAMED);
+    await diallo.getByRole('button', { name: 'Save the new name' }).click();
+    for (const page of [diallo, traore, kone])
+      await page.getByRole('heading', { name: RENAMED, level: 2 }).waitFor({ timeout: 30_000 });
+  }, 180_000);
 
   it('keeps the room, its messages and its changes across a reload', async () => {
     await reloadAndUnlock(traore);
@@ -228,6 +293,7 @@ describeWeb('Liaison Web: a case room among prosecutors of three countries, in r
       'Aminata Diallo removed Kouassi Yao',
       'Après le retrait',
       'Aminata Diallo renamed the room',
+      'Titre rétabli',
     ])
       await shows(timeline(traore), text);
     await shows(message(traore, 'Bonjour à tous'), /Kouassi Yao · .* · Côte d.Ivoire/);
