@@ -326,6 +326,7 @@ describeWeb('Liaison Web: a case room among prosecutors of three countries, in r
     await diallo.getByRole('heading', { name: 'Новая комната по делу' }).waitFor();
     await diallo.getByRole('button', { name: 'Добавить в комнату: Kouassi Yao' }).click({ timeout: 20_000 });
     await check(diallo, 'ru', 'new room');
+    await diallo.locator('main').evaluate((main) => main.scrollTo(0, 0));
     await screen(diallo, 'room-create-ru');
     await diallo.getByLabel('Язык').first().selectOption('en');
     await traore.getByLabel('Langue').first().selectOption('en');
