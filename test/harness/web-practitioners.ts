@@ -47,14 +47,16 @@ export interface WebNetwork {
   yaoAgain: PractitionerFiles;
   /** A colleague of Yao's whose only device predates hybrid sessions (registerDeviceBeforeHybrid). */
   kone: PractitionerFiles;
+  /** A prosecutor in Mali: the third country of the case-room tests. */
+  traore: PractitionerFiles;
   /** Runs the `liaison` CLI in the network's folder, as an administrator there would. */
   cli(...args: string[]): Promise<unknown>;
   close(): Promise<void>;
 }
 
 /**
- * WACAP (West African Central Authorities and Prosecutors network): Senegal's and Côte d'Ivoire's
- * ministries of justice, a prosecutor in each, and the Ivorian duty desk in Yao's escalation chain.
+ * WACAP (West African Central Authorities and Prosecutors network): Senegal's, Côte d'Ivoire's and
+ * Mali's ministries of justice, a prosecutor in each, and the Ivorian duty desk in Yao's escalation chain.
  */
 export async function makeWebNetwork(): Promise<WebNetwork> {
   const dir = await mkdtemp(join(tmpdir(), 'liaison-web-'));
@@ -74,7 +76,7 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
   await run('network', 'init', '--id', 'wacap', '--name', 'WACAP', '--out', 'wacap');
   // Someone else's root under the same network id, as an "enrolment package" from an attacker would carry.
   await run('network', 'init', '--id', 'wacap', '--name', 'WACAP', '--out', 'rogue');
-  await Promise.all([run('key', 'new', '--out', 'sn-mj'), run('key', 'new', '--out', 'ci-mj')]);
+  await Promise.all(['sn-mj', 'ci-mj', 'ml-mj'].map((authority) => run('key', 'new', '--out', authority)));
   const issueAuthority = (id: string, country: string, name: string) =>
     run(
       'authority',
@@ -96,7 +98,10 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
     );
   await issueAuthority('sn-mj', 'SN', 'Ministère de la Justice du Sénégal');
   await issueAuthority('ci-mj', 'CI', "Ministère de la Justice de Côte d'Ivoire");
-  await Promise.all(['diallo', 'yao', 'desk', 'yao-again', 'kone'].map((name) => run('key', 'new', '--out', name)));
+  await issueAuthority('ml-mj', 'ML', 'Ministère de la Justice du Mali');
+  await Promise.all(
+    ['diallo', 'yao', 'desk', 'yao-again', 'kone', 'traore'].map((name) => run('key', 'new', '--out', name)),
+  );
   await designate(
     'sn-mj',
     '--id',
@@ -179,6 +184,25 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
     '--out',
     'kone.contact.json',
   );
+  await designate(
+    'ml-mj',
+    '--id',
+    'ml-mj.traore',
+    '--name',
+    'Fatoumata Traoré',
+    '--role',
+    'Procureure du Pôle économique et financier',
+    '--languages',
+    'fr,bm',
+    '--competences',
+    'mla,asset-recovery',
+    '--time-zone',
+    'Africa/Bamako',
+    '--account-key',
+    'traore.pub',
+    '--out',
+    'traore.contact.json',
+  );
   await yaoDesignation('yao-again.pub', 'yao-again.contact.json');
   await run('device', 'new', '--out', 'desk-pc');
   await run(
@@ -213,6 +237,7 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
     rogueRoot: join(dir, 'rogue.root.json'),
     yaoAgain: { id: 'ci-mj.yao', name: 'Kouassi Yao', files: files('yao-again', 'ci-mj') },
     kone: { id: 'ci-mj.kone', name: 'Awa Koné', files: files('kone', 'ci-mj') },
+    traore: { id: 'ml-mj.traore', name: 'Fatoumata Traoré', files: files('traore', 'ml-mj') },
     cli: run,
     close: () => rm(dir, { recursive: true, force: true }),
   };

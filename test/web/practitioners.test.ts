@@ -4,14 +4,13 @@
 // the interface in French and Russian. Each main screen is saved as a screenshot and scanned by axe.
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
-import { basename, join } from 'node:path';
+import { join } from 'node:path';
 import { LiaisonClient, type ReceivedMessage } from '@liaison/client';
 import { FileKeyStore } from '@liaison/client/node';
 import type { AuthorityCertificate, ContactPointCertificate, DeviceCertificate } from '@liaison/protocol';
 import { sql } from 'kysely';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
-import { en } from '../../web/src/i18n/en.js';
 import { fr } from '../../web/src/i18n/fr.js';
 import { ru } from '../../web/src/i18n/ru.js';
 import { launchChromium, withChromium } from '../harness/browser.js';
@@ -20,11 +19,9 @@ import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
 import { postgresService } from '../harness/services.js';
 import { until } from '../harness/until.js';
 import {
-  accessibilityFindings,
   FILE_PASSPHRASE,
   makeWebNetwork,
   notificationsShown,
-  type PractitionerFiles,
   practitionerPage,
   progressSeen,
   registerDeviceBeforeHybrid,
@@ -32,9 +29,15 @@ import {
   WEB_DIST,
   type WebNetwork,
 } from '../harness/web-practitioners.js';
+import {
+  englishLeftIn,
+  enrol,
+  expectAccessible,
+  reloadAndUnlock,
+  STORE_PASSPHRASE,
+  shows,
+} from '../harness/web-steps.js';
 
-/** The browser's own passphrase each practitioner chooses at enrolment. */
-const STORE_PASSPHRASE = 'correct horse battery staple';
 const REFERENCE = 'SN-PRS-2026-0113';
 
 // PostgreSQL rather than the embedded default: the key-change step puts an authority's new
@@ -74,11 +77,6 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     await net?.close();
   });
 
-  /** Waits until the element's text holds `expected` (a string, or a pattern), as a reader would see it. */
-  const shows = (locator: Locator, expected: string | RegExp, timeout = 10_000) =>
-    expect
-      .poll(() => locator.innerText(), { timeout })
-      .toSatisfy((text: string) => (typeof expected === 'string' ? text.includes(expected) : expected.test(text)));
   // Each step builds on the one before: after a failure the rest would only fail again, slowly.
   let failedStep: string | undefined;
   beforeEach(({ skip }) => {
@@ -88,35 +86,9 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     if (task.result?.state === 'fail') failedStep ??= task.name;
   });
 
-  const expectAccessible = async (page: Page) => expect(await accessibilityFindings(page)).toEqual([]);
-
-  async function enrol(page: Page, who: PractitionerFiles, shot?: string, extraFiles: string[] = []): Promise<void> {
-    await page.goto(relay.url);
-    await page.getByRole('heading', { name: 'Set up Liaison on this computer' }).waitFor();
-    if (shot) {
-      await expectAccessible(page);
-      await screen(page, `${shot}-empty`);
-    }
-    await page
-      .getByLabel('Your files (designation, authority certificate, account key)')
-      .setInputFiles([...who.files, ...extraFiles]);
-    await page.getByText(`Verified: ${who.name}`).waitFor();
-    for (const file of extraFiles) {
-      await page.getByText(`${basename(file)} is a network root file`).waitFor();
-    }
-    await page.getByLabel('Passphrase of your account key file').fill(FILE_PASSPHRASE);
-    await page.getByLabel('New passphrase', { exact: true }).fill(STORE_PASSPHRASE);
-    await page.getByLabel('The same passphrase again').fill(STORE_PASSPHRASE);
-    if (shot) await screen(page, shot);
-    await page.getByRole('button', { name: 'Set up this browser' }).click();
-    await page.getByRole('status').filter({ hasText: 'Connected' }).waitFor({ timeout: 30_000 });
-  }
-
   /** A reload locks the page: unlock it and open the conversation with Yao. */
   async function reloadAndOpenYao(page: Page): Promise<void> {
-    await page.reload();
-    await page.getByLabel('Passphrase for this browser').fill(STORE_PASSPHRASE);
-    await page.getByRole('button', { name: 'Unlock' }).click();
+    await reloadAndUnlock(page);
     await page
       .getByRole('link', { name: /Kouassi Yao/ })
       .first()
@@ -140,8 +112,8 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
 
   it('enrols both practitioners from the files the CLI made; the device key is made in the browser', async () => {
     // A root file among the files is not taken: the page trusts the networks its deployment names.
-    await enrol(diallo, net.diallo, 'enrol', [net.rogueRoot]);
-    await enrol(yao, net.yao);
+    await enrol(diallo, relay.url, net.diallo, { shot: 'enrol', extraFiles: [net.rogueRoot] });
+    await enrol(yao, relay.url, net.yao);
     await shows(diallo.locator('.self'), 'Aminata Diallo · Procureure de la République');
     await expectAccessible(diallo);
     await screen(diallo, 'home');
@@ -338,7 +310,7 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     );
     await sql`delete from devices where contact_point_id = ${designation.contactPointId}`.execute(database.db);
     yaoAgain = (await practitionerPage(browser, relay.url)).page;
-    await enrol(yaoAgain, net.yaoAgain);
+    await enrol(yaoAgain, relay.url, net.yaoAgain);
 
     await reloadAndOpenYao(diallo);
     await diallo.getByLabel('Message', { exact: true }).fill('Avez-vous pu geler le compte ?');
@@ -433,20 +405,11 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
   });
 
   it('reads in French and in Russian with every string translated', async () => {
-    const english = new Set(
-      Object.values(en)
-        .flatMap((m) => (typeof m === 'string' ? [m] : Object.values(m)))
-        .flatMap((m) => m.split(/\{\w+\}/))
-        .map((part) => part.trim())
-        .filter((part) => part.length >= 12),
-    );
     const screens = ['#/', '#/directory', '#/compose', '#/settings', '#/safety/ci-mj.yao'];
     for (const [code, catalogue] of [
       ['fr', fr],
       ['ru', ru],
     ] as const) {
-      // Strings this catalogue keeps as in English (a name, a file name) are not missing.
-      const same = new Set(Object.values(catalogue).flatMap((m) => (typeof m === 'string' ? [m] : Object.values(m))));
       await diallo
         .getByLabel(code === 'fr' ? 'Language' : 'Langue')
         .first()
@@ -457,8 +420,7 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
         }, hash);
         await diallo.waitForTimeout(300);
         const text = await diallo.locator('body').innerText();
-        const untranslated = [...english].filter((s) => text.includes(s) && ![...same].some((t) => t.includes(s)));
-        expect(untranslated, `${code} ${hash}`).toEqual([]);
+        expect(englishLeftIn(text, catalogue), `${code} ${hash}`).toEqual([]);
         // A placeholder the code did not fill would show as "{name}".
         expect(text, `${code} ${hash}`).not.toMatch(/\{[a-zA-Z]+\}/);
       }

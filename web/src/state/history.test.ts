@@ -1,6 +1,17 @@
+import type { RoomView } from '@liaison/client';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type AppRecords, BUCKET, History, type PartyName, type StoredMessage } from './history.js';
+import {
+  type AppRecords,
+  BUCKET,
+  History,
+  isRoomChange,
+  type PartyName,
+  type RoomEntry,
+  roomKey,
+  type StoredMessage,
+  type StoredRoomChange,
+} from './history.js';
 
 // The key store's application records, in memory: History takes any AppRecords, and what it keeps
 // there is all that survives a reload (a new History over the same records).
@@ -241,6 +252,125 @@ describe('the local history', () => {
     await reopened.setTrust('kz', { verified: true, keyChanged: false });
     reopened = await History.open(records);
     expect(reopened.changedKeys()).toEqual([]);
+  });
+});
+
+const ROOM = '6f1c2a3e-0d4b-4c5e-9a7f-1b2c3d4e5f60';
+
+const view = (members: string[], more: Partial<RoomView> = {}): RoomView => ({
+  roomId: ROOM,
+  title: 'JIT Sahel',
+  caseReference: 'SN-2026-7',
+  members: members.map((contactPointId, i) => ({ contactPointId, role: i === 0 ? 'admin' : 'member' })),
+  role: 'member',
+  createdBy: members[0] as string,
+  createdAt: 1,
+  complete: true,
+  ...more,
+});
+
+const line = (at: number, by: string, change: StoredRoomChange['change']): StoredRoomChange => ({
+  kind: 'change',
+  messageId: JSON.stringify([by, at, change]),
+  at,
+  by,
+  change,
+});
+
+const inRoom = (message: StoredMessage): StoredMessage => ({ ...message, peer: roomKey(ROOM), room: ROOM });
+
+/** A room's whole timeline, bucket by bucket, as the room view reads it. */
+async function timeline(history: History): Promise<RoomEntry[]> {
+  const entries: RoomEntry[] = [];
+  for (let n = 0; n < (history.room(ROOM)?.buckets ?? 0); n++) entries.push(...(await history.roomBucket(ROOM, n)));
+  return entries;
+}
+
+describe('the local history of case rooms', () => {
+  it('keeps a room’s messages and membership changes in the order they came, across a reload', async () => {
+    const records = new MemoryRecords();
+    const history = await History.open(records);
+    const create = line(10, 'sn', { op: 'create', title: 'JIT Sahel', members: [] });
+    await history.addRoomChange(create, view(['sn', 'ci', 'ml']));
+    await history.addRoomMessage(inRoom(received('r1', 'ci', 20)), { unread: true });
+    await history.addRoomMessage(inRoom(sent('r2', 'x', 30, { state: 'waiting' })));
+    await history.addRoomChange(
+      line(40, 'sn', { op: 'add', contactPointId: 'gn', role: 'member' }),
+      view(['sn', 'ci', 'ml', 'gn']),
+    );
+    // The same change told again (a history forwarded by another member) is one line.
+    await history.addRoomChange(create, view(['sn', 'ci', 'ml', 'gn']));
+
+    const reopened = await History.open(records);
+    expect((await timeline(reopened)).map((e) => (isRoomChange(e) ? e.change.op : e.messageId))).toEqual([
+      'create',
+      'r1',
+      'r2',
+      'add',
+    ]);
+    expect(reopened.room(ROOM)).toMatchObject({ count: 4, unread: 1, lastAt: 40, lastSubject: 'text of r2' });
+    expect(reopened.room(ROOM)?.room.members).toHaveLength(4);
+    // The sender's verified name is kept for the timeline, without its device.
+    expect(reopened.room(ROOM)?.names.ci).toEqual(party('ci'));
+    expect(reopened.rooms.value.map((r) => r.room.roomId)).toEqual([ROOM]);
+    // Rooms are not conversations: nothing of this room is listed as a counterpart.
+    expect(reopened.conversations.value).toEqual([]);
+    // A room message waiting to be sent goes again after a reload; its receipts find it.
+    expect((await reopened.waiting()).map((m) => m.messageId)).toEqual(['r2']);
+    expect(reopened.peerOfSent('r2')).toBe(roomKey(ROOM));
+    expect(await reopened.update(roomKey(ROOM), 'r2', (m) => ({ ...m, state: 'stored' }))).toBe(true);
+    expect(await reopened.waiting()).toEqual([]);
+    await reopened.markRoomRead(ROOM);
+    expect(reopened.room(ROOM)?.unread).toBe(0);
+  });
+
+  it('stores a room message delivered again once, and refuses one for a room it never recorded', async () => {
+    const history = await History.open(new MemoryRecords());
+    await expect(history.addRoomMessage(inRoom(received('r1', 'ci', 20)))).rejects.toThrow();
+    await history.roomSeen(view(['sn', 'ci']));
+    for (let i = 0; i < BUCKET; i++) await history.addRoomMessage(inRoom(received(`f${i}`, 'ci', i)));
+    await history.addRoomMessage(inRoom(received('f3', 'ci', 3)));
+    expect(history.room(ROOM)).toMatchObject({ count: BUCKET, buckets: 1 });
+    await history.addRoomMessage(inRoom(received('late', 'ci', 999)));
+    expect(history.room(ROOM)).toMatchObject({ count: BUCKET + 1, buckets: 2 });
+  });
+
+  it('says how this contact point left a room, and forgets it when it is added again', async () => {
+    const records = new MemoryRecords();
+    const history = await History.open(records);
+    await history.roomSeen(view(['sn', 'ci']));
+    const removed = { by: 'sn', at: 50, left: false };
+    await history.addRoomChange(
+      line(50, 'sn', { op: 'remove', contactPointId: 'ci' }),
+      view(['sn'], { role: undefined }),
+      removed,
+    );
+    expect((await History.open(records)).room(ROOM)?.ended).toEqual(removed);
+    // A later view of the room from the SDK, still without this contact point, keeps the reason.
+    await history.roomSeen(view(['sn'], { role: undefined }));
+    expect(history.room(ROOM)?.ended).toEqual(removed);
+    await history.addRoomChange(
+      line(60, 'sn', { op: 'add', contactPointId: 'ci', role: 'member' }),
+      view(['sn', 'ci']),
+    );
+    expect(history.room(ROOM)?.ended).toBeUndefined();
+  });
+
+  it('finds room messages in a search, never the lines of membership changes', async () => {
+    const history = await History.open(new MemoryRecords());
+    await history.addRoomChange(line(1, 'sn', { op: 'rename', title: 'Gel des avoirs' }), view(['sn', 'ci']));
+    await history.addRoomMessage(inRoom(received('r1', 'ci', 20, { text: 'Le gel des avoirs est ordonné' })));
+    await history.add(received('c1', 'ci', 10, { text: 'Gel demandé' }), party('ci'));
+    expect((await history.search('gel')).map((m) => m.messageId)).toEqual(['r1', 'c1']);
+  });
+
+  it('names members met in a room, by contact point id, whatever the id', async () => {
+    const records = new MemoryRecords();
+    const history = await History.open(records);
+    await history.roomSeen(view(['sn', '__proto__']), [party('__proto__'), party('constructor')]);
+    const reopened = await History.open(records);
+    expect(reopened.room(ROOM)?.names['__proto__' as string]).toEqual(party('__proto__'));
+    expect(Object.keys(reopened.room(ROOM)?.names ?? {}).sort()).toEqual(['__proto__', 'constructor']);
   });
 });
 

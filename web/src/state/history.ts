@@ -1,9 +1,9 @@
-// The practitioner's local record of conversations. The SDK keeps no history, so the app does:
-// each message as the app showed it, in the key store's application records (sealed with the key
-// store's key, docs/browser.md), by counterpart in buckets of BUCKET messages, with one index
-// record that lists conversations and case references. Opening a conversation reads its newest
-// bucket only; older ones are read as the reader scrolls back.
-import type { Attachment, HandlingCode, UrgentState } from '@liaison/client';
+// The practitioner's local record of conversations and case rooms. The SDK keeps no history, so the
+// app does: each message as the app showed it, in the key store's application records (sealed with
+// the key store's key, docs/browser.md), by counterpart or by room in buckets of BUCKET entries,
+// with one index record that lists conversations, rooms and case references. Opening a
+// conversation or a room reads its newest bucket only; older ones are read as the reader scrolls back.
+import type { Attachment, HandlingCode, RoomChange, RoomView, UrgentState } from '@liaison/client';
 import { signal } from '@preact/signals';
 
 export const BUCKET = 200;
@@ -20,8 +20,13 @@ export interface PartyName {
 
 export interface StoredMessage {
   messageId: string;
-  /** The counterpart: the recipient of what this contact point sent, the sender of what it received. */
+  /**
+   * The counterpart: the recipient of what this contact point sent, the sender of what it received;
+   * for a room's message, the room's key (`roomKey`), which no contact point id can be.
+   */
   peer: string;
+  /** Written to this room (its id). */
+  room?: string;
   direction: 'in' | 'out';
   /** The relay's time when it stored the message (sent) or the sender's time (received); this device's clock while waiting. */
   at: number;
@@ -68,6 +73,44 @@ export interface Conversation {
   count: number;
 }
 
+/** A change of a room's members or title, kept as a line of the room's timeline. */
+export interface StoredRoomChange {
+  kind: 'change';
+  /** Made from the change itself (the SDK names none): the same change told twice is kept once. */
+  messageId: string;
+  /** The author's clock when it signed the change. */
+  at: number;
+  /** The administrator who made it (or, for a `leave`, the member who left). */
+  by: string;
+  change: RoomChange;
+}
+
+/** What a room's timeline holds: its messages and the changes of its membership, in the order they came. */
+export type RoomEntry = StoredMessage | StoredRoomChange;
+
+export function isRoomChange(entry: RoomEntry): entry is StoredRoomChange {
+  return (entry as StoredRoomChange).kind === 'change';
+}
+
+export interface RoomSummary {
+  /** The room as the SDK last showed it (members, roles, title, whether its history is complete). */
+  room: RoomView;
+  lastAt: number;
+  lastSubject?: string;
+  unread: number;
+  buckets: number;
+  count: number;
+  /** How this contact point's membership ended, when an admin removed it or it left (read-only from then on). */
+  ended?: { by: string; at: number; left: boolean };
+  /** Everyone met in this room, past members included, to name them in its timeline while offline. */
+  names: Record<string, PartyName>;
+}
+
+/** A room's timeline is kept under this key, beside conversations (a contact point id has no ':'). */
+export function roomKey(roomId: string): string {
+  return `room:${roomId}`;
+}
+
 /** What a person established about a counterpart's key: compared (verified), or changed since. */
 export interface Trust {
   verified?: boolean;
@@ -83,8 +126,10 @@ export interface CaseSummary {
 interface Index {
   version: 1;
   conversations: Record<string, Conversation>;
+  /** By room id. */
+  rooms: Record<string, RoomSummary>;
   cases: Record<string, CaseSummary>;
-  /** Recent sent messages and their counterpart: a receipt names the message, not the conversation. */
+  /** Recent sent messages and their counterpart (or room key): a receipt names the message, not the conversation. */
   sent: Record<string, string>;
   /** Sent messages the relay has not stored yet, to send again after a reload. */
   waiting: Record<string, string>;
@@ -117,6 +162,11 @@ function readIndex(bytes: Uint8Array | undefined): Index {
   return {
     version: 1,
     conversations: dictionary(stored.conversations),
+    rooms: dictionary(
+      Object.fromEntries(
+        Object.entries(stored.rooms ?? {}).map(([id, room]) => [id, { ...room, names: dictionary(room.names) }]),
+      ),
+    ),
     cases: dictionary(stored.cases),
     sent: dictionary(stored.sent),
     waiting: dictionary(stored.waiting),
@@ -133,11 +183,13 @@ function keptLocally(message: StoredMessage): Partial<StoredMessage> {
 export class History {
   /** Conversations, newest first. */
   readonly conversations = signal<Conversation[]>([]);
+  /** Case rooms this device holds, those it left among them, newest first. */
+  readonly rooms = signal<RoomSummary[]>([]);
   readonly cases = signal<CaseSummary[]>([]);
   /** Bumped on every change, so that open views re-read what they show. */
   readonly revision = signal(0);
   private writes: Promise<unknown> = Promise.resolve();
-  private readonly cache = new Map<string, StoredMessage[]>();
+  private readonly cache = new Map<string, RoomEntry[]>();
 
   private constructor(
     private readonly records: AppRecords,
@@ -161,13 +213,13 @@ export class History {
     return this.index.sent[messageId];
   }
 
-  /** Sent messages not stored by the relay when the page last ran. */
+  /** Sent messages not stored by the relay when the page last ran (to counterparts and to rooms). */
   async waiting(): Promise<StoredMessage[]> {
     const found: StoredMessage[] = [];
     for (const [messageId, peer] of Object.entries(this.index.waiting)) {
       const n = await this.locate(peer, messageId);
-      const message = n === undefined ? undefined : (await this.bucket(peer, n)).find((m) => m.messageId === messageId);
-      if (message?.state === 'waiting') found.push(message);
+      const entry = n === undefined ? undefined : (await this.entries(peer, n)).find((m) => m.messageId === messageId);
+      if (entry && !isRoomChange(entry) && entry.state === 'waiting') found.push(entry);
     }
     return found;
   }
@@ -176,26 +228,25 @@ export class History {
     return this.index.conversations[peer];
   }
 
+  room(roomId: string): RoomSummary | undefined {
+    return this.index.rooms[roomId];
+  }
+
   /** Messages of bucket `n` of a conversation, oldest first. */
   async bucket(peer: string, n: number): Promise<StoredMessage[]> {
-    const name = bucketName(peer, n);
-    const cached = this.cache.get(name);
-    if (cached) return cached;
-    const bytes = await this.records.get(name);
-    const messages: StoredMessage[] = bytes ? JSON.parse(decoder.decode(bytes)) : [];
-    this.cache.set(name, messages);
-    return messages;
+    // A conversation's buckets hold messages only: changes are a room's.
+    return (await this.entries(peer, n)) as StoredMessage[];
+  }
+
+  /** Messages and changes of bucket `n` of a room, in the order they came. */
+  roomBucket(roomId: string, n: number): Promise<RoomEntry[]> {
+    return this.entries(roomKey(roomId), n);
   }
 
   /** Adds a message, or replaces the one with its id (a message redelivered after a reload is stored once). */
   add(message: StoredMessage, peer: PartyName, options: { unread?: boolean } = {}): Promise<void> {
     return this.write(async () => {
-      // Bucket 0 is found too: the first BUCKET messages of a conversation are redelivered as well.
-      if ((await this.locate(message.peer, message.messageId)) !== undefined) {
-        // What this device did with it (an acknowledgement) is kept over the copy delivered again.
-        await this.replace(message.peer, message.messageId, (old) => ({ ...old, ...message, ...keptLocally(old) }));
-        return;
-      }
+      if (await this.redelivered(message)) return;
       const conversation = this.index.conversations[message.peer] ?? {
         peer,
         lastAt: 0,
@@ -205,24 +256,11 @@ export class History {
         count: 0,
       };
       conversation.peer = { ...conversation.peer, ...peer };
-      let n = conversation.buckets - 1;
-      let messages = await this.bucket(message.peer, n);
-      if (messages.length >= BUCKET) {
-        n = conversation.buckets++;
-        messages = [];
-      }
-      messages = [...messages, message];
-      await this.saveBucket(message.peer, n, messages);
-      conversation.count++;
+      await this.append(message.peer, conversation, message);
       conversation.lastAt = Math.max(conversation.lastAt, message.at);
       conversation.lastSubject = message.subject ?? message.text.slice(0, 80);
       if (options.unread) conversation.unread++;
-      if (message.direction === 'out') {
-        this.index.sent[message.messageId] = message.peer;
-        const ids = Object.keys(this.index.sent);
-        for (const old of ids.slice(0, Math.max(0, ids.length - SENT_KEPT))) delete this.index.sent[old];
-        if (message.state === 'waiting') this.index.waiting[message.messageId] = message.peer;
-      }
+      this.noteSent(message);
       if (message.direction === 'in' && message.priority === 'urgent' && !message.acknowledged) {
         conversation.urgentOpen = [...conversation.urgentOpen, message.messageId];
       }
@@ -233,6 +271,78 @@ export class History {
         if (!summary.peers.includes(message.peer)) summary.peers.push(message.peer);
         this.index.cases[message.reference] = summary;
       }
+      await this.saveIndex();
+    });
+  }
+
+  /**
+   * Records a room as the SDK shows it now (its members, title, whether its history is complete),
+   * with names of contact points met in it. Nothing is added to its timeline.
+   */
+  roomSeen(view: RoomView, names: readonly PartyName[] = []): Promise<void> {
+    return this.write(async () => {
+      const summary = this.summary(view.roomId, view);
+      const before = JSON.stringify(summary);
+      summary.room = view;
+      if (view.role) delete summary.ended;
+      for (const party of names) summary.names[party.contactPointId] = party;
+      if (JSON.stringify(summary) === before && this.index.rooms[view.roomId]) return;
+      this.index.rooms[view.roomId] = summary;
+      await this.saveIndex();
+    });
+  }
+
+  /** Names contact points met in a room (its members, past ones too), for its timeline while offline. */
+  nameInRoom(roomId: string, names: readonly PartyName[]): Promise<void> {
+    return this.write(async () => {
+      const summary = this.summary(roomId);
+      if (!summary) return;
+      const before = JSON.stringify(summary.names);
+      for (const party of names) summary.names[party.contactPointId] = party;
+      if (JSON.stringify(summary.names) === before) return;
+      this.index.rooms[roomId] = summary;
+      await this.saveIndex();
+    });
+  }
+
+  /**
+   * A change of a room that took effect: a line in its timeline (once, however often it is told),
+   * and the room as it is after it. `ended`: the change took this contact point out of the room.
+   */
+  addRoomChange(
+    change: StoredRoomChange,
+    view: RoomView,
+    ended?: { by: string; at: number; left: boolean },
+  ): Promise<void> {
+    return this.write(async () => {
+      const key = roomKey(view.roomId);
+      const summary = this.summary(view.roomId, view);
+      summary.room = view;
+      if (view.role) delete summary.ended;
+      else if (ended) summary.ended = ended;
+      this.index.rooms[view.roomId] = summary;
+      if ((await this.locate(key, change.messageId)) === undefined) {
+        await this.append(key, summary, change);
+        summary.lastAt = Math.max(summary.lastAt, change.at);
+      }
+      await this.saveIndex();
+    });
+  }
+
+  /** Adds a message written to a room already recorded (`roomSeen`), or replaces the one with its id. */
+  addRoomMessage(message: StoredMessage, options: { unread?: boolean } = {}): Promise<void> {
+    return this.write(async () => {
+      const summary = message.room ? this.summary(message.room) : undefined;
+      if (!summary || message.peer !== roomKey(summary.room.roomId))
+        throw new Error('a room message is added to a room recorded here');
+      if (await this.redelivered(message)) return;
+      this.index.rooms[summary.room.roomId] = summary;
+      if (message.sender) summary.names[message.sender.contactPointId] = withoutDevice(message.sender);
+      await this.append(message.peer, summary, message);
+      summary.lastAt = Math.max(summary.lastAt, message.at);
+      summary.lastSubject = message.subject ?? message.text.slice(0, 80);
+      if (options.unread) summary.unread++;
+      this.noteSent(message);
       await this.saveIndex();
     });
   }
@@ -256,7 +366,22 @@ export class History {
 
   /** Marks what a conversation holds as read. */
   markRead(peer: string): Promise<void> {
-    return this.changeConversation(peer, (c) => ({ ...c, unread: 0 }));
+    return this.write(async () => {
+      const conversation = this.index.conversations[peer];
+      if (!conversation) return;
+      this.index.conversations[peer] = { ...conversation, unread: 0 };
+      await this.saveIndex();
+    });
+  }
+
+  /** Marks what a room holds as read. */
+  markRoomRead(roomId: string): Promise<void> {
+    return this.write(async () => {
+      const summary = this.index.rooms[roomId];
+      if (!summary) return;
+      this.index.rooms[roomId] = { ...summary, unread: 0 };
+      await this.saveIndex();
+    });
   }
 
   trust(peer: string): Trust {
@@ -277,15 +402,26 @@ export class History {
     });
   }
 
-  /** Every stored message whose reference, subject or text contains `query` (case-insensitive), newest first. */
+  /**
+   * Every stored message whose reference, subject or text contains `query` (case-insensitive),
+   * newest first: in conversations and rooms, or with `reference`, in conversations under that case.
+   */
   async search(query: string, filter: { reference?: string } = {}): Promise<StoredMessage[]> {
     const needle = query.trim().toLocaleLowerCase();
     const found: StoredMessage[] = [];
+    const threads: [string, number][] = [];
     for (const conversation of Object.values(this.index.conversations)) {
       if (filter.reference && !this.index.cases[filter.reference]?.peers.includes(conversation.peer.contactPointId))
         continue;
-      for (let n = 0; n < conversation.buckets; n++) {
-        for (const message of await this.bucket(conversation.peer.contactPointId, n)) {
+      threads.push([conversation.peer.contactPointId, conversation.buckets]);
+    }
+    if (!filter.reference)
+      for (const summary of Object.values(this.index.rooms))
+        threads.push([roomKey(summary.room.roomId), summary.buckets]);
+    for (const [key, buckets] of threads) {
+      for (let n = 0; n < buckets; n++) {
+        for (const message of await this.entries(key, n)) {
+          if (isRoomChange(message)) continue;
           if (filter.reference && message.reference !== filter.reference) continue;
           const haystack = `${message.reference ?? ''}\n${message.subject ?? ''}\n${message.text}`.toLocaleLowerCase();
           if (!needle || haystack.includes(needle)) found.push(message);
@@ -295,46 +431,94 @@ export class History {
     return found.sort((a, b) => b.at - a.at);
   }
 
-  private async changeConversation(peer: string, change: (c: Conversation) => Conversation): Promise<void> {
-    await this.write(async () => {
-      const conversation = this.index.conversations[peer];
-      if (!conversation) return;
-      this.index.conversations[peer] = change(conversation);
-      await this.saveIndex();
-    });
+  /**
+   * A copy of the room's summary to change and put back (new if this is the first news of it, with
+   * `view`): the screens are told of a change by a new object, never by the old one changed.
+   */
+  private summary(roomId: string, view: RoomView): RoomSummary;
+  private summary(roomId: string): RoomSummary | undefined;
+  private summary(roomId: string, view?: RoomView): RoomSummary | undefined {
+    const known = this.index.rooms[roomId];
+    if (known) return { ...known, names: dictionary(known.names) };
+    return view && { room: view, lastAt: 0, unread: 0, buckets: 1, count: 0, names: dictionary() };
   }
 
-  private async locate(peer: string, messageId: string): Promise<number | undefined> {
-    const conversation = this.index.conversations[peer];
-    if (!conversation) return undefined;
+  /** A message already stored (delivered again after a reload) is replaced in place; true when it was. */
+  private async redelivered(message: StoredMessage): Promise<boolean> {
+    // Bucket 0 is found too: the first BUCKET messages of a conversation are redelivered as well.
+    if ((await this.locate(message.peer, message.messageId)) === undefined) return false;
+    // What this device did with it (an acknowledgement) is kept over the copy delivered again.
+    await this.replace(message.peer, message.messageId, (old) => ({ ...old, ...message, ...keptLocally(old) }));
+    return true;
+  }
+
+  /** Puts an entry at the end of a conversation's or room's newest bucket, opening a new one when it is full. */
+  private async append(key: string, thread: { buckets: number; count: number }, entry: RoomEntry): Promise<void> {
+    let n = thread.buckets - 1;
+    let entries = await this.entries(key, n);
+    if (entries.length >= BUCKET) {
+      n = thread.buckets++;
+      entries = [];
+    }
+    await this.saveBucket(key, n, [...entries, entry]);
+    thread.count++;
+  }
+
+  /** A sent message: remembered for its receipts, and for a resend while the relay does not have it. */
+  private noteSent(message: StoredMessage): void {
+    if (message.direction !== 'out') return;
+    this.index.sent[message.messageId] = message.peer;
+    const ids = Object.keys(this.index.sent);
+    for (const old of ids.slice(0, Math.max(0, ids.length - SENT_KEPT))) delete this.index.sent[old];
+    if (message.state === 'waiting') this.index.waiting[message.messageId] = message.peer;
+  }
+
+  /** A conversation (by counterpart) or a room (by its key). */
+  private thread(key: string): { buckets: number } | undefined {
+    return key.startsWith('room:') ? this.index.rooms[key.slice('room:'.length)] : this.index.conversations[key];
+  }
+
+  private async entries(key: string, n: number): Promise<RoomEntry[]> {
+    const name = bucketName(key, n);
+    const cached = this.cache.get(name);
+    if (cached) return cached;
+    const bytes = await this.records.get(name);
+    const entries: RoomEntry[] = bytes ? JSON.parse(decoder.decode(bytes)) : [];
+    this.cache.set(name, entries);
+    return entries;
+  }
+
+  private async locate(key: string, messageId: string): Promise<number | undefined> {
+    const thread = this.thread(key);
+    if (!thread) return undefined;
     // Newest first: receipts and escalation steps concern recent messages.
-    for (let n = conversation.buckets - 1; n >= 0; n--) {
-      if ((await this.bucket(peer, n)).some((m) => m.messageId === messageId)) return n;
+    for (let n = thread.buckets - 1; n >= 0; n--) {
+      if ((await this.entries(key, n)).some((m) => m.messageId === messageId)) return n;
     }
     return undefined;
   }
 
   private async replace(
-    peer: string,
+    key: string,
     messageId: string,
     change: (message: StoredMessage) => StoredMessage,
   ): Promise<StoredMessage | undefined> {
-    const n = await this.locate(peer, messageId);
+    const n = await this.locate(key, messageId);
     if (n === undefined) return undefined;
     let changed: StoredMessage | undefined;
-    const messages = (await this.bucket(peer, n)).map((m) => {
-      if (m.messageId !== messageId) return m;
+    const entries = (await this.entries(key, n)).map((m) => {
+      if (m.messageId !== messageId || isRoomChange(m)) return m;
       changed = change(m);
       return changed;
     });
-    await this.saveBucket(peer, n, messages);
+    await this.saveBucket(key, n, entries);
     return changed;
   }
 
-  private async saveBucket(peer: string, n: number, messages: StoredMessage[]): Promise<void> {
-    const name = bucketName(peer, n);
-    await this.records.put(name, encoder.encode(JSON.stringify(messages)));
-    this.cache.set(name, messages);
+  private async saveBucket(key: string, n: number, entries: RoomEntry[]): Promise<void> {
+    const name = bucketName(key, n);
+    await this.records.put(name, encoder.encode(JSON.stringify(entries)));
+    this.cache.set(name, entries);
     this.revision.value++;
   }
 
@@ -345,6 +529,7 @@ export class History {
 
   private publish(): void {
     this.conversations.value = Object.values(this.index.conversations).sort((a, b) => b.lastAt - a.lastAt);
+    this.rooms.value = Object.values(this.index.rooms).sort((a, b) => b.lastAt - a.lastAt);
     this.cases.value = Object.values(this.index.cases).sort((a, b) => b.lastAt - a.lastAt);
     this.revision.value++;
   }
@@ -355,4 +540,8 @@ export class History {
     this.writes = next.catch(() => undefined);
     return next;
   }
+}
+
+function withoutDevice({ deviceName: _, ...party }: PartyName & { deviceName?: string }): PartyName {
+  return party;
 }

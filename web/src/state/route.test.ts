@@ -36,10 +36,13 @@ const routes: Route[] = [
   { screen: 'directory' },
   { screen: 'settings' },
   { screen: 'compose' },
+  { screen: 'room-new' },
   ...awkward.flatMap((value): Route[] => [
     { screen: 'conversation', peer: value },
     { screen: 'safety', peer: value },
     { screen: 'compose', to: value },
+    { screen: 'room', roomId: value },
+    { screen: 'room-add', roomId: value },
   ]),
 ];
 
@@ -86,12 +89,23 @@ describe('routes in the address', () => {
     expect(parseRoute(page.location.hash)).toEqual({ screen: 'home' });
   });
 
-  it.each(['', '#', '#/', '#/nowhere', '#/c', '#/c/', '#/case', '#/case/KZ-1', '#/search?q=x', '#/safety'])(
-    'goes home from an incomplete or unknown address %j',
-    (address) => {
-      expect(parseRoute(address)).toEqual({ screen: 'home' });
-    },
-  );
+  it.each([
+    '',
+    '#',
+    '#/',
+    '#/nowhere',
+    '#/c',
+    '#/c/',
+    '#/case',
+    '#/case/KZ-1',
+    '#/search?q=x',
+    '#/safety',
+    '#/room',
+    '#/rooms',
+    '#/rooms/x',
+  ])('goes home from an incomplete or unknown address %j', (address) => {
+    expect(parseRoute(address)).toEqual({ screen: 'home' });
+  });
 
   it('goes home from an address mangled by hand instead of breaking the page', () => {
     expect(parseRoute('#/c/%E0%A4%A')).toEqual({ screen: 'home' });

@@ -1,7 +1,8 @@
-// Where the practitioner is. The address's hash names the screen and public ids only (a contact
-// point's id is in the directory): a notification's click and the Back button land there. A case
-// reference or a search term stays in memory, never in the address, which the browser keeps in its
-// history, in clear and outside the key store.
+// Where the practitioner is. The address's hash names the screen and ids only (a contact point's
+// id is in the directory; a room's id is random and says nothing of the case): a notification's
+// click and the Back button land there. A case reference, a room's title or a search term stays in
+// memory, never in the address, which the browser keeps in its history, in clear and outside the
+// key store.
 import { signal } from '@preact/signals';
 
 export type Route =
@@ -10,13 +11,16 @@ export type Route =
   | { screen: 'case'; reference: string }
   | { screen: 'compose'; to?: string; reference?: string }
   | { screen: 'directory' }
+  | { screen: 'room'; roomId: string }
+  | { screen: 'room-new' }
+  | { screen: 'room-add'; roomId: string }
   | { screen: 'safety'; peer: string }
   | { screen: 'search'; query: string }
   | { screen: 'settings' };
 
 export function parseRoute(hash: string): Route {
   const [path = '', query = ''] = hash.replace(/^#\/?/, '').split('?');
-  const [screen, arg] = path.split('/').map(decode);
+  const [screen, arg, sub] = path.split('/').map(decode);
   const params = new URLSearchParams(query);
   switch (screen) {
     case 'c':
@@ -27,6 +31,11 @@ export function parseRoute(hash: string): Route {
     }
     case 'directory':
       return { screen: 'directory' };
+    case 'room':
+      if (!arg) return { screen: 'home' };
+      return sub === 'add' ? { screen: 'room-add', roomId: arg } : { screen: 'room', roomId: arg };
+    case 'rooms':
+      return arg === 'new' ? { screen: 'room-new' } : { screen: 'home' };
     case 'safety':
       return arg ? { screen: 'safety', peer: arg } : { screen: 'home' };
     case 'settings':
@@ -60,6 +69,12 @@ export function href(route: Route): string {
       return route.to ? `#/compose?${new URLSearchParams({ to: route.to })}` : '#/compose';
     case 'directory':
       return '#/directory';
+    case 'room':
+      return `#/room/${e(route.roomId)}`;
+    case 'room-new':
+      return '#/rooms/new';
+    case 'room-add':
+      return `#/room/${e(route.roomId)}/add`;
     case 'safety':
       return `#/safety/${e(route.peer)}`;
     case 'search':

@@ -1,5 +1,5 @@
-// One unlocked device: its key store, the SDK client, the local history, and what the screens show
-// live (connection, waiting sends, transfers, changed keys). Locking closes all of it: the key
+// One unlocked device: its key store, the SDK client, the local history (conversations and case
+// rooms), and what the screens show live (connection, waiting sends, transfers, changed keys). Locking closes all of it: the key
 // store wipes what it held in memory and nothing arrives until the passphrase is given again.
 import {
   type Attachment,
@@ -11,16 +11,20 @@ import {
   type OutgoingMessage,
   type Receipt,
   type ReceivedMessage,
+  type RoomChangeEvent,
+  type RoomMessage,
+  type RoomView,
   type TransferProgress,
   type TrustedRoot,
   type UrgentState,
   type VerifiedContactPoint,
   type VerifiedEntry,
+  type VerifiedSender,
 } from '@liaison/client';
 import { downloadToBlob, IndexedDbKeyStore, PartialDownloads, UnsentFiles } from '@liaison/client/browser';
 import { signal } from '@preact/signals';
 import type { DeviceRecord } from './device-record.js';
-import { History, type PartyName, type StoredMessage } from './history.js';
+import { History, type PartyName, roomKey, type StoredMessage } from './history.js';
 import { notifyUrgent } from './notifications.js';
 
 /** What enrolment leaves in the key store's application records. */
@@ -46,6 +50,13 @@ export interface SendRequest {
   content: OutgoingMessage;
   /** Urgent: each level's time to acknowledge. */
   acknowledgeWithinMs?: number;
+  files: File[];
+}
+
+/** A message for a room: its text and files (a room's messages are never urgent). */
+export interface RoomSendRequest {
+  roomId: string;
+  content: OutgoingMessage;
   files: File[];
 }
 
@@ -88,7 +99,10 @@ export class Session {
     private readonly unsent: UnsentFiles,
     private readonly partial: PartialDownloads,
   ) {
-    this.parties.value = new Map(history.conversations.value.map((c) => [c.peer.contactPointId, c.peer]));
+    this.parties.value = new Map([
+      ...history.rooms.value.flatMap((r) => Object.entries(r.names)),
+      ...history.conversations.value.map((c) => [c.peer.contactPointId, c.peer] as const),
+    ]);
     this.changedKeys.value = history.changedKeys();
   }
 
@@ -122,6 +136,8 @@ export class Session {
       await PartialDownloads.open(client.deviceId),
     );
     session.listen();
+    // Rooms as the SDK holds them now: a change whose news this page missed (it was locked) shows.
+    void session.syncRooms();
     return session;
   }
 
@@ -152,14 +168,25 @@ export class Session {
     this.parties.value = new Map(this.parties.value).set(party.contactPointId, party);
   }
 
-  /** Names contact points this device has not met yet (an escalation's levels), from their verified directory entries. */
-  private async learnParties(ids: readonly string[]): Promise<void> {
+  /**
+   * Names contact points this device has not met yet (an escalation's levels, a room's members),
+   * from their verified directory entries; gives back those it named.
+   */
+  private async learnParties(ids: readonly string[]): Promise<PartyName[]> {
+    const learnt: PartyName[] = [];
     for (const id of ids) {
       if (this.party(id) || this.lookedUp.has(id)) continue;
       this.lookedUp.add(id);
-      const verified = await this.client.directory.contactPoint(id).catch(() => undefined);
-      if (verified) this.rememberParty(partyOf(verified));
+      const verified = await this.client.directory.contactPoint(id).catch(() => {
+        // Offline, say: asked again next time.
+        this.lookedUp.delete(id);
+        return undefined;
+      });
+      if (!verified) continue;
+      this.rememberParty(partyOf(verified));
+      learnt.push(partyOf(verified));
     }
+    return learnt;
   }
 
   /** Puts the message in the history as waiting and sends it in the background; its files are kept for a reload. */
@@ -186,6 +213,27 @@ export class Session {
     void this.deliver(message);
   }
 
+  /** Puts a room message in the room's history as waiting and sends it in the background, as `send` does. */
+  async sendToRoom(request: RoomSendRequest): Promise<void> {
+    const messageId = crypto.randomUUID();
+    if (request.files.length > 0) await this.unsent.keep(messageId, request.files);
+    const message: StoredMessage = {
+      messageId,
+      peer: roomKey(request.roomId),
+      room: request.roomId,
+      direction: 'out',
+      at: Date.now(),
+      ...request.content,
+      priority: 'normal',
+      ...(request.files.length > 0 && {
+        files: request.files.map((f) => ({ name: f.name, size: f.size, type: f.type })),
+      }),
+      state: 'waiting',
+    };
+    await this.history.addRoomMessage(message);
+    void this.deliver(message);
+  }
+
   /** Sends a stored message until the relay has it (the SDK retries); its files resume where the upload stopped. */
   private async deliver(message: StoredMessage): Promise<void> {
     if (this.sending.has(message.messageId)) return;
@@ -193,22 +241,25 @@ export class Session {
     this.waiting.value++;
     try {
       const attachments = await this.unsent.attachments(message.messageId);
-      const { serverTime } = await this.client.send(
-        message.peer,
-        {
-          text: message.text,
-          ...(message.subject && { subject: message.subject }),
-          ...(message.reference && { reference: message.reference }),
-          ...(message.language && { language: message.language }),
-          ...(message.handling?.length && { handling: message.handling }),
-        },
-        {
-          messageId: message.messageId,
-          ...(message.acknowledgeWithinMs && { urgent: { acknowledgeWithin: message.acknowledgeWithinMs } }),
-          ...(attachments.length > 0 && { attachments }),
-          onProgress: (progress) => this.progress({ ...progress, direction: 'up', messageId: message.messageId }),
-        },
-      );
+      const content: OutgoingMessage = {
+        text: message.text,
+        ...(message.subject && { subject: message.subject }),
+        ...(message.reference && { reference: message.reference }),
+        ...(message.language && { language: message.language }),
+        ...(message.handling?.length && { handling: message.handling }),
+      };
+      const options = {
+        messageId: message.messageId,
+        ...(attachments.length > 0 && { attachments }),
+        onProgress: (progress: TransferProgress) =>
+          this.progress({ ...progress, direction: 'up', messageId: message.messageId }),
+      };
+      const { serverTime } = message.room
+        ? await this.client.rooms.send(message.room, content, options)
+        : await this.client.send(message.peer, content, {
+            ...options,
+            ...(message.acknowledgeWithinMs && { urgent: { acknowledgeWithin: message.acknowledgeWithinMs } }),
+          });
       await this.unsent.forget(message.messageId);
       await this.history.update(message.peer, message.messageId, (m) => ({ ...m, state: 'stored', at: serverTime }));
       if (message.acknowledgeWithinMs) {
@@ -222,7 +273,8 @@ export class Session {
       // The files kept for a retry are in clear in the browser's storage: only a key change, which
       // the person can settle, or a failure that may pass keeps them; a refusal would come again.
       const filesKept = code === 'UNTRUSTED_IDENTITY' || isRetryable(error);
-      if (code === 'UNTRUSTED_IDENTITY') await this.keyChanged(message.peer);
+      // In a room, the SDK names the member whose key changed (identityChanged).
+      if (code === 'UNTRUSTED_IDENTITY' && !message.room) await this.keyChanged(message.peer);
       if (!filesKept) await this.unsent.forget(message.messageId).catch(() => undefined);
       await this.history.update(message.peer, message.messageId, (m) => ({
         ...m,
@@ -279,6 +331,72 @@ export class Session {
     }));
   }
 
+  /** Opens a room with these counterparts; this contact point is its first administrator. */
+  async createRoom(room: { title: string; caseReference?: string; members: PartyName[] }): Promise<RoomView> {
+    for (const party of room.members) this.rememberParty(party);
+    const view = await this.client.rooms.create({
+      title: room.title,
+      ...(room.caseReference && { caseReference: room.caseReference }),
+      members: room.members.map((m) => m.contactPointId),
+    });
+    // The change itself is in the history already (the SDK tells its own changes as roomChanged).
+    await this.history.roomSeen(view, [this.self, ...room.members]);
+    return view;
+  }
+
+  async addToRoom(roomId: string, party: PartyName): Promise<void> {
+    this.rememberParty(party);
+    await this.client.rooms.invite(roomId, party.contactPointId);
+    await this.history.nameInRoom(roomId, [party]);
+  }
+
+  async removeFromRoom(roomId: string, contactPointId: string): Promise<void> {
+    await this.client.rooms.remove(roomId, contactPointId);
+  }
+
+  async makeRoomAdmin(roomId: string, contactPointId: string): Promise<void> {
+    await this.client.rooms.setRole(roomId, contactPointId, 'admin');
+  }
+
+  async renameRoom(roomId: string, title: string, caseReference?: string): Promise<void> {
+    await this.client.rooms.rename(roomId, title, caseReference);
+  }
+
+  async leaveRoom(roomId: string): Promise<void> {
+    await this.client.rooms.leave(roomId);
+  }
+
+  /**
+   * Reads the room again from the SDK. Whether its history is complete changes without a
+   * `roomChanged` (a message waiting for a change this device lacks; its release once the change
+   * arrived): the room screen asks while it is shown.
+   */
+  async refreshRoom(roomId: string): Promise<void> {
+    const view = await this.client.rooms.get(roomId);
+    if (view) await this.history.roomSeen(view);
+  }
+
+  private async syncRooms(): Promise<void> {
+    try {
+      for (const view of await this.client.rooms.list()) {
+        await this.history.roomSeen(view);
+        void this.nameRoom(
+          view.roomId,
+          view.members.map((m) => m.contactPointId),
+        );
+      }
+    } catch (error) {
+      if (!this.locked) this.problem.value = isLiaisonError(error) ? error.code : 'INTERNAL';
+    }
+  }
+
+  /** Names a room's members (and whoever its timeline names) from the directory, and keeps the names with the room. */
+  private async nameRoom(roomId: string, ids: readonly string[]): Promise<void> {
+    const known = ids.flatMap((id) => this.party(id) ?? []);
+    const learnt = await this.learnParties(ids);
+    if (!this.locked) await this.history.nameInRoom(roomId, [...known, ...learnt]);
+  }
+
   async markVerified(peer: string): Promise<void> {
     await this.client.verify(peer);
     await this.history.setTrust(peer, { verified: true, keyChanged: false });
@@ -306,6 +424,8 @@ export class Session {
       this.connection.value = event;
     });
     this.client.on('message', (message) => this.received(message));
+    this.client.on('roomMessage', (message) => this.roomMessage(message));
+    this.client.on('roomChanged', (event) => this.roomChanged(event));
     this.client.on('receipt', (receipt) => this.receipt(receipt));
     this.client.on('urgent', (state) => this.urgentChanged(state));
     this.client.on('identityChanged', ({ contactPointId }) => this.keyChanged(contactPointId));
@@ -320,15 +440,7 @@ export class Session {
     const peer = incoming ? message.sender.contactPointId : message.to;
     const known = this.party(peer);
     const party: PartyName = incoming
-      ? {
-          contactPointId: peer,
-          displayName: message.sender.displayName,
-          role: message.sender.role,
-          authorityName: message.sender.authorityName,
-          country: message.sender.country,
-          networkName: message.sender.networkName,
-          ...(known?.timeZone && { timeZone: known.timeZone }),
-        }
+      ? this.partyOfSender(message.sender)
       : (known ?? {
           contactPointId: peer,
           displayName: peer,
@@ -369,6 +481,70 @@ export class Session {
     }
   }
 
+  /** A message written to a room: stored before the SDK acknowledges it, as in a conversation. */
+  private async roomMessage(message: RoomMessage): Promise<void> {
+    if (!this.history.room(message.roomId)) {
+      const view = await this.client.rooms.get(message.roomId);
+      if (view) await this.history.roomSeen(view);
+    }
+    const incoming = message.direction === 'incoming';
+    const party = this.partyOfSender(message.sender);
+    this.rememberParty(party);
+    await this.history.addRoomMessage(
+      {
+        messageId: message.messageId,
+        peer: roomKey(message.roomId),
+        room: message.roomId,
+        direction: incoming ? 'in' : 'out',
+        at: message.relay.serverTime,
+        text: message.text,
+        ...(message.subject && { subject: message.subject }),
+        ...(message.reference && { reference: message.reference }),
+        ...(message.language && { language: message.language }),
+        ...(message.handling && { handling: message.handling }),
+        ...(message.attachments && { attachments: message.attachments }),
+        priority: 'normal',
+        ...(incoming && { sender: { ...party, deviceName: message.sender.deviceName } }),
+        ...(incoming && message.sender.identity === 'changed' && { senderKeyChanged: true }),
+        state: 'stored',
+      },
+      { unread: incoming },
+    );
+    if (incoming && message.sender.identity === 'changed') await this.keyChanged(party.contactPointId);
+  }
+
+  /** A change of a room took effect here (this device's own included): a line in its timeline. */
+  private async roomChanged(event: RoomChangeEvent): Promise<void> {
+    const { room, by, change, at } = event;
+    const self = this.client.contactPointId;
+    const out = (change.op === 'remove' && change.contactPointId === self) || (change.op === 'leave' && by === self);
+    await this.history.addRoomChange(
+      { kind: 'change', messageId: await changeId(event), at, by, change },
+      room,
+      out && !room.role ? { by, at, left: change.op === 'leave' } : undefined,
+    );
+    const named = [
+      by,
+      ...room.members.map((m) => m.contactPointId),
+      ...(change.op === 'create' ? change.members.map((m) => m.contactPointId) : []),
+      ...('contactPointId' in change ? [change.contactPointId] : []),
+    ];
+    void this.nameRoom(room.roomId, [...new Set(named)]);
+  }
+
+  private partyOfSender(sender: VerifiedSender): PartyName {
+    const known = this.party(sender.contactPointId);
+    return {
+      contactPointId: sender.contactPointId,
+      displayName: sender.displayName,
+      role: sender.role,
+      authorityName: sender.authorityName,
+      country: sender.country,
+      networkName: sender.networkName,
+      ...(known?.timeZone && { timeZone: known.timeZone }),
+    };
+  }
+
   private async receipt(receipt: Receipt): Promise<void> {
     const peer = this.history.peerOfSent(receipt.messageId);
     if (!peer) return;
@@ -403,4 +579,14 @@ export class Session {
       }),
     }));
   }
+}
+
+/**
+ * An id for a room change, from the change itself: the SDK gives none, and the same change told
+ * twice (a history a member forwards) must be one line. SHA-256 of what identifies it.
+ */
+async function changeId({ room, by, at, change }: RoomChangeEvent): Promise<string> {
+  const bytes = new TextEncoder().encode(JSON.stringify([room.roomId, by, at, change]));
+  const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
+  return `change:${Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }

@@ -1,11 +1,12 @@
 // A conversation with one counterpart. Only the newest bucket of messages is read when it opens;
 // scrolling to the top reads the one before, so a long history opens as fast as a short one.
-import { useEffect, useLayoutEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { t } from '../i18n/i18n.js';
 import type { StoredMessage } from '../state/history.js';
 import { href } from '../state/route.js';
 import type { Session } from '../state/session.js';
 import { Compose } from './compose.js';
+import { useLogScroll } from './log-scroll.js';
 import { MessageView } from './message.js';
 import { PartyLine } from './party.js';
 
@@ -56,32 +57,12 @@ export function ConversationView(props: { session: Session; peer: string }) {
   const { conversation, messages, more, loadEarlier } = useMessages(session, peer);
   const classical = useClassicalSession(session, peer);
   const list = useRef<HTMLDivElement>(null);
-  const anchor = useRef<{ height: number; top: number } | null>(null);
+  const onScroll = useLogScroll(list, messages, more, loadEarlier);
   const party = conversation?.peer ?? session.party(peer);
 
   useEffect(() => {
     if (conversation?.unread) void session.history.markRead(peer);
   }, [peer, conversation?.unread]);
-
-  // Keeps the reader's place when earlier messages are put above, and follows new ones at the bottom.
-  useLayoutEffect(() => {
-    const element = list.current;
-    if (!element) return;
-    if (anchor.current) {
-      element.scrollTop = element.scrollHeight - anchor.current.height + anchor.current.top;
-      anchor.current = null;
-    } else if (element.scrollHeight - element.scrollTop - element.clientHeight < 200 || element.scrollTop === 0) {
-      element.scrollTop = element.scrollHeight;
-    }
-  }, [messages]);
-
-  const onScroll = () => {
-    const element = list.current;
-    if (element && more && element.scrollTop < 100 && !anchor.current) {
-      anchor.current = { height: element.scrollHeight, top: element.scrollTop };
-      loadEarlier();
-    }
-  };
 
   if (!party) {
     return (

@@ -1,8 +1,10 @@
 // Finding a counterpart: the relay's directory, searched by country, authority, competence,
 // language and availability. Each entry is shown only once the SDK verified its chain to a network
-// root; the ones that failed are listed with the reason, never shown as contact points.
+// root; the ones that failed are listed with the reason, never shown as contact points. The same
+// search picks a room's members (`DirectorySearch` with other actions per entry).
 import { COMPETENCES, type DirectoryQuery, type VerifiedEntry } from '@liaison/client';
-import { useEffect, useState } from 'preact/hooks';
+import type { ComponentChildren } from 'preact';
+import { useEffect, useId, useState } from 'preact/hooks';
 import { countryName, languageName, localTimeIn, t } from '../i18n/i18n.js';
 import { href } from '../state/route.js';
 import { partyOfEntry, type Session } from '../state/session.js';
@@ -23,10 +25,12 @@ function aroundTheClock(entry: VerifiedEntry): boolean {
   return cp.kind === 'duty-desk' || cp.competences.includes('cybercrime-24-7');
 }
 
-function Entry(props: { session: Session; entry: VerifiedEntry }) {
-  const { entry, session } = props;
+/** What can be done with an entry: on the directory screen, write to them or compare safety numbers. */
+export type EntryActions = (entry: VerifiedEntry) => ComponentChildren;
+
+function Entry(props: { entry: VerifiedEntry; actions: EntryActions }) {
+  const { entry } = props;
   const cp = entry.contactPoint.contactPoint;
-  const party = partyOfEntry(entry);
   const away = entry.availability.status === 'away';
   return (
     <li class="entry">
@@ -56,7 +60,17 @@ function Entry(props: { session: Session; entry: VerifiedEntry }) {
         )}
       </p>
       <p class="badge verified-chain">{t('directory.chainVerified')}</p>
-      <p class="actions">
+      <p class="actions">{props.actions(entry)}</p>
+    </li>
+  );
+}
+
+function writeOrCompare(session: Session): EntryActions {
+  return (entry) => {
+    const cp = entry.contactPoint.contactPoint;
+    const party = partyOfEntry(entry);
+    return (
+      <>
         <a
           class="button primary"
           href={href({ screen: 'compose', to: cp.contactPointId })}
@@ -71,12 +85,27 @@ function Entry(props: { session: Session; entry: VerifiedEntry }) {
         >
           {t('directory.safety')}
         </a>
-      </p>
-    </li>
-  );
+      </>
+    );
+  };
 }
 
 export function Directory(props: { session: Session }) {
+  return (
+    <section aria-labelledby="directory-title">
+      <h2 id="directory-title">{t('directory.title')}</h2>
+      <DirectorySearch session={props.session} actions={writeOrCompare(props.session)} />
+    </section>
+  );
+}
+
+/** The directory's search form and its verified results, each with `actions`; entries `hide` leaves out are not listed. */
+export function DirectorySearch(props: {
+  session: Session;
+  actions: EntryActions;
+  hide?: (contactPointId: string) => boolean;
+}) {
+  const id = useId();
   const [query, setQuery] = useState({ q: '', country: '', authority: '', competence: '', language: '' });
   const [availability, setAvailability] = useState<AvailabilityFilter>('any');
   const [results, setResults] = useState<Results>();
@@ -113,13 +142,15 @@ export function Directory(props: { session: Session }) {
   }, []);
 
   const shown = (results?.entries ?? []).filter((entry) =>
-    availability === 'any'
-      ? true
-      : availability === 'available'
-        ? entry.availability.status === 'available'
-        : availability === 'away'
-          ? entry.availability.status === 'away'
-          : aroundTheClock(entry),
+    props.hide?.(entry.contactPoint.contactPoint.contactPointId)
+      ? false
+      : availability === 'any'
+        ? true
+        : availability === 'available'
+          ? entry.availability.status === 'available'
+          : availability === 'away'
+            ? entry.availability.status === 'away'
+            : aroundTheClock(entry),
   );
   const field = (name: keyof typeof query) => ({
     value: query[name],
@@ -127,8 +158,7 @@ export function Directory(props: { session: Session }) {
   });
 
   return (
-    <section aria-labelledby="directory-title">
-      <h2 id="directory-title">{t('directory.title')}</h2>
+    <>
       <form
         class="filters"
         onSubmit={(e) => {
@@ -180,7 +210,7 @@ export function Directory(props: { session: Session }) {
       {results && <p role="status">{t('directory.count', { count: shown.length })}</p>}
       <ul class="entries">
         {shown.map((entry) => (
-          <Entry key={entry.contactPoint.contactPoint.contactPointId} session={props.session} entry={entry} />
+          <Entry key={entry.contactPoint.contactPoint.contactPointId} entry={entry} actions={props.actions} />
         ))}
       </ul>
       {results?.nextCursor && (
@@ -189,8 +219,8 @@ export function Directory(props: { session: Session }) {
         </button>
       )}
       {results && results.rejected.length > 0 && (
-        <section class="rejected" aria-labelledby="rejected-title">
-          <h3 id="rejected-title">{t('directory.rejected', { count: results.rejected.length })}</h3>
+        <section class="rejected" aria-labelledby={`${id}-rejected`}>
+          <h3 id={`${id}-rejected`}>{t('directory.rejected', { count: results.rejected.length })}</h3>
           <ul>
             {results.rejected.map((r) => (
               <li key={r.contactPointId}>
@@ -200,6 +230,6 @@ export function Directory(props: { session: Session }) {
           </ul>
         </section>
       )}
-    </section>
+    </>
   );
 }

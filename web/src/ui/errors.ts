@@ -24,6 +24,7 @@ const KNOWN: Record<string, MessageKey> = {
   NOT_FOUND: 'error.NOT_FOUND',
   PAYLOAD_TOO_LARGE: 'error.PAYLOAD_TOO_LARGE',
   RATE_LIMITED: 'error.RATE_LIMITED',
+  NOT_A_MEMBER: 'error.NOT_A_MEMBER',
 };
 
 export function errorCode(error: unknown): string {
@@ -37,4 +38,18 @@ export function describeError(error: unknown): string {
 export function describeCode(code: string): string {
   const key = KNOWN[code];
   return key ? t(key) : t('error.other', { code });
+}
+
+const ROOM: Record<string, MessageKey> = {
+  FORBIDDEN: 'room.error.forbidden',
+  NOT_A_MEMBER: 'room.error.notMember',
+  CONFLICT: 'room.error.already',
+  QUOTA_EXCEEDED: 'room.error.full',
+  NOT_FOUND: 'room.error.notFound',
+};
+
+/** A room's refusals in a room's words: the relay has no part in them (the SDK checks the membership). */
+export function describeRoomError(error: unknown): string {
+  const key = ROOM[errorCode(error)];
+  return key ? t(key) : describeError(error);
 }

@@ -181,7 +181,7 @@ export function MessageView(props: { session: Session; message: StoredMessage; s
     >
       <header>
         {author && <PartyLine party={author} />}
-        {outgoing && props.showPeer && (
+        {outgoing && props.showPeer && !message.room && (
           <span class="meta"> → {session.party(message.peer)?.displayName ?? message.peer}</span>
         )}
         <time dateTime={new Date(message.at).toISOString()}>{formatTime(message.at)}</time>

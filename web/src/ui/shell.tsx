@@ -1,5 +1,5 @@
 // The unlocked page: a header that always shows who is signed in and the connection, a side column
-// with conversations and cases, and the screen the address names.
+// with conversations, case rooms and cases, and the screen the address names.
 import { useEffect, useState } from 'preact/hooks';
 import { countryName, formatTime, t } from '../i18n/i18n.js';
 import { go, href, linkTo, route } from '../state/route.js';
@@ -12,6 +12,9 @@ import { Directory } from './directory.js';
 import { describeCode } from './errors.js';
 import { KeyChangeDialog } from './key-change.js';
 import { LanguageSwitcher } from './language-switcher.js';
+import { RoomScreen, roomMeta } from './room.js';
+import { AddToRoom } from './room-add.js';
+import { NewRoom } from './room-new.js';
 import { SafetyNumber } from './safety-number.js';
 import { SearchView } from './search.js';
 import { Settings } from './settings.js';
@@ -27,6 +30,12 @@ function Screen(props: { session: Session }) {
       return <Compose session={props.session} to={current.to} reference={current.reference} />;
     case 'directory':
       return <Directory session={props.session} />;
+    case 'room':
+      return <RoomScreen key={current.roomId} session={props.session} roomId={current.roomId} />;
+    case 'room-new':
+      return <NewRoom session={props.session} />;
+    case 'room-add':
+      return <AddToRoom session={props.session} roomId={current.roomId} />;
     case 'safety':
       return <SafetyNumber session={props.session} peer={current.peer} />;
     case 'search':
@@ -53,7 +62,16 @@ function Screen(props: { session: Session }) {
 
 function Sidebar(props: { session: Session }) {
   const conversations = props.session.history.conversations.value;
-  const cases = props.session.history.cases.value;
+  const rooms = props.session.history.rooms.value;
+  // A case is named by the messages that give its reference, and by the rooms opened for it.
+  const cases = [
+    ...props.session.history.cases.value,
+    ...rooms
+      .filter((r) => r.room.caseReference !== undefined)
+      .map((r) => ({ reference: r.room.caseReference as string, lastAt: r.lastAt })),
+  ]
+    .sort((a, b) => b.lastAt - a.lastAt)
+    .filter((c, i, all) => all.findIndex((o) => o.reference === c.reference) === i);
   const current = route.value;
   const [query, setQuery] = useState('');
   return (
@@ -106,6 +124,38 @@ function Sidebar(props: { session: Session }) {
                   {c.unread > 0 && <span class="badge unread">{t('nav.unreadMark', { count: c.unread })}</span>}
                   {props.session.history.trust(c.peer.contactPointId).keyChanged && (
                     <span class="badge warning">{t('trust.changedBadge')}</span>
+                  )}
+                </span>
+              </a>
+            </li>
+          );
+        })}
+      </ul>
+      <div class="list-head">
+        <h2 id="rooms-title">{t('nav.rooms')}</h2>
+        <a class="button small" href={href({ screen: 'room-new' })}>
+          {t('nav.newRoom')}
+        </a>
+      </div>
+      {rooms.length === 0 && <p class="hint">{t('nav.noRooms')}</p>}
+      <ul class="list" aria-labelledby="rooms-title">
+        {rooms.map((r) => {
+          const active =
+            (current.screen === 'room' || current.screen === 'room-add') && current.roomId === r.room.roomId;
+          return (
+            <li key={r.room.roomId}>
+              <a
+                href={href({ screen: 'room', roomId: r.room.roomId })}
+                aria-current={active ? 'page' : undefined}
+                class={active ? 'active' : ''}
+              >
+                <span class="name">{r.room.title}</span>
+                <span class="meta">{roomMeta(r)}</span>
+                {r.lastSubject && <span class="preview">{r.lastSubject}</span>}
+                <span class="marks">
+                  {r.unread > 0 && <span class="badge unread">{t('nav.unreadMark', { count: r.unread })}</span>}
+                  {!r.room.role && (
+                    <span class="badge warning">{r.ended?.left ? t('room.leftBadge') : t('room.endedBadge')}</span>
                   )}
                 </span>
               </a>

@@ -1,0 +1,90 @@
+// Writing to a room: the text, files, and (folded away) handling restrictions and the text's
+// language. It goes to every member's devices at once; a room's messages are never urgent.
+import { HANDLING_CODES, type HandlingCode, type RoomView } from '@liaison/client';
+import { useState } from 'preact/hooks';
+import { formatBytes, t } from '../i18n/i18n.js';
+import type { Session } from '../state/session.js';
+import { ErrorLine } from './error-line.js';
+import { describeRoomError } from './errors.js';
+import { FilePicker } from './file-picker.js';
+
+export function RoomCompose(props: { session: Session; room: RoomView }) {
+  const { session, room } = props;
+  const [text, setText] = useState('');
+  const [handling, setHandling] = useState<HandlingCode[]>([]);
+  const [files, setFiles] = useState<File[]>([]);
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const alone = room.members.length < 2;
+
+  const submit = async (event: Event) => {
+    event.preventDefault();
+    setError(undefined);
+    setBusy(true);
+    try {
+      await session.sendToRoom({
+        roomId: room.roomId,
+        content: { text, ...(handling.length > 0 && { handling }) },
+        files,
+      });
+      setText('');
+      setFiles([]);
+    } catch (e) {
+      setError(describeRoomError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form class="compose inline" onSubmit={submit} aria-label={t('room.compose', { title: room.title })}>
+      <label>
+        {t('room.text')}
+        <textarea value={text} required rows={2} onInput={(e) => setText(e.currentTarget.value)} />
+      </label>
+      {files.length > 0 && (
+        <ul class="attachments">
+          {files.map((f, i) => (
+            <li key={`${f.name}-${i}`}>
+              {f.name} <span class="meta">{formatBytes(f.size)}</span>{' '}
+              <button
+                type="button"
+                class="link"
+                aria-label={t('compose.removeFile', { name: f.name })}
+                onClick={() => setFiles(files.filter((_, j) => j !== i))}
+              >
+                {t('compose.remove')}
+              </button>
+            </li>
+          ))}
+        </ul>
+      )}
+      <details>
+        <summary>{t('compose.handling')}</summary>
+        <fieldset class="handling-choice">
+          <legend class="visually-hidden">{t('compose.handling')}</legend>
+          {HANDLING_CODES.map((code) => (
+            <label key={code} class="check">
+              <input
+                type="checkbox"
+                checked={handling.includes(code)}
+                onChange={(e) =>
+                  setHandling(e.currentTarget.checked ? [...handling, code] : handling.filter((c) => c !== code))
+                }
+              />
+              {t(`handling.${code}`)}
+            </label>
+          ))}
+        </fieldset>
+      </details>
+      {alone && <p class="hint">{t('room.alone')}</p>}
+      <ErrorLine message={error} />
+      <div class="compose-row">
+        <button type="submit" class="primary" disabled={busy || alone}>
+          {t('room.send')}
+        </button>
+        <FilePicker label={t('compose.attach')} onFiles={(picked) => setFiles([...files, ...picked])} />
+      </div>
+    </form>
+  );
+}
