@@ -31,7 +31,7 @@ import { type TestDevice, testDeviceAddress, testNetwork } from '../harness/netw
 import { memoryMb } from '../harness/proc.js';
 import { spawnRelay } from '../harness/relay-process.js';
 import { until } from '../harness/until.js';
-import { during, installWireTap } from './wire-tap.js';
+import { during, installWireTap, traffic } from './wire-tap.js';
 
 const quick = process.argv.includes('--quick');
 const MEMBERS = 20;
@@ -46,10 +46,10 @@ const AUTHORITIES = [
 /** First messages per variant, each from a member that has written to nobody yet. */
 const FIRST_SAMPLES = quick ? 1 : 3;
 /** Rounds of the three variants, in rotating order, in each steady state. */
-const STEADY_ROUNDS = quick ? 3 : 8;
+const STEADY_ROUNDS = quick ? 3 : 10;
 const AFTER_REPLIES_ROUNDS = quick ? 1 : 2;
 /** Sustained runs: messages per run, and runs of each (alternating). */
-const SUSTAINED = { room: quick ? 20 : 60, baseline: quick ? 8 : 24, runs: quick ? 1 : 2 };
+const SUSTAINED = { room: quick ? 20 : 60, baseline: quick ? 8 : 24, runs: quick ? 1 : 3 };
 const TEXT = 'Les éléments de preuve saisis à Bangkok sont prêts à être transmis. '.repeat(16).slice(0, 1024);
 /** Bytes around the plaintext in an envelope that does not set up a session (crypto/message.ts): version, type, ratchet header, tag. */
 const MESSAGE_FRAMING = 2 + 40 + 16;
@@ -173,15 +173,38 @@ async function settle(timeoutMs = 120_000): Promise<void> {
   );
 }
 
+/** The socket.io frames every client here exchanged with the relay, by event, from now until `since()` is called. */
+function frames(): { since(per?: number): Frames } {
+  const copy = (m: Map<string, number>) => new Map(m);
+  const before = { received: copy(traffic.received), sent: copy(traffic.sent), answered: copy(traffic.answered) };
+  const delta = (now: Map<string, number>, then: Map<string, number>, per: number) =>
+    Object.fromEntries([...now].map(([k, v]) => [k, (v - (then.get(k) ?? 0)) / per]).filter(([, v]) => v !== 0));
+  return {
+    since: (per = 1) => ({
+      fromRelay: delta(traffic.received, before.received, per),
+      toRelay: delta(traffic.sent, before.sent, per),
+      answers: delta(traffic.answered, before.answered, per),
+    }),
+  };
+}
+/** Frames by event: pushed by the relay, sent to it, and the relay's answers to those sent with a callback. */
+interface Frames {
+  fromRelay: Record<string, number>;
+  toRelay: Record<string, number>;
+  answers: Record<string, number>;
+}
+
 // ---- the room ---------------------------------------------------------------------------------
 
 const creator = members[0] as Member;
-const created = await during(() =>
-  first(creator).client.rooms.create({
-    title: 'JIT Mekong — trafic de migrants',
-    caseReference: 'JIT-2026-014',
-    members: members.slice(1).map((m) => m.id),
-  }),
+const created = await during(
+  () =>
+    first(creator).client.rooms.create({
+      title: 'JIT Mekong — trafic de migrants',
+      caseReference: 'JIT-2026-014',
+      members: members.slice(1).map((m) => m.id),
+    }),
+  { hold: true },
 );
 const roomId = created.value.roomId;
 await settle();
@@ -256,6 +279,8 @@ interface Sample {
    * receipts written and pushed to the writer's devices).
    */
   serverCpu: Record<'send' | 'acknowledgements', { relayMs: number; postgresMs: number }>;
+  /** Every client's frames from the send until the last acknowledgement. */
+  frames: Frames;
 }
 
 function summarise(phase: string, variant: Variant, writer: Member, run: Awaited<ReturnType<typeof during>>) {
@@ -284,6 +309,7 @@ const samples: Sample[] = [];
 /** Times one message, receivers held back; then lets them have it and waits until all acknowledged. */
 async function measure(phase: string, writer: Member, variant: Variant): Promise<Sample> {
   const newSessions = await withoutSession(writer);
+  const counting = frames();
   const before = await serverCpu();
   let sent = before;
   const run = await during(() => sendAs(writer, variant), {
@@ -297,6 +323,7 @@ async function measure(phase: string, writer: Member, variant: Variant): Promise
     ...summarise(phase, variant, writer, run),
     newSessions,
     serverCpu: { send: serverCpuBetween(before, sent), acknowledgements: serverCpuBetween(sent, await serverCpu()) },
+    frames: counting.since(),
   };
   samples.push(sample);
   return sample;
@@ -352,15 +379,17 @@ interface Sustained {
   messages: number;
   seconds: number;
   perSecond: number;
-  /** The writer alone: messages per second until its last send was stored. */
+  /** Messages per second until the writer's last send was answered (stored). */
   writerPerSecond: number;
   cpuMsPerMessage: { thisProcess: number; relay: number; postgres: number };
+  framesPerMessage: Frames;
   envelopesPerSecond: number;
 }
 const sustained: Sustained[] = [];
 
 async function sustain(variant: Sustained['variant'], messages: number): Promise<Sustained> {
   const serverBefore = await serverCpu();
+  const counting = frames();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   for (let i = 0; i < messages; i++) await sendAs(writer, variant);
@@ -381,6 +410,7 @@ async function sustain(variant: Sustained['variant'], messages: number): Promise
       postgres: used.postgresMs / messages,
     },
     envelopesPerSecond: (messages * envelopesOf(variant)) / seconds,
+    framesPerMessage: counting.since(messages),
   };
   sustained.push(result);
   return result;
@@ -524,13 +554,27 @@ console.table(
       'messages/s': fmt(s.perSecond, 1),
       'room / this': s.variant === 'room' ? '1.00' : fmt(median(room.map((r) => r.perSecond)) / s.perSecond, 2),
       'envelopes/s': fmt(s.envelopesPerSecond, 0),
-      'writer alone msgs/s': fmt(s.writerPerSecond, 1),
+      'written/s': fmt(s.writerPerSecond, 1),
       'CPU ms/msg: SDKs (this process)': fmt(s.cpuMsPerMessage.thisProcess),
       relay: fmt(s.cpuMsPerMessage.relay),
       PostgreSQL: fmt(s.cpuMsPerMessage.postgres),
     };
   }),
 );
+const listed = (counts: Record<string, number>) =>
+  Object.entries(counts)
+    .map(([event, n]) => `${event} ${fmt(n, n % 1 === 0 ? 0 : 1)}`)
+    .join(', ');
+for (const variant of ['room', 'one-to-one, all at once'] as const) {
+  const run = sustained.find((s) => s.variant === variant);
+  if (!run) continue;
+  const f = run.framesPerMessage;
+  const total = [f.fromRelay, f.answers].flatMap(Object.values).reduce((a, b) => a + b, 0);
+  console.error(
+    `Socket.io frames per message, ${variant} (sustained): relay to devices ${fmt(total, 0)} ` +
+      `(pushed: ${listed(f.fromRelay)}; answers to: ${listed(f.answers)}); devices to relay: ${listed(f.toRelay)}`,
+  );
+}
 const writerCpu = (variant: Variant) => fmt(of('steady, consecutive', variant, (x) => x.cpuMs));
 console.error(
   `Of this process's CPU, the writer's own per message (steady, consecutive, above): room ${writerCpu('room')} ms, ` +

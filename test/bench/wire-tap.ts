@@ -8,6 +8,8 @@
  *   - with `{ hold: true }`, envelopes the relay pushes to any client in the process meanwhile are
  *     handed to it only once the work is done, so that receivers' decryption does not take turns
  *     on this one thread with the sender being timed (on their own devices it would not).
+ *   - `traffic` counts every socket.io event of every client in the process, both ways, by name
+ *     (an event sent with a callback gets one answer frame back).
  * Installed once, before any client is created.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
@@ -18,12 +20,22 @@ export interface WireRecord {
   events: { event: string; payload: unknown; bytes: number; answerMs?: number }[];
 }
 
+/** Socket.io events of all clients in the process so far, by name: received, and sent (with how many wanted an answer). */
+export const traffic = {
+  received: new Map<string, number>(),
+  sent: new Map<string, number>(),
+  answered: new Map<string, number>(),
+};
+const count = (map: Map<string, number>, name: string) => map.set(name, (map.get(name) ?? 0) + 1);
+
 const current = new AsyncLocalStorage<WireRecord>();
 let installed = false;
 /** Incoming envelope events held back while a timed piece of work runs: the socket and the event's arguments. */
 let held: [Socket, unknown[]][] | undefined;
 /** socket.io-client's dispatch of an incoming event to its listeners (private, stable since 3.0). */
 type Dispatch = { emitEvent(this: Socket, args: unknown[]): void };
+/** The original dispatch, for envelopes held back (counted already). */
+let dispatchHeld: Dispatch['emitEvent'] | undefined;
 
 function install(): void {
   if (installed) return;
@@ -46,6 +58,8 @@ function install(): void {
   };
   const emit = Socket.prototype.emit;
   Socket.prototype.emit = function (this: Socket, event: string, ...args: unknown[]) {
+    count(traffic.sent, event);
+    if (typeof args.at(-1) === 'function') count(traffic.answered, event);
     const record = current.getStore();
     if (record) {
       const payload = args[0];
@@ -69,7 +83,9 @@ function install(): void {
   } as typeof Socket.prototype.emit;
   const dispatch = Socket.prototype as unknown as Dispatch;
   const emitEvent = dispatch.emitEvent;
+  dispatchHeld = emitEvent;
   dispatch.emitEvent = function (this: Socket, args: unknown[]) {
+    count(traffic.received, String(args[0]));
     if (held && args[0] === 'envelope') held.push([this, args]);
     else emitEvent.call(this, args);
   };
@@ -102,7 +118,7 @@ export async function during<T>(
     if (options.hold) {
       const release = held ?? [];
       held = undefined;
-      for (const [socket, args] of release) (Socket.prototype as unknown as Dispatch).emitEvent.call(socket, args);
+      for (const [socket, args] of release) dispatchHeld?.call(socket, args);
     }
   }
 }
