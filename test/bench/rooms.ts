@@ -512,11 +512,12 @@ console.table(
     })),
   ),
 );
-const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 const cpuOf = (phase: string, variant: Variant, part: 'send' | 'acknowledgements', who: 'relayMs' | 'postgresMs') =>
-  mean(byPhase(phase, variant).map((x) => x.serverCpu[part][who]));
+  median(byPhase(phase, variant).map((x) => x.serverCpu[part][who]));
+// Medians: the relay's periodic passes (the catch-up every 15 s, the sweep every minute) land in
+// whichever message's window they fall.
 console.error(
-  "Servers' CPU per message (means): until the writer had its answers, then until every device acknowledged",
+  "Servers' CPU per message (medians): until the writer had its answers, then until every device acknowledged",
 );
 console.table(
   phases.flatMap((phase) =>
