@@ -31,7 +31,7 @@ import { type TestDevice, testDeviceAddress, testNetwork } from '../harness/netw
 import { memoryMb } from '../harness/proc.js';
 import { spawnRelay } from '../harness/relay-process.js';
 import { until } from '../harness/until.js';
-import { during, installWireTap, traffic } from './wire-tap.js';
+import { during, installWireTap, jsonBytes, traffic } from './wire-tap.js';
 
 const quick = process.argv.includes('--quick');
 const MEMBERS = 20;
@@ -300,7 +300,7 @@ function summarise(phase: string, variant: Variant, writer: Member, run: Awaited
     envelopes: envelopes.length,
     setupHeaders: envelopes.filter((e) => e.kind === 'prekey-message').length,
     ciphertextBytes: envelopes.reduce((n, e) => n + (decodeBase64url(e.ciphertext)?.length ?? 0), 0),
-    requestBytes: sends.reduce((n, e) => n + e.bytes, 0),
+    requestBytes: sends.reduce((n, e) => n + jsonBytes(e.payload), 0),
     plaintextBytes: plain && (decodeBase64url(plain.ciphertext)?.length ?? 0) - MESSAGE_FRAMING,
   };
 }

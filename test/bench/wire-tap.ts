@@ -17,7 +17,8 @@ import { Socket } from 'socket.io-client';
 
 export interface WireRecord {
   http: { method: string; path: string; ms: number }[];
-  events: { event: string; payload: unknown; bytes: number; answerMs?: number }[];
+  /** The events as emitted (measure their size with `jsonBytes` once the work is timed). */
+  events: { event: string; payload: unknown; answerMs?: number }[];
 }
 
 /** Socket.io events of all clients in the process so far, by name: received, and sent (with how many wanted an answer). */
@@ -62,12 +63,7 @@ function install(): void {
     if (typeof args.at(-1) === 'function') count(traffic.answered, event);
     const record = current.getStore();
     if (record) {
-      const payload = args[0];
-      const entry: WireRecord['events'][number] = {
-        event,
-        payload,
-        bytes: Buffer.byteLength(JSON.stringify(payload) ?? ''),
-      };
+      const entry: WireRecord['events'][number] = { event, payload: args[0] };
       record.events.push(entry);
       const last = args.length - 1;
       const answer = args[last];
@@ -121,6 +117,11 @@ export async function during<T>(
       for (const [socket, args] of release) dispatchHeld?.call(socket, args);
     }
   }
+}
+
+/** The size of an event's payload as socket.io sends it: JSON (the event's name and framing add a few bytes). */
+export function jsonBytes(payload: unknown): number {
+  return Buffer.byteLength(JSON.stringify(payload) ?? '');
 }
 
 /** Installs the tap now: it must wrap fetch before the clients' first request. */
