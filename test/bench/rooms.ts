@@ -130,9 +130,10 @@ interface Member {
 }
 const members: Member[] = [];
 console.error(`rooms: ${MEMBERS} contact points x ${DEVICES.length} devices, relay on PostgreSQL`);
+const authorities = AUTHORITIES.map(([authorityId, country]) => net.authority(authorityId, country));
 for (let i = 0; i < MEMBERS; i++) {
-  const [authorityId, country] = AUTHORITIES[i % AUTHORITIES.length] as (typeof AUTHORITIES)[number];
-  const contactPoint = net.authority(authorityId, country).contactPoint(`prosecutor${i}`);
+  const authority = authorities[i % authorities.length] as (typeof authorities)[number];
+  const contactPoint = authority.contactPoint(`prosecutor${i}`);
   const keys: TestDevice[] = [];
   for (const name of DEVICES) keys.push(await contactPoint.addDevice(name));
   members.push({ id: contactPoint.id, devices: [], keys });
