@@ -76,6 +76,13 @@ const relay = await spawnRelay([net.root], {
   LIAISON_BUNDLE_FETCHES_PER_MINUTE: '10000000',
   LIAISON_MAX_CONNECTIONS_PER_ADDRESS: '10000000',
 });
+// A run that fails midway must not leave its relay running; its database is named for removal.
+let cleanedUp = false;
+process.once('exit', () => {
+  if (cleanedUp) return;
+  if (relay.alive()) process.kill(relay.pid(), 'SIGKILL');
+  console.error(`rooms: stopped early; database ${databaseName} is left on the server`);
+});
 
 // ---- the servers' CPU: the relay process, and the PostgreSQL backends serving its database ------
 
@@ -615,4 +622,5 @@ await writeFile(
 await Promise.all(everyDevice.map((d) => d.client.close()));
 await relay.stop();
 await database.drop().catch(() => undefined);
+cleanedUp = true;
 if (problems.length > 0) process.exit(1);
