@@ -5,7 +5,7 @@
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
 
-for (const script of ['startup.ts', 'attachments.ts', 'relay.ts', 'web.ts']) {
+for (const script of ['startup.ts', 'attachments.ts', 'relay.ts', 'rooms.ts', 'web.ts']) {
   const { status } = spawnSync(
     process.execPath,
     ['--conditions=@liaison/source', '--import', 'tsx', resolve(import.meta.dirname, script), ...process.argv.slice(2)],
