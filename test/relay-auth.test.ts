@@ -44,6 +44,19 @@ describeEachBackend('relay registration and authentication (%s)', (backend) => {
     expect((await register(relay.url, impostor)).body.error).toBe('CONFLICT');
   });
 
+  it("registers a contact point's first devices at the same moment, all of them", async () => {
+    const la = net.authority('la-opp', 'LA').contactPoint('noy');
+    const devices = [await la.addDevice('Laptop'), await la.addDevice('Phone'), await la.addDevice('Desk')];
+    const answers = await Promise.all(devices.map((device) => register(relay.url, device)));
+    expect(answers.map((a) => a.status)).toEqual([200, 200, 200]);
+    const rows = await relay.relay.db
+      .selectFrom('devices')
+      .select('device_id')
+      .where('contact_point_id', '=', 'la-opp.noy')
+      .execute();
+    expect(rows.map((r) => r.device_id).sort()).toEqual(devices.map((d) => d.id).sort());
+  });
+
   it('refuses a device key already registered under another contact point, though both chains verify', async () => {
     const kh = net.authority('kh-moj', 'KH');
     const owner = kh.contactPoint('sokha');

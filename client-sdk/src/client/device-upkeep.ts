@@ -19,6 +19,10 @@ import type { RelayApi } from './relay-api.js';
 export class DeviceUpkeep {
   private readonly policy: PrekeyPolicy;
 
+  /** The top-up running, and the one queued behind it. */
+  private running: Promise<void> | undefined;
+  private again: Promise<void> | undefined;
+
   constructor(
     private readonly store: KeyStore,
     private readonly api: Pick<RelayApi, 'register' | 'prekeyCount' | 'uploadPrekeys'>,
@@ -55,7 +59,26 @@ export class DeviceUpkeep {
    * relay runs low on. A relay that reports no last-resort KEM prekey, or another one than the
    * current (a device registered before hybrid sessions, a relay that lost it), gets the current one.
    */
-  async topUp(): Promise<void> {
+  topUp(): Promise<void> {
+    // One at a time: the relay says "low" at every bundle fetch below the mark, often many at once,
+    // and two top-ups reading the same count would upload twice what fits (QUOTA_EXCEEDED). A
+    // notice that comes while one runs gets one more run after it, which reads the count afresh.
+    if (this.running) {
+      this.again ??= this.running
+        .catch(() => undefined)
+        .then(() => {
+          this.again = undefined;
+          return this.topUp();
+        });
+      return this.again;
+    }
+    this.running = this.topUpOnce().finally(() => {
+      this.running = undefined;
+    });
+    return this.running;
+  }
+
+  private async topUpOnce(): Promise<void> {
     const now = this.now();
     const signedPrekey = await rotateSignedPrekey(this.store, now, this.policy);
     const rotated = await rotateLastResortKemPrekey(this.store, now, this.policy);

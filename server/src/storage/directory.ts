@@ -29,23 +29,6 @@ export async function registerDevice(
 ): Promise<void> {
   const { authority, contactPoint, device } = chain;
   await db.transaction().execute(async (tx) => {
-    const existing = await tx
-      .selectFrom('contact_points')
-      .select(['network_id', 'authority_id', 'account_key', 'certificate'])
-      .where('contact_point_id', '=', contactPoint.contactPointId)
-      .forUpdate()
-      .executeTakeFirst();
-    if (
-      existing &&
-      (existing.network_id !== contactPoint.networkId ||
-        existing.authority_id !== contactPoint.authorityId ||
-        existing.account_key !== contactPoint.accountKey)
-    ) {
-      throw new RelayError(
-        'CONFLICT',
-        `contact point "${contactPoint.contactPointId}" is bound to another designation`,
-      );
-    }
     const row = {
       network_id: contactPoint.networkId,
       authority_id: contactPoint.authorityId,
@@ -60,21 +43,42 @@ export async function registerDevice(
       not_after: contactPoint.notAfter,
       updated_at: now,
     };
-    if (!existing) {
-      await tx
-        .insertInto('contact_points')
-        .values({
-          contact_point_id: contactPoint.contactPointId,
-          availability: JSON.stringify({ status: 'available' }),
-          ...row,
-        })
-        .execute();
-    } else if (contactPoint.notBefore >= existing.certificate.notBefore) {
-      await tx
-        .updateTable('contact_points')
-        .set(row)
+    // Inserted if new, in one statement: two first devices of a contact point registering at once
+    // would otherwise both find no row (a row lock locks nothing that does not exist yet) and both insert.
+    const created = await tx
+      .insertInto('contact_points')
+      .values({
+        contact_point_id: contactPoint.contactPointId,
+        availability: JSON.stringify({ status: 'available' }),
+        ...row,
+      })
+      .onConflict((oc) => oc.column('contact_point_id').doNothing())
+      .returning('contact_point_id')
+      .executeTakeFirst();
+    if (!created) {
+      const existing = await tx
+        .selectFrom('contact_points')
+        .select(['network_id', 'authority_id', 'account_key', 'certificate'])
         .where('contact_point_id', '=', contactPoint.contactPointId)
-        .execute();
+        .forUpdate()
+        .executeTakeFirstOrThrow();
+      if (
+        existing.network_id !== contactPoint.networkId ||
+        existing.authority_id !== contactPoint.authorityId ||
+        existing.account_key !== contactPoint.accountKey
+      ) {
+        throw new RelayError(
+          'CONFLICT',
+          `contact point "${contactPoint.contactPointId}" is bound to another designation`,
+        );
+      }
+      if (contactPoint.notBefore >= existing.certificate.notBefore) {
+        await tx
+          .updateTable('contact_points')
+          .set(row)
+          .where('contact_point_id', '=', contactPoint.contactPointId)
+          .execute();
+      }
     }
 
     const known = await tx
