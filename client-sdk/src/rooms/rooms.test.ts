@@ -383,6 +383,16 @@ describe('attacks on case rooms, from the security review', () => {
     expect(() => sealContent(answer)).not.toThrow();
   });
 
+  it('a room without another member, or with a title too long, is refused before anything is signed or sent', async () => {
+    const a = await device(A, everyone);
+    await expect(a.rooms.create({ title: 'Seul', members: [] })).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+    await expect(a.rooms.create({ title: 'T'.repeat(201), members: [B.cp] })).rejects.toMatchObject({
+      code: 'INVALID_INPUT',
+    });
+    expect(a.sent).toEqual([]);
+    expect(await a.rooms.list()).toEqual([]);
+  });
+
   it('statements without effect never block the room: heads stay within what a message may name', async () => {
     const c = await device(C, everyone);
     const h0 = statementHash(create);

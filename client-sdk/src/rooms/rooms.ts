@@ -3,7 +3,7 @@ import {
   type Envelope,
   LIMITS,
   type MessageContent,
-  type RoomChange,
+  RoomChange,
   type RoomContent,
   type RoomRole,
   type RoomStatement,
@@ -483,6 +483,9 @@ export class PairwiseRooms implements Rooms {
     parents: readonly string[],
     change: RoomChange,
   ): Promise<RoomStatement> {
+    // Checked before anything is signed: a title too long or a list too short is the caller's to fix.
+    const parsed = RoomChange.safeParse(change);
+    if (!parsed.success) throw new LiaisonError('INVALID_INPUT', parsed.error.issues[0]?.message ?? 'invalid change');
     const identity = await this.deps.store.getIdentity();
     if (!identity) throw new LiaisonError('NO_IDENTITY', 'the key store has no device identity key');
     const body = {
