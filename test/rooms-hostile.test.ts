@@ -408,7 +408,7 @@ describe('case rooms against a misbehaving relay and members', () => {
 
     it('every other member is told that a member signed what only an admin may', async () => {
       const room = await withForger();
-      const { a, c, roomId } = room;
+      const { a, c } = room;
       await forge(room);
       for (const p of [a, c]) {
         await refusedAt(p, 1).catch(() => {

@@ -49,12 +49,6 @@ const createOf = (author: RoomActor, members: RoomMember[], title = 'JIT Mekong'
   });
 const asMembers = (actors: RoomActor[], role: 'admin' | 'member') =>
   actors.map((a) => ({ contactPointId: a.id, role }) as RoomMember);
-const certificatesOf = (statements: readonly VerifiedStatement[]) => {
-  const all = [...admins, ...plain, ...outsiders, stranger];
-  return all
-    .filter((a) => statements.some((s) => s.statement.authorDevice === a.certificate.deviceId))
-    .map((a) => a.certificate);
-};
 /** A record holding these statements, added in this order. */
 const recordOf = (...statements: VerifiedStatement[]) => {
   const record = newRecord();

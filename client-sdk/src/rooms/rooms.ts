@@ -14,7 +14,7 @@ import type { SendOptions } from '../client/outbox.js';
 import type { VerifiedSender } from '../client/receiver.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
-import type { KnownStatement, Membership } from './membership.js';
+import type { Membership } from './membership.js';
 import type { RoomChangeEvent, RoomMessage, RoomView } from './room-message.js';
 import {
   coveringCertificate,
