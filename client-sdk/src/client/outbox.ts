@@ -97,28 +97,23 @@ export class Outbox {
     content([], 0);
     const pendingKeys = sources.map((_, i) => `upload:${messageId}:${i}`);
     const attachments = await this.upload(messageId, sources, pendingKeys, this.recipients.readers(levels), options);
-    for (let plan = 1; ; plan++) {
-      const request: SendRequest = {
+    return this.sendPlanned(
+      pendingKeys,
+      attachments,
+      async () => ({
         messageId,
         recipient: contactPointId,
         priority: urgent ? 'urgent' : 'normal',
         createdAt: sentAt,
         ...(urgent && { acknowledgeWithinMs: urgent.acknowledgeWithinMs }),
         envelopes: await this.encryptForLevels(levels.targets, (level) => content(attachments, level)),
-      };
-      try {
-        const result = await this.emitUntilStored(request);
-        for (const key of pendingKeys) await this.store.setState(key, undefined);
-        return { messageId, serverTime: result.serverTime };
-      } catch (error) {
-        if (!isLiaisonError(error, 'DEVICE_MISMATCH') || plan >= PLANS) throw error;
-        // The relay's device lists differ from what was verified here: verify them again, and
-        // let the blobs be read by the current devices.
+      }),
+      async () => {
         this.recipients.forget(levels);
         levels = await this.recipients.levels(contactPointId, options.urgent !== undefined);
-        for (const { blobId } of attachments) await this.api.setBlobReaders(blobId, this.recipients.readers(levels));
-      }
-    }
+        return this.recipients.readers(levels);
+      },
+    );
   }
 
   /**
@@ -154,28 +149,52 @@ export class Outbox {
       plaintexts.set(contactPointId, bytes);
       return bytes;
     };
-    for (let plan = 1; ; plan++) {
-      const envelopes: SendRequest['envelopes'] = [];
-      for (const target of targets) {
-        if (target.peer.deviceId === this.self.deviceId) continue;
-        envelopes.push(await this.encryptFor(target, plaintext(target.peer.contactPointId), 0));
-      }
-      const bytes = envelopes.reduce((n, e) => n + Math.floor((e.ciphertext.length * 3) / 4), 0);
-      if (bytes > LIMITS.maxSendCiphertextBytes)
-        throw new LiaisonError(
-          'PAYLOAD_TOO_LARGE',
-          `the message is too long for ${envelopes.length} devices; send the text as an attachment`,
-        );
-      const request: SendRequest = { messageId, recipients, priority: 'normal', createdAt: sentAt, envelopes };
+    return this.sendPlanned(
+      pendingKeys,
+      attachments,
+      async () => {
+        const envelopes: SendRequest['envelopes'] = [];
+        for (const target of targets) {
+          if (target.peer.deviceId === this.self.deviceId) continue;
+          envelopes.push(await this.encryptFor(target, plaintext(target.peer.contactPointId), 0));
+        }
+        const bytes = envelopes.reduce((n, e) => n + Math.floor((e.ciphertext.length * 3) / 4), 0);
+        if (bytes > LIMITS.maxSendCiphertextBytes)
+          throw new LiaisonError(
+            'PAYLOAD_TOO_LARGE',
+            `the message is too long for ${envelopes.length} devices; send the text as an attachment`,
+          );
+        return { messageId, recipients, priority: 'normal', createdAt: sentAt, envelopes };
+      },
+      async () => {
+        this.recipients.forgetSeveral(recipients);
+        targets = await this.recipients.several(recipients);
+        return readers();
+      },
+    );
+  }
+
+  /**
+   * Emits a planned send until the relay stores it. When the relay refuses the device lists
+   * (DEVICE_MISMATCH), what was verified of them is forgotten (`replan`), the blobs made readable
+   * by the current devices, and the message encrypted again.
+   */
+  private async sendPlanned(
+    pendingKeys: readonly string[],
+    attachments: readonly Attachment[],
+    plan: () => Promise<SendRequest>,
+    replan: () => Promise<string[]>,
+  ): Promise<{ messageId: string; serverTime: number }> {
+    for (let attempt = 1; ; attempt++) {
+      const request = await plan();
       try {
         const result = await this.emitUntilStored(request);
         for (const key of pendingKeys) await this.store.setState(key, undefined);
-        return { messageId, serverTime: result.serverTime };
+        return { messageId: request.messageId, serverTime: result.serverTime };
       } catch (error) {
-        if (!isLiaisonError(error, 'DEVICE_MISMATCH') || plan >= PLANS) throw error;
-        this.recipients.forgetSeveral(recipients);
-        targets = await this.recipients.several(recipients);
-        for (const { blobId } of attachments) await this.api.setBlobReaders(blobId, readers());
+        if (!isLiaisonError(error, 'DEVICE_MISMATCH') || attempt >= PLANS) throw error;
+        const readers = await replan();
+        for (const { blobId } of attachments) await this.api.setBlobReaders(blobId, readers);
       }
     }
   }
