@@ -112,7 +112,6 @@ export class RoomRecord {
     return subset.length > 0 && foldMembership(subset).members.has(contactPointId);
   }
 
-  /** A certificate kept here under which `statement` could have been made. */
   /** Whether statement `later` names `earlier`, directly or through others. */
   descendsFrom(later: string, earlier: string): boolean {
     const stack = [...(this.known.get(later)?.statement.parents ?? [])];
@@ -126,6 +125,7 @@ export class RoomRecord {
     return false;
   }
 
+  /** A certificate kept here under which `statement` could have been made. */
   certificate(statement: RoomStatement): DeviceCertificate | undefined {
     return coveringCertificate([...this.certificates.values()], statement);
   }
