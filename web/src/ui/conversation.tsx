@@ -1,13 +1,13 @@
 // A conversation with one counterpart. Only the newest bucket of messages is read when it opens;
 // scrolling to the top reads the one before, so a long history opens as fast as a short one.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { t } from '../i18n/i18n.js';
 import type { StoredMessage } from '../state/history.js';
 import { href } from '../state/route.js';
 import type { Session } from '../state/session.js';
 import { Compose } from './compose.js';
-import { useLogScroll } from './log-scroll.js';
 import { MessageView } from './message.js';
+import { MessageLog } from './message-log.js';
 import { PartyLine } from './party.js';
 
 function useMessages(session: Session, peer: string) {
@@ -56,8 +56,6 @@ export function ConversationView(props: { session: Session; peer: string }) {
   const { session, peer } = props;
   const { conversation, messages, more, loadEarlier } = useMessages(session, peer);
   const classical = useClassicalSession(session, peer);
-  const list = useRef<HTMLDivElement>(null);
-  const onScroll = useLogScroll(list, messages, more, loadEarlier);
   const party = conversation?.peer ?? session.party(peer);
 
   useEffect(() => {
@@ -91,27 +89,16 @@ export function ConversationView(props: { session: Session; peer: string }) {
           </p>
         )}
       </header>
-      <div
-        class="messages"
-        ref={list}
-        onScroll={onScroll}
-        // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to scroll it
-        tabIndex={0}
-        role="log"
-        aria-label={t('conversation.messages', { name: party.displayName })}
+      <MessageLog
+        label={t('conversation.messages', { name: party.displayName })}
+        shown={messages}
+        more={more}
+        loadEarlier={loadEarlier}
       >
-        {more && (
-          <p>
-            <button type="button" class="link" onClick={loadEarlier}>
-              {t('conversation.earlier')}
-            </button>
-          </p>
-        )}
-        {messages.length === 0 && <p class="hint">{t('conversation.empty')}</p>}
         {messages.map((m) => (
           <MessageView key={m.messageId} session={session} message={m} />
         ))}
-      </div>
+      </MessageLog>
       <Compose session={session} to={peer} inline />
     </section>
   );

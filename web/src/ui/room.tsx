@@ -1,15 +1,15 @@
 // A case room: its timeline (messages, and changes of its members and title as lines between them),
 // its members with their roles, and what this contact point may do there. A room it was removed
 // from, or left, stays readable here but says so and takes nothing more.
-import { useEffect, useRef, useState } from 'preact/hooks';
+import { useEffect, useState } from 'preact/hooks';
 import { formatTime, t } from '../i18n/i18n.js';
 import { isRoomChange, type RoomEntry, type RoomSummary } from '../state/history.js';
 import type { Session } from '../state/session.js';
 import { ConfirmDialog } from './confirm.js';
 import { ErrorLine } from './error-line.js';
 import { describeRoomError } from './errors.js';
-import { useLogScroll } from './log-scroll.js';
 import { MessageView } from './message.js';
+import { MessageLog } from './message-log.js';
 import { RoomChangeLine } from './room-change.js';
 import { RoomCompose } from './room-compose.js';
 import { RoomMembers } from './room-members.js';
@@ -109,8 +109,6 @@ export function RoomScreen(props: { session: Session; roomId: string }) {
   const { session, roomId } = props;
   const summary = session.history.rooms.value.find((r) => r.room.roomId === roomId);
   const { entries, more, loadEarlier } = useRoomEntries(session, roomId, summary?.buckets ?? 0);
-  const list = useRef<HTMLDivElement>(null);
-  const onScroll = useLogScroll(list, entries, more, loadEarlier);
   const [renaming, setRenaming] = useState(false);
   const [leaving, setLeaving] = useState(false);
   const [cannotLeave, setCannotLeave] = useState(false);
@@ -188,23 +186,12 @@ export function RoomScreen(props: { session: Session; roomId: string }) {
       {!member && <EndedNotice session={session} summary={summary} />}
       <div class="room-body">
         <div class="room-talk">
-          <div
-            class="messages"
-            ref={list}
-            onScroll={onScroll}
-            // biome-ignore lint/a11y/noNoninteractiveTabindex: a scrolling region must be reachable by keyboard to scroll it
-            tabIndex={0}
-            role="log"
-            aria-label={t('room.messages', { title: room.title })}
+          <MessageLog
+            label={t('room.messages', { title: room.title })}
+            shown={entries}
+            more={more}
+            loadEarlier={loadEarlier}
           >
-            {more && (
-              <p>
-                <button type="button" class="link" onClick={loadEarlier}>
-                  {t('conversation.earlier')}
-                </button>
-              </p>
-            )}
-            {entries.length === 0 && <p class="hint">{t('conversation.empty')}</p>}
             {entries.map((entry) =>
               isRoomChange(entry) ? (
                 <RoomChangeLine key={entry.messageId} session={session} summary={summary} entry={entry} />
@@ -212,7 +199,7 @@ export function RoomScreen(props: { session: Session; roomId: string }) {
                 <MessageView key={entry.messageId} session={session} message={entry} />
               ),
             )}
-          </div>
+          </MessageLog>
           {member && <RoomCompose session={session} room={room} />}
         </div>
         <RoomMembers session={session} summary={summary} />
