@@ -456,12 +456,7 @@ export class Session {
         peer,
         direction: incoming ? 'in' : 'out',
         at: message.relay.serverTime,
-        text: message.text,
-        ...(message.subject && { subject: message.subject }),
-        ...(message.reference && { reference: message.reference }),
-        ...(message.language && { language: message.language }),
-        ...(message.handling && { handling: message.handling }),
-        ...(message.attachments && { attachments: message.attachments }),
+        ...writtenFields(message),
         priority: message.priority,
         ...(incoming && { sender: { ...party, deviceName: message.sender.deviceName } }),
         ...(incoming && message.sender.identity === 'changed' && { senderKeyChanged: true }),
@@ -497,12 +492,7 @@ export class Session {
         room: message.roomId,
         direction: incoming ? 'in' : 'out',
         at: message.relay.serverTime,
-        text: message.text,
-        ...(message.subject && { subject: message.subject }),
-        ...(message.reference && { reference: message.reference }),
-        ...(message.language && { language: message.language }),
-        ...(message.handling && { handling: message.handling }),
-        ...(message.attachments && { attachments: message.attachments }),
+        ...writtenFields(message),
         priority: 'normal',
         ...(incoming && { sender: { ...party, deviceName: message.sender.deviceName } }),
         ...(incoming && message.sender.identity === 'changed' && { senderKeyChanged: true }),
@@ -589,4 +579,16 @@ async function changeId({ room, by, at, change }: RoomChangeEvent): Promise<stri
   const bytes = new TextEncoder().encode(JSON.stringify([room.roomId, by, at, change]));
   const digest = new Uint8Array(await crypto.subtle.digest('SHA-256', bytes));
   return `change:${Array.from(digest.subarray(0, 16), (b) => b.toString(16).padStart(2, '0')).join('')}`;
+}
+
+/** What the writer of a received message wrote, as the local history keeps it. */
+function writtenFields(message: OutgoingMessage & { attachments?: Attachment[] }) {
+  return {
+    text: message.text,
+    ...(message.subject && { subject: message.subject }),
+    ...(message.reference && { reference: message.reference }),
+    ...(message.language && { language: message.language }),
+    ...(message.handling && { handling: message.handling }),
+    ...(message.attachments && { attachments: message.attachments }),
+  };
 }

@@ -7,7 +7,7 @@ import { go, href } from '../state/route.js';
 import type { Session } from '../state/session.js';
 import { ErrorLine } from './error-line.js';
 import { describeError } from './errors.js';
-import { FilePicker } from './file-picker.js';
+import { ChosenFiles, FilePicker } from './file-picker.js';
 
 const LANGUAGES = [
   'en',
@@ -184,23 +184,7 @@ export function Compose(props: {
         hint={props.inline ? undefined : t('compose.attachHint')}
         onFiles={(picked) => setFiles([...files, ...picked])}
       />
-      {files.length > 0 && (
-        <ul class="attachments">
-          {files.map((f, i) => (
-            <li key={`${f.name}-${i}`}>
-              {f.name} <span class="meta">{formatBytes(f.size)}</span>{' '}
-              <button
-                type="button"
-                class="link"
-                aria-label={t('compose.removeFile', { name: f.name })}
-                onClick={() => setFiles(files.filter((_, j) => j !== i))}
-              >
-                {t('compose.remove')}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+      <ChosenFiles files={files} onChange={setFiles} />
     </>
   );
   return (

@@ -1,4 +1,5 @@
 import { useId, useState } from 'preact/hooks';
+import { formatBytes, t } from '../i18n/i18n.js';
 
 /** A file input that also takes files dropped on it; the input stays the keyboard's way in. */
 export function FilePicker(props: {
@@ -44,5 +45,28 @@ export function FilePicker(props: {
       </label>
       {props.hint && <span class="hint">{props.hint}</span>}
     </div>
+  );
+}
+
+/** The files chosen so far for a message, each with a way to take it out again. */
+export function ChosenFiles(props: { files: readonly File[]; onChange: (files: File[]) => void }) {
+  const { files, onChange } = props;
+  if (files.length === 0) return null;
+  return (
+    <ul class="attachments">
+      {files.map((f, i) => (
+        <li key={`${f.name}-${i}`}>
+          {f.name} <span class="meta">{formatBytes(f.size)}</span>{' '}
+          <button
+            type="button"
+            class="link"
+            aria-label={t('compose.removeFile', { name: f.name })}
+            onClick={() => onChange(files.filter((_, j) => j !== i))}
+          >
+            {t('compose.remove')}
+          </button>
+        </li>
+      ))}
+    </ul>
   );
 }

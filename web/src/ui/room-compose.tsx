@@ -6,7 +6,7 @@ import { formatBytes, t } from '../i18n/i18n.js';
 import type { Session } from '../state/session.js';
 import { ErrorLine } from './error-line.js';
 import { describeRoomError } from './errors.js';
-import { FilePicker } from './file-picker.js';
+import { ChosenFiles, FilePicker } from './file-picker.js';
 
 export function RoomCompose(props: { session: Session; room: RoomView }) {
   const { session, room } = props;
@@ -42,23 +42,7 @@ export function RoomCompose(props: { session: Session; room: RoomView }) {
         {t('room.text')}
         <textarea value={text} required rows={2} onInput={(e) => setText(e.currentTarget.value)} />
       </label>
-      {files.length > 0 && (
-        <ul class="attachments">
-          {files.map((f, i) => (
-            <li key={`${f.name}-${i}`}>
-              {f.name} <span class="meta">{formatBytes(f.size)}</span>{' '}
-              <button
-                type="button"
-                class="link"
-                aria-label={t('compose.removeFile', { name: f.name })}
-                onClick={() => setFiles(files.filter((_, j) => j !== i))}
-              >
-                {t('compose.remove')}
-              </button>
-            </li>
-          ))}
-        </ul>
-      )}
+      <ChosenFiles files={files} onChange={setFiles} />
       <details>
         <summary>{t('compose.handling')}</summary>
         <fieldset class="handling-choice">
