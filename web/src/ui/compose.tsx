@@ -2,7 +2,7 @@
 // whether it is urgent (then each level's time to acknowledge).
 import { HANDLING_CODES, type HandlingCode } from '@liaison/client';
 import { useId, useState } from 'preact/hooks';
-import { formatBytes, languageName, t } from '../i18n/i18n.js';
+import { languageName, t } from '../i18n/i18n.js';
 import { go, href } from '../state/route.js';
 import type { Session } from '../state/session.js';
 import { ErrorLine } from './error-line.js';

@@ -2,7 +2,7 @@
 // language. It goes to every member's devices at once; a room's messages are never urgent.
 import { HANDLING_CODES, type HandlingCode, type RoomView } from '@liaison/client';
 import { useState } from 'preact/hooks';
-import { formatBytes, t } from '../i18n/i18n.js';
+import { t } from '../i18n/i18n.js';
 import type { Session } from '../state/session.js';
 import { ErrorLine } from './error-line.js';
 import { describeRoomError } from './errors.js';
