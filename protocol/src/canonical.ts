@@ -7,6 +7,7 @@ import type {
   Revocation,
   Unsigned,
 } from './certificates.js';
+import type { UnsignedNetworkManifest } from './federation.js';
 import { KEM_KEY_TYPE, type KemPrekeyBody, type SignedPrekeyBody } from './prekeys.js';
 import type { RoomChange, UnsignedRoomStatement } from './rooms.js';
 import type { WebhookRegistration } from './urgent.js';
@@ -35,6 +36,7 @@ export const STATEMENT_TAGS = {
   webhookRegistration: 7,
   kemPrekey: 8,
   roomStatement: 9,
+  networkManifest: 10,
 } as const;
 export type StatementTag = (typeof STATEMENT_TAGS)[keyof typeof STATEMENT_TAGS];
 
@@ -228,4 +230,17 @@ function encodeRoomChange(writer: CanonicalWriter, change: RoomChange): Canonica
     case 'leave':
       return writer;
   }
+}
+
+/** A network manifest: the network, version and time, then each relay (origin, key) and each partner (id, root key) in the order given. */
+export function encodeNetworkManifest(m: UnsignedNetworkManifest): Uint8Array {
+  const writer = new CanonicalWriter(STATEMENT_TAGS.networkManifest)
+    .string(m.networkId)
+    .u64(m.version)
+    .u64(m.issuedAt)
+    .u32(m.relays.length);
+  for (const relay of m.relays) writer.string(relay.origin).base64url(relay.signingKey);
+  writer.u32(m.partners.length);
+  for (const partner of m.partners) writer.string(partner.networkId).base64url(partner.rootKey);
+  return writer.finish();
 }

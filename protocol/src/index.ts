@@ -8,6 +8,7 @@ export * from './endpoints.js';
 export * from './envelope.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './federation.js';
 export * from './http.js';
 export * from './limits.js';
 export * from './prekeys.js';

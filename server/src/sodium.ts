@@ -2,8 +2,9 @@ import { decodeBase64url } from '@liaison/protocol';
 import sodium from 'libsodium-wrappers-sumo';
 
 /**
- * The relay's only crypto, from libsodium: Ed25519 verification, HMAC-SHA-256 for webhook alerts,
- * BLAKE2b keyed hashes of bearer tokens, and random bytes.
+ * The relay's only crypto, from libsodium: Ed25519 verification, and signing of its requests to
+ * partner relays; SHA-256 digests of their bodies; HMAC-SHA-256 for webhook alerts; BLAKE2b keyed
+ * hashes of bearer tokens; random bytes.
  */
 export async function readySodium(): Promise<void> {
   await sodium.ready;
@@ -46,4 +47,18 @@ export function keyedHash(key: Uint8Array, message: string): string {
     sodium.crypto_generichash(32, sodium.from_string(message), key),
     sodium.base64_variants.URLSAFE_NO_PADDING,
   );
+}
+
+/** An Ed25519 key pair from its 32-byte seed: the relay's federation signing key. */
+export function signingKeyPair(seed: Uint8Array): { publicKey: Uint8Array; privateKey: Uint8Array } {
+  const { publicKey, privateKey } = sodium.crypto_sign_seed_keypair(seed);
+  return { publicKey, privateKey };
+}
+
+export function signDetached(privateKey: Uint8Array, message: Uint8Array): Uint8Array {
+  return sodium.crypto_sign_detached(message, privateKey);
+}
+
+export function sha256(bytes: Uint8Array): Uint8Array {
+  return sodium.crypto_hash_sha256(bytes);
 }
