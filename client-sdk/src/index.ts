@@ -106,6 +106,7 @@ export {
   issueAuthorityCertificate,
   registerWebhook,
   revoke,
+  signNetworkManifest,
 } from './trust/issue.js';
 export { PEER_CACHE_LIMITS, type VerifiedEntry } from './trust/peer-directory.js';
 export { readStatement, type Statement } from './trust/statement.js';

@@ -79,8 +79,6 @@ export const ForwardedMessage = z.strictObject({
   kind: z.literal('message'),
   sender: CertificateChain,
   request: SendRequest,
-  /** When the sender's relay stored it. */
-  serverTime: Timestamp,
 });
 export type ForwardedMessage = z.infer<typeof ForwardedMessage>;
 

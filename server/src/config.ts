@@ -1,5 +1,6 @@
 import type { TrustedRoot } from '@liaison/protocol';
 import type { CrashPlan } from './fault-injection.js';
+import type { FederationConfig } from './federation/partners.js';
 
 /** Everything the relay is told; built from the environment by the entry point, or directly by tests. */
 export interface RelayConfig {
@@ -99,6 +100,14 @@ export interface RelayConfig {
   maxConnectionsPerAddress: number;
   /** When set, GET /metrics requires `Authorization: Bearer <metricsToken>`. */
   metricsToken: string | undefined;
+  /** This relay's signing key and the manifests of its network and partners; undefined: it does not federate. */
+  federation: FederationConfig | undefined;
+  /** How often this node looks for items to forward to partner relays (a send also starts forwarding at once). */
+  federationPollMs: number;
+  /** Time a partner relay has to answer one request. */
+  federationTimeoutMs: number;
+  /** Longest wait between attempts at a partner relay that does not answer (the wait doubles from one second). */
+  federationRetryMaxMs: number;
   /** The clock; tests move it. */
   now: () => number;
   /** Fault injection for the fault tests only (fault-injection.ts); never set otherwise. */
@@ -140,6 +149,9 @@ export const DEFAULTS = {
   blobRetentionMs: 30 * DAY,
   blobUploadIdleMs: DAY,
   storageReserveBytes: 64 * 1024 ** 2,
+  federationPollMs: 1000,
+  federationTimeoutMs: 10_000,
+  federationRetryMaxMs: 60_000,
 } as const;
 
 /** A configuration for tests and embedding: in-memory PGlite (blobs in it too) on a free loopback port. */
@@ -152,6 +164,7 @@ export function relayConfig(overrides: Partial<RelayConfig> = {}): RelayConfig {
     blobStore: { kind: 'database' },
     redisUrl: undefined,
     metricsToken: undefined,
+    federation: undefined,
     trustedRoots: [],
     corsOrigins: [],
     webDir: undefined,

@@ -1,8 +1,10 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { TrustedRoot } from '@liaison/protocol';
+import { decodeBase64url, NetworkManifest, TrustedRoot } from '@liaison/protocol';
+import { z } from 'zod';
 import { DEFAULTS, type RelayConfig } from './config.js';
 import { crashPlanFromEnv } from './fault-injection.js';
+import type { FederationConfig } from './federation/partners.js';
 import { SettingError } from './setting-error.js';
 import { type Deprecation, type Environment, readSetting, readSettings, SETTINGS } from './settings.js';
 
@@ -52,7 +54,11 @@ export function configFromEnv(env: Environment, startDir: string): EnvConfig {
     blobRetentionMs: s.blobRetentionDays * 86_400_000,
     redisUrl: s.redisUrl,
     metricsToken: s.metricsToken,
-    trustedRoots: s.trustedRoots.map((p) => readRoot(path(p))),
+    trustedRoots: s.trustedRoots.map((p) => readJsonFile(SETTINGS.trustedRoots.name, path(p), TrustedRoot, ROOT_FILE)),
+    federation: federation(s.relayKey && path(s.relayKey), s.networkManifests.map(path)),
+    federationPollMs: DEFAULTS.federationPollMs,
+    federationTimeoutMs: DEFAULTS.federationTimeoutMs,
+    federationRetryMaxMs: s.federationRetryMaxSeconds * 1000,
     corsOrigins: s.corsOrigins,
     webDir: webDir(s.webDir, path),
     logLevel: s.logLevel,
@@ -114,30 +120,60 @@ function webDir(value: string | undefined, path: (p: string) => string): string 
 }
 
 const ROOT_FILE = 'a network root file (.root.json, as liaison network init writes it)';
+const MANIFEST_FILE = 'a network manifest (as liaison network manifest writes it)';
+const RELAY_KEY_FILE = 'a relay signing key file (as liaison relay key writes it)';
 
-/** A network root file, or a SettingError that names its path and what is wrong with it. */
-function readRoot(path: string): TrustedRoot {
-  const variable = SETTINGS.trustedRoots.name;
+/** The seed of the relay's signing key as its file holds it (never printed: it is a secret). */
+const RelayKeyFile = z.looseObject({ seed: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
+
+/** This relay's federation settings: both or neither of its signing key and the manifests. */
+function federation(keyPath: string | undefined, manifestPaths: string[]): FederationConfig | undefined {
+  if (keyPath === undefined && manifestPaths.length === 0) return undefined;
+  if (keyPath === undefined) {
+    throw new SettingError(
+      SETTINGS.relayKey.name,
+      'nothing',
+      `${RELAY_KEY_FILE}, since LIAISON_NETWORK_MANIFESTS is set`,
+    );
+  }
+  if (manifestPaths.length === 0) {
+    throw new SettingError(
+      SETTINGS.networkManifests.name,
+      'nothing',
+      `${MANIFEST_FILE}, since LIAISON_RELAY_KEY is set`,
+    );
+  }
+  const key = readJsonFile(SETTINGS.relayKey.name, keyPath, RelayKeyFile, RELAY_KEY_FILE);
+  return {
+    signingSeed: decodeBase64url(key.seed) as Uint8Array,
+    manifests: manifestPaths.map((p) =>
+      readJsonFile(SETTINGS.networkManifests.name, p, NetworkManifest, MANIFEST_FILE),
+    ),
+  };
+}
+
+/** A JSON file the relay is configured with, or a SettingError that names its path and what is wrong with it. */
+function readJsonFile<S extends z.ZodType>(variable: string, path: string, schema: S, expected: string): z.output<S> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code;
     const found = code === 'ENOENT' ? `no file ${path}` : `${path}, which cannot be read (${code})`;
-    throw new SettingError(variable, found, ROOT_FILE);
+    throw new SettingError(variable, found, expected);
   }
   let json: unknown;
   try {
     json = JSON.parse(text);
   } catch {
     // Not the parser's message: it quotes the file, which may be a key or a passphrase given by mistake.
-    throw new SettingError(variable, `${path}, which is not JSON`, ROOT_FILE);
+    throw new SettingError(variable, `${path}, which is not JSON`, expected);
   }
-  const parsed = TrustedRoot.safeParse(json);
+  const parsed = schema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-    throw new SettingError(variable, `${path}, JSON that is not a network root (${where}${issue?.message})`, ROOT_FILE);
+    throw new SettingError(variable, `${path}, JSON that is not that (${where}${issue?.message})`, expected);
   }
   return parsed.data;
 }

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { outboxBacklog } from './storage/federation-outbox.js';
 import type { Database } from './storage/schema.js';
 import { pendingEscalations } from './storage/urgent.js';
 
@@ -43,6 +44,21 @@ export class RelayMetrics {
     'liaison_blobs_deleted_total',
     'Attachments deleted (all readers had them, or expired)',
   );
+  readonly federationForwards = this.counter(
+    'liaison_federation_forwards_total',
+    'Items forwarded to partner relays (messages, receipts, urgent states), by outcome: stored, duplicate, refused by the partner; failed counts batches that did not get an answer',
+    ['outcome'],
+  );
+  readonly federationReceived = this.counter(
+    'liaison_federation_received_total',
+    'Items received from partner relays, by outcome (stored, duplicate, refused)',
+    ['outcome'],
+  );
+  readonly federationRefused = this.counter(
+    'liaison_federation_refused_total',
+    'Requests or items from other relays refused, by reason: not-partner, bad-signature, replay, stale, wrong-target, foreign-claim',
+    ['reason'],
+  );
   readonly errors = this.counter('liaison_errors_total', 'Refused or failed requests and events, by error code', [
     'code',
   ]);
@@ -51,7 +67,12 @@ export class RelayMetrics {
     return new Counter({ name, help, labelNames, registers: [this.registry] });
   }
 
-  constructor(db: Kysely<Database>, connections: () => number, redisPing: (() => Promise<unknown>) | undefined) {
+  constructor(
+    db: Kysely<Database>,
+    connections: () => number,
+    redisPing: (() => Promise<unknown>) | undefined,
+    now: () => number = Date.now,
+  ) {
     collectDefaultMetrics({ register: this.registry, prefix: 'liaison_process_' });
     new Gauge({
       name: 'liaison_connections',
@@ -79,6 +100,22 @@ export class RelayMetrics {
       registers: [this.registry],
       async collect() {
         this.set(await pendingEscalations(db));
+      },
+    });
+    new Gauge({
+      name: 'liaison_federation_outbox_depth',
+      help: 'Items waiting to be forwarded to partner relays, all partners',
+      registers: [this.registry],
+      async collect() {
+        this.set((await outboxBacklog(db, now())).depth);
+      },
+    });
+    new Gauge({
+      name: 'liaison_federation_outbox_oldest_seconds',
+      help: 'Age of the oldest item waiting to be forwarded to a partner relay (0: none waits)',
+      registers: [this.registry],
+      async collect() {
+        this.set((await outboxBacklog(db, now())).oldestMs / 1000);
       },
     });
     new Gauge({

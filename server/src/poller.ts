@@ -36,8 +36,14 @@ export class Poller {
     return this.track(run);
   }
 
-  private tick(): void {
-    if (this.queued > 0) return;
+  /** Runs it soon, unless a run is already waiting to start: new work joins that run. */
+  wake(): void {
+    if (this.queued > 1) return;
+    this.tick(true);
+  }
+
+  private tick(force = false): void {
+    if (this.queued > 0 && !force) return;
     void this.runNow().catch((error) =>
       this.log.error({ event: `${this.name}.error`, err: failureForLog(error) }, `${this.name} failed`),
     );

@@ -1,8 +1,10 @@
 import type { Kysely } from 'kysely';
 import type { Authenticator } from './auth/authenticator.js';
+import type { EphemeralStore } from './auth/ephemeral-store.js';
 import type { RateLimiter } from './auth/rate-limiter.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import type { RelayConfig } from './config.js';
+import type { Federation } from './federation/federation.js';
 import type { Logger } from './log.js';
 import type { RelayMetrics } from './metrics.js';
 import type { DeliveryHub } from './socket/delivery-hub.js';
@@ -15,6 +17,8 @@ export interface RelayDeps {
   db: Kysely<Database>;
   auth: Authenticator;
   limits: RateLimiter;
+  /** Single-use values and counters shared by the nodes (Redis in a cluster). */
+  ephemeral: EphemeralStore;
   hub: DeliveryHub;
   /** Attachment ciphertext chunks (a folder, or the database). */
   blobs: BlobStore;
@@ -22,6 +26,8 @@ export interface RelayDeps {
   storage: StorageSpace;
   log: Logger;
   metrics: RelayMetrics;
+  /** Partner networks and their relays; undefined when this relay does not federate. */
+  federation: Federation | undefined;
   /** Why this node's part of the cluster does not work now (Redis unreachable), for /readyz; undefined alone. */
   clusterProblem(): string | undefined;
 }

@@ -11,6 +11,9 @@ import { reapBlobs } from './blobs/reaper.js';
 import { joinCluster } from './cluster.js';
 import type { RelayConfig } from './config.js';
 import { failureForLog } from './errors.js';
+import { createFederation, type Federation } from './federation/federation.js';
+import { runForwarding } from './federation/forwarder.js';
+import { Partners } from './federation/partners.js';
 import { createHttpApp } from './http/app.js';
 import { createHttpServer } from './http/http-server.js';
 import { createLogger } from './log.js';
@@ -52,6 +55,8 @@ export interface Relay {
 /** Wires storage, auth, HTTP and socket.io for one relay node, and starts listening. */
 export async function startRelay(config: RelayConfig): Promise<Relay> {
   await readySodium();
+  // Before anything slow: manifests that do not hold stop the start with the reason.
+  const partners = config.federation && new Partners(config.federation, config.trustedRoots);
   const log = createLogger(config.logLevel);
   const { db, space } = await openDatabase(config.database, { log, reserveBytes: config.storageReserveBytes });
   await migrate(db);
@@ -60,6 +65,13 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const cluster = config.redisUrl ? joinCluster(io, config.redisUrl, log) : undefined;
   const ephemeral = cluster?.store ?? new MemoryEphemeralStore(config.now);
   const hub = new DeliveryHub();
+  const metrics = new RelayMetrics(db, () => hub.connectedCount, cluster?.ping, config.now);
+  // Forwarding starts at once when a send queues something for a partner, not only at the next poll.
+  let forwarder: Poller | undefined;
+  const federation: Federation | undefined = partners && {
+    ...createFederation(partners, { db, config, metrics, log }),
+    nudge: () => forwarder?.wake(),
+  };
   const deps: RelayDeps = {
     config,
     db,
@@ -73,10 +85,12 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       now: config.now,
     }),
     limits: new RateLimiter(ephemeral),
+    ephemeral,
     hub,
     blobs: openBlobStore(config.blobStore, db),
     storage: space,
-    metrics: new RelayMetrics(db, () => hub.connectedCount, cluster?.ping),
+    metrics,
+    federation,
     clusterProblem: () => cluster?.problem(),
   };
   deps.hub.attach(io, cluster !== undefined);
@@ -112,7 +126,14 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const database =
     config.database.kind === 'postgres' ? 'postgresql' : `pglite ${config.database.dataDir ?? '(in memory)'}`;
   log.info(
-    { event: 'relay.listening', url, database, trustedRoots: config.trustedRoots.length, web: config.webDir ?? 'off' },
+    {
+      event: 'relay.listening',
+      url,
+      database,
+      trustedRoots: config.trustedRoots.length,
+      web: config.webDir ?? 'off',
+      ...(partners && { network: partners.network, partners: partners.list().map((p) => p.networkId) }),
+    },
     `Liaison relay listening on ${url}`,
   );
   if (config.webDir && !existsSync(join(config.webDir, 'index.html'))) {
@@ -144,6 +165,10 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   // Right away: steps that fell due while this node (or the whole relay) was down run now.
   escalator.start();
   webhooks.start();
+  if (federation) {
+    forwarder = new Poller('federation', config.federationPollMs, () => runForwarding(deps, federation), track, log);
+    forwarder.start();
+  }
 
   const sweeper = setInterval(() => {
     void track(sweep()).catch((error) =>
@@ -165,6 +190,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
         closing = true;
         escalator.stop();
         webhooks.stop();
+        forwarder?.stop();
         clearInterval(sweeper);
         clearInterval(catchUp);
         httpServer.close();

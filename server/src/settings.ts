@@ -147,6 +147,26 @@ export const SETTINGS = {
     defaultDoc: 'none: nobody can register, and the relay says so at start',
     doc: 'network root files (`liaison network init` writes them)',
   }),
+  relayKey: define({
+    name: 'LIAISON_RELAY_KEY',
+    kind: text,
+    default: undefined,
+    defaultDoc: 'none: the relay does not federate',
+    doc: "this relay's signing key file for federation (`liaison relay key` writes it; docs/federation.md)",
+  }),
+  networkManifests: define({
+    name: 'LIAISON_NETWORK_MANIFESTS',
+    kind: paths,
+    default: [],
+    defaultDoc: 'none: the relay does not federate',
+    doc: "our network's manifest and each partner network's (`liaison network manifest`; docs/federation.md)",
+  }),
+  federationRetryMaxSeconds: define({
+    name: 'LIAISON_FEDERATION_RETRY_MAX_SECONDS',
+    kind: integer(1, 3600),
+    default: 60,
+    doc: 'longest wait between attempts at a partner relay that does not answer',
+  }),
   corsOrigins: define({
     name: 'LIAISON_CORS_ORIGINS',
     alias: 'CORS_ORIGINS',

@@ -42,6 +42,8 @@ export interface LaunchOptions {
   npmStartIn?: string;
   /** Run it as this user (and group) id: an unprivileged user when the tests run as root. */
   uid?: number;
+  /** The port to listen on (a relay named in a federation manifest is known by its origin before it starts); default a free one. */
+  port?: number;
   /** Called with what the process prints as it prints it, before it is up too. */
   onOutput?: (text: string) => void;
 }
@@ -103,7 +105,7 @@ export async function spawnRelay(
       return path;
     }),
   );
-  const port = await freePort();
+  const port = options.port ?? (await freePort());
   let output = '';
   let child: ChildProcess;
   const start = async () => {

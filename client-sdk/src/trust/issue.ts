@@ -6,8 +6,10 @@ import {
   encodeBase64url,
   encodeContactPointCertificate,
   encodeDeviceCertificate,
+  encodeNetworkManifest,
   encodeRevocation,
   encodeWebhookRegistration,
+  NetworkManifest,
   parseInput,
   Revocation,
   TrustedRoot,
@@ -85,4 +87,9 @@ export function registerWebhook(
   body: Unsigned<WebhookRegistration>,
 ): WebhookRegistration {
   return signed(WebhookRegistration, body, encodeWebhookRegistration, authorityKeyPair);
+}
+
+/** The network root names its relays and its partner networks (federation: docs/federation.md). */
+export function signNetworkManifest(rootKeyPair: IdentityKeyPair, body: Unsigned<NetworkManifest>): NetworkManifest {
+  return signed(NetworkManifest, body, encodeNetworkManifest, rootKeyPair);
 }

@@ -5,6 +5,7 @@ import express, { type NextFunction, type Request, type Response } from 'express
 import helmet from 'helmet';
 import { requestOrigin } from '../auth/addressed-origin.js';
 import { RelayError, reportFailure } from '../errors.js';
+import { federationRoutes } from '../federation/routes.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { sameSecret } from '../sodium.js';
 import { isReady } from '../storage/migrations.js';
@@ -46,6 +47,8 @@ export function createHttpApp(deps: RelayDeps): express.Express {
   });
   app.use(helmet());
   if (deps.config.corsOrigins.length > 0) app.use(cors({ origin: deps.config.corsOrigins }));
+  // Partner relays: signed over their raw bodies, which are larger (a batch of messages).
+  if (deps.federation) app.use('/federation/v1', federationRoutes(deps, deps.federation));
   app.use(express.json({ limit: LIMITS.maxHttpBodyBytes, strict: true }));
 
   app.get('/healthz', (_req, res) => {

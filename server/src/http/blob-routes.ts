@@ -2,6 +2,7 @@ import { blobChunkLength } from '@liaison/protocol';
 import type { DeviceIdentity } from '../auth/authenticator.js';
 import { removeBlob } from '../blobs/reaper.js';
 import { RelayError } from '../errors.js';
+import type { RemoteBlobs } from '../federation/remote-blobs.js';
 import type { RelayDeps } from '../relay-deps.js';
 import {
   type BlobRow,
@@ -37,6 +38,20 @@ async function visibleBlob(ctx: BlobRequest, as: 'uploader' | 'reader' | 'either
     ((as !== 'reader' && uploader) || (as !== 'uploader' && (await isBlobReader(ctx.deps.db, blobId, deviceId))));
   if (!row || !allowed) throw new RelayError('NOT_FOUND', 'no blob with this id is yours to use');
   return row;
+}
+
+/**
+ * For a blob not stored here, what the partner relay that holds it answers for this reader (an
+ * attachment sent from a partner network stays on its sender's relay); undefined for a blob here,
+ * or when no partner relay has it for this reader.
+ */
+async function elsewhere<T>(
+  ctx: BlobRequest,
+  ask: (blobs: RemoteBlobs, blobId: string, reader: string) => Promise<T | undefined>,
+): Promise<T | undefined> {
+  const remote = ctx.deps.federation?.blobs;
+  if (!remote || (await findBlob(ctx.deps.db, ctx.params.blobId))) return undefined;
+  return ask(remote, ctx.params.blobId, me(ctx).deviceId);
 }
 
 /** A blob the caller may read, once its upload is complete. */
@@ -76,7 +91,9 @@ export const BLOB_HANDLERS: Handlers<
     },
   },
   blobStatus: {
-    handle: async (ctx) => blobStatus(await visibleBlob(ctx, 'either')),
+    handle: async (ctx) =>
+      (await elsewhere(ctx, (remote, blobId, reader) => remote.status(blobId, reader))) ??
+      blobStatus(await visibleBlob(ctx, 'either')),
   },
   setBlobReaders: {
     handle: async (ctx) => {
@@ -108,6 +125,8 @@ export const BLOB_HANDLERS: Handlers<
   },
   getChunk: {
     handle: async (ctx) => {
+      const remote = await elsewhere(ctx, (blobs, blobId, reader) => blobs.chunk(blobId, ctx.params.index, reader));
+      if (remote) return remote;
       const row = await readableBlob(ctx);
       const { index } = ctx.params;
       if (index >= row.chunks) throw new RelayError('NOT_FOUND', `this blob has ${row.chunks} chunks`);
@@ -119,6 +138,8 @@ export const BLOB_HANDLERS: Handlers<
   },
   blobDownloaded: {
     handle: async (ctx) => {
+      const remote = await elsewhere(ctx, (blobs, blobId, reader) => blobs.downloaded(blobId, reader));
+      if (remote) return remote;
       const row = await readableBlob(ctx);
       const { deps } = ctx;
       const pending = await blobDownloaded(deps.db, row.blob_id, me(ctx).deviceId, deps.config.now());

@@ -20,12 +20,14 @@ import { signedBy, verifySignature } from '../sodium.js';
 import {
   applyRevocation,
   authorityCertificate,
+  currentDevicesOf,
   directoryEntry,
   registerDevice,
   searchDirectory,
   setAvailability,
   storedIssuerKey,
 } from '../storage/directory.js';
+import { foreignUrgentState } from '../storage/foreign.js';
 import { receiptsFor } from '../storage/messages.js';
 import { fetchBundles, prekeyCount, uploadPrekeys } from '../storage/prekeys.js';
 import { urgentStates } from '../storage/urgent.js';
@@ -78,6 +80,12 @@ export const ROUTES = routeTable({
       }
       await deps.auth.verifyProof(input.proof, 'register');
       await deps.auth.verifyChain(chain);
+      if (deps.federation?.partners.get(chain.authority.networkId)) {
+        throw new RelayError(
+          'FORBIDDEN',
+          `contact points of "${chain.authority.networkId}" register on their own network's relay, which federates with this one`,
+        );
+      }
       const now = deps.config.now();
       checkSignedPrekey(chain.device.deviceId, input.signedPrekey);
       checkKemPrekeys(chain.device.deviceId, input.kemPrekeys);
@@ -107,9 +115,12 @@ export const ROUTES = routeTable({
   bundles: {
     handle: async (ctx) => {
       await ctx.deps.limits.take(`bundles:${me(ctx).deviceId}`, ctx.deps.config.bundleFetchesPerMinute);
+      const { contactPointId } = ctx.params;
+      const foreign = await foreignBundles(ctx.deps, contactPointId, me(ctx).deviceId);
+      if (foreign) return foreign;
       const { response, low } = await fetchBundles(
         ctx.deps.db,
-        ctx.params.contactPointId,
+        contactPointId,
         me(ctx).deviceId,
         ctx.deps.config.now(),
       );
@@ -121,14 +132,19 @@ export const ROUTES = routeTable({
   contactPoint: {
     handle: async (ctx) => {
       const { contactPointId } = ctx.params;
-      const entry = await directoryEntry(ctx.deps.db, contactPointId, ctx.deps.config.now());
+      const entry =
+        (await directoryEntry(ctx.deps.db, contactPointId, ctx.deps.config.now())) ??
+        (await ctx.deps.federation?.directory.entry(contactPointId))?.entry;
       if (!entry) throw new RelayError('NOT_FOUND', `no contact point "${contactPointId}"`);
       return entry;
     },
   },
   directory: {
     limit: (config) => ({ name: 'directory', perMinute: config.directorySearchesPerMinute }),
-    handle: (ctx) => searchDirectory(ctx.deps.db, ctx.input, ctx.deps.config.now()),
+    handle: async (ctx) => {
+      const local = await searchDirectory(ctx.deps.db, ctx.input, ctx.deps.config.now());
+      return ctx.deps.federation ? ctx.deps.federation.directory.search(ctx.input, local) : local;
+    },
   },
   setAvailability: {
     handle: async (ctx) => {
@@ -149,7 +165,10 @@ export const ROUTES = routeTable({
   },
   urgent: {
     handle: async (ctx) => {
-      const [state] = await urgentStates(ctx.deps.db, [ctx.params.messageId]);
+      // One of ours escalating on a partner's relay: the state it last reported.
+      const [state = await foreignUrgentState(ctx.deps.db, ctx.params.messageId)] = await urgentStates(ctx.deps.db, [
+        ctx.params.messageId,
+      ]);
       const mine = me(ctx).contactPointId;
       const concerned =
         state?.senderContactPoint === mine || state?.levels.some((l) => l.releasedAt && l.contactPointId === mine);
@@ -280,4 +299,15 @@ async function checkWebhookRegistration(deps: RelayDeps, registration: WebhookRe
   if (!signedBy(authority.publicKey, encodeWebhookRegistration(body), signature)) {
     throw new RelayError('BAD_SIGNATURE', "the registration is not signed by the authority's key");
   }
+}
+
+/**
+ * The bundles of a contact point of a partner network, through its relay (undefined for one of
+ * ours, or when this relay does not federate). Ours are looked for first: an id registered here is
+ * never another network's.
+ */
+async function foreignBundles(deps: RelayDeps, contactPointId: string, requester: string) {
+  if (!deps.federation) return undefined;
+  if ((await currentDevicesOf(deps.db, [contactPointId], deps.config.now())).has(contactPointId)) return undefined;
+  return deps.federation.directory.bundles(contactPointId, requester);
 }

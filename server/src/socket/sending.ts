@@ -4,10 +4,11 @@ import { Batcher } from '../batcher.js';
 import { RelayError } from '../errors.js';
 import { CrashSwitch } from '../fault-injection.js';
 import type { RelayDeps } from '../relay-deps.js';
-import { currentDevicesOf } from '../storage/directory.js';
+import { currentDevicesOf, deviceChain } from '../storage/directory.js';
 import {
   acknowledgeDeliveries,
   fullQueues,
+  type MessageToStore,
   type RoutedReceipt,
   storedMessages,
   storeMessages,
@@ -17,6 +18,9 @@ import { escalationChainOf, type PlannedLevel } from '../storage/urgent.js';
 import { publishUrgent } from '../urgent/publish.js';
 import type { OfferedEnvelope } from './delivery-hub.js';
 import type { SendOrder } from './send-order.js';
+
+/** Contact points of partner networks, with their network and current devices as their relays last showed them. */
+type ForeignDevices = Map<string, { networkId: string; devices: string[] }>;
 
 /** Sends, and deliveries acknowledged, taken together in one database round trip each. */
 const MAX_BATCH = 256;
@@ -80,8 +84,7 @@ export class Sending {
     const idOf = (entry: { send: Send }) => entry.send.request.messageId;
     // Retries of messages stored before are answered as the first time, whatever changed since.
     const before = await storedMessages(db, entries.map(idOf));
-    const devices = await currentDevicesOf(
-      db,
+    const { devices, foreign } = await this.devicesOf(
       sends.flatMap((s) => [...recipientsOf(s.request), s.sender.contactPointId]),
       now,
     );
@@ -124,19 +127,14 @@ export class Sending {
       }
       return fullHere === 0;
     });
-    const inserted =
-      storable.length > 0
-        ? await storeMessages(
-            db,
-            storable.map((entry) => entry.send),
-            now,
-            config.envelopeTtlMs,
-          )
-        : new Set<string>();
+    const routed = await Promise.all(storable.map((entry) => this.routed(entry.send, foreign)));
+    const inserted = routed.length > 0 ? await storeMessages(db, routed, now, config.envelopeTtlMs) : new Set<string>();
     const batch = storable.length > 0 ? this.crash.committed() : 0;
     const committed: OfferedEnvelope[] = [];
-    for (const entry of storable) {
-      const { sender, request, order } = entry.send;
+    for (const [i, entry] of storable.entries()) {
+      const { sender, order } = entry.send;
+      // The envelopes stored here; those for partner networks went to the outbox.
+      const request = routed[i]?.request ?? entry.send.request;
       if (!inserted.has(request.messageId)) {
         // Stored by another node between our look and our insert.
         later.push(entry);
@@ -180,6 +178,7 @@ export class Sending {
       for (const d of devices) retriedTo.add(d);
     }
     this.deps.metrics.envelopesStored.inc(committed.length);
+    if (routed.some((m) => m.forwards && inserted.has(m.request.messageId))) this.deps.federation?.nudge();
     // Pushed once the senders' acknowledgements (sent as this batch's promises resolve) are on their way.
     setImmediate(() => {
       this.crash.noticing(batch);
@@ -207,10 +206,16 @@ export class Sending {
     }
     // The schema holds urgent messages to one recipient.
     const recipient = request.recipient as string;
-    const chain = await escalationChainOf(db, recipient);
+    const foreignEntry = (await currentDevicesOf(db, [recipient], now)).has(recipient)
+      ? undefined
+      : await this.deps.federation?.directory.entry(recipient);
+    // A partner network's contact point escalates on its own relay, against the chain its authority signed.
+    const chain = foreignEntry
+      ? foreignEntry.entry.contactPoint.escalationChain
+      : await escalationChainOf(db, recipient);
     // A sender named in the chain holds the message already: escalating to them would reach nobody new.
     const members = chain.filter((m) => m !== sender.contactPointId);
-    const devices = await currentDevicesOf(db, [recipient, sender.contactPointId, ...members], now);
+    const { devices, foreign } = await this.devicesOf([recipient, sender.contactPointId, ...members], now);
     const expected = expectedCopies(sender, request, devices);
     const levels: PlannedLevel[] = [{ contactPointId: recipient, devices: devices.get(recipient)?.length ?? 0 }];
     for (const [i, member] of chain.entries()) {
@@ -232,17 +237,72 @@ export class Sending {
       windowMs: 3600_000,
       failOpen: true,
     });
-    const stored = await storeMessages(db, [{ sender, request, levels }], now, config.envelopeTtlMs);
+    const message = await this.routed(send, foreign);
+    const stored = await storeMessages(
+      db,
+      [{ ...message, ...(!foreignEntry && { levels }) }],
+      now,
+      config.envelopeTtlMs,
+    );
     if (!stored.has(request.messageId)) {
       // Stored between our look and our insert: a retry through another node, or another sender's id.
       return await this.answerRetry(send, (await storedMessages(db, [request.messageId])).get(request.messageId));
     }
-    this.deps.metrics.envelopesStored.inc(request.envelopes.length);
+    this.deps.metrics.envelopesStored.inc(message.request.envelopes.length);
     this.deps.hub.envelopesStored(
-      request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
+      message.request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
     );
-    await publishUrgent(this.deps, [request.messageId]);
+    if (message.forwards) this.deps.federation?.nudge();
+    else await publishUrgent(this.deps, [request.messageId]);
     return { messageId: request.messageId, serverTime: now, duplicate: false };
+  }
+
+  /**
+   * Current devices of these contact points: ours from the database, and those of partner networks
+   * as their relays last showed them (`foreign` says which, and of which network).
+   */
+  private async devicesOf(
+    contactPointIds: readonly string[],
+    now: number,
+  ): Promise<{ devices: Map<string, string[]>; foreign: ForeignDevices }> {
+    const devices = await currentDevicesOf(this.deps.db, contactPointIds, now);
+    const unknown = contactPointIds.filter((id) => !devices.has(id));
+    const foreign: ForeignDevices =
+      unknown.length > 0 && this.deps.federation ? await this.deps.federation.directory.devicesOf(unknown) : new Map();
+    for (const [id, { devices: theirs }] of foreign) devices.set(id, theirs);
+    return { devices, foreign };
+  }
+
+  /**
+   * The message as stored here: the envelopes for our devices, and for each partner network the
+   * message cut down to that network's envelopes and recipients, with the sender's certificate
+   * chain, for its relay.
+   */
+  private async routed(send: Send, foreign: ForeignDevices): Promise<MessageToStore> {
+    const { sender, request } = send;
+    const networkOf = new Map<string, string>();
+    for (const { networkId, devices } of foreign.values()) for (const d of devices) networkOf.set(d, networkId);
+    const byNetwork = new Map<string, SendRequest['envelopes']>();
+    for (const e of request.envelopes) {
+      const networkId = networkOf.get(e.recipientDevice);
+      if (networkId) byNetwork.set(networkId, [...(byNetwork.get(networkId) ?? []), e]);
+    }
+    if (byNetwork.size === 0) return { sender, request };
+    const chain = await deviceChain(this.deps.db, sender.deviceId);
+    if (!chain) throw new RelayError('UNAUTHENTICATED', 'this device is no longer registered');
+    const forwards = [...byNetwork].map(([networkId, envelopes]) => {
+      const theirs = (id: string) => foreign.get(id)?.networkId === networkId;
+      const addressed = request.recipients
+        ? { recipients: request.recipients.filter(theirs) }
+        : { recipient: request.recipient as string };
+      const { recipient: _recipient, recipients: _recipients, ...rest } = request;
+      return {
+        networkId,
+        message: { kind: 'message' as const, sender: chain, request: { ...rest, ...addressed, envelopes } },
+      };
+    });
+    const local = request.envelopes.filter((e) => !networkOf.has(e.recipientDevice));
+    return { sender, request: { ...request, envelopes: local }, forwards };
   }
 
   /**

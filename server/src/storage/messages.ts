@@ -1,7 +1,8 @@
-import type { Envelope, Receipt, ReceiptStatus, SendRequest } from '@liaison/protocol';
+import type { Envelope, ForwardedMessage, Receipt, ReceiptStatus, SendRequest } from '@liaison/protocol';
 import { encodeBase64url } from '@liaison/protocol';
 import { type Kysely, sql } from 'kysely';
 import { RelayError } from '../errors.js';
+import { enqueueMessages } from './federation-outbox.js';
 import type { Database, Db } from './schema.js';
 import { type PlannedLevel, releasedContactPoints, startUrgent, stopEscalation } from './urgent.js';
 
@@ -16,11 +17,18 @@ export interface Sender {
   contactPointId: string;
 }
 
-/** A message to store: who sent it, what, and for an urgent one the levels planned at send time. */
+/**
+ * A message to store: who sent it, what (the envelopes for devices here), and for an urgent one
+ * escalating here the levels planned at send time. A message for contact points of partner
+ * networks carries what goes to each partner's relay; one a partner's relay forwarded names its
+ * network.
+ */
 export interface MessageToStore {
   sender: Sender;
   request: SendRequest;
   levels?: readonly PlannedLevel[];
+  forwards?: readonly { networkId: string; message: ForwardedMessage }[];
+  originNetwork?: string;
 }
 
 /**
@@ -36,11 +44,18 @@ export async function storeMessages(
   now: number,
   ttlMs: number,
 ): Promise<Set<string>> {
-  const urgent = messages.filter((m) => m.request.acknowledgeWithinMs !== undefined);
+  const urgent = messages.filter((m) => m.request.acknowledgeWithinMs !== undefined && m.levels !== undefined);
+  const forwards = messages.some((m) => m.forwards?.length);
   // Normal sends alone need no transaction around their one statement: a round trip less per batch.
-  if (urgent.length === 0) return insertMessages(db, messages, now, ttlMs);
+  if (urgent.length === 0 && !forwards) return insertMessages(db, messages, now, ttlMs);
   return db.transaction().execute(async (tx) => {
     const stored = await insertMessages(tx, messages, now, ttlMs);
+    // What goes to partner relays leaves with the message's commit, or not at all.
+    await enqueueMessages(
+      tx,
+      messages.flatMap((m) => (stored.has(m.request.messageId) ? (m.forwards ?? []) : [])),
+      now,
+    );
     for (const { sender, request, levels = [] } of urgent) {
       if (request.acknowledgeWithinMs === undefined || !stored.has(request.messageId)) continue;
       await startUrgent(
@@ -65,10 +80,11 @@ async function insertMessages(
   now: number,
   ttlMs: number,
 ): Promise<Set<string>> {
-  const rows = messages.map(({ sender, request }) => ({
+  const rows = messages.map(({ sender, request, originNetwork }) => ({
     id: request.messageId,
     sender,
     request,
+    originNetwork: originNetwork ?? null,
     // Urgent only: the deadline of level 0.
     deadline: request.acknowledgeWithinMs === undefined ? null : now + request.acknowledgeWithinMs,
   }));
@@ -78,13 +94,13 @@ async function insertMessages(
   );
   const { rows: stored } = await sql<{ message_id: string }>`
     with m as (
-      insert into messages (message_id, sender_device, sender_contact_point, recipient_contact_point, priority, created_at, server_time, deadline)
-      select id, sender_device, sender_contact_point, recipient, priority, created_at, ${now}::bigint, deadline
+      insert into messages (message_id, sender_device, sender_contact_point, recipient_contact_point, priority, created_at, server_time, deadline, origin_network)
+      select id, sender_device, sender_contact_point, recipient, priority, created_at, ${now}::bigint, deadline, origin_network
       from unnest(${rows.map((r) => r.id)}::uuid[], ${rows.map((r) => r.sender.deviceId)}::text[],
         ${rows.map((r) => r.sender.contactPointId)}::text[], ${rows.map((r) => r.request.recipient ?? null)}::text[],
         ${rows.map((r) => r.request.priority)}::text[], ${rows.map((r) => r.request.createdAt)}::bigint[],
-        ${rows.map((r) => r.deadline)}::bigint[])
-        as x(id, sender_device, sender_contact_point, recipient, priority, created_at, deadline)
+        ${rows.map((r) => r.deadline)}::bigint[], ${rows.map((r) => r.originNetwork)}::text[])
+        as x(id, sender_device, sender_contact_point, recipient, priority, created_at, deadline, origin_network)
       on conflict (message_id) do nothing
       returning message_id, sender_contact_point, recipient_contact_point, deadline
     ), mr as (
@@ -423,4 +439,52 @@ function toReceipt(row: {
 
 function routed(row: Parameters<typeof toReceipt>[0] & { sender_contact_point: string }): RoutedReceipt {
   return { to: row.sender_contact_point, receipt: toReceipt(row) };
+}
+
+/**
+ * A partner's relay refused a forwarded message for good: each of its recipients there gets an
+ * `expired` receipt, as an envelope that was never delivered does. Returns the receipts to route.
+ */
+export async function recordUndeliverable(
+  db: Db,
+  messageId: string,
+  contactPointIds: readonly string[],
+  now: number,
+): Promise<RoutedReceipt[]> {
+  const message = await db
+    .selectFrom('messages')
+    .select('sender_contact_point')
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
+  if (!message || contactPointIds.length === 0) return [];
+  const rows = contactPointIds.map((contactPointId) => ({
+    message_id: messageId,
+    sender_contact_point: message.sender_contact_point,
+    contact_point_id: contactPointId,
+    device_id: null,
+    status: 'expired',
+    at: now,
+  }));
+  await db.insertInto('receipts').values(rows).execute();
+  return rows.map(routed);
+}
+
+/** Records a receipt a partner's relay forwarded for one of our senders' messages; returns it to route. */
+export async function recordForwardedReceipt(db: Db, receipt: Receipt): Promise<RoutedReceipt | undefined> {
+  const message = await db
+    .selectFrom('messages')
+    .select(['sender_contact_point', 'origin_network'])
+    .where('message_id', '=', receipt.messageId)
+    .executeTakeFirst();
+  if (!message || message.origin_network !== null) return undefined;
+  const row = {
+    message_id: receipt.messageId,
+    sender_contact_point: message.sender_contact_point,
+    contact_point_id: receipt.contactPointId,
+    device_id: receipt.deviceId ?? null,
+    status: receipt.status,
+    at: receipt.at,
+  };
+  await db.insertInto('receipts').values(row).execute();
+  return routed(row);
 }

@@ -5,6 +5,7 @@ import * as blobs from './migrations/0003-blobs.js';
 import * as relayKeys from './migrations/0004-relay-keys.js';
 import * as kemPrekeys from './migrations/0005-kem-prekeys.js';
 import * as severalRecipients from './migrations/0006-several-recipients.js';
+import * as federation from './migrations/0007-federation.js';
 import type { Database } from './schema.js';
 
 /** Listed explicitly, in order: the same migrations for PGlite and PostgreSQL. */
@@ -15,6 +16,7 @@ const MIGRATIONS: Record<string, Migration> = {
   '0004-relay-keys': relayKeys,
   '0005-kem-prekeys': kemPrekeys,
   '0006-several-recipients': severalRecipients,
+  '0007-federation': federation,
 };
 
 export async function migrate(db: Kysely<Database>): Promise<void> {

@@ -137,13 +137,15 @@ async function takeKemPrekey(db: Db, deviceId: string): Promise<KemPrekey | unde
  *
  * A KEM prekey is added only when the requesting device has a last-resort KEM prekey here, that
  * is, speaks hybrid sessions itself: an SDK from before them never gets a field it does not know,
- * and never spends the one-time KEM prekeys of the devices it fetches.
+ * and never spends the one-time KEM prekeys of the devices it fetches. A partner network's relay
+ * fetching for one of its devices says which it is (`requesterHybrid`).
  */
 export async function fetchBundles(
   db: Kysely<Database>,
   contactPointId: string,
   requesterDeviceId: string,
   now: number,
+  requesterHybrid?: boolean,
 ): Promise<{ response: BundlesResponse; low: { deviceId: string; count: PrekeyCount }[] }> {
   return db.transaction().execute(async (tx) => {
     const contactPoint = await tx
@@ -153,7 +155,7 @@ export async function fetchBundles(
       .where('not_after', '>', now)
       .executeTakeFirst();
     if (!contactPoint) throw new RelayError('NOT_FOUND', `no contact point "${contactPointId}"`);
-    const hybrid = await hasLastResortKemPrekey(tx, requesterDeviceId);
+    const hybrid = requesterHybrid ?? (await hasLastResortKemPrekey(tx, requesterDeviceId));
     const devices = await tx
       .selectFrom('devices')
       .innerJoin('signed_prekeys', 'signed_prekeys.device_id', 'devices.device_id')

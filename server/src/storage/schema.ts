@@ -3,7 +3,9 @@ import type {
   Availability,
   ContactPointCertificate,
   DeviceCertificate,
+  DirectoryEntry,
   Revocation,
+  UrgentState,
   WebhookAlert,
 } from '@liaison/protocol';
 import type { Generated, JSONColumnType, Kysely, Transaction } from 'kysely';
@@ -35,6 +37,12 @@ export interface Database {
   blob_readers: BlobReadersTable;
   blob_chunks: BlobChunksTable;
   relay_keys: RelayKeysTable;
+  foreign_contact_points: ForeignContactPointsTable;
+  foreign_devices: ForeignDevicesTable;
+  federation_outbox: FederationOutboxTable;
+  federation_peers: FederationPeersTable;
+  federation_receipts_seen: FederationReceiptsSeenTable;
+  foreign_urgent_states: ForeignUrgentStatesTable;
 }
 
 export interface ContactPointsTable {
@@ -101,6 +109,8 @@ export interface MessagesTable {
   created_at: number;
   server_time: number;
   deadline: number | null;
+  /** The partner network whose relay forwarded it; null for a message sent here. */
+  origin_network: Generated<string | null>;
 }
 
 /** The recipients of a message to several contact points, one row each. */
@@ -229,4 +239,49 @@ export interface RelayKeysTable {
   name: string;
   key: Uint8Array;
   created_at: number;
+}
+
+/** A contact point of a partner network, as its relay last showed it (verified to that network's root). */
+export interface ForeignContactPointsTable {
+  contact_point_id: string;
+  network_id: string;
+  entry: JSONColumnType<DirectoryEntry>;
+  fetched_at: number;
+}
+
+/** The current devices of the foreign contact points above. */
+export interface ForeignDevicesTable {
+  device_id: string;
+  contact_point_id: string;
+  network_id: string;
+}
+
+/** What goes to a partner relay, in `seq` order: messages (payload: the forwarded message), receipts, urgent states. */
+export interface FederationOutboxTable {
+  seq: Generated<number>;
+  network_id: string;
+  kind: 'message' | 'receipt' | 'urgent';
+  message_id: string | null;
+  payload: JSONColumnType<object> | null;
+  created_at: number;
+}
+
+/** Each partner's forwarding state: which node holds its outbox until when, and the backoff after failures. */
+export interface FederationPeersTable {
+  network_id: string;
+  lease_until: Generated<number>;
+  failures: Generated<number>;
+  next_attempt_at: Generated<number>;
+}
+
+export interface FederationReceiptsSeenTable {
+  network_id: string;
+  remote_id: number;
+  at: number;
+}
+
+export interface ForeignUrgentStatesTable {
+  message_id: string;
+  state: JSONColumnType<UrgentState>;
+  updated_at: number;
 }

@@ -1,0 +1,234 @@
+import {
+  type BundlesResponse,
+  BundlesResponse as BundlesSchema,
+  type CertificateChain,
+  type DirectoryEntry,
+  DirectoryEntry as DirectoryEntrySchema,
+  type DirectoryPage,
+  DirectoryPage as DirectoryPageSchema,
+  type DirectoryQuery,
+  LIMITS,
+  type TrustContext,
+  verifyContactPoint,
+  verifyDevice,
+} from '@liaison/protocol';
+import type { Kysely } from 'kysely';
+import { RelayError } from '../errors.js';
+import type { Logger } from '../log.js';
+import type { RelayMetrics } from '../metrics.js';
+import { verifySignature } from '../sodium.js';
+import { hasLastResortKemPrekey } from '../storage/directory.js';
+import { type ForeignEntry, foreignEntries, saveForeignEntry } from '../storage/foreign.js';
+import type { Database } from '../storage/schema.js';
+import type { Partners } from './partners.js';
+import { type PeerClient, PeerUnavailable } from './peer-client.js';
+
+/** A cached entry younger than this is used as it is; older, it is asked for again when its relay answers. */
+const FRESH_MS = 30_000;
+
+/**
+ * Contact points of partner networks, as their relays show them: looked up through the partner's
+ * relay, checked against that network's root (a relay speaks only for its own network's contact
+ * points), and cached, so that sends keep working while the partner's relay is away. The SDK checks
+ * every chain again itself: this cache only decides where envelopes go.
+ */
+export class ForeignDirectory {
+  constructor(
+    private readonly db: Kysely<Database>,
+    private readonly partners: Partners,
+    private readonly peers: PeerClient,
+    private readonly metrics: RelayMetrics,
+    private readonly log: Logger,
+    private readonly now: () => number,
+  ) {}
+
+  /**
+   * Checks what a partner's relay says of one of its contact points: a chain to that network's root
+   * (a contact point of another network is refused, and counted), and each listed device certified
+   * by it. Returns the entry with the devices that verify.
+   */
+  verified(networkId: string, entry: DirectoryEntry): DirectoryEntry {
+    const ctx = this.trust(networkId);
+    if (entry.authority.networkId !== networkId || entry.contactPoint.networkId !== networkId) {
+      this.metrics.federationRefused.inc({ reason: 'foreign-claim' });
+      throw new RelayError(
+        'CHAIN_MISMATCH',
+        `the relay of "${networkId}" spoke for a contact point of "${entry.contactPoint.networkId}"`,
+      );
+    }
+    const verdict = verifyContactPoint(entry, ctx);
+    if (!verdict.ok) throw new RelayError(verdict.code, verdict.message);
+    const devices = entry.devices.filter((device) => verifyDevice({ ...entry, device }, ctx).ok);
+    return { ...entry, devices };
+  }
+
+  /** Checks a foreign sender's chain the same way: of the network whose relay forwarded it, and valid now. */
+  verifiedSender(networkId: string, chain: CertificateChain): void {
+    if (chain.authority.networkId !== networkId || chain.contactPoint.networkId !== networkId) {
+      this.metrics.federationRefused.inc({ reason: 'foreign-claim' });
+      throw new RelayError(
+        'CHAIN_MISMATCH',
+        `the relay of "${networkId}" forwarded a message from a contact point of "${chain.contactPoint.networkId}"`,
+      );
+    }
+    const verdict = verifyDevice(chain, this.trust(networkId));
+    if (!verdict.ok) throw new RelayError(verdict.code, verdict.message);
+  }
+
+  /**
+   * The entry of a contact point that is not ours: fresh from its relay when the cached one is old
+   * (or `refresh`), the cached one when its relay does not answer. Undefined when no partner knows it.
+   */
+  async entry(contactPointId: string, options: { refresh?: boolean } = {}): Promise<ForeignEntry | undefined> {
+    const cached = (await foreignEntries(this.db, [contactPointId])).get(contactPointId);
+    if (cached && !options.refresh && this.now() - cached.fetchedAt < FRESH_MS) return cached;
+    const networks = cached ? [cached.networkId] : this.partners.list().map((p) => p.networkId);
+    const path = `/federation/v1/contact-points/${encodeURIComponent(contactPointId)}`;
+    const answers = await Promise.allSettled(
+      networks.map(async (networkId) => {
+        const entry = await this.peers.json(networkId, 'GET', path, DirectoryEntrySchema);
+        if (entry.contactPoint.contactPointId !== contactPointId) {
+          throw new RelayError('CHAIN_MISMATCH', 'the partner relay answered for another contact point');
+        }
+        return { networkId, entry: this.verified(networkId, entry) };
+      }),
+    );
+    const found = answers.find((a) => a.status === 'fulfilled');
+    if (found?.status === 'fulfilled') {
+      const now = this.now();
+      await saveForeignEntry(this.db, found.value.networkId, found.value.entry, now);
+      return { ...found.value, fetchedAt: now };
+    }
+    for (const answer of answers) {
+      if (answer.status === 'rejected' && !(answer.reason instanceof RelayError)) throw answer.reason;
+    }
+    // The partner that has it is away: what we knew still routes messages (its relay checks them again).
+    if (cached && answers.some((a) => a.status === 'rejected' && a.reason instanceof PeerUnavailable)) return cached;
+    return undefined;
+  }
+
+  /**
+   * Current devices of each of these contact points that a partner network has, as
+   * `currentDevicesOf` gives ours. Sends wait for no partner relay they need not: a cached entry is
+   * used as it is and refreshed behind the send when old (a device added there in the meantime
+   * shows up in the sends after that); only a contact point never seen is looked up first.
+   */
+  async devicesOf(contactPointIds: readonly string[]): Promise<Map<string, { networkId: string; devices: string[] }>> {
+    const ids = [...new Set(contactPointIds)];
+    const cached = await foreignEntries(this.db, ids);
+    const found = new Map<string, { networkId: string; devices: string[] }>();
+    await Promise.all(
+      ids.map(async (id) => {
+        let foreign = cached.get(id);
+        if (!foreign) foreign = await this.entry(id);
+        else if (this.now() - foreign.fetchedAt >= FRESH_MS) {
+          void this.entry(id, { refresh: true }).catch((error) =>
+            this.log.warn(
+              { event: 'federation.lookup-failed', code: error instanceof RelayError ? error.code : 'INTERNAL' },
+              'a foreign contact point could not be looked up again',
+            ),
+          );
+        }
+        if (foreign) {
+          found.set(id, { networkId: foreign.networkId, devices: foreign.entry.devices.map((d) => d.deviceId).sort() });
+        }
+      }),
+    );
+    return found;
+  }
+
+  /**
+   * A foreign contact point's prekey bundles, from its relay (which hands out its one-time prekeys,
+   * once each, as for its own devices); the devices they name refresh the cached entry.
+   */
+  async bundles(contactPointId: string, requester: string): Promise<BundlesResponse | undefined> {
+    const foreign = await this.entry(contactPointId);
+    if (!foreign) return undefined;
+    // Whether the requester speaks hybrid sessions, as its KEM prekeys here show: its partner cannot tell.
+    const hybrid = await hasLastResortKemPrekey(this.db, requester);
+    const query = new URLSearchParams({ requester, hybrid: String(hybrid) });
+    const path = `/federation/v1/contact-points/${encodeURIComponent(contactPointId)}/bundles?${query}`;
+    const response = await this.peers.json(foreign.networkId, 'GET', path, BundlesSchema);
+    const entry = this.verified(foreign.networkId, {
+      authority: response.authority,
+      contactPoint: response.contactPoint,
+      devices: response.bundles.map((b) => b.device),
+      availability: foreign.entry.availability,
+    });
+    if (entry.contactPoint.contactPointId !== contactPointId) {
+      throw new RelayError('CHAIN_MISMATCH', 'the partner relay answered for another contact point');
+    }
+    await saveForeignEntry(this.db, foreign.networkId, entry, this.now());
+    return response;
+  }
+
+  /**
+   * A directory search across our network and our partners': each relay searches its own, the
+   * pages merge in contact point order (the cursor is the last id, valid for every relay). A
+   * partner that does not answer is left out of this page, and logged.
+   */
+  async search(query: DirectoryQuery, local: DirectoryPage): Promise<DirectoryPage> {
+    const limit = query.limit ?? 20;
+    const networks = this.partners
+      .list()
+      .map((p) => p.networkId)
+      .filter((n) => query.network === undefined || query.network === n);
+    if (networks.length === 0) return local;
+    const params = new URLSearchParams(
+      Object.entries(query).flatMap(([k, v]) => (v === undefined ? [] : [[k, String(v)] as [string, string]])),
+    );
+    const pages = await Promise.all(
+      networks.map(async (networkId) => {
+        try {
+          const page = await this.peers.json(
+            networkId,
+            'GET',
+            `/federation/v1/directory?${params}`,
+            DirectoryPageSchema,
+          );
+          const entries = page.entries.flatMap((entry) => {
+            try {
+              return [{ networkId, entry: this.verified(networkId, entry) }];
+            } catch {
+              return [];
+            }
+          });
+          return { entries, more: page.nextCursor !== undefined };
+        } catch (error) {
+          this.log.warn(
+            {
+              event: 'federation.search-failed',
+              networkId,
+              code: error instanceof RelayError ? error.code : 'INTERNAL',
+            },
+            'a partner relay did not answer a directory search',
+          );
+          return { entries: [], more: false };
+        }
+      }),
+    );
+    const localEntries = local.entries.map((entry) => ({ networkId: undefined, entry }));
+    const merged = [...localEntries, ...pages.flatMap((p) => p.entries)]
+      .sort((a, b) => compare(a.entry.contactPoint.contactPointId, b.entry.contactPoint.contactPointId))
+      .filter(
+        (x, i, all) => i === 0 || all[i - 1]?.entry.contactPoint.contactPointId !== x.entry.contactPoint.contactPointId,
+      );
+    const page = merged.slice(0, Math.min(limit, LIMITS.maxDirectoryPage));
+    const now = this.now();
+    for (const { networkId, entry } of page) if (networkId) await saveForeignEntry(this.db, networkId, entry, now);
+    const more = merged.length > page.length || local.nextCursor !== undefined || pages.some((p) => p.more);
+    const last = page.at(-1)?.entry.contactPoint.contactPointId;
+    return { entries: page.map((x) => x.entry), ...(more && last && { nextCursor: last }) };
+  }
+
+  private trust(networkId: string): TrustContext {
+    const root = this.partners.root(networkId);
+    if (!root) throw new RelayError('FORBIDDEN', `"${networkId}" is not a partner network`);
+    return { trustedRoots: [root], revocations: [], now: this.now(), verifySignature };
+  }
+}
+
+/** Code point order, as PostgreSQL's "C" collation and every relay's cursor compare ids. */
+function compare(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

@@ -1,0 +1,82 @@
+import {
+  checkPartnership,
+  decodeBase64url,
+  encodeBase64url,
+  manifestSignedBy,
+  type NetworkManifest,
+  type Partnership,
+  type TrustedRoot,
+} from '@liaison/protocol';
+import { SettingError } from '../setting-error.js';
+import { signingKeyPair, verifySignature } from '../sodium.js';
+
+/** What the relay is told about federation: its signing key, and the manifests of its network and its partners. */
+export interface FederationConfig {
+  /** The 32-byte seed of this relay's Ed25519 signing key (`liaison relay key`). */
+  signingSeed: Uint8Array;
+  /** Our network's manifest and each partner's (`liaison network manifest`). */
+  manifests: NetworkManifest[];
+}
+
+/**
+ * Who this relay federates with, as the manifests establish it: our network (the manifest naming
+ * our signing key, signed by a root we trust), and each partner whose manifest and ours name each
+ * other. Built once at start; a manifest that does not hold stops the start with the reason.
+ */
+export class Partners {
+  readonly network: string;
+  /** Our relays' origins, as our manifest names them: the target of every request signed for us. */
+  readonly origins: readonly string[];
+  readonly key: { publicKey: Uint8Array; privateKey: Uint8Array };
+  private readonly partners = new Map<string, Partnership>();
+  private readonly keys = new Map<string, { networkId: string; key: Uint8Array }>();
+
+  constructor(config: FederationConfig, trustedRoots: readonly TrustedRoot[], variable = 'LIAISON_NETWORK_MANIFESTS') {
+    this.key = signingKeyPair(config.signingSeed);
+    const publicKey = encodeBase64url(this.key.publicKey);
+    const ours = config.manifests.filter((m) => m.relays.some((r) => r.signingKey === publicKey));
+    const own = ours[0];
+    if (!own || ours.length > 1) {
+      throw new SettingError(
+        variable,
+        config.manifests.map((m) => m.networkId).join(','),
+        `exactly one manifest naming this relay's signing key ${publicKey}`,
+      );
+    }
+    const root = trustedRoots.find((r) => r.networkId === own.networkId);
+    if (!root || !manifestSignedBy(own, root.publicKey, verifySignature)) {
+      throw new SettingError(variable, own.networkId, `our manifest signed by the trusted root of "${own.networkId}"`);
+    }
+    this.network = own.networkId;
+    this.origins = own.relays.filter((r) => r.signingKey === publicKey).map((r) => r.origin);
+    for (const theirs of config.manifests) {
+      if (theirs === own) continue;
+      const check = checkPartnership(own, root.publicKey, theirs, verifySignature);
+      if (!check.ok) throw new SettingError(variable, theirs.networkId, check.message);
+      this.partners.set(theirs.networkId, check.partnership);
+      for (const relay of theirs.relays) {
+        const key = decodeBase64url(relay.signingKey);
+        if (key) this.keys.set(relay.signingKey, { networkId: theirs.networkId, key });
+      }
+    }
+  }
+
+  list(): Partnership[] {
+    return [...this.partners.values()];
+  }
+
+  get(networkId: string): Partnership | undefined {
+    return this.partners.get(networkId);
+  }
+
+  /** The partner network whose relay holds this signing key (base64url), and the key's bytes. */
+  byKey(keyid: string): { networkId: string; key: Uint8Array } | undefined {
+    return this.keys.get(keyid);
+  }
+
+  /** The partner's root, in the form chain checks take. */
+  root(networkId: string): TrustedRoot | undefined {
+    const partner = this.partners.get(networkId);
+    return partner && { networkId, name: networkId, publicKey: partner.rootKey };
+  }
+}

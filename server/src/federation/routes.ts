@@ -1,0 +1,182 @@
+import {
+  BlobId,
+  ChunkIndex,
+  ContactPointId,
+  DeviceId,
+  DirectoryQuery,
+  FEDERATION_LIMITS,
+  ForwardBatch,
+} from '@liaison/protocol';
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+import { removeBlob } from '../blobs/reaper.js';
+import { checked, RelayError } from '../errors.js';
+import type { RelayDeps } from '../relay-deps.js';
+import { blobDownloaded, blobStatus, findBlob, isBlobReader } from '../storage/blobs.js';
+import { directoryEntry, searchDirectory } from '../storage/directory.js';
+import { foreignDeviceNetworks } from '../storage/foreign.js';
+import { fetchBundles } from '../storage/prekeys.js';
+import type { Federation } from './federation.js';
+import { verifyRequest } from './http-signature.js';
+import { receiveBatch } from './inbox.js';
+
+/** Requests one partner relay may make per minute (lookups and batches together). */
+const REQUESTS_PER_MINUTE = 6000;
+
+const Reader = z.strictObject({ reader: DeviceId });
+const Requester = z.strictObject({ requester: DeviceId, hybrid: z.enum(['true', 'false']) });
+
+/**
+ * What partner relays may ask of this one, under /federation/v1: deliver batches (messages to our
+ * contact points, receipts and urgent states for our senders), and look up our own network's
+ * contact points, their prekey bundles and the attachments their devices may read. Every request
+ * must be signed by a relay of a partner network (its manifest and ours naming each other), for
+ * this relay's origin, recently, and only once.
+ */
+export function federationRoutes(deps: RelayDeps, federation: Federation): express.Router {
+  const { partners } = federation;
+  const router = express.Router();
+  router.use(express.raw({ type: () => true, limit: FEDERATION_LIMITS.maxBatchBodyBytes }));
+  router.use(async (req: Request, res: Response, next) => {
+    res.locals.networkId = await authenticatePeer(deps, federation, req);
+    next();
+  });
+  const network = (res: Response) => res.locals.networkId as string;
+  const json = (req: Request): unknown => {
+    const body = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
+    try {
+      return JSON.parse(body.toString('utf8'));
+    } catch {
+      throw new RelayError('INVALID_INPUT', 'the body is not JSON');
+    }
+  };
+
+  router.post('/inbox', async (req, res) => {
+    const { items } = checked(ForwardBatch, json(req));
+    res.json({ outcomes: await receiveBatch(deps, federation, network(res), items) });
+  });
+
+  router.get('/contact-points/:contactPointId', async (req, res) => {
+    const id = checked(ContactPointId, req.params.contactPointId);
+    const entry = await directoryEntry(deps.db, id, deps.config.now());
+    // Our own network's contact points only: we do not speak for anyone else's.
+    if (!entry || entry.contactPoint.networkId !== partners.network) {
+      throw new RelayError('NOT_FOUND', `no contact point "${id}" in "${partners.network}"`);
+    }
+    res.json(entry);
+  });
+
+  router.get('/contact-points/:contactPointId/bundles', async (req, res) => {
+    const id = checked(ContactPointId, req.params.contactPointId);
+    const { requester, hybrid } = checked(Requester, { ...req.query });
+    const entry = await directoryEntry(deps.db, id, deps.config.now());
+    if (!entry || entry.contactPoint.networkId !== partners.network) {
+      throw new RelayError('NOT_FOUND', `no contact point "${id}" in "${partners.network}"`);
+    }
+    // One-time prekeys are spent on each fetch: each requesting device of the partner counts as ours do.
+    await deps.limits.take(`bundles:${network(res)}:${requester}`, deps.config.bundleFetchesPerMinute);
+    const { response, low } = await fetchBundles(deps.db, id, requester, deps.config.now(), hybrid === 'true');
+    for (const { deviceId, count } of low) deps.hub.prekeysLow(deviceId, count);
+    res.json(response);
+  });
+
+  router.get('/directory', async (req, res) => {
+    const query = checked(DirectoryQuery, { ...req.query });
+    if (query.network !== undefined && query.network !== partners.network) {
+      res.json({ entries: [] });
+      return;
+    }
+    res.json(await searchDirectory(deps.db, { ...query, network: partners.network }, deps.config.now()));
+  });
+
+  /** A blob of ours a device of the partner's network may read: named a reader by the uploader, and known to be of that network. */
+  const readable = async (req: Request, res: Response) => {
+    const blobId = checked(BlobId, req.params.blobId);
+    const { reader } = checked(Reader, { ...req.query });
+    const row = await findBlob(deps.db, blobId);
+    const ofNetwork = (await foreignDeviceNetworks(deps.db, [reader])).get(reader) === network(res);
+    if (!row || !ofNetwork || !(await isBlobReader(deps.db, blobId, reader))) {
+      throw new RelayError('NOT_FOUND', 'no blob with this id is for this reader');
+    }
+    return { row, reader };
+  };
+  router.get('/blobs/:blobId', async (req, res) => {
+    const { row } = await readable(req, res);
+    res.json(blobStatus(row));
+  });
+
+  router.get('/blobs/:blobId/chunks/:index', async (req, res) => {
+    const { row } = await readable(req, res);
+    const index = checked(ChunkIndex, req.params.index);
+    if (row.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
+    if (index >= row.chunks) throw new RelayError('NOT_FOUND', `this blob has ${row.chunks} chunks`);
+    const bytes = await deps.blobs.read(row.blob_id, index);
+    if (!bytes) throw new RelayError('NOT_FOUND', 'no such blob');
+    deps.metrics.blobBytes.inc({ direction: 'download' }, bytes.length);
+    res.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+  });
+
+  router.post('/blobs/:blobId/downloaded', async (req, res) => {
+    const { row, reader } = await readable(req, res);
+    if (row.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
+    const pending = await blobDownloaded(deps.db, row.blob_id, reader, deps.config.now());
+    if (pending === 0) await removeBlob(deps, row.blob_id);
+    res.json(blobStatus(row));
+  });
+
+  router.use(() => {
+    throw new RelayError('NOT_FOUND', 'no such federation endpoint');
+  });
+  return router;
+}
+
+/**
+ * The partner network whose relay signed this request, or a refusal (counted by reason): a key no
+ * partner relay holds, a signature that does not verify, a request made for another relay, one
+ * created too long ago or ahead, or one seen before.
+ */
+async function authenticatePeer(deps: RelayDeps, federation: Federation, req: Request): Promise<string> {
+  const { partners } = federation;
+  const refuse = (reason: string, error: RelayError): never => {
+    deps.metrics.federationRefused.inc({ reason });
+    throw error;
+  };
+  const host = req.get('host');
+  const origin = partners.origins.find((o) => new URL(o).host === host);
+  if (!origin) {
+    refuse('wrong-target', new RelayError('FORBIDDEN', 'the request is not addressed to an origin of this relay'));
+  }
+  const body = req.body instanceof Buffer ? new Uint8Array(req.body) : new Uint8Array(0);
+  let params: ReturnType<typeof verifyRequest>;
+  try {
+    params = verifyRequest(
+      {
+        method: req.method,
+        targetUri: `${origin}${req.originalUrl}`,
+        body,
+        headers: {
+          contentDigest: req.get('content-digest'),
+          signatureInput: req.get('signature-input'),
+          signature: req.get('signature'),
+        },
+      },
+      (keyid) => partners.byKey(keyid)?.key,
+    );
+  } catch (error) {
+    const code = error instanceof RelayError ? error.code : 'INTERNAL';
+    return refuse(code === 'FORBIDDEN' ? 'not-partner' : 'bad-signature', error as RelayError);
+  }
+  const networkId = partners.byKey(params.keyid)?.networkId as string;
+  const ageMs = deps.config.now() - params.created * 1000;
+  if (Math.abs(ageMs) > FEDERATION_LIMITS.maxRequestAgeMs) {
+    refuse('stale', new RelayError('EXPIRED', 'the request was not signed within the last few minutes'));
+  }
+  // Single use, for as long as the request could still pass the time check above.
+  const { count } = await deps.ephemeral.increment(
+    `federation-nonce:${params.keyid}:${params.nonce}`,
+    2 * FEDERATION_LIMITS.maxRequestAgeMs,
+  );
+  if (count > 1) refuse('replay', new RelayError('BAD_CHALLENGE', 'this signed request was received before'));
+  await deps.limits.take(`federation:${networkId}`, REQUESTS_PER_MINUTE);
+  return networkId;
+}

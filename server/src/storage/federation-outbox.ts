@@ -1,0 +1,135 @@
+import type { ForwardedMessage } from '@liaison/protocol';
+import { type Kysely, sql } from 'kysely';
+import type { Database, Db } from './schema.js';
+
+/** One item waiting for a partner relay. */
+export interface OutboxItem {
+  seq: number;
+  kind: 'message' | 'receipt' | 'urgent';
+  messageId: string | null;
+  /** A message: the forwarded message; a receipt: the receipt and its id; an urgent state: none (read when sent). */
+  payload: unknown;
+  createdAt: number;
+}
+
+/** Messages for partner relays, written in the transaction that stores the message here. */
+export async function enqueueMessages(
+  db: Db,
+  items: readonly { networkId: string; message: ForwardedMessage }[],
+  now: number,
+): Promise<void> {
+  if (items.length === 0) return;
+  await db
+    .insertInto('federation_outbox')
+    .values(
+      items.map(({ networkId, message }) => ({
+        network_id: networkId,
+        kind: 'message' as const,
+        message_id: message.request.messageId,
+        payload: JSON.stringify(message),
+        created_at: now,
+      })),
+    )
+    .execute();
+}
+
+/**
+ * Takes the partners whose outbox has items and is free (not held by a node, not backing off),
+ * each for `leaseMs`: FOR UPDATE SKIP LOCKED, so that nodes polling at once take different
+ * partners, and one partner's items leave in order from one node at a time. A node that dies
+ * holding a lease delays that partner until the lease runs out.
+ */
+export async function claimDuePeers(db: Kysely<Database>, now: number, leaseMs: number): Promise<string[]> {
+  // Partners with waiting items get their row first: receipts and urgent states are queued by triggers.
+  await sql`
+    insert into federation_peers (network_id)
+    select distinct network_id from federation_outbox
+    on conflict (network_id) do nothing`.execute(db);
+  const { rows } = await sql<{ network_id: string }>`
+    with due as (
+      select p.network_id from federation_peers p
+      where p.lease_until <= ${now} and p.next_attempt_at <= ${now}
+        and exists (select 1 from federation_outbox o where o.network_id = p.network_id)
+      for update skip locked
+    )
+    update federation_peers p set lease_until = ${now + leaseMs}
+    from due where p.network_id = due.network_id
+    returning p.network_id`.execute(db);
+  return rows.map((r) => r.network_id);
+}
+
+/** The oldest items for a partner, in order, up to `maxItems` and about `maxBytes` (at least one). */
+export async function outboxBatch(
+  db: Db,
+  networkId: string,
+  maxItems: number,
+  maxBytes: number,
+): Promise<OutboxItem[]> {
+  const { rows } = await sql<{
+    seq: number;
+    kind: OutboxItem['kind'];
+    message_id: string | null;
+    payload: unknown;
+    created_at: number;
+    total: number;
+  }>`
+    select seq, kind, message_id, payload, created_at,
+      sum(coalesce(octet_length(payload::text), 0)) over (order by seq) as total
+    from federation_outbox where network_id = ${networkId}
+    order by seq limit ${maxItems}`.execute(db);
+  const batch = rows.filter((r, i) => i === 0 || Number(r.total) <= maxBytes);
+  return batch.map((r) => ({
+    seq: Number(r.seq),
+    kind: r.kind,
+    messageId: r.message_id,
+    payload: r.payload,
+    createdAt: Number(r.created_at),
+  }));
+}
+
+/**
+ * The partner answered for these items: they leave the outbox, its backoff starts over, and the
+ * lease runs until `leaseUntil` (0 gives it up).
+ */
+export async function forwarded(
+  db: Kysely<Database>,
+  networkId: string,
+  seqs: readonly number[],
+  leaseUntil: number,
+): Promise<void> {
+  await db.transaction().execute(async (tx) => {
+    if (seqs.length > 0)
+      await tx
+        .deleteFrom('federation_outbox')
+        .where('seq', 'in', [...seqs])
+        .execute();
+    await tx
+      .updateTable('federation_peers')
+      .set({ failures: 0, next_attempt_at: 0, lease_until: leaseUntil })
+      .where('network_id', '=', networkId)
+      .execute();
+  });
+}
+
+/** The partner did not answer: try again after a delay that doubles from one second, up to `maxDelayMs`. */
+export async function forwardFailed(db: Db, networkId: string, now: number, maxDelayMs: number): Promise<number> {
+  const row = await db
+    .updateTable('federation_peers')
+    .set((eb) => ({
+      failures: eb('failures', '+', 1),
+      next_attempt_at: sql<number>`${now}::bigint + least(${maxDelayMs}::bigint, 1000 * power(2, least(failures, 30))::bigint)`,
+      lease_until: 0,
+    }))
+    .where('network_id', '=', networkId)
+    .returning('next_attempt_at')
+    .executeTakeFirst();
+  return Number(row?.next_attempt_at ?? now);
+}
+
+/** Items waiting for partners, and how long the oldest has waited. */
+export async function outboxBacklog(db: Db, now: number): Promise<{ depth: number; oldestMs: number }> {
+  const { rows } = await sql<{ depth: number; oldest: number | null }>`
+    select count(*)::int as depth, min(created_at) as oldest from federation_outbox`.execute(db);
+  const row = rows[0];
+  return { depth: row?.depth ?? 0, oldestMs: row?.oldest == null ? 0 : Math.max(0, now - Number(row.oldest)) };
+}

@@ -1,0 +1,103 @@
+import type { DirectoryEntry, UrgentState } from '@liaison/protocol';
+import type { Kysely } from 'kysely';
+import type { Database, Db } from './schema.js';
+
+/** A contact point of a partner network as its relay last showed it, and when. */
+export interface ForeignEntry {
+  networkId: string;
+  entry: DirectoryEntry;
+  fetchedAt: number;
+}
+
+/** Records a verified foreign entry and its current devices, replacing what was known. */
+export async function saveForeignEntry(db: Kysely<Database>, networkId: string, entry: DirectoryEntry, now: number) {
+  const contactPointId = entry.contactPoint.contactPointId;
+  await db.transaction().execute(async (tx) => {
+    await tx
+      .insertInto('foreign_contact_points')
+      .values({
+        contact_point_id: contactPointId,
+        network_id: networkId,
+        entry: JSON.stringify(entry),
+        fetched_at: now,
+      })
+      .onConflict((oc) =>
+        oc
+          .column('contact_point_id')
+          .doUpdateSet({ network_id: networkId, entry: JSON.stringify(entry), fetched_at: now }),
+      )
+      .execute();
+    await tx.deleteFrom('foreign_devices').where('contact_point_id', '=', contactPointId).execute();
+    if (entry.devices.length > 0) {
+      await tx
+        .insertInto('foreign_devices')
+        .values(
+          entry.devices.map((d) => ({
+            device_id: d.deviceId,
+            contact_point_id: contactPointId,
+            network_id: networkId,
+          })),
+        )
+        // A device id is its key: one listed under another contact point moves to this one.
+        .onConflict((oc) =>
+          oc.column('device_id').doUpdateSet({ contact_point_id: contactPointId, network_id: networkId }),
+        )
+        .execute();
+    }
+  });
+}
+
+export async function foreignEntries(db: Db, contactPointIds: readonly string[]): Promise<Map<string, ForeignEntry>> {
+  if (contactPointIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('foreign_contact_points')
+    .selectAll()
+    .where('contact_point_id', 'in', [...new Set(contactPointIds)])
+    .execute();
+  return new Map(
+    rows.map((r) => [r.contact_point_id, { networkId: r.network_id, entry: r.entry, fetchedAt: r.fetched_at }]),
+  );
+}
+
+/** The partner network of each of these devices that is a known foreign device. */
+export async function foreignDeviceNetworks(db: Db, deviceIds: readonly string[]): Promise<Map<string, string>> {
+  if (deviceIds.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('foreign_devices')
+    .select(['device_id', 'network_id'])
+    .where('device_id', 'in', [...new Set(deviceIds)])
+    .execute();
+  return new Map(rows.map((r) => [r.device_id, r.network_id]));
+}
+
+/** Records a receipt a partner relay forwarded, once: false when its id from that relay was seen before. */
+export async function firstSightOfReceipt(db: Db, networkId: string, remoteId: number, now: number): Promise<boolean> {
+  const row = await db
+    .insertInto('federation_receipts_seen')
+    .values({ network_id: networkId, remote_id: remoteId, at: now })
+    .onConflict((oc) => oc.columns(['network_id', 'remote_id']).doNothing())
+    .returning('remote_id')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Keeps the newest state a partner relay reported of an urgent message it escalates (states may arrive twice). */
+export async function saveForeignUrgentState(db: Db, state: UrgentState): Promise<void> {
+  const values = { state: JSON.stringify(state), updated_at: state.updatedAt };
+  await db
+    .insertInto('foreign_urgent_states')
+    .values({ message_id: state.messageId, ...values })
+    .onConflict((oc) =>
+      oc.column('message_id').doUpdateSet(values).where('foreign_urgent_states.updated_at', '<=', state.updatedAt),
+    )
+    .execute();
+}
+
+export async function foreignUrgentState(db: Db, messageId: string): Promise<UrgentState | undefined> {
+  const row = await db
+    .selectFrom('foreign_urgent_states')
+    .select('state')
+    .where('message_id', '=', messageId)
+    .executeTakeFirst();
+  return row?.state;
+}

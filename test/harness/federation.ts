@@ -1,0 +1,121 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { generateIdentityKeyPair, type IdentityKeyPair, signNetworkManifest } from '@liaison/client';
+import { encodeBase64url, type NetworkManifest, type TrustedRoot } from '@liaison/protocol';
+import { freshPostgresDatabase, type TestDatabase } from './databases.js';
+import { testNetwork } from './network.js';
+import { freePort, type RelayEnv, type RelayProcess, spawnRelay } from './relay-process.js';
+
+export type TestNetwork = Awaited<ReturnType<typeof testNetwork>>;
+
+/** One network of a federation under test: its root, its relay process, and what its secretariat signed. */
+export interface FederatedNetwork {
+  net: TestNetwork;
+  relay: RelayProcess;
+  origin: string;
+  relayKey: IdentityKeyPair;
+  manifest: NetworkManifest;
+}
+
+export interface Federation {
+  a: FederatedNetwork;
+  b: FederatedNetwork;
+  /** Both roots: what every client of either network trusts. */
+  roots: TrustedRoot[];
+  /** Folder of the key and manifest files. */
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export interface FederationOptions {
+  /** Network ids; default a Thai SEAJust relay and an Armenian CASC one. */
+  networks?: [string, string];
+  /** B's relay runs on PostgreSQL (A's always on PGlite, the embedded default). */
+  bOnPostgres?: boolean;
+  env?: { a?: RelayEnv; b?: RelayEnv };
+}
+
+/**
+ * Two networks, each with its own root, its own relay process on its own database (A on PGlite, B
+ * on PostgreSQL), a manifest each naming the other as partner, and each relay trusting both roots.
+ */
+export async function federatedRelays(options: FederationOptions = {}): Promise<Federation> {
+  const [idA, idB] = options.networks ?? ['seajust', 'casc'];
+  const [netA, netB] = await Promise.all([testNetwork(idA), testNetwork(idB)]);
+  const [portA, portB] = [await freePort(), await freePort()];
+  const dir = await mkdtemp(join(tmpdir(), 'liaison-federation-'));
+  const keyA = generateIdentityKeyPair();
+  const keyB = generateIdentityKeyPair();
+  const manifestA = manifestFor(netA, `http://127.0.0.1:${portA}`, keyA, [netB]);
+  const manifestB = manifestFor(netB, `http://127.0.0.1:${portB}`, keyB, [netA]);
+  const files = {
+    keyA: await writeJson(dir, 'a.relay-key.json', relayKeyFile(keyA)),
+    keyB: await writeJson(dir, 'b.relay-key.json', relayKeyFile(keyB)),
+    manifestA: await writeJson(dir, `${idA}.manifest.json`, manifestA),
+    manifestB: await writeJson(dir, `${idB}.manifest.json`, manifestB),
+  };
+  const roots = [netA.root, netB.root];
+  const database: TestDatabase | undefined = (options.bOnPostgres ?? true) ? await freshPostgresDatabase() : undefined;
+  const common = { LIAISON_URGENT_ACK_MIN_SECONDS: '1', LIAISON_FEDERATION_RETRY_MAX_SECONDS: '2' };
+  const relayA = await spawnRelay(
+    roots,
+    {
+      ...common,
+      LIAISON_RELAY_KEY: files.keyA,
+      LIAISON_NETWORK_MANIFESTS: `${files.manifestA},${files.manifestB}`,
+      ...options.env?.a,
+    },
+    { port: portA },
+  );
+  const relayB = await spawnRelay(
+    roots,
+    {
+      ...common,
+      LIAISON_RELAY_KEY: files.keyB,
+      LIAISON_NETWORK_MANIFESTS: `${files.manifestB},${files.manifestA}`,
+      ...(database && { LIAISON_DATABASE_URL: database.url }),
+      ...options.env?.b,
+    },
+    { port: portB },
+  );
+  return {
+    a: { net: netA, relay: relayA, origin: relayA.url, relayKey: keyA, manifest: manifestA },
+    b: { net: netB, relay: relayB, origin: relayB.url, relayKey: keyB, manifest: manifestB },
+    roots,
+    dir,
+    async stop() {
+      await Promise.all([relayA.stop(), relayB.stop()]);
+      await database?.drop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** A manifest signed by the network's root: one relay, and the given partners. */
+export function manifestFor(
+  net: TestNetwork,
+  origin: string,
+  relayKey: IdentityKeyPair,
+  partners: TestNetwork[],
+  version = 1,
+): NetworkManifest {
+  return signNetworkManifest(net.rootKeys, {
+    networkId: net.root.networkId,
+    version,
+    issuedAt: Date.now(),
+    relays: [{ origin, signingKey: encodeBase64url(relayKey.publicKey) }],
+    partners: partners.map((p) => ({ networkId: p.root.networkId, rootKey: p.root.publicKey })),
+  });
+}
+
+/** The relay key file: the 32-byte seed of its Ed25519 key (libsodium's private key is the seed, then the public key). */
+export function relayKeyFile(key: IdentityKeyPair): { seed: string; publicKey: string } {
+  return { seed: encodeBase64url(key.privateKey.subarray(0, 32)), publicKey: encodeBase64url(key.publicKey) };
+}
+
+export async function writeJson(dir: string, name: string, value: unknown): Promise<string> {
+  const path = join(dir, name);
+  await writeFile(path, JSON.stringify(value, null, 2));
+  return path;
+}
