@@ -12,7 +12,7 @@ import { joinCluster } from './cluster.js';
 import type { RelayConfig } from './config.js';
 import { failureForLog } from './errors.js';
 import { createFederation, type Federation } from './federation/federation.js';
-import { runForwarding } from './federation/forwarder.js';
+import { expireForwards, runForwarding } from './federation/forwarder.js';
 import { Partners } from './federation/partners.js';
 import { createHttpApp } from './http/app.js';
 import { createHttpServer } from './http/http-server.js';
@@ -154,6 +154,9 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     const expired = await expireEnvelopes(db, now);
     deps.metrics.envelopesExpired.inc(expired.length);
     for (const { to, receipt } of expired) deps.hub.receipt(to, receipt);
+    const forwards = await expireForwards(deps);
+    if (forwards > 0)
+      log.warn({ event: 'federation.expired', count: forwards }, 'messages for partner relays expired undelivered');
     await forgetOldMetadata(db, now - config.receiptRetentionMs);
     const blobs = await reapBlobs(deps);
     if (blobs > 0) log.info({ event: 'blobs.deleted', count: blobs }, 'attachments deleted');

@@ -8,7 +8,14 @@ import {
 } from '@liaison/protocol';
 import { failureForLog, RelayError } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
-import { claimDuePeers, forwarded, forwardFailed, type OutboxItem, outboxBatch } from '../storage/federation-outbox.js';
+import {
+  claimDuePeers,
+  expireOutbox,
+  forwarded,
+  forwardFailed,
+  type OutboxItem,
+  outboxBatch,
+} from '../storage/federation-outbox.js';
 import { recordUndeliverable } from '../storage/messages.js';
 import { urgentStates } from '../storage/urgent.js';
 import type { Federation } from './federation.js';
@@ -94,6 +101,21 @@ async function itemsOf(deps: RelayDeps, batch: readonly OutboxItem[]): Promise<{
     if (state) items.push({ seq: row.seq, item: { kind: 'urgent', state } });
   }
   return items;
+}
+
+/**
+ * Messages that waited for a partner's relay longer than an envelope is kept are given up, as an
+ * undelivered envelope is: their senders get `expired` receipts for the recipients there.
+ */
+export async function expireForwards(deps: RelayDeps): Promise<number> {
+  const now = deps.config.now();
+  const expired = await expireOutbox(deps.db, now - deps.config.envelopeTtlMs);
+  for (const { messageId, recipients } of expired) {
+    for (const { to, receipt } of await recordUndeliverable(deps.db, messageId, recipients, now)) {
+      deps.hub.receipt(to, receipt);
+    }
+  }
+  return expired.length;
 }
 
 async function refused(

@@ -133,3 +133,26 @@ export async function outboxBacklog(db: Db, now: number): Promise<{ depth: numbe
   const row = rows[0];
   return { depth: row?.depth ?? 0, oldestMs: row?.oldest == null ? 0 : Math.max(0, now - Number(row.oldest)) };
 }
+
+/**
+ * Deletes what has waited for a partner since before `before` (its relay away for longer than an
+ * envelope is kept). Returns the messages among them, with their recipients there, so that their
+ * senders are told.
+ */
+export async function expireOutbox(db: Db, before: number): Promise<{ messageId: string; recipients: string[] }[]> {
+  const rows = await db
+    .deleteFrom('federation_outbox')
+    .where('created_at', '<', before)
+    .returning(['kind', 'payload'])
+    .execute();
+  return rows.flatMap((row) => {
+    if (row.kind !== 'message') return [];
+    const { request } = row.payload as ForwardedMessage;
+    return [
+      {
+        messageId: request.messageId,
+        recipients: request.recipients ?? (request.recipient ? [request.recipient] : []),
+      },
+    ];
+  });
+}
