@@ -6,12 +6,15 @@ import {
   encodeBase64url,
   encodeContactPointCertificate,
   encodeDeviceCertificate,
+  encodeNetworkManifest,
   encodeRevocation,
   encodeWebhookRegistration,
+  NetworkManifest,
   parseInput,
   Revocation,
   TrustedRoot,
   type Unsigned,
+  type UnsignedNetworkManifest,
   WebhookRegistration,
 } from '@liaison/protocol';
 import type { z } from 'zod';
@@ -73,6 +76,11 @@ export function certifyDevice(accountKeyPair: IdentityKeyPair, body: Unsigned<De
 export function revoke(issuerKeyPair: IdentityKeyPair, body: Omit<Unsigned<Revocation>, 'issuerKey'>): Revocation {
   const full = { ...body, issuerKey: encodeBase64url(issuerKeyPair.publicKey) };
   return signed(Revocation, full, encodeRevocation, issuerKeyPair);
+}
+
+/** The network root names its relays and partner networks (docs/federation.md). */
+export function issueNetworkManifest(rootKeyPair: IdentityKeyPair, body: UnsignedNetworkManifest): NetworkManifest {
+  return signed(NetworkManifest, body, encodeNetworkManifest, rootKeyPair);
 }
 
 /**
