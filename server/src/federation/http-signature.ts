@@ -64,7 +64,12 @@ export function signRequest(
   };
   const base = ourBase(request.method, request.targetUri, digest, signed);
   const signature = signDetached(key.privateKey, new TextEncoder().encode(base));
-  const input = signatureParams(COVERED, { created: signed.created, keyid: signed.keyid, nonce: signed.nonce, tag: TAG });
+  const input = signatureParams(COVERED, {
+    created: signed.created,
+    keyid: signed.keyid,
+    nonce: signed.nonce,
+    tag: TAG,
+  });
   return {
     'content-digest': digest,
     'signature-input': `${LABEL}=${input}`,
@@ -87,7 +92,11 @@ export function verifyRequest(
     method: string;
     targetUri: string;
     body: Uint8Array;
-    headers: { contentDigest?: string | undefined; signatureInput?: string | undefined; signature?: string | undefined };
+    headers: {
+      contentDigest?: string | undefined;
+      signatureInput?: string | undefined;
+      signature?: string | undefined;
+    };
   },
   keyFor: (keyid: string) => Uint8Array | undefined,
 ): SignatureParams {
@@ -95,7 +104,10 @@ export function verifyRequest(
   const signature = SIGNATURE.exec(request.headers.signature ?? '');
   const digest = DIGEST.exec(request.headers.contentDigest ?? '');
   if (!input || !signature || !digest) {
-    throw new RelayError('UNAUTHENTICATED', 'a partner relay signs its requests (Signature-Input, Signature, Content-Digest)');
+    throw new RelayError(
+      'UNAUTHENTICATED',
+      'a partner relay signs its requests (Signature-Input, Signature, Content-Digest)',
+    );
   }
   const params: SignatureParams = {
     created: Number(input[1]),
