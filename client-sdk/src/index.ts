@@ -104,9 +104,9 @@ export {
   createNetworkRoot,
   designateContactPoint,
   issueAuthorityCertificate,
+  issueNetworkManifest,
   registerWebhook,
   revoke,
-  signNetworkManifest,
 } from './trust/issue.js';
 export { PEER_CACHE_LIMITS, type VerifiedEntry } from './trust/peer-directory.js';
 export { readStatement, type Statement } from './trust/statement.js';

@@ -3,7 +3,7 @@ import { decodeBase64url } from './base64url.js';
 import { encodeNetworkManifest } from './canonical.js';
 import { CertificateChain, type Unsigned } from './certificates.js';
 import { Receipt, SendRequest } from './envelope.js';
-import { Ed25519PublicKey, Ed25519Signature, NetworkId, PlainString, Timestamp } from './primitives.js';
+import { Ed25519PublicKey, Ed25519Signature, fixedBytes, NetworkId, PlainString, Timestamp } from './primitives.js';
 import { UrgentState } from './urgent.js';
 import type { SignatureCheck } from './verify.js';
 
@@ -43,6 +43,14 @@ export const ManifestPartner = z.strictObject({
   rootKey: Ed25519PublicKey,
 });
 export type ManifestPartner = z.infer<typeof ManifestPartner>;
+
+/**
+ * A relay's signing key on disk, as `liaison relay key` writes it (mode 0600) and the relay reads it
+ * from LIAISON_RELAY_KEY: the 32-byte Ed25519 seed, from which the key pair is made again. The
+ * public key is not stored beside it, so the file cannot hold two halves that disagree.
+ */
+export const RelayKeyFile = z.strictObject({ seed: fixedBytes(32) });
+export type RelayKeyFile = z.infer<typeof RelayKeyFile>;
 
 /** Signed by the network's root key; a newer version replaces an older one. */
 export const NetworkManifest = z

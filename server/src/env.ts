@@ -1,7 +1,7 @@
 import { readFileSync, statSync } from 'node:fs';
 import { dirname, join, resolve } from 'node:path';
-import { decodeBase64url, NetworkManifest, TrustedRoot } from '@liaison/protocol';
-import { z } from 'zod';
+import { decodeBase64url, NetworkManifest, RelayKeyFile, TrustedRoot } from '@liaison/protocol';
+import type { z } from 'zod';
 import { DEFAULTS, type RelayConfig } from './config.js';
 import { crashPlanFromEnv } from './fault-injection.js';
 import type { FederationConfig } from './federation/partners.js';
@@ -122,9 +122,6 @@ function webDir(value: string | undefined, path: (p: string) => string): string 
 const ROOT_FILE = 'a network root file (.root.json, as liaison network init writes it)';
 const MANIFEST_FILE = 'a network manifest (as liaison network manifest writes it)';
 const RELAY_KEY_FILE = 'a relay signing key file (as liaison relay key writes it)';
-
-/** The seed of the relay's signing key as its file holds it (never printed: it is a secret). */
-const RelayKeyFile = z.looseObject({ seed: z.string().regex(/^[A-Za-z0-9_-]{43}$/) });
 
 /** This relay's federation settings: both or neither of its signing key and the manifests. */
 function federation(keyPath: string | undefined, manifestPaths: string[]): FederationConfig | undefined {

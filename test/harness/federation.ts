@@ -1,8 +1,8 @@
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { generateIdentityKeyPair, type IdentityKeyPair, signNetworkManifest } from '@liaison/client';
-import { encodeBase64url, type NetworkManifest, type TrustedRoot } from '@liaison/protocol';
+import { generateIdentityKeyPair, type IdentityKeyPair, issueNetworkManifest } from '@liaison/client';
+import { encodeBase64url, type NetworkManifest, type RelayKeyFile, type TrustedRoot } from '@liaison/protocol';
 import { freshPostgresDatabase, type TestDatabase } from './databases.js';
 import { testNetwork } from './network.js';
 import { freePort, type RelayEnv, type RelayProcess, spawnRelay } from './relay-process.js';
@@ -100,7 +100,7 @@ export function manifestFor(
   partners: TestNetwork[],
   version = 1,
 ): NetworkManifest {
-  return signNetworkManifest(net.rootKeys, {
+  return issueNetworkManifest(net.rootKeys, {
     networkId: net.root.networkId,
     version,
     issuedAt: Date.now(),
@@ -109,9 +109,9 @@ export function manifestFor(
   });
 }
 
-/** The relay key file: the 32-byte seed of its Ed25519 key (libsodium's private key is the seed, then the public key). */
-export function relayKeyFile(key: IdentityKeyPair): { seed: string; publicKey: string } {
-  return { seed: encodeBase64url(key.privateKey.subarray(0, 32)), publicKey: encodeBase64url(key.publicKey) };
+/** The relay key file (as `liaison relay key` writes it): the 32-byte seed of its Ed25519 key, which libsodium's private key starts with. */
+export function relayKeyFile(key: IdentityKeyPair): RelayKeyFile {
+  return { seed: encodeBase64url(key.privateKey.subarray(0, 32)) };
 }
 
 export async function writeJson(dir: string, name: string, value: unknown): Promise<string> {

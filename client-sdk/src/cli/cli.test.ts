@@ -1,19 +1,15 @@
-import { execFile } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { promisify } from 'node:util';
+import { join } from 'node:path';
 import { encodeBase64url } from '@liaison/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateIdentityKeyPair } from '../crypto/keys.js';
 import { ready } from '../crypto/sodium.js';
 import { FileKeyStore } from '../key-store/file-key-store.js';
 import { createNetworkRoot, designateContactPoint, issueAuthorityCertificate } from '../trust/issue.js';
+import { runCli } from './__fixtures__/run-cli.js';
 
-const run = promisify(execFile);
-const repo = resolve(import.meta.dirname, '../../..');
-const liaison = join(repo, 'node_modules/.bin/liaison');
 let dir: string;
 
 beforeAll(async () => {
@@ -23,16 +19,7 @@ beforeAll(async () => {
 });
 afterAll(() => rm(dir, { recursive: true, force: true }));
 
-/** Runs the real `liaison` binary; resolves with its exit code and output, never throws on failure. */
-async function cli(...args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  try {
-    const { stdout, stderr } = await run(liaison, args, { cwd: dir, env: { ...process.env, LIAISON_PASSPHRASE: '' } });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const e = error as { code: number; stdout: string; stderr: string };
-    return { code: e.code, stdout: e.stdout, stderr: e.stderr };
-  }
-}
+const cli = (...args: string[]) => runCli(dir, ...args);
 
 /** A loopback port nothing listens on: bound, then released. */
 function closedPort(): Promise<number> {
@@ -149,7 +136,8 @@ describe('the liaison CLI', () => {
   it('lists every command in --help', async () => {
     const help = await cli('--help');
     expect(help.code).toBe(0);
-    for (const command of ['network init', 'key new', 'device new', 'device certify', 'revocation publish']) {
+    const commands = ['network init', 'key new', 'device new', 'device certify', 'revocation publish', 'relay key'];
+    for (const command of [...commands, 'network manifest', 'network manifest verify']) {
       expect(help.stdout).toContain(`liaison ${command} `);
     }
   });

@@ -43,12 +43,13 @@ function validity(ctx: CommandContext, defaultDays: number) {
   return { notBefore: ctx.now, notAfter: ctx.now + days * DAY };
 }
 
-function statementError(error: unknown, what: string): never {
+export function statementError(error: unknown, what: string): never {
   if (isLiaisonError(error)) throw new CliError(`cannot issue ${what}: ${error.message}`);
   throw error;
 }
 
-async function openKey(
+/** Opens a private key file and checks it is the key of `owner`, whose public key is known. */
+export async function openKey(
   ctx: CommandContext,
   path: string,
   expectedPublicKey: string,

@@ -3,6 +3,7 @@ import { ready } from '../crypto/sodium.js';
 import { CliError } from './cli-error.js';
 import type { CommandContext, Options } from './command-context.js';
 import * as commands from './commands.js';
+import { networkManifest, networkManifestVerify, relayKey } from './federation.js';
 import { revocationPublish } from './publish.js';
 
 const USAGE = `liaison — the admin tool for Liaison networks, authorities, contact points and devices
@@ -27,6 +28,18 @@ const USAGE = `liaison — the admin tool for Liaison networks, authorities, con
   liaison verify               --roots FILE[,FILE] --authority FILE --contact FILE [--device FILE]
                                [--revocations FILE,FILE]
 
+Federation (relays of partner networks deliver to each other):
+  liaison relay key            --out FILE
+                               (a relay's signing key, secret: the relay reads it from LIAISON_RELAY_KEY;
+                               prints the public key to name in the manifest)
+  liaison network manifest     --root NAME.root.json --root-key NAME.key --version N
+                               --relay ORIGIN=PUBLICKEY [--relay ...]
+                               [--partner NETWORK-ID=ROOT-PUBLICKEY ...] [--partner-root FILE.root.json ...]
+                               --out FILE
+                               (the root names its relays and partner networks; each option repeats)
+  liaison network manifest verify FILE --root NAME.root.json [--partner-manifest FILE ...]
+                               (what the manifest says, and whether each partnership is mutual)
+
 Private keys and device key stores are written encrypted, mode 0600. The passphrase comes from
 --passphrase-file FILE, else the LIAISON_PASSPHRASE variable, else the terminal. Nothing is ever
 overwritten. Exit codes: 0 done, 1 refused or failed, 2 not a valid command line.`;
@@ -35,6 +48,10 @@ interface Command {
   run: (ctx: CommandContext) => Promise<unknown>;
   /** The options it takes; any other is refused by name, so a mistyped one is not silently ignored. */
   options: readonly string[];
+  /** Those it takes more than once; any other given twice is refused, rather than one of the two ignored. */
+  repeatable?: readonly string[];
+  /** The one argument it takes after its words, as a refusal names it when missing. */
+  argument?: string;
 }
 
 // Commands that open or make a private key also take --passphrase-file.
@@ -77,13 +94,28 @@ const COMMANDS: Record<string, Command> = {
     options: ['relay', 'revocation', 'authority-cert', 'contact-cert'],
   },
   verify: { run: commands.verify, options: ['roots', 'authority', 'contact', 'device', 'revocations'] },
+  'relay key': { run: relayKey, options: ['out'] },
+  'network manifest': {
+    run: networkManifest,
+    options: ['root', 'root-key', 'version', 'relay', 'partner', 'partner-root', 'out', KEYED],
+    repeatable: ['relay', 'partner', 'partner-root'],
+  },
+  'network manifest verify': {
+    run: networkManifestVerify,
+    options: ['root', 'partner-manifest'],
+    repeatable: ['partner-manifest'],
+    argument: 'the manifest FILE to verify',
+  },
 };
+
+/** The most words a command has (`network manifest verify`). */
+const COMMAND_WORDS = Math.max(...Object.keys(COMMANDS).map((name) => name.split(' ').length));
 
 /** Every option any command takes, so that parsing knows which ones carry a value. */
 const ALL_OPTIONS = Object.fromEntries(
   Object.values(COMMANDS)
     .flatMap((c) => c.options)
-    .map((o) => [o, { type: 'string' as const }]),
+    .map((o) => [o, { type: 'string' as const, multiple: true }]),
 );
 
 /** A command line that cannot run: said on stderr, exit code 2. */
@@ -107,11 +139,12 @@ export async function run(argv: string[], environment: NodeJS.ProcessEnv): Promi
     console.error(USAGE);
     return 2;
   }
-  const { command, options } = parsed;
+  const { command, options, argument } = parsed;
   await ready();
   try {
     const outcome = await command.run({
       options,
+      argument,
       now: Date.now(),
       passphrase: { file: optionValue(options, KEYED), environment: environment.LIAISON_PASSPHRASE },
       print: (line) => console.log(line),
@@ -135,7 +168,9 @@ export async function run(argv: string[], environment: NodeJS.ProcessEnv): Promi
  * The command and its options. Parsing is lenient so that each mistake can be named: an unknown
  * command, an option this command does not take, an option without its value, a stray argument.
  */
-function parse(argv: string[]): { name: string; command: Command; options: Options } | 'help' | 'nothing' {
+function parse(
+  argv: string[],
+): { name: string; command: Command; options: Options; argument: string | undefined } | 'help' | 'nothing' {
   const { values, tokens } = parseArgs({
     args: argv,
     strict: false,
@@ -152,15 +187,22 @@ function parse(argv: string[]): { name: string; command: Command; options: Optio
   if (tokens.length === 0) return 'nothing';
   if (words.length === 0)
     throw new UsageError('liaison: a command line starts with the command, like "liaison key new --out NAME"');
-  // The longest run of leading words that names a command: `device certify`, `verify`.
-  let length = Math.min(words.length, 2);
+  // The longest run of leading words that names a command: `network manifest verify`, `device certify`, `verify`.
+  let length = Math.min(words.length, COMMAND_WORDS);
   while (length > 0 && !(words.slice(0, length).join(' ') in COMMANDS)) length--;
   if (length === 0) throw new UsageError(unknownCommand(words));
   const name = words.slice(0, length).join(' ');
   const command = COMMANDS[name] as Command;
   const rest = tokens.slice(length);
+  let argument: string | undefined;
   for (const token of rest) {
-    if (token.kind === 'positional') throw new UsageError(`liaison ${name}: unexpected argument "${token.value}"`);
+    if (token.kind === 'positional') {
+      if (command.argument === undefined || argument !== undefined) {
+        throw new UsageError(`liaison ${name}: unexpected argument "${token.value}"`);
+      }
+      argument = token.value;
+      continue;
+    }
     if (token.kind === 'option-terminator') continue;
     if (!command.options.includes(token.name)) {
       throw new UsageError(
@@ -169,7 +211,24 @@ function parse(argv: string[]): { name: string; command: Command; options: Optio
     }
     if (token.value === undefined) throw new UsageError(`liaison ${name}: ${token.rawName} needs a value`);
   }
-  return { name, command, options: values as Options };
+  if (command.argument !== undefined && argument === undefined) {
+    throw new UsageError(`liaison ${name}: ${command.argument} is missing`);
+  }
+  return { name, command, options: singleValues(name, command, values), argument };
+}
+
+/** Every option is parsed as a list; one the command does not take more than once becomes its one value. */
+function singleValues(name: string, command: Command, values: Record<string, unknown>): Options {
+  const options: Options = {};
+  for (const [option, value] of Object.entries(values)) {
+    if (!Array.isArray(value) || command.repeatable?.includes(option)) {
+      options[option] = value as Options[string];
+      continue;
+    }
+    if (value.length > 1) throw new UsageError(`liaison ${name}: --${option} is given more than once`);
+    options[option] = value[0] as string;
+  }
+  return options;
 }
 
 function unknownCommand(words: string[]): string {

@@ -14,6 +14,7 @@ import {
   Revocation,
   TrustedRoot,
   type Unsigned,
+  type UnsignedNetworkManifest,
   WebhookRegistration,
 } from '@liaison/protocol';
 import type { z } from 'zod';
@@ -77,6 +78,11 @@ export function revoke(issuerKeyPair: IdentityKeyPair, body: Omit<Unsigned<Revoc
   return signed(Revocation, full, encodeRevocation, issuerKeyPair);
 }
 
+/** The network root names its relays and partner networks (docs/federation.md). */
+export function issueNetworkManifest(rootKeyPair: IdentityKeyPair, body: UnsignedNetworkManifest): NetworkManifest {
+  return signed(NetworkManifest, body, encodeNetworkManifest, rootKeyPair);
+}
+
 /**
  * An authority registers (or, without `url`, removes) the webhook that gets metadata-only alerts
  * about urgent messages to its contact points. `secret` (32 random bytes, base64url) keys the
@@ -87,9 +93,4 @@ export function registerWebhook(
   body: Unsigned<WebhookRegistration>,
 ): WebhookRegistration {
   return signed(WebhookRegistration, body, encodeWebhookRegistration, authorityKeyPair);
-}
-
-/** The network root names its relays and its partner networks (federation: docs/federation.md). */
-export function signNetworkManifest(rootKeyPair: IdentityKeyPair, body: Unsigned<NetworkManifest>): NetworkManifest {
-  return signed(NetworkManifest, body, encodeNetworkManifest, rootKeyPair);
 }

@@ -85,7 +85,8 @@ const DIGEST = /^sha-256=:([A-Za-z0-9+/]{43}=):$/;
 /**
  * Checks a request's signature with the key its keyid names (`keyFor` answers undefined for a key
  * no partner relay holds), and that its body is the one signed. Returns the signature parameters;
- * the caller checks their time and nonce. Every failure is BAD_SIGNATURE or UNAUTHENTICATED.
+ * the caller checks their time and nonce. Headers missing or not in our one form: UNAUTHENTICATED;
+ * a key no partner relay holds: FORBIDDEN; a signature or body that does not match: BAD_SIGNATURE.
  */
 export function verifyRequest(
   request: {
@@ -103,7 +104,8 @@ export function verifyRequest(
   const input = INPUT.exec(request.headers.signatureInput ?? '');
   const signature = SIGNATURE.exec(request.headers.signature ?? '');
   const digest = DIGEST.exec(request.headers.contentDigest ?? '');
-  if (!input || !signature || !digest) {
+  // A nonce spelt other than canonically is malformed like the rest, not a matter of whose key it is.
+  if (!input || !signature || !digest || !decodeBase64url(input[3] as string)) {
     throw new RelayError(
       'UNAUTHENTICATED',
       'a partner relay signs its requests (Signature-Input, Signature, Content-Digest)',
@@ -115,7 +117,7 @@ export function verifyRequest(
     nonce: input[3] as string,
   };
   const key = keyFor(params.keyid);
-  if (!key || !decodeBase64url(params.nonce)) {
+  if (!key) {
     throw new RelayError('FORBIDDEN', 'the signing key is not one of a partner network relay');
   }
   const base = ourBase(request.method, request.targetUri, request.headers.contentDigest as string, params);
