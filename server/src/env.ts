@@ -119,9 +119,16 @@ function webDir(value: string | undefined, path: (p: string) => string): string 
   return dir;
 }
 
-const ROOT_FILE = 'a network root file (.root.json, as liaison network init writes it)';
-const MANIFEST_FILE = 'a network manifest (as liaison network manifest writes it)';
-const RELAY_KEY_FILE = 'a relay signing key file (as liaison relay key writes it)';
+/** What each kind of file is, and where it comes from: the words of a SettingError about it. */
+const ROOT_FILE = {
+  what: 'a network root',
+  expected: 'a network root file (.root.json, as liaison network init writes it)',
+};
+const MANIFEST_FILE = {
+  what: 'a network manifest',
+  expected: 'a network manifest (as liaison network manifest writes it)',
+};
+const RELAY_KEY_FILE = { what: 'a relay key', expected: 'a relay signing key file (as liaison relay key writes it)' };
 
 /** This relay's federation settings: both or neither of its signing key and the manifests. */
 function federation(keyPath: string | undefined, manifestPaths: string[]): FederationConfig | undefined {
@@ -130,14 +137,14 @@ function federation(keyPath: string | undefined, manifestPaths: string[]): Feder
     throw new SettingError(
       SETTINGS.relayKey.name,
       'nothing',
-      `${RELAY_KEY_FILE}, since LIAISON_NETWORK_MANIFESTS is set`,
+      `${RELAY_KEY_FILE.expected}, since ${SETTINGS.networkManifests.name} is set`,
     );
   }
   if (manifestPaths.length === 0) {
     throw new SettingError(
       SETTINGS.networkManifests.name,
       'nothing',
-      `${MANIFEST_FILE}, since LIAISON_RELAY_KEY is set`,
+      `${MANIFEST_FILE.expected}, since ${SETTINGS.relayKey.name} is set`,
     );
   }
   const key = readJsonFile(SETTINGS.relayKey.name, keyPath, RelayKeyFile, RELAY_KEY_FILE);
@@ -150,7 +157,12 @@ function federation(keyPath: string | undefined, manifestPaths: string[]): Feder
 }
 
 /** A JSON file the relay is configured with, or a SettingError that names its path and what is wrong with it. */
-function readJsonFile<S extends z.ZodType>(variable: string, path: string, schema: S, expected: string): z.output<S> {
+function readJsonFile<S extends z.ZodType>(
+  variable: string,
+  path: string,
+  schema: S,
+  { what, expected }: { what: string; expected: string },
+): z.output<S> {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -170,7 +182,7 @@ function readJsonFile<S extends z.ZodType>(variable: string, path: string, schem
   if (!parsed.success) {
     const issue = parsed.error.issues[0];
     const where = issue?.path.length ? `${issue.path.join('.')}: ` : '';
-    throw new SettingError(variable, `${path}, JSON that is not that (${where}${issue?.message})`, expected);
+    throw new SettingError(variable, `${path}, JSON that is not ${what} (${where}${issue?.message})`, expected);
   }
   return parsed.data;
 }

@@ -25,6 +25,9 @@ import { type PeerClient, PeerUnavailable } from './peer-client.js';
 
 /** A cached entry younger than this is used as it is; older, it is asked for again when its relay answers. */
 const FRESH_MS = 30_000;
+/** An id no partner knew is not asked for again for this long (a client cannot make us ask the partners in a loop). */
+const UNKNOWN_MS = 60_000;
+const MAX_UNKNOWN = 10_000;
 
 /**
  * Contact points of partner networks, as their relays show them: looked up through the partner's
@@ -33,6 +36,8 @@ const FRESH_MS = 30_000;
  * every chain again itself: this cache only decides where envelopes go.
  */
 export class ForeignDirectory {
+  private readonly unknown = new Map<string, number>();
+
   constructor(
     private readonly db: Kysely<Database>,
     private readonly partners: Partners,
@@ -82,6 +87,7 @@ export class ForeignDirectory {
   async entry(contactPointId: string, options: { refresh?: boolean } = {}): Promise<ForeignEntry | undefined> {
     const cached = (await foreignEntries(this.db, [contactPointId])).get(contactPointId);
     if (cached && !options.refresh && this.now() - cached.fetchedAt < FRESH_MS) return cached;
+    if (!cached && (this.unknown.get(contactPointId) ?? 0) > this.now()) return undefined;
     const networks = cached ? [cached.networkId] : this.partners.list().map((p) => p.networkId);
     const path = `/federation/v1/contact-points/${encodeURIComponent(contactPointId)}`;
     const answers = await Promise.allSettled(
@@ -102,8 +108,13 @@ export class ForeignDirectory {
     for (const answer of answers) {
       if (answer.status === 'rejected' && !(answer.reason instanceof RelayError)) throw answer.reason;
     }
+    const away = answers.some((a) => a.status === 'rejected' && a.reason instanceof PeerUnavailable);
     // The partner that has it is away: what we knew still routes messages (its relay checks them again).
-    if (cached && answers.some((a) => a.status === 'rejected' && a.reason instanceof PeerUnavailable)) return cached;
+    if (cached && away) return cached;
+    if (!cached && !away) {
+      if (this.unknown.size >= MAX_UNKNOWN) this.unknown.clear();
+      this.unknown.set(contactPointId, this.now() + UNKNOWN_MS);
+    }
     return undefined;
   }
 
@@ -214,8 +225,6 @@ export class ForeignDirectory {
         (x, i, all) => i === 0 || all[i - 1]?.entry.contactPoint.contactPointId !== x.entry.contactPoint.contactPointId,
       );
     const page = merged.slice(0, Math.min(limit, LIMITS.maxDirectoryPage));
-    const now = this.now();
-    for (const { networkId, entry } of page) if (networkId) await saveForeignEntry(this.db, networkId, entry, now);
     const more = merged.length > page.length || local.nextCursor !== undefined || pages.some((p) => p.more);
     const last = page.at(-1)?.entry.contactPoint.contactPointId;
     return { entries: page.map((x) => x.entry), ...(more && last && { nextCursor: last }) };

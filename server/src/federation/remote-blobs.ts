@@ -14,6 +14,8 @@ const REMEMBERED = 10_000;
  */
 export class RemoteBlobs {
   private readonly where = new Map<string, string>();
+  /** Blobs no partner had for a reader, not asked for again for a minute (a client cannot make us ask in a loop). */
+  private readonly missing = new Map<string, number>();
 
   constructor(
     private readonly partners: Partners,
@@ -23,6 +25,8 @@ export class RemoteBlobs {
   /** The blob's status from the partner relay that holds it and lets this reader read it; undefined if none does. */
   async status(blobId: string, reader: string): Promise<BlobStatus | undefined> {
     const path = this.path(blobId, '', reader);
+    const key = `${blobId}:${reader}`;
+    if ((this.missing.get(key) ?? 0) > Date.now()) return undefined;
     const known = this.where.get(blobId);
     const networks = known ? [known] : this.partners.list().map((p) => p.networkId);
     const answers = await Promise.allSettled(
@@ -37,6 +41,8 @@ export class RemoteBlobs {
         (a) => a.status === 'rejected' && a.reason instanceof RelayError && a.reason.code === 'UNAVAILABLE',
       );
       if (away?.status === 'rejected') throw away.reason;
+      if (this.missing.size >= REMEMBERED) this.missing.clear();
+      this.missing.set(key, Date.now() + 60_000);
       return undefined;
     }
     if (this.where.size >= REMEMBERED) this.where.clear();

@@ -132,9 +132,12 @@ export const ROUTES = routeTable({
   contactPoint: {
     handle: async (ctx) => {
       const { contactPointId } = ctx.params;
-      const entry =
-        (await directoryEntry(ctx.deps.db, contactPointId, ctx.deps.config.now())) ??
-        (await ctx.deps.federation?.directory.entry(contactPointId))?.entry;
+      const local = await directoryEntry(ctx.deps.db, contactPointId, ctx.deps.config.now());
+      // One not here is asked of every partner relay: counted as a directory search.
+      if (!local && ctx.deps.federation) {
+        await ctx.deps.limits.take(`directory:${me(ctx).deviceId}`, ctx.deps.config.directorySearchesPerMinute);
+      }
+      const entry = local ?? (await ctx.deps.federation?.directory.entry(contactPointId))?.entry;
       if (!entry) throw new RelayError('NOT_FOUND', `no contact point "${contactPointId}"`);
       return entry;
     },

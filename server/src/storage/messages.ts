@@ -394,6 +394,8 @@ export async function expireEnvelopes(db: Kysely<Database>, now: number): Promis
 export async function forgetOldMetadata(db: Kysely<Database>, before: number): Promise<void> {
   await db.deleteFrom('receipts').where('at', '<', before).execute();
   await db.deleteFrom('webhook_alerts').where('created_at', '<', before).execute();
+  await db.deleteFrom('federation_receipts_seen').where('at', '<', before).execute();
+  await db.deleteFrom('foreign_urgent_states').where('updated_at', '<', before).execute();
   await db
     .deleteFrom('messages')
     .where('server_time', '<', before)
