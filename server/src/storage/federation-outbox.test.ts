@@ -1,0 +1,190 @@
+import type { ForwardedMessage } from '@liaison/protocol';
+import { type Kysely, sql } from 'kysely';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLogger } from '../log.js';
+import { openDatabase } from './database.js';
+import {
+  claimDuePeers,
+  enqueueMessages,
+  expireOutbox,
+  forwarded,
+  forwardFailed,
+  outboxBacklog,
+  outboxBatch,
+} from './federation-outbox.js';
+import { migrate } from './migrations.js';
+import type { Database } from './schema.js';
+
+const LEASE = 30_000;
+
+/** A forwarded message as the outbox holds it; only its id, recipient and size matter here. */
+function message(n: number, text = ''): ForwardedMessage {
+  return {
+    kind: 'message',
+    sender: {} as ForwardedMessage['sender'],
+    request: {
+      messageId: `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`,
+      recipient: 'am-pgo.lilit',
+      priority: 'normal',
+      createdAt: 1,
+      envelopes: [{ recipientDevice: 'd', kind: 'message', ciphertext: text, escalationLevel: 0 }],
+    } as unknown as ForwardedMessage['request'],
+  };
+}
+
+describe('the forwarding outbox (embedded PostgreSQL)', () => {
+  let db: Kysely<Database>;
+  let close: () => void;
+  beforeAll(async () => {
+    const opened = await openDatabase(
+      { kind: 'pglite', dataDir: undefined },
+      { log: createLogger('silent'), reserveBytes: 0 },
+    );
+    db = opened.db;
+    close = () => opened.space.close();
+    await migrate(db);
+  });
+  afterEach(async () => {
+    await sql`truncate federation_outbox, federation_peers, urgent_messages, receipts, messages cascade`.execute(db);
+  });
+  afterAll(async () => {
+    close();
+    await db.destroy();
+  });
+  const enqueue = (networkId: string, ns: number[], now = 1000) =>
+    enqueueMessages(
+      db,
+      ns.map((n) => ({ networkId, message: message(n) })),
+      now,
+    );
+  const ids = async (networkId: string) =>
+    (await outboxBatch(db, networkId, 64, 1 << 30)).map((i) =>
+      (i.payload as ForwardedMessage).request.messageId.slice(-2),
+    );
+
+  it('gives each partner with items to one claimer at a time, until its lease runs out or it lets go', async () => {
+    await enqueue('casc', [1, 2]);
+    await enqueue('ejn', [3]);
+    expect((await claimDuePeers(db, 2000, LEASE)).sort()).toEqual(['casc', 'ejn']);
+    // Another node polling meanwhile gets nothing: the first holds both.
+    expect(await claimDuePeers(db, 2001, LEASE)).toEqual([]);
+    await forwarded(db, 'ejn', [], 0);
+    await enqueue('ejn', [4]);
+    expect(await claimDuePeers(db, 2002, LEASE)).toEqual(['ejn']);
+    // A node that died holding casc: after the lease, another takes it.
+    expect(await claimDuePeers(db, 2000 + LEASE, LEASE)).toEqual(['casc']);
+  });
+
+  it('hands out a partner’s items in the order they were stored, and deletes only those answered for', async () => {
+    await enqueue('casc', [1, 2, 3]);
+    await enqueue('ejn', [9]);
+    await enqueue('casc', [4]);
+    expect(await ids('casc')).toEqual(['01', '02', '03', '04']);
+    const [first, second] = await outboxBatch(db, 'casc', 2, 1 << 30);
+    await forwarded(db, 'casc', [first?.seq as number, second?.seq as number], 0);
+    expect(await ids('casc')).toEqual(['03', '04']);
+    expect(await ids('ejn')).toEqual(['09']);
+  });
+
+  it('cuts a batch at about the byte budget, but always sends at least one item', async () => {
+    await enqueueMessages(
+      db,
+      [1, 2, 3].map((n) => ({ networkId: 'casc', message: message(n, 'x'.repeat(10_000)) })),
+      1000,
+    );
+    expect(await outboxBatch(db, 'casc', 64, 25_000)).toHaveLength(2);
+    expect(await outboxBatch(db, 'casc', 64, 100)).toHaveLength(1);
+  });
+
+  it('backs off after a failure, doubling from a second up to the cap, and starts over after an answer', async () => {
+    await enqueue('casc', [1]);
+    await claimDuePeers(db, 0, LEASE);
+    expect(await forwardFailed(db, 'casc', 10_000, 60_000)).toBe(11_000);
+    expect(await claimDuePeers(db, 10_999, LEASE)).toEqual([]);
+    expect(await claimDuePeers(db, 11_000, LEASE)).toEqual(['casc']);
+    expect(await forwardFailed(db, 'casc', 20_000, 60_000)).toBe(22_000);
+    for (let i = 0; i < 10; i++) await forwardFailed(db, 'casc', 30_000, 60_000);
+    expect(await forwardFailed(db, 'casc', 30_000, 60_000)).toBe(90_000);
+    await forwarded(db, 'casc', [], 0);
+    expect(await forwardFailed(db, 'casc', 40_000, 60_000)).toBe(41_000);
+  });
+
+  it('reports how many items wait and for how long, and gives up on messages older than the retention', async () => {
+    expect(await outboxBacklog(db, 5000)).toEqual({ depth: 0, oldestMs: 0 });
+    await enqueue('casc', [1], 1000);
+    await enqueue('casc', [2], 3000);
+    expect(await outboxBacklog(db, 5000)).toEqual({ depth: 2, oldestMs: 4000 });
+    expect(await expireOutbox(db, 2000)).toEqual([
+      { messageId: '00000000-0000-4000-8000-000000000001', recipients: ['am-pgo.lilit'] },
+    ]);
+    expect((await outboxBacklog(db, 5000)).depth).toBe(1);
+  });
+
+  it('queues the receipts and urgent states of forwarded messages as they are recorded, and of no others', async () => {
+    const insertMessage = (id: string, originNetwork: string | null) =>
+      sql`insert into messages (message_id, sender_device, sender_contact_point, recipient_contact_point, priority, created_at, server_time, origin_network)
+        values (${id}, 'dev', 'th-oag.somchai', 'am-pgo.lilit', 'normal', 1, 1, ${originNetwork})`.execute(db);
+    const forwardedId = '00000000-0000-4000-8000-00000000000a';
+    const localId = '00000000-0000-4000-8000-00000000000b';
+    await insertMessage(forwardedId, 'seajust');
+    await insertMessage(localId, null);
+    const receipt = (id: string, status: string, device: string | null) =>
+      db
+        .insertInto('receipts')
+        .values({
+          message_id: id,
+          sender_contact_point: 'th-oag.somchai',
+          contact_point_id: 'am-pgo.lilit',
+          device_id: device,
+          status,
+          at: 7,
+        })
+        .execute();
+    await receipt(forwardedId, 'relayed', null);
+    await receipt(forwardedId, 'delivered', 'dev-lilit');
+    await receipt(localId, 'delivered', 'dev-lilit');
+    await receipt(forwardedId, 'acknowledged', 'dev-lilit');
+    const rows = await db
+      .selectFrom('federation_outbox')
+      .select(['network_id', 'kind', 'payload'])
+      .orderBy('seq')
+      .execute();
+    expect(rows.map((r) => [r.network_id, r.kind, (r.payload as { status: string }).status])).toEqual([
+      ['seajust', 'receipt', 'delivered'],
+      ['seajust', 'receipt', 'acknowledged'],
+    ]);
+    expect(rows[0]?.payload).toMatchObject({
+      messageId: forwardedId,
+      contactPointId: 'am-pgo.lilit',
+      deviceId: 'dev-lilit',
+      at: 7,
+    });
+
+    await db
+      .insertInto('urgent_messages')
+      .values({
+        message_id: forwardedId,
+        sender_contact_point: 'th-oag.somchai',
+        status: 'escalating',
+        level: 0,
+        acknowledge_within_ms: 1000,
+        next_step_at: 1000,
+        updated_at: 8,
+      })
+      .execute();
+    await db
+      .updateTable('urgent_messages')
+      .set({ level: 1, updated_at: 9 })
+      .where('message_id', '=', forwardedId)
+      .execute();
+    const urgent = await db
+      .selectFrom('federation_outbox')
+      .select(['kind', 'message_id'])
+      .where('kind', '=', 'urgent')
+      .execute();
+    expect(urgent).toEqual([
+      { kind: 'urgent', message_id: forwardedId },
+      { kind: 'urgent', message_id: forwardedId },
+    ]);
+  });
+});
