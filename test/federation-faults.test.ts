@@ -198,6 +198,8 @@ postgresService.describe('federation attacks: requests to the CASC relay that no
   /** A device of Somchai's that the test drives by hand, to build genuine messages the Thai relay would forward. */
   let tablet: TestDevice;
   let lilitDevice: TestDevice;
+  /** Lilit's colleague at the Armenian prosecutor's office, on the same relay. */
+  let aram: TestClient;
   /** WACAP: a network of its own, with a valid manifest naming CASC, that CASC does not name. */
   let wacap: Awaited<ReturnType<typeof outsideNetwork>>;
   let awa: TestDevice;
@@ -265,8 +267,10 @@ postgresService.describe('federation attacks: requests to the CASC relay that no
     };
     somchaiCp = fed.a.net.authority('th-oag', 'TH').contactPoint('somchai');
     somchai = await start(fed.a.relay.url, await somchaiCp.addDevice('Office laptop'));
-    lilitDevice = await fed.b.net.authority('am-pgo', 'AM').contactPoint('lilit').addDevice('Office laptop');
+    const armenian = fed.b.net.authority('am-pgo', 'AM');
+    lilitDevice = await armenian.contactPoint('lilit').addDevice('Office laptop');
     lilit = await start(b(), lilitDevice);
+    aram = await start(b(), await armenian.contactPoint('aram').addDevice('Office laptop'));
     tablet = await somchaiCp.addDevice('Tablet');
     expect((await register(fed.a.relay.url, tablet)).status).toBe(200);
     wacap = await outsideNetwork('wacap', [fed.b.net]);
@@ -396,6 +400,29 @@ postgresService.describe('federation attacks: requests to the CASC relay that no
     });
     const db = fed.b.database?.db;
     expect(await db?.selectFrom('devices').select('device_id').where('device_id', '=', phone.id).execute()).toEqual([]);
+  });
+
+  it('refuses a receipt the Thai relay sends for a message it was never given', async () => {
+    // Between two Armenian colleagues: nothing of it goes to the Thai relay.
+    const { messageId } = await lilit.client.send('am-pgo.aram', { text: 'The Thai request is with the court.' });
+    await received(aram, messageId);
+    const receipt: Receipt = { messageId, status: 'acknowledged', contactPointId: 'th-oag.somchai', at: Date.now() };
+    const answer = await sendPeerRequest(b(), thaiSigned(batch({ kind: 'receipt', id: 900_003, receipt })));
+    expect(answer.status).toBe(200);
+    expect(answer.body.outcomes).toEqual([
+      { outcome: 'refused', code: expect.any(String), message: expect.any(String) },
+    ]);
+    const stored = await fed.b.database?.db
+      .selectFrom('receipts')
+      .select('status')
+      .where('message_id', '=', messageId)
+      .where('contact_point_id', '=', 'th-oag.somchai')
+      .execute();
+    expect(stored).toEqual([]);
+    await sleep(500);
+    expect(lilit.receipts.filter((r) => r.messageId === messageId && r.contactPointId === 'th-oag.somchai')).toEqual(
+      [],
+    );
   });
 
   // Last: it restarts the CASC relay.
