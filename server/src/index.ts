@@ -1,4 +1,6 @@
 export { type RelayConfig, relayConfig } from './config.js';
+// How a partner relay signs its federation requests: tests sign their own, as a hostile or replaying relay would.
+export { signRequest } from './federation/http-signature.js';
 export type { Route } from './http/route.js';
 export { ROUTES } from './http/routes.js';
 export { type Relay, startRelay } from './relay.js';

@@ -5,6 +5,7 @@ import { generateIdentityKeyPair, type IdentityKeyPair, issueNetworkManifest } f
 import { encodeBase64url, type NetworkManifest, type RelayKeyFile, type TrustedRoot } from '@liaison/protocol';
 import { freshPostgresDatabase, type TestDatabase } from './databases.js';
 import { testNetwork } from './network.js';
+import { type RelayFront, startRelayFront } from './relay-front.js';
 import { freePort, type RelayEnv, type RelayProcess, spawnRelay } from './relay-process.js';
 
 export type TestNetwork = Awaited<ReturnType<typeof testNetwork>>;
@@ -16,6 +17,10 @@ export interface FederatedNetwork {
   origin: string;
   relayKey: IdentityKeyPair;
   manifest: NetworkManifest;
+  /** Its PostgreSQL database, when it runs on one: what the relay stored, for tests that must look. */
+  database?: TestDatabase;
+  /** The HTTP front at its origin, when asked for (`frontB`): partner relays reach it only through this. */
+  front?: RelayFront;
 }
 
 export interface Federation {
@@ -34,6 +39,11 @@ export interface FederationOptions {
   /** B's relay runs on PostgreSQL (A's always on PGlite, the embedded default). */
   bOnPostgres?: boolean;
   env?: { a?: RelayEnv; b?: RelayEnv };
+  /**
+   * B's origin, as the manifests name it, is an HTTP front passing everything to B's relay, which
+   * listens on a port of its own (relay-front.ts): a test may hold B's answer to a batch.
+   */
+  frontB?: boolean;
 }
 
 /**
@@ -44,11 +54,13 @@ export async function federatedRelays(options: FederationOptions = {}): Promise<
   const [idA, idB] = options.networks ?? ['seajust', 'casc'];
   const [netA, netB] = await Promise.all([testNetwork(idA), testNetwork(idB)]);
   const [portA, portB] = [await freePort(), await freePort()];
+  const front = options.frontB ? await startRelayFront(portB) : undefined;
+  const originB = front?.url ?? `http://127.0.0.1:${portB}`;
   const dir = await mkdtemp(join(tmpdir(), 'liaison-federation-'));
   const keyA = generateIdentityKeyPair();
   const keyB = generateIdentityKeyPair();
   const manifestA = manifestFor(netA, `http://127.0.0.1:${portA}`, keyA, [netB]);
-  const manifestB = manifestFor(netB, `http://127.0.0.1:${portB}`, keyB, [netA]);
+  const manifestB = manifestFor(netB, originB, keyB, [netA]);
   const files = {
     keyA: await writeJson(dir, 'a.relay-key.json', relayKeyFile(keyA)),
     keyB: await writeJson(dir, 'b.relay-key.json', relayKeyFile(keyB)),
@@ -81,11 +93,20 @@ export async function federatedRelays(options: FederationOptions = {}): Promise<
   );
   return {
     a: { net: netA, relay: relayA, origin: relayA.url, relayKey: keyA, manifest: manifestA },
-    b: { net: netB, relay: relayB, origin: relayB.url, relayKey: keyB, manifest: manifestB },
+    b: {
+      net: netB,
+      relay: relayB,
+      origin: originB,
+      relayKey: keyB,
+      manifest: manifestB,
+      ...(database && { database }),
+      ...(front && { front }),
+    },
     roots,
     dir,
     async stop() {
       await Promise.all([relayA.stop(), relayB.stop()]);
+      await front?.close();
       await database?.drop();
       await rm(dir, { recursive: true, force: true });
     },
@@ -107,6 +128,20 @@ export function manifestFor(
     relays: [{ origin, signingKey: encodeBase64url(relayKey.publicKey) }],
     partners: partners.map((p) => ({ networkId: p.root.networkId, rootKey: p.root.publicKey })),
   });
+}
+
+/**
+ * A network outside the federation under test: its own root, relay key and valid manifest (its
+ * relay at `origin`, not started), naming `partners` as its partners, though none of them names it.
+ */
+export async function outsideNetwork(
+  networkId: string,
+  partners: TestNetwork[],
+  origin = 'http://127.0.0.1:9',
+): Promise<{ net: TestNetwork; relayKey: IdentityKeyPair; manifest: NetworkManifest }> {
+  const net = await testNetwork(networkId);
+  const relayKey = generateIdentityKeyPair();
+  return { net, relayKey, manifest: manifestFor(net, origin, relayKey, partners) };
 }
 
 /** The relay key file (as `liaison relay key` writes it): the 32-byte seed of its Ed25519 key, which libsodium's private key starts with. */

@@ -52,7 +52,14 @@ export class Partners {
     for (const theirs of config.manifests) {
       if (theirs === own) continue;
       const check = checkPartnership(own, root.publicKey, theirs, verifySignature);
-      if (!check.ok) throw new SettingError(variable, theirs.networkId, check.message);
+      // The check's message says what is wrong, so it goes with what was found, not as what is expected.
+      if (!check.ok) {
+        throw new SettingError(
+          variable,
+          `the manifest of "${theirs.networkId}" (${check.message})`,
+          `only manifests of partner networks, each named by ours, signed by the root key ours names for it, and naming "${own.networkId}" back with our root key`,
+        );
+      }
       this.partners.set(theirs.networkId, check.partnership);
       for (const relay of theirs.relays) {
         const key = decodeBase64url(relay.signingKey);

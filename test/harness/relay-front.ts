@@ -1,0 +1,76 @@
+import { createServer, type IncomingMessage, request, type Server } from 'node:http';
+import type { Socket } from 'node:net';
+import { freePort } from './relay-process.js';
+
+/**
+ * An HTTP front at the origin a network's manifest names for its relay: every request passes to
+ * the relay (Host kept, so the relay sees itself addressed) and every answer back. A test may
+ * hold the next answer to a forwarded batch: the relay has stored it, the partner that sent it
+ * never hears so. That is how a sender's relay is made to die between the partner's storing a
+ * batch and its own deleting the batch from its outbox.
+ */
+export interface RelayFront {
+  url: string;
+  port: number;
+  /**
+   * The next answer of the relay to a POST to /federation/v1/inbox is held: `meanwhile` runs
+   * (kill the sender's relay, say), then the connection is cut without the answer. Resolves with
+   * the status the relay answered, once `meanwhile` has run.
+   */
+  holdNextInboxAnswer(meanwhile: () => Promise<void>): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function startRelayFront(relayPort: number, port?: number): Promise<RelayFront> {
+  const frontPort = port ?? (await freePort());
+  const open = new Set<Socket>();
+  let hold:
+    | { meanwhile: () => Promise<void>; done: (status: number) => void; failed: (e: unknown) => void }
+    | undefined;
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (chunk: Buffer) => chunks.push(chunk));
+    req.on('end', () => {
+      const upstream = request(
+        { host: '127.0.0.1', port: relayPort, method: req.method, path: req.url, headers: req.headers },
+        (answer: IncomingMessage) => {
+          const body: Buffer[] = [];
+          answer.on('data', (chunk: Buffer) => body.push(chunk));
+          answer.on('end', () => {
+            const held = req.method === 'POST' && req.url === '/federation/v1/inbox' ? hold : undefined;
+            if (held) {
+              hold = undefined;
+              held
+                .meanwhile()
+                .then(() => held.done(answer.statusCode ?? 0), held.failed)
+                .finally(() => req.socket.destroy());
+              return;
+            }
+            res.writeHead(answer.statusCode ?? 502, answer.headers);
+            res.end(Buffer.concat(body));
+          });
+        },
+      );
+      // The relay is down: the partner sees what it would see without a front, no connection.
+      upstream.on('error', () => req.socket.destroy());
+      upstream.end(Buffer.concat(chunks));
+    });
+  });
+  server.on('connection', (socket) => {
+    open.add(socket);
+    socket.on('close', () => open.delete(socket));
+  });
+  await new Promise<void>((resolve) => server.listen(frontPort, '127.0.0.1', resolve));
+  return {
+    url: `http://127.0.0.1:${frontPort}`,
+    port: frontPort,
+    holdNextInboxAnswer: (meanwhile) =>
+      new Promise<number>((done, failed) => {
+        hold = { meanwhile, done, failed };
+      }),
+    async close() {
+      for (const socket of open) socket.destroy();
+      await new Promise((resolve) => server.close(resolve));
+    },
+  };
+}
