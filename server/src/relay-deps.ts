@@ -1,6 +1,5 @@
 import type { Kysely } from 'kysely';
 import type { Authenticator } from './auth/authenticator.js';
-import type { EphemeralStore } from './auth/ephemeral-store.js';
 import type { RateLimiter } from './auth/rate-limiter.js';
 import type { BlobStore } from './blobs/blob-store.js';
 import type { RelayConfig } from './config.js';
@@ -17,8 +16,6 @@ export interface RelayDeps {
   db: Kysely<Database>;
   auth: Authenticator;
   limits: RateLimiter;
-  /** Single-use values and counters shared by the nodes (Redis in a cluster). */
-  ephemeral: EphemeralStore;
   hub: DeliveryHub;
   /** Attachment ciphertext chunks (a folder, or the database). */
   blobs: BlobStore;

@@ -85,7 +85,6 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
       now: config.now,
     }),
     limits: new RateLimiter(ephemeral),
-    ephemeral,
     hub,
     blobs: openBlobStore(config.blobStore, db),
     storage: space,

@@ -9,7 +9,7 @@ import type {
 import { RelayError, toRelayError } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { currentDevicesOf } from '../storage/directory.js';
-import { firstSightOfReceipt, foreignEntries, saveForeignUrgentState } from '../storage/foreign.js';
+import { firstSightOfReceipt, foreignEntries, forwardedTo, saveForeignUrgentState } from '../storage/foreign.js';
 import { fullQueues, recordForwardedReceipt, storedMessages, storeMessages } from '../storage/messages.js';
 import { escalationChainOf, type PlannedLevel } from '../storage/urgent.js';
 import { publishUrgent } from '../urgent/publish.js';
@@ -147,6 +147,10 @@ async function receiveMessage(
 async function receiveReceipt(deps: RelayDeps, networkId: string, item: ForwardedReceipt): Promise<ForwardOutcome> {
   const { db, config } = deps;
   await ofNetwork(deps, networkId, [item.receipt.contactPointId]);
+  if (!(await forwardedTo(db, item.receipt.messageId, networkId))) {
+    deps.metrics.federationRefused.inc({ reason: 'foreign-claim' });
+    throw new RelayError('NOT_FOUND', `no message with this id was sent to "${networkId}"`);
+  }
   const routed = await db.transaction().execute(async (tx) => {
     if (!(await firstSightOfReceipt(tx, networkId, item.id, config.now()))) return 'duplicate' as const;
     const receipt = await recordForwardedReceipt(tx, item.receipt);
@@ -175,7 +179,12 @@ async function receiveUrgentState(
     .select(['sender_contact_point', 'origin_network'])
     .where('message_id', '=', state.messageId)
     .executeTakeFirst();
-  if (!message || message.origin_network !== null || message.sender_contact_point !== state.senderContactPoint) {
+  if (
+    !message ||
+    message.origin_network !== null ||
+    message.sender_contact_point !== state.senderContactPoint ||
+    !(await forwardedTo(db, state.messageId, networkId))
+  ) {
     throw new RelayError('NOT_FOUND', 'no urgent message with this id was sent from here');
   }
   await saveForeignUrgentState(db, state);

@@ -14,7 +14,7 @@ import { checked, RelayError } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { blobDownloaded, blobStatus, findBlob, isBlobReader } from '../storage/blobs.js';
 import { directoryEntry, searchDirectory } from '../storage/directory.js';
-import { foreignDeviceNetworks } from '../storage/foreign.js';
+import { firstUseOfNonce, foreignDeviceNetworks } from '../storage/foreign.js';
 import { fetchBundles } from '../storage/prekeys.js';
 import type { Federation } from './federation.js';
 import { verifyRequest } from './http-signature.js';
@@ -171,12 +171,11 @@ async function authenticatePeer(deps: RelayDeps, federation: Federation, req: Re
   if (Math.abs(ageMs) > FEDERATION_LIMITS.maxRequestAgeMs) {
     refuse('stale', new RelayError('EXPIRED', 'the request was not signed within the last few minutes'));
   }
-  // Single use, for as long as the request could still pass the time check above.
-  const { count } = await deps.ephemeral.increment(
-    `federation-nonce:${params.keyid}:${params.nonce}`,
-    2 * FEDERATION_LIMITS.maxRequestAgeMs,
-  );
-  if (count > 1) refuse('replay', new RelayError('BAD_CHALLENGE', 'this signed request was received before'));
+  // Single use, for as long as the request could still pass the time check above, across restarts and nodes.
+  const expiresAt = params.created * 1000 + FEDERATION_LIMITS.maxRequestAgeMs + 1000;
+  if (!(await firstUseOfNonce(deps.db, params.keyid, params.nonce, expiresAt))) {
+    refuse('replay', new RelayError('BAD_CHALLENGE', 'this signed request was received before'));
+  }
   await deps.limits.take(`federation:${networkId}`, REQUESTS_PER_MINUTE);
   return networkId;
 }

@@ -45,15 +45,25 @@ describe('the forwarding outbox (embedded PostgreSQL)', () => {
     await migrate(db);
   });
   afterEach(async () => {
-    await sql`truncate federation_outbox, federation_peers, urgent_messages, receipts, messages cascade`.execute(db);
+    await sql`truncate federation_outbox, federation_peers, message_forwards, urgent_messages, receipts, messages cascade`.execute(
+      db,
+    );
   });
   afterAll(async () => {
     close();
     await db.destroy();
   });
+  const insertMessage = (id: string, originNetwork: string | null = null) =>
+    sql`insert into messages (message_id, sender_device, sender_contact_point, recipient_contact_point, priority, created_at, server_time, origin_network)
+      values (${id}, 'dev', 'th-oag.somchai', 'am-pgo.lilit', 'normal', 1, 1, ${originNetwork})
+      on conflict do nothing`.execute(db);
+  /** Messages stored here, each forwarded to `networkId`, as storeMessages does in one transaction. */
+  const enqueueAll = async (items: { networkId: string; message: ForwardedMessage }[], now: number) => {
+    for (const { message } of items) await insertMessage(message.request.messageId);
+    await enqueueMessages(db, items, now);
+  };
   const enqueue = (networkId: string, ns: number[], now = 1000) =>
-    enqueueMessages(
-      db,
+    enqueueAll(
       ns.map((n) => ({ networkId, message: message(n) })),
       now,
     );
@@ -80,6 +90,9 @@ describe('the forwarding outbox (embedded PostgreSQL)', () => {
     await enqueue('ejn', [9]);
     await enqueue('casc', [4]);
     expect(await ids('casc')).toEqual(['01', '02', '03', '04']);
+    // Which networks each message went to is kept with it: only their relays may report on it.
+    const forwards = await db.selectFrom('message_forwards').select(['network_id']).orderBy('network_id').execute();
+    expect(forwards.map((f) => f.network_id)).toEqual(['casc', 'casc', 'casc', 'casc', 'ejn']);
     const [first, second] = await outboxBatch(db, 'casc', 2, 1 << 30);
     await forwarded(db, 'casc', [first?.seq as number, second?.seq as number], 0);
     expect(await ids('casc')).toEqual(['03', '04']);
@@ -87,8 +100,7 @@ describe('the forwarding outbox (embedded PostgreSQL)', () => {
   });
 
   it('cuts a batch at about the byte budget, but always sends at least one item', async () => {
-    await enqueueMessages(
-      db,
+    await enqueueAll(
       [1, 2, 3].map((n) => ({ networkId: 'casc', message: message(n, 'x'.repeat(10_000)) })),
       1000,
     );
@@ -121,9 +133,6 @@ describe('the forwarding outbox (embedded PostgreSQL)', () => {
   });
 
   it('queues the receipts and urgent states of forwarded messages as they are recorded, and of no others', async () => {
-    const insertMessage = (id: string, originNetwork: string | null) =>
-      sql`insert into messages (message_id, sender_device, sender_contact_point, recipient_contact_point, priority, created_at, server_time, origin_network)
-        values (${id}, 'dev', 'th-oag.somchai', 'am-pgo.lilit', 'normal', 1, 1, ${originNetwork})`.execute(db);
     const forwardedId = '00000000-0000-4000-8000-00000000000a';
     const localId = '00000000-0000-4000-8000-00000000000b';
     await insertMessage(forwardedId, 'seajust');

@@ -12,13 +12,21 @@ export interface OutboxItem {
   createdAt: number;
 }
 
-/** Messages for partner relays, written in the transaction that stores the message here. */
+/**
+ * Messages for partner relays, written in the transaction that stores the message here, with the
+ * record of which networks each went to.
+ */
 export async function enqueueMessages(
   db: Db,
   items: readonly { networkId: string; message: ForwardedMessage }[],
   now: number,
 ): Promise<void> {
   if (items.length === 0) return;
+  await db
+    .insertInto('message_forwards')
+    .values(items.map(({ networkId, message }) => ({ message_id: message.request.messageId, network_id: networkId })))
+    .onConflict((oc) => oc.columns(['message_id', 'network_id']).doNothing())
+    .execute();
   await db
     .insertInto('federation_outbox')
     .values(

@@ -101,3 +101,32 @@ export async function foreignUrgentState(db: Db, messageId: string): Promise<Urg
     .executeTakeFirst();
   return row?.state;
 }
+
+/** Whether this message of ours went to that partner network (its relay may report on it, and no other may). */
+export async function forwardedTo(db: Db, messageId: string, networkId: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('message_forwards')
+    .select('message_id')
+    .where('message_id', '=', messageId)
+    .where('network_id', '=', networkId)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/**
+ * Records the nonce of a signed request from a partner relay until `expiresAt`: false when it was
+ * recorded before (the request is a replay).
+ */
+export async function firstUseOfNonce(db: Db, keyId: string, nonce: string, expiresAt: number): Promise<boolean> {
+  const row = await db
+    .insertInto('federation_nonces')
+    .values({ key_id: keyId, nonce, expires_at: expiresAt })
+    .onConflict((oc) => oc.columns(['key_id', 'nonce']).doNothing())
+    .returning('nonce')
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+export async function forgetExpiredNonces(db: Db, now: number): Promise<void> {
+  await db.deleteFrom('federation_nonces').where('expires_at', '<', now).execute();
+}

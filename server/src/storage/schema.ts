@@ -43,6 +43,8 @@ export interface Database {
   federation_peers: FederationPeersTable;
   federation_receipts_seen: FederationReceiptsSeenTable;
   foreign_urgent_states: ForeignUrgentStatesTable;
+  message_forwards: MessageForwardsTable;
+  federation_nonces: FederationNoncesTable;
 }
 
 export interface ContactPointsTable {
@@ -284,4 +286,17 @@ export interface ForeignUrgentStatesTable {
   message_id: string;
   state: JSONColumnType<UrgentState>;
   updated_at: number;
+}
+
+/** The partner networks a message was forwarded to: the only relays that may report on it. */
+export interface MessageForwardsTable {
+  message_id: string;
+  network_id: string;
+}
+
+/** Nonces of signed requests from partner relays, kept until such a request would be refused as stale anyway. */
+export interface FederationNoncesTable {
+  key_id: string;
+  nonce: string;
+  expires_at: number;
 }

@@ -10,7 +10,10 @@ type AnyDb = Kysely<any>;
  * - the forwarding outbox holds what goes to each partner relay, in order, until that relay
  *   acknowledges it; each partner's row leases its outbox to one node at a time;
  * - receipts forwarded to us are recorded once (by the id their relay gave them);
- * - urgent states of messages escalating on a partner's relay are kept as it last reported them.
+ * - urgent states of messages escalating on a partner's relay are kept as it last reported them;
+ * - which partner networks each message went to: only their relays may report on it;
+ * - the nonces of signed requests from partner relays, until they could no longer pass the time
+ *   check: in the database, so that a restart (or another node) does not forget them.
  *
  * Receipts and urgent-state changes of forwarded messages go into the outbox by triggers, in the
  * transaction that makes them: every path that records one (delivery, acknowledgement, expiry,
@@ -60,6 +63,19 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('remote_id', 'bigint', (c) => c.notNull())
     .addColumn('at', 'bigint', (c) => c.notNull())
     .addPrimaryKeyConstraint('federation_receipts_seen_pk', ['network_id', 'remote_id'])
+    .execute();
+  await db.schema
+    .createTable('message_forwards')
+    .addColumn('message_id', 'uuid', (c) => c.notNull().references('messages.message_id').onDelete('cascade'))
+    .addColumn('network_id', 'text', (c) => c.notNull())
+    .addPrimaryKeyConstraint('message_forwards_pk', ['message_id', 'network_id'])
+    .execute();
+  await db.schema
+    .createTable('federation_nonces')
+    .addColumn('key_id', 'text', (c) => c.notNull())
+    .addColumn('nonce', 'text', (c) => c.notNull())
+    .addColumn('expires_at', 'bigint', (c) => c.notNull())
+    .addPrimaryKeyConstraint('federation_nonces_pk', ['key_id', 'nonce'])
     .execute();
   await db.schema
     .createTable('foreign_urgent_states')
