@@ -377,8 +377,8 @@ postgresService.describe('federation attacks: requests to the CASC relay that no
     );
     expect(answer.status).toBe(200);
     expect(answer.body.outcomes).toEqual([
-      { outcome: 'refused', code: 'FORBIDDEN', message: expect.any(String) },
-      { outcome: 'refused', code: 'FORBIDDEN', message: expect.any(String) },
+      { outcome: 'refused', code: 'NOT_FOUND', message: expect.any(String) },
+      { outcome: 'refused', code: 'NOT_FOUND', message: expect.any(String) },
     ]);
     expect(await refusals('foreign-claim')).toBe(before + 2);
     const db = fed.b.database?.db;

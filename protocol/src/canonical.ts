@@ -232,7 +232,10 @@ function encodeRoomChange(writer: CanonicalWriter, change: RoomChange): Canonica
   }
 }
 
-/** A network manifest: the network, version and time, then each relay (origin, key) and each partner (id, root key) in the order given. */
+/**
+ * A network manifest: the network, version and time, then each relay (origin, key), its authority
+ * ids, and each partner (id, root key), in the order given.
+ */
 export function encodeNetworkManifest(m: UnsignedNetworkManifest): Uint8Array {
   const writer = new CanonicalWriter(STATEMENT_TAGS.networkManifest)
     .string(m.networkId)
@@ -240,7 +243,7 @@ export function encodeNetworkManifest(m: UnsignedNetworkManifest): Uint8Array {
     .u64(m.issuedAt)
     .u32(m.relays.length);
   for (const relay of m.relays) writer.string(relay.origin).base64url(relay.signingKey);
-  writer.u32(m.partners.length);
+  writer.strings(m.authorities).u32(m.partners.length);
   for (const partner of m.partners) writer.string(partner.networkId).base64url(partner.rootKey);
   return writer.finish();
 }

@@ -46,6 +46,7 @@ function manifest(overrides: Partial<NetworkManifest> = {}): unknown {
     version: 1,
     issuedAt: T0,
     relays: [{ origin: 'https://relay.ejn.example', signingKey: bytes(32, 1) }],
+    authorities: ['fr-mj'],
     partners: [],
     signature: PLACEHOLDER,
     ...overrides,
@@ -135,6 +136,7 @@ describe('encodeNetworkManifest', () => {
       { origin: 'https://relay.ejn.example', signingKey: bytes(32, 1) },
       { origin: 'http://127.0.0.1:8443', signingKey: bytes(32, 33) },
     ],
+    authorities: ['fr-mj'],
     partners: [{ networkId: 'casc', rootKey: bytes(32, 65) }],
   };
 
@@ -152,6 +154,7 @@ describe('encodeNetworkManifest', () => {
     '00000020' + '0102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f20', // its key, 32 bytes
     '00000015' + '687474703a2f2f3132372e302e302e313a38343433', // "http://127.0.0.1:8443"
     '00000020' + '2122232425262728292a2b2c2d2e2f303132333435363738393a3b3c3d3e3f40', // its key
+    '00000001' + '00000005' + '66722d6d6a', // one authority: "fr-mj"
     '00000001', // one partner
     '00000004' + '63617363', // "casc"
     '00000020' + '4142434445464748494a4b4c4d4e4f505152535455565758595a5b5c5d5e5f60', // its root key
@@ -210,6 +213,7 @@ describe('checkPartnership', () => {
       version: 1,
       issuedAt: T0,
       relays: [{ origin: 'https://relay.ejn.example', signingKey: bytes(32, 1) }],
+      authorities: ['fr-mj'],
       partners,
     });
   const cascManifest = (by: Root, partners: NetworkManifest['partners']) =>
@@ -218,6 +222,7 @@ describe('checkPartnership', () => {
       version: 4,
       issuedAt: T0,
       relays: [{ origin: 'https://relay.casc.example', signingKey: bytes(32, 9) }],
+      authorities: ['am-pgo'],
       partners,
     });
   const ours = ejnManifest([{ networkId: 'casc', rootKey: casc.publicKey }]);

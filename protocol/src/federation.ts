@@ -3,7 +3,16 @@ import { decodeBase64url } from './base64url.js';
 import { encodeNetworkManifest } from './canonical.js';
 import { CertificateChain, type Unsigned } from './certificates.js';
 import { Receipt, SendRequest } from './envelope.js';
-import { Ed25519PublicKey, Ed25519Signature, fixedBytes, NetworkId, PlainString, Timestamp } from './primitives.js';
+import {
+  AuthorityId,
+  Ed25519PublicKey,
+  Ed25519Signature,
+  fixedBytes,
+  NetworkId,
+  PlainString,
+  Timestamp,
+  uniqueList,
+} from './primitives.js';
 import { UrgentState } from './urgent.js';
 import type { SignatureCheck } from './verify.js';
 
@@ -52,13 +61,22 @@ export type ManifestPartner = z.infer<typeof ManifestPartner>;
 export const RelayKeyFile = z.strictObject({ seed: fixedBytes(32) });
 export type RelayKeyFile = z.infer<typeof RelayKeyFile>;
 
-/** Signed by the network's root key; a newer version replaces an older one. */
+/** Authorities one network's manifest may name. */
+export const MAX_MANIFEST_AUTHORITIES = 256;
+
+/**
+ * Signed by the network's root key; a newer version replaces an older one. `authorities` are the
+ * authority ids the network owns in the federation: a contact point id begins with its authority's
+ * id and a dot (`am-pgo.lilit`), so the manifests say which network's relay speaks for each id,
+ * and no partner can answer for an id of another network's authority.
+ */
 export const NetworkManifest = z
   .strictObject({
     networkId: NetworkId,
     version: z.int().min(1).max(Number.MAX_SAFE_INTEGER),
     issuedAt: Timestamp,
     relays: z.array(ManifestRelay).min(1).max(8),
+    authorities: uniqueList(AuthorityId, MAX_MANIFEST_AUTHORITIES).min(1),
     partners: z.array(ManifestPartner).max(64),
     signature: Ed25519Signature,
   })

@@ -113,19 +113,33 @@ export async function federatedRelays(options: FederationOptions = {}): Promise<
   };
 }
 
-/** A manifest signed by the network's root: one relay, and the given partners. */
+/** The authority ids each test network's manifest owns: those its tests' contact point ids begin with. */
+const AUTHORITIES: Record<string, string[]> = {
+  seajust: ['th-oag', 'vn-spp', 'ph-doj', 'kh-moj'],
+  casc: ['am-pgo', 'kz-gp', 'uz-gp'],
+  wacap: ['sn-pj', 'ng-fmj'],
+  ejn: ['fr-mj', 'de-bmj'],
+};
+
+export function authoritiesOf(networkId: string): string[] {
+  return AUTHORITIES[networkId] ?? [`${networkId}-authority`];
+}
+
+/** A manifest signed by the network's root: one relay, its test authorities, and the given partners. */
 export function manifestFor(
   net: TestNetwork,
   origin: string,
   relayKey: IdentityKeyPair,
   partners: TestNetwork[],
   version = 1,
+  authorities = authoritiesOf(net.root.networkId),
 ): NetworkManifest {
   return issueNetworkManifest(net.rootKeys, {
     networkId: net.root.networkId,
     version,
     issuedAt: Date.now(),
     relays: [{ origin, signingKey: encodeBase64url(relayKey.publicKey) }],
+    authorities,
     partners: partners.map((p) => ({ networkId: p.root.networkId, rootKey: p.root.publicKey })),
   });
 }

@@ -84,6 +84,8 @@ describe('liaison network manifest', () => {
       'ejn.key',
       '--version',
       '3',
+      '--authorities',
+      'fr-mj,de-bmj',
       '--relay',
       `https://relay.ejn.example=${ejnRelay}`,
       '--relay',
@@ -99,6 +101,7 @@ describe('liaison network manifest', () => {
     const lines = [
       `  relay https://relay.ejn.example  signing key ${ejnRelay}`,
       `  relay http://127.0.0.1:8443  signing key ${seajustRelay}`,
+      '  authorities fr-mj, de-bmj  (the contact point ids this network speaks for begin with one)',
       `  partner seajust  root key ${seajust.publicKey}`,
     ];
     expect(made.stdout).toBe(
@@ -119,6 +122,7 @@ describe('liaison network manifest', () => {
         { origin: 'https://relay.ejn.example', signingKey: ejnRelay },
         { origin: 'http://127.0.0.1:8443', signingKey: seajustRelay },
       ],
+      authorities: ['fr-mj', 'de-bmj'],
       partners: [{ networkId: 'seajust', rootKey: seajust.publicKey }],
     });
 
@@ -145,6 +149,8 @@ describe('liaison network manifest', () => {
         `${name}.key`,
         '--version',
         '1',
+        '--authorities',
+        `${name}-authority`,
         ...args,
         '--out',
         `${name}.partners.json`,
@@ -247,6 +253,8 @@ describe('liaison network manifest', () => {
       'casc.key',
       '--version',
       '1',
+      '--authorities',
+      'fr-mj',
       '--relay',
       `https://relay.ejn.example=${ejnRelay}`,
       '--out',
@@ -262,7 +270,19 @@ describe('liaison network manifest', () => {
     const casc = await root('casc');
     // No --passphrase-file and no terminal: each refusal below comes before the root key is opened.
     const attempt = (...args: string[]) =>
-      cli('network', 'manifest', '--root', 'ejn.root.json', '--root-key', 'ejn.key', '--out', 'bad.json', ...args);
+      cli(
+        'network',
+        'manifest',
+        '--root',
+        'ejn.root.json',
+        '--root-key',
+        'ejn.key',
+        '--authorities',
+        'fr-mj',
+        '--out',
+        'bad.json',
+        ...args,
+      );
     const relay = (origin: string) => ['--relay', `${origin}=${ejnRelay}`];
     const refusals: [string[], string][] = [
       [

@@ -59,12 +59,23 @@ export async function networkManifest(ctx: CommandContext): Promise<void> {
   const version = manifestVersion(required(ctx.options, 'version'));
   const relays = repeated(ctx.options, 'relay').map(relayOption);
   if (relays.length === 0) throw new CliError('--relay is required: each relay of the network as ORIGIN=PUBLICKEY');
+  const authorities = required(ctx.options, 'authorities')
+    .split(',')
+    .map((a) => a.trim())
+    .filter((a) => a !== '');
   const partners = [
     ...repeated(ctx.options, 'partner').map(partnerOption),
     ...(await Promise.all(repeated(ctx.options, 'partner-root').map(partnerRoot))),
   ];
   const out = required(ctx.options, 'out');
-  const body: UnsignedNetworkManifest = { networkId: root.networkId, version, issuedAt: ctx.now, relays, partners };
+  const body: UnsignedNetworkManifest = {
+    networkId: root.networkId,
+    version,
+    issuedAt: ctx.now,
+    relays,
+    authorities,
+    partners,
+  };
   // The whole manifest (each origin once, each partner once, not itself a partner, the counts).
   const checked = parseInput(NetworkManifest, { ...body, signature: encodeBase64url(new Uint8Array(64)) });
   if (!checked.ok) throw new CliError(`cannot sign the manifest: ${checked.error.message}`);
@@ -131,6 +142,9 @@ export async function networkManifestVerify(ctx: CommandContext): Promise<boolea
 
 function describe(ctx: CommandContext, manifest: NetworkManifest): void {
   for (const relay of manifest.relays) ctx.print(`  relay ${relay.origin}  signing key ${relay.signingKey}`);
+  ctx.print(
+    `  authorities ${manifest.authorities.join(', ')}  (the contact point ids this network speaks for begin with one)`,
+  );
   for (const partner of manifest.partners) ctx.print(`  partner ${partner.networkId}  root key ${partner.rootKey}`);
   if (manifest.partners.length === 0) ctx.print('  no partner networks');
 }

@@ -33,10 +33,11 @@ Federation (relays of partner networks deliver to each other):
                                (a relay's signing key, secret: the relay reads it from LIAISON_RELAY_KEY;
                                prints the public key to name in the manifest)
   liaison network manifest     --root NAME.root.json --root-key NAME.key --version N
-                               --relay ORIGIN=PUBLICKEY [--relay ...]
+                               --relay ORIGIN=PUBLICKEY [--relay ...] --authorities ID,ID
                                [--partner NETWORK-ID=ROOT-PUBLICKEY ...] [--partner-root FILE.root.json ...]
                                --out FILE
-                               (the root names its relays and partner networks; each option repeats)
+                               (the root names its relays, the authority ids its contact point ids begin
+                               with, and its partner networks; --relay and the partner options repeat)
   liaison network manifest verify FILE --root NAME.root.json [--partner-manifest FILE ...]
                                (what the manifest says, and whether each partnership is mutual)
 
@@ -97,7 +98,7 @@ const COMMANDS: Record<string, Command> = {
   'relay key': { run: relayKey, options: ['out'] },
   'network manifest': {
     run: networkManifest,
-    options: ['root', 'root-key', 'version', 'relay', 'partner', 'partner-root', 'out', KEYED],
+    options: ['root', 'root-key', 'version', 'relay', 'authorities', 'partner', 'partner-root', 'out', KEYED],
     repeatable: ['relay', 'partner', 'partner-root'],
   },
   'network manifest verify': {

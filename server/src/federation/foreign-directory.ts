@@ -18,7 +18,7 @@ import type { Logger } from '../log.js';
 import type { RelayMetrics } from '../metrics.js';
 import { verifySignature } from '../sodium.js';
 import { hasLastResortKemPrekey } from '../storage/directory.js';
-import { type ForeignEntry, foreignEntries, saveForeignEntry } from '../storage/foreign.js';
+import { type ForeignEntry, foreignEntries, forgetForeignEntry, saveForeignEntry } from '../storage/foreign.js';
 import type { Database } from '../storage/schema.js';
 import type { Partners } from './partners.js';
 import { type PeerClient, PeerUnavailable } from './peer-client.js';
@@ -48,19 +48,14 @@ export class ForeignDirectory {
   ) {}
 
   /**
-   * Checks what a partner's relay says of one of its contact points: a chain to that network's root
-   * (a contact point of another network is refused, and counted), and each listed device certified
-   * by it. Returns the entry with the devices that verify.
+   * Checks what a partner's relay says of one of its contact points: a chain to that network's root,
+   * under an authority its manifest names as its own, for an id that begins with that authority's
+   * (an entry of another network, or of an authority it does not own, is refused and counted); and
+   * each listed device certified by it. Returns the entry with the devices that verify.
    */
   verified(networkId: string, entry: DirectoryEntry): DirectoryEntry {
+    this.spokenFor(networkId, entry, 'spoke for');
     const ctx = this.trust(networkId);
-    if (entry.authority.networkId !== networkId || entry.contactPoint.networkId !== networkId) {
-      this.metrics.federationRefused.inc({ reason: 'foreign-claim' });
-      throw new RelayError(
-        'CHAIN_MISMATCH',
-        `the relay of "${networkId}" spoke for a contact point of "${entry.contactPoint.networkId}"`,
-      );
-    }
     const verdict = verifyContactPoint(entry, ctx);
     if (!verdict.ok) throw new RelayError(verdict.code, verdict.message);
     const devices = entry.devices.filter((device) => verifyDevice({ ...entry, device }, ctx).ok);
@@ -69,82 +64,90 @@ export class ForeignDirectory {
 
   /** Checks a foreign sender's chain the same way: of the network whose relay forwarded it, and valid now. */
   verifiedSender(networkId: string, chain: CertificateChain): void {
-    if (chain.authority.networkId !== networkId || chain.contactPoint.networkId !== networkId) {
-      this.metrics.federationRefused.inc({ reason: 'foreign-claim' });
-      throw new RelayError(
-        'CHAIN_MISMATCH',
-        `the relay of "${networkId}" forwarded a message from a contact point of "${chain.contactPoint.networkId}"`,
-      );
-    }
+    this.spokenFor(networkId, chain, 'forwarded a message from');
     const verdict = verifyDevice(chain, this.trust(networkId));
     if (!verdict.ok) throw new RelayError(verdict.code, verdict.message);
   }
 
+  private spokenFor(networkId: string, chain: Pick<DirectoryEntry, 'authority' | 'contactPoint'>, what: string): void {
+    const { authority, contactPoint } = chain;
+    if (
+      authority.networkId !== networkId ||
+      contactPoint.networkId !== networkId ||
+      !this.partners.owns(networkId, chain)
+    ) {
+      this.metrics.federationRefused.inc({ reason: 'foreign-claim' });
+      throw new RelayError(
+        'CHAIN_MISMATCH',
+        `the relay of "${networkId}" ${what} "${contactPoint.contactPointId}" of authority "${authority.authorityId}" of "${contactPoint.networkId}", which its manifest does not give it`,
+      );
+    }
+  }
+
   /**
-   * The entry of a contact point that is not ours: fresh from its relay when the cached one is old
-   * (or `refresh`), the cached one when its relay does not answer. Undefined when no partner knows it.
+   * The entry of a contact point of a partner network: asked of the one network whose manifest owns
+   * its id's authority, and of no other (nobody else can answer for it, nor learns that we asked).
+   * Fresh from that relay when the cached one is old (or `refresh`); the cached one when the relay
+   * does not answer. Undefined when the id is ours, no manifest owns it, or its network does not
+   * have it; UNAVAILABLE when its relay does not answer and nothing is cached.
    */
   async entry(contactPointId: string, options: { refresh?: boolean } = {}): Promise<ForeignEntry | undefined> {
-    const cached = (await foreignEntries(this.db, [contactPointId])).get(contactPointId);
+    const owner = this.partners.ownerOf(contactPointId);
+    if (owner === undefined || !this.partners.get(owner)) return undefined;
+    const stored = (await foreignEntries(this.db, [contactPointId])).get(contactPointId);
+    // Cached under a network that no longer owns it (the manifests changed): as good as unknown.
+    const cached = stored?.networkId === owner ? stored : undefined;
     if (cached && !options.refresh && this.now() - cached.fetchedAt < FRESH_MS) return cached;
     if (!cached && (this.unknown.get(contactPointId) ?? 0) > this.now()) return undefined;
-    const networks = cached ? [cached.networkId] : this.partners.list().map((p) => p.networkId);
     const path = `/federation/v1/contact-points/${encodeURIComponent(contactPointId)}`;
-    const answers = await Promise.allSettled(
-      networks.map(async (networkId) => {
-        const entry = await this.peers.json(networkId, 'GET', path, DirectoryEntrySchema);
-        if (entry.contactPoint.contactPointId !== contactPointId) {
-          throw new RelayError('CHAIN_MISMATCH', 'the partner relay answered for another contact point');
-        }
-        return { networkId, entry: this.verified(networkId, entry) };
-      }),
-    );
-    const found = answers.find((a) => a.status === 'fulfilled');
-    if (found?.status === 'fulfilled') {
-      const now = this.now();
-      await saveForeignEntry(this.db, found.value.networkId, found.value.entry, now);
-      return { ...found.value, fetchedAt: now };
-    }
-    for (const answer of answers) {
-      if (answer.status === 'rejected' && !(answer.reason instanceof RelayError)) throw answer.reason;
-    }
-    const away = answers.some((a) => a.status === 'rejected' && a.reason instanceof PeerUnavailable);
-    // The partner that has it is away: what we knew still routes messages (its relay checks them again).
-    if (cached && away) return cached;
-    if (!cached && !away) {
+    let entry: DirectoryEntry;
+    try {
+      entry = await this.peers.json(owner, 'GET', path, DirectoryEntrySchema);
+    } catch (error) {
+      if (error instanceof PeerUnavailable) {
+        // Its relay is away: what we knew still routes messages (its relay checks them again).
+        if (cached) return cached;
+        throw error;
+      }
+      if (!(error instanceof RelayError) || error.code !== 'NOT_FOUND') throw error;
+      await forgetForeignEntry(this.db, contactPointId);
       if (this.unknown.size >= MAX_UNKNOWN) this.unknown.clear();
       this.unknown.set(contactPointId, this.now() + UNKNOWN_MS);
+      return undefined;
     }
-    return undefined;
+    if (entry.contactPoint.contactPointId !== contactPointId) {
+      throw new RelayError('CHAIN_MISMATCH', 'the partner relay answered for another contact point');
+    }
+    const now = this.now();
+    const saved = await saveForeignEntry(this.db, owner, this.verified(owner, entry), now);
+    return { networkId: owner, entry: saved, fetchedAt: now };
   }
 
   /**
    * Current devices of each of these contact points that a partner network has, as
-   * `currentDevicesOf` gives ours. Sends wait for no partner relay they need not: a cached entry is
-   * used as it is and refreshed behind the send when old (a device added there in the meantime
-   * shows up in the sends after that); only a contact point never seen is looked up first.
+   * `currentDevicesOf` gives ours, from what its relay last showed: a send never waits for a partner
+   * relay (the SDK looked the recipient up before it encrypted, through us). An entry that is old,
+   * or missing, is looked up behind the send: a device added there in the meantime shows up in the
+   * sends after that.
    */
   async devicesOf(contactPointIds: readonly string[]): Promise<Map<string, { networkId: string; devices: string[] }>> {
-    const ids = [...new Set(contactPointIds)];
+    const ids = [...new Set(contactPointIds)].filter((id) => this.partners.ownerOf(id) !== undefined);
     const cached = await foreignEntries(this.db, ids);
     const found = new Map<string, { networkId: string; devices: string[] }>();
-    await Promise.all(
-      ids.map(async (id) => {
-        let foreign = cached.get(id);
-        if (!foreign) foreign = await this.entry(id);
-        else if (this.now() - foreign.fetchedAt >= FRESH_MS) {
-          void this.entry(id, { refresh: true }).catch((error) =>
-            this.log.warn(
-              { event: 'federation.lookup-failed', code: error instanceof RelayError ? error.code : 'INTERNAL' },
-              'a foreign contact point could not be looked up again',
-            ),
-          );
-        }
-        if (foreign) {
-          found.set(id, { networkId: foreign.networkId, devices: foreign.entry.devices.map((d) => d.deviceId).sort() });
-        }
-      }),
-    );
+    for (const id of ids) {
+      const foreign = cached.get(id);
+      if (!foreign || this.now() - foreign.fetchedAt >= FRESH_MS) {
+        void this.entry(id, { refresh: true }).catch((error) =>
+          this.log.warn(
+            { event: 'federation.lookup-failed', code: error instanceof RelayError ? error.code : 'INTERNAL' },
+            'a foreign contact point could not be looked up',
+          ),
+        );
+      }
+      if (foreign && foreign.networkId === this.partners.ownerOf(id)) {
+        found.set(id, { networkId: foreign.networkId, devices: foreign.entry.devices.map((d) => d.deviceId).sort() });
+      }
+    }
     return found;
   }
 

@@ -1,15 +1,16 @@
-import type {
-  ForwardedItem,
-  ForwardedMessage,
-  ForwardedReceipt,
-  ForwardedUrgentState,
-  ForwardOutcome,
-  SendRequest,
+import {
+  type ForwardedItem,
+  type ForwardedMessage,
+  type ForwardedReceipt,
+  type ForwardedUrgentState,
+  type ForwardOutcome,
+  LIMITS,
+  type SendRequest,
 } from '@liaison/protocol';
 import { RelayError, toRelayError } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { currentDevicesOf } from '../storage/directory.js';
-import { firstSightOfReceipt, foreignEntries, forwardedTo, saveForeignUrgentState } from '../storage/foreign.js';
+import { firstSightOfReceipt, forwardOf, saveForeignUrgentState } from '../storage/foreign.js';
 import { fullQueues, recordForwardedReceipt, storedMessages, storeMessages } from '../storage/messages.js';
 import { escalationChainOf, type PlannedLevel } from '../storage/urgent.js';
 import { publishUrgent } from '../urgent/publish.js';
@@ -101,6 +102,13 @@ async function receiveMessage(
     }
   }
   const envelopes = request.envelopes.filter((e) => levelOf.get(e.recipientDevice) === e.escalationLevel);
+  if (request.priority === 'urgent') {
+    // Escalations run here, with our timers and alerts: a partner's senders count as ours do.
+    await deps.limits.take(`urgent:${sender.contactPointId}`, config.urgentSendsPerHour, {
+      windowMs: 3600_000,
+      failOpen: true,
+    });
+  }
   if (envelopes.length === 0) {
     throw new RelayError('DEVICE_MISMATCH', 'none of the envelopes is for a current device of its recipients here');
   }
@@ -131,9 +139,9 @@ async function receiveMessage(
   );
   if (!stored.has(request.messageId)) return { outcome: 'duplicate' };
   // The sender as its relay showed it: our own devices look it up when they decrypt, and its relay may be away then.
-  if (!(await foreignEntries(db, [sender.contactPointId])).has(sender.contactPointId)) {
-    await federation.directory.entry(sender.contactPointId).catch(() => undefined);
-  }
+  // The sender as its relay shows it, looked up behind the answer (of that relay only: its manifest
+  // owns the sender's authority), so that our devices find it when they decrypt, even if it is away then.
+  void federation.directory.entry(sender.contactPointId).catch(() => undefined);
   deps.metrics.envelopesStored.inc(envelopes.length);
   deps.hub.envelopesStored(envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice));
   if (request.priority === 'urgent') await publishUrgent(deps, [request.messageId]);
@@ -141,64 +149,78 @@ async function receiveMessage(
 }
 
 /**
- * A receipt for a message one of our contact points sent: about a contact point of the partner's
- * network (a relay speaks for nobody else), recorded once, and passed to the sender's devices.
+ * A receipt for a message one of our contact points sent: only for a message we forwarded to that
+ * network, about one of its recipients there (or, urgent, a member of the recipient's authority,
+ * which its escalation chain is made of), dated between our sending it and now, and recorded once.
  */
 async function receiveReceipt(deps: RelayDeps, networkId: string, item: ForwardedReceipt): Promise<ForwardOutcome> {
   const { db, config } = deps;
-  await ofNetwork(deps, networkId, [item.receipt.contactPointId]);
-  if (!(await forwardedTo(db, item.receipt.messageId, networkId))) {
+  const { receipt } = item;
+  const forward = await forwardOf(db, receipt.messageId, networkId);
+  if (!forward || !reportable(forward, receipt.contactPointId)) {
     deps.metrics.federationRefused.inc({ reason: 'foreign-claim' });
-    throw new RelayError('NOT_FOUND', `no message with this id was sent to "${networkId}"`);
+    throw new RelayError('NOT_FOUND', `no message with this id went to "${receipt.contactPointId}" in "${networkId}"`);
+  }
+  const now = config.now();
+  if (receipt.at < forward.serverTime - LIMITS.maxClockSkewMs || receipt.at > now + LIMITS.maxClockSkewMs) {
+    throw new RelayError('INVALID_INPUT', 'the receipt is dated before the message was sent, or in the future', {
+      path: 'receipt.at',
+    });
   }
   const routed = await db.transaction().execute(async (tx) => {
-    if (!(await firstSightOfReceipt(tx, networkId, item.id, config.now()))) return 'duplicate' as const;
-    const receipt = await recordForwardedReceipt(tx, item.receipt);
-    if (!receipt) throw new RelayError('NOT_FOUND', 'no message with this id was sent from here');
-    return receipt;
+    if (!(await firstSightOfReceipt(tx, networkId, item.id, now))) return 'duplicate' as const;
+    return (await recordForwardedReceipt(tx, receipt)) ?? ('duplicate' as const);
   });
   if (routed === 'duplicate') return { outcome: 'duplicate' };
   deps.hub.receipt(routed.to, routed.receipt);
   return { outcome: 'stored' };
 }
 
-/** The state of an urgent message of ours escalating on the partner's relay: kept, and shown to its sender. */
+/**
+ * The state of an urgent message of ours escalating on the partner's relay: only for an urgent
+ * message we forwarded to that network, its levels the recipient and then members of the
+ * recipient's authority, not dated in the future. Kept (the newest), and shown to its sender.
+ */
 async function receiveUrgentState(
   deps: RelayDeps,
   networkId: string,
   { state }: ForwardedUrgentState,
 ): Promise<ForwardOutcome> {
-  const { db } = deps;
-  await ofNetwork(
-    deps,
-    networkId,
-    state.levels.map((l) => l.contactPointId),
-  );
-  const message = await db
-    .selectFrom('messages')
-    .select(['sender_contact_point', 'origin_network'])
-    .where('message_id', '=', state.messageId)
-    .executeTakeFirst();
-  if (
-    !message ||
-    message.origin_network !== null ||
-    message.sender_contact_point !== state.senderContactPoint ||
-    !(await forwardedTo(db, state.messageId, networkId))
-  ) {
-    throw new RelayError('NOT_FOUND', 'no urgent message with this id was sent from here');
+  const { db, config } = deps;
+  const forward = await forwardOf(db, state.messageId, networkId);
+  const [first] = state.levels;
+  const fits =
+    forward !== undefined &&
+    forward.priority === 'urgent' &&
+    forward.sender === state.senderContactPoint &&
+    first?.contactPointId === forward.recipients[0] &&
+    state.levels.every((l) => reportable(forward, l.contactPointId)) &&
+    (state.acknowledged === undefined || reportable(forward, state.acknowledged.contactPointId));
+  if (!fits) {
+    deps.metrics.federationRefused.inc({ reason: 'foreign-claim' });
+    throw new RelayError('NOT_FOUND', `no urgent message with this id and these levels went to "${networkId}"`);
+  }
+  if (state.updatedAt > config.now() + LIMITS.maxClockSkewMs) {
+    throw new RelayError('INVALID_INPUT', 'the urgent state is dated in the future', { path: 'state.updatedAt' });
   }
   await saveForeignUrgentState(db, state);
   deps.hub.urgent([state.senderContactPoint], state);
   return { outcome: 'stored' };
 }
 
-/** Each of these contact points must be one the partner's relay speaks for: of its network, as we know it. */
-async function ofNetwork(deps: RelayDeps, networkId: string, contactPointIds: readonly string[]): Promise<void> {
-  const known = await foreignEntries(deps.db, contactPointIds);
-  for (const id of contactPointIds) {
-    if (known.get(id)?.networkId !== networkId) {
-      deps.metrics.federationRefused.inc({ reason: 'foreign-claim' });
-      throw new RelayError('FORBIDDEN', `"${id}" is not a contact point of "${networkId}" as known here`);
-    }
-  }
+/**
+ * Whether the partner's relay may report on this contact point for a message we forwarded it: one
+ * of the message's recipients there, or for an urgent message a contact point of the recipient's
+ * authority (an escalation chain is made of those: docs/trust.md).
+ */
+function reportable(forward: { recipients: string[]; priority: string }, contactPointId: string): boolean {
+  if (forward.recipients.includes(contactPointId)) return true;
+  const authority = (id: string) => id.slice(0, id.indexOf('.') + 1);
+  const [recipient] = forward.recipients;
+  return (
+    forward.priority === 'urgent' &&
+    recipient !== undefined &&
+    authority(recipient) !== '' &&
+    authority(contactPointId) === authority(recipient)
+  );
 }

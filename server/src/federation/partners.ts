@@ -30,6 +30,8 @@ export class Partners {
   readonly key: { publicKey: Uint8Array; privateKey: Uint8Array };
   private readonly partners = new Map<string, Partnership>();
   private readonly keys = new Map<string, { networkId: string; key: Uint8Array }>();
+  /** Which network owns each authority id, ours included: the manifests say so, and may not overlap. */
+  private readonly authorities = new Map<string, string>();
 
   constructor(config: FederationConfig, trustedRoots: readonly TrustedRoot[], variable = 'LIAISON_NETWORK_MANIFESTS') {
     this.key = signingKeyPair(config.signingSeed);
@@ -49,6 +51,7 @@ export class Partners {
     }
     this.network = own.networkId;
     this.origins = own.relays.filter((r) => r.signingKey === publicKey).map((r) => r.origin);
+    this.own(own, variable);
     for (const theirs of config.manifests) {
       if (theirs === own) continue;
       const check = checkPartnership(own, root.publicKey, theirs, verifySignature);
@@ -61,11 +64,47 @@ export class Partners {
         );
       }
       this.partners.set(theirs.networkId, check.partnership);
+      this.own(theirs, variable);
       for (const relay of theirs.relays) {
         const key = decodeBase64url(relay.signingKey);
         if (key) this.keys.set(relay.signingKey, { networkId: theirs.networkId, key });
       }
     }
+  }
+
+  /** Records the authorities a manifest names as its network's; one named by two networks stops the start. */
+  private own(manifest: NetworkManifest, variable: string): void {
+    for (const authority of manifest.authorities) {
+      const owner = this.authorities.get(authority);
+      if (owner !== undefined && owner !== manifest.networkId) {
+        throw new SettingError(
+          variable,
+          `authority "${authority}" named by the manifests of both "${owner}" and "${manifest.networkId}"`,
+          'each authority id owned by one network of the federation (the secretariats agree on them)',
+        );
+      }
+      this.authorities.set(authority, manifest.networkId);
+    }
+  }
+
+  /**
+   * The network whose relay speaks for a contact point id, ours included, from the authority id it
+   * begins with (`am-pgo.lilit`: the network owning `am-pgo`); undefined when no manifest names it.
+   */
+  ownerOf(contactPointId: string): string | undefined {
+    const dot = contactPointId.indexOf('.');
+    return dot > 0 ? this.authorities.get(contactPointId.slice(0, dot)) : undefined;
+  }
+
+  /** Whether this chain's authority is one the network's manifest names, and the contact point's id begins with it. */
+  owns(
+    networkId: string,
+    chain: { authority: { authorityId: string }; contactPoint: { contactPointId: string } },
+  ): boolean {
+    return (
+      this.authorities.get(chain.authority.authorityId) === networkId &&
+      chain.contactPoint.contactPointId.startsWith(`${chain.authority.authorityId}.`)
+    );
   }
 
   list(): Partnership[] {

@@ -24,7 +24,13 @@ export async function enqueueMessages(
   if (items.length === 0) return;
   await db
     .insertInto('message_forwards')
-    .values(items.map(({ networkId, message }) => ({ message_id: message.request.messageId, network_id: networkId })))
+    .values(
+      items.map(({ networkId, message: { request } }) => ({
+        message_id: request.messageId,
+        network_id: networkId,
+        recipients: request.recipients ?? (request.recipient ? [request.recipient] : []),
+      })),
+    )
     .onConflict((oc) => oc.columns(['message_id', 'network_id']).doNothing())
     .execute();
   await db

@@ -9,41 +9,51 @@ export interface ForeignEntry {
   fetchedAt: number;
 }
 
-/** Records a verified foreign entry and its current devices, replacing what was known. */
-export async function saveForeignEntry(db: Kysely<Database>, networkId: string, entry: DirectoryEntry, now: number) {
+/**
+ * Records a verified foreign entry and its current devices, replacing what was known. A device id
+ * is its public key, which anyone can put in a certificate: a device registered here, or listed
+ * under another contact point already, is left out (it would otherwise let a partner read what is
+ * meant for that device, or take its messages).
+ */
+export async function saveForeignEntry(
+  db: Kysely<Database>,
+  networkId: string,
+  entry: DirectoryEntry,
+  now: number,
+): Promise<DirectoryEntry> {
   const contactPointId = entry.contactPoint.contactPointId;
-  await db.transaction().execute(async (tx) => {
+  return db.transaction().execute(async (tx) => {
+    const ids = entry.devices.map((d) => d.deviceId);
+    const taken = new Set(
+      ids.length === 0
+        ? []
+        : [
+            ...(await tx.selectFrom('devices').select('device_id').where('device_id', 'in', ids).execute()),
+            ...(await tx
+              .selectFrom('foreign_devices')
+              .select('device_id')
+              .where('device_id', 'in', ids)
+              .where('contact_point_id', '<>', contactPointId)
+              .execute()),
+          ].map((d) => d.device_id),
+    );
+    const kept: DirectoryEntry = { ...entry, devices: entry.devices.filter((d) => !taken.has(d.deviceId)) };
+    const values = { network_id: networkId, entry: JSON.stringify(kept), fetched_at: now };
     await tx
       .insertInto('foreign_contact_points')
-      .values({
-        contact_point_id: contactPointId,
-        network_id: networkId,
-        entry: JSON.stringify(entry),
-        fetched_at: now,
-      })
-      .onConflict((oc) =>
-        oc
-          .column('contact_point_id')
-          .doUpdateSet({ network_id: networkId, entry: JSON.stringify(entry), fetched_at: now }),
-      )
+      .values({ contact_point_id: contactPointId, ...values })
+      .onConflict((oc) => oc.column('contact_point_id').doUpdateSet(values))
       .execute();
     await tx.deleteFrom('foreign_devices').where('contact_point_id', '=', contactPointId).execute();
-    if (entry.devices.length > 0) {
+    if (kept.devices.length > 0) {
       await tx
         .insertInto('foreign_devices')
         .values(
-          entry.devices.map((d) => ({
-            device_id: d.deviceId,
-            contact_point_id: contactPointId,
-            network_id: networkId,
-          })),
-        )
-        // A device id is its key: one listed under another contact point moves to this one.
-        .onConflict((oc) =>
-          oc.column('device_id').doUpdateSet({ contact_point_id: contactPointId, network_id: networkId }),
+          kept.devices.map((d) => ({ device_id: d.deviceId, contact_point_id: contactPointId, network_id: networkId })),
         )
         .execute();
     }
+    return kept;
   });
 }
 
@@ -102,15 +112,36 @@ export async function foreignUrgentState(db: Db, messageId: string): Promise<Urg
   return row?.state;
 }
 
-/** Whether this message of ours went to that partner network (its relay may report on it, and no other may). */
-export async function forwardedTo(db: Db, messageId: string, networkId: string): Promise<boolean> {
+/**
+ * How this message of ours went to that partner network (its relay may report on it, and no other
+ * may): its recipients there, its priority and when we stored it; undefined if it did not go there.
+ */
+export async function forwardOf(
+  db: Db,
+  messageId: string,
+  networkId: string,
+): Promise<{ recipients: string[]; priority: string; serverTime: number; sender: string } | undefined> {
   const row = await db
     .selectFrom('message_forwards')
-    .select('message_id')
-    .where('message_id', '=', messageId)
-    .where('network_id', '=', networkId)
+    .innerJoin('messages', 'messages.message_id', 'message_forwards.message_id')
+    .select([
+      'message_forwards.recipients',
+      'messages.priority',
+      'messages.server_time',
+      'messages.sender_contact_point',
+      'messages.origin_network',
+    ])
+    .where('message_forwards.message_id', '=', messageId)
+    .where('message_forwards.network_id', '=', networkId)
     .executeTakeFirst();
-  return row !== undefined;
+  return row && row.origin_network === null
+    ? {
+        recipients: row.recipients,
+        priority: row.priority,
+        serverTime: row.server_time,
+        sender: row.sender_contact_point,
+      }
+    : undefined;
 }
 
 /**
@@ -129,4 +160,9 @@ export async function firstUseOfNonce(db: Db, keyId: string, nonce: string, expi
 
 export async function forgetExpiredNonces(db: Db, now: number): Promise<void> {
   await db.deleteFrom('federation_nonces').where('expires_at', '<', now).execute();
+}
+
+/** A contact point its network's relay no longer has: it is not routed to any more. */
+export async function forgetForeignEntry(db: Db, contactPointId: string): Promise<void> {
+  await db.deleteFrom('foreign_contact_points').where('contact_point_id', '=', contactPointId).execute();
 }

@@ -471,7 +471,10 @@ export async function recordUndeliverable(
   return rows.map(routed);
 }
 
-/** Records a receipt a partner's relay forwarded for one of our senders' messages; returns it to route. */
+/**
+ * Records a receipt a partner's relay forwarded for one of our senders' messages; returns it to
+ * route. The same receipt again (same contact point, device and status) is not recorded twice.
+ */
 export async function recordForwardedReceipt(db: Db, receipt: Receipt): Promise<RoutedReceipt | undefined> {
   const message = await db
     .selectFrom('messages')
@@ -479,6 +482,17 @@ export async function recordForwardedReceipt(db: Db, receipt: Receipt): Promise<
     .where('message_id', '=', receipt.messageId)
     .executeTakeFirst();
   if (!message || message.origin_network !== null) return undefined;
+  const same = await db
+    .selectFrom('receipts')
+    .select('receipt_id')
+    .where('message_id', '=', receipt.messageId)
+    .where('contact_point_id', '=', receipt.contactPointId)
+    .where('status', '=', receipt.status)
+    .where((eb) =>
+      receipt.deviceId === undefined ? eb('device_id', 'is', null) : eb('device_id', '=', receipt.deviceId),
+    )
+    .executeTakeFirst();
+  if (same) return undefined;
   const row = {
     message_id: receipt.messageId,
     sender_contact_point: message.sender_contact_point,

@@ -292,6 +292,8 @@ export interface ForeignUrgentStatesTable {
 export interface MessageForwardsTable {
   message_id: string;
   network_id: string;
+  /** The message's recipients in that network: those its relay may report on (and, urgent, their escalation). */
+  recipients: string[];
 }
 
 /** Nonces of signed requests from partner relays, kept until such a request would be refused as stale anyway. */

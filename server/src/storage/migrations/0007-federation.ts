@@ -68,6 +68,7 @@ export async function up(db: AnyDb): Promise<void> {
     .createTable('message_forwards')
     .addColumn('message_id', 'uuid', (c) => c.notNull().references('messages.message_id').onDelete('cascade'))
     .addColumn('network_id', 'text', (c) => c.notNull())
+    .addColumn('recipients', sql`text[]`, (c) => c.notNull())
     .addPrimaryKeyConstraint('message_forwards_pk', ['message_id', 'network_id'])
     .execute();
   await db.schema
