@@ -73,8 +73,10 @@ export function federationRoutes(deps: RelayDeps, federation: Federation): expre
     if (!entry || entry.contactPoint.networkId !== partners.network) {
       throw new RelayError('NOT_FOUND', `no contact point "${id}" in "${partners.network}"`);
     }
-    // One-time prekeys are spent on each fetch: each requesting device of the partner counts as ours do.
-    await deps.limits.take(`bundles:${network(res)}:${requester}`, deps.config.bundleFetchesPerMinute);
+    // One-time prekeys are spent on each fetch. The requester is the partner's word (it may name any
+    // device of its network), so the partner as a whole gets, for each contact point, what one of our
+    // devices may fetch.
+    await deps.limits.take(`bundles:${network(res)}:${id}`, deps.config.bundleFetchesPerMinute);
     const { response, low } = await fetchBundles(deps.db, id, requester, deps.config.now(), hybrid === 'true');
     for (const { deviceId, count } of low) deps.hub.prekeysLow(deviceId, count);
     res.json(response);

@@ -80,10 +80,18 @@ export const ROUTES = routeTable({
       }
       await deps.auth.verifyProof(input.proof, 'register');
       await deps.auth.verifyChain(chain);
-      if (deps.federation?.partners.get(chain.authority.networkId)) {
+      const partners = deps.federation?.partners;
+      if (partners?.get(chain.authority.networkId)) {
         throw new RelayError(
           'FORBIDDEN',
           `contact points of "${chain.authority.networkId}" register on their own network's relay, which federates with this one`,
+        );
+      }
+      // Federated, our manifest says which authorities are ours: partners route only their ids here.
+      if (partners && chain.authority.networkId === partners.network && !partners.owns(partners.network, chain)) {
+        throw new RelayError(
+          'FORBIDDEN',
+          `authority "${chain.authority.authorityId}" is not in the manifest of "${partners.network}", or the contact point id does not begin with it: the secretariat adds it to the manifest first`,
         );
       }
       const now = deps.config.now();
