@@ -28,6 +28,14 @@ export const RELAY_TABLES = [
   'blob_readers',
   'blob_chunks',
   'relay_keys',
+  'foreign_contact_points',
+  'foreign_devices',
+  'federation_outbox',
+  'federation_peers',
+  'federation_receipts_seen',
+  'foreign_urgent_states',
+  'message_forwards',
+  'federation_nonces',
 ] as const;
 
 /**

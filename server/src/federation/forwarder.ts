@@ -16,7 +16,7 @@ import {
   type OutboxItem,
   outboxBatch,
 } from '../storage/federation-outbox.js';
-import { forgetExpiredNonces } from '../storage/foreign.js';
+import { forgetExpiredNonces, forgetUnusedForeignEntries } from '../storage/foreign.js';
 import { recordUndeliverable } from '../storage/messages.js';
 import { urgentStates } from '../storage/urgent.js';
 import type { Federation } from './federation.js';
@@ -107,11 +107,13 @@ async function itemsOf(deps: RelayDeps, batch: readonly OutboxItem[]): Promise<{
 /**
  * Messages that waited for a partner's relay longer than an envelope is kept are given up, as an
  * undelivered envelope is: their senders get `expired` receipts for the recipients there. Nonces of
- * partners' requests too old to pass the time check are forgotten.
+ * partners' requests too old to pass the time check, and partners' contact points nobody used for
+ * as long, are forgotten.
  */
 export async function expireForwards(deps: RelayDeps): Promise<number> {
   const now = deps.config.now();
   await forgetExpiredNonces(deps.db, now);
+  await forgetUnusedForeignEntries(deps.db, now - deps.config.envelopeTtlMs);
   const expired = await expireOutbox(deps.db, now - deps.config.envelopeTtlMs);
   for (const { messageId, recipients } of expired) {
     for (const { to, receipt } of await recordUndeliverable(deps.db, messageId, recipients, now)) {

@@ -166,3 +166,8 @@ export async function forgetExpiredNonces(db: Db, now: number): Promise<void> {
 export async function forgetForeignEntry(db: Db, contactPointId: string): Promise<void> {
   await db.deleteFrom('foreign_contact_points').where('contact_point_id', '=', contactPointId).execute();
 }
+
+/** Partner networks' contact points nobody here has used (looked up, or written to) since `before`. */
+export async function forgetUnusedForeignEntries(db: Db, before: number): Promise<void> {
+  await db.deleteFrom('foreign_contact_points').where('fetched_at', '<', before).execute();
+}
