@@ -58,6 +58,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   // Before anything slow: manifests that do not hold stop the start with the reason.
   const partners = config.federation && new Partners(config.federation, config.trustedRoots);
   const log = createLogger(config.logLevel);
+  for (const warning of partners?.warnings ?? []) log.warn({ event: 'federation.manifest-replaced' }, warning);
   const { db, space } = await openDatabase(config.database, { log, reserveBytes: config.storageReserveBytes });
   await migrate(db);
   let listening = '';

@@ -28,6 +28,8 @@ export class Partners {
   /** Our relays' origins, as our manifest names them: the target of every request signed for us. */
   readonly origins: readonly string[];
   readonly key: { publicKey: Uint8Array; privateKey: Uint8Array };
+  /** What the operator should know about the manifests given (an older version left beside a newer one). */
+  readonly warnings: readonly string[];
   private readonly partners = new Map<string, Partnership>();
   private readonly keys = new Map<string, { networkId: string; key: Uint8Array }>();
   /** Which network owns each authority id, ours included: the manifests say so, and may not overlap. */
@@ -36,13 +38,15 @@ export class Partners {
   constructor(config: FederationConfig, trustedRoots: readonly TrustedRoot[], variable = 'LIAISON_NETWORK_MANIFESTS') {
     this.key = signingKeyPair(config.signingSeed);
     const publicKey = encodeBase64url(this.key.publicKey);
-    const ours = config.manifests.filter((m) => m.relays.some((r) => r.signingKey === publicKey));
+    const { manifests, warnings } = newestVersions(config.manifests, variable);
+    this.warnings = warnings;
+    const ours = manifests.filter((m) => m.relays.some((r) => r.signingKey === publicKey));
     const own = ours[0];
     if (!own || ours.length > 1) {
       throw new SettingError(
         variable,
-        config.manifests.map((m) => m.networkId).join(','),
-        `exactly one manifest naming this relay's signing key ${publicKey}`,
+        manifests.map((m) => `${m.networkId} version ${m.version}`).join(', '),
+        `exactly one manifest naming this relay's signing key ${publicKey} (of each network, only the newest version counts)`,
       );
     }
     const root = trustedRoots.find((r) => r.networkId === own.networkId);
@@ -52,7 +56,8 @@ export class Partners {
     this.network = own.networkId;
     this.origins = own.relays.filter((r) => r.signingKey === publicKey).map((r) => r.origin);
     this.own(own, variable);
-    for (const theirs of config.manifests) {
+    refuseSharedRelays(manifests, variable);
+    for (const theirs of manifests) {
       if (theirs === own) continue;
       const check = checkPartnership(own, root.publicKey, theirs, verifySignature);
       // The check's message says what is wrong, so it goes with what was found, not as what is expected.
@@ -124,5 +129,67 @@ export class Partners {
   root(networkId: string): TrustedRoot | undefined {
     const partner = this.partners.get(networkId);
     return partner && { networkId, name: networkId, publicKey: partner.rootKey };
+  }
+}
+
+/**
+ * Of each network, only the newest manifest counts: a relay key rotated, or a relay moved, by
+ * version N+1 is no longer accepted once N+1 is given, even if the file of version N is still
+ * listed (that is worth a warning, not a refusal: adding the new file first is how a rotation
+ * goes). Two different manifests of one network with the same version cannot be ordered: refused.
+ */
+function newestVersions(
+  given: readonly NetworkManifest[],
+  variable: string,
+): { manifests: NetworkManifest[]; warnings: string[] } {
+  const newest = new Map<string, NetworkManifest>();
+  const warnings: string[] = [];
+  for (const manifest of given) {
+    const kept = newest.get(manifest.networkId);
+    if (kept && kept.version === manifest.version && kept.signature !== manifest.signature) {
+      throw new SettingError(
+        variable,
+        `two different manifests of "${manifest.networkId}", both version ${manifest.version}`,
+        'one manifest per network version: its secretariat signs a change as a new version',
+      );
+    }
+    if (kept && kept.version !== manifest.version) {
+      const [older, newer] = kept.version < manifest.version ? [kept, manifest] : [manifest, kept];
+      warnings.push(
+        `the manifest of "${older.networkId}" version ${older.version} is replaced by version ${newer.version}, also given: only the newer counts (remove the older file)`,
+      );
+      if (newer === kept) continue;
+    }
+    newest.set(manifest.networkId, manifest);
+  }
+  return { manifests: [...newest.values()], warnings };
+}
+
+/**
+ * A relay signing key or origin belongs to one network. Named by two (a partner naming another
+ * partner's relay, or ours), requests signed with that key would be taken as the wrong network's,
+ * or ours sent to the wrong relay: refused at start rather than resolved by the order of the files.
+ */
+function refuseSharedRelays(manifests: readonly NetworkManifest[], variable: string): void {
+  for (const [what, of] of [
+    ['relay signing key', (r: { signingKey: string }) => r.signingKey],
+    // Origins are canonical already (the manifest schema takes only `new URL(o).origin` spellings).
+    ['relay origin', (r: { origin: string }) => r.origin],
+  ] as const) {
+    const owners = new Map<string, string>();
+    for (const manifest of manifests) {
+      for (const relay of manifest.relays) {
+        const value = of(relay);
+        const owner = owners.get(value);
+        if (owner !== undefined && owner !== manifest.networkId) {
+          throw new SettingError(
+            variable,
+            `the ${what} ${value} named by the manifests of both "${owner}" and "${manifest.networkId}"`,
+            `each ${what} named by one network's manifest only`,
+          );
+        }
+        owners.set(value, manifest.networkId);
+      }
+    }
   }
 }
