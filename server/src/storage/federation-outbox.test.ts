@@ -108,6 +108,24 @@ describe('the forwarding outbox (embedded PostgreSQL)', () => {
     expect(await outboxBatch(db, 'casc', 64, 100)).toHaveLength(1);
   });
 
+  it('reads only the payloads it sends: with 24 items of 4 MB waiting, a batch of 2 reads 2 (review #23, finding 13)', async () => {
+    const big = 'x'.repeat(4 * 1024 * 1024);
+    for (let n = 1; n <= 24; n++) await enqueueAll([{ networkId: 'casc', message: message(n, big) }], 1000);
+    // What the database hands the relay: every row of every query outboxBatch makes.
+    let read = 0;
+    const counting = db.withPlugin({
+      transformQuery: ({ node }) => node,
+      transformResult: async ({ result }) => {
+        for (const row of result.rows) read += JSON.stringify(row).length;
+        return result;
+      },
+    });
+    const batch = await outboxBatch(counting, 'casc', 64, 12 * 1024 * 1024 - 512 * 1024);
+    expect(batch.map((i) => (i.payload as ForwardedMessage).request.messageId.slice(-2))).toEqual(['01', '02']);
+    expect(read).toBeGreaterThan(2 * big.length);
+    expect(read).toBeLessThan(2.1 * big.length);
+  }, 120_000);
+
   it('backs off after a failure, doubling from a second up to the cap, and starts over after an answer', async () => {
     await enqueue('casc', [1]);
     await claimDuePeers(db, 0, LEASE);

@@ -72,7 +72,11 @@ export async function claimDuePeers(db: Kysely<Database>, now: number, leaseMs: 
   return rows.map((r) => r.network_id);
 }
 
-/** The oldest items for a partner, in order, up to `maxItems` and about `maxBytes` (at least one). */
+/**
+ * The oldest items for a partner, in order, up to `maxItems` and about `maxBytes` (at least one).
+ * The cut is made on the sizes stored with the rows; only the payloads of the items chosen are
+ * read (a backlog of large messages would otherwise be read whole for every batch of two).
+ */
 export async function outboxBatch(
   db: Db,
   networkId: string,
@@ -85,14 +89,17 @@ export async function outboxBatch(
     message_id: string | null;
     payload: unknown;
     created_at: number;
-    total: number;
   }>`
-    select seq, kind, message_id, payload, created_at,
-      sum(coalesce(octet_length(payload::text), 0)) over (order by seq) as total
-    from federation_outbox where network_id = ${networkId}
-    order by seq limit ${maxItems}`.execute(db);
-  const batch = rows.filter((r, i) => i === 0 || Number(r.total) <= maxBytes);
-  return batch.map((r) => ({
+    with oldest as (
+      select seq, row_number() over (order by seq) as n, sum(bytes) over (order by seq) as total
+      from federation_outbox where network_id = ${networkId}
+      order by seq limit ${maxItems}
+    )
+    select o.seq, o.kind, o.message_id, o.payload, o.created_at
+    from oldest join federation_outbox o on o.seq = oldest.seq
+    where oldest.n = 1 or oldest.total <= ${maxBytes}
+    order by o.seq`.execute(db);
+  return rows.map((r) => ({
     seq: Number(r.seq),
     kind: r.kind,
     messageId: r.message_id,

@@ -266,6 +266,8 @@ export interface FederationOutboxTable {
   message_id: string | null;
   payload: JSONColumnType<object> | null;
   created_at: number;
+  /** The payload's size as text, computed by the database when the row is written. */
+  bytes: Generated<number>;
 }
 
 /** Each partner's forwarding state: which node holds its outbox until when, and the backoff after failures. */

@@ -44,6 +44,10 @@ export async function up(db: AnyDb): Promise<void> {
     .addColumn('message_id', 'uuid')
     .addColumn('payload', 'jsonb')
     .addColumn('created_at', 'bigint', (c) => c.notNull())
+    // Its size, counted once when written: a batch is cut by size without reading the payloads.
+    .addColumn('bytes', 'integer', (c) =>
+      c.notNull().generatedAlwaysAs(sql`coalesce(octet_length(payload::text), 0)`).stored(),
+    )
     .execute();
   await db.schema
     .createIndex('federation_outbox_by_network')
