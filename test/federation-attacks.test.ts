@@ -1,14 +1,16 @@
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateIdentityKeyPair, type IdentityKeyPair, ready } from '@liaison/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { token as bearerToken, http, register } from './harness/device-client.js';
 import { manifestFor, relayKeyFile, type TestNetwork, writeJson } from './harness/federation.js';
 import { relayCounter } from './harness/metrics.js';
 import { testNetwork } from './harness/network.js';
 import { type PartnerNetworks, partnerNetworks } from './harness/partner-networks.js';
 import { sendPeerRequest, signPeerRequest } from './harness/peer-requests.js';
 import { freePort, runRelayToExit } from './harness/relay-process.js';
+import { type StandInRelay, startStandInRelay } from './harness/stand-in-relay.js';
 
 /**
  * The attacks of the federation security review (issue #23), each made as the review made it (a
@@ -128,5 +130,91 @@ describe('manifests (review #23, finding 14): only the newest version of a netwo
       expect(said).toContain('relay origin http://127.0.0.1:');
       expect(said).toContain('named by the manifests of both "seajust" and "casc"');
     }, 60_000);
+  });
+});
+
+describe("a partner relay's answers (review #23, finding 2): read up to a cap, never whole", () => {
+  let fed: PartnerNetworks;
+  let token: string;
+  const SIZE = 200 * 1024 * 1024;
+  /** How the stand-in CASC relay answers every request: 200 MB of JSON, with or without Content-Length. */
+  let declared = true;
+  let written = 0;
+
+  beforeAll(async () => {
+    fed = await partnerNetworks([
+      { id: 'seajust', partners: ['casc'] },
+      { id: 'casc', partners: ['seajust'], standIn: true },
+    ]);
+    const block = Buffer.alloc(1024 * 1024, 0x20);
+    stop.push(
+      await startStandInRelay(fed.net('casc').port, async (_request, res) => {
+        res.writeHead(200, { 'content-type': 'application/json', ...(declared && { 'content-length': String(SIZE) }) });
+        let closed = false;
+        res.once('close', () => {
+          closed = true;
+        });
+        for (let sent = 0; sent < SIZE && !closed; sent += block.length) {
+          if (!res.write(block))
+            await new Promise((r) => (closed ? r(undefined) : res.once('drain', r).once('close', r)));
+          written += block.length;
+        }
+        res.end();
+      }),
+    );
+    const device = await fed.net('seajust').net.authority('th-oag', 'TH').contactPoint('somchai').addDevice();
+    expect((await register(fed.relay('seajust').url, device)).status).toBe(200);
+    token = await bearerToken(fed.relay('seajust').url, device);
+  }, 120_000);
+  const stop: StandInRelay[] = [];
+  afterAll(async () => {
+    await Promise.all(stop.map((s) => s.close()));
+    await fed?.stop();
+  });
+
+  /** Somchai looks up a CASC contact point; the relay's memory meanwhile, and what it answered. */
+  const lookUp = async (id: string) => {
+    const relay = fed.relay('seajust');
+    const rss = async () =>
+      Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${relay.pid()}/status`, 'utf8'))?.[1]) / 1024;
+    const before = await rss();
+    let peak = before;
+    let looking = true;
+    const watch = (async () => {
+      while (looking) {
+        peak = Math.max(peak, await rss());
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    written = 0;
+    const started = Date.now();
+    const answer = await http(relay.url, 'GET', `/v1/contact-points/${id}`, undefined, token);
+    const ms = Date.now() - started;
+    looking = false;
+    await watch;
+    return { answer, ms, grewMb: peak - before };
+  };
+
+  it('refuses an answer whose Content-Length is over the cap before reading it, and counts it', async () => {
+    declared = true;
+    const failures = () =>
+      relayCounter(fed.relay('seajust').url, 'liaison_federation_peer_failures_total', 'reason="too-large"');
+    const before = await failures();
+    const { answer, ms, grewMb } = await lookUp('am-pgo.huge');
+    expect([404, 503]).toContain(answer.status);
+    expect(ms).toBeLessThan(5000);
+    expect(grewMb).toBeLessThan(50);
+    // Only what the connection buffers left the stand-in: the relay hung up at the headers.
+    expect(written).toBeLessThan(32 * 1024 * 1024);
+    expect(await failures()).toBe(before + 1);
+  });
+
+  it('stops reading an answer that passes the cap when no Content-Length announces it', async () => {
+    declared = false;
+    const { answer, grewMb } = await lookUp('am-pgo.endless');
+    expect([404, 503]).toContain(answer.status);
+    expect(grewMb).toBeLessThan(100);
+    expect(written).toBeLessThan(64 * 1024 * 1024);
+    expect(fed.relay('seajust').alive()).toBe(true);
   });
 });

@@ -59,6 +59,11 @@ export class RelayMetrics {
     'Requests or items from other relays refused, by reason: not-partner, bad-signature, replay, stale, wrong-target, foreign-claim',
     ['reason'],
   );
+  readonly federationPeerFailures = this.counter(
+    'liaison_federation_peer_failures_total',
+    'Requests to partner relays without a usable answer, by reason: timeout, no-connection, server-error (5xx), too-large (an answer over what the relay reads), rate-limited (429), not-json',
+    ['reason'],
+  );
   readonly errors = this.counter('liaison_errors_total', 'Refused or failed requests and events, by error code', [
     'code',
   ]);

@@ -22,7 +22,7 @@ export function createFederation(
   partners: Partners,
   deps: { db: Kysely<Database>; config: RelayConfig; metrics: RelayMetrics; log: Logger },
 ): Omit<Federation, 'nudge'> {
-  const peers = new PeerClient(partners, deps.config.now, deps.config.federationTimeoutMs);
+  const peers = new PeerClient(partners, deps.config.now, deps.config.federationTimeoutMs, deps.metrics);
   return {
     partners,
     peers,
