@@ -1,7 +1,11 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { generateIdentityKeyPair, type IdentityKeyPair, ready } from '@liaison/client';
+import { signRequest } from '@liaison/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { token as bearerToken, http, register } from './harness/device-client.js';
 import { manifestFor, relayKeyFile, type TestNetwork, writeJson } from './harness/federation.js';
@@ -216,5 +220,106 @@ describe("a partner relay's answers (review #23, finding 2): read up to a cap, n
     expect(grewMb).toBeLessThan(100);
     expect(written).toBeLessThan(64 * 1024 * 1024);
     expect(fed.relay('seajust').alive()).toBe(true);
+  });
+});
+
+describe('requests to /federation/v1 (review #23, finding 5): authenticated from their headers before any body is read', () => {
+  let fed: PartnerNetworks;
+  const relayUrl = () => fed.relay('seajust').url;
+  const inbox = () => `${fed.net('seajust').origin}/federation/v1/inbox`;
+  const MIB = 1024 * 1024;
+
+  beforeAll(async () => {
+    fed = await partnerNetworks([
+      { id: 'seajust', partners: ['casc'] },
+      { id: 'casc', partners: ['seajust'], standIn: true },
+    ]);
+  }, 120_000);
+  afterAll(() => fed?.stop());
+
+  const rss = async () =>
+    Number(/VmRSS:\s+(\d+) kB/.exec(await readFile(`/proc/${fed.relay('seajust').pid()}/status`, 'utf8'))?.[1]) / 1024;
+  /** The relay's memory while `work` runs: how much it grew at most, in MB. */
+  const growth = async (work: () => Promise<unknown>) => {
+    const before = await rss();
+    let peak = before;
+    let running = true;
+    const watch = (async () => {
+      while (running) {
+        peak = Math.max(peak, await rss());
+        await new Promise((r) => setTimeout(r, 50));
+      }
+    })();
+    await work().finally(() => {
+      running = false;
+    });
+    await watch;
+    return peak - before;
+  };
+
+  it('answers an unsigned request at once, without waiting for the 12 MiB its headers announce', async () => {
+    const answered = await new Promise<string>((done) => {
+      const req = request(
+        `${relayUrl()}/federation/v1/inbox`,
+        { method: 'POST', headers: { 'content-length': String(12 * MIB - 1), host: new URL(inbox()).host } },
+        (res) => done(`answered ${res.statusCode}`),
+      );
+      req.on('error', () => undefined);
+      req.write(Buffer.alloc(1024, 0x20));
+      setTimeout(() => {
+        done('no answer after 2 s with 1 KiB of 12 MiB sent');
+        req.destroy();
+      }, 2000);
+    });
+    expect(answered).toBe('answered 401');
+  });
+
+  it('holds nothing for sixty unsigned 12 MiB posts at once, as anyone could send', async () => {
+    const body = Buffer.alloc(12 * MIB - 1, 0x20);
+    const statuses: (number | string)[] = [];
+    const grew = await growth(() =>
+      Promise.all(
+        Array.from({ length: 60 }, () =>
+          fetch(`${relayUrl()}/federation/v1/inbox`, { method: 'POST', body }).then(
+            (r) => statuses.push(r.status),
+            // The relay hangs up on a body it will not read: the client may see that first.
+            () => statuses.push('connection closed'),
+          ),
+        ),
+      ),
+    );
+    expect(statuses.filter((s) => s !== 401 && s !== 'connection closed')).toEqual([]);
+    expect(grew).toBeLessThan(100);
+  });
+
+  it("refuses a partner's compressed body without inflating it, and a body where none is expected", async () => {
+    const casc = fed.net('casc').relayKey;
+    const zipped = gzipSync(Buffer.from(JSON.stringify({ items: [] })));
+    // Signed as sent: the digest is of the compressed bytes.
+    const headers = signRequest(
+      casc,
+      { method: 'POST', targetUri: inbox(), body: zipped },
+      { created: Math.floor(Date.now() / 1000), nonce: randomBytes(16) },
+    );
+    const compressed = await sendPeerRequest(relayUrl(), {
+      method: 'POST',
+      targetUri: inbox(),
+      headers: { ...headers, 'content-encoding': 'gzip' },
+      body: zipped,
+    });
+    expect(compressed.status).toBe(400);
+    expect(compressed.body.error).toBe('INVALID_INPUT');
+    // A lookup carries no body: a large one is refused, not read.
+    const padded = await sendPeerRequest(
+      relayUrl(),
+      signPeerRequest(
+        casc,
+        `${fed.net('seajust').origin}/federation/v1/contact-points/th-oag.nobody`,
+        { padding: 'x'.repeat(64 * 1024) },
+        { method: 'GET' },
+      ),
+    );
+    expect(padded.status).toBe(413);
+    expect(padded.body.error).toBe('PAYLOAD_TOO_LARGE');
   });
 });

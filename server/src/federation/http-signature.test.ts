@@ -2,7 +2,15 @@ import { encodeBase64url } from '@liaison/protocol';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { RelayError } from '../errors.js';
 import { randomBytes, readySodium, signDetached, signingKeyPair, verifySignature } from '../sodium.js';
-import { contentDigest, signatureBase, signatureParams, signRequest, verifyRequest } from './http-signature.js';
+import {
+  contentDigest,
+  signatureBase,
+  signatureParams,
+  signRequest,
+  verifyRequest,
+  verifyRequestBody,
+  verifyRequestHeaders,
+} from './http-signature.js';
 
 beforeAll(readySodium);
 
@@ -181,6 +189,36 @@ describe('signRequest and verifyRequest', () => {
       expect([what, code]).toEqual([what, 'UNAUTHENTICATED']);
     }
     expect(lookedUp).toBe(false);
+  });
+
+  it('establishes who signed from the headers alone, then checks the body once it is read', () => {
+    // No body at hand: the signature covers the digest header, so it verifies without one.
+    const signed = verifyRequestHeaders({ ...request, headers: asReceived() }, partnerKeys);
+    expect(signed).toEqual({ created, keyid, nonce: encodeBase64url(nonce), contentDigest: headers['content-digest'] });
+    expect(() => verifyRequestBody(signed, request.body)).not.toThrow();
+    for (const body of [utf8('{"items":[1]}'), new Uint8Array(0)]) {
+      expect(() => verifyRequestBody(signed, body)).toThrow(
+        expect.objectContaining({ code: 'BAD_SIGNATURE', message: 'the body is not the one signed' }),
+      );
+    }
+  });
+
+  it('refuses from the headers alone what does not need the body to be refused', () => {
+    const headersOnly = (received: ReturnType<typeof asReceived>, keyFor = partnerKeys) => {
+      try {
+        verifyRequestHeaders({ ...request, headers: received }, keyFor);
+        return 'accepted';
+      } catch (error) {
+        return (error as RelayError).code;
+      }
+    };
+    expect(headersOnly(asReceived({ ...headers, signature: undefined }))).toBe('UNAUTHENTICATED');
+    expect(headersOnly(asReceived(), () => undefined)).toBe('FORBIDDEN');
+    // Another key's signature under the partner's keyid, and a digest changed after signing.
+    const byOther = signRequest(signingKeyPair(randomBytes(32)), request, { created, nonce });
+    expect(headersOnly(asReceived({ ...headers, signature: byOther.signature }))).toBe('BAD_SIGNATURE');
+    const otherDigest = { ...headers, 'content-digest': contentDigest(utf8('{"items":[1]}')) };
+    expect(headersOnly(asReceived(otherDigest))).toBe('BAD_SIGNATURE');
   });
 
   it('refuses a nonce that is not canonical base64url as malformed too', () => {

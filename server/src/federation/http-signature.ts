@@ -82,17 +82,23 @@ const INPUT =
 const SIGNATURE = /^liaison=:([A-Za-z0-9+/]{86}==):$/;
 const DIGEST = /^sha-256=:([A-Za-z0-9+/]{43}=):$/;
 
+/** What a request's headers establish once verified: its signature parameters, and the body digest it signed. */
+export interface SignedHeaders extends SignatureParams {
+  contentDigest: string;
+}
+
 /**
- * Checks a request's signature with the key its keyid names (`keyFor` answers undefined for a key
- * no partner relay holds), and that its body is the one signed. Returns the signature parameters;
- * the caller checks their time and nonce. Headers missing or not in our one form: UNAUTHENTICATED;
- * a key no partner relay holds: FORBIDDEN; a signature or body that does not match: BAD_SIGNATURE.
+ * The part of the check that needs no body: the headers are in our one form, the key its keyid
+ * names is a partner relay's (`keyFor` answers undefined for any other), and the signature over the
+ * method, the target URI and the Content-Digest header verifies. Since the signature covers the
+ * digest, a receiver knows who signed before it reads a byte of the body, and reads it only then
+ * (verifyRequestBody). Headers missing or not in our one form: UNAUTHENTICATED; a key no partner
+ * relay holds: FORBIDDEN; a signature that does not match: BAD_SIGNATURE.
  */
-export function verifyRequest(
+export function verifyRequestHeaders(
   request: {
     method: string;
     targetUri: string;
-    body: Uint8Array;
     headers: {
       contentDigest?: string | undefined;
       signatureInput?: string | undefined;
@@ -100,7 +106,7 @@ export function verifyRequest(
     };
   },
   keyFor: (keyid: string) => Uint8Array | undefined,
-): SignatureParams {
+): SignedHeaders {
   const input = INPUT.exec(request.headers.signatureInput ?? '');
   const signature = SIGNATURE.exec(request.headers.signature ?? '');
   const digest = DIGEST.exec(request.headers.contentDigest ?? '');
@@ -120,13 +126,40 @@ export function verifyRequest(
   if (!key) {
     throw new RelayError('FORBIDDEN', 'the signing key is not one of a partner network relay');
   }
-  const base = ourBase(request.method, request.targetUri, request.headers.contentDigest as string, params);
+  const contentDigest = request.headers.contentDigest as string;
+  const base = ourBase(request.method, request.targetUri, contentDigest, params);
   const bytes = Buffer.from(signature[1] as string, 'base64');
   if (!verifySignature(key, new TextEncoder().encode(base), bytes)) {
     throw new RelayError('BAD_SIGNATURE', 'the request signature does not verify');
   }
-  if (contentDigest(request.body) !== request.headers.contentDigest) {
+  return { ...params, contentDigest };
+}
+
+/** The rest of the check, once the body is read: it is the one whose digest was signed (else BAD_SIGNATURE). */
+export function verifyRequestBody(signed: Pick<SignedHeaders, 'contentDigest'>, body: Uint8Array): void {
+  if (contentDigest(body) !== signed.contentDigest) {
     throw new RelayError('BAD_SIGNATURE', 'the body is not the one signed');
   }
+}
+
+/**
+ * Both checks at once, for a request whose body is at hand: its headers (verifyRequestHeaders),
+ * then its body. Returns the signature parameters; the caller checks their time and nonce.
+ */
+export function verifyRequest(
+  request: {
+    method: string;
+    targetUri: string;
+    body: Uint8Array;
+    headers: {
+      contentDigest?: string | undefined;
+      signatureInput?: string | undefined;
+      signature?: string | undefined;
+    };
+  },
+  keyFor: (keyid: string) => Uint8Array | undefined,
+): SignatureParams {
+  const { contentDigest: digest, ...params } = verifyRequestHeaders(request, keyFor);
+  verifyRequestBody({ contentDigest: digest }, request.body);
   return params;
 }

@@ -17,11 +17,21 @@ import { directoryEntry, searchDirectory } from '../storage/directory.js';
 import { firstUseOfNonce, foreignDeviceNetworks } from '../storage/foreign.js';
 import { fetchBundles } from '../storage/prekeys.js';
 import type { Federation } from './federation.js';
-import { verifyRequest } from './http-signature.js';
+import { type SignedHeaders, verifyRequestBody, verifyRequestHeaders } from './http-signature.js';
 import { receiveBatch } from './inbox.js';
 
 /** Requests one partner relay may make per minute (lookups and batches together). */
 const REQUESTS_PER_MINUTE = 6000;
+
+/**
+ * Largest body read, once the headers are authenticated: a batch of messages for the inbox; a
+ * few KiB for the other routes (lookups carry none, `downloaded` an empty object).
+ */
+const INBOX_BODY_BYTES = FEDERATION_LIMITS.maxBatchBodyBytes;
+const OTHER_BODY_BYTES = 4 * 1024;
+/** Bodies as sent, never inflated: a few KiB of gzip must not become 12 MiB here. */
+const readInbox = express.raw({ type: () => true, inflate: false, limit: INBOX_BODY_BYTES });
+const readOther = express.raw({ type: () => true, inflate: false, limit: OTHER_BODY_BYTES });
 
 const Reader = z.strictObject({ reader: DeviceId });
 const Requester = z.strictObject({ requester: DeviceId, hybrid: z.enum(['true', 'false']) });
@@ -36,9 +46,8 @@ const Requester = z.strictObject({ requester: DeviceId, hybrid: z.enum(['true', 
 export function federationRoutes(deps: RelayDeps, federation: Federation): express.Router {
   const { partners } = federation;
   const router = express.Router();
-  router.use(express.raw({ type: () => true, limit: FEDERATION_LIMITS.maxBatchBodyBytes }));
   router.use(async (req: Request, res: Response, next) => {
-    res.locals.networkId = await authenticatePeer(deps, federation, req);
+    res.locals.networkId = await authenticatePeer(deps, federation, req, res);
     next();
   });
   const network = (res: Response) => res.locals.networkId as string;
@@ -135,27 +144,36 @@ export function federationRoutes(deps: RelayDeps, federation: Federation): expre
 /**
  * The partner network whose relay signed this request, or a refusal (counted by reason): a key no
  * partner relay holds, a signature that does not verify, a request made for another relay, one
- * created too long ago or ahead, or one seen before.
+ * created too long ago or ahead, or one seen before. Everything the headers can establish is
+ * checked before the body is read, so that nobody but a partner relay, signing now for us, makes
+ * this relay read (and hold) a body; then the body, read raw up to its route's limit, must be the
+ * one signed, and the nonce new.
  */
-async function authenticatePeer(deps: RelayDeps, federation: Federation, req: Request): Promise<string> {
+async function authenticatePeer(deps: RelayDeps, federation: Federation, req: Request, res: Response): Promise<string> {
   const { partners } = federation;
   const refuse = (reason: string, error: RelayError): never => {
     deps.metrics.federationRefused.inc({ reason });
     throw error;
   };
+  // Until the body is read, a refusal also ends the connection: its unread body is not waited for.
+  const refuseUnread = (reason: string, error: RelayError): never => {
+    res.set('connection', 'close');
+    return refuse(reason, error);
+  };
   const host = req.get('host');
   const origin = partners.origins.find((o) => new URL(o).host === host);
   if (!origin) {
-    refuse('wrong-target', new RelayError('FORBIDDEN', 'the request is not addressed to an origin of this relay'));
+    refuseUnread(
+      'wrong-target',
+      new RelayError('FORBIDDEN', 'the request is not addressed to an origin of this relay'),
+    );
   }
-  const body = req.body instanceof Buffer ? new Uint8Array(req.body) : new Uint8Array(0);
-  let params: ReturnType<typeof verifyRequest>;
+  let signed: SignedHeaders;
   try {
-    params = verifyRequest(
+    signed = verifyRequestHeaders(
       {
         method: req.method,
         targetUri: `${origin}${req.originalUrl}`,
-        body,
         headers: {
           contentDigest: req.get('content-digest'),
           signatureInput: req.get('signature-input'),
@@ -166,18 +184,47 @@ async function authenticatePeer(deps: RelayDeps, federation: Federation, req: Re
     );
   } catch (error) {
     const code = error instanceof RelayError ? error.code : 'INTERNAL';
-    return refuse(code === 'FORBIDDEN' ? 'not-partner' : 'bad-signature', error as RelayError);
+    return refuseUnread(code === 'FORBIDDEN' ? 'not-partner' : 'bad-signature', error as RelayError);
   }
-  const networkId = partners.byKey(params.keyid)?.networkId as string;
-  const ageMs = deps.config.now() - params.created * 1000;
+  const networkId = partners.byKey(signed.keyid)?.networkId as string;
+  const ageMs = deps.config.now() - signed.created * 1000;
   if (Math.abs(ageMs) > FEDERATION_LIMITS.maxRequestAgeMs) {
-    refuse('stale', new RelayError('EXPIRED', 'the request was not signed within the last few minutes'));
+    refuseUnread('stale', new RelayError('EXPIRED', 'the request was not signed within the last few minutes'));
+  }
+  await deps.limits.take(`federation:${networkId}`, REQUESTS_PER_MINUTE).catch((error: unknown) => {
+    res.set('connection', 'close');
+    throw error;
+  });
+  const encoding = req.get('content-encoding');
+  if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
+    res.set('connection', 'close');
+    throw new RelayError('INVALID_INPUT', 'partner relays send their bodies uncompressed (no Content-Encoding)');
+  }
+  const inbox = req.method === 'POST' && req.path === '/inbox';
+  const limit = inbox ? INBOX_BODY_BYTES : OTHER_BODY_BYTES;
+  // Announced too large: refused as it stands (the parser would read the whole body off first).
+  if (Number(req.get('content-length') ?? 0) > limit) {
+    res.set('connection', 'close');
+    throw new RelayError('PAYLOAD_TOO_LARGE', `body over ${limit} bytes`);
+  }
+  await readBody(req, res, inbox ? readInbox : readOther);
+  const body = req.body instanceof Buffer ? req.body : Buffer.alloc(0);
+  try {
+    verifyRequestBody(signed, body);
+  } catch (error) {
+    return refuse('bad-signature', error as RelayError);
   }
   // Single use, for as long as the request could still pass the time check above, across restarts and nodes.
-  const expiresAt = params.created * 1000 + FEDERATION_LIMITS.maxRequestAgeMs + 1000;
-  if (!(await firstUseOfNonce(deps.db, params.keyid, params.nonce, expiresAt))) {
+  const expiresAt = signed.created * 1000 + FEDERATION_LIMITS.maxRequestAgeMs + 1000;
+  if (!(await firstUseOfNonce(deps.db, signed.keyid, signed.nonce, expiresAt))) {
     refuse('replay', new RelayError('BAD_CHALLENGE', 'this signed request was received before'));
   }
-  await deps.limits.take(`federation:${networkId}`, REQUESTS_PER_MINUTE);
   return networkId;
+}
+
+/** Runs a body parser as a step of this handler: its refusals (too large) come back as thrown errors. */
+function readBody(req: Request, res: Response, parser: express.RequestHandler): Promise<void> {
+  return new Promise((done, failed) => {
+    void parser(req, res, (error?: unknown) => (error ? failed(error) : done()));
+  });
 }
