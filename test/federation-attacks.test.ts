@@ -7,14 +7,16 @@ import { gzipSync } from 'node:zlib';
 import { generateIdentityKeyPair, type IdentityKeyPair, ready } from '@liaison/client';
 import { signRequest } from '@liaison/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startClient, type TestClient } from './harness/clients.js';
 import { token as bearerToken, http, register } from './harness/device-client.js';
 import { manifestFor, relayKeyFile, type TestNetwork, writeJson } from './harness/federation.js';
 import { relayCounter } from './harness/metrics.js';
-import { testNetwork } from './harness/network.js';
+import { type TestDevice, testNetwork } from './harness/network.js';
 import { type PartnerNetworks, partnerNetworks } from './harness/partner-networks.js';
 import { sendPeerRequest, signPeerRequest } from './harness/peer-requests.js';
 import { freePort, runRelayToExit } from './harness/relay-process.js';
 import { type StandInRelay, startStandInRelay } from './harness/stand-in-relay.js';
+import { until } from './harness/until.js';
 
 /**
  * The attacks of the federation security review (issue #23), each made as the review made it (a
@@ -321,5 +323,84 @@ describe('requests to /federation/v1 (review #23, finding 5): authenticated from
     );
     expect(padded.status).toBe(413);
     expect(padded.body.error).toBe('PAYLOAD_TOO_LARGE');
+  });
+});
+
+describe("budgets (review #23, finding 6): lookups cannot starve deliveries, and one device cannot spend its relay's lookups at a partner", () => {
+  let fed: PartnerNetworks;
+  let somchai: TestClient;
+  let somchaiDevice: TestDevice;
+  let lilit: TestClient;
+  const a = () => fed.relay('seajust').url;
+  const b = () => fed.relay('casc').url;
+
+  beforeAll(async () => {
+    // Small budgets, so that spending them takes a few requests, not thousands.
+    fed = await partnerNetworks([
+      { id: 'seajust', partners: ['casc'], env: { LIAISON_REMOTE_BLOB_REQUESTS_PER_MINUTE: '10' } },
+      { id: 'casc', partners: ['seajust'], env: { LIAISON_FEDERATION_LOOKUPS_PER_MINUTE: '30' } },
+    ]);
+    const thai = fed.net('seajust').net.authority('th-oag', 'TH');
+    somchaiDevice = await thai.contactPoint('somchai').addDevice();
+    somchai = await startClient(a(), somchaiDevice, fed.roots);
+    lilit = await startClient(
+      b(),
+      await fed.net('casc').net.authority('am-pgo', 'AM').contactPoint('lilit').addDevice(),
+      fed.roots,
+    );
+    // The case is under way: the Thai relay knows Lilit's devices.
+    await somchai.client.send('am-pgo.lilit', { text: 'Request 1' });
+    await lilit.waitForMessages(1, 30_000);
+  }, 120_000);
+  afterAll(async () => {
+    await Promise.all([somchai, lilit].map((c) => c?.client.close()));
+    await fed?.stop();
+  });
+
+  it('limits per device the lookups of attachments not stored here, which each ask the partner relays', async () => {
+    const mallory = await fed.net('seajust').net.authority('th-oag', 'TH').contactPoint('mallory').addDevice();
+    expect((await register(a(), mallory)).status).toBe(200);
+    const token = await bearerToken(a(), mallory);
+    const asked = () => fed.relay('casc').output().split('"route":"/blobs/:blobId"').length - 1;
+    const before = asked();
+    const statuses: number[] = [];
+    for (let i = 0; i < 15; i++) {
+      statuses.push((await http(a(), 'GET', `/v1/blobs/${crypto.randomUUID()}`, undefined, token)).status);
+    }
+    expect(statuses.slice(0, 10)).toEqual(Array(10).fill(404));
+    expect(statuses.slice(10)).toEqual(Array(5).fill(429));
+    expect(asked() - before).toBe(10);
+  });
+
+  it("delivers while the Thai relay's lookups at CASC are spent, and tells its users the partner is unavailable, not that nothing exists", async () => {
+    // Whatever spends them (the Thai relay's users, or someone holding its key): lookups until CASC says enough.
+    const lookup = () =>
+      sendPeerRequest(
+        b(),
+        signPeerRequest(
+          fed.net('seajust').relayKey,
+          `${fed.net('casc').origin}/federation/v1/contact-points/am-pgo.nobody`,
+          undefined,
+          {
+            method: 'GET',
+          },
+        ),
+      );
+    let answer = await lookup();
+    for (let i = 0; i < 40 && answer.status !== 429; i++) answer = await lookup();
+    expect(answer.body.error).toBe('RATE_LIMITED');
+    // Deliveries have their own budget.
+    const t0 = Date.now();
+    const { messageId } = await somchai.client.send('am-pgo.lilit', { text: 'Request 2' });
+    await until(() => lilit.messages.some((m) => m.messageId === messageId), 'request 2 at Lilit', 15_000);
+    expect(Date.now() - t0).toBeLessThan(15_000);
+    // Somchai asks for an attachment the Thai relay does not hold: CASC refuses to look, which is not "no such attachment".
+    const limited = () => relayCounter(a(), 'liaison_federation_peer_failures_total', 'reason="rate-limited"');
+    const before = await limited();
+    const token = await bearerToken(a(), somchaiDevice);
+    const blob = await http(a(), 'GET', `/v1/blobs/${crypto.randomUUID()}`, undefined, token);
+    expect(blob.status).toBe(503);
+    expect(blob.body.error).toBe('UNAVAILABLE');
+    expect(await limited()).toBe(before + 1);
   });
 });

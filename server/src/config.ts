@@ -108,6 +108,15 @@ export interface RelayConfig {
   federationTimeoutMs: number;
   /** Longest wait between attempts at a partner relay that does not answer (the wait doubles from one second). */
   federationRetryMaxMs: number;
+  /** Batches (POST /federation/v1/inbox) the relays of one partner network may deliver per minute. */
+  federationBatchesPerMinute: number;
+  /**
+   * Lookups (contact points, bundles, directory, attachments) the relays of one partner network
+   * may make per minute: a budget of its own, so that lookups never starve deliveries.
+   */
+  federationLookupsPerMinute: number;
+  /** Requests one device may make per minute about attachments not stored here (each asks partner relays). */
+  remoteBlobRequestsPerMinute: number;
   /** The clock; tests move it. */
   now: () => number;
   /** Fault injection for the fault tests only (fault-injection.ts); never set otherwise. */
@@ -152,6 +161,10 @@ export const DEFAULTS = {
   federationPollMs: 1000,
   federationTimeoutMs: 10_000,
   federationRetryMaxMs: 60_000,
+  federationBatchesPerMinute: 6000,
+  federationLookupsPerMinute: 6000,
+  // One request per 4 MiB chunk: about 16 MiB/s of an attachment read through a partner relay.
+  remoteBlobRequestsPerMinute: 240,
 } as const;
 
 /** A configuration for tests and embedding: in-memory PGlite (blobs in it too) on a free loopback port. */

@@ -167,6 +167,24 @@ export const SETTINGS = {
     default: 60,
     doc: 'longest wait between attempts at a partner relay that does not answer',
   }),
+  federationBatchesPerMinute: define({
+    name: 'LIAISON_FEDERATION_BATCHES_PER_MINUTE',
+    kind: integer(1),
+    default: DEFAULTS.federationBatchesPerMinute,
+    doc: "batches of messages, receipts and urgent states one partner network's relays may deliver per minute",
+  }),
+  federationLookupsPerMinute: define({
+    name: 'LIAISON_FEDERATION_LOOKUPS_PER_MINUTE',
+    kind: integer(1),
+    default: DEFAULTS.federationLookupsPerMinute,
+    doc: "lookups (contact points, prekey bundles, directory, attachments) one partner network's relays may make per minute; counted apart from its batches, which they never hold up",
+  }),
+  remoteBlobRequestsPerMinute: define({
+    name: 'LIAISON_REMOTE_BLOB_REQUESTS_PER_MINUTE',
+    kind: integer(1),
+    default: DEFAULTS.remoteBlobRequestsPerMinute,
+    doc: 'requests one device may make per minute about attachments not stored on this relay (each asks partner relays: one per 4 MiB chunk)',
+  }),
   corsOrigins: define({
     name: 'LIAISON_CORS_ORIGINS',
     alias: 'CORS_ORIGINS',

@@ -20,9 +20,6 @@ import type { Federation } from './federation.js';
 import { type SignedHeaders, verifyRequestBody, verifyRequestHeaders } from './http-signature.js';
 import { receiveBatch } from './inbox.js';
 
-/** Requests one partner relay may make per minute (lookups and batches together). */
-const REQUESTS_PER_MINUTE = 6000;
-
 /**
  * Largest body read, once the headers are authenticated: a batch of messages for the inbox; a
  * few KiB for the other routes (lookups carry none, `downloaded` an empty object).
@@ -191,16 +188,25 @@ async function authenticatePeer(deps: RelayDeps, federation: Federation, req: Re
   if (Math.abs(ageMs) > FEDERATION_LIMITS.maxRequestAgeMs) {
     refuseUnread('stale', new RelayError('EXPIRED', 'the request was not signed within the last few minutes'));
   }
-  await deps.limits.take(`federation:${networkId}`, REQUESTS_PER_MINUTE).catch((error: unknown) => {
-    res.set('connection', 'close');
-    throw error;
-  });
+  // Deliveries and lookups are counted apart: however many lookups a partner's relay is made to
+  // ask (by its users, or by our own users' lookups echoing back), its batches still get in.
+  // As the router matches it: any case, a trailing slash or not.
+  const inbox = req.method === 'POST' && /^\/inbox\/?$/i.test(req.path);
+  const { federationBatchesPerMinute, federationLookupsPerMinute } = deps.config;
+  await deps.limits
+    .take(
+      `federation-${inbox ? 'batches' : 'lookups'}:${networkId}`,
+      inbox ? federationBatchesPerMinute : federationLookupsPerMinute,
+    )
+    .catch((error: unknown) => {
+      res.set('connection', 'close');
+      throw error;
+    });
   const encoding = req.get('content-encoding');
   if (encoding !== undefined && encoding.toLowerCase() !== 'identity') {
     res.set('connection', 'close');
     throw new RelayError('INVALID_INPUT', 'partner relays send their bodies uncompressed (no Content-Encoding)');
   }
-  const inbox = req.method === 'POST' && req.path === '/inbox';
   const limit = inbox ? INBOX_BODY_BYTES : OTHER_BODY_BYTES;
   // Announced too large: refused as it stands (the parser would read the whole body off first).
   if (Number(req.get('content-length') ?? 0) > limit) {

@@ -51,7 +51,10 @@ async function elsewhere<T>(
 ): Promise<T | undefined> {
   const remote = ctx.deps.federation?.blobs;
   if (!remote || (await findBlob(ctx.deps.db, ctx.params.blobId))) return undefined;
-  return ask(remote, ctx.params.blobId, me(ctx).deviceId);
+  // Each asks partner relays, under their budget for this relay: one device must not spend it.
+  const { deviceId } = me(ctx);
+  await ctx.deps.limits.take(`remote-blobs:${deviceId}`, ctx.deps.config.remoteBlobRequestsPerMinute);
+  return ask(remote, ctx.params.blobId, deviceId);
 }
 
 /** A blob the caller may read, once its upload is complete. */
