@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { publicOrigin } from './auth/addressed-origin.js';
@@ -169,7 +170,15 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   escalator.start();
   webhooks.start();
   if (federation) {
-    forwarder = new Poller('federation', config.federationPollMs, () => runForwarding(deps, federation), track, log);
+    // This node, as the forwarding leases it takes name it (for operators; the leases' tokens fence them).
+    const node = `${hostname()}:${process.pid}:${Buffer.from(randomBytes(4)).toString('hex')}`;
+    forwarder = new Poller(
+      'federation',
+      config.federationPollMs,
+      () => runForwarding(deps, federation, node),
+      track,
+      log,
+    );
     forwarder.start();
   }
 

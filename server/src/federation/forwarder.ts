@@ -13,11 +13,14 @@ import {
   expireOutbox,
   forwarded,
   forwardFailed,
+  type Lease,
   type OutboxItem,
   outboxBatch,
+  renewLease,
 } from '../storage/federation-outbox.js';
 import { forgetExpiredNonces, forgetUnusedForeignEntries } from '../storage/foreign.js';
-import { recordUndeliverable } from '../storage/messages.js';
+import { type RoutedReceipt, recordUndeliverable } from '../storage/messages.js';
+import type { Db } from '../storage/schema.js';
 import { urgentStates } from '../storage/urgent.js';
 import type { Federation } from './federation.js';
 
@@ -29,19 +32,40 @@ const MAX_BATCH_BYTES = FEDERATION_LIMITS.maxBatchBodyBytes - 512 * 1024;
  * partner's outbox is leased to one node at a time (claimDuePeers), which sends its items in order,
  * in batches, and deletes them only once the partner has answered for them. A partner that does not
  * answer is tried again with a backoff; what it refuses for good is reported to the senders as expired.
+ * `owner` names this node in the leases it takes.
  */
-export async function runForwarding(deps: RelayDeps, federation: Federation): Promise<void> {
+export async function runForwarding(deps: RelayDeps, federation: Federation, owner: string): Promise<void> {
   const { db, config } = deps;
-  const peers = await claimDuePeers(db, config.now(), 3 * config.federationTimeoutMs);
-  await Promise.all(peers.map((networkId) => forwardTo(deps, federation, networkId)));
+  const longest = Math.max(0, ...federation.partners.list().map((p) => leaseMs(deps, federation, p.networkId)));
+  const leases = await claimDuePeers(db, config.now(), longest, owner);
+  await Promise.all(leases.map((lease) => forwardTo(deps, federation, lease)));
 }
 
-async function forwardTo(deps: RelayDeps, federation: Federation, networkId: string): Promise<void> {
+/**
+ * How long a lease on a partner lasts from its last renewal: the longest one request to it can
+ * take (each of its relays tried in turn, each for the request timeout), plus one timeout more for
+ * reading the batch before it and recording the answer after. A lease that ran out mid-batch would
+ * let another node send the next items while these are still in flight.
+ */
+function leaseMs(deps: RelayDeps, federation: Federation, networkId: string): number {
+  const relays = federation.partners.get(networkId)?.relays.length ?? 1;
+  return (relays + 1) * deps.config.federationTimeoutMs;
+}
+
+/**
+ * Sends a partner's items, a batch at a time, while this node holds its lease: renewed before each
+ * batch, and checked by every step that changes the outbox. Once another node holds it (this one
+ * was too slow, or its clock behind), this one stops where it is: the other sends again what this
+ * one had in flight, and the partner answers `duplicate` for what it stored.
+ */
+async function forwardTo(deps: RelayDeps, federation: Federation, lease: Lease): Promise<void> {
   const { db, config, metrics, log } = deps;
+  const { networkId } = lease;
   for (;;) {
+    if (!(await renewLease(db, lease, config.now() + leaseMs(deps, federation, networkId)))) return;
     const batch = await outboxBatch(db, networkId, FEDERATION_LIMITS.maxItemsPerBatch, MAX_BATCH_BYTES);
     if (batch.length === 0) {
-      await forwarded(db, networkId, [], 0);
+      await forwarded(db, lease, [], 0);
       return;
     }
     const items = await itemsOf(deps, batch);
@@ -58,32 +82,39 @@ async function forwardTo(deps: RelayDeps, federation: Federation, networkId: str
       }
     } catch (error) {
       metrics.federationForwards.inc({ outcome: 'failed' });
-      const retryAt = await forwardFailed(db, networkId, config.now(), config.federationRetryMaxMs);
+      const retryAt = await forwardFailed(db, lease, config.now(), config.federationRetryMaxMs);
       log.warn(
         {
           event: 'federation.forward-failed',
           networkId,
           items: items.length,
-          retryInMs: retryAt - config.now(),
+          ...(retryAt !== undefined && { retryInMs: retryAt - config.now() }),
           err: failureForLog(error),
         },
         'forwarding to a partner relay failed; it will be tried again',
       );
       return;
     }
-    for (const [i, outcome] of answer.outcomes.entries()) {
-      metrics.federationForwards.inc({ outcome: outcome.outcome });
-      const sent = items[i];
-      if (outcome.outcome === 'refused' && sent?.item.kind === 'message')
-        await refused(deps, networkId, sent.item, outcome);
-    }
-    // Held on for the next batch: another node sending this partner's later items now would reorder them.
-    await forwarded(
+    // What the answer means for the senders is recorded with the deletion, by the lease's holder only.
+    const receipts: RoutedReceipt[] = [];
+    const held = await forwarded(
       db,
-      networkId,
+      lease,
       batch.map((b) => b.seq),
-      config.now() + 3 * config.federationTimeoutMs,
+      // Held on for the next batch: another node sending this partner's later items now would reorder them.
+      config.now() + leaseMs(deps, federation, networkId),
+      async (tx) => {
+        for (const [i, outcome] of answer.outcomes.entries()) {
+          const sent = items[i];
+          if (outcome.outcome === 'refused' && sent?.item.kind === 'message') {
+            receipts.push(...(await refused(deps, tx, networkId, sent.item, outcome)));
+          }
+        }
+      },
     );
+    if (!held) return;
+    for (const outcome of answer.outcomes) metrics.federationForwards.inc({ outcome: outcome.outcome });
+    for (const { to, receipt } of receipts) deps.hub.receipt(to, receipt);
   }
 }
 
@@ -123,18 +154,19 @@ export async function expireForwards(deps: RelayDeps): Promise<number> {
   return expired.length;
 }
 
+/** A message the partner refused for good: its sender is told it expired for those recipients (receipts to push once stored). */
 async function refused(
   deps: RelayDeps,
+  tx: Db,
   networkId: string,
   message: ForwardedMessage,
   outcome: Extract<ForwardOutcome, { outcome: 'refused' }>,
-): Promise<void> {
+): Promise<RoutedReceipt[]> {
   const { request } = message;
   deps.log.warn(
     { event: 'federation.message-refused', networkId, code: outcome.code },
     'a partner relay refused a forwarded message; its sender is told it expired',
   );
   const recipients = request.recipients ?? (request.recipient ? [request.recipient] : []);
-  const receipts = await recordUndeliverable(deps.db, request.messageId, recipients, deps.config.now());
-  for (const { to, receipt } of receipts) deps.hub.receipt(to, receipt);
+  return recordUndeliverable(tx, request.messageId, recipients, deps.config.now());
 }

@@ -9,8 +9,10 @@ import {
   expireOutbox,
   forwarded,
   forwardFailed,
+  type Lease,
   outboxBacklog,
   outboxBatch,
+  renewLease,
 } from './federation-outbox.js';
 import { migrate } from './migrations.js';
 import type { Database } from './schema.js';
@@ -67,6 +69,8 @@ describe('the forwarding outbox (embedded PostgreSQL)', () => {
       ns.map((n) => ({ networkId, message: message(n) })),
       now,
     );
+  const networks = (leases: Lease[]) => leases.map((l) => l.networkId);
+  const leaseOf = (leases: Lease[], networkId: string) => leases.find((l) => l.networkId === networkId) as Lease;
   const ids = async (networkId: string) =>
     (await outboxBatch(db, networkId, 64, 1 << 30)).map((i) =>
       (i.payload as ForwardedMessage).request.messageId.slice(-2),
@@ -75,14 +79,54 @@ describe('the forwarding outbox (embedded PostgreSQL)', () => {
   it('gives each partner with items to one claimer at a time, until its lease runs out or it lets go', async () => {
     await enqueue('casc', [1, 2]);
     await enqueue('ejn', [3]);
-    expect((await claimDuePeers(db, 2000, LEASE)).sort()).toEqual(['casc', 'ejn']);
+    const leases = await claimDuePeers(db, 2000, LEASE, 'node-1');
+    expect(leases.map((l) => l.networkId).sort()).toEqual(['casc', 'ejn']);
     // Another node polling meanwhile gets nothing: the first holds both.
-    expect(await claimDuePeers(db, 2001, LEASE)).toEqual([]);
-    await forwarded(db, 'ejn', [], 0);
+    expect(await claimDuePeers(db, 2001, LEASE, 'node-2')).toEqual([]);
+    expect(await forwarded(db, leaseOf(leases, 'ejn'), [], 0)).toBe(true);
     await enqueue('ejn', [4]);
-    expect(await claimDuePeers(db, 2002, LEASE)).toEqual(['ejn']);
+    expect(networks(await claimDuePeers(db, 2002, LEASE, 'node-2'))).toEqual(['ejn']);
     // A node that died holding casc: after the lease, another takes it.
-    expect(await claimDuePeers(db, 2000 + LEASE, LEASE)).toEqual(['casc']);
+    expect(networks(await claimDuePeers(db, 2000 + LEASE, LEASE, 'node-2'))).toEqual(['casc']);
+    const holders = await db.selectFrom('federation_peers').select(['network_id', 'lease_owner']).execute();
+    expect(holders.map((h) => [h.network_id, h.lease_owner]).sort()).toEqual([
+      ['casc', 'node-2'],
+      ['ejn', 'node-2'],
+    ]);
+  });
+
+  it('fences a lease: once another node claimed it, its old holder can no longer delete, back off or renew (review #23, finding 12)', async () => {
+    await enqueue('casc', [1, 2, 3]);
+    const [old] = await claimDuePeers(db, 1000, LEASE, 'node-1');
+    const [first] = await outboxBatch(db, 'casc', 1, 1 << 30);
+    // node-1's batch outlasted its lease (or its clock is behind): node-2 claims casc.
+    const [current] = await claimDuePeers(db, 1000 + LEASE, LEASE, 'node-2');
+    expect(current?.token).not.toBe(old?.token);
+    let also = false;
+    const markAlso = async () => {
+      also = true;
+    };
+    expect(await forwarded(db, old as Lease, [first?.seq as number], 1000 + 2 * LEASE, markAlso)).toBe(false);
+    expect(also).toBe(false);
+    expect(await ids('casc')).toEqual(['01', '02', '03']);
+    expect(await renewLease(db, old as Lease, 1000 + 3 * LEASE)).toBe(false);
+    expect(await forwardFailed(db, old as Lease, 1000 + LEASE, 60_000)).toBeUndefined();
+    // The current holder's lease is as node-2 took it: not extended, not given up, no backoff.
+    const row = await db.selectFrom('federation_peers').selectAll().executeTakeFirstOrThrow();
+    expect([row.lease_until, row.failures, row.next_attempt_at]).toEqual([1000 + 2 * LEASE, 0, 0]);
+    // It deletes what it sent, with what the answer means, in one go.
+    expect(await renewLease(db, current as Lease, 1000 + 3 * LEASE)).toBe(true);
+    expect(await forwarded(db, current as Lease, [first?.seq as number], 0, markAlso)).toBe(true);
+    expect(also).toBe(true);
+    expect(await ids('casc')).toEqual(['02', '03']);
+  });
+
+  it('does not hand a node a partner it forwards already, even once its lease ran out', async () => {
+    await enqueue('casc', [1]);
+    await enqueue('ejn', [2]);
+    await claimDuePeers(db, 1000, LEASE, 'node-1', ['casc', 'ejn']).then((l) => expect(l).toEqual([]));
+    expect(networks(await claimDuePeers(db, 1000, LEASE, 'node-1', ['casc']))).toEqual(['ejn']);
+    expect(networks(await claimDuePeers(db, 1000 + LEASE, LEASE, 'node-1', ['ejn']))).toEqual(['casc']);
   });
 
   it('hands out a partner’s items in the order they were stored, and deletes only those answered for', async () => {
@@ -94,7 +138,8 @@ describe('the forwarding outbox (embedded PostgreSQL)', () => {
     const forwards = await db.selectFrom('message_forwards').select(['network_id']).orderBy('network_id').execute();
     expect(forwards.map((f) => f.network_id)).toEqual(['casc', 'casc', 'casc', 'casc', 'ejn']);
     const [first, second] = await outboxBatch(db, 'casc', 2, 1 << 30);
-    await forwarded(db, 'casc', [first?.seq as number, second?.seq as number], 0);
+    const [lease] = await claimDuePeers(db, 2000, LEASE, 'node-1');
+    await forwarded(db, lease as Lease, [first?.seq as number, second?.seq as number], 0);
     expect(await ids('casc')).toEqual(['03', '04']);
     expect(await ids('ejn')).toEqual(['09']);
   });
@@ -128,15 +173,20 @@ describe('the forwarding outbox (embedded PostgreSQL)', () => {
 
   it('backs off after a failure, doubling from a second up to the cap, and starts over after an answer', async () => {
     await enqueue('casc', [1]);
-    await claimDuePeers(db, 0, LEASE);
-    expect(await forwardFailed(db, 'casc', 10_000, 60_000)).toBe(11_000);
-    expect(await claimDuePeers(db, 10_999, LEASE)).toEqual([]);
-    expect(await claimDuePeers(db, 11_000, LEASE)).toEqual(['casc']);
-    expect(await forwardFailed(db, 'casc', 20_000, 60_000)).toBe(22_000);
-    for (let i = 0; i < 10; i++) await forwardFailed(db, 'casc', 30_000, 60_000);
-    expect(await forwardFailed(db, 'casc', 30_000, 60_000)).toBe(90_000);
-    await forwarded(db, 'casc', [], 0);
-    expect(await forwardFailed(db, 'casc', 40_000, 60_000)).toBe(41_000);
+    const claim = async (now: number) => {
+      const [lease] = await claimDuePeers(db, now, LEASE, 'node-1');
+      return lease as Lease;
+    };
+    expect(await forwardFailed(db, await claim(0), 10_000, 60_000)).toBe(11_000);
+    expect(await claimDuePeers(db, 10_999, LEASE, 'node-1')).toEqual([]);
+    const lease = await claim(11_000);
+    expect(lease.networkId).toBe('casc');
+    expect(await forwardFailed(db, lease, 20_000, 60_000)).toBe(22_000);
+    // The same holder failing again and again (its lease given up, but not claimed by another since).
+    for (let i = 0; i < 10; i++) await forwardFailed(db, lease, 30_000, 60_000);
+    expect(await forwardFailed(db, lease, 30_000, 60_000)).toBe(90_000);
+    await forwarded(db, lease, [], 0);
+    expect(await forwardFailed(db, lease, 40_000, 60_000)).toBe(41_000);
   });
 
   it('reports how many items wait and for how long, and gives up on messages older than the retention', async () => {

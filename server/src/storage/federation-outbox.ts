@@ -48,28 +48,58 @@ export async function enqueueMessages(
 }
 
 /**
+ * A node's hold on one partner's outbox. The token changes with every claim: whatever the clocks
+ * say, a node whose lease another has since claimed can no longer delete, back off or renew.
+ */
+export interface Lease {
+  networkId: string;
+  token: number;
+}
+
+/**
  * Takes the partners whose outbox has items and is free (not held by a node, not backing off),
- * each for `leaseMs`: FOR UPDATE SKIP LOCKED, so that nodes polling at once take different
- * partners, and one partner's items leave in order from one node at a time. A node that dies
+ * each for `leaseMs`, for `owner` (a node's id): FOR UPDATE SKIP LOCKED, so that nodes polling at
+ * once take different partners, and one partner's items leave in order from one node at a time.
+ * `skip`: partners this node is forwarding already (it never takes one twice). A node that dies
  * holding a lease delays that partner until the lease runs out.
  */
-export async function claimDuePeers(db: Kysely<Database>, now: number, leaseMs: number): Promise<string[]> {
+export async function claimDuePeers(
+  db: Kysely<Database>,
+  now: number,
+  leaseMs: number,
+  owner: string,
+  skip: readonly string[] = [],
+): Promise<Lease[]> {
   // Partners with waiting items get their row first: receipts and urgent states are queued by triggers.
   await sql`
     insert into federation_peers (network_id)
     select distinct network_id from federation_outbox
     on conflict (network_id) do nothing`.execute(db);
-  const { rows } = await sql<{ network_id: string }>`
+  const { rows } = await sql<{ network_id: string; lease_token: number }>`
     with due as (
       select p.network_id from federation_peers p
       where p.lease_until <= ${now} and p.next_attempt_at <= ${now}
+        ${skip.length > 0 ? sql`and p.network_id not in (${sql.join([...skip])})` : sql``}
         and exists (select 1 from federation_outbox o where o.network_id = p.network_id)
       for update skip locked
     )
-    update federation_peers p set lease_until = ${now + leaseMs}
+    update federation_peers p
+    set lease_until = ${now + leaseMs}, lease_owner = ${owner}, lease_token = p.lease_token + 1
     from due where p.network_id = due.network_id
-    returning p.network_id`.execute(db);
-  return rows.map((r) => r.network_id);
+    returning p.network_id, p.lease_token`.execute(db);
+  return rows.map((r) => ({ networkId: r.network_id, token: Number(r.lease_token) }));
+}
+
+/** Extends a lease still held to `leaseUntil`; false when another node has claimed it since. */
+export async function renewLease(db: Db, lease: Lease, leaseUntil: number): Promise<boolean> {
+  const row = await db
+    .updateTable('federation_peers')
+    .set({ lease_until: leaseUntil })
+    .where('network_id', '=', lease.networkId)
+    .where('lease_token', '=', lease.token)
+    .returning('network_id')
+    .executeTakeFirst();
+  return row !== undefined;
 }
 
 /**
@@ -110,30 +140,49 @@ export async function outboxBatch(
 
 /**
  * The partner answered for these items: they leave the outbox, its backoff starts over, and the
- * lease runs until `leaseUntil` (0 gives it up).
+ * lease runs until `leaseUntil` (0 gives it up); `also` runs in the same transaction (what the
+ * answer means for the senders). Only for the lease's holder: false, and nothing done, when
+ * another node has claimed it since (that node sends these items again, and the partner answers
+ * `duplicate` for what it stored).
  */
 export async function forwarded(
   db: Kysely<Database>,
-  networkId: string,
+  lease: Lease,
   seqs: readonly number[],
   leaseUntil: number,
-): Promise<void> {
-  await db.transaction().execute(async (tx) => {
+  also?: (tx: Db) => Promise<void>,
+): Promise<boolean> {
+  return db.transaction().execute(async (tx) => {
+    // The peer's row first: locked, a claim by another node waits for this to commit (or skips it).
+    const held = await tx
+      .updateTable('federation_peers')
+      .set({ failures: 0, next_attempt_at: 0, lease_until: leaseUntil })
+      .where('network_id', '=', lease.networkId)
+      .where('lease_token', '=', lease.token)
+      .returning('network_id')
+      .executeTakeFirst();
+    if (!held) return false;
     if (seqs.length > 0)
       await tx
         .deleteFrom('federation_outbox')
         .where('seq', 'in', [...seqs])
         .execute();
-    await tx
-      .updateTable('federation_peers')
-      .set({ failures: 0, next_attempt_at: 0, lease_until: leaseUntil })
-      .where('network_id', '=', networkId)
-      .execute();
+    await also?.(tx);
+    return true;
   });
 }
 
-/** The partner did not answer: try again after a delay that doubles from one second, up to `maxDelayMs`. */
-export async function forwardFailed(db: Db, networkId: string, now: number, maxDelayMs: number): Promise<number> {
+/**
+ * The partner did not answer: try again after a delay that doubles from one second, up to
+ * `maxDelayMs`, and the lease is given up. Returns when; undefined when the lease was no longer
+ * this holder's (the new holder decides).
+ */
+export async function forwardFailed(
+  db: Db,
+  lease: Lease,
+  now: number,
+  maxDelayMs: number,
+): Promise<number | undefined> {
   const row = await db
     .updateTable('federation_peers')
     .set((eb) => ({
@@ -141,10 +190,11 @@ export async function forwardFailed(db: Db, networkId: string, now: number, maxD
       next_attempt_at: sql<number>`${now}::bigint + least(${maxDelayMs}::bigint, 1000 * power(2, least(failures, 30))::bigint)`,
       lease_until: 0,
     }))
-    .where('network_id', '=', networkId)
+    .where('network_id', '=', lease.networkId)
+    .where('lease_token', '=', lease.token)
     .returning('next_attempt_at')
     .executeTakeFirst();
-  return Number(row?.next_attempt_at ?? now);
+  return row && Number(row.next_attempt_at);
 }
 
 /** Items waiting for partners, and how long the oldest has waited. */

@@ -274,6 +274,8 @@ export interface FederationOutboxTable {
 export interface FederationPeersTable {
   network_id: string;
   lease_until: Generated<number>;
+  lease_owner: string | null;
+  lease_token: Generated<number>;
   failures: Generated<number>;
   next_attempt_at: Generated<number>;
 }

@@ -8,7 +8,7 @@ type AnyDb = Kysely<any>;
  * - messages forwarded by a partner relay record the network they came from;
  * - foreign contact points are cached as their relay last showed them (verified entries);
  * - the forwarding outbox holds what goes to each partner relay, in order, until that relay
- *   acknowledges it; each partner's row leases its outbox to one node at a time;
+ *   acknowledges it; each partner's row leases its outbox to one node at a time (fenced by a token);
  * - receipts forwarded to us are recorded once (by the id their relay gave them);
  * - urgent states of messages escalating on a partner's relay are kept as it last reported them;
  * - which partner networks each message went to: only their relays may report on it;
@@ -58,6 +58,10 @@ export async function up(db: AnyDb): Promise<void> {
     .createTable('federation_peers')
     .addColumn('network_id', 'text', (c) => c.primaryKey())
     .addColumn('lease_until', 'bigint', (c) => c.notNull().defaultTo(0))
+    // Who holds the lease (a node's id, for operators), and a token that changes with each claim:
+    // a node acts on the outbox only while the token it was given is still the row's.
+    .addColumn('lease_owner', 'text')
+    .addColumn('lease_token', 'bigint', (c) => c.notNull().defaultTo(0))
     .addColumn('failures', 'integer', (c) => c.notNull().defaultTo(0))
     .addColumn('next_attempt_at', 'bigint', (c) => c.notNull().defaultTo(0))
     .execute();
