@@ -8,14 +8,14 @@ import { generateIdentityKeyPair, type IdentityKeyPair, ready } from '@liaison/c
 import { signRequest } from '@liaison/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
-import { token as bearerToken, http, register } from './harness/device-client.js';
+import { token as bearerToken, type Connection, connect, http, register } from './harness/device-client.js';
 import { manifestFor, relayKeyFile, type TestNetwork, writeJson } from './harness/federation.js';
 import { relayCounter } from './harness/metrics.js';
 import { type TestDevice, testNetwork } from './harness/network.js';
 import { type PartnerNetworks, partnerNetworks } from './harness/partner-networks.js';
 import { sendPeerRequest, signPeerRequest } from './harness/peer-requests.js';
 import { freePort, runRelayToExit } from './harness/relay-process.js';
-import { type StandInRelay, startStandInRelay } from './harness/stand-in-relay.js';
+import { answerJson, type StandInRelay, startStandInRelay } from './harness/stand-in-relay.js';
 import { until } from './harness/until.js';
 
 /**
@@ -403,4 +403,95 @@ describe("budgets (review #23, finding 6): lookups cannot starve deliveries, and
     expect(blob.body.error).toBe('UNAVAILABLE');
     expect(await limited()).toBe(before + 1);
   });
+});
+
+describe('forwarding (review #23, finding 7): one slow partner does not hold up forwarding to the others', () => {
+  let fed: PartnerNetworks;
+  let wacap: StandInRelay;
+  let somchai: TestClient;
+  let lilit: TestClient;
+  let niran: Connection;
+  let niranDevice: TestDevice;
+  let fatou: TestDevice;
+
+  beforeAll(async () => {
+    fed = await partnerNetworks([
+      { id: 'seajust', partners: ['casc', 'wacap'] },
+      { id: 'casc', partners: ['seajust'] },
+      { id: 'wacap', partners: ['seajust'], standIn: true },
+    ]);
+    fatou = await fed.net('wacap').net.authority('sn-pj', 'SN').contactPoint('fatou').addDevice();
+    const fatouEntry = {
+      authority: fatou.chain.authority,
+      contactPoint: fatou.chain.contactPoint,
+      devices: [fatou.chain.device],
+      availability: { status: 'available' },
+    };
+    // WACAP's relay answers Fatou's lookups at once, and every batch it is sent in 9 s: under the
+    // 10 s timeout, so never a failure, always a wait.
+    wacap = await startStandInRelay(fed.net('wacap').port, async (request, res) => {
+      if (request.path === '/federation/v1/contact-points/sn-pj.fatou') return answerJson(res, fatouEntry);
+      if (request.path !== '/federation/v1/inbox') return;
+      const { items } = JSON.parse(request.body.toString('utf8')) as { items: unknown[] };
+      await new Promise((r) => setTimeout(r, 9000));
+      answerJson(res, { outcomes: items.map(() => ({ outcome: 'stored' })) });
+    });
+    const thai = fed.net('seajust').net.authority('th-oag', 'TH');
+    somchai = await startClient(fed.relay('seajust').url, await thai.contactPoint('somchai').addDevice(), fed.roots);
+    lilit = await startClient(
+      fed.relay('casc').url,
+      await fed.net('casc').net.authority('am-pgo', 'AM').contactPoint('lilit').addDevice(),
+      fed.roots,
+    );
+    niranDevice = await thai.contactPoint('niran').addDevice();
+    expect((await register(fed.relay('seajust').url, niranDevice)).status).toBe(200);
+    niran = await connect(fed.relay('seajust').url, niranDevice);
+    // Niran's device takes whatever comes, as any client does: each delivery queues a receipt for WACAP.
+    niran.socket.on('envelope', (e) => void niran.call('envelopes:ack', { messageIds: [e.messageId] }));
+  }, 120_000);
+  afterAll(async () => {
+    niran?.close();
+    await Promise.all([somchai, lilit].map((c) => c?.client.close()));
+    await wacap?.close();
+    await fed?.stop();
+  });
+
+  /** A message from Fatou (WACAP) to Niran, as WACAP's relay delivers it to the Thai relay. */
+  const fromWacap = async () => {
+    const request = {
+      messageId: crypto.randomUUID(),
+      recipient: 'th-oag.niran',
+      priority: 'normal',
+      createdAt: Date.now(),
+      envelopes: [{ recipientDevice: niranDevice.id, kind: 'message', ciphertext: 'AAAA', escalationLevel: 0 }],
+    };
+    const inbox = `${fed.net('seajust').origin}/federation/v1/inbox`;
+    const items = [{ kind: 'message', sender: fatou.chain, request }];
+    return sendPeerRequest(fed.relay('seajust').url, signPeerRequest(fed.net('wacap').relayKey, inbox, { items }));
+  };
+
+  it("delivers Somchai's message to Lilit at once while WACAP's relay keeps its outbox busy, answering each batch in 9 s", async () => {
+    const { messageId: first } = await somchai.client.send('am-pgo.lilit', { text: 'Request 1' });
+    await until(() => lilit.messages.some((m) => m.messageId === first), 'request 1 at Lilit', 20_000);
+    // WACAP sends Niran a message every 3 s: each delivery puts a receipt in its outbox at the Thai relay.
+    let sending = true;
+    const pump = (async () => {
+      while (sending) {
+        expect((await fromWacap()).status).toBe(200);
+        await new Promise((r) => setTimeout(r, 3000));
+      }
+    })();
+    try {
+      await until(() => wacap.requests.some((r) => r.path === '/federation/v1/inbox'), 'a batch at WACAP', 20_000);
+      await new Promise((r) => setTimeout(r, 2000));
+      const started = Date.now();
+      const { messageId } = await somchai.client.send('am-pgo.lilit', { text: 'Request 2' });
+      await until(() => lilit.messages.some((m) => m.messageId === messageId), 'request 2 at Lilit', 20_000);
+      // Not behind WACAP's 9 s batches.
+      expect(Date.now() - started).toBeLessThan(5000);
+    } finally {
+      sending = false;
+      await pump;
+    }
+  }, 90_000);
 });

@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
-import { hostname } from 'node:os';
 import { join } from 'node:path';
 import type { Kysely } from 'kysely';
 import { publicOrigin } from './auth/addressed-origin.js';
@@ -13,7 +12,7 @@ import { joinCluster } from './cluster.js';
 import type { RelayConfig } from './config.js';
 import { failureForLog } from './errors.js';
 import { createFederation, type Federation } from './federation/federation.js';
-import { expireForwards, runForwarding } from './federation/forwarder.js';
+import { expireForwards, Forwarder } from './federation/forwarder.js';
 import { Partners } from './federation/partners.js';
 import { createHttpApp } from './http/app.js';
 import { createHttpServer } from './http/http-server.js';
@@ -70,6 +69,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const metrics = new RelayMetrics(db, () => hub.connectedCount, cluster?.ping, config.now);
   // Forwarding starts at once when a send queues something for a partner, not only at the next poll.
   let forwarder: Poller | undefined;
+  let forwarding: Forwarder | undefined;
   const federation: Federation | undefined = partners && {
     ...createFederation(partners, { db, config, metrics, log }),
     nudge: () => forwarder?.wake(),
@@ -170,15 +170,9 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   escalator.start();
   webhooks.start();
   if (federation) {
-    // This node, as the forwarding leases it takes name it (for operators; the leases' tokens fence them).
-    const node = `${hostname()}:${process.pid}:${Buffer.from(randomBytes(4)).toString('hex')}`;
-    forwarder = new Poller(
-      'federation',
-      config.federationPollMs,
-      () => runForwarding(deps, federation, node),
-      track,
-      log,
-    );
+    forwarding = new Forwarder(deps, federation, track, () => forwarder?.wake());
+    const polled = forwarding;
+    forwarder = new Poller('federation', config.federationPollMs, () => polled.poll(), track, log);
     forwarder.start();
   }
 
@@ -203,6 +197,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
         escalator.stop();
         webhooks.stop();
         forwarder?.stop();
+        forwarding?.stop();
         clearInterval(sweeper);
         clearInterval(catchUp);
         httpServer.close();

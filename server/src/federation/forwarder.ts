@@ -1,3 +1,4 @@
+import { hostname } from 'node:os';
 import {
   FEDERATION_LIMITS,
   ForwardAnswer,
@@ -8,6 +9,7 @@ import {
 } from '@liaison/protocol';
 import { failureForLog, RelayError } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
+import { randomBytes } from '../sodium.js';
 import {
   claimDuePeers,
   expireOutbox,
@@ -28,17 +30,59 @@ import type { Federation } from './federation.js';
 const MAX_BATCH_BYTES = FEDERATION_LIMITS.maxBatchBodyBytes - 512 * 1024;
 
 /**
- * Forwards what waits in the outbox to each partner's relay. Every node runs this on a poll; each
- * partner's outbox is leased to one node at a time (claimDuePeers), which sends its items in order,
- * in batches, and deletes them only once the partner has answered for them. A partner that does not
- * answer is tried again with a backoff; what it refuses for good is reported to the senders as expired.
- * `owner` names this node in the leases it takes.
+ * Forwards what waits in the outbox to each partner's relay. Every node polls; each partner's
+ * outbox is leased to one node at a time (claimDuePeers), which sends its items in order, in
+ * batches, and deletes them only once the partner has answered for them. A partner that does not
+ * answer is tried again with a backoff; what it refuses for good is reported to the senders as
+ * expired.
+ *
+ * Each partner a node holds is forwarded by a task of its own, which the poll starts and does not
+ * wait for: a partner that answers slowly, or has a long backlog, holds up only its own items, and
+ * one that falls due meanwhile is claimed at the next poll. A partner this node forwards already is
+ * not claimed again. The tasks are tracked (`track`), so that the relay's stop waits for them; once
+ * stopping, each ends after its batch in flight, giving its lease up.
  */
-export async function runForwarding(deps: RelayDeps, federation: Federation, owner: string): Promise<void> {
-  const { db, config } = deps;
-  const longest = Math.max(0, ...federation.partners.list().map((p) => leaseMs(deps, federation, p.networkId)));
-  const leases = await claimDuePeers(db, config.now(), longest, owner);
-  await Promise.all(leases.map((lease) => forwardTo(deps, federation, lease)));
+export class Forwarder {
+  /** This node, as the leases it takes name it (for operators: the leases' tokens are what fence them). */
+  private readonly owner = `${hostname()}:${process.pid}:${Buffer.from(randomBytes(4)).toString('hex')}`;
+  private readonly forwarding = new Set<string>();
+  private stopping = false;
+
+  constructor(
+    private readonly deps: RelayDeps,
+    private readonly federation: Federation,
+    private readonly track: <T>(work: Promise<T>) => Promise<T>,
+    /** Polls again soon: a task ended, and what was queued for its partner meanwhile should not wait for the next tick. */
+    private readonly wake: () => void,
+  ) {}
+
+  /** Claims the partners due that this node does not forward yet, and starts a task for each. */
+  async poll(): Promise<void> {
+    if (this.stopping) return;
+    const { deps, federation } = this;
+    const longest = Math.max(0, ...federation.partners.list().map((p) => leaseMs(deps, federation, p.networkId)));
+    const leases = await claimDuePeers(deps.db, deps.config.now(), longest, this.owner, [...this.forwarding]);
+    for (const lease of leases) {
+      this.forwarding.add(lease.networkId);
+      const task = forwardTo(deps, federation, lease, () => this.stopping)
+        .catch((error) =>
+          deps.log.error(
+            { event: 'federation.error', networkId: lease.networkId, err: failureForLog(error) },
+            'forwarding to a partner relay failed; its lease runs out and it is tried again',
+          ),
+        )
+        .finally(() => {
+          this.forwarding.delete(lease.networkId);
+          if (!this.stopping) this.wake();
+        });
+      void this.track(task);
+    }
+  }
+
+  /** No new batch from now on: each task ends after the one it has in flight. */
+  stop(): void {
+    this.stopping = true;
+  }
 }
 
 /**
@@ -58,10 +102,20 @@ function leaseMs(deps: RelayDeps, federation: Federation, networkId: string): nu
  * was too slow, or its clock behind), this one stops where it is: the other sends again what this
  * one had in flight, and the partner answers `duplicate` for what it stored.
  */
-async function forwardTo(deps: RelayDeps, federation: Federation, lease: Lease): Promise<void> {
+async function forwardTo(
+  deps: RelayDeps,
+  federation: Federation,
+  lease: Lease,
+  stopping: () => boolean,
+): Promise<void> {
   const { db, config, metrics, log } = deps;
   const { networkId } = lease;
   for (;;) {
+    if (stopping()) {
+      // Given up for another node to take at once; the partner's backoff stays as it was.
+      await renewLease(db, lease, 0);
+      return;
+    }
     if (!(await renewLease(db, lease, config.now() + leaseMs(deps, federation, networkId)))) return;
     const batch = await outboxBatch(db, networkId, FEDERATION_LIMITS.maxItemsPerBatch, MAX_BATCH_BYTES);
     if (batch.length === 0) {

@@ -90,7 +90,7 @@ export async function claimDuePeers(
   return rows.map((r) => ({ networkId: r.network_id, token: Number(r.lease_token) }));
 }
 
-/** Extends a lease still held to `leaseUntil`; false when another node has claimed it since. */
+/** Extends a lease still held to `leaseUntil` (0 gives it up); false when another node has claimed it since. */
 export async function renewLease(db: Db, lease: Lease, leaseUntil: number): Promise<boolean> {
   const row = await db
     .updateTable('federation_peers')
