@@ -1,16 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer, type Server } from 'node:http';
-import { createServer as createTcpServer, type Socket, type Server as TcpServer } from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import {
-  certifyDevice,
-  fromBytes,
-  generateIdentityKeyPair,
-  type IdentityKeyPair,
-  isLiaisonError,
-} from '@liaison/client';
+import { certifyDevice, fromBytes, isLiaisonError } from '@liaison/client';
 import {
   type Attachment,
   type DirectoryEntry,
@@ -21,13 +10,15 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { type Connection, connect, register } from './harness/device-client.js';
-import { type Federation, federatedRelays, manifestFor, relayKeyFile, writeJson } from './harness/federation.js';
+import { type Federation, federatedRelays } from './harness/federation.js';
 import { buildSend } from './harness/messaging.js';
 import { relayCounter } from './harness/metrics.js';
-import { type TestDevice, testNetwork } from './harness/network.js';
+import type { TestDevice } from './harness/network.js';
+import { type PartnerNetworks, partnerNetworks } from './harness/partner-networks.js';
 import { sendPeerRequest, signPeerRequest } from './harness/peer-requests.js';
-import { freePort, type RelayProcess, spawnRelay } from './harness/relay-process.js';
+import type { RelayProcess } from './harness/relay-process.js';
 import { postgresService } from './harness/services.js';
+import { answerJson, type StandInRelay, startStandInRelay } from './harness/stand-in-relay.js';
 import { until } from './harness/until.js';
 
 /**
@@ -170,10 +161,8 @@ postgresService.describe('federation ownership: what the CASC relay may not clai
 });
 
 describe('federation ownership: a device of ours certified by a partner contact point', () => {
-  let relay: RelayProcess;
-  let standIn: Server;
-  let dir: string;
-  let cascKey: IdentityKeyPair;
+  let networks: PartnerNetworks;
+  let standIn: StandInRelay;
   let origin: string;
   let somchai: TestClient;
   let niran: TestClient;
@@ -181,44 +170,28 @@ describe('federation ownership: a device of ours certified by a partner contact 
   let mole: TestDevice;
   let poisoned: DirectoryEntry | undefined;
   const asCasc = (method: 'GET' | 'POST', path: string, body?: unknown) =>
-    sendPeerRequest(origin, signPeerRequest(cascKey, `${origin}${path}`, body, { method }));
+    sendPeerRequest(origin, signPeerRequest(networks.net('casc').relayKey, `${origin}${path}`, body, { method }));
 
   beforeAll(async () => {
-    const [seajust, casc] = await Promise.all([testNetwork('seajust'), testNetwork('casc')]);
-    const [portA, portB] = [await freePort(), await freePort()];
-    origin = `http://127.0.0.1:${portA}`;
-    const keyA = generateIdentityKeyPair();
-    cascKey = generateIdentityKeyPair();
-    const moleCp = casc.authority('am-pgo', 'AM').contactPoint('mole');
+    networks = await partnerNetworks([
+      { id: 'seajust', partners: ['casc'] },
+      { id: 'casc', partners: ['seajust'], standIn: true },
+    ]);
+    const seajust = networks.net('seajust').net;
+    const casc = networks.net('casc');
+    origin = networks.net('seajust').origin;
+    const moleCp = casc.net.authority('am-pgo', 'AM').contactPoint('mole');
     mole = await moleCp.addDevice();
     // A stand-in for CASC's relay, with its real key: it answers a lookup of Mole with an entry
     // listing Niran's device (certified by Mole's account key, over Niran's public key).
-    standIn = createServer((req, res) => {
-      res.setHeader('content-type', 'application/json');
-      if (req.url?.startsWith('/federation/v1/contact-points/am-pgo.mole') && poisoned) {
-        res.end(JSON.stringify(poisoned));
-      } else {
-        res.statusCode = 404;
-        res.end(JSON.stringify({ error: 'NOT_FOUND', message: 'no' }));
-      }
-    }).listen(portB, '127.0.0.1');
-    dir = await mkdtemp(join(tmpdir(), 'liaison-ownership-'));
-    const manifests = [
-      await writeJson(dir, 'a.json', manifestFor(seajust, origin, keyA, [casc])),
-      await writeJson(dir, 'b.json', manifestFor(casc, `http://127.0.0.1:${portB}`, cascKey, [seajust])),
-    ];
-    relay = await spawnRelay(
-      [seajust.root],
-      {
-        LIAISON_RELAY_KEY: await writeJson(dir, 'key.json', relayKeyFile(keyA)),
-        LIAISON_NETWORK_MANIFESTS: manifests.join(','),
-      },
-      { port: portA },
-    );
+    standIn = await startStandInRelay(casc.port, (request, res) => {
+      if (request.path.startsWith('/federation/v1/contact-points/am-pgo.mole') && poisoned) answerJson(res, poisoned);
+    });
+    const relay = networks.relay('seajust');
     const thai = seajust.authority('th-oag', 'TH');
     niranDevice = await thai.contactPoint('niran').addDevice();
-    somchai = await startClient(relay.url, await thai.contactPoint('somchai').addDevice(), [seajust.root, casc.root]);
-    niran = await startClient(relay.url, niranDevice, [seajust.root, casc.root]);
+    somchai = await startClient(relay.url, await thai.contactPoint('somchai').addDevice(), networks.roots);
+    niran = await startClient(relay.url, niranDevice, networks.roots);
     const now = Date.now();
     const forged = certifyDevice(moleCp.accountKeys, {
       contactPointId: moleCp.id,
@@ -237,9 +210,8 @@ describe('federation ownership: a device of ours certified by a partner contact 
 
   afterAll(async () => {
     await Promise.all([somchai, niran].map((c) => c?.client.close()));
-    await relay?.stop();
-    standIn?.close();
-    await rm(dir, { recursive: true, force: true });
+    await standIn?.close();
+    await networks?.stop();
   });
 
   it('never lets the partner read, or delete, an attachment Somchai sent Niran, both of SEAJust', async () => {
@@ -280,37 +252,22 @@ describe('federation ownership: a device of ours certified by a partner contact 
 });
 
 describe('federation ownership: a partner relay that does not answer', () => {
+  let networks: PartnerNetworks;
+  let blackhole: StandInRelay;
   let relay: RelayProcess;
-  let blackhole: TcpServer;
-  const held: Socket[] = [];
-  let dir: string;
   let mallory: Connection;
   let somchai: Connection;
   let somchaiDevice: TestDevice;
 
   beforeAll(async () => {
-    const [seajust, casc] = await Promise.all([testNetwork('seajust'), testNetwork('casc')]);
-    const [portA, portB] = [await freePort(), await freePort()];
-    // CASC's relay accepts connections and never answers.
-    blackhole = createTcpServer((socket) => void held.push(socket)).listen(portB, '127.0.0.1');
-    const keyA = generateIdentityKeyPair();
-    dir = await mkdtemp(join(tmpdir(), 'liaison-slow-partner-'));
-    const manifests = [
-      await writeJson(dir, 'a.json', manifestFor(seajust, `http://127.0.0.1:${portA}`, keyA, [casc])),
-      await writeJson(
-        dir,
-        'b.json',
-        manifestFor(casc, `http://127.0.0.1:${portB}`, generateIdentityKeyPair(), [seajust]),
-      ),
-    ];
-    relay = await spawnRelay(
-      [seajust.root],
-      {
-        LIAISON_RELAY_KEY: await writeJson(dir, 'key.json', relayKeyFile(keyA)),
-        LIAISON_NETWORK_MANIFESTS: manifests.join(','),
-      },
-      { port: portA },
-    );
+    networks = await partnerNetworks([
+      { id: 'seajust', partners: ['casc'] },
+      { id: 'casc', partners: ['seajust'], standIn: true },
+    ]);
+    // CASC's relay takes every request and never answers.
+    blackhole = await startStandInRelay(networks.net('casc').port, () => new Promise<void>(() => undefined));
+    relay = networks.relay('seajust');
+    const seajust = networks.net('seajust').net;
     const thai = seajust.authority('th-oag', 'TH');
     const malloryDevice = await thai.contactPoint('mallory').addDevice();
     somchaiDevice = await thai.contactPoint('somchai').addDevice();
@@ -324,10 +281,8 @@ describe('federation ownership: a partner relay that does not answer', () => {
   afterAll(async () => {
     mallory?.close();
     somchai?.close();
-    await relay?.stop();
-    for (const s of held) s.destroy();
-    blackhole?.close();
-    await rm(dir, { recursive: true, force: true });
+    await blackhole?.close();
+    await networks?.stop();
   });
 
   const emit = (c: Connection, request: SendRequest) =>
@@ -356,7 +311,6 @@ describe('federation ownership: a partner relay that does not answer', () => {
     expect(answers[0].error).toBe('NOT_FOUND');
     expect(answers[1].error).toBeUndefined();
     // Both were answered while the lookup of the ghost was still waiting on CASC's relay.
-    await until(() => held.length > 0, 'the lookup behind the send reached CASC', 10_000);
-    expect(held.some((s) => !s.destroyed)).toBe(true);
+    await until(() => blackhole.requests.length > 0, 'the lookup behind the send reached CASC', 10_000);
   });
 });
