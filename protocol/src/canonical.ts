@@ -7,8 +7,10 @@ import type {
   Revocation,
   Unsigned,
 } from './certificates.js';
+import type { UnsignedEvidenceReceipt, UnsignedRelayReceipt } from './evidence.js';
 import type { UnsignedNetworkManifest } from './federation.js';
 import { KEM_KEY_TYPE, type KemPrekeyBody, type SignedPrekeyBody } from './prekeys.js';
+import type { RecordEntry, UnsignedRecordHead } from './record.js';
 import type { RoomChange, UnsignedRoomStatement } from './rooms.js';
 import type { WebhookRegistration } from './urgent.js';
 import { PROTOCOL_VERSION } from './version.js';
@@ -37,6 +39,11 @@ export const STATEMENT_TAGS = {
   kemPrekey: 8,
   roomStatement: 9,
   networkManifest: 10,
+  signedContent: 11,
+  evidenceReceipt: 12,
+  relayReceipt: 13,
+  recordEntry: 14,
+  recordHead: 15,
 } as const;
 export type StatementTag = (typeof STATEMENT_TAGS)[keyof typeof STATEMENT_TAGS];
 
@@ -246,4 +253,70 @@ export function encodeNetworkManifest(m: UnsignedNetworkManifest): Uint8Array {
   writer.strings(m.authorities).u32(m.partners.length);
   for (const partner of m.partners) writer.string(partner.networkId).base64url(partner.rootKey);
   return writer.finish();
+}
+
+/** What a sending device signs for a message: the SHA-256 of its content bytes. */
+export function encodeSignedContent(contentHash: Uint8Array): Uint8Array {
+  return new CanonicalWriter(STATEMENT_TAGS.signedContent).bytes(contentHash).finish();
+}
+
+/** A device's receipt: kind, message, content hash, sender, who, which device, when. */
+export function encodeEvidenceReceipt(r: UnsignedEvidenceReceipt): Uint8Array {
+  return new CanonicalWriter(STATEMENT_TAGS.evidenceReceipt)
+    .string(r.kind)
+    .string(r.messageId)
+    .base64url(r.contentHash)
+    .string(r.sender)
+    .string(r.by)
+    .base64url(r.byDevice)
+    .u64(r.at)
+    .finish();
+}
+
+/** A relay's "stored at": message, sender, sending device, time, network, relay key. */
+export function encodeRelayReceipt(r: UnsignedRelayReceipt): Uint8Array {
+  return new CanonicalWriter(STATEMENT_TAGS.relayReceipt)
+    .string(r.messageId)
+    .string(r.senderContactPoint)
+    .base64url(r.senderDevice)
+    .u64(r.storedAt)
+    .string(r.networkId)
+    .base64url(r.relayKey)
+    .finish();
+}
+
+/** One entry of a case record, with the hash of the entry before it: what the next entry's `prev` hashes. */
+export function encodeRecordEntry(entry: RecordEntry): Uint8Array {
+  const writer = new CanonicalWriter(STATEMENT_TAGS.recordEntry).base64url(entry.prev).string(entry.type);
+  switch (entry.type) {
+    case 'message':
+      return writer
+        .string(entry.messageId)
+        .string(entry.from)
+        .base64url(entry.fromDevice)
+        .base64url(entry.content)
+        .base64url(entry.signature)
+        .finish();
+    case 'receipt': {
+      const { signature, ...body } = entry.receipt;
+      return writer.bytes(encodeEvidenceReceipt(body)).base64url(signature).finish();
+    }
+    case 'relay-receipt': {
+      const { signature, ...body } = entry.receipt;
+      return writer.bytes(encodeRelayReceipt(body)).base64url(signature).finish();
+    }
+  }
+}
+
+/** What the exporting device signs: the subject, who exported it and when, the count and the last hash. */
+export function encodeRecordHead(h: UnsignedRecordHead): Uint8Array {
+  return new CanonicalWriter(STATEMENT_TAGS.recordHead)
+    .string(h.subject.conversation)
+    .optionalString(h.subject.request)
+    .string(h.exportedBy)
+    .base64url(h.exportedByDevice)
+    .u64(h.exportedAt)
+    .u32(h.entryCount)
+    .base64url(h.head)
+    .finish();
 }

@@ -1,8 +1,10 @@
 import { z } from 'zod';
 import { Attachment } from './blobs.js';
 import { Priority } from './envelope.js';
+import { ReceiptsContent } from './evidence.js';
 import { LIMITS } from './limits.js';
 import { ContactPointId, LanguageTag, MessageId, MultilineString, Timestamp, text } from './primitives.js';
+import { RequestContent, requestUpdateProblem } from './requests.js';
 import { RoomContent } from './rooms.js';
 import { AcknowledgeWithinMs, EscalationLevel } from './urgent.js';
 
@@ -58,6 +60,8 @@ export const MessageContent = z
     handling: z.array(HandlingCode).max(HANDLING_CODES.length).optional(),
     /** Encrypted files uploaded as blobs; each entry carries the key to read one. */
     attachments: z.array(Attachment).min(1).max(LIMITS.maxAttachmentsPerMessage).optional(),
+    /** This message opens a request between authorities, or is about one (requests.ts). */
+    request: RequestContent.optional(),
     /** The sender's clock when it sent the message. */
     sentAt: Timestamp,
   })
@@ -76,5 +80,17 @@ export const MessageContent = z
   .refine((c) => (c.urgent?.level ?? 0) <= (c.urgent?.escalation.length ?? 0), {
     message: 'a copy is for the recipient or a member of the escalation chain',
     path: ['urgent', 'level'],
+  })
+  .refine((c) => c.request === undefined || c.room === undefined, {
+    message: "a request is between two contact points, not a room's",
+    path: ['request'],
+  })
+  .superRefine((c, ctx) => {
+    const problem = c.request?.op === 'update' ? requestUpdateProblem(c.request) : undefined;
+    if (problem) ctx.addIssue({ code: 'custom', message: problem, path: ['request'] });
   });
 export type MessageContent = z.infer<typeof MessageContent>;
+
+/** Everything a device seals: a message, or signed receipts going back to the sender of messages. */
+export const SealedContent = z.union([MessageContent, ReceiptsContent]);
+export type SealedContent = z.infer<typeof SealedContent>;

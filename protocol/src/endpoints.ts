@@ -2,6 +2,7 @@ import { z } from 'zod';
 import { AuthChallenge, AuthChallengeRequest, AuthProof, AuthToken } from './auth.js';
 import { BLOB_CHUNK_BYTES, BlobId, BlobReaders, BlobStatus, CreateBlobRequest } from './blobs.js';
 import { RevocationSubmission } from './certificates.js';
+import { NetworkManifest } from './federation.js';
 import {
   Availability,
   BundlesResponse,
@@ -265,6 +266,17 @@ export const ENDPOINTS = {
     source: 'body',
     input: RevocationSubmission,
     output: RevocationApplied,
+  }),
+  /**
+   * The newest manifest of the relay's own network: it certifies the key the relay signs its
+   * "stored at" receipts with. NOT_FOUND when the relay has none (it signs no receipts then).
+   */
+  networkManifest: endpoint({
+    method: 'get',
+    path: '/v1/network/manifest',
+    authenticated: false,
+    source: 'none',
+    output: NetworkManifest,
   }),
 };
 export type Endpoints = typeof ENDPOINTS;

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { RelayReceipt } from './evidence.js';
 import { LIMITS } from './limits.js';
 import { boundedBytes, ContactPointId, DeviceId, MessageId, Timestamp, uniqueList } from './primitives.js';
 import { AcknowledgeWithinMs, EscalationLevel } from './urgent.js';
@@ -83,6 +84,8 @@ export const SendResult = z.strictObject({
   serverTime: Timestamp,
   /** True when this id had been stored before: the send was a retry. */
   duplicate: z.boolean(),
+  /** The relay's signed "stored at", when its network's manifest certifies a key of it (docs/evidence.md). */
+  stored: RelayReceipt.optional(),
 });
 export type SendResult = z.infer<typeof SendResult>;
 

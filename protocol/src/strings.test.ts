@@ -57,11 +57,11 @@ describe('strings on the wire', () => {
     expect(unchecked).toEqual([]);
   });
 
-  it('only the body of a message is multi-line', () => {
+  it('only the body of a message and the grounds of a status are multi-line', () => {
     const multiline = [...everyString()]
       .filter(([schema]) => schema !== MultilineString && checksOf(schema).includes(ONLY_TEXT_CONTROL_CHARACTERS))
       .map(([, at]) => at);
-    expect(multiline).toEqual(['MessageContent.text']);
+    expect(multiline).toEqual(['SealedContent.text', 'RequestContent.grounds']);
   });
 
   it('the walk finds a string wherever a schema hides it', () => {

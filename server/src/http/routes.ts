@@ -201,6 +201,12 @@ export const ROUTES = routeTable({
     },
   },
   ...BLOB_HANDLERS,
+  networkManifest: {
+    limit: authLimit,
+    handle: async () => {
+      throw new RelayError('NOT_FOUND', 'this relay signs no receipts: no manifest of its network names it');
+    },
+  },
   revoke: {
     // Open to anyone, and each one costs a lookup: counted per address like the other open routes.
     limit: authLimit,
