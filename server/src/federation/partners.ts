@@ -21,13 +21,19 @@ export interface FederationConfig {
 /**
  * Who this relay federates with, as the manifests establish it: our network (the manifest naming
  * our signing key, signed by a root we trust), and each partner whose manifest and ours name each
- * other. Built once at start; a manifest that does not hold stops the start with the reason.
+ * other. Built once at start; a manifest that does not hold stops the start with the reason. Our
+ * manifest alone is enough: such a relay federates with nobody, and still signs its receipts.
  */
 export class Partners {
   readonly network: string;
   /** Our relays' origins, as our manifest names them: the target of every request signed for us. */
   readonly origins: readonly string[];
   readonly key: { publicKey: Uint8Array; privateKey: Uint8Array };
+  /**
+   * The newest manifest of our network, the one naming our signing key: it certifies that key to
+   * anyone who checks our "stored at" receipts (GET /v1/network/manifest serves it).
+   */
+  readonly manifest: NetworkManifest;
   /** What the operator should know about the manifests given (an older version left beside a newer one). */
   readonly warnings: readonly string[];
   private readonly partners = new Map<string, Partnership>();
@@ -54,6 +60,7 @@ export class Partners {
       throw new SettingError(variable, own.networkId, `our manifest signed by the trusted root of "${own.networkId}"`);
     }
     this.network = own.networkId;
+    this.manifest = own;
     this.origins = own.relays.filter((r) => r.signingKey === publicKey).map((r) => r.origin);
     this.own(own, variable);
     refuseSharedRelays(manifests, variable);

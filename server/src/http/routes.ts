@@ -6,6 +6,7 @@ import {
   encodeWebhookRegistration,
   type KemPrekey,
   LIMITS,
+  NetworkManifest,
   type Revocation,
   type RevocationSubmission,
   type SignedPrekey,
@@ -202,9 +203,21 @@ export const ROUTES = routeTable({
   },
   ...BLOB_HANDLERS,
   networkManifest: {
+    // Open to anyone, like the other unauthenticated routes: counted per address with them.
     limit: authLimit,
-    handle: async () => {
-      throw new RelayError('NOT_FOUND', 'this relay signs no receipts: no manifest of its network names it');
+    handle: async ({ deps }) => {
+      const manifest = deps.federation?.partners.manifest;
+      if (!manifest) {
+        throw new RelayError(
+          'NOT_FOUND',
+          'this relay has no relay key and manifest of its network, so it signs no "stored at" receipts',
+        );
+      }
+      // Read with its schema at start; checked again as it goes out, since clients keep it as evidence
+      // (a manifest that no longer fits is the relay's fault: INTERNAL, not the caller's INVALID_INPUT).
+      const served = NetworkManifest.safeParse(manifest);
+      if (!served.success) throw new Error('our network manifest does not fit its schema');
+      return served.data;
     },
   },
   revoke: {
