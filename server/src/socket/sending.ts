@@ -58,14 +58,33 @@ export class Sending {
   async send(sender: DeviceIdentity, request: SendRequest, order: SendOrder): Promise<SendResult> {
     try {
       await this.deps.limits.take(`send:${sender.deviceId}`, this.deps.config.sendsPerMinute, { failOpen: true });
-      return request.priority === 'urgent'
-        ? await this.sendUrgent({ sender, request, order })
-        : await this.normal.submit({ sender, request, order });
+      const result =
+        request.priority === 'urgent'
+          ? await this.sendUrgent({ sender, request, order })
+          : await this.normal.submit({ sender, request, order });
+      return this.withReceipt(sender, result);
     } catch (error) {
       // Refused, or failed with the commit's outcome unknown: whatever was stored was offered to nobody.
       order.unsure();
       throw error;
     }
+  }
+
+  /**
+   * The result with the relay's signed "stored at", when its network's manifest certifies its key.
+   * Signed here, once per result of every path (a batch, an urgent send, a retry), outside the
+   * batch's commit: a retry's `serverTime` is the first commit's, so its receipt says the same.
+   */
+  private withReceipt(sender: DeviceIdentity, result: SendResult): SendResult {
+    const receipts = this.deps.federation?.receipts;
+    if (!receipts) return result;
+    const stored = receipts.sign({
+      messageId: result.messageId,
+      senderContactPoint: sender.contactPointId,
+      senderDevice: sender.deviceId,
+      storedAt: result.serverTime,
+    });
+    return { ...result, stored };
   }
 
   /** A device stored these envelopes: delete them, tell their senders. Returns how many were deleted. */
