@@ -144,6 +144,43 @@ export function manifestFor(
   });
 }
 
+/** A relay with its signing key and its own network's manifest, naming no partner. */
+export interface ManifestRelay {
+  relay: RelayProcess;
+  relayKey: IdentityKeyPair;
+  manifest: NetworkManifest;
+  stop(): Promise<void>;
+}
+
+/**
+ * One network's relay given its relay key and its own manifest alone: it federates with nobody,
+ * registers only its manifest's authorities, and signs its "stored at" receipts with that key.
+ */
+export async function relayWithManifest(net: TestNetwork, env: RelayEnv = {}): Promise<ManifestRelay> {
+  const port = await freePort();
+  const dir = await mkdtemp(join(tmpdir(), 'liaison-manifest-'));
+  const relayKey = generateIdentityKeyPair();
+  const manifest = manifestFor(net, `http://127.0.0.1:${port}`, relayKey, []);
+  const relay = await spawnRelay(
+    [net.root],
+    {
+      LIAISON_RELAY_KEY: await writeJson(dir, 'relay-key.json', relayKeyFile(relayKey)),
+      LIAISON_NETWORK_MANIFESTS: await writeJson(dir, `${net.root.networkId}.manifest.json`, manifest),
+      ...env,
+    },
+    { port },
+  );
+  return {
+    relay,
+    relayKey,
+    manifest,
+    async stop() {
+      await relay.stop();
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 /**
  * A network outside the federation under test: its own root, relay key and valid manifest (its
  * relay at `origin`, not started), naming `partners` as its partners, though none of them names it.
