@@ -129,6 +129,13 @@ describe('authorization matrix', () => {
       }
       expect((await http(relay.url, 'POST', '/v1/webhooks', registerWebhook(th.keys, body))).status).toBe(200);
     },
+    'get /v1/network/manifest': async () => {
+      // A public statement its root signed: no identity gets more or less. This relay has no key, so none.
+      for (const t of [undefined, tokens.owner, tokens.revoked]) {
+        const { status, body } = await http(relay.url, 'GET', '/v1/network/manifest', undefined, t);
+        expect([status, body.error]).toEqual([404, 'NOT_FOUND']);
+      }
+    },
     'post /v1/revocations': async () => {
       // Revocations are public statements; only the issuer above the subject can make one that counts.
       const { body } = await http(relay.url, 'POST', '/v1/revocations', {});
