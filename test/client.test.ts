@@ -260,13 +260,20 @@ describe('LiaisonClient against a relay process', () => {
     expect(alice.messages.map((m) => m.text)).toEqual(['from the laptop', 'from the office', 'hold on']);
     expect(errors.map((e) => e.code)).toEqual(['UNTRUSTED_IDENTITY']);
     expect(errors[0]?.message).toContain(laptopDevice.id);
+    // Alice's signed delivery receipts for the three messages she showed reached Bob's office
+    // (each send of them may have met the revocation): what follows is her next send alone.
+    await until(() => office.evidence.length >= 3, "Alice's receipts at Bob's office");
 
     // Alice's next send is for the office alone: her client no longer encrypts for the laptop,
     // so the relay has nothing to refuse.
+    // Bob's office is offline meanwhile, so that the count is of Alice's send alone (the office's
+    // own receipts may still name the laptop it has not heard is revoked).
+    await office.client.close();
     const refusedBefore = await relayCounter(relay.url, 'liaison_errors_total', 'code="DEVICE_MISMATCH"');
     await alice.client.send('vn-spp.rv-bob', { text: 'after the revocation' });
-    await shown(office, 'after the revocation');
     expect(await relayCounter(relay.url, 'liaison_errors_total', 'code="DEVICE_MISMATCH"')).toBe(refusedBefore);
+    await office.client.connect();
+    await shown(office, 'after the revocation');
     expect(laptop.messages.map((m) => m.text)).not.toContain('after the revocation');
     expect(alice.messages.map((m) => m.text)).toEqual(['from the laptop', 'from the office', 'hold on']);
   });

@@ -5,11 +5,16 @@ export type {
   Attachment,
   AuthorityCertificate,
   Availability,
+  CaseRecord,
   CertificateChain,
   ContactPointCertificate,
   DeviceCertificate,
   DirectoryQuery,
+  EvidenceReceipt,
   Receipt,
+  RelayReceipt,
+  RequestKind,
+  RequestStatus,
   Revocation,
   RoomChange,
   RoomRole,
@@ -31,6 +36,8 @@ export {
   HANDLING_CODES,
   type HandlingCode,
   PQ_HYBRID_CAPABILITY,
+  REQUEST_KINDS,
+  REQUEST_STATUSES,
 } from '@liaison/protocol';
 export {
   AttachmentOpener,
@@ -89,6 +96,19 @@ export { type EncryptedMessage, SessionCipher, type SessionPeer } from './crypto
 export { ready } from './crypto/sodium.js';
 export type { ContactPointBinding, RemoteBundle, RemoteKemPrekey, SessionVersion } from './crypto/x3dh.js';
 export { CLIENT_ERROR_CODES, isLiaisonError, isRetryable, LiaisonError, type LiaisonErrorCode } from './errors.js';
+export type { RecordExport } from './evidence/record.js';
+export { renderRecordHtml } from './evidence/render-record.js';
+export type { RequestEvent, RequestReceipt, RequestView } from './evidence/request-fold.js';
+export type { OpenRequest, Requests, UpdateRequest } from './evidence/requests.js';
+export {
+  type Finding,
+  type Party,
+  type RecordedMessage,
+  type RecordReport,
+  type RecordVerification,
+  type VerifyOptions,
+  verifyRecord,
+} from './evidence/verify-record.js';
 export type { KeyStore, PeerIdentity } from './key-store/key-store.js';
 export { MemoryKeyStore } from './key-store/memory-key-store.js';
 export type { RoomChangeEvent, RoomMessage, RoomView } from './rooms/room-message.js';

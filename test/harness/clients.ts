@@ -1,4 +1,5 @@
 import {
+  type EvidenceReceipt,
   LiaisonClient,
   type LiaisonError,
   type ReceivedMessage,
@@ -14,6 +15,8 @@ export interface TestClient {
   client: LiaisonClient;
   messages: ReceivedMessage[];
   receipts: Receipt[];
+  /** Signed receipts of recipients' devices and people, verified and kept. */
+  evidence: EvidenceReceipt[];
   /** Every urgent-message state the client reported, in order. */
   urgent: UrgentState[];
   roomMessages: RoomMessage[];
@@ -41,6 +44,7 @@ export async function startClient(
   });
   const messages: ReceivedMessage[] = [];
   const receipts: Receipt[] = [];
+  const evidence: EvidenceReceipt[] = [];
   const urgent: UrgentState[] = [];
   const roomMessages: RoomMessage[] = [];
   const roomChanges: RoomChangeEvent[] = [];
@@ -63,6 +67,9 @@ export async function startClient(
   client.on('receipt', (r) => {
     receipts.push(r);
   });
+  client.on('evidence', (r) => {
+    evidence.push(r);
+  });
   if (options.connect ?? true) await client.connect();
   const waitUntil = async <T>(value: () => T, done: (v: T) => boolean, what: string, timeoutMs?: number) => {
     await until(() => done(value()), what, timeoutMs);
@@ -72,6 +79,7 @@ export async function startClient(
     client,
     messages,
     receipts,
+    evidence,
     urgent,
     roomMessages,
     roomChanges,

@@ -5,6 +5,7 @@ import type { CommandContext, Options } from './command-context.js';
 import * as commands from './commands.js';
 import { networkManifest, networkManifestVerify, relayKey } from './federation.js';
 import { revocationPublish } from './publish.js';
+import { recordVerify } from './record.js';
 
 const USAGE = `liaison — the admin tool for Liaison networks, authorities, contact points and devices
 
@@ -40,6 +41,11 @@ Federation (relays of partner networks deliver to each other):
                                with, and its partner networks; --relay and the partner options repeat)
   liaison network manifest verify FILE --root NAME.root.json [--partner-manifest FILE ...]
                                (what the manifest says, and whether each partnership is mutual)
+
+Evidence (docs/evidence.md):
+  liaison record verify FILE   --roots FILE[,FILE] [--revocations FILE,FILE] [--html OUT]
+                               (checks a case record offline, says what it establishes or where it
+                               fails; --html writes the same for people once it verifies)
 
 Private keys and device key stores are written encrypted, mode 0600. The passphrase comes from
 --passphrase-file FILE, else the LIAISON_PASSPHRASE variable, else the terminal. Nothing is ever
@@ -106,6 +112,11 @@ const COMMANDS: Record<string, Command> = {
     options: ['root', 'partner-manifest'],
     repeatable: ['partner-manifest'],
     argument: 'the manifest FILE to verify',
+  },
+  'record verify': {
+    run: recordVerify,
+    options: ['roots', 'revocations', 'html'],
+    argument: 'the case record FILE to verify',
   },
 };
 

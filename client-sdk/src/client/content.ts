@@ -1,4 +1,11 @@
-import { type Envelope, type HandlingCode, LIMITS, MessageContent } from '@liaison/protocol';
+import {
+  type Envelope,
+  type HandlingCode,
+  LIMITS,
+  MessageContent,
+  ReceiptsContent,
+  type SealedContent,
+} from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
 
 /** What the application writes; sealed inside the end-to-end encryption with the rest of MessageContent. */
@@ -13,9 +20,12 @@ export interface OutgoingMessage {
 /** Room left in a ciphertext for the ratchet's header and the AEAD's overhead. */
 const SEALING_OVERHEAD = 1024;
 
-/** The bytes to encrypt: content that the relay and every recipient will accept, or INVALID_INPUT / PAYLOAD_TOO_LARGE. */
+/**
+ * The content bytes to sign and encrypt (a message, or receipts): content that the relay and every
+ * recipient will accept, or INVALID_INPUT / PAYLOAD_TOO_LARGE.
+ */
 export function sealContent(content: unknown): Uint8Array {
-  const parsed = MessageContent.safeParse(content);
+  const parsed = parseSealed(content);
   if (!parsed.success) throw new LiaisonError('INVALID_INPUT', parsed.error.issues[0]?.message ?? 'invalid message');
   const bytes = new TextEncoder().encode(JSON.stringify(parsed.data));
   if (bytes.length > LIMITS.maxCiphertextBytes - SEALING_OVERHEAD)
@@ -23,30 +33,28 @@ export function sealContent(content: unknown): Uint8Array {
   return bytes;
 }
 
-/** The content of a decrypted message, or undefined when it is not valid UTF-8 JSON of the schema. */
-export function openContent(plaintext: Uint8Array): MessageContent | undefined {
-  try {
-    const parsed = MessageContent.safeParse(JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(plaintext)));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+/** Content of either kind, with the refusal its own schema gives (a union would only say "invalid input"). */
+export function parseSealed(value: unknown) {
+  const receipts = typeof value === 'object' && value !== null && 'receipts' in value;
+  return (receipts ? ReceiptsContent : MessageContent).safeParse(value) as ReturnType<typeof SealedContent.safeParse>;
 }
 
 /**
  * Where the relay's envelope says something else than the sender sealed inside it: the message
  * id, the priority, the escalation level. Such an envelope is refused, not shown.
  */
-export function contradiction(envelope: Envelope, content: MessageContent): LiaisonError | undefined {
-  const sealedLevel = content.urgent?.level ?? 0;
+export function contradiction(envelope: Envelope, content: SealedContent): LiaisonError | undefined {
+  const message = 'text' in content ? content : undefined;
+  const sealedLevel = message?.urgent?.level ?? 0;
+  const priority = message?.priority ?? 'normal';
   const differs =
     envelope.messageId !== content.messageId
       ? 'message id'
-      : envelope.priority !== content.priority
+      : envelope.priority !== priority
         ? 'priority'
         : envelope.escalationLevel !== sealedLevel
           ? 'escalation level'
-          : envelope.deadline !== undefined && content.priority !== 'urgent'
+          : envelope.deadline !== undefined && priority !== 'urgent'
             ? 'deadline of a message that is not urgent'
             : undefined;
   return differs

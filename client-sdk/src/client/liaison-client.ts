@@ -5,6 +5,7 @@ import {
   type ClientToServerEvents,
   type DeviceCertificate,
   type DirectoryQuery,
+  type EvidenceReceipt,
   encodeBase64url,
   type Receipt,
   type Revocation,
@@ -14,12 +15,18 @@ import {
 } from '@liaison/protocol';
 import { type AttachmentSink, type DownloadOptions, downloadAttachment } from '../attachments/transfer.js';
 import { hybridDevices } from '../crypto/bundle.js';
+import type { IdentityKeyPair } from '../crypto/keys.js';
 import type { PrekeyPolicy } from '../crypto/prekeys.js';
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import { SessionCipher } from '../crypto/session-cipher.js';
 import { ready } from '../crypto/sodium.js';
 import { HYBRID_VERSION } from '../crypto/x3dh.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
+import { Evidence } from '../evidence/evidence.js';
+import { EvidenceLog } from '../evidence/evidence-log.js';
+import { exportRecord, type RecordExport } from '../evidence/record.js';
+import type { RequestView } from '../evidence/request-fold.js';
+import { Requests } from '../evidence/requests.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import type { RoomChangeEvent, RoomMessage } from '../rooms/room-message.js';
 import { PairwiseRooms, type Rooms } from '../rooms/rooms.js';
@@ -73,6 +80,10 @@ export type { ConnectionEvent, ConnectionState } from './relay-connection.js';
 type Events = {
   message: (message: ReceivedMessage) => unknown;
   receipt: (receipt: Receipt) => unknown;
+  /** A receipt signed by a recipient's device (delivered) or person (acknowledged), verified and kept as evidence. */
+  evidence: (receipt: EvidenceReceipt) => unknown;
+  /** A request this contact point is a side of changed: opened, a status, a message, a receipt. */
+  request: (request: RequestView) => unknown;
   /** An urgent message this contact point sent or holds changed: escalated, acknowledged or unacknowledged. */
   urgent: (state: UrgentState) => unknown;
   identityChanged: (change: { contactPointId: string }) => unknown;
@@ -105,7 +116,15 @@ export class LiaisonClient extends Emitter<Events> {
   private readonly urgentStates: UrgentStates;
   private readonly cipher: SessionCipher;
   private readonly pairwiseRooms: PairwiseRooms;
+  private readonly evidence: Evidence;
+  private readonly evidenceLog: EvidenceLog;
+  private readonly anchors: TrustAnchors;
   private connection: RelayConnection | undefined;
+  /**
+   * Requests between authorities (docs/evidence.md): `open`, `update` with a status, `list`, `get`;
+   * each change also arrives as a `request` event.
+   */
+  readonly requests: Requests;
   /**
    * Case rooms: conversations among several contact points, with end-to-end authenticated
    * membership (docs/rooms.md). Their messages arrive as `roomMessage`, their changes as `roomChanged`.
@@ -117,13 +136,41 @@ export class LiaisonClient extends Emitter<Events> {
     readonly self: VerifiedContactPoint & { device: DeviceCertificate },
     private readonly api: RelayApi,
     clock: RelayClock,
+    private readonly identity: IdentityKeyPair,
   ) {
     super();
     const now = options.now ?? Date.now;
     const store = options.keyStore;
     const ids = { contactPointId: self.contactPoint.contactPointId, deviceId: self.device.deviceId };
     const anchors: TrustAnchors = { trustedRoots: options.trustedRoots, revocations: options.revocations ?? [] };
+    this.anchors = anchors;
     const report = (error: unknown) => this.report(error);
+    this.evidenceLog = new EvidenceLog(store);
+    this.evidence = new Evidence({
+      self: {
+        ...ids,
+        networkId: self.networkId,
+        chain: { authority: self.authority, contactPoint: self.contactPoint, device: self.device },
+      },
+      identity,
+      store,
+      log: this.evidenceLog,
+      trustedRoots: options.trustedRoots,
+      now,
+      fetchManifest: () =>
+        api.networkManifest().catch((error) => {
+          if (isLiaisonError(error, 'NOT_FOUND')) return undefined;
+          throw error;
+        }),
+      sendReceipts: (to, receipts) =>
+        this.outbox.sendToSeveral([to], (sealed) => ({ version: 2, messageId: sealed.messageId, receipts })),
+      requestChanged: async (requestId) => {
+        const view = await this.requests.get(requestId);
+        if (view) await this.emit('request', view);
+      },
+      receiptKept: (receipt) => this.emit('evidence', receipt),
+      report,
+    });
     this.clock = clock;
     const cipher = new SessionCipher(store, { contactPointId: ids.contactPointId, accountKey: accountKeyOf(self) });
     this.cipher = cipher;
@@ -139,13 +186,19 @@ export class LiaisonClient extends Emitter<Events> {
     this.upkeep = new DeviceUpkeep(store, api, options.chain, now, options.prekeyPolicy);
     this.inbox = new Inbox(store, now);
     const recipients = new Recipients(ids, api, cipher, this.peers, this.identities, anchors);
-    this.outbox = new Outbox(ids, store, api, cipher, recipients, clock, now, (request) => this.call('send', request));
+    this.outbox = new Outbox(ids, store, api, cipher, recipients, clock, now, this.evidence, (request) =>
+      this.call('send', request),
+    );
+    this.requests = new Requests(ids.contactPointId, this.evidenceLog, (to, message, sendOptions) =>
+      this.outbox.send(to, message, sendOptions),
+    );
     this.receiver = new Receiver(
       ids.contactPointId,
       cipher,
       this.inbox,
       this.peers,
       this.identities,
+      this.evidence,
       (messageIds) => this.call('envelopes:ack', { messageIds }),
       (message) => this.emit('message', message),
       (room, content, sender, envelope) => this.pairwiseRooms.receive(room, content, sender, envelope),
@@ -198,6 +251,7 @@ export class LiaisonClient extends Emitter<Events> {
       self,
       new RelayApi(options.serverUrl, identity, self.device.deviceId, origin, clock, now),
       clock,
+      identity,
     );
   }
 
@@ -240,6 +294,7 @@ export class LiaisonClient extends Emitter<Events> {
     socket.on('prekeys:low', () => void this.upkeep.topUp().catch((error) => this.report(error)));
     socket.on('connect', () => {
       void this.receipts.catchUp().catch((error) => this.report(error));
+      void this.evidence.flush().catch((error) => this.report(error));
       void this.urgentStates.refresh().catch((error) => this.report(error));
     });
     socket.on('disconnect', () => this.receiver.disconnected());
@@ -287,9 +342,31 @@ export class LiaisonClient extends Emitter<Events> {
     return this.urgentStates.read(messageId);
   }
 
-  /** A person confirmed they have the message (stops an escalation; tells the sender). */
-  acknowledge(messageId: string): Promise<{ at: number }> {
-    return this.call('acknowledge', { messageId });
+  /**
+   * A person confirmed they have the message (stops an escalation; tells the sender): the relay is
+   * told, and a receipt signed by this device and naming this contact point goes to the sender.
+   */
+  async acknowledge(messageId: string): Promise<{ at: number }> {
+    const acknowledged = await this.call('acknowledge', { messageId });
+    await this.evidence.acknowledged(messageId);
+    return acknowledged;
+  }
+
+  /**
+   * A case record of one conversation (`{ conversation: contactPointId }`) or one request
+   * (`{ request: requestId }`): every signed message, receipt and relay receipt this device holds
+   * of it, hash-chained and signed by this device, with every certificate up to the network roots;
+   * checked here as `liaison record verify` will check it, and rendered as HTML (docs/evidence.md).
+   */
+  exportRecord(subject: { conversation: string } | { request: string }): Promise<RecordExport> {
+    return exportRecord(subject, {
+      log: this.evidenceLog,
+      self: { contactPointId: this.contactPointId, deviceId: this.deviceId, chain: this.options.chain },
+      identity: this.identity,
+      trustedRoots: this.options.trustedRoots,
+      revocations: this.anchors.revocations ?? [],
+      now: this.options.now ?? Date.now,
+    });
   }
 
   readonly directory = {

@@ -2,6 +2,9 @@ import {
   type Attachment,
   encodeBase64url,
   LIMITS,
+  type MessageContent,
+  type RelayReceipt,
+  type RequestContent,
   type SendRequest,
   type SendResult,
   type UrgentIntent,
@@ -17,6 +20,8 @@ import { bundleFromWire } from '../crypto/bundle.js';
 import { randomId } from '../crypto/random-id.js';
 import type { SessionCipher } from '../crypto/session-cipher.js';
 import { isLiaisonError, isRetryable, LiaisonError } from '../errors.js';
+import type { Evidence } from '../evidence/evidence.js';
+import { framed, type SignedContent } from '../evidence/signed-content.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import { type OutgoingMessage, sealContent } from './content.js';
 import type { Recipients, Target } from './recipients.js';
@@ -63,12 +68,14 @@ export class Outbox {
     private readonly recipients: Recipients,
     private readonly clock: RelayClock,
     private readonly now: () => number,
+    private readonly evidence: Pick<Evidence, 'sign' | 'sealed' | 'stored'>,
     private readonly emit: (request: SendRequest) => Promise<SendResult>,
   ) {}
 
+  /** A message to one contact point (`request`: one that opens a request or is about one, from `Requests`). */
   async send(
     contactPointId: string,
-    message: OutgoingMessage,
+    message: OutgoingMessage & { request?: RequestContent },
     options: SendOptions = {},
   ): Promise<{ messageId: string; serverTime: number }> {
     const messageId = options.messageId ?? randomId();
@@ -82,22 +89,32 @@ export class Outbox {
       acknowledgeWithinMs: this.acknowledgeWithin(options.urgent, levels.head),
       escalation: levels.head.contactPoint.escalationChain,
     };
-    const content = (attachments: Attachment[], level: number) =>
-      sealContent({
-        version: 2,
-        messageId,
-        to: contactPointId,
-        priority: urgent ? 'urgent' : 'normal',
-        ...(urgent && { urgent: { ...urgent, level } }),
-        sentAt,
-        ...message,
-        ...(attachments.length > 0 && { attachments }),
-      });
+    const content = (attachments: Attachment[], level: number): MessageContent => ({
+      version: 2,
+      messageId,
+      to: contactPointId,
+      priority: urgent ? 'urgent' : 'normal',
+      ...(urgent && { urgent: { ...urgent, level } }),
+      sentAt,
+      ...message,
+      ...(attachments.length > 0 && { attachments }),
+    });
     // A message that cannot be sent is refused before anything is uploaded.
-    content([], 0);
+    sealContent(content([], 0));
     const pendingKeys = sources.map((_, i) => `upload:${messageId}:${i}`);
     const attachments = await this.upload(messageId, sources, pendingKeys, this.recipients.readers(levels), options);
-    return this.sendPlanned(
+    // Each level's copy is signed once, and kept as evidence before it is sent.
+    const copies = new Map<number, SignedContent>();
+    const copy = async (level: number) => {
+      const known = copies.get(level);
+      if (known) return known;
+      const sealed = content(attachments, level);
+      const signed = this.evidence.sign(sealContent(sealed));
+      await this.evidence.sealed(sealed, signed);
+      copies.set(level, signed);
+      return signed;
+    };
+    const sent = await this.sendPlanned(
       pendingKeys,
       attachments,
       async () => ({
@@ -106,7 +123,7 @@ export class Outbox {
         priority: urgent ? 'urgent' : 'normal',
         createdAt: sentAt,
         ...(urgent && { acknowledgeWithinMs: urgent.acknowledgeWithinMs }),
-        envelopes: await this.encryptForLevels(levels.targets, (level) => content(attachments, level)),
+        envelopes: await this.encryptForLevels(levels.targets, async (level) => framed(await copy(level))),
       }),
       async () => {
         this.recipients.forget(levels);
@@ -114,6 +131,8 @@ export class Outbox {
         return this.recipients.readers(levels);
       },
     );
+    await this.evidence.stored(sent.stored, messageId);
+    return { messageId, serverTime: sent.serverTime };
   }
 
   /**
@@ -145,11 +164,11 @@ export class Outbox {
     const plaintext = (contactPointId: string) => {
       const known = plaintexts.get(contactPointId);
       if (known) return known;
-      const bytes = sealContent(content(sealed, contactPointId));
+      const bytes = framed(this.evidence.sign(sealContent(content(sealed, contactPointId))));
       plaintexts.set(contactPointId, bytes);
       return bytes;
     };
-    return this.sendPlanned(
+    const sent = await this.sendPlanned(
       pendingKeys,
       attachments,
       async () => {
@@ -172,6 +191,7 @@ export class Outbox {
         return readers();
       },
     );
+    return { messageId, serverTime: sent.serverTime };
   }
 
   /**
@@ -184,13 +204,13 @@ export class Outbox {
     attachments: readonly Attachment[],
     plan: () => Promise<SendRequest>,
     replan: () => Promise<string[]>,
-  ): Promise<{ messageId: string; serverTime: number }> {
+  ): Promise<{ serverTime: number; stored?: RelayReceipt }> {
     for (let attempt = 1; ; attempt++) {
       const request = await plan();
       try {
         const result = await this.emitUntilStored(request);
         for (const key of pendingKeys) await this.store.setState(key, undefined);
-        return { messageId: request.messageId, serverTime: result.serverTime };
+        return { serverTime: result.serverTime, ...(result.stored && { stored: result.stored }) };
       } catch (error) {
         if (!isLiaisonError(error, 'DEVICE_MISMATCH') || attempt >= PLANS) throw error;
         const readers = await replan();
@@ -238,11 +258,11 @@ export class Outbox {
 
   private async encryptForLevels(
     levels: Target[][],
-    plaintext: (level: number) => Uint8Array,
+    plaintext: (level: number) => Promise<Uint8Array>,
   ): Promise<SendRequest['envelopes']> {
     const envelopes: SendRequest['envelopes'] = [];
     for (const [level, targets] of levels.entries()) {
-      const sealed = plaintext(level);
+      const sealed = await plaintext(level);
       for (const target of targets) {
         if (target.peer.deviceId === this.self.deviceId) continue;
         envelopes.push(await this.encryptFor(target, sealed, level));

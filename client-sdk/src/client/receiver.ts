@@ -3,14 +3,18 @@ import {
   decodeBase64url,
   type Envelope,
   type MessageContent,
+  type RequestContent,
   type RoomContent,
 } from '@liaison/protocol';
 import type { SessionCipher, SessionPeer } from '../crypto/session-cipher.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
+import type { Evidence } from '../evidence/evidence.js';
+import type { DeviceChain } from '../evidence/evidence-log.js';
+import { openSigned } from '../evidence/signed-content.js';
 import type { PeerIdentities, PeerIdentityStatus } from '../trust/identities.js';
 import { type PeerDirectory, sessionPeer } from '../trust/peer-directory.js';
 import { AckQueue } from './ack-queue.js';
-import { contradiction, type OutgoingMessage, openContent } from './content.js';
+import { contradiction, type OutgoingMessage } from './content.js';
 import type { Inbox } from './inbox.js';
 
 /** What a person is shown about who sent a message: all of it from verified certificates. */
@@ -47,6 +51,10 @@ export interface ReceivedMessage extends OutgoingMessage {
   escalationLevel: number;
   /** Urgent only: what the sender chose: the time each level has to acknowledge, and the escalation chain. */
   urgent?: { acknowledgeWithinMs: number; escalation: string[] };
+  /** The request this message opens or is about (`client.requests` folds them). */
+  request?: RequestContent;
+  /** SHA-256 of the content as the sender signed it, base64url: what receipts and case records name. */
+  contentHash: string;
   /**
    * Files sent with the message; fetch each with `download`. Each carries the key that opens it:
    * keep it as carefully as the message text.
@@ -77,6 +85,7 @@ export class Receiver {
     private readonly inbox: Inbox,
     private readonly directory: PeerDirectory,
     private readonly identities: PeerIdentities,
+    private readonly evidence: Pick<Evidence, 'received' | 'receipts'>,
     sendAcks: (messageIds: string[]) => Promise<unknown>,
     private readonly deliver: (message: ReceivedMessage) => Promise<void>,
     private readonly rooms: (
@@ -110,7 +119,7 @@ export class Receiver {
 
   private async receive(envelope: Envelope): Promise<void> {
     if (await this.inbox.delivered(envelope)) return this.acks.add(envelope.messageId);
-    let sender: { shown: VerifiedSender; peer: SessionPeer };
+    let sender: { shown: VerifiedSender; peer: SessionPeer; chain: DeviceChain };
     try {
       sender = await this.sender(envelope);
     } catch (error) {
@@ -139,16 +148,27 @@ export class Receiver {
         return this.acks.add(envelope.messageId);
       }
     }
-    const content = openContent(plaintext);
-    const refusal = content
-      ? contradiction(envelope, content)
-      : new LiaisonError('INVALID_MESSAGE', `message ${envelope.messageId} has no readable content`);
-    if (refusal || !content) {
+    const opened = openSigned(plaintext, decodeBase64url(envelope.senderDevice) as Uint8Array);
+    const refusal = opened
+      ? contradiction(envelope, opened.content)
+      : new LiaisonError(
+          'INVALID_MESSAGE',
+          `message ${envelope.messageId} has no readable content signed by its sender's device`,
+        );
+    if (refusal || !opened) {
       await this.report(refusal);
       await this.inbox.markDelivered(envelope);
       return this.acks.add(envelope.messageId);
     }
+    const content = opened.content;
+    if ('receipts' in content) {
+      await this.evidence.receipts(content, sender.chain);
+      await this.inbox.markDelivered(envelope);
+      return this.acks.add(envelope.messageId);
+    }
     if (content.room) return this.receiveRoom(content.room, content, sender.shown, envelope);
+    // Kept as evidence before the application has it: a crash in between finds it kept once.
+    await this.evidence.received(content, opened.signed, sender.chain);
     const { version: _, to, room: _room, sentAt, urgent, ...fields } = content;
     await this.deliver({
       ...fields,
@@ -159,6 +179,7 @@ export class Receiver {
       sentAt,
       escalationLevel: urgent?.level ?? 0,
       ...(urgent && { urgent: { acknowledgeWithinMs: urgent.acknowledgeWithinMs, escalation: urgent.escalation } }),
+      contentHash: opened.signed.hash,
       relay: {
         serverTime: envelope.serverTime,
         ...(envelope.deadline !== undefined && { deadline: envelope.deadline }),
@@ -190,7 +211,7 @@ export class Receiver {
   }
 
   /** Who sent an envelope, from certificates this client verified itself; the relay's claim alone counts for nothing. */
-  private async sender(envelope: Envelope): Promise<{ shown: VerifiedSender; peer: SessionPeer }> {
+  private async sender(envelope: Envelope): Promise<{ shown: VerifiedSender; peer: SessionPeer; chain: DeviceChain }> {
     const { contactPoint: verified, devices } = await this.directory.lookup(
       envelope.senderContactPoint,
       envelope.senderDevice,
@@ -224,6 +245,7 @@ export class Receiver {
         identity,
       },
       peer: sessionPeer(verified, device.deviceId),
+      chain: { authority: verified.authority, contactPoint: verified.contactPoint, device },
     };
   }
 }

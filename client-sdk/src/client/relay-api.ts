@@ -121,6 +121,10 @@ export class RelayApi {
   blobDownloaded(blobId: string) {
     return this.authed(ENDPOINTS.blobDownloaded, { params: { blobId } });
   }
+  /** The relay's network manifest, unchecked: the caller verifies it against its roots. */
+  networkManifest() {
+    return this.call(ENDPOINTS.networkManifest, {});
+  }
 
   /** A call with a bearer token, minted from a fresh proof when there is none or it is about to expire. */
   private async authed<E extends Endpoint>(endpoint: E, call: Call<E>): Promise<EndpointOutput<E>> {

@@ -1,0 +1,122 @@
+import {
+  type AuthorityCertificate,
+  type CaseRecord,
+  type CertificateChain,
+  type ContactPointCertificate,
+  type DeviceCertificate,
+  encodeBase64url,
+  encodeRecordHead,
+  type NetworkManifest,
+  NO_ENTRY,
+  type RecordEntry,
+  type RecordSubject,
+  type Revocation,
+  type TrustedRoot,
+} from '@liaison/protocol';
+import { type IdentityKeyPair, sign } from '../crypto/keys.js';
+import { LiaisonError } from '../errors.js';
+import type { DeviceChain, EvidenceLog, LogEntry } from './evidence-log.js';
+import { renderRecordHtml } from './render-record.js';
+import { parseContent } from './request-fold.js';
+import { entryHash, type RecordReport, verifyRecord } from './verify-record.js';
+
+export interface RecordExport {
+  /** The bundle to keep and hand over: JSON, checked offline by `liaison record verify`. */
+  record: CaseRecord;
+  /** What the record establishes, as `verifyRecord` reads it with this device's roots. */
+  report: RecordReport;
+  /** The same, for people: a self-contained HTML page. */
+  html: string;
+}
+
+export interface ExportContext {
+  log: EvidenceLog;
+  self: { contactPointId: string; deviceId: string; chain: CertificateChain };
+  identity: IdentityKeyPair;
+  trustedRoots: readonly TrustedRoot[];
+  revocations: readonly Revocation[];
+  now: () => number;
+}
+
+/** Cuts a case record from the evidence log, chains and signs it, then checks it as a court's verifier would. */
+export async function exportRecord(
+  wanted: { conversation: string } | { request: string },
+  context: ExportContext,
+): Promise<RecordExport> {
+  const { log, self } = context;
+  let subject: RecordSubject;
+  if ('request' in wanted) {
+    const peer = (await log.requests()).find((r) => r.requestId === wanted.request)?.peer;
+    if (peer === undefined) throw new LiaisonError('NOT_FOUND', `this device holds no request ${wanted.request}`);
+    subject = { conversation: peer, request: wanted.request };
+  } else {
+    subject = { conversation: wanted.conversation };
+  }
+  const logged = inSubject(await log.entries(subject.conversation), subject.request);
+  const chains: DeviceChain[] = [self.chain];
+  const manifests = new Map<string, NetworkManifest>();
+  const entries: RecordEntry[] = [];
+  let prev = NO_ENTRY;
+  for (const item of logged) {
+    let entry: RecordEntry;
+    if (item.type === 'message') {
+      const { hash: _, ...message } = item;
+      entry = { ...message, prev };
+      chains.push(...(await log.chainsOf(item.fromDevice)));
+    } else if (item.type === 'receipt') {
+      entry = { type: 'receipt', prev, receipt: item.receipt };
+      chains.push(...(await log.chainsOf(item.receipt.byDevice)));
+    } else {
+      entry = { type: 'relay-receipt', prev, receipt: item.receipt };
+      const manifest = await log.manifest(item.receipt.networkId);
+      if (manifest) manifests.set(manifest.networkId, manifest);
+    }
+    entries.push(entry);
+    prev = entryHash(entry);
+  }
+  const head = {
+    subject,
+    exportedBy: self.contactPointId,
+    exportedByDevice: self.deviceId,
+    exportedAt: context.now(),
+    entryCount: entries.length,
+    head: prev,
+  };
+  const { entryCount: _, ...signedHead } = head;
+  const record: CaseRecord = {
+    format: 'liaison-case-record',
+    version: 1,
+    ...signedHead,
+    certificates: certificatesOf(chains),
+    manifests: [...manifests.values()],
+    revocations: [...context.revocations],
+    entries,
+    signature: encodeBase64url(sign(context.identity, encodeRecordHead(head))),
+  };
+  const checked = verifyRecord(record, { trustedRoots: context.trustedRoots });
+  if (!checked.ok) throw new LiaisonError('INVALID_MESSAGE', `the record does not verify here: ${checked.reason}`);
+  return { record, report: checked.report, html: renderRecordHtml(checked.report) };
+}
+
+/** A request's messages (its opening and those about it) and what attests them; the whole log for a conversation. */
+function inSubject(entries: LogEntry[], requestId: string | undefined): LogEntry[] {
+  if (requestId === undefined) return entries;
+  const messages = new Set<string>();
+  for (const entry of entries) {
+    if (entry.type !== 'message') continue;
+    const request = parseContent(entry.content)?.request;
+    if ((request?.op === 'open' ? entry.messageId : request?.requestId) === requestId) messages.add(entry.messageId);
+  }
+  return entries.filter((e) => messages.has(e.type === 'message' ? e.messageId : e.receipt.messageId));
+}
+
+function certificatesOf(chains: readonly DeviceChain[]): CaseRecord['certificates'] {
+  const once = <T extends { signature: string }>(items: T[]) => [
+    ...new Map(items.map((c) => [c.signature, c])).values(),
+  ];
+  return {
+    authorities: once<AuthorityCertificate>(chains.map((c) => c.authority)),
+    contactPoints: once<ContactPointCertificate>(chains.map((c) => c.contactPoint)),
+    devices: once<DeviceCertificate>(chains.map((c) => c.device)),
+  };
+}
