@@ -41,6 +41,8 @@ interface Sealing {
 
 export class FileKeyStore extends MemoryKeyStore {
   private writing: Promise<void> = Promise.resolve();
+  /** The write that has not started yet, which every change until it starts joins. */
+  private waiting: Promise<void> | undefined;
 
   private constructor(
     private readonly path: string,
@@ -68,10 +70,19 @@ export class FileKeyStore extends MemoryKeyStore {
   }
 
   protected override changed(): Promise<void> {
-    const snapshot = serializeKeyStoreData(this.data);
-    // Writes are chained so that the file always ends with the latest contents.
-    this.writing = this.writing.catch(() => undefined).then(() => this.write(snapshot));
-    return this.writing;
+    // Writes are chained so that the file always ends with the latest contents. A change made while
+    // a write waits its turn joins that write: its contents are taken when it starts, so a burst of
+    // changes (a message kept, its receipt, the queue) costs one rewrite of the file, not one each.
+    if (this.waiting) return this.waiting;
+    const next = this.writing
+      .catch(() => undefined)
+      .then(() => {
+        this.waiting = undefined;
+        return this.write(serializeKeyStoreData(this.data));
+      });
+    this.waiting = next;
+    this.writing = next;
+    return next;
   }
 
   private async write(contents: Uint8Array): Promise<void> {
