@@ -14,6 +14,7 @@ import {
   type VerifiedContactPoint,
 } from '@liaison/protocol';
 import { type AttachmentSink, type DownloadOptions, downloadAttachment } from '../attachments/transfer.js';
+import { BoundedMap } from '../bounded-map.js';
 import { hybridDevices } from '../crypto/bundle.js';
 import type { IdentityKeyPair } from '../crypto/keys.js';
 import type { PrekeyPolicy } from '../crypto/prekeys.js';
@@ -38,7 +39,7 @@ import { DeviceUpkeep } from './device-upkeep.js';
 import { Emitter } from './emitter.js';
 import { Inbox } from './inbox.js';
 import { Outbox, type SendOptions } from './outbox.js';
-import { Receipts } from './receipts.js';
+import { Receipts, SEEN_RECEIPTS_LIMIT } from './receipts.js';
 import { type ReceivedMessage, Receiver } from './receiver.js';
 import { Recipients } from './recipients.js';
 import { RelayApi } from './relay-api.js';
@@ -119,6 +120,8 @@ export class LiaisonClient extends Emitter<Events> {
   private readonly evidence: Evidence;
   private readonly evidenceLog: EvidenceLog;
   private readonly anchors: TrustAnchors;
+  /** Message ids of the envelopes that carried this device's signed receipts, lately. */
+  private readonly receiptEnvelopes = new BoundedMap<string, true>(SEEN_RECEIPTS_LIMIT);
   private connection: RelayConnection | undefined;
   /**
    * Requests between authorities (docs/evidence.md): `open`, `update` with a status, `list`, `get`;
@@ -162,8 +165,14 @@ export class LiaisonClient extends Emitter<Events> {
           if (isLiaisonError(error, 'NOT_FOUND')) return undefined;
           throw error;
         }),
-      sendReceipts: (to, receipts) =>
-        this.outbox.sendToSeveral([to], (sealed) => ({ version: 2, messageId: sealed.messageId, receipts })),
+      sendReceipts: async (to, receipts) => {
+        const sent = await this.outbox.sendToSeveral([to], (sealed) => ({
+          version: 2,
+          messageId: sealed.messageId,
+          receipts,
+        }));
+        this.receiptEnvelopes.set(sent.messageId, true);
+      },
       requestChanged: async (requestId) => {
         const view = await this.requests.get(requestId);
         if (view) await this.emit('request', view);
@@ -226,7 +235,15 @@ export class LiaisonClient extends Emitter<Events> {
       report,
     });
     this.rooms = this.pairwiseRooms;
-    this.receipts = new Receipts(api, store, (receipt) => this.emit('receipt', receipt), report);
+    // The relay's receipts about the envelopes carrying this device's signed receipts are not the application's.
+    this.receipts = new Receipts(
+      api,
+      store,
+      async (receipt) => {
+        if (!this.receiptEnvelopes.has(receipt.messageId)) await this.emit('receipt', receipt);
+      },
+      report,
+    );
     this.urgentStates = new UrgentStates(api, (state) => this.emit('urgent', state), report);
   }
 
