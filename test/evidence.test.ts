@@ -146,6 +146,7 @@ describe('a request with evidence, from opening to a verified case record', () =
     entry.content = encodeBase64url(new TextEncoder().encode(content.replace('30 June', '30 July')));
     expect(verifyRecord(tampered, roots())).toEqual({
       ok: false,
+      code: 'changed',
       entry: index + 1,
       reason: expect.stringContaining(`entry ${index + 1}: the content of message ${requestId} is not what`),
     });
@@ -156,7 +157,7 @@ describe('a request with evidence, from opening to a verified case record', () =
     const index = tampered.entries.findIndex((e) => e.type === 'receipt' && e.receipt.kind === 'acknowledged');
     tampered.entries.splice(index, 1);
     const verified = verifyRecord(tampered, roots());
-    expect(verified).toMatchObject({ ok: false, entry: index + 1 });
+    expect(verified).toMatchObject({ ok: false, code: 'broken-chain', entry: index + 1 });
     expect(verified.ok || verified.reason).toContain('does not follow the entry before it');
   });
 
@@ -170,7 +171,7 @@ describe('a request with evidence, from opening to a verified case record', () =
     expect(a).toBeGreaterThan(0);
     [tampered.entries[a], tampered.entries[b]] = [tampered.entries[b] as never, tampered.entries[a] as never];
     const verified = verifyRecord(tampered, roots());
-    expect(verified).toMatchObject({ ok: false, entry: Math.min(a, b) + 1 });
+    expect(verified).toMatchObject({ ok: false, code: 'broken-chain', entry: Math.min(a, b) + 1 });
     expect(verified.ok || verified.reason).toContain('does not follow the entry before it');
   });
 
@@ -218,7 +219,7 @@ describe('a request with evidence, from opening to a verified case record', () =
       revokedAt: acknowledged.receipt.at,
     });
     const verified = verifyRecord(copy(), { ...roots(), revocations: [revocation] });
-    expect(verified).toMatchObject({ ok: false, entry: entries.indexOf(acknowledged) + 1 });
+    expect(verified).toMatchObject({ ok: false, code: 'revoked', entry: entries.indexOf(acknowledged) + 1 });
     expect(verified.ok || verified.reason).toContain('was revoked');
     // Signed before the revocation, the delivery receipt still counts: the record fails only where it should.
     expect(entries.indexOf(delivered)).toBeLessThan(entries.indexOf(acknowledged));

@@ -10,7 +10,7 @@ import type {
 import type { UnsignedEvidenceReceipt, UnsignedRelayReceipt } from './evidence.js';
 import type { UnsignedNetworkManifest } from './federation.js';
 import { KEM_KEY_TYPE, type KemPrekeyBody, type SignedPrekeyBody } from './prekeys.js';
-import type { RecordEntry, UnsignedRecordHead } from './record.js';
+import type { CaseRecord, RecordEntry, UnsignedRecordHead } from './record.js';
 import type { RoomChange, UnsignedRoomStatement } from './rooms.js';
 import type { WebhookRegistration } from './urgent.js';
 import { PROTOCOL_VERSION } from './version.js';
@@ -44,6 +44,7 @@ export const STATEMENT_TAGS = {
   relayReceipt: 13,
   recordEntry: 14,
   recordHead: 15,
+  recordContext: 16,
 } as const;
 export type StatementTag = (typeof STATEMENT_TAGS)[keyof typeof STATEMENT_TAGS];
 
@@ -308,9 +309,15 @@ export function encodeRecordEntry(entry: RecordEntry): Uint8Array {
   }
 }
 
-/** What the exporting device signs: the subject, who exported it and when, the count and the last hash. */
-export function encodeRecordHead(h: UnsignedRecordHead): Uint8Array {
+/**
+ * What the exporting device signs: the record's format, the subject, who exported it and when, the
+ * count and the last hash, and the SHA-256 of `encodeRecordContext` (its certificates, manifests and
+ * revocations), so that none of them can be added, removed or reordered after export.
+ */
+export function encodeRecordHead(h: UnsignedRecordHead & { context: Uint8Array }): Uint8Array {
   return new CanonicalWriter(STATEMENT_TAGS.recordHead)
+    .string(h.format)
+    .u32(h.version)
     .string(h.subject.conversation)
     .optionalString(h.subject.request)
     .string(h.exportedBy)
@@ -318,5 +325,24 @@ export function encodeRecordHead(h: UnsignedRecordHead): Uint8Array {
     .u64(h.exportedAt)
     .u32(h.entryCount)
     .base64url(h.head)
+    .bytes(h.context)
     .finish();
+}
+
+/** A record's certificates, manifests and revocations, each as it was signed, in the record's order. */
+export function encodeRecordContext(c: Pick<CaseRecord, 'certificates' | 'manifests' | 'revocations'>): Uint8Array {
+  const writer = new CanonicalWriter(STATEMENT_TAGS.recordContext);
+  const each = <T extends { signature: string }>(
+    items: readonly T[],
+    encode: (body: Omit<T, 'signature'>) => Uint8Array,
+  ) => {
+    writer.u32(items.length);
+    for (const { signature, ...body } of items) writer.bytes(encode(body)).base64url(signature);
+  };
+  each(c.certificates.authorities, encodeAuthorityCertificate);
+  each(c.certificates.contactPoints, encodeContactPointCertificate);
+  each(c.certificates.devices, encodeDeviceCertificate);
+  each(c.manifests, encodeNetworkManifest);
+  each(c.revocations, encodeRevocation);
+  return writer.finish();
 }

@@ -68,8 +68,11 @@ export const MlKem768PublicKey = fixedBytes(1184);
 /** A device is named by its Ed25519 identity public key: self-certifying and globally unique. */
 export const DeviceId = Ed25519PublicKey;
 
+/** The latest time a JavaScript Date holds (year 275760): a later one could not be shown anywhere. */
+export const MAX_TIMESTAMP = 8_640_000_000_000_000;
+
 /** Milliseconds since the Unix epoch. */
-export const Timestamp = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
+export const Timestamp = z.int().min(0).max(MAX_TIMESTAMP);
 
 export const MessageId = Uuid;
 

@@ -104,7 +104,7 @@ export const CaseRecord = z.strictObject({
 export type CaseRecord = z.infer<typeof CaseRecord>;
 export type UnsignedRecordHead = Omit<
   Unsigned<CaseRecord>,
-  'certificates' | 'manifests' | 'revocations' | 'entries' | 'format' | 'version'
+  'certificates' | 'manifests' | 'revocations' | 'entries'
 > & {
   entryCount: number;
 };

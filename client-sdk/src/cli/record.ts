@@ -68,6 +68,9 @@ export async function recordVerify(ctx: CommandContext): Promise<boolean> {
   ctx.print(
     'A delivery receipt shows that a device received the message as sent, not that a person read it; an acknowledgement says a person confirmed having it. Times are each signer’s clock; "stored" times are the relay’s.',
   );
+  ctx.print(
+    'Confidential: the record holds the messages’ text and the keys that open their attachments; handle it as the case file.',
+  );
   if (htmlPath) {
     await writeFile(htmlPath, renderRecordHtml(report), { flag: 'wx', mode: 0o644 });
     ctx.print(`The same, for people: ${htmlPath}`);

@@ -159,6 +159,7 @@ export class LiaisonClient extends Emitter<Events> {
       store,
       log: this.evidenceLog,
       trustedRoots: options.trustedRoots,
+      revocations: options.revocations ?? [],
       now,
       fetchManifest: () =>
         api.networkManifest().catch((error) => {
@@ -364,9 +365,9 @@ export class LiaisonClient extends Emitter<Events> {
    * told, and a receipt signed by this device and naming this contact point goes to the sender.
    */
   async acknowledge(messageId: string): Promise<{ at: number }> {
-    const acknowledged = await this.call('acknowledge', { messageId });
+    // Signed first: the person's acknowledgement does not depend on what the relay answers.
     await this.evidence.acknowledged(messageId);
-    return acknowledged;
+    return this.call('acknowledge', { messageId });
   }
 
   /**

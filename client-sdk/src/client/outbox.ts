@@ -68,7 +68,7 @@ export class Outbox {
     private readonly recipients: Recipients,
     private readonly clock: RelayClock,
     private readonly now: () => number,
-    private readonly evidence: Pick<Evidence, 'sign' | 'sealed' | 'stored'>,
+    private readonly evidence: Pick<Evidence, 'sign' | 'sealed' | 'stored' | 'unsent'>,
     private readonly emit: (request: SendRequest) => Promise<SendResult>,
   ) {}
 
@@ -103,35 +103,41 @@ export class Outbox {
     sealContent(content([], 0));
     const pendingKeys = sources.map((_, i) => `upload:${messageId}:${i}`);
     const attachments = await this.upload(messageId, sources, pendingKeys, this.recipients.readers(levels), options);
-    // Each level's copy is signed once, and kept as evidence before it is sent.
+    // Each level's copy is signed once, and kept as evidence once the relay has stored it.
     const copies = new Map<number, SignedContent>();
     const copy = async (level: number) => {
       const known = copies.get(level);
       if (known) return known;
       const sealed = content(attachments, level);
       const signed = this.evidence.sign(sealContent(sealed));
-      await this.evidence.sealed(sealed, signed);
+      this.evidence.sealed(sealed, signed);
       copies.set(level, signed);
       return signed;
     };
-    const sent = await this.sendPlanned(
-      pendingKeys,
-      attachments,
-      async () => ({
-        messageId,
-        recipient: contactPointId,
-        priority: urgent ? 'urgent' : 'normal',
-        createdAt: sentAt,
-        ...(urgent && { acknowledgeWithinMs: urgent.acknowledgeWithinMs }),
-        envelopes: await this.encryptForLevels(levels.targets, async (level) => framed(await copy(level))),
-      }),
-      async () => {
-        this.recipients.forget(levels);
-        levels = await this.recipients.levels(contactPointId, options.urgent !== undefined);
-        return this.recipients.readers(levels);
-      },
-    );
-    await this.evidence.stored(sent.stored, messageId);
+    let sent: Awaited<ReturnType<Outbox['sendPlanned']>>;
+    try {
+      sent = await this.sendPlanned(
+        pendingKeys,
+        attachments,
+        async () => ({
+          messageId,
+          recipient: contactPointId,
+          priority: urgent ? 'urgent' : 'normal',
+          createdAt: sentAt,
+          ...(urgent && { acknowledgeWithinMs: urgent.acknowledgeWithinMs }),
+          envelopes: await this.encryptForLevels(levels.targets, async (level) => framed(await copy(level))),
+        }),
+        async () => {
+          this.recipients.forget(levels);
+          levels = await this.recipients.levels(contactPointId, options.urgent !== undefined);
+          return this.recipients.readers(levels);
+        },
+      );
+    } catch (error) {
+      this.evidence.unsent(messageId);
+      throw error;
+    }
+    await this.evidence.stored(messageId, sent.stored);
     return { messageId, serverTime: sent.serverTime };
   }
 

@@ -34,7 +34,7 @@ export interface MessageIndex {
   readers: string[];
   /** Content hashes of its copies (an urgent message has one per escalation level). */
   hashes: string[];
-  /** The signatures of the receipts recorded, each once. */
+  /** The receipts recorded, one per kind and device (`delivered:<device>`, `acknowledged:<device>`, `relay`). */
   receipts: string[];
   /** The request it opens or is about. */
   requestId?: string;
@@ -57,32 +57,43 @@ export class EvidenceLog {
 
   constructor(private readonly store: KeyStore) {}
 
-  /** Records a message once per copy (message id and content hash); false when it was known. */
-  addMessage(peer: string, entry: LoggedMessage, about: Omit<MessageIndex, 'peer' | 'hashes' | 'receipts'>) {
+  /**
+   * Records a message once per copy (message id and content hash): 'added', 'known' when it was, or
+   * 'elsewhere' when the id is another conversation's or another sender's (a reused id is not
+   * mixed into this conversation's log).
+   */
+  addMessage(
+    peer: string,
+    entry: LoggedMessage,
+    about: Omit<MessageIndex, 'peer' | 'hashes' | 'receipts'>,
+  ): Promise<'added' | 'known' | 'elsewhere'> {
     return this.serially(async () => {
       const known = await this.message(entry.messageId);
-      if (known?.hashes.includes(entry.hash)) return false;
-      await this.append(known?.peer ?? peer, entry);
+      if (known && (known.peer !== peer || known.from !== entry.from)) return 'elsewhere';
+      if (known?.hashes.includes(entry.hash)) return 'known';
+      await this.append(peer, entry);
       await this.setIndex(entry.messageId, {
         ...about,
-        peer: known?.peer ?? peer,
+        peer,
         hashes: [...(known?.hashes ?? []), entry.hash],
         receipts: known?.receipts ?? [],
       });
-      return true;
+      return 'added';
     });
   }
 
-  /** Records a receipt about a message already recorded, once; false when it was known or the message is not. */
+  /**
+   * Records a receipt about a message already recorded, once per kind and signing device (a device
+   * that signs the same receipt again, at another time, adds nothing); false when it was known or
+   * the message is not.
+   */
   addReceipt(entry: Exclude<LogEntry, LoggedMessage>) {
     return this.serially(async () => {
       const known = await this.message(entry.receipt.messageId);
-      if (!known || known.receipts.includes(entry.receipt.signature)) return false;
+      const key = receiptKey(entry);
+      if (!known || known.receipts.includes(key)) return false;
       await this.append(known.peer, entry);
-      await this.setIndex(entry.receipt.messageId, {
-        ...known,
-        receipts: [...known.receipts, entry.receipt.signature],
-      });
+      await this.setIndex(entry.receipt.messageId, { ...known, receipts: [...known.receipts, key] });
       return true;
     });
   }
@@ -123,17 +134,33 @@ export class EvidenceLog {
     return raw ? (JSON.parse(raw) as DeviceChain[]) : [];
   }
 
+  /**
+   * Keeps a manifest that certified a relay receipt, every version of it: after the network rotates
+   * its relay key, a record of an older conversation still carries the version that named the old one.
+   */
   keepManifest(manifest: NetworkManifest) {
     return this.serially(async () => {
-      const known = await this.manifest(manifest.networkId);
-      if (known && known.version >= manifest.version) return;
-      await this.store.setState(`evidence:manifest:${manifest.networkId}`, JSON.stringify(manifest));
+      await this.store.setState(manifestKey(manifest.networkId, manifest.version), JSON.stringify(manifest));
+      if (manifest.version > (await this.newestManifestVersion(manifest.networkId)))
+        await this.store.setState(`evidence:manifest:${manifest.networkId}:newest`, String(manifest.version));
     });
   }
 
-  async manifest(networkId: string): Promise<NetworkManifest | undefined> {
-    const raw = await this.store.getState(`evidence:manifest:${networkId}`);
-    return raw ? (JSON.parse(raw) as NetworkManifest) : undefined;
+  /** The newest version of a network's manifest seen here (0: none): an older one is not accepted again. */
+  async newestManifestVersion(networkId: string): Promise<number> {
+    return Number((await this.store.getState(`evidence:manifest:${networkId}:newest`)) ?? 0);
+  }
+
+  /** The newest kept version of a network's manifest that names a relay key. */
+  async manifestNaming(networkId: string, relayKey: string): Promise<NetworkManifest | undefined> {
+    const prefix = `evidence:manifest:${networkId}:v`;
+    const versions = (await this.store.stateKeys(prefix)).map((name) => Number(name.slice(prefix.length)));
+    for (const version of versions.sort((x, y) => y - x)) {
+      const raw = await this.store.getState(manifestKey(networkId, version));
+      const manifest = raw ? (JSON.parse(raw) as NetworkManifest) : undefined;
+      if (manifest?.relays.some((r) => r.signingKey === relayKey)) return manifest;
+    }
+    return undefined;
   }
 
   /** The message ids of the requests this device knows, with their conversation. */
@@ -168,5 +195,8 @@ export class EvidenceLog {
   }
 }
 
+const manifestKey = (networkId: string, version: number) => `evidence:manifest:${networkId}:v${version}`;
+const receiptKey = (entry: Exclude<LogEntry, LoggedMessage>) =>
+  entry.type === 'relay-receipt' ? 'relay' : `${entry.receipt.kind}:${entry.receipt.byDevice}`;
 const countKey = (peer: string) => `evidence:log:${peer}:count`;
 const entryKey = (peer: string, i: number) => `evidence:log:${peer}:${i}`;

@@ -72,19 +72,21 @@ function party(name: string) {
     outgoing,
     errors,
     /** Seals a message to `to` as the outbox does, and hands it to `to`'s device. */
-    async send(to: Recipient, text: string, request?: RequestContent): Promise<string> {
+    async send(to: Recipient, text: string, request?: RequestContent, escalation?: string[]): Promise<string> {
       clock += 1000;
       const content = {
         version: 2,
         messageId: `00000000-0000-4000-8000-${String(++sent).padStart(6, '0')}${name.length.toString().padStart(6, '0')}`,
         to: to.id,
-        priority: 'normal',
+        priority: escalation ? 'urgent' : 'normal',
+        ...(escalation && { urgent: { acknowledgeWithinMs: 60_000, escalation, level: 0 } }),
         text,
         sentAt: clock,
         ...(request && { request }),
       } as MessageContent;
       const signed = evidence.sign(sealContent(content));
-      await evidence.sealed(content, signed);
+      evidence.sealed(content, signed);
+      await evidence.stored(content.messageId, undefined);
       await to.evidence.received(content, signed, chain);
       await to.evidence.flush();
       for (const { receipts } of to.outgoing.splice(0))
@@ -138,6 +140,21 @@ describe('evidence between two devices, without a relay', () => {
     const view = await bob.requests.get(requestId);
     expect(view?.status).toBe('executed');
     expect(view?.history.at(-1)?.statusIgnored).toBe('the request was already executed');
+  });
+
+  it("does not let the requesting side state the requested side's statuses, even naming itself in the escalation chain", async () => {
+    const opened = await alice.send(
+      bob,
+      'Urgent: preserve the logs.',
+      { op: 'open', kind: 'preservation', legalBasis: 'Budapest Convention, art. 29' },
+      [alice.id],
+    );
+    await alice.send(bob, '', { op: 'update', requestId: opened, status: 'executed' });
+    for (const side of [alice, bob]) {
+      const view = await side.requests.get(opened);
+      expect(view?.status).toBe('open');
+      expect(view?.history.at(-1)?.statusIgnored).toBe('only the requested side states "executed"');
+    }
   });
 
   it('refuses receipts that do not attest what was sent, to whom it was sent', async () => {

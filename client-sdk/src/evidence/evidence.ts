@@ -1,17 +1,20 @@
 import {
   type EvidenceReceipt,
   encodeBase64url,
+  LIMITS,
   type MessageContent,
   manifestSignedBy,
   type NetworkManifest,
   type ReceiptsContent,
   type RelayReceipt,
+  type Revocation,
   type TrustedRoot,
 } from '@liaison/protocol';
 import { type IdentityKeyPair, verifySignature } from '../crypto/keys.js';
 import { isLiaisonError, isRetryable, LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
-import type { DeviceChain, EvidenceLog } from './evidence-log.js';
+import { verifiedDevice } from '../trust/verify.js';
+import type { DeviceChain, EvidenceLog, MessageIndex } from './evidence-log.js';
 import { receiptSigned, relayReceiptSigned, signReceipt } from './receipts.js';
 import { type SignedContent, signContent } from './signed-content.js';
 
@@ -23,12 +26,20 @@ interface QueuedReceipt {
   receipt: EvidenceReceipt;
 }
 
+/** A message this device sealed, kept as evidence once the relay has stored it. */
+interface Sending {
+  copies: { content: MessageContent; signed: SignedContent }[];
+  done: Promise<void>;
+  finish: () => void;
+}
+
 export interface EvidenceOptions {
   self: { contactPointId: string; deviceId: string; networkId: string; chain: DeviceChain };
   identity: IdentityKeyPair;
   store: KeyStore;
   log: EvidenceLog;
   trustedRoots: readonly TrustedRoot[];
+  revocations?: readonly Revocation[];
   now: () => number;
   /** The relay's network manifest, unchecked (undefined when the relay has none). */
   fetchManifest: () => Promise<NetworkManifest | undefined>;
@@ -46,13 +57,15 @@ export interface EvidenceOptions {
  * its identity key; every message it receives is kept as signed, with a signed `delivered` receipt
  * sent back; a person's acknowledgement is signed too; receipts coming back are verified against the
  * message they name before they are kept; the relay's "stored at" is kept only when a key its
- * network's manifest certifies signed it. All of it goes to the evidence log.
+ * network's manifest certifies signed it. All of it goes to the evidence log, and only what the
+ * offline verifier will accept: each signer's chain valid when it signed.
  */
 export class Evidence {
   private flushing: Promise<void> | undefined;
   private again = false;
   private queueing: Promise<unknown> = Promise.resolve();
   private manifest: Promise<NetworkManifest | undefined> | undefined;
+  private readonly sending = new Map<string, Sending>();
 
   constructor(private readonly o: EvidenceOptions) {}
 
@@ -60,34 +73,62 @@ export class Evidence {
     return signContent(this.o.identity, bytes);
   }
 
-  /** A message this device sealed (one copy per escalation level), kept before it is sent. */
-  async sealed(content: MessageContent, signed: SignedContent): Promise<void> {
-    const to = content.to as string;
-    await this.o.log.keepChain(this.o.self.chain);
-    await this.keepMessage(to, content, signed, this.o.self.contactPointId, this.o.self.deviceId);
+  /** A copy this device sealed (one per escalation level), kept once the relay has stored the message. */
+  sealed(content: MessageContent, signed: SignedContent): void {
+    let sending = this.sending.get(content.messageId);
+    if (!sending) {
+      let finish = () => {};
+      const done = new Promise<void>((resolve) => {
+        finish = resolve;
+      });
+      sending = { copies: [], done, finish };
+      this.sending.set(content.messageId, sending);
+    }
+    if (!sending.copies.some((c) => c.signed.hash === signed.hash)) sending.copies.push({ content, signed });
   }
 
-  /** The relay's "stored at" for a message this device sent: kept when it verifies, refused and reported when not. */
-  async stored(receipt: RelayReceipt | undefined, messageId: string): Promise<void> {
-    if (!receipt) return;
+  /**
+   * The relay stored a message this device sent: its copies are kept, then the relay's "stored
+   * at" when it verifies (refused and reported when not). A message the relay never stored is not
+   * evidence of anything: `unsent` forgets it.
+   */
+  async stored(messageId: string, receipt: RelayReceipt | undefined): Promise<void> {
+    const sending = this.sending.get(messageId);
     try {
-      await this.checkRelayReceipt(receipt, messageId);
-    } catch (error) {
-      return this.o.report(error);
+      await this.o.log.keepChain(this.o.self.chain);
+      for (const { content, signed } of sending?.copies ?? [])
+        await this.keepMessage(content.to as string, content, signed, this.o.self.contactPointId, this.o.self.deviceId);
+      if (receipt) await this.keepRelayReceipt(receipt, messageId);
+    } finally {
+      this.sending.delete(messageId);
+      sending?.finish();
     }
-    if (await this.o.log.addReceipt({ type: 'relay-receipt', receipt })) await this.changed(messageId);
+  }
+
+  unsent(messageId: string): void {
+    this.sending.get(messageId)?.finish();
+    this.sending.delete(messageId);
   }
 
   /**
    * A message received (or a copy of one this contact point sent from another device): kept as
-   * signed; when it is for this contact point, a signed `delivered` receipt goes back to its sender.
+   * signed when its sender's chain was valid when it says it signed; when it is for this contact
+   * point, a signed `delivered` receipt goes back to its sender. Each step is redone on redelivery,
+   * so a crash between them loses nothing.
    */
   async received(content: MessageContent, signed: SignedContent, sender: DeviceChain): Promise<void> {
     const from = sender.contactPoint.contactPointId;
     const peer = from === this.o.self.contactPointId ? (content.to as string) : from;
+    try {
+      this.chainAt(sender, content.sentAt);
+    } catch (error) {
+      return this.o.report(notEvidence(content.messageId, error));
+    }
     await this.o.log.keepChain(sender);
-    const added = await this.keepMessage(peer, content, signed, from, sender.device.deviceId);
-    if (!added || from === this.o.self.contactPointId) return;
+    const kept = await this.keepMessage(peer, content, signed, from, sender.device.deviceId);
+    if (kept === 'elsewhere' || from === this.o.self.contactPointId) return;
+    const index = await this.o.log.message(content.messageId);
+    if (index?.receipts.includes(`delivered:${this.o.self.deviceId}`)) return;
     // This device's own receipt is evidence too: its record shows what it received, and when.
     const receipt = this.receipt('delivered', content.messageId, signed.hash, from);
     await this.o.log.addReceipt({ type: 'receipt', receipt });
@@ -95,34 +136,38 @@ export class Evidence {
   }
 
   /**
-   * A person at this contact point acknowledged a message: signed, kept and sent to its sender.
-   * Undefined when this device holds no signed copy of it (a room's message, or one received before
-   * it kept evidence): the relay's acknowledgement alone then.
+   * A person at this contact point acknowledged a message: signed, kept and sent to its sender. A
+   * message this device holds no signed copy of (a room's, or one not kept as evidence) has the
+   * relay's acknowledgement alone.
    */
   async acknowledged(messageId: string): Promise<void> {
     const index = await this.o.log.message(messageId);
     const hash = index?.hashes[0];
     if (!index || !hash || index.from === this.o.self.contactPointId) return;
     if (!index.readers.includes(this.o.self.contactPointId)) return;
+    if (index.receipts.includes(`acknowledged:${this.o.self.deviceId}`)) return;
     const receipt = this.receipt('acknowledged', messageId, hash, index.from);
     await this.o.log.addReceipt({ type: 'receipt', receipt });
     await this.queue(index.from, receipt);
-    await this.changed(messageId);
+    await this.changed(index);
   }
 
   /** Receipts a device sent back: each verified against the message it names, kept, or refused and reported. */
   async receipts(content: ReceiptsContent, sender: DeviceChain): Promise<void> {
-    await this.o.log.keepChain(sender);
     for (const receipt of content.receipts) {
+      // A receipt can overtake the send result of the message it attests.
+      await this.sending.get(receipt.messageId)?.done;
+      let index: MessageIndex;
       try {
-        await this.checkReceipt(receipt, sender);
+        index = await this.checkReceipt(receipt, sender);
       } catch (error) {
         await this.o.report(error);
         continue;
       }
+      await this.o.log.keepChain(sender);
       if (await this.o.log.addReceipt({ type: 'receipt', receipt })) {
         await this.o.receiptKept(receipt);
-        await this.changed(receipt.messageId);
+        await this.changed(index);
       }
     }
   }
@@ -155,11 +200,13 @@ export class Evidence {
           batch.map((q) => q.receipt),
         );
       } catch (error) {
-        if (isRetryable(error) || (isLiaisonError(error) && error.code.startsWith('KEY_STORE_'))) throw error;
+        // Kept for the next attempt (at the next receipt, or the next connection): the relay
+        // unreachable, a queue full at the relay, this device's store closed.
+        if (isRetryable(error) || isLiaisonError(error, 'QUOTA_EXCEEDED') || isKeyStoreFailure(error)) throw error;
         await this.o.report(error);
       }
       const sent = new Set(batch.map((q) => q.receipt.signature));
-      await this.changeQueue((queued) => queued.filter((q) => !sent.has(q.receipt.signature)));
+      await this.changeQueue((q) => q.filter((x) => !sent.has(x.receipt.signature)));
     }
   }
 
@@ -181,9 +228,9 @@ export class Evidence {
     signed: SignedContent,
     from: string,
     fromDevice: string,
-  ): Promise<boolean> {
+  ): Promise<'added' | 'known' | 'elsewhere'> {
     const requestId = content.request?.op === 'open' ? content.messageId : content.request?.requestId;
-    const added = await this.o.log.addMessage(
+    const kept = await this.o.log.addMessage(
       peer,
       {
         type: 'message',
@@ -200,18 +247,29 @@ export class Evidence {
         ...(requestId && { requestId }),
       },
     );
-    if (!added || !requestId) return added;
+    if (kept === 'elsewhere' || !requestId) return kept;
     if (content.request?.op === 'open') await this.o.log.noteRequest(requestId, peer);
-    await this.o.requestChanged(requestId);
-    return true;
+    if (kept === 'added') await this.o.requestChanged(requestId);
+    return kept;
   }
 
-  private async changed(messageId: string): Promise<void> {
-    const requestId = (await this.o.log.message(messageId))?.requestId;
-    if (requestId) await this.o.requestChanged(requestId);
+  private async changed(index: MessageIndex): Promise<void> {
+    if (index.requestId) await this.o.requestChanged(index.requestId);
   }
 
-  private async checkReceipt(receipt: EvidenceReceipt, sender: DeviceChain): Promise<void> {
+  /** The signer's chain when it signed, as the offline verifier will check it (within the clock skew allowed). */
+  private chainAt(chain: DeviceChain, at: number): void {
+    const anchors = { trustedRoots: this.o.trustedRoots, revocations: this.o.revocations ?? [] };
+    try {
+      verifiedDevice(chain, anchors, at);
+    } catch (error) {
+      if (isLiaisonError(error, 'NOT_YET_VALID')) verifiedDevice(chain, anchors, at + LIMITS.maxClockSkewMs);
+      else if (isLiaisonError(error, 'EXPIRED')) verifiedDevice(chain, anchors, at - LIMITS.maxClockSkewMs);
+      else throw error;
+    }
+  }
+
+  private async checkReceipt(receipt: EvidenceReceipt, sender: DeviceChain): Promise<MessageIndex> {
     const refuse = (why: string) =>
       new LiaisonError(
         'INVALID_MESSAGE',
@@ -229,9 +287,16 @@ export class Evidence {
     if (!index.hashes.includes(receipt.contentHash)) throw refuse('is for other content than was sent');
     if (index.from !== receipt.sender) throw refuse('names another sender');
     if (!index.readers.includes(receipt.by)) throw refuse('comes from a contact point the message was not for');
+    if (receipt.at > this.o.now() + LIMITS.maxClockSkewMs) throw refuse('is dated in the future');
+    try {
+      this.chainAt(sender, receipt.at);
+    } catch (error) {
+      throw refuse(`was signed when its device's chain did not hold: ${(error as Error).message}`);
+    }
+    return index;
   }
 
-  private async checkRelayReceipt(receipt: RelayReceipt, messageId: string): Promise<void> {
+  private async keepRelayReceipt(receipt: RelayReceipt, messageId: string): Promise<void> {
     const refuse = (why: string) =>
       new LiaisonError('BAD_SIGNATURE', `the relay's receipt for message ${messageId} ${why}`);
     if (
@@ -240,27 +305,46 @@ export class Evidence {
       receipt.senderDevice !== this.o.self.deviceId ||
       receipt.networkId !== this.o.self.networkId
     )
-      throw refuse('is about another message, sender or network');
-    if (!relayReceiptSigned(receipt)) throw refuse('is not signed by the key it names');
-    const manifest = await this.relayManifest();
-    if (!manifest?.relays.some((r) => r.signingKey === receipt.relayKey))
-      throw refuse("is signed by a key that no manifest of the network's root certifies");
+      return this.o.report(refuse('is about another message, sender or network'));
+    if (!relayReceiptSigned(receipt)) return this.o.report(refuse('is not signed by the key it names'));
+    const names = (m: NetworkManifest | undefined) => m?.relays.some((r) => r.signingKey === receipt.relayKey);
+    let manifest = await this.relayManifest();
+    if (manifest && !names(manifest)) {
+      // The network may have rotated its relay key since the manifest was read: read it again, once.
+      this.manifest = undefined;
+      manifest = await this.relayManifest();
+    }
+    if (!manifest || !names(manifest))
+      return this.o.report(refuse("is signed by a key that no current manifest of the network's root certifies"));
     await this.o.log.keepManifest(manifest);
+    const index = await this.o.log.message(messageId);
+    if ((await this.o.log.addReceipt({ type: 'relay-receipt', receipt })) && index) await this.changed(index);
   }
 
-  /** The relay's manifest, once it verifies under a root of this device's network; asked for once per run. */
+  /**
+   * The relay's manifest, once it verifies under a root of this device's network and is not older
+   * than a version seen before (a relay still serving a retired key's manifest is not believed).
+   * Only a verified manifest is remembered; otherwise it is asked for again at the next receipt.
+   */
   private relayManifest(): Promise<NetworkManifest | undefined> {
-    this.manifest ??= this.o.fetchManifest().then((manifest) => {
+    this.manifest ??= this.o.fetchManifest().then(async (manifest) => {
       const roots = this.o.trustedRoots.filter((r) => r.networkId === this.o.self.networkId);
       const verified =
         manifest?.networkId === this.o.self.networkId &&
-        roots.some((r) => manifestSignedBy(manifest, r.publicKey, verifySignature));
+        roots.some((r) => manifestSignedBy(manifest, r.publicKey, verifySignature)) &&
+        manifest.version >= (await this.o.log.newestManifestVersion(manifest.networkId));
       return verified ? manifest : undefined;
     });
-    this.manifest.catch(() => {
-      this.manifest = undefined;
-    });
-    return this.manifest;
+    const asked = this.manifest;
+    void asked.then(
+      (manifest) => {
+        if (!manifest) this.manifest = undefined;
+      },
+      () => {
+        this.manifest = undefined;
+      },
+    );
+    return asked;
   }
 
   private async queue(to: string, receipt: EvidenceReceipt): Promise<void> {
@@ -283,4 +367,15 @@ export class Evidence {
   private setQueued(queued: QueuedReceipt[]): Promise<void> {
     return this.o.store.setState(OUTBOX, queued.length > 0 ? JSON.stringify(queued) : undefined);
   }
+}
+
+function isKeyStoreFailure(error: unknown): boolean {
+  return isLiaisonError(error) && error.code.startsWith('KEY_STORE_');
+}
+
+function notEvidence(messageId: string, error: unknown): LiaisonError {
+  return new LiaisonError(
+    'UNTRUSTED_IDENTITY',
+    `message ${messageId} is shown but not kept as evidence: its sender's chain did not hold when it says it signed (${(error as Error).message})`,
+  );
 }

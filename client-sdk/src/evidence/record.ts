@@ -5,6 +5,7 @@ import {
   type ContactPointCertificate,
   type DeviceCertificate,
   encodeBase64url,
+  encodeRecordContext,
   encodeRecordHead,
   type NetworkManifest,
   NO_ENTRY,
@@ -14,6 +15,7 @@ import {
   type TrustedRoot,
 } from '@liaison/protocol';
 import { type IdentityKeyPair, sign } from '../crypto/keys.js';
+import { sodium } from '../crypto/sodium.js';
 import { LiaisonError } from '../errors.js';
 import type { DeviceChain, EvidenceLog, LogEntry } from './evidence-log.js';
 import { renderRecordHtml } from './render-record.js';
@@ -27,6 +29,8 @@ export interface RecordExport {
   report: RecordReport;
   /** The same, for people: a self-contained HTML page. */
   html: string;
+  /** Entries this device holds that were left out because they would not verify, and why. */
+  omitted: { messageId: string; type: LogEntry['type']; reason: string }[];
 }
 
 export interface ExportContext {
@@ -38,12 +42,19 @@ export interface ExportContext {
   now: () => number;
 }
 
-/** Cuts a case record from the evidence log, chains and signs it, then checks it as a court's verifier would. */
+/** Entries left out of an export because they would not verify, at most this many before export gives up. */
+const MAX_OMITTED = 20;
+
+/**
+ * Cuts a case record from the evidence log, chains and signs it, then checks it as a court's
+ * verifier would. An entry that would not verify there (a signer revoked since, by a revocation this
+ * device was given) is left out and named in `omitted`, rather than making the whole record unexportable.
+ */
 export async function exportRecord(
   wanted: { conversation: string } | { request: string },
   context: ExportContext,
 ): Promise<RecordExport> {
-  const { log, self } = context;
+  const { log } = context;
   let subject: RecordSubject;
   if ('request' in wanted) {
     const peer = (await log.requests()).find((r) => r.requestId === wanted.request)?.peer;
@@ -53,6 +64,25 @@ export async function exportRecord(
     subject = { conversation: wanted.conversation };
   }
   const logged = inSubject(await log.entries(subject.conversation), subject.request);
+  const omitted: RecordExport['omitted'] = [];
+  for (;;) {
+    const record = await build(subject, logged, context);
+    const checked = verifyRecord(record, { trustedRoots: context.trustedRoots });
+    if (checked.ok) return { record, report: checked.report, html: renderRecordHtml(checked.report), omitted };
+    const failed = checked.entry === undefined ? undefined : logged[checked.entry - 1];
+    if (!failed || omitted.length >= MAX_OMITTED)
+      throw new LiaisonError('INVALID_MESSAGE', `the record does not verify here: ${checked.reason}`);
+    logged.splice((checked.entry as number) - 1, 1);
+    omitted.push({
+      messageId: failed.type === 'message' ? failed.messageId : failed.receipt.messageId,
+      type: failed.type,
+      reason: checked.reason,
+    });
+  }
+}
+
+async function build(subject: RecordSubject, logged: readonly LogEntry[], context: ExportContext): Promise<CaseRecord> {
+  const { log, self } = context;
   const chains: DeviceChain[] = [self.chain];
   const manifests = new Map<string, NetworkManifest>();
   const entries: RecordEntry[] = [];
@@ -68,34 +98,32 @@ export async function exportRecord(
       chains.push(...(await log.chainsOf(item.receipt.byDevice)));
     } else {
       entry = { type: 'relay-receipt', prev, receipt: item.receipt };
-      const manifest = await log.manifest(item.receipt.networkId);
-      if (manifest) manifests.set(manifest.networkId, manifest);
+      const manifest = await log.manifestNaming(item.receipt.networkId, item.receipt.relayKey);
+      if (manifest) manifests.set(`${manifest.networkId}:${manifest.version}`, manifest);
     }
     entries.push(entry);
     prev = entryHash(entry);
   }
-  const head = {
+  const unsigned = {
+    format: 'liaison-case-record' as const,
+    version: 1 as const,
     subject,
     exportedBy: self.contactPointId,
     exportedByDevice: self.deviceId,
     exportedAt: context.now(),
-    entryCount: entries.length,
-    head: prev,
-  };
-  const { entryCount: _, ...signedHead } = head;
-  const record: CaseRecord = {
-    format: 'liaison-case-record',
-    version: 1,
-    ...signedHead,
     certificates: certificatesOf(chains),
     manifests: [...manifests.values()],
     revocations: [...context.revocations],
     entries,
-    signature: encodeBase64url(sign(context.identity, encodeRecordHead(head))),
+    head: prev,
   };
-  const checked = verifyRecord(record, { trustedRoots: context.trustedRoots });
-  if (!checked.ok) throw new LiaisonError('INVALID_MESSAGE', `the record does not verify here: ${checked.reason}`);
-  return { record, report: checked.report, html: renderRecordHtml(checked.report) };
+  const { certificates: _c, manifests: _m, revocations: _r, entries: _e, ...head } = unsigned;
+  const signed = encodeRecordHead({
+    ...head,
+    entryCount: entries.length,
+    context: sodium().crypto_hash_sha256(encodeRecordContext(unsigned)),
+  });
+  return { ...unsigned, signature: encodeBase64url(sign(context.identity, signed)) };
 }
 
 /** A request's messages (its opening and those about it) and what attests them; the whole log for a conversation. */

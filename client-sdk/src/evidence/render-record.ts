@@ -61,6 +61,7 @@ pre{white-space:pre-wrap;background:#f6f8fa;padding:.75rem}code,.hash{font-size:
 article{border-top:2px solid #d0d7de;margin-top:1rem}</style></head><body>
 <h1>${html(subject)}</h1>
 <p>Case record exported by ${html(report.exportedBy.displayName)} (${html(report.exportedBy.contactPointId)}, ${html(report.exportedBy.authorityName)}, ${html(report.exportedBy.country)}) on ${html(iso(report.exportedAt))}; ${report.entries} entries, every signature and certificate verified up to the network roots.</p>
+<p><strong>Confidential: this record holds the messages' text and the keys that open their attachments. Handle it as the case file.</strong></p>
 <p>A device's delivery receipt shows that the device received the message exactly as sent, not that a person read it; only an acknowledgement says a person confirmed having it. Times are each signer's clock; a relay receipt's time is the relay's.</p>
 ${requests}
 <h2>What the record establishes</h2>

@@ -50,7 +50,7 @@ export interface RequestView {
   subject?: string;
   /** The contact point that opened the request. */
   requesting: string;
-  /** The contact point it was sent to. */
+  /** The contact point it was sent to: the one that states its statuses (members of its escalation chain acknowledge). */
   requested: string;
   references: { requesting?: string; requested?: string };
   /** `open` until the first status. */
@@ -77,8 +77,8 @@ export interface FoldReceipt {
 }
 
 /**
- * A request's state from the messages and receipts about it, in the order given (the order they
- * were recorded): the same on both sides and in a verified case record. Undefined while its
+ * A request's state from the messages and receipts about it, in the order their senders sent them
+ * (then by message id): the same on both sides and in a verified case record. Undefined while its
  * opening message is unknown.
  */
 export function foldRequest(
@@ -89,8 +89,9 @@ export function foldRequest(
 ): RequestView | undefined {
   const open = messages.find((m) => m.messageId === requestId && m.content.request?.op === 'open');
   if (open?.content.request?.op !== 'open') return undefined;
+  // The requested side is the contact point the request was sent to, as its sender sealed it: an
+  // escalation chain is the sender's word too, so its members acknowledge, and do not state statuses.
   const requested = open.content.to as string;
-  const requestedSide = new Set([requested, ...(open.content.urgent?.escalation ?? [])]);
   const view: RequestView = {
     requestId,
     kind: open.content.request.kind,
@@ -106,7 +107,11 @@ export function foldRequest(
     history: [],
   };
   const seen = new Set<string>();
-  for (const m of messages) {
+  // In the senders' order, not the order this device recorded them: both sides fold the same history.
+  const ordered = [...messages].sort(
+    (a, b) => a.content.sentAt - b.content.sentAt || (a.messageId < b.messageId ? -1 : 1),
+  );
+  for (const m of ordered) {
     const request = m.content.request;
     const about = request?.op === 'open' ? m.messageId : request?.requestId;
     if (about !== requestId || seen.has(m.messageId)) continue;
@@ -128,7 +133,7 @@ export function foldRequest(
     };
     if (request?.op === 'update') {
       if (request.grounds !== undefined) event.grounds = request.grounds;
-      const fromRequested = requestedSide.has(m.from);
+      const fromRequested = m.from === requested;
       if (fromRequested && m.content.reference !== undefined) view.references.requested = m.content.reference;
       if (request.status) {
         event.status = request.status;

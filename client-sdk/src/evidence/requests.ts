@@ -103,7 +103,8 @@ export class Requests {
   private statusProblem(view: RequestView, status: RequestStatus): string | undefined {
     if (view.status !== 'open' && FINAL_REQUEST_STATUSES.includes(view.status))
       return `request ${view.requestId} is already ${view.status}`;
-    const side = view.requesting === this.self ? 'requesting' : 'requested';
+    const side = view.requesting === this.self ? 'requesting' : view.requested === this.self ? 'requested' : undefined;
+    if (!side) return `only "${view.requested}" states the status of request ${view.requestId}`;
     if (statusSide(status) !== side) return `"${status}" is for the ${statusSide(status)} side to state`;
     return undefined;
   }

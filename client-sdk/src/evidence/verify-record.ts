@@ -2,13 +2,16 @@ import {
   CaseRecord,
   decodeBase64url,
   encodeBase64url,
+  encodeRecordContext,
   encodeRecordEntry,
   encodeRecordHead,
+  LIMITS,
   type MessageContent,
   manifestSignedBy,
   NO_ENTRY,
   type RecordEntry,
   type Revocation,
+  type SignatureCheck,
   type TrustedRoot,
   type TrustFailure,
   type VerifiedDevice,
@@ -69,10 +72,19 @@ export interface RecordReport {
   requests: RequestView[];
 }
 
+/**
+ * Why a record is refused, stable for programs: `malformed` (not a record, or too large),
+ * `changed` (a signature no longer matches what it covers), `broken-chain` (an entry removed,
+ * inserted or moved), `untrusted` (a signer's certificates do not lead to a trusted root, or no
+ * longer held when it signed), `revoked`, `inconsistent` (a receipt for nothing the record holds, a
+ * message outside its subject).
+ */
+export type RefusalCode = 'malformed' | 'changed' | 'broken-chain' | 'untrusted' | 'revoked' | 'inconsistent';
+
 export type RecordVerification =
   | { ok: true; report: RecordReport }
   /** `entry`: 1-based, where the record stops being what its signers signed. */
-  | { ok: false; reason: string; entry?: number };
+  | { ok: false; code: RefusalCode; reason: string; entry?: number };
 
 export interface VerifyOptions {
   trustedRoots: readonly TrustedRoot[];
@@ -87,12 +99,16 @@ export function entryHash(entry: RecordEntry): string {
 
 class Refusal extends Error {
   constructor(
+    readonly code: RefusalCode,
     message: string,
     readonly entry?: number,
   ) {
     super(message);
   }
 }
+
+/** Certificates one id may have in a record: renewals, not a pile to search through. */
+const MAX_CERTIFICATES_PER_ID = 8;
 
 const iso = (t: number) =>
   new Date(t)
@@ -112,13 +128,23 @@ export function verifyRecord(input: unknown, options: VerifyOptions): RecordVeri
     const issue = parsed.error.issues[0];
     const at = issue?.path.join('.') || 'the file';
     const entry = issue?.path[0] === 'entries' && typeof issue.path[1] === 'number' ? issue.path[1] + 1 : undefined;
-    return { ok: false, reason: `not a case record: ${at}: ${issue?.message ?? 'invalid'}`, ...(entry && { entry }) };
+    return {
+      ok: false,
+      code: 'malformed',
+      reason: `not a case record: ${at}: ${issue?.message ?? 'invalid'}`,
+      ...(entry && { entry }),
+    };
   }
   try {
     return { ok: true, report: check(parsed.data, options) };
   } catch (error) {
     if (!(error instanceof Refusal)) throw error;
-    return { ok: false, reason: error.message, ...(error.entry !== undefined && { entry: error.entry }) };
+    return {
+      ok: false,
+      code: error.code,
+      reason: error.message,
+      ...(error.entry !== undefined && { entry: error.entry }),
+    };
   }
 }
 
@@ -130,36 +156,45 @@ interface Known {
 }
 
 function check(record: CaseRecord, options: VerifyOptions): RecordReport {
-  const certificates = record.certificates;
   const revocations = [...record.revocations, ...(options.revocations ?? [])];
+  const certificates = boundedCertificates(record.certificates);
+  // Each certificate's signature is checked once, however many entries its device signed.
+  const seen = new Map<string, boolean>();
+  const verify: SignatureCheck = (key, message, signature) => {
+    const id = `${encodeBase64url(key)}.${encodeBase64url(signature)}.${encodeBase64url(message)}`;
+    const known = seen.get(id);
+    if (known !== undefined) return known;
+    const valid = verifySignature(key, message, signature);
+    seen.set(id, valid);
+    return valid;
+  };
   const deviceAt = (deviceId: string, contactPointId: string, at: number, what: string, entry?: number) =>
-    chainAt(certificates, options.trustedRoots, revocations, deviceId, contactPointId, at, what, entry);
+    chainAt(certificates, options.trustedRoots, revocations, verify, { deviceId, contactPointId, at, what, entry });
 
-  const exporter = deviceAt(record.exportedByDevice, record.exportedBy, record.exportedAt, 'the exporting device');
+  const { signature, certificates: _c, manifests, revocations: _r, entries, ...head } = record;
+  const context = sodium().crypto_hash_sha256(encodeRecordContext(record));
+  const signedHead = encodeRecordHead({ ...head, entryCount: entries.length, context });
+  const exporterKey = decodeBase64url(record.exportedByDevice) as Uint8Array;
   const peer = record.subject.conversation;
   const messages = new Map<string, Known[]>();
   const findings: Finding[] = [];
   const recorded: RecordedMessage[] = [];
   let prev = NO_ENTRY;
-  for (const [i, entry] of record.entries.entries()) {
+  for (const [i, entry] of entries.entries()) {
     const n = i + 1;
     if (entry.type === 'message') {
       const bytes = decodeBase64url(entry.content) as Uint8Array;
-      if (
-        !signedByDevice(
-          decodeBase64url(entry.fromDevice) as Uint8Array,
-          bytes,
-          decodeBase64url(entry.signature) as Uint8Array,
-        )
-      )
+      const key = decodeBase64url(entry.fromDevice) as Uint8Array;
+      if (!signedByDevice(key, bytes, decodeBase64url(entry.signature) as Uint8Array))
         throw new Refusal(
-          `entry ${n}: the content of message ${entry.messageId} is not what "${entry.from}"'s device signed: it was changed`,
+          'changed',
+          `entry ${n}: the content of message ${entry.messageId} is not what its sender's device signed: it was changed`,
           n,
         );
+      linked(entry, prev, n);
       const content = parseContent(entry.content);
       if (!content || content.messageId !== entry.messageId)
-        throw new Refusal(`entry ${n}: message ${entry.messageId} has no readable content of that id`, n);
-      // The chain is checked at the time the sender says it signed.
+        throw new Refusal('changed', `entry ${n}: message ${entry.messageId} has no readable content of that id`, n);
       const device = deviceAt(
         entry.fromDevice,
         entry.from,
@@ -167,20 +202,27 @@ function check(record: CaseRecord, options: VerifyOptions): RecordReport {
         `the sender of message ${entry.messageId}`,
         n,
       );
-      linked(entry, prev, n);
       const to = content.to as string;
-      if (entry.from !== peer && to !== peer && !(content.urgent?.escalation ?? []).includes(peer))
-        throw new Refusal(`entry ${n}: message ${entry.messageId} is not part of the conversation with "${peer}"`, n);
+      if (entry.from !== peer && to !== peer)
+        throw new Refusal(
+          'inconsistent',
+          `entry ${n}: message ${entry.messageId} is not part of the conversation with "${peer}"`,
+          n,
+        );
       if (record.subject.request !== undefined) {
         const about = content.request?.op === 'open' ? content.messageId : content.request?.requestId;
         if (about !== record.subject.request)
-          throw new Refusal(`entry ${n}: message ${entry.messageId} is not about request ${record.subject.request}`, n);
+          throw new Refusal(
+            'inconsistent',
+            `entry ${n}: message ${entry.messageId} is not about request ${record.subject.request}`,
+            n,
+          );
       }
       const hash = encodeBase64url(contentHash(bytes));
-      messages.set(entry.messageId, [
-        ...(messages.get(entry.messageId) ?? []),
-        { content, from: entry.from, fromDevice: entry.fromDevice, hash },
-      ]);
+      const copies = messages.get(entry.messageId) ?? [];
+      if (copies.some((c) => c.from !== entry.from))
+        throw new Refusal('inconsistent', `entry ${n}: message id ${entry.messageId} is used by two senders`, n);
+      messages.set(entry.messageId, [...copies, { content, from: entry.from, fromDevice: entry.fromDevice, hash }]);
       const level = content.urgent?.level ?? 0;
       recorded.push({
         messageId: entry.messageId,
@@ -210,24 +252,34 @@ function check(record: CaseRecord, options: VerifyOptions): RecordReport {
       });
     } else if (entry.type === 'receipt') {
       const r = entry.receipt;
-      const device = deviceAt(r.byDevice, r.by, r.at, `the device that signed a receipt for message ${r.messageId}`, n);
       if (!receiptSigned(r))
         throw new Refusal(
-          `entry ${n}: the ${r.kind} receipt for message ${r.messageId} is not signed by the device it names: it was changed`,
+          'changed',
+          `entry ${n}: the ${r.kind} receipt for message ${r.messageId} is not what the device it names signed: it was changed`,
           n,
         );
       linked(entry, prev, n);
       const copy = messages.get(r.messageId)?.find((m) => m.hash === r.contentHash);
       if (!copy)
         throw new Refusal(
+          'inconsistent',
           `entry ${n}: the ${r.kind} receipt names message ${r.messageId} with content that no earlier entry holds`,
           n,
         );
       if (copy.from !== r.sender)
-        throw new Refusal(`entry ${n}: the receipt names "${r.sender}" as sender, not "${copy.from}"`, n);
+        throw new Refusal(
+          'inconsistent',
+          `entry ${n}: the receipt names "${r.sender}" as sender, not "${copy.from}"`,
+          n,
+        );
       const readers = [copy.content.to as string, ...(copy.content.urgent?.escalation ?? [])];
       if (!readers.includes(r.by))
-        throw new Refusal(`entry ${n}: a receipt by "${r.by}", to whom message ${r.messageId} was not sent`, n);
+        throw new Refusal(
+          'inconsistent',
+          `entry ${n}: a receipt by "${r.by}", to whom message ${r.messageId} was not sent`,
+          n,
+        );
+      const device = deviceAt(r.byDevice, r.by, r.at, `the device that signed a receipt for message ${r.messageId}`, n);
       findings.push({
         entry: n,
         messageId: r.messageId,
@@ -242,28 +294,31 @@ function check(record: CaseRecord, options: VerifyOptions): RecordReport {
       });
     } else {
       const r = entry.receipt;
-      const manifest = record.manifests.find(
+      if (!relayReceiptSigned(r))
+        throw new Refusal(
+          'changed',
+          `entry ${n}: the relay receipt for message ${r.messageId} is not what the relay key it names signed: it was changed`,
+          n,
+        );
+      linked(entry, prev, n);
+      const manifest = manifests.find(
         (m) =>
           m.networkId === r.networkId &&
           m.relays.some((relay) => relay.signingKey === r.relayKey) &&
           options.trustedRoots.some(
-            (root) => root.networkId === m.networkId && manifestSignedBy(m, root.publicKey, verifySignature),
+            (root) => root.networkId === m.networkId && manifestSignedBy(m, root.publicKey, verify),
           ),
       );
       if (!manifest)
         throw new Refusal(
+          'untrusted',
           `entry ${n}: the relay receipt for message ${r.messageId} is signed by a key that no manifest of "${r.networkId}" signed by a trusted root certifies`,
           n,
         );
-      if (!relayReceiptSigned(r))
-        throw new Refusal(
-          `entry ${n}: the relay receipt for message ${r.messageId} is not signed by the relay key it names: it was changed`,
-          n,
-        );
-      linked(entry, prev, n);
       const copy = messages.get(r.messageId)?.[0];
       if (!copy || copy.from !== r.senderContactPoint || copy.fromDevice !== r.senderDevice)
         throw new Refusal(
+          'inconsistent',
           `entry ${n}: the relay receipt names message ${r.messageId} from a sender no earlier entry holds`,
           n,
         );
@@ -273,38 +328,24 @@ function check(record: CaseRecord, options: VerifyOptions): RecordReport {
         what: 'stored',
         at: r.storedAt,
         by: { relayOf: r.networkId },
-        statement: `${iso(r.storedAt)}: the relay of network "${r.networkId}" stored message ${r.messageId} (signed with a relay key its network's manifest certifies; the relay's clock).`,
+        statement: `${iso(r.storedAt)}: the relay of network "${r.networkId}" stored message ${r.messageId} (signed with a relay key its network's manifest version ${manifest.version} certifies; the relay's clock).`,
       });
     }
     prev = entryHash(entry);
   }
   if (prev !== record.head)
     throw new Refusal(
-      `the record ends at another entry than its exporter signed: entries were removed or added at its end`,
+      'broken-chain',
+      'the record ends at another entry than its exporter signed: entries were removed or added at its end',
     );
-  const {
-    signature,
-    certificates: _c,
-    manifests: _m,
-    revocations: _r,
-    entries,
-    format: _f,
-    version: _v,
-    ...head
-  } = record;
-  const signedHead = encodeRecordHead({ ...head, entryCount: entries.length });
-  if (
-    !verifySignature(
-      decodeBase64url(record.exportedByDevice) as Uint8Array,
-      signedHead,
-      decodeBase64url(signature) as Uint8Array,
-    )
-  )
+  if (!verifySignature(exporterKey, signedHead, decodeBase64url(signature) as Uint8Array))
     throw new Refusal(
-      `the record is not as "${record.exportedBy}"'s device signed it at export: it was changed afterwards`,
+      'changed',
+      `the record is not as "${record.exportedBy}"'s device signed it at export: it was changed afterwards (its certificates, manifests, revocations or head)`,
     );
+  const exporter = deviceAt(record.exportedByDevice, record.exportedBy, record.exportedAt, 'the exporting device');
 
-  const { messages: foldMessages, receipts, storedAt } = foldInputs(record.entries);
+  const { messages: foldMessages, receipts, storedAt } = foldInputs(entries);
   const requestIds = [
     ...new Set(
       foldMessages
@@ -316,7 +357,7 @@ function check(record: CaseRecord, options: VerifyOptions): RecordReport {
     subject: record.subject,
     exportedBy: party(exporter),
     exportedAt: record.exportedAt,
-    entries: record.entries.length,
+    entries: entries.length,
     findings,
     messages: recorded,
     requests: requestIds
@@ -328,44 +369,69 @@ function check(record: CaseRecord, options: VerifyOptions): RecordReport {
 function linked(entry: RecordEntry, prev: string, n: number): void {
   if (entry.prev !== prev)
     throw new Refusal(
+      'broken-chain',
       `entry ${n} does not follow the entry before it: an entry was removed, inserted or moved here, or the one before it changed`,
       n,
     );
 }
 
+/** The record's certificates, refused when one id has more than a few (a verifier's time is not the forger's to spend). */
+function boundedCertificates(certificates: CaseRecord['certificates']): CaseRecord['certificates'] {
+  const count = (ids: string[]) => {
+    const counts = new Map<string, number>();
+    for (const id of ids) counts.set(id, (counts.get(id) ?? 0) + 1);
+    return [...counts].find(([, n]) => n > MAX_CERTIFICATES_PER_ID)?.[0];
+  };
+  const crowded =
+    count(certificates.devices.map((d) => d.deviceId)) ??
+    count(certificates.contactPoints.map((c) => c.contactPointId)) ??
+    count(certificates.authorities.map((a) => a.authorityId));
+  if (crowded)
+    throw new Refusal('malformed', `the record has more than ${MAX_CERTIFICATES_PER_ID} certificates for "${crowded}"`);
+  return certificates;
+}
+
 /**
- * The chain of a device valid at `at` (the signer's clock), from the record's certificates, under the
- * verifier's roots, with the revocations made by then.
+ * The chain of a device when it signed (`at`, the signer's clock, give or take the clock skew
+ * allowed), from the record's certificates, under the verifier's roots, with the revocations dated
+ * at or before that time.
  */
 function chainAt(
   certificates: CaseRecord['certificates'],
   trustedRoots: readonly TrustedRoot[],
   revocations: readonly Revocation[],
-  deviceId: string,
-  contactPointId: string,
-  at: number,
-  what: string,
-  entry?: number,
+  verify: SignatureCheck,
+  signer: { deviceId: string; contactPointId: string; at: number; what: string; entry?: number | undefined },
 ): VerifiedDevice {
+  const { deviceId, contactPointId, at, what, entry } = signer;
   const where = entry === undefined ? '' : `entry ${entry}: `;
   const devices = certificates.devices.filter((d) => d.deviceId === deviceId && d.contactPointId === contactPointId);
   if (devices.length === 0)
     throw new Refusal(
+      'untrusted',
       `${where}no certificate in the record makes device ${deviceId} one of "${contactPointId}"'s (${what})`,
       entry,
     );
+  const ctx = (now: number) => ({
+    trustedRoots,
+    revocations: revocations.filter((r) => r.revokedAt <= at),
+    now,
+    verifySignature: verify,
+  });
   let failure: TrustFailure | undefined;
   for (const device of devices)
     for (const contactPoint of certificates.contactPoints.filter((c) => c.contactPointId === contactPointId))
       for (const authority of certificates.authorities.filter((a) => a.authorityId === contactPoint.authorityId)) {
-        const result = verifyDevice(
-          { authority, contactPoint, device },
-          { trustedRoots, revocations: revocations.filter((r) => r.revokedAt <= at), now: at, verifySignature },
-        );
+        const chain = { authority, contactPoint, device };
+        let result = verifyDevice(chain, ctx(at));
+        if (!result.ok && result.code === 'NOT_YET_VALID')
+          result = verifyDevice(chain, ctx(at + LIMITS.maxClockSkewMs));
+        else if (!result.ok && result.code === 'EXPIRED') result = verifyDevice(chain, ctx(at - LIMITS.maxClockSkewMs));
         if (result.ok) return result;
         failure = result;
       }
   throw new Refusal(
+    failure?.code === 'REVOKED' ? 'revoked' : 'untrusted',
     `${where}${what}: ${failure ? failure.message : `no certificates in the record lead from "${contactPointId}" to a network root`} (${failure?.code ?? 'UNKNOWN_ROOT'})`,
     entry,
   );
