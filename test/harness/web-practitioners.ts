@@ -244,6 +244,38 @@ export async function makeWebNetwork(): Promise<WebNetwork> {
 }
 
 /**
+ * What makes the relay at `origin` sign its "stored at" receipts, as a network's secretariat sets
+ * it up with the CLI: the relay's signing key (`liaison relay key`) and WACAP's manifest naming it,
+ * signed by the root (`liaison network manifest`). Pages check those receipts against the manifest
+ * under the root they trust. Environment variables for `spawnRelay`, with `{ port }` of `origin`.
+ */
+export async function relaySigning(net: WebNetwork, origin: string): Promise<Record<string, string>> {
+  const made = await exec(liaison, ['relay', 'key', '--out', 'relay-key.json'], { cwd: net.dir });
+  const key = /^Public key: (\S+)$/m.exec(made.stdout)?.[1];
+  if (!key) throw new Error(`liaison relay key printed no key: ${made.stdout}${made.stderr}`);
+  await net.cli(
+    'network',
+    'manifest',
+    '--root',
+    'wacap.root.json',
+    '--root-key',
+    'wacap.key',
+    '--version',
+    '1',
+    '--authorities',
+    'sn-mj,ci-mj,ml-mj',
+    '--relay',
+    `${origin}=${key}`,
+    '--out',
+    'wacap.manifest.json',
+  );
+  return {
+    LIAISON_RELAY_KEY: join(net.dir, 'relay-key.json'),
+    LIAISON_NETWORK_MANIFESTS: join(net.dir, 'wacap.manifest.json'),
+  };
+}
+
+/**
  * Registers a device of Awa Koné's as an SDK from before hybrid sessions did: a certificate
  * without capabilities, prekeys without any KEM prekey. Messages to it go classically.
  */

@@ -3,7 +3,15 @@
 // the key store's key, docs/browser.md), by counterpart or by room in buckets of BUCKET entries,
 // with one index record that lists conversations, rooms and case references. Opening a
 // conversation or a room reads its newest bucket only; older ones are read as the reader scrolls back.
-import type { Attachment, HandlingCode, RoomChange, RoomView, UrgentState } from '@liaison/client';
+import type {
+  Attachment,
+  HandlingCode,
+  RequestKind,
+  RequestStatus,
+  RoomChange,
+  RoomView,
+  UrgentState,
+} from '@liaison/client';
 import { signal } from '@preact/signals';
 
 export const BUCKET = 200;
@@ -16,6 +24,22 @@ export interface PartyName {
   country: string;
   networkName: string;
   timeZone?: string;
+}
+
+/**
+ * What a message did to a request between authorities (docs/evidence.md): opened it (kind, legal
+ * basis, deadline), stated a status (with grounds), or said something about it. The request's
+ * whole state is the SDK's (`client.requests`); this is what the conversation shows beside the text.
+ */
+export interface StoredRequestMark {
+  requestId: string;
+  change: 'opened' | 'status' | 'message';
+  kind?: RequestKind;
+  legalBasis?: string;
+  /** When the requesting side needs it executed (its clock). */
+  deadline?: number;
+  status?: RequestStatus;
+  grounds?: string;
 }
 
 export interface StoredMessage {
@@ -60,6 +84,8 @@ export interface StoredMessage {
   urgent?: UrgentState;
   /** Sent with files: their names and sizes (the keys are in the SDK's pending uploads until stored). */
   files?: { name: string; size: number; type: string }[];
+  /** It opened a request, or is about one. */
+  request?: StoredRequestMark;
 }
 
 export interface Conversation {

@@ -43,6 +43,8 @@ const routes: Route[] = [
     { screen: 'compose', to: value },
     { screen: 'room', roomId: value },
     { screen: 'room-add', roomId: value },
+    { screen: 'request', requestId: value },
+    { screen: 'request-new', peer: value },
   ]),
 ];
 
@@ -103,6 +105,8 @@ describe('routes in the address', () => {
     '#/room',
     '#/rooms',
     '#/rooms/x',
+    '#/request',
+    '#/request/',
   ])('goes home from an incomplete or unknown address %j', (address) => {
     expect(parseRoute(address)).toEqual({ screen: 'home' });
   });

@@ -1,5 +1,5 @@
 // Where the practitioner is. The address's hash names the screen and ids only (a contact point's
-// id is in the directory; a room's id is random and says nothing of the case): a notification's
+// id is in the directory; a room's or a request's id is random and says nothing of the case): a notification's
 // click and the Back button land there. A case reference, a room's title or a search term stays in
 // memory, never in the address, which the browser keeps in its history, in clear and outside the
 // key store.
@@ -8,6 +8,8 @@ import { signal } from '@preact/signals';
 export type Route =
   | { screen: 'home' }
   | { screen: 'conversation'; peer: string }
+  | { screen: 'request'; requestId: string }
+  | { screen: 'request-new'; peer: string }
   | { screen: 'case'; reference: string }
   | { screen: 'compose'; to?: string; reference?: string }
   | { screen: 'directory' }
@@ -24,7 +26,10 @@ export function parseRoute(hash: string): Route {
   const params = new URLSearchParams(query);
   switch (screen) {
     case 'c':
-      return arg ? { screen: 'conversation', peer: arg } : { screen: 'home' };
+      if (!arg) return { screen: 'home' };
+      return sub === 'request' ? { screen: 'request-new', peer: arg } : { screen: 'conversation', peer: arg };
+    case 'request':
+      return arg ? { screen: 'request', requestId: arg } : { screen: 'home' };
     case 'compose': {
       const to = params.get('to');
       return { screen: 'compose', ...(to && { to }) };
@@ -63,6 +68,10 @@ export function href(route: Route): string {
       return '#/';
     case 'conversation':
       return `#/c/${e(route.peer)}`;
+    case 'request':
+      return `#/request/${e(route.requestId)}`;
+    case 'request-new':
+      return `#/c/${e(route.peer)}/request`;
     case 'case':
       return '#/case';
     case 'compose':

@@ -26,6 +26,7 @@ import { signal } from '@preact/signals';
 import type { DeviceRecord } from './device-record.js';
 import { History, type PartyName, roomKey, type StoredMessage } from './history.js';
 import { notifyUrgent } from './notifications.js';
+import { RequestBook, requestMark } from './requests.js';
 
 /** What enrolment leaves in the key store's application records. */
 export interface Enrolment {
@@ -91,6 +92,8 @@ export class Session {
   /** Messages being sent now: a reconnection's resend must not start a second delivery of one. */
   private readonly sending = new Set<string>();
   private locked = false;
+  /** Requests between authorities this device holds (opened here or received), kept fresh from the SDK's events. */
+  readonly requests: RequestBook;
 
   private constructor(
     readonly keyStore: IndexedDbKeyStore,
@@ -104,6 +107,7 @@ export class Session {
       ...history.conversations.value.map((c) => [c.peer.contactPointId, c.peer] as const),
     ]);
     this.changedKeys.value = history.changedKeys();
+    this.requests = new RequestBook(client, history, this);
   }
 
   /** Opens the device's key store with its passphrase (KEY_STORE_LOCKED when wrong) and connects. */
@@ -138,6 +142,7 @@ export class Session {
     session.listen();
     // Rooms as the SDK holds them now: a change whose news this page missed (it was locked) shows.
     void session.syncRooms();
+    void session.syncRequests();
     return session;
   }
 
@@ -169,10 +174,10 @@ export class Session {
   }
 
   /**
-   * Names contact points this device has not met yet (an escalation's levels, a room's members),
-   * from their verified directory entries; gives back those it named.
+   * Names contact points this device has not met yet (an escalation's levels, a room's members,
+   * the sides of a request), from their verified directory entries; gives back those it named.
    */
-  private async learnParties(ids: readonly string[]): Promise<PartyName[]> {
+  async learnParties(ids: readonly string[]): Promise<PartyName[]> {
     const learnt: PartyName[] = [];
     for (const id of ids) {
       if (this.party(id) || this.lookedUp.has(id)) continue;
@@ -324,8 +329,16 @@ export class Session {
   }
 
   async acknowledge(message: StoredMessage): Promise<void> {
-    const { at } = await this.client.acknowledge(message.messageId);
-    await this.history.update(message.peer, message.messageId, (m) => ({
+    await this.acknowledgeMessage(message.messageId, message.peer);
+  }
+
+  /**
+   * A person here confirms a received message (from its conversation, or from a request's
+   * timeline): the relay is told, and the SDK signs an acknowledgement and sends it to the sender.
+   */
+  async acknowledgeMessage(messageId: string, peer: string): Promise<void> {
+    const { at } = await this.client.acknowledge(messageId);
+    await this.history.update(peer, messageId, (m) => ({
       ...m,
       acknowledged: { at, by: this.client.contactPointId },
     }));
@@ -376,6 +389,14 @@ export class Session {
     if (view) await this.history.roomSeen(view);
   }
 
+  private async syncRequests(): Promise<void> {
+    try {
+      await this.requests.refresh();
+    } catch (error) {
+      if (!this.locked) this.problem.value = isLiaisonError(error) ? error.code : 'INTERNAL';
+    }
+  }
+
   private async syncRooms(): Promise<void> {
     try {
       for (const view of await this.client.rooms.list()) {
@@ -410,7 +431,8 @@ export class Session {
     this.changedKeys.value = this.changedKeys.value.filter((id) => id !== peer);
   }
 
-  private progress(transfer: Transfer): void {
+  /** A file going up or down: the screens show its progress bar. */
+  progress(transfer: Transfer): void {
     this.transfers.value = { ...this.transfers.value, [`${transfer.direction}:${transfer.blobId}`]: transfer };
   }
 
@@ -428,6 +450,7 @@ export class Session {
     this.client.on('roomChanged', (event) => this.roomChanged(event));
     this.client.on('receipt', (receipt) => this.receipt(receipt));
     this.client.on('urgent', (state) => this.urgentChanged(state));
+    this.client.on('request', (view) => this.requests.seen(view));
     this.client.on('identityChanged', ({ contactPointId }) => this.keyChanged(contactPointId));
     this.client.on('error', (error) => {
       this.problem.value = error.code;
@@ -450,6 +473,7 @@ export class Session {
           networkName: '',
         });
     this.rememberParty(party);
+    const mark = requestMark(message.messageId, message.request);
     await this.history.add(
       {
         messageId: message.messageId,
@@ -462,11 +486,14 @@ export class Session {
         ...(incoming && message.sender.identity === 'changed' && { senderKeyChanged: true }),
         ...(message.relay.deadline && { deadline: message.relay.deadline }),
         ...(message.urgent && { acknowledgeWithinMs: message.urgent.acknowledgeWithinMs }),
+        ...(mark && { request: mark }),
         state: 'stored',
       },
       party,
       { unread: incoming },
     );
+    this.requests.nameDevice(message.sender.deviceId, message.sender.deviceName);
+    if (mark) void this.requests.reread(mark.requestId).catch(() => undefined);
     // The message is kept: whatever follows must not fail its delivery (the SDK would not acknowledge it).
     try {
       if (incoming && message.sender.identity === 'changed') await this.keyChanged(peer);

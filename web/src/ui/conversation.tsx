@@ -9,6 +9,8 @@ import { Compose } from './compose.js';
 import { MessageView } from './message.js';
 import { MessageLog } from './message-log.js';
 import { PartyLine } from './party.js';
+import { RecordExport } from './record-export.js';
+import { RequestList } from './request-list.js';
 
 function useMessages(session: Session, peer: string) {
   const history = session.history;
@@ -57,6 +59,7 @@ export function ConversationView(props: { session: Session; peer: string }) {
   const { conversation, messages, more, loadEarlier } = useMessages(session, peer);
   const classical = useClassicalSession(session, peer);
   const party = conversation?.peer ?? session.party(peer);
+  const requests = session.requests.withPeer(peer);
 
   useEffect(() => {
     if (conversation?.unread) void session.history.markRead(peer);
@@ -75,18 +78,32 @@ export function ConversationView(props: { session: Session; peer: string }) {
         <h2 id="conversation-title">
           <PartyLine party={party} showLocalTime />
         </h2>
-        <p>
-          {session.history.trust(peer).verified ? (
-            <span class="badge verified">{t('trust.verifiedBadge')}</span>
-          ) : (
-            <span class="badge unverified">{t('trust.notVerified')}</span>
-          )}{' '}
-          <a href={href({ screen: 'safety', peer })}>{t('trust.compareLink')}</a>
-        </p>
+        <div class="conversation-bar">
+          <p>
+            {session.history.trust(peer).verified ? (
+              <span class="badge verified">{t('trust.verifiedBadge')}</span>
+            ) : (
+              <span class="badge unverified">{t('trust.notVerified')}</span>
+            )}{' '}
+            <a href={href({ screen: 'safety', peer })}>{t('trust.compareLink')}</a>
+          </p>
+          <div class="conversation-actions">
+            <a class="button" href={href({ screen: 'request-new', peer })}>
+              {t('request.new')}
+            </a>
+            <RecordExport session={session} subject={{ conversation: peer }} name={peer} compact />
+          </div>
+        </div>
         {classical && (
           <p class="hint">
             <span class="badge warning">{t('trust.classicalBadge')}</span> {t('trust.classicalHint')}
           </p>
+        )}
+        {requests.length > 0 && (
+          <section class="conversation-requests" aria-labelledby="conversation-requests-title">
+            <h3 id="conversation-requests-title">{t('request.withPeer', { name: party.displayName })}</h3>
+            <RequestList session={session} views={requests} labelledBy="conversation-requests-title" inline />
+          </section>
         )}
       </header>
       <MessageLog

@@ -3,13 +3,15 @@
 import type { Attachment } from '@liaison/client';
 import { useState } from 'preact/hooks';
 import { formatBytes, formatDuration, formatTime, languageName, t } from '../i18n/i18n.js';
-import type { StoredMessage } from '../state/history.js';
+import type { StoredMessage, StoredRequestMark } from '../state/history.js';
+import { href } from '../state/route.js';
 import type { Session } from '../state/session.js';
 import { now } from './clock.js';
 import { ErrorLine } from './error-line.js';
 import { describeCode, describeError } from './errors.js';
 import { PartyLine } from './party.js';
 import { Progress } from './progress.js';
+import { kindName, statusName } from './request-words.js';
 import { UrgentTimeline } from './urgent-timeline.js';
 
 function AttachmentRow(props: { session: Session; message: StoredMessage; attachment: Attachment }) {
@@ -167,6 +169,24 @@ function AcknowledgeBox(props: { session: Session; message: StoredMessage }) {
   );
 }
 
+/** A small mark on a message that opened a request or is about one: a link to the request's timeline. */
+function RequestBadge(props: { request: StoredRequestMark }) {
+  const { request } = props;
+  const label =
+    request.change === 'opened' && request.kind
+      ? t('message.request.opened', { kind: kindName(request.kind) })
+      : request.change === 'status' && request.status
+        ? t('message.request.status', { status: statusName(request.status) })
+        : t('message.request.message');
+  return (
+    <p class="request-mark">
+      <a class="badge request" href={href({ screen: 'request', requestId: request.requestId })}>
+        {label}
+      </a>
+    </p>
+  );
+}
+
 export function MessageView(props: { session: Session; message: StoredMessage; showPeer?: boolean }) {
   const { session, message } = props;
   const outgoing = message.direction === 'out';
@@ -195,12 +215,31 @@ export function MessageView(props: { session: Session; message: StoredMessage; s
         </p>
       )}
       {message.priority === 'urgent' && <p class="badge urgent">{t('message.urgent')}</p>}
+      {message.request && <RequestBadge request={message.request} />}
       {message.subject && <h3 class="subject">{message.subject}</h3>}
       <dl class="facts">
         {message.reference && (
           <>
             <dt>{t('message.reference')}</dt>
             <dd>{message.reference}</dd>
+          </>
+        )}
+        {message.request?.legalBasis && (
+          <>
+            <dt>{t('message.legalBasis')}</dt>
+            <dd>{message.request.legalBasis}</dd>
+          </>
+        )}
+        {message.request?.deadline !== undefined && (
+          <>
+            <dt>{t('message.requestDeadline')}</dt>
+            <dd>{formatTime(message.request.deadline)}</dd>
+          </>
+        )}
+        {message.request?.grounds && (
+          <>
+            <dt>{t('message.grounds')}</dt>
+            <dd class="text">{message.request.grounds}</dd>
           </>
         )}
         {message.language && (
@@ -219,7 +258,7 @@ export function MessageView(props: { session: Session; message: StoredMessage; s
           ))}
         </ul>
       )}
-      <p class="text">{message.text}</p>
+      {message.text && <p class="text">{message.text}</p>}
       {message.attachments && message.attachments.length > 0 && (
         <ul class="attachments" aria-label={t('message.attachments')}>
           {message.attachments.map((a) => (

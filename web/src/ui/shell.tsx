@@ -12,6 +12,9 @@ import { Directory } from './directory.js';
 import { describeCode } from './errors.js';
 import { KeyChangeDialog } from './key-change.js';
 import { LanguageSwitcher } from './language-switcher.js';
+import { RequestList } from './request-list.js';
+import { NewRequest } from './request-new.js';
+import { RequestScreen } from './request-view.js';
 import { RoomScreen, roomMeta } from './room.js';
 import { AddToRoom } from './room-add.js';
 import { NewRoom } from './room-new.js';
@@ -26,6 +29,10 @@ function Screen(props: { session: Session }) {
       return <ConversationView session={props.session} peer={current.peer} />;
     case 'case':
       return <CaseView session={props.session} reference={current.reference} />;
+    case 'request':
+      return <RequestScreen key={current.requestId} session={props.session} requestId={current.requestId} />;
+    case 'request-new':
+      return <NewRequest key={current.peer} session={props.session} peer={current.peer} />;
     case 'compose':
       return <Compose session={props.session} to={current.to} reference={current.reference} />;
     case 'directory':
@@ -63,6 +70,7 @@ function Screen(props: { session: Session }) {
 function Sidebar(props: { session: Session }) {
   const conversations = props.session.history.conversations.value;
   const rooms = props.session.history.rooms.value;
+  const requests = props.session.requests.views.value;
   // A case is named by the messages that give its reference, and by the rooms opened for it.
   const cases = [
     ...props.session.history.cases.value,
@@ -99,7 +107,9 @@ function Sidebar(props: { session: Session }) {
       {conversations.length === 0 && <p class="hint">{t('nav.noConversations')}</p>}
       <ul class="list" aria-labelledby="conversations-title">
         {conversations.map((c) => {
-          const active = current.screen === 'conversation' && current.peer === c.peer.contactPointId;
+          const active =
+            (current.screen === 'conversation' || current.screen === 'request-new') &&
+            current.peer === c.peer.contactPointId;
           return (
             <li key={c.peer.contactPointId}>
               <a
@@ -163,6 +173,9 @@ function Sidebar(props: { session: Session }) {
           );
         })}
       </ul>
+      <h2 id="requests-title">{t('nav.requests')}</h2>
+      {requests.length === 0 && <p class="hint">{t('nav.noRequests')}</p>}
+      <RequestList session={props.session} views={requests} labelledBy="requests-title" />
       <h2 id="cases-title">{t('nav.cases')}</h2>
       {cases.length === 0 && <p class="hint">{t('nav.noCases')}</p>}
       <ul class="list" aria-labelledby="cases-title">
