@@ -38,6 +38,7 @@ import { until } from './harness/until.js';
  * a message signed by another key than its sender's, and case records changed on their way to a
  * court. In each, what a person would notice: the SDK refuses, reports it on `error` with a stable
  * code, keeps nothing as evidence and shows nothing; `liaison record verify` says where it fails.
+ * A case marked `it.fails` is an attack that succeeds today: its comment says where and how.
  */
 
 type Network = Awaited<ReturnType<typeof testNetwork>>;
@@ -329,6 +330,18 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
       expect(receiptEntries(withBob)).toEqual([['delivered', 'vn-spp.bob3', toBob.messageId]]);
       expect(receiptEntries(withCarol)).toEqual([['delivered', 'ph-doj.carol3', toCarol.messageId]]);
     });
+
+    // BUG (reported): as for a message's `sentAt` (below), the SDK keeps a receipt without checking
+    // the signer's chain at the receipt's own time, which the record's verifier does: a receipt
+    // dated before Carol's device was certified is kept, and the conversation's export then fails
+    // (NOT_YET_VALID). Last here, since it leaves Alice's record with Carol unexportable.
+    it.fails('a true receipt, dated before her device was certified: not kept, or the record still exports', async () => {
+      const [errors, kept] = [alice.errors.length, alice.evidence.length];
+      await carolSends([carolSigns({ kind: 'acknowledged', at: Date.now() - 3600_000 })]);
+      await until(() => alice.errors.length > errors || alice.evidence.length > kept, 'a refusal or a receipt');
+      await settle();
+      await expect(alice.client.exportRecord({ conversation: 'ph-doj.carol3' })).resolves.toBeDefined();
+    });
   });
 
   it('a receipt from a device the sender knows was revoked: refused, reported, not kept', async () => {
@@ -453,6 +466,74 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
         ['message', messageId],
         ['receipt', messageId],
       ]);
+    });
+  });
+
+  /**
+   * A counterparty's own device seals, with its own key, content a genuine client never would. The
+   * signature is hers, so it is hers to answer for; what must not happen is that Bob's device keeps
+   * it as evidence his own export then refuses, leaving him no record of the conversation at all.
+   */
+  describe("a counterparty seals for Bob content that Bob's record could not verify", () => {
+    let pairs = 0;
+    /** Bob's client and a bare device of the counterparty, new for each case (a kept message stays kept). */
+    async function pair() {
+      pairs += 1;
+      const bobId = `vn-spp.bob7-${pairs}`;
+      const bob = await client(await net.authority('vn-spp', 'VN').contactPoint(`bob7-${pairs}`).addDevice());
+      const device = await net.authority('th-oag', 'TH').contactPoint(`alice7-${pairs}`).addDevice();
+      const sender = { device, socket: await bare(device) };
+      /** Sends Bob content sealed and signed by her device: to Bob and dated now, unless changed. */
+      const send = async (text: string, change: { to?: string; sentAt?: number } = {}) => {
+        const messageId = crypto.randomUUID();
+        const content = { version: 2, messageId, to: bobId, priority: 'normal', sentAt: Date.now(), text, ...change };
+        await sendSealed(url(), sender, bobId, messageId, signedPlaintext(device.identity, content));
+        return messageId;
+      };
+      /** Bob's record of the conversation, as his application exports it. */
+      const exported = async () =>
+        (await bob.client.exportRecord({ conversation: device.chain.contactPoint.contactPointId })).record;
+      return { bob, bobId, send, exported };
+    }
+
+    it('a true message of hers is shown, and the record of their conversation exports', async () => {
+      const { bob, send, exported } = await pair();
+      await send('Our request of 3 March: any news?');
+      await bob.waitForMessages(1);
+      expect((await exported()).entries.map((e) => e.type)).toEqual(['message', 'receipt']);
+    });
+
+    // BUG (reported): the receiving SDK does not check that sealed content is addressed to its own
+    // contact point (client-sdk/src/client/receiver.ts, receive(): `to` is taken as it comes). The
+    // message is shown "to" someone else and kept with this device's own delivered receipt; that
+    // receipt, by a contact point the message was not for, makes every later export of the
+    // conversation fail its own verification (verify-record.ts: "a receipt by ..., to whom message
+    // ... was not sent"), so exportRecord throws INVALID_MESSAGE from then on.
+    it.fails('her signed message addressed to Carol: not shown, reported, and the record still exports', async () => {
+      const { bob, bobId, send, exported } = await pair();
+      await send('Our request of 3 March: any news?');
+      await bob.waitForMessages(1);
+      await send('Carol: as agreed, nothing for Bob.', { to: 'ph-doj.carol7' });
+      await until(() => bob.errors.length > 0 || bob.messages.length > 1, 'a refusal or a message');
+      await settle();
+      expect(bob.messages.map((m) => m.to)).toEqual([bobId]);
+      expect(codes(bob.errors)).toEqual([expect.stringMatching(/^(INVALID_MESSAGE|ENVELOPE_MISMATCH)$/)]);
+      expect((await exported()).entries.map((e) => e.type)).toEqual(['message', 'receipt']);
+    });
+
+    // BUG (reported): the receiving SDK checks the sender's certificate chain at the relay's time
+    // (receiver.ts, sender()), while the record's verifier checks it at the sender's own `sentAt`
+    // (verify-record.ts). Content dated before the device was certified (a forged date, or merely a
+    // device whose clock runs slow) is shown and kept, and every later export of the conversation
+    // fails ("the certificate ... is not valid before ...", NOT_YET_VALID).
+    it.fails('her signed message dated before her device was certified: the record still exports', async () => {
+      const { bob, send, exported } = await pair();
+      await send('Our request of 3 March: any news?');
+      await bob.waitForMessages(1);
+      await send('Sent, it says, an hour ago.', { sentAt: Date.now() - 3600_000 });
+      await until(() => bob.errors.length > 0 || bob.messages.length > 1, 'a refusal or a message');
+      await settle();
+      await expect(exported()).resolves.toBeDefined();
     });
   });
 
@@ -637,6 +718,35 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
       );
       expect(code).toBe(1);
       expect(stdout).toMatch(new RegExp(`^NOT VERIFIED: entry ${index + 1}: .*was revoked`));
+    });
+
+    // BUG (reported): a refusal's grounds are multi-line text (tabs, CR and LF allowed), and
+    // `liaison record verify` prints them raw (client-sdk/src/cli/record.ts, the status lines), so
+    // the refusing side can write lines that read as the verifier's own: a status line claiming
+    // "executed", or a carriage return that hides "refused" on a terminal.
+    it.fails("prints a refusal's grounds so that they cannot pass for the verifier's own lines", async () => {
+      const { requestId: refusedId } = await alice.client.requests.open('vn-spp.bob6', {
+        kind: 'extradition',
+        legalBasis: 'Bilateral extradition treaty, art. 3',
+        text: 'Request for the extradition of the person named in the attached warrant.',
+      });
+      await until(() => bob.messages.some((m) => m.messageId === refusedId), 'the second request, at Bob');
+      const forged = `  2026-01-05 09:00:00 UTC: "vn-spp.bob6" stated executed`;
+      await bob.client.requests.update(refusedId, {
+        status: 'refused',
+        grounds: `Dual criminality is not met.\n${forged}\r${forged}`,
+      });
+      await until(
+        async () => (await alice.client.requests.get(refusedId))?.status === 'refused',
+        'the refusal, at Alice',
+      );
+      await write('refused.json', (await alice.client.exportRecord({ request: refusedId })).record);
+      const { code, stdout } = await verify('refused.json', '--roots', 'seajust.root.json');
+      expect(code).toBe(0);
+      expect(stdout).toContain('Status: refused.');
+      // Every line the verifier prints is its own: none says "executed", no carriage return rewrites one.
+      expect(stdout).not.toContain('\r');
+      expect(stdout.split('\n').filter((line) => line.includes('stated executed'))).toEqual([]);
     });
   });
 });
