@@ -26,11 +26,8 @@ describe('the SDK against a relay that misbehaves', () => {
   /** A sender online, a recipient created but offline (so the relay holds what is sent to it). */
   async function setup() {
     pair += 1;
-    const sender = await startClient(
-      relay.url,
-      await net.authority('th-oag', 'TH').contactPoint(`s${pair}`).addDevice(),
-      [net.root],
-    );
+    const senderDevice = await net.authority('th-oag', 'TH').contactPoint(`s${pair}`).addDevice();
+    const sender = await startClient(relay.url, senderDevice, [net.root]);
     const recipientContactPoint = net.authority('vn-spp', 'VN').contactPoint(`r${pair}`);
     const recipientDevice = await recipientContactPoint.addDevice();
     const offline = await startClient(relay.url, recipientDevice, [net.root]);
@@ -45,7 +42,7 @@ describe('the SDK against a relay that misbehaves', () => {
       await recipient.client.connect();
       return { recipient, errors };
     };
-    return { sender, to, recipientContactPoint, recipientDevice, online };
+    return { sender, senderDevice, to, recipientContactPoint, recipientDevice, online };
   }
   const db = () => relay.relay.db;
   const settle = () => new Promise((r) => setTimeout(r, 300));
@@ -156,6 +153,44 @@ describe('the SDK against a relay that misbehaves', () => {
     expect(recipient.messages).toEqual([]);
     expect(errors.length).toBe(1);
     await carol.client.close();
+  });
+
+  it('alters a signed receipt on its way back to the sender: not kept, reported; the one it left alone is kept', async () => {
+    const { sender, senderDevice, to, online } = await setup();
+    const { messageId } = await sender.client.send(to, { text: 'a request, to be receipted' });
+    await sender.client.close();
+    // The recipient's device receives it and signs receipts back; they wait at the relay for the sender.
+    const { recipient } = await online();
+    await recipient.waitForMessages(1);
+    const waiting = async () =>
+      (
+        await sql<{
+          message_id: string;
+          ciphertext: Uint8Array;
+        }>`select message_id, ciphertext from envelopes where recipient_device = ${senderDevice.id} order by seq`.execute(
+          db(),
+        )
+      ).rows;
+    await until(async () => (await waiting()).length === 1, 'the delivery receipt, waiting for the sender');
+    await recipient.client.acknowledge(messageId);
+    await until(async () => (await waiting()).length === 2, 'the acknowledgement, waiting for the sender');
+    await recipient.client.close();
+    // One bit of the envelope carrying the delivery receipt is flipped.
+    const [delivered] = await waiting();
+    const altered = Uint8Array.from(delivered?.ciphertext ?? []);
+    const last = altered.length - 1;
+    altered[last] = (altered[last] as number) ^ 1;
+    await sql`update envelopes set ciphertext = ${altered} where message_id = ${delivered?.message_id} and recipient_device = ${senderDevice.id}`.execute(
+      db(),
+    );
+    const back = await startClient(relay.url, senderDevice, [net.root]);
+    await until(() => back.errors.length > 0 && back.evidence.length > 0, 'a refusal and a receipt');
+    await settle();
+    expect(errorCodes(back.errors)).toEqual(['DECRYPT_FAILED']);
+    expect(back.evidence.map((r) => [r.kind, r.messageId])).toEqual([['acknowledged', messageId]]);
+    const { record } = await back.client.exportRecord({ conversation: to });
+    expect(record.entries.flatMap((e) => (e.type === 'receipt' ? [e.receipt.kind] : []))).toEqual(['acknowledged']);
+    await back.client.close();
   });
 
   it('strips the one-time prekeys from the bundle: the session starts without them', async () => {

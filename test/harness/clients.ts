@@ -6,7 +6,7 @@ import {
   type RoomChangeEvent,
   type RoomMessage,
 } from '@liaison/client';
-import type { Receipt, TrustedRoot, UrgentState } from '@liaison/protocol';
+import type { Receipt, Revocation, TrustedRoot, UrgentState } from '@liaison/protocol';
 import type { TestDevice } from './network.js';
 import { until } from './until.js';
 
@@ -32,7 +32,13 @@ export async function startClient(
   url: string,
   device: TestDevice,
   roots: TrustedRoot[],
-  options: { connect?: boolean; relayOrigin?: string; now?: () => number } = {},
+  options: {
+    connect?: boolean;
+    relayOrigin?: string;
+    now?: () => number;
+    /** Revocations the application knows of, which the relay may not. */
+    revocations?: Revocation[];
+  } = {},
 ): Promise<TestClient> {
   const client = await LiaisonClient.create({
     serverUrl: url,
@@ -41,6 +47,7 @@ export async function startClient(
     chain: device.chain,
     ...(options.relayOrigin && { relayOrigin: options.relayOrigin }),
     ...(options.now && { now: options.now }),
+    ...(options.revocations && { revocations: options.revocations }),
   });
   const messages: ReceivedMessage[] = [];
   const receipts: Receipt[] = [];

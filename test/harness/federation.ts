@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateIdentityKeyPair, type IdentityKeyPair, issueNetworkManifest } from '@liaison/client';
 import { encodeBase64url, type NetworkManifest, type RelayKeyFile, type TrustedRoot } from '@liaison/protocol';
+import type { RelayConfig } from '@liaison/server';
 import { freshPostgresDatabase, type TestDatabase } from './databases.js';
 import { testNetwork } from './network.js';
 import { type RelayFront, startRelayFront } from './relay-front.js';
@@ -193,6 +194,14 @@ export async function outsideNetwork(
   const net = await testNetwork(networkId);
   const relayKey = generateIdentityKeyPair();
   return { net, relayKey, manifest: manifestFor(net, origin, relayKey, partners) };
+}
+
+/**
+ * What an in-process relay (relay.ts startTestRelay) is given to sign its "stored at" receipts with
+ * `relayKey`, under `manifest` alone (as relayWithManifest's process reads it from files).
+ */
+export function ownManifestSettings(relayKey: IdentityKeyPair, manifest: NetworkManifest): RelayConfig['federation'] {
+  return { signingSeed: relayKey.privateKey.subarray(0, 32), manifests: [manifest] };
 }
 
 /** The relay key file (as `liaison relay key` writes it): the 32-byte seed of its Ed25519 key, which libsodium's private key starts with. */

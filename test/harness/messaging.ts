@@ -7,13 +7,14 @@ import { type TestDevice, testDeviceAddress } from './network.js';
  * Encrypts one text for every device that must get it (the recipient's, or each recipient's when
  * given a list, and the sender's other devices), as the SDK's client will: bundles come from the
  * relay for devices without a session. With `acknowledgeWithinMs` it is urgent (level 0 only: for
- * recipients without an escalation chain).
+ * recipients without an escalation chain). Given bytes instead of a text, it encrypts them as they
+ * are: a plaintext framed and signed as the SDK seals content (evidence-content.ts), or one that is not.
  */
 export async function buildSend(
   url: string,
   sender: TestDevice,
   recipientContactPoint: string | string[],
-  text: string,
+  text: string | Uint8Array,
   options: { messageId?: string; createdAt?: number; acknowledgeWithinMs?: number } = {},
 ): Promise<SendRequest> {
   const t = await token(url, sender);
@@ -40,7 +41,7 @@ export async function buildSend(
     const has = await sender.cipher.hasSession(peer);
     const message = await sender.cipher.encrypt(
       peer,
-      new TextEncoder().encode(text),
+      typeof text === 'string' ? new TextEncoder().encode(text) : text,
       has ? undefined : bundleFromWire(bundle),
     );
     envelopes.push({

@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, request, type Server } from 'node:http';
-import type { Socket } from 'node:net';
+import { connect, type Socket } from 'node:net';
 import { freePort } from './relay-process.js';
 
 /**
@@ -7,7 +7,9 @@ import { freePort } from './relay-process.js';
  * the relay (Host kept, so the relay sees itself addressed) and every answer back. A test may
  * hold the next answer to a forwarded batch: the relay has stored it, the partner that sent it
  * never hears so. That is how a sender's relay is made to die between the partner's storing a
- * batch and its own deleting the batch from its outbox.
+ * batch and its own deleting the batch from its outbox. Devices may connect through it too (their
+ * WebSockets pass through untouched), and a test may have it answer a request itself (`answer`):
+ * a relay that serves one thing while it does another.
  */
 export interface RelayFront {
   url: string;
@@ -21,13 +23,31 @@ export interface RelayFront {
   close(): Promise<void>;
 }
 
-export async function startRelayFront(relayPort: number, port?: number): Promise<RelayFront> {
+export interface RelayFrontOptions {
+  /**
+   * A request the front answers itself, as the relay would (200, JSON), when this gives a value for
+   * it: a relay that serves one thing and does another, for a test of the SDK. Undefined: passed on.
+   */
+  answer?: (method: string, path: string) => unknown;
+}
+
+export async function startRelayFront(
+  relayPort: number,
+  port?: number,
+  options: RelayFrontOptions = {},
+): Promise<RelayFront> {
   const frontPort = port ?? (await freePort());
   const open = new Set<Socket>();
   let hold:
     | { meanwhile: () => Promise<void>; done: (status: number) => void; failed: (e: unknown) => void }
     | undefined;
   const server: Server = createServer((req, res) => {
+    const own = options.answer?.(req.method ?? 'GET', req.url ?? '/');
+    if (own !== undefined) {
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.end(JSON.stringify(own));
+      return;
+    }
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -55,6 +75,21 @@ export async function startRelayFront(relayPort: number, port?: number): Promise
       upstream.on('error', () => req.socket.destroy());
       upstream.end(Buffer.concat(chunks));
     });
+  });
+  // A WebSocket (a device's socket.io connection) passes through as bytes, after its request head.
+  server.on('upgrade', (req, socket: Socket, head: Buffer) => {
+    const upstream = connect(relayPort, '127.0.0.1', () => {
+      const headers = [];
+      for (let i = 0; i < req.rawHeaders.length; i += 2) headers.push(`${req.rawHeaders[i]}: ${req.rawHeaders[i + 1]}`);
+      upstream.write(`${req.method} ${req.url} HTTP/${req.httpVersion}\r\n${headers.join('\r\n')}\r\n\r\n`);
+      upstream.write(head);
+      upstream.pipe(socket);
+      socket.pipe(upstream);
+    });
+    open.add(upstream);
+    upstream.on('close', () => open.delete(upstream));
+    upstream.on('error', () => socket.destroy());
+    socket.on('error', () => upstream.destroy());
   });
   server.on('connection', (socket) => {
     open.add(socket);
