@@ -7,6 +7,9 @@ import { type CommandContext, list, optional, required } from './command-context
 import { readStatement } from './io.js';
 import { refuseToOverwrite } from './key-file.js';
 
+/** A signer's words on one line: a line break in them cannot pass for a line of the verifier's. */
+const oneLine = (words: string) => words.replace(/[\r\n\t\u2028\u2029]+/g, ' ⏎ ');
+
 const iso = (t: number) =>
   new Date(t)
     .toISOString()
@@ -62,7 +65,7 @@ export async function recordVerify(ctx: CommandContext): Promise<boolean> {
     );
     for (const event of request.history.filter((e) => e.status))
       ctx.print(
-        `  ${iso(event.at)}: "${event.by}" stated ${event.status?.replaceAll('-', ' ')}${event.statusIgnored ? ` (does not count: ${event.statusIgnored})` : ''}${event.grounds ? `; grounds: ${event.grounds}` : ''}`,
+        `  ${iso(event.at)}: "${event.by}" stated ${event.status?.replaceAll('-', ' ')}${event.statusIgnored ? ` (does not count: ${event.statusIgnored})` : ''}${event.grounds ? `; grounds: “${oneLine(event.grounds)}”` : ''}`,
       );
   }
   ctx.print(

@@ -167,6 +167,12 @@ export class Receiver {
       return this.acks.add(envelope.messageId);
     }
     if (content.room) return this.receiveRoom(content.room, content, sender.shown, envelope);
+    const misaddressed = this.misaddressed(content, sender.shown.contactPointId);
+    if (misaddressed) {
+      await this.report(misaddressed);
+      await this.inbox.markDelivered(envelope);
+      return this.acks.add(envelope.messageId);
+    }
     // Kept as evidence before the application has it: a crash in between finds it kept once.
     await this.evidence.received(content, opened.signed, sender.chain);
     const { version: _, to, room: _room, sentAt, urgent, ...fields } = content;
@@ -208,6 +214,23 @@ export class Receiver {
     }
     await this.inbox.markDelivered(envelope);
     this.acks.add(envelope.messageId);
+  }
+
+  /**
+   * A message another contact point sealed for someone else (its recipient, or at its level of
+   * escalation, that member) is not shown here: it would read as addressed to them, and be kept
+   * as evidence of something that was not sent to this contact point.
+   */
+  private misaddressed(content: MessageContent, from: string): LiaisonError | undefined {
+    if (from === this.self) return undefined;
+    const level = content.urgent?.level ?? 0;
+    const addressee = level === 0 ? content.to : content.urgent?.escalation[level - 1];
+    return addressee === this.self
+      ? undefined
+      : new LiaisonError(
+          'INVALID_MESSAGE',
+          `message ${content.messageId} from "${from}" was sealed for "${addressee}", not for this contact point`,
+        );
   }
 
   /** Who sent an envelope, from certificates this client verified itself; the relay's claim alone counts for nothing. */

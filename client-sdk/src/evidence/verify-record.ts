@@ -370,7 +370,7 @@ function linked(entry: RecordEntry, prev: string, n: number): void {
   if (entry.prev !== prev)
     throw new Refusal(
       'broken-chain',
-      `entry ${n} does not follow the entry before it: an entry was removed, inserted or moved here, or the one before it changed`,
+      `entry ${n}: it does not follow the entry before it: an entry was removed, inserted or moved here, or the one before it changed`,
       n,
     );
 }
@@ -454,7 +454,10 @@ function name(device: VerifiedDevice): string {
 
 function describe(content: MessageContent): string {
   const parts: string[] = [];
-  if (content.request?.op === 'open') parts.push(`, opening a ${content.request.kind.replaceAll('-', ' ')} request`);
+  if (content.request?.op === 'open') {
+    const kind = content.request.kind.replaceAll('-', ' ');
+    parts.push(`, opening ${/^[aeiou]/.test(kind) ? 'an' : 'a'} ${kind} request`);
+  }
   if (content.request?.op === 'update' && content.request.status)
     parts.push(`, stating request ${content.request.requestId} ${content.request.status.replaceAll('-', ' ')}`);
   if (content.subject) parts.push(`, subject "${content.subject}"`);
