@@ -133,6 +133,7 @@ export class Evidence {
     const receipt = this.receipt('delivered', content.messageId, signed.hash, from);
     await this.o.log.addReceipt({ type: 'receipt', receipt });
     await this.queue(from, receipt);
+    if (index) await this.changed(index);
   }
 
   /**

@@ -30,7 +30,7 @@ export interface UpdateRequest extends Partial<OutgoingMessage> {
 type Send = (
   contactPointId: string,
   message: OutgoingMessage & { request: RequestContent },
-  options?: Omit<SendOptions, 'messageId'>,
+  options?: SendOptions,
 ) => Promise<{ messageId: string; serverTime: number }>;
 
 /**
@@ -45,11 +45,14 @@ export class Requests {
     private readonly send: Send,
   ) {}
 
-  /** Opens a request with a contact point; resolves with its id (the opening message's) once the relay stored it. */
+  /**
+   * Opens a request with a contact point; resolves with its id (the opening message's) once the
+   * relay stored it. Like `send`, it can be repeated with the same `messageId` after a failure.
+   */
   async open(
     contactPointId: string,
     request: OpenRequest,
-    options: Omit<SendOptions, 'messageId'> = {},
+    options: SendOptions = {},
   ): Promise<{ requestId: string; serverTime: number }> {
     const { kind, legalBasis, deadline, ...message } = request;
     const sent = await this.send(
@@ -67,7 +70,7 @@ export class Requests {
   async update(
     requestId: string,
     update: UpdateRequest,
-    options: Omit<SendOptions, 'messageId' | 'urgent'> = {},
+    options: Omit<SendOptions, 'urgent'> = {},
   ): Promise<{ messageId: string; serverTime: number }> {
     const view = await this.get(requestId);
     if (!view) throw new LiaisonError('NOT_FOUND', `this device holds no request ${requestId}`);

@@ -115,7 +115,8 @@ export class RequestBook {
 
   /**
    * This contact point's side of a request: the one that opened it, or the requested side (the
-   * contact point it went to, or one of its escalation chain, as the SDK reckons it).
+   * contact point it went to; a member of its escalation chain sees it too, and the SDK refuses
+   * its statuses in words).
    */
   side(view: RequestView): 'requesting' | 'requested' {
     return view.requesting === this.client.contactPointId ? 'requesting' : 'requested';
