@@ -10,6 +10,7 @@ import {
   type LiaisonError,
   revoke,
 } from '@liaison/client';
+import { exportRecord } from '@liaison/client/records';
 import {
   type Envelope,
   encodeRelayReceipt,
@@ -157,7 +158,7 @@ describe('a relay that signs "stored at" with a key its network\'s root did not 
       expect(view?.history[0]?.storedAt).toBeUndefined();
       // Only the relay's word is refused: the recipient device's signed receipt is kept as ever.
       expect(view?.history[0]?.receipts.map((r) => r.kind)).toEqual(['delivered']);
-      const { record } = await sender.client.exportRecord({ request: requestId });
+      const { record } = await exportRecord(sender.client, { request: requestId });
       expect(record.entries.map((e) => e.type)).toEqual(['message', 'receipt']);
       expect(record.manifests).toEqual([]);
     } finally {
@@ -231,7 +232,7 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
         bytesOf(envelope?.ciphertext as string),
       );
       toCarol = { messageId, contentHash: readPlaintext(plaintext).hash };
-      const { record } = await bob.client.exportRecord({ conversation: 'th-oag.alice3' });
+      const { record } = await exportRecord(bob.client, { conversation: 'th-oag.alice3' });
       const entry = record.entries.find((e) => e.type === 'receipt');
       if (entry?.type !== 'receipt') throw new Error('Bob holds no receipt of his own');
       bobsReceipt = entry.receipt;
@@ -325,8 +326,8 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
       expect(alice.errors.at(-1)?.message).toContain(why);
       expect(alice.evidence.length).toBe(kept);
       // Nothing of it in either conversation's record: Bob's and Carol's true receipts alone.
-      const withBob = (await alice.client.exportRecord({ conversation: 'vn-spp.bob3' })).record;
-      const withCarol = (await alice.client.exportRecord({ conversation: 'ph-doj.carol3' })).record;
+      const withBob = (await exportRecord(alice.client, { conversation: 'vn-spp.bob3' })).record;
+      const withCarol = (await exportRecord(alice.client, { conversation: 'ph-doj.carol3' })).record;
       expect(receiptEntries(withBob)).toEqual([['delivered', 'vn-spp.bob3', toBob.messageId]]);
       expect(receiptEntries(withCarol)).toEqual([['delivered', 'ph-doj.carol3', toCarol.messageId]]);
     });
@@ -339,7 +340,7 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
       await carolSends([carolSigns({ kind: 'acknowledged', at: Date.now() - 3600_000 })]);
       await until(() => alice.errors.length > errors || alice.evidence.length > kept, 'a refusal or a receipt');
       await settle();
-      await expect(alice.client.exportRecord({ conversation: 'ph-doj.carol3' })).resolves.toBeDefined();
+      await expect(exportRecord(alice.client, { conversation: 'ph-doj.carol3' })).resolves.toBeDefined();
     });
   });
 
@@ -388,7 +389,7 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
     expect(view?.history[0]?.receipts).toEqual([]);
     // The relay's own "stored at" for it is kept: only the revoked device's word is refused.
     expect(view?.history[0]?.storedAt).toBeGreaterThan(0);
-    const { record } = await alice.client.exportRecord({ request: requestId });
+    const { record } = await exportRecord(alice.client, { request: requestId });
     expect(record.entries.map((e) => e.type)).toEqual(['message', 'relay-receipt']);
     // Refused for good: the device acknowledged the envelope, and the relay dropped it.
     await until(async () => (await waiting()) === 0, 'the refused envelope dropped');
@@ -444,7 +445,7 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
       expect(bob.errors.at(-1)?.message).toBe(
         `message ${messageId} has no readable content signed by its sender's device`,
       );
-      await expect(bob.client.exportRecord({ conversation: 'th-oag.alice5' })).resolves.toMatchObject({
+      await expect(exportRecord(bob.client, { conversation: 'th-oag.alice5' })).resolves.toMatchObject({
         record: { entries: [] },
       });
     });
@@ -460,7 +461,7 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
         sender: { contactPointId: 'th-oag.alice5', deviceId: sender.device.id },
         contentHash: encodeBase64url(sha256(new TextEncoder().encode(JSON.stringify(sealed)))),
       });
-      const { record } = await bob.client.exportRecord({ conversation: 'th-oag.alice5' });
+      const { record } = await exportRecord(bob.client, { conversation: 'th-oag.alice5' });
       expect(record.entries.map((e) => [e.type, e.type === 'message' ? e.messageId : e.receipt.messageId])).toEqual([
         ['message', messageId],
         ['receipt', messageId],
@@ -491,7 +492,7 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
       };
       /** Bob's record of the conversation, as his application exports it. */
       const exported = async () =>
-        (await bob.client.exportRecord({ conversation: device.chain.contactPoint.contactPointId })).record;
+        (await exportRecord(bob.client, { conversation: device.chain.contactPoint.contactPointId })).record;
       return { bob, bobId, send, exported };
     }
 
@@ -569,7 +570,7 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
         const view = await alice.client.requests.get(requestId);
         return view?.history[0]?.receipts.length === 2;
       }, 'delivered and acknowledged');
-      ({ record } = await alice.client.exportRecord({ request: requestId }));
+      ({ record } = await exportRecord(alice.client, { request: requestId }));
       await write('record.json', record);
       await write('seajust.root.json', net.root);
     }, 60_000);
@@ -732,7 +733,7 @@ describe('evidence between devices, on a relay whose manifest certifies its key'
         async () => (await alice.client.requests.get(refusedId))?.status === 'refused',
         'the refusal, at Alice',
       );
-      await write('refused.json', (await alice.client.exportRecord({ request: refusedId })).record);
+      await write('refused.json', (await exportRecord(alice.client, { request: refusedId })).record);
       const { code, stdout } = await verify('refused.json', '--roots', 'seajust.root.json');
       expect(code).toBe(0);
       expect(stdout).toContain('Status: refused.');

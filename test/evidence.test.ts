@@ -1,11 +1,5 @@
-import {
-  type CaseRecord,
-  decodeBase64url,
-  encodeBase64url,
-  type RequestView,
-  revoke,
-  verifyRecord,
-} from '@liaison/client';
+import { type CaseRecord, decodeBase64url, encodeBase64url, type RequestView, revoke } from '@liaison/client';
+import { exportRecord, verifyRecord } from '@liaison/client/records';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { type ManifestRelay, relayWithManifest } from './harness/federation.js';
@@ -119,7 +113,7 @@ describe('a request with evidence, from opening to a verified case record', () =
   });
 
   it('exports a case record that verifies offline against the root alone, and says what it establishes', async () => {
-    const exported = await alice.client.exportRecord({ request: requestId });
+    const exported = await exportRecord(alice.client, { request: requestId });
     record = exported.record;
     const verified = verifyRecord(copy(), roots());
     if (!verified.ok) throw new Error(verified.reason);

@@ -5,6 +5,7 @@ import {
   type DirectoryEntry,
   encodeBase64url,
   type ForwardedItem,
+  MAX_TIMESTAMP,
   type SendRequest,
 } from '@liaison/protocol';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -126,7 +127,7 @@ postgresService.describe('federation ownership: what the CASC relay may not clai
             deviceId: encodeBase64url(new Uint8Array(32)),
             at: Date.now(),
           },
-          updatedAt: Number.MAX_SAFE_INTEGER,
+          updatedAt: MAX_TIMESTAMP,
         },
       },
     ];

@@ -1,4 +1,5 @@
 import { certifyDevice, type LiaisonError } from '@liaison/client';
+import { exportRecord } from '@liaison/client/records';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient } from './harness/clients.js';
@@ -188,7 +189,7 @@ describe('the SDK against a relay that misbehaves', () => {
     await settle();
     expect(errorCodes(back.errors)).toEqual(['DECRYPT_FAILED']);
     expect(back.evidence.map((r) => [r.kind, r.messageId])).toEqual([['acknowledged', messageId]]);
-    const { record } = await back.client.exportRecord({ conversation: to });
+    const { record } = await exportRecord(back.client, { conversation: to });
     expect(record.entries.flatMap((e) => (e.type === 'receipt' ? [e.receipt.kind] : []))).toEqual(['acknowledged']);
     await back.client.close();
   });

@@ -96,19 +96,9 @@ export { type EncryptedMessage, SessionCipher, type SessionPeer } from './crypto
 export { ready } from './crypto/sodium.js';
 export type { ContactPointBinding, RemoteBundle, RemoteKemPrekey, SessionVersion } from './crypto/x3dh.js';
 export { CLIENT_ERROR_CODES, isLiaisonError, isRetryable, LiaisonError, type LiaisonErrorCode } from './errors.js';
-export type { RecordExport } from './evidence/record.js';
-export { renderRecordHtml } from './evidence/render-record.js';
+export type { RecordSource } from './evidence/record.js';
 export type { RequestEvent, RequestReceipt, RequestView } from './evidence/request-fold.js';
 export type { OpenRequest, Requests, UpdateRequest } from './evidence/requests.js';
-export {
-  type Finding,
-  type Party,
-  type RecordedMessage,
-  type RecordReport,
-  type RecordVerification,
-  type VerifyOptions,
-  verifyRecord,
-} from './evidence/verify-record.js';
 export type { KeyStore, PeerIdentity } from './key-store/key-store.js';
 export { MemoryKeyStore } from './key-store/memory-key-store.js';
 export type { RoomChangeEvent, RoomMessage, RoomView } from './rooms/room-message.js';

@@ -6,7 +6,8 @@
 // each signed receipt; the case record she exports verifies offline against the network's root.
 // French and Russian leave no English. Each screen is saved as a screenshot and scanned by axe.
 import { readFile } from 'node:fs/promises';
-import { type CaseRecord, ready, verifyRecord } from '@liaison/client';
+import { type CaseRecord, ready } from '@liaison/client';
+import { verifyRecord } from '@liaison/client/records';
 import type { Browser, Locator, Page } from 'playwright-core';
 import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
 import { fr } from '../../web/src/i18n/fr.js';

@@ -7,6 +7,7 @@ import {
   type DirectoryQuery,
   type EvidenceReceipt,
   encodeBase64url,
+  encodeRecordHead,
   type Receipt,
   type Revocation,
   type TrustedRoot,
@@ -16,7 +17,7 @@ import {
 import { type AttachmentSink, type DownloadOptions, downloadAttachment } from '../attachments/transfer.js';
 import { BoundedMap } from '../bounded-map.js';
 import { hybridDevices } from '../crypto/bundle.js';
-import type { IdentityKeyPair } from '../crypto/keys.js';
+import { type IdentityKeyPair, sign } from '../crypto/keys.js';
 import type { PrekeyPolicy } from '../crypto/prekeys.js';
 import { formatSafetyNumber, safetyNumber } from '../crypto/safety-number.js';
 import { SessionCipher } from '../crypto/session-cipher.js';
@@ -25,7 +26,7 @@ import { HYBRID_VERSION } from '../crypto/x3dh.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import { Evidence } from '../evidence/evidence.js';
 import { EvidenceLog } from '../evidence/evidence-log.js';
-import { exportRecord, type RecordExport } from '../evidence/record.js';
+import type { RecordSource } from '../evidence/record.js';
 import type { RequestView } from '../evidence/request-fold.js';
 import { Requests } from '../evidence/requests.js';
 import type { KeyStore } from '../key-store/key-store.js';
@@ -371,20 +372,20 @@ export class LiaisonClient extends Emitter<Events> {
   }
 
   /**
-   * A case record of one conversation (`{ conversation: contactPointId }`) or one request
-   * (`{ request: requestId }`): every signed message, receipt and relay receipt this device holds
-   * of it, hash-chained and signed by this device, with every certificate up to the network roots;
-   * checked here as `liaison record verify` will check it, and rendered as HTML (docs/evidence.md).
+   * What `exportRecord(client, subject)` reads of this device to make a case record
+   * (docs/evidence.md): its evidence log, its chain and trust anchors, and a signer that signs
+   * record heads and nothing else. Kept apart from the client, so that an application that never
+   * exports a record does not ship the verifier and the renderer.
    */
-  exportRecord(subject: { conversation: string } | { request: string }): Promise<RecordExport> {
-    return exportRecord(subject, {
+  evidenceSource(): RecordSource {
+    return {
       log: this.evidenceLog,
       self: { contactPointId: this.contactPointId, deviceId: this.deviceId, chain: this.options.chain },
-      identity: this.identity,
+      signHead: (head) => encodeBase64url(sign(this.identity, encodeRecordHead(head))),
       trustedRoots: this.options.trustedRoots,
       revocations: this.anchors.revocations ?? [],
       now: this.options.now ?? Date.now,
-    });
+    };
   }
 
   readonly directory = {

@@ -1,10 +1,16 @@
-import { type EvidenceReceipt, encodeBase64url, type MessageContent, type RequestContent } from '@liaison/protocol';
+import {
+  type EvidenceReceipt,
+  encodeBase64url,
+  encodeRecordHead,
+  type MessageContent,
+  type RequestContent,
+} from '@liaison/protocol';
 import fc from 'fast-check';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { NOW } from '../__fixtures__/devices.js';
 import { network, valid } from '../__fixtures__/network.js';
 import { sealContent } from '../client/content.js';
-import { generateIdentityKeyPair } from '../crypto/keys.js';
+import { generateIdentityKeyPair, sign } from '../crypto/keys.js';
 import { ready } from '../crypto/sodium.js';
 import type { LiaisonError } from '../errors.js';
 import { MemoryKeyStore } from '../key-store/memory-key-store.js';
@@ -187,17 +193,18 @@ describe('evidence between two devices, without a relay', () => {
   });
 
   it('exports a record that verifies, and refuses it after any entry is dropped, repeated or moved', async () => {
-    const { record } = await exportRecord(
-      { request: requestId },
-      {
+    const source = {
+      evidenceSource: () => ({
         log: alice.log,
         self: { contactPointId: alice.id, deviceId: alice.chain.device.deviceId, chain: alice.chain },
-        identity: alice.identity,
+        signHead: (head: Parameters<typeof encodeRecordHead>[0]) =>
+          encodeBase64url(sign(alice.identity, encodeRecordHead(head))),
         trustedRoots: [net.root],
         revocations: [],
         now: () => clock,
-      },
-    );
+      }),
+    };
+    const { record } = await exportRecord(source, { request: requestId });
     expect(verifyRecord(record, { trustedRoots: [net.root] }).ok).toBe(true);
     const n = record.entries.length;
     const change = fc.oneof(

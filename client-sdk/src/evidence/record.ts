@@ -4,17 +4,15 @@ import {
   type CertificateChain,
   type ContactPointCertificate,
   type DeviceCertificate,
-  encodeBase64url,
   encodeRecordContext,
-  encodeRecordHead,
   type NetworkManifest,
   NO_ENTRY,
   type RecordEntry,
   type RecordSubject,
   type Revocation,
   type TrustedRoot,
+  type UnsignedRecordHead,
 } from '@liaison/protocol';
-import { type IdentityKeyPair, sign } from '../crypto/keys.js';
 import { sodium } from '../crypto/sodium.js';
 import { LiaisonError } from '../errors.js';
 import type { DeviceChain, EvidenceLog, LogEntry } from './evidence-log.js';
@@ -33,10 +31,15 @@ export interface RecordExport {
   omitted: { messageId: string; type: LogEntry['type']; reason: string }[];
 }
 
-export interface ExportContext {
-  log: EvidenceLog;
+/**
+ * What an export reads of a device (`LiaisonClient.evidenceSource()`): its evidence log, its own
+ * chain, its trust anchors, and a signer of record heads only. The device's key never leaves the
+ * client, and what it signs here is always a record head (canonical tag 15).
+ */
+export interface RecordSource {
+  log: Pick<EvidenceLog, 'requests' | 'entries' | 'chainsOf' | 'manifestNaming'>;
   self: { contactPointId: string; deviceId: string; chain: CertificateChain };
-  identity: IdentityKeyPair;
+  signHead: (head: UnsignedRecordHead & { context: Uint8Array }) => string;
   trustedRoots: readonly TrustedRoot[];
   revocations: readonly Revocation[];
   now: () => number;
@@ -46,14 +49,16 @@ export interface ExportContext {
 const MAX_OMITTED = 20;
 
 /**
- * Cuts a case record from the evidence log, chains and signs it, then checks it as a court's
+ * A case record of one conversation (`{ conversation: contactPointId }`) or one request
+ * (`{ request: requestId }`) that `client` holds: cut from its evidence log, chains and signs it, then checks it as a court's
  * verifier would. An entry that would not verify there (a signer revoked since, by a revocation this
  * device was given) is left out and named in `omitted`, rather than making the whole record unexportable.
  */
 export async function exportRecord(
+  client: { evidenceSource(): RecordSource },
   wanted: { conversation: string } | { request: string },
-  context: ExportContext,
 ): Promise<RecordExport> {
+  const context = client.evidenceSource();
   const { log } = context;
   let subject: RecordSubject;
   if ('request' in wanted) {
@@ -81,7 +86,7 @@ export async function exportRecord(
   }
 }
 
-async function build(subject: RecordSubject, logged: readonly LogEntry[], context: ExportContext): Promise<CaseRecord> {
+async function build(subject: RecordSubject, logged: readonly LogEntry[], context: RecordSource): Promise<CaseRecord> {
   const { log, self } = context;
   const chains: DeviceChain[] = [self.chain];
   const manifests = new Map<string, NetworkManifest>();
@@ -118,12 +123,12 @@ async function build(subject: RecordSubject, logged: readonly LogEntry[], contex
     head: prev,
   };
   const { certificates: _c, manifests: _m, revocations: _r, entries: _e, ...head } = unsigned;
-  const signed = encodeRecordHead({
+  const signature = context.signHead({
     ...head,
     entryCount: entries.length,
     context: sodium().crypto_hash_sha256(encodeRecordContext(unsigned)),
   });
-  return { ...unsigned, signature: encodeBase64url(sign(context.identity, signed)) };
+  return { ...unsigned, signature };
 }
 
 /** A request's messages (its opening and those about it) and what attests them; the whole log for a conversation. */

@@ -3,6 +3,7 @@
 // save. The SDK checks the bundle as a verifier would before giving it; one that does not verify
 // here is not offered.
 import { isLiaisonError } from '@liaison/client';
+import { exportRecord } from '@liaison/client/records';
 import { useEffect, useId, useState } from 'preact/hooks';
 import { t } from '../i18n/i18n.js';
 import type { Session } from '../state/session.js';
@@ -56,7 +57,7 @@ export function RecordExport(props: {
     setBusy(true);
     setError(undefined);
     try {
-      const { record, html } = await props.session.client.exportRecord(props.subject);
+      const { record, html } = await exportRecord(props.session.client, props.subject);
       const base = `case-record-${fileNamePart(props.name)}-${today()}`;
       const url = (text: string, type: string) => URL.createObjectURL(new Blob([text], { type }));
       setExported({
