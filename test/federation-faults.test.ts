@@ -6,6 +6,7 @@ import { encodeBase64url, type ForwardedItem, type ForwardedMessage, type Receip
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { register } from './harness/device-client.js';
+import { signedPlaintext } from './harness/evidence-content.js';
 import {
   type Federation,
   federatedRelays,
@@ -63,6 +64,21 @@ postgresService.describe('federation faults: the CASC relay away, and relays kil
   const outboxEmpty = (url: string) =>
     until(async () => (await relayCounter(url, 'liaison_federation_outbox_depth')) === 0, 'an empty outbox', 60_000);
 
+  /**
+   * Lilit's signed receipts for these messages back at Somchai, and the Thai relay's own receipts
+   * about those envelopes gone out to the CASC relay: nothing in flight when the next fault begins.
+   */
+  const settled = async (ids: readonly string[]) => {
+    await until(
+      () => ids.every((id) => somchai.evidence.some((r) => r.messageId === id)),
+      "Lilit's signed receipts, at Somchai",
+      60_000,
+    );
+    await outboxEmpty(a());
+    await sleep(500);
+    await outboxEmpty(a());
+  };
+
   beforeAll(async () => {
     // B behind a front at its origin: the last test holds B's answer to a batch.
     fed = await federatedRelays({ frontB: true });
@@ -76,7 +92,7 @@ postgresService.describe('federation faults: the CASC relay away, and relays kil
     // The case starts while both relays are up: Somchai's relay and client know Lilit's devices.
     const { messageId } = await somchai.client.send('am-pgo.lilit', { text: 'Opening the case file.' });
     await received(lilit, messageId);
-    await outboxEmpty(a());
+    await settled([messageId]);
   }, 120_000);
 
   afterAll(async () => {
@@ -123,6 +139,7 @@ postgresService.describe('federation faults: the CASC relay away, and relays kil
       (rs) => sent.every((id) => rs.some((r) => r.messageId === id && r.status === 'delivered')),
       60_000,
     );
+    await settled(sent);
   }, 180_000);
 
   it('loses and doubles nothing when the CASC relay is killed while it stores a batch', async () => {
@@ -151,10 +168,13 @@ postgresService.describe('federation faults: the CASC relay away, and relays kil
     expect(idsOf(lilit.messages.slice(seen))).toEqual(sent);
     expect(await storedOnB(sent)).toBe(60);
     // The batch came again whole: what was stored before the kill is answered duplicate, the rest stored once.
-    expect(await relayCounter(b(), 'liaison_federation_received_total', 'outcome="stored"')).toBe(60 - storedAtKill);
-    expect(await relayCounter(b(), 'liaison_federation_received_total', 'outcome="duplicate"')).toBeGreaterThanOrEqual(
-      storedAtKill,
+    expect(await relayCounter(b(), 'liaison_federation_received_total', 'kind="message",outcome="stored"')).toBe(
+      60 - storedAtKill,
     );
+    expect(
+      await relayCounter(b(), 'liaison_federation_received_total', 'kind="message",outcome="duplicate"'),
+    ).toBeGreaterThanOrEqual(storedAtKill);
+    await settled(sent);
   }, 240_000);
 
   it('answers duplicate when the Thai relay dies after the CASC relay stored its batch, and shows it once', async () => {
@@ -167,7 +187,11 @@ postgresService.describe('federation faults: the CASC relay away, and relays kil
     const { messageId } = await somchai.client.send('am-pgo.lilit', { text: 'Please confirm the order was served.' });
     expect(await held).toBe(200);
     await received(lilit, messageId);
-    const duplicatesBefore = await relayCounter(b(), 'liaison_federation_received_total', 'outcome="duplicate"');
+    const duplicatesBefore = await relayCounter(
+      b(),
+      'liaison_federation_received_total',
+      'kind="message",outcome="duplicate"',
+    );
 
     await fed.a.relay.restart();
     // Sent again once the dead process's lease of the CASC outbox runs out.
@@ -177,7 +201,7 @@ postgresService.describe('federation faults: the CASC relay away, and relays kil
       90_000,
     );
     await outboxEmpty(a());
-    expect(await relayCounter(b(), 'liaison_federation_received_total', 'outcome="duplicate"')).toBe(
+    expect(await relayCounter(b(), 'liaison_federation_received_total', 'kind="message",outcome="duplicate"')).toBe(
       duplicatesBefore + 1,
     );
     expect(await storedOnB([messageId])).toBe(1);
@@ -209,7 +233,7 @@ postgresService.describe('federation attacks: requests to the CASC relay that no
 
   const refusals = (reason: string) => relayCounter(b(), 'liaison_federation_refused_total', `reason="${reason}"`);
   const receivedItems = (outcome: string) =>
-    relayCounter(b(), 'liaison_federation_received_total', `outcome="${outcome}"`);
+    relayCounter(b(), 'liaison_federation_received_total', `kind="message",outcome="${outcome}"`);
   const storedOnB = async (messageId: string): Promise<boolean> => {
     const db = fed.b.database?.db;
     if (!db) throw new Error('the CASC relay runs on PostgreSQL here');
@@ -221,9 +245,17 @@ postgresService.describe('federation attacks: requests to the CASC relay that no
   /** A message from Somchai's tablet to Lilit, encrypted for her device, as the Thai relay forwards it. */
   const fromSomchai = async (text: string): Promise<ForwardedMessage> => {
     const messageId = crypto.randomUUID();
-    // Sealed as the SDK seals a message's content: Lilit's client reads it like any other.
+    // Sealed and signed as the SDK seals a message's content: Lilit's client reads it like any other.
     const content = { version: 2, messageId, to: 'am-pgo.lilit', priority: 'normal', text, sentAt: Date.now() };
-    const request = await buildSend(fed.a.relay.url, tablet, 'am-pgo.lilit', JSON.stringify(content), { messageId });
+    const request = await buildSend(
+      fed.a.relay.url,
+      tablet,
+      'am-pgo.lilit',
+      signedPlaintext(tablet.identity, content),
+      {
+        messageId,
+      },
+    );
     const envelopes = request.envelopes.filter((e) => e.recipientDevice === lilitDevice.id);
     return { kind: 'message', sender: tablet.chain, request: { ...request, envelopes } };
   };

@@ -155,7 +155,7 @@ postgresService.describe(
         await relayCounter(fed.a.relay.url, 'liaison_federation_forwards_total', 'outcome="stored"'),
       ).toBeGreaterThan(0);
       expect(
-        await relayCounter(fed.b.relay.url, 'liaison_federation_received_total', 'outcome="stored"'),
+        await relayCounter(fed.b.relay.url, 'liaison_federation_received_total', 'kind="message",outcome="stored"'),
       ).toBeGreaterThan(0);
       expect(await relayCounter(fed.b.relay.url, 'liaison_federation_outbox_depth')).toBe(0);
     });

@@ -51,8 +51,8 @@ export class RelayMetrics {
   );
   readonly federationReceived = this.counter(
     'liaison_federation_received_total',
-    'Items received from partner relays, by outcome (stored, duplicate, refused)',
-    ['outcome'],
+    'Items received from partner relays, by kind (message, receipt, urgent) and outcome (stored, duplicate, refused)',
+    ['kind', 'outcome'],
   );
   readonly federationRefused = this.counter(
     'liaison_federation_refused_total',

@@ -44,7 +44,7 @@ export async function receiveBatch(
       if (failure.code === 'INTERNAL' || failure.code === 'UNAVAILABLE' || failure.code === 'STORAGE_FULL') throw error;
       outcome = { outcome: 'refused', code: failure.code, message: failure.message };
     }
-    deps.metrics.federationReceived.inc({ outcome: outcome.outcome });
+    deps.metrics.federationReceived.inc({ kind: item.kind, outcome: outcome.outcome });
     outcomes.push(outcome);
   }
   return outcomes;
