@@ -137,6 +137,7 @@ describeWeb('Liaison Web: a request between two central authorities, with its ev
   it('opens a request from the conversation: kind, legal basis, references, deadline, text and a file', async () => {
     await diallo.getByRole('link', { name: 'New request' }).click();
     await diallo.getByRole('heading', { name: 'New request to Kouassi Yao' }).waitFor();
+    await diallo.getByLabel('Kind of request').locator('option').first().waitFor({ state: 'attached' });
     const kinds = await diallo.getByLabel('Kind of request').locator('option').allTextContents();
     expect(kinds).toEqual([
       'Mutual legal assistance',
@@ -206,6 +207,7 @@ describeWeb('Liaison Web: a request between two central authorities, with its ev
     await yao.getByRole('heading', { name: 'Request: Mutual legal assistance', level: 2 }).waitFor();
     await shows(yao.locator('.request-facts'), /Requested side\s+Kouassi Yao .*\(you\)/);
     // The requested side states any status but "withdrawn", which only the requesting side states.
+    await yao.getByLabel('New status').locator('option').first().waitFor({ state: 'attached' });
     const offered = await yao.getByLabel('New status').locator('option').allTextContents();
     expect(offered).toEqual([
       'Choose a status',
@@ -414,6 +416,8 @@ describeWeb('Liaison Web: a request between two central authorities, with its ev
     await screen(diallo, 'request-fr');
     await diallo.getByRole('link', { name: 'Retour à la conversation avec Kouassi Yao' }).click();
     await diallo.getByRole('link', { name: 'Nouvelle demande' }).click();
+    // The form is drawn after the click: its options are read once there.
+    await diallo.getByLabel('Type de demande').locator('option').first().waitFor({ state: 'attached' });
     expect(await diallo.getByLabel('Type de demande').locator('option').allTextContents()).toEqual([
       'Entraide judiciaire',
       'Extradition',
@@ -437,6 +441,7 @@ describeWeb('Liaison Web: a request between two central authorities, with its ev
     await screen(yao, 'request-ru');
     await yao.getByRole('link', { name: 'К переписке: Aminata Diallo' }).click();
     await yao.getByRole('link', { name: 'Новый запрос' }).click();
+    await yao.getByLabel('Вид запроса').locator('option').first().waitFor({ state: 'attached' });
     expect(await yao.getByLabel('Вид запроса').locator('option').allTextContents()).toEqual([
       'Взаимная правовая помощь',
       'Выдача (экстрадиция)',
