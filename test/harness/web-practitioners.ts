@@ -16,6 +16,7 @@ import {
 } from '@liaison/client';
 import { type CertificateChain, encodeBase64url, type TrustedRoot } from '@liaison/protocol';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
+import { afterEach, beforeEach } from 'vitest';
 import { SCREENSHOTS } from './browser.js';
 import { register } from './device-client.js';
 
@@ -380,5 +381,16 @@ export async function accessibilityFindings(
     return violations
       .filter((v) => v.impact === 'serious' || v.impact === 'critical')
       .map((v) => ({ id: v.id, impact: v.impact, help: v.help, nodes: v.nodes.map((n) => n.target.join(' ')) }));
+  });
+}
+
+/** Steps that build on each other: after one fails, the rest are skipped, naming it (they would only fail again, slowly). */
+export function skipAfterFirstFailure(): void {
+  let failedStep: string | undefined;
+  beforeEach(({ skip }) => {
+    if (failedStep) skip(`an earlier step failed: ${failedStep}`);
+  });
+  afterEach(({ task }) => {
+    if (task.result?.state === 'fail') failedStep ??= task.name;
   });
 }

@@ -10,7 +10,7 @@ import { FileKeyStore } from '@liaison/client/node';
 import type { AuthorityCertificate, ContactPointCertificate, DeviceCertificate } from '@liaison/protocol';
 import { sql } from 'kysely';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fr } from '../../web/src/i18n/fr.js';
 import { ru } from '../../web/src/i18n/ru.js';
 import { launchChromium, withChromium } from '../harness/browser.js';
@@ -26,6 +26,7 @@ import {
   progressSeen,
   registerDeviceBeforeHybrid,
   screen,
+  skipAfterFirstFailure,
   WEB_DIST,
   type WebNetwork,
 } from '../harness/web-practitioners.js';
@@ -77,14 +78,7 @@ describeWeb('Liaison Web: two practitioners in two countries, in real Chromium',
     await net?.close();
   });
 
-  // Each step builds on the one before: after a failure the rest would only fail again, slowly.
-  let failedStep: string | undefined;
-  beforeEach(({ skip }) => {
-    if (failedStep) skip(`an earlier step failed: ${failedStep}`);
-  });
-  afterEach(({ task }) => {
-    if (task.result?.state === 'fail') failedStep ??= task.name;
-  });
+  skipAfterFirstFailure();
 
   /** A reload locks the page: unlock it and open the conversation with Yao. */
   async function reloadAndOpenYao(page: Page): Promise<void> {

@@ -9,7 +9,7 @@ import { readFile } from 'node:fs/promises';
 import { type CaseRecord, ready } from '@liaison/client';
 import { verifyRecord } from '@liaison/client/records';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fr } from '../../web/src/i18n/fr.js';
 import { ru } from '../../web/src/i18n/ru.js';
 import { launchChromium, withChromium } from '../harness/browser.js';
@@ -21,6 +21,7 @@ import {
   practitionerPage,
   relaySigning,
   screen,
+  skipAfterFirstFailure,
   WEB_DIST,
   type WebNetwork,
 } from '../harness/web-practitioners.js';
@@ -71,14 +72,7 @@ describeWeb('Liaison Web: a request between two central authorities, with its ev
     await net?.close();
   });
 
-  // Each step builds on the one before: after a failure the rest would only fail again, slowly.
-  let failedStep: string | undefined;
-  beforeEach(({ skip }) => {
-    if (failedStep) skip(`an earlier step failed: ${failedStep}`);
-  });
-  afterEach(({ task }) => {
-    if (task.result?.state === 'fail') failedStep ??= task.name;
-  });
+  skipAfterFirstFailure();
 
   const history = (page: Page) => page.locator('.request-history');
   const head = (page: Page) => page.locator('.request-head');

@@ -6,14 +6,21 @@ import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { sql } from 'kysely';
 import type { Browser, Locator, Page } from 'playwright-core';
-import { afterAll, afterEach, beforeAll, beforeEach, expect, it } from 'vitest';
+import { afterAll, beforeAll, expect, it } from 'vitest';
 import { fr } from '../../web/src/i18n/fr.js';
 import { ru } from '../../web/src/i18n/ru.js';
 import { launchChromium, withChromium } from '../harness/browser.js';
 import { freshPostgresDatabase, type TestDatabase } from '../harness/databases.js';
 import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
 import { postgresService } from '../harness/services.js';
-import { makeWebNetwork, practitionerPage, screen, WEB_DIST, type WebNetwork } from '../harness/web-practitioners.js';
+import {
+  makeWebNetwork,
+  practitionerPage,
+  screen,
+  skipAfterFirstFailure,
+  WEB_DIST,
+  type WebNetwork,
+} from '../harness/web-practitioners.js';
 import {
   englishLeftIn,
   enrol,
@@ -58,14 +65,7 @@ describeWeb('Liaison Web: a case room among prosecutors of three countries, in r
     await net?.close();
   });
 
-  // Each step builds on the one before: after a failure the rest would only fail again, slowly.
-  let failedStep: string | undefined;
-  beforeEach(({ skip }) => {
-    if (failedStep) skip(`an earlier step failed: ${failedStep}`);
-  });
-  afterEach(({ task }) => {
-    if (task.result?.state === 'fail') failedStep ??= task.name;
-  });
+  skipAfterFirstFailure();
 
   const timeline = (page: Page) => page.getByRole('log');
   const members = (page: Page) => page.locator('aside.room-members');

@@ -1,6 +1,6 @@
 // Writing a message: to whom, subject, case reference, language, handling codes, text, files, and
 // whether it is urgent (then each level's time to acknowledge).
-import { HANDLING_CODES, type HandlingCode } from '@liaison/client';
+import type { HandlingCode } from '@liaison/client';
 import { useId, useState } from 'preact/hooks';
 import { languageName, t } from '../i18n/i18n.js';
 import { go, href } from '../state/route.js';
@@ -8,6 +8,7 @@ import type { Session } from '../state/session.js';
 import { ErrorLine } from './error-line.js';
 import { describeError } from './errors.js';
 import { ChosenFiles, FilePicker } from './file-picker.js';
+import { HandlingChoice } from './handling-choice.js';
 
 const LANGUAGES = [
   'en',
@@ -126,21 +127,7 @@ export function Compose(props: {
           </select>
         </label>
       </div>
-      <fieldset class="handling-choice">
-        <legend>{t('compose.handling')}</legend>
-        {HANDLING_CODES.map((code) => (
-          <label key={code} class="check">
-            <input
-              type="checkbox"
-              checked={handling.includes(code)}
-              onChange={(e) =>
-                setHandling(e.currentTarget.checked ? [...handling, code] : handling.filter((c) => c !== code))
-              }
-            />
-            {t(`handling.${code}`)}
-          </label>
-        ))}
-      </fieldset>
+      <HandlingChoice handling={handling} onChange={setHandling} />
       <fieldset class="urgent-choice">
         <legend>{t('compose.urgency')}</legend>
         <label class="check">

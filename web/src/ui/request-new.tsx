@@ -1,6 +1,6 @@
 // Opening a request with a counterpart: its kind, the legal basis relied on, our reference, a
 // subject, a deadline if there is one, the request itself and its files, handling restrictions.
-import { HANDLING_CODES, type HandlingCode, REQUEST_KINDS, type RequestKind } from '@liaison/client';
+import { type HandlingCode, REQUEST_KINDS, type RequestKind } from '@liaison/client';
 import { useId, useState } from 'preact/hooks';
 import { t } from '../i18n/i18n.js';
 import { go, href } from '../state/route.js';
@@ -8,6 +8,7 @@ import type { Session } from '../state/session.js';
 import { ErrorLine } from './error-line.js';
 import { describeError } from './errors.js';
 import { ChosenFiles, FilePicker } from './file-picker.js';
+import { HandlingChoice } from './handling-choice.js';
 import { Progress } from './progress.js';
 import { kindName } from './request-words.js';
 
@@ -150,21 +151,7 @@ export function NewRequest(props: { session: Session; peer: string }) {
       {uploads.map((u) => (
         <Progress key={u.blobId} transfer={u} label={t('attachment.uploading', { name: u.name })} />
       ))}
-      <fieldset class="handling-choice">
-        <legend>{t('compose.handling')}</legend>
-        {HANDLING_CODES.map((code) => (
-          <label key={code} class="check">
-            <input
-              type="checkbox"
-              checked={handling.includes(code)}
-              onChange={(e) =>
-                setHandling(e.currentTarget.checked ? [...handling, code] : handling.filter((c) => c !== code))
-              }
-            />
-            {t(`handling.${code}`)}
-          </label>
-        ))}
-      </fieldset>
+      <HandlingChoice handling={handling} onChange={setHandling} />
       <ErrorLine message={error} />
       <p class="actions">
         <button type="submit" class="primary" disabled={busy || blocked}>

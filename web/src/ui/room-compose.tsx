@@ -1,12 +1,13 @@
 // Writing to a room: the text, files, and (folded away) handling restrictions and the text's
 // language. It goes to every member's devices at once; a room's messages are never urgent.
-import { HANDLING_CODES, type HandlingCode, type RoomView } from '@liaison/client';
+import type { HandlingCode, RoomView } from '@liaison/client';
 import { useState } from 'preact/hooks';
 import { t } from '../i18n/i18n.js';
 import type { Session } from '../state/session.js';
 import { ErrorLine } from './error-line.js';
 import { describeRoomError } from './errors.js';
 import { ChosenFiles, FilePicker } from './file-picker.js';
+import { HandlingChoice } from './handling-choice.js';
 
 export function RoomCompose(props: { session: Session; room: RoomView }) {
   const { session, room } = props;
@@ -45,21 +46,7 @@ export function RoomCompose(props: { session: Session; room: RoomView }) {
       <ChosenFiles files={files} onChange={setFiles} />
       <details>
         <summary>{t('compose.handling')}</summary>
-        <fieldset class="handling-choice">
-          <legend class="visually-hidden">{t('compose.handling')}</legend>
-          {HANDLING_CODES.map((code) => (
-            <label key={code} class="check">
-              <input
-                type="checkbox"
-                checked={handling.includes(code)}
-                onChange={(e) =>
-                  setHandling(e.currentTarget.checked ? [...handling, code] : handling.filter((c) => c !== code))
-                }
-              />
-              {t(`handling.${code}`)}
-            </label>
-          ))}
-        </fieldset>
+        <HandlingChoice handling={handling} onChange={setHandling} hiddenLegend />
       </details>
       {alone && <p class="hint">{t('room.alone')}</p>}
       <ErrorLine message={error} />
