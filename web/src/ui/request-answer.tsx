@@ -26,24 +26,57 @@ function describeRequestError(session: Session, requestId: string, status: Reque
   };
 }
 
-function useUploads(session: Session, key: string) {
-  return Object.values(session.transfers.value).filter(
-    (x) => x.direction === 'up' && x.messageId === key && x.transferred < x.total,
+/**
+ * What both forms share: the files chosen, their uploads' progress, the refusal shown, and sending
+ * an answer to the request (`sent` clears the form once the relay has it).
+ */
+function useAnswer(session: Session, view: RequestView) {
+  const id = useId();
+  const [files, setFiles] = useState<File[]>([]);
+  const [error, setError] = useState<string>();
+  const [busy, setBusy] = useState(false);
+  const uploads = Object.values(session.transfers.value).filter(
+    (x) => x.direction === 'up' && x.messageId === id && x.transferred < x.total,
   );
+  const send = async (
+    answer: Parameters<Session['requests']['answer']>[1],
+    status: RequestStatus | undefined,
+    sent: () => void,
+  ) => {
+    setBusy(true);
+    try {
+      await session.requests.answer(view, answer, files, (progress) =>
+        session.progress({ ...progress, direction: 'up', messageId: id }),
+      );
+      setFiles([]);
+      sent();
+    } catch (e) {
+      setError(describeRequestError(session, view.requestId, status)(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const attachments = (
+    <>
+      <FilePicker label={t('compose.attach')} onFiles={(picked) => setFiles([...files, ...picked])} />
+      <ChosenFiles files={files} onChange={setFiles} />
+      {uploads.map((u) => (
+        <Progress key={u.blobId} transfer={u} label={t('attachment.uploading', { name: u.name })} />
+      ))}
+      <ErrorLine message={error} />
+    </>
+  );
+  return { id, busy, setError, send, attachments };
 }
 
 /** The requested side: a status, its grounds, our reference, a message and files. */
 function StatusForm(props: { session: Session; view: RequestView }) {
   const { session, view } = props;
-  const id = useId();
+  const { id, busy, setError, send, attachments } = useAnswer(session, view);
   const [status, setStatus] = useState<RequestStatus | 'none' | ''>('');
   const [grounds, setGrounds] = useState('');
   const [reference, setReference] = useState(view.references.requested ?? '');
   const [text, setText] = useState('');
-  const [files, setFiles] = useState<File[]>([]);
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const uploads = useUploads(session, id);
   const stated = status === 'none' || status === '' ? undefined : status;
   const withGrounds = stated === 'refused' || stated === 'further-information-needed';
 
@@ -52,28 +85,20 @@ function StatusForm(props: { session: Session; view: RequestView }) {
     setError(undefined);
     if (stated === 'refused' && !grounds.trim()) return setError(t('request.answer.needGrounds'));
     if (!stated && !text.trim()) return setError(t('request.answer.needSomething'));
-    setBusy(true);
-    try {
-      await session.requests.answer(
-        view,
-        {
-          text,
-          ...(stated && { status: stated }),
-          ...(withGrounds && grounds.trim() && { grounds: grounds.trim() }),
-          ...(reference.trim() && { reference: reference.trim() }),
-        },
-        files,
-        (progress) => session.progress({ ...progress, direction: 'up', messageId: id }),
-      );
-      setStatus('');
-      setGrounds('');
-      setText('');
-      setFiles([]);
-    } catch (e) {
-      setError(describeRequestError(session, view.requestId, stated)(e));
-    } finally {
-      setBusy(false);
-    }
+    await send(
+      {
+        text,
+        ...(stated && { status: stated }),
+        ...(withGrounds && grounds.trim() && { grounds: grounds.trim() }),
+        ...(reference.trim() && { reference: reference.trim() }),
+      },
+      stated,
+      () => {
+        setStatus('');
+        setGrounds('');
+        setText('');
+      },
+    );
   };
 
   return (
@@ -116,12 +141,7 @@ function StatusForm(props: { session: Session; view: RequestView }) {
         {stated ? t('request.answer.text') : t('request.write.text')}
         <textarea value={text} rows={3} disabled={busy} onInput={(e) => setText(e.currentTarget.value)} />
       </label>
-      <FilePicker label={t('compose.attach')} onFiles={(picked) => setFiles([...files, ...picked])} />
-      <ChosenFiles files={files} onChange={setFiles} />
-      {uploads.map((u) => (
-        <Progress key={u.blobId} transfer={u} label={t('attachment.uploading', { name: u.name })} />
-      ))}
-      <ErrorLine message={error} />
+      {attachments}
       <button type="submit" class="primary" disabled={busy || status === ''}>
         {busy ? t('request.sending') : t('request.answer.send')}
       </button>
@@ -132,28 +152,13 @@ function StatusForm(props: { session: Session; view: RequestView }) {
 /** The requesting side: a message about the request (the further information asked for), with files. */
 function WriteForm(props: { session: Session; view: RequestView }) {
   const { session, view } = props;
-  const id = useId();
+  const { id, busy, setError, send, attachments } = useAnswer(session, view);
   const [text, setText] = useState('');
-  const [files, setFiles] = useState<File[]>([]);
-  const [error, setError] = useState<string>();
-  const [busy, setBusy] = useState(false);
-  const uploads = useUploads(session, id);
   const submit = async (event: Event) => {
     event.preventDefault();
     setError(undefined);
     if (!text.trim()) return setError(t('request.answer.needSomething'));
-    setBusy(true);
-    try {
-      await session.requests.answer(view, { text }, files, (progress) =>
-        session.progress({ ...progress, direction: 'up', messageId: id }),
-      );
-      setText('');
-      setFiles([]);
-    } catch (e) {
-      setError(describeRequestError(session, view.requestId, undefined)(e));
-    } finally {
-      setBusy(false);
-    }
+    await send({ text }, undefined, () => setText(''));
   };
   return (
     <form class="request-answer" onSubmit={submit} noValidate aria-labelledby={`${id}-title`}>
@@ -168,12 +173,7 @@ function WriteForm(props: { session: Session; view: RequestView }) {
           onInput={(e) => setText(e.currentTarget.value)}
         />
       </label>
-      <FilePicker label={t('compose.attach')} onFiles={(picked) => setFiles([...files, ...picked])} />
-      <ChosenFiles files={files} onChange={setFiles} />
-      {uploads.map((u) => (
-        <Progress key={u.blobId} transfer={u} label={t('attachment.uploading', { name: u.name })} />
-      ))}
-      <ErrorLine message={error} />
+      {attachments}
       <button type="submit" class="primary" disabled={busy}>
         {busy ? t('request.sending') : t('request.write.send')}
       </button>
