@@ -1,4 +1,4 @@
-import type { Envelope, SendRequest, SendResult } from '@liaison/protocol';
+import type { Envelope, SendRequest, SendResult, UrgentState } from '@liaison/protocol';
 import type { DeviceIdentity } from '../auth/authenticator.js';
 import { Batcher } from '../batcher.js';
 import { RelayError } from '../errors.js';
@@ -14,8 +14,7 @@ import {
   storeMessages,
   waitingDevices,
 } from '../storage/messages.js';
-import { escalationChainsOf, type PlannedLevel } from '../storage/urgent.js';
-import { publishUrgent } from '../urgent/publish.js';
+import { escalationChainsOf, type PlannedLevel, startedState } from '../storage/urgent.js';
 import type { OfferedEnvelope } from './delivery-hub.js';
 import type { SendOrder } from './send-order.js';
 
@@ -221,8 +220,22 @@ export class Sending {
     const now = config.now();
     const entries: { send: Send; result?: SendResult | Error }[] = sends.map((send) => ({ send }));
     const idOf = (entry: { send: Send }) => entry.send.request.messageId;
-    // Retries of messages stored before are answered as the first time, whatever changed since.
-    const before = await storedMessages(db, entries.map(idOf));
+    // The schema holds urgent messages to one recipient.
+    const recipientOf = (entry: { send: Send }) => entry.send.request.recipient as string;
+    const recipients = [...new Set(entries.map(recipientOf))];
+    // The reads that need nothing but the requests, at once: the batch waits for one round trip
+    // instead of four. Sends that fail a check before a read's turn just ignore its answer.
+    const [before, ours, chains, full] = await Promise.all([
+      // Retries of messages stored before are answered as the first time, whatever changed since.
+      storedMessages(db, entries.map(idOf)),
+      currentDevicesOf(db, [...recipients, ...entries.map((entry) => entry.send.sender.contactPointId)], now),
+      escalationChainsOf(db, recipients),
+      fullQueues(
+        db,
+        [...new Set(entries.flatMap((entry) => entry.send.request.envelopes.map((e) => e.recipientDevice)))],
+        config.maxQueuedEnvelopes,
+      ).then((devices) => new Set(devices)),
+    ]);
     const { min, max } = config.urgentAcknowledgeWithinMs;
     const fresh: typeof entries = [];
     const later: typeof entries = [];
@@ -247,15 +260,11 @@ export class Sending {
         fresh.push(entry);
       }
     }
-    // The schema holds urgent messages to one recipient.
-    const recipientOf = (entry: { send: Send }) => entry.send.request.recipient as string;
-    const recipients = [...new Set(fresh.map(recipientOf))];
-    const ours = await currentDevicesOf(db, recipients, now);
     // A partner network's contact point escalates on its own relay, against the chain its authority signed.
     const federation = this.deps.federation;
     const foreignEntries = new Map(
       await Promise.all(
-        recipients
+        [...new Set(fresh.map(recipientOf))]
           .filter((r) => !ours.has(r))
           .map(async (r) => {
             // A failed look-up fails the sends to this recipient alone.
@@ -269,19 +278,21 @@ export class Sending {
           }),
       ),
     );
-    const chains = await escalationChainsOf(
-      db,
-      recipients.filter((r) => !foreignEntries.get(r)),
-    );
     const chainOf = (recipient: string): readonly string[] => {
       const foreignEntry = foreignEntries.get(recipient);
       if (foreignEntry instanceof Error) return [];
       return foreignEntry ? foreignEntry.entry.contactPoint.escalationChain : (chains.get(recipient) ?? []);
     };
+    // The escalation members' devices, and those of partner networks: the one read that waits for another.
     const { devices, foreign } = await this.devicesOf(
-      fresh.flatMap((entry) => [recipientOf(entry), entry.send.sender.contactPointId, ...chainOf(recipientOf(entry))]),
+      fresh.flatMap((entry) =>
+        [recipientOf(entry), entry.send.sender.contactPointId, ...chainOf(recipientOf(entry))].filter(
+          (id) => !ours.has(id),
+        ),
+      ),
       now,
     );
+    for (const [id, theirs] of ours) devices.set(id, theirs);
     const checked: { entry: (typeof entries)[number]; levels: PlannedLevel[]; foreignRecipient: boolean }[] = [];
     for (const entry of fresh) {
       const { sender, request } = entry.send;
@@ -308,13 +319,6 @@ export class Sending {
         entry.result = error;
       }
     }
-    const full = new Set(
-      await fullQueues(
-        db,
-        checked.flatMap(({ entry }) => entry.send.request.envelopes.map((e) => e.recipientDevice)),
-        config.maxQueuedEnvelopes,
-      ),
-    );
     const acceptable = checked.filter(({ entry }) => {
       const fullHere = entry.send.request.envelopes.filter((e) => full.has(e.recipientDevice)).length;
       if (fullHere > 0) {
@@ -355,21 +359,49 @@ export class Sending {
             config.envelopeTtlMs,
           )
         : new Set<string>();
-    const levelZero: string[] = [];
-    const escalatingHere: string[] = [];
-    let envelopes = 0;
+    const committed: OfferedEnvelope[] = [];
+    const started: { state: UrgentState; recipient: string }[] = [];
     let forwarded = false;
-    for (const { entry, message } of storable) {
-      if (!inserted.has(idOf(entry))) {
+    for (const { entry, message, levels, foreignRecipient } of storable) {
+      const { sender, order } = entry.send;
+      const { request } = message;
+      if (!inserted.has(request.messageId)) {
         // Stored between our look and our insert: a retry through another node, or another sender's id.
         later.push(entry);
         continue;
       }
-      entry.result = { messageId: idOf(entry), serverTime: now, duplicate: false };
-      envelopes += message.request.envelopes.length;
-      for (const e of message.request.envelopes) if (e.escalationLevel === 0) levelZero.push(e.recipientDevice);
+      entry.result = { messageId: request.messageId, serverTime: now, duplicate: false };
+      // Level 0 is offered to its devices as a normal message is (the envelope as storage holds
+      // it, with its deadline); later levels stay held for the escalation to release.
+      const released = request.envelopes.filter((e) => e.escalationLevel === 0);
+      for (const e of released) {
+        const envelope: Envelope = {
+          messageId: request.messageId,
+          senderContactPoint: sender.contactPointId,
+          senderDevice: sender.deviceId,
+          recipientDevice: e.recipientDevice,
+          kind: e.kind,
+          priority: 'urgent',
+          ciphertext: e.ciphertext,
+          createdAt: request.createdAt,
+          serverTime: now,
+          deadline: now + (request.acknowledgeWithinMs ?? 0),
+          escalationLevel: 0,
+        };
+        committed.push({ envelope, inOrder: order.follows(e.recipientDevice) });
+      }
+      order.stored(released.map((e) => e.recipientDevice));
       if (message.forwards) forwarded = true;
-      else escalatingHere.push(idOf(entry));
+      if (!foreignRecipient) {
+        const { acknowledgeWithinMs = 0 } = request;
+        const start = {
+          messageId: request.messageId,
+          senderContactPoint: sender.contactPointId,
+          acknowledgeWithinMs,
+          levels,
+        };
+        started.push({ state: startedState(start, now), recipient: recipientOf(entry) });
+      }
     }
     if (later.length > 0) {
       const stored = await storedMessages(db, later.map(idOf));
@@ -382,15 +414,27 @@ export class Sending {
       db,
       retries.map((s) => s.request.messageId),
     );
+    const retriedTo = new Set<string>();
     for (const { request, order } of retries) {
       const devicesWaiting = waiting.get(request.messageId) ?? [];
       order.unsure(devicesWaiting);
-      levelZero.push(...devicesWaiting);
+      for (const d of devicesWaiting) retriedTo.add(d);
     }
-    this.deps.metrics.envelopesStored.inc(envelopes);
-    if (levelZero.length > 0) this.deps.hub.envelopesStored([...new Set(levelZero)]);
+    this.deps.metrics.envelopesStored.inc(
+      storable.reduce(
+        (n, { message }) => n + (inserted.has(message.request.messageId) ? message.request.envelopes.length : 0),
+        0,
+      ),
+    );
     if (forwarded) this.deps.federation?.nudge();
-    if (escalatingHere.length > 0) await publishUrgent(this.deps, escalatingHere);
+    // Everyone it concerns learns its state before the sender's answer, as after every step
+    // (urgent/publish.ts), but from what was just written rather than a read: level 0 is all it has reached.
+    for (const { state, recipient } of started) this.deps.hub.urgent([state.senderContactPoint, recipient], state);
+    // Pushed once the senders' acknowledgements (sent as this batch's promises resolve) are on their way.
+    setImmediate(() => {
+      if (retriedTo.size > 0) this.deps.hub.envelopesStored([...retriedTo]);
+      this.deps.hub.envelopesCommitted(committed);
+    });
     return entries.map((entry) => entry.result ?? new RelayError('INTERNAL', 'internal error'));
   }
 

@@ -81,6 +81,28 @@ export async function startUrgent(
   );
 }
 
+/**
+ * The state of an urgent message startUrgent just recorded, as urgentStates would read it back:
+ * what the sender and the recipient are told at once, without reading it again.
+ */
+export function startedState(message: UrgentStart, now: number): UrgentState {
+  const deadline = now + message.acknowledgeWithinMs;
+  return {
+    messageId: message.messageId,
+    senderContactPoint: message.senderContactPoint,
+    status: 'escalating',
+    level: 0,
+    acknowledgeWithinMs: message.acknowledgeWithinMs,
+    levels: message.levels.map((l, level) => ({
+      level,
+      contactPointId: l.contactPointId,
+      devices: l.devices,
+      ...(level === 0 && { releasedAt: now, deadline }),
+    })),
+    updatedAt: now,
+  };
+}
+
 /** What one escalation pass did: the messages whose state changed, and the devices given copies. */
 export interface EscalationPass {
   changed: string[];
