@@ -14,7 +14,7 @@ import {
   storeMessages,
   waitingDevices,
 } from '../storage/messages.js';
-import { escalationChainsOf, type PlannedLevel, startedState } from '../storage/urgent.js';
+import { chainMemberDevices, escalationChainsOf, type PlannedLevel, startedState } from '../storage/urgent.js';
 import type { OfferedEnvelope } from './delivery-hub.js';
 import type { SendOrder } from './send-order.js';
 
@@ -224,12 +224,13 @@ export class Sending {
     const recipientOf = (entry: { send: Send }) => entry.send.request.recipient as string;
     const recipients = [...new Set(entries.map(recipientOf))];
     // The reads that need nothing but the requests, at once: the batch waits for one round trip
-    // instead of four. Sends that fail a check before a read's turn just ignore its answer.
-    const [before, ours, chains, full] = await Promise.all([
+    // instead of five. Sends that fail a check before a read's turn just ignore its answer.
+    const [before, ours, chains, members, full] = await Promise.all([
       // Retries of messages stored before are answered as the first time, whatever changed since.
       storedMessages(db, entries.map(idOf)),
       currentDevicesOf(db, [...recipients, ...entries.map((entry) => entry.send.sender.contactPointId)], now),
       escalationChainsOf(db, recipients),
+      chainMemberDevices(db, recipients, now),
       fullQueues(
         db,
         [...new Set(entries.flatMap((entry) => entry.send.request.envelopes.map((e) => e.recipientDevice)))],
@@ -283,7 +284,8 @@ export class Sending {
       if (foreignEntry instanceof Error) return [];
       return foreignEntry ? foreignEntry.entry.contactPoint.escalationChain : (chains.get(recipient) ?? []);
     };
-    // The escalation members' devices, and those of partner networks: the one read that waits for another.
+    for (const [id, theirs] of members) if (!ours.has(id)) ours.set(id, theirs);
+    // The devices of partner networks' contact points, the only ones that wait for another read.
     const { devices, foreign } = await this.devicesOf(
       fresh.flatMap((entry) =>
         [recipientOf(entry), entry.send.sender.contactPointId, ...chainOf(recipientOf(entry))].filter(
@@ -362,7 +364,7 @@ export class Sending {
     const committed: OfferedEnvelope[] = [];
     const started: { state: UrgentState; recipient: string }[] = [];
     let forwarded = false;
-    for (const { entry, message, levels, foreignRecipient } of storable) {
+    for (const { entry, message, levels } of storable) {
       const { sender, order } = entry.send;
       const { request } = message;
       if (!inserted.has(request.messageId)) {
@@ -391,8 +393,10 @@ export class Sending {
         committed.push({ envelope, inOrder: order.follows(e.recipientDevice) });
       }
       order.stored(released.map((e) => e.recipientDevice));
+      // As before batching, a message with copies for partner relays is not announced here: a
+      // recipient of a partner network escalates on its relay, which reports the state.
       if (message.forwards) forwarded = true;
-      if (!foreignRecipient) {
+      else {
         const { acknowledgeWithinMs = 0 } = request;
         const start = {
           messageId: request.messageId,

@@ -27,6 +27,34 @@ export async function escalationChainsOf(db: Db, contactPointIds: readonly strin
   return new Map(rows.map((r) => [r.contact_point_id, r.certificate.escalationChain ?? []]));
 }
 
+/**
+ * The current devices of the members of these contact points' escalation chains, as
+ * currentDevicesOf gives them, in one read that needs no chain first. Members not stored here are
+ * left out: the caller looks them up among partner networks.
+ */
+export async function chainMemberDevices(
+  db: Db,
+  contactPointIds: readonly string[],
+  now: number,
+): Promise<Map<string, string[]>> {
+  if (contactPointIds.length === 0) return new Map();
+  const { rows } = await sql<{ contact_point_id: string; device_id: string | null }>`
+    select distinct m.contact_point_id, d.device_id
+    from contact_points c
+    cross join lateral jsonb_array_elements_text(c.certificate -> 'escalationChain') as e(member)
+    join contact_points m on m.contact_point_id = e.member
+    left join devices d on d.contact_point_id = m.contact_point_id and d.not_after > ${now}::bigint
+    where c.contact_point_id = any(${[...new Set(contactPointIds)]}::text[])
+    order by d.device_id`.execute(db);
+  const devices = new Map<string, string[]>();
+  for (const row of rows) {
+    const list = devices.get(row.contact_point_id) ?? [];
+    if (row.device_id !== null) list.push(row.device_id);
+    devices.set(row.contact_point_id, list);
+  }
+  return devices;
+}
+
 /** An urgent message escalating here, with the levels planned at send time. */
 export interface UrgentStart {
   messageId: string;
