@@ -35,8 +35,9 @@ interface Send {
  * The write path of messages. A send is stored only if it covers exactly the devices that must
  * get it: every current device of the recipient and every other device of the sender at level 0,
  * and for an urgent message the current devices of each escalation member at its level. Then it
- * is stored durably, then acknowledged, then pushed. Normal sends of all devices are validated and
- * stored in batches (group commit); each sender is answered after the commit of its batch.
+ * is stored durably, then acknowledged, then pushed. Sends of all devices are validated and
+ * stored in batches (group commit), urgent ones in batches of their own; each sender is answered
+ * after the commit of its batch.
  */
 export class Sending {
   private readonly normal = new Batcher<Send, SendResult>((sends) => this.storeNormal(sends), MAX_BATCH);
