@@ -90,3 +90,36 @@ describe('rate limits and quotas', () => {
     a.close();
   });
 });
+
+describe('urgent sends: full queues and the limit per contact point', () => {
+  let relay: TestRelay;
+  let alice: TestDevice;
+
+  beforeAll(async () => {
+    const net = await testNetwork();
+    relay = await startTestRelay('pglite', { trustedRoots: [net.root], urgentSendsPerHour: 3, maxQueuedEnvelopes: 2 });
+    alice = await net.authority('th-oag', 'TH').contactPoint('alice').addDevice();
+    const vn = net.authority('vn-spp', 'VN');
+    for (const d of [alice, await vn.contactPoint('bob').addDevice(), await vn.contactPoint('carol').addDevice()]) {
+      expect((await register(relay.url, d)).status).toBe(200);
+    }
+  });
+  afterAll(() => relay.stop());
+
+  it('refuses an urgent send to a full queue without counting it, limits the rest per hour, and answers a retry as the first time', async () => {
+    const urgent = (to: string) => buildSend(relay.url, alice, to, 'urgent', { acknowledgeWithinMs: 30 * 60_000 });
+    const requests = [];
+    for (const to of ['vn-spp.bob', 'vn-spp.bob', 'vn-spp.bob', 'vn-spp.carol', 'vn-spp.carol']) {
+      requests.push(await urgent(to));
+    }
+    const a = await connect(relay.url, alice);
+    const results = [];
+    for (const request of requests) results.push(await a.call('send', request));
+    // Bob's queue holds two undelivered envelopes after the first two; the refused third is not
+    // counted, so the first to Carol is the third counted and the second is one too many.
+    expect(results.map((r) => (r.ok ? 'ok' : r.error))).toEqual(['ok', 'ok', 'QUOTA_EXCEEDED', 'ok', 'RATE_LIMITED']);
+    const retry = await a.call('send', requests[0] as (typeof requests)[0]);
+    expect(retry).toMatchObject({ ok: true, value: { messageId: requests[0]?.messageId, duplicate: true } });
+    a.close();
+  });
+});

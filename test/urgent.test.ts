@@ -108,6 +108,10 @@ describeEachBackend('urgent requests and escalation (%s)', (backend) => {
     expect(received?.relay.deadline).toBe(relay.clock.now + WITHIN);
     expect(await heldCopies(messageId)).toBe(3);
     await waitForState(alice, messageId, (s) => s.level === 0);
+    // The state pushed at the send, made from what was written, is the one the relay holds.
+    const stored = await alice.client.urgentState(messageId);
+    expect(lastState(alice, messageId)).toEqual(stored);
+    expect((await waitForState(bob, messageId, (s) => s.level === 0)).at(-1)).toEqual(stored);
     await advance(WITHIN - 1);
     await settle();
     expect([...deputies, desk].flatMap((d) => messagesOf(d, messageId))).toEqual([]);
@@ -194,6 +198,32 @@ describeEachBackend('urgent requests and escalation (%s)', (backend) => {
     await expect(
       alice.client.send('vn-spp.bob', { text: 'too long' }, { urgent: { acknowledgeWithin: 2 * 24 * 3600_000 } }),
     ).rejects.toMatchObject({ code: 'INVALID_INPUT' });
+  });
+
+  it('answers urgent sends arriving together each on its own, and escalates each with its own levels', async () => {
+    const carol = await start(await net.authority('th-oag', 'TH').contactPoint('carol').addDevice());
+    const [fromAlice, tooShort, fromCarol] = await Promise.allSettled([
+      sendUrgent(),
+      carol.client.send('vn-spp.bob', { text: 'too short' }, { urgent: { acknowledgeWithin: 1000 } }),
+      carol.client.send('vn-spp.bob', { text: 'from carol' }, { urgent: { acknowledgeWithin: WITHIN } }),
+    ]);
+    expect(tooShort).toMatchObject({ status: 'rejected', reason: { code: 'INVALID_INPUT' } });
+    if (fromAlice.status !== 'fulfilled' || fromCarol.status !== 'fulfilled') throw new Error('an urgent send failed');
+    const ids = [fromAlice.value.messageId, fromCarol.value.messageId];
+    for (const id of ids) {
+      await receive(bob, id);
+      expect(await heldCopies(id)).toBe(3);
+    }
+    await waitForState(carol, ids[1] as string, (s) => s.level === 0);
+    await advance(WITHIN);
+    for (const id of ids) for (const d of deputies) await receive(d, id);
+    await settle();
+    for (const id of ids) {
+      expect(messagesOf(bob, id)).toHaveLength(1);
+      expect(messagesOf(desk, id)).toEqual([]);
+      await bob.client.acknowledge(id);
+    }
+    expect(bob.messages.map((m) => m.text)).not.toContain('too short');
   });
 
   it('alerts the authority webhook with signed metadata, retries a failing one, and never holds escalation back', async () => {

@@ -1,4 +1,4 @@
-import type { Envelope, SendRequest, SendResult } from '@liaison/protocol';
+import type { Envelope, SendRequest, SendResult, UrgentState } from '@liaison/protocol';
 import type { DeviceIdentity } from '../auth/authenticator.js';
 import { Batcher } from '../batcher.js';
 import { RelayError } from '../errors.js';
@@ -14,8 +14,7 @@ import {
   storeMessages,
   waitingDevices,
 } from '../storage/messages.js';
-import { escalationChainOf, type PlannedLevel } from '../storage/urgent.js';
-import { publishUrgent } from '../urgent/publish.js';
+import { chainMemberDevices, escalationChainsOf, type PlannedLevel, startedState } from '../storage/urgent.js';
 import type { OfferedEnvelope } from './delivery-hub.js';
 import type { SendOrder } from './send-order.js';
 
@@ -36,11 +35,13 @@ interface Send {
  * The write path of messages. A send is stored only if it covers exactly the devices that must
  * get it: every current device of the recipient and every other device of the sender at level 0,
  * and for an urgent message the current devices of each escalation member at its level. Then it
- * is stored durably, then acknowledged, then pushed. Normal sends of all devices are validated and
- * stored in batches (group commit); each sender is answered after the commit of its batch.
+ * is stored durably, then acknowledged, then pushed. Sends of all devices are validated and
+ * stored in batches (group commit), urgent ones in batches of their own; each sender is answered
+ * after the commit of its batch.
  */
 export class Sending {
   private readonly normal = new Batcher<Send, SendResult>((sends) => this.storeNormal(sends), MAX_BATCH);
+  private readonly urgent = new Batcher<Send, SendResult>((sends) => this.storeUrgent(sends), MAX_BATCH);
   private readonly acks = new Batcher<
     { device: DeviceIdentity; messageIds: readonly string[] },
     { deleted: number; receipts: RoutedReceipt[] }
@@ -60,7 +61,7 @@ export class Sending {
       await this.deps.limits.take(`send:${sender.deviceId}`, this.deps.config.sendsPerMinute, { failOpen: true });
       const result =
         request.priority === 'urgent'
-          ? await this.sendUrgent({ sender, request, order })
+          ? await this.urgent.submit({ sender, request, order })
           : await this.normal.submit({ sender, request, order });
       return this.withReceipt(sender, result);
     } catch (error) {
@@ -207,73 +208,239 @@ export class Sending {
     return entries.map((entry) => entry.result ?? new RelayError('INTERNAL', 'internal error'));
   }
 
-  /** Urgent sends are rare and carry levels: validated and stored one at a time, with their timers. */
-  private async sendUrgent(send: Send): Promise<SendResult> {
-    const { sender, request } = send;
+  /**
+   * Urgent sends, batched as normal ones are (a batcher of their own: they carry levels and
+   * timers, and the normal path stays as lean as it is). Each send is checked as it would be alone
+   * (the time to acknowledge within the relay's bounds, the recipient's escalation chain, coverage
+   * of every level, full queues, the urgent rate limit of its contact point) and answered on its
+   * own; those that pass are stored together, each message with its levels and timer, in one
+   * transaction.
+   */
+  private async storeUrgent(sends: Send[]): Promise<(SendResult | Error)[]> {
     const { config, db } = this.deps;
     const now = config.now();
-    const previous = (await storedMessages(db, [request.messageId])).get(request.messageId);
-    if (previous) return await this.answerRetry(send, previous);
-    const { min, max } = config.urgentAcknowledgeWithinMs;
-    const within = request.acknowledgeWithinMs ?? 0;
-    if (within < min || within > max) {
-      throw new RelayError(
-        'INVALID_INPUT',
-        `this relay accepts ${min / 1000} s to ${max / 1000} s to acknowledge each level of an urgent message`,
-        { path: 'acknowledgeWithinMs' },
-      );
-    }
+    const entries: { send: Send; result?: SendResult | Error }[] = sends.map((send) => ({ send }));
+    const idOf = (entry: { send: Send }) => entry.send.request.messageId;
     // The schema holds urgent messages to one recipient.
-    const recipient = request.recipient as string;
-    const foreignEntry = (await currentDevicesOf(db, [recipient], now)).has(recipient)
-      ? undefined
-      : await this.deps.federation?.directory.entry(recipient);
+    const recipientOf = (entry: { send: Send }) => entry.send.request.recipient as string;
+    const recipients = [...new Set(entries.map(recipientOf))];
+    // The reads that need nothing but the requests, at once: the batch waits for one round trip
+    // instead of five. Sends that fail a check before a read's turn just ignore its answer.
+    const [before, ours, chains, members, full] = await Promise.all([
+      // Retries of messages stored before are answered as the first time, whatever changed since.
+      storedMessages(db, entries.map(idOf)),
+      currentDevicesOf(db, [...recipients, ...entries.map((entry) => entry.send.sender.contactPointId)], now),
+      escalationChainsOf(db, recipients),
+      chainMemberDevices(db, recipients, now),
+      fullQueues(
+        db,
+        [...new Set(entries.flatMap((entry) => entry.send.request.envelopes.map((e) => e.recipientDevice)))],
+        config.maxQueuedEnvelopes,
+      ).then((devices) => new Set(devices)),
+    ]);
+    const { min, max } = config.urgentAcknowledgeWithinMs;
+    const fresh: typeof entries = [];
+    const later: typeof entries = [];
+    const taken = new Set<string>();
+    for (const entry of entries) {
+      const { request } = entry.send;
+      const within = request.acknowledgeWithinMs ?? 0;
+      const stored = before.get(request.messageId);
+      if (stored) {
+        entry.result = retried(entry.send, stored);
+      } else if (within < min || within > max) {
+        entry.result = new RelayError(
+          'INVALID_INPUT',
+          `this relay accepts ${min / 1000} s to ${max / 1000} s to acknowledge each level of an urgent message`,
+          { path: 'acknowledgeWithinMs' },
+        );
+      } else if (taken.has(request.messageId)) {
+        // The same id twice in one batch: the first is stored, this one is answered as its retry.
+        later.push(entry);
+      } else {
+        taken.add(request.messageId);
+        fresh.push(entry);
+      }
+    }
     // A partner network's contact point escalates on its own relay, against the chain its authority signed.
-    const chain = foreignEntry
-      ? foreignEntry.entry.contactPoint.escalationChain
-      : await escalationChainOf(db, recipient);
-    // A sender named in the chain holds the message already: escalating to them would reach nobody new.
-    const members = chain.filter((m) => m !== sender.contactPointId);
-    const { devices, foreign } = await this.devicesOf([recipient, sender.contactPointId, ...members], now);
-    const expected = expectedCopies(sender, request, devices);
-    const levels: PlannedLevel[] = [{ contactPointId: recipient, devices: devices.get(recipient)?.length ?? 0 }];
-    for (const [i, member] of chain.entries()) {
-      const memberDevices = member === sender.contactPointId ? [] : (devices.get(member) ?? []);
-      for (const d of memberDevices) expected.set(d, i + 1);
-      levels.push({ contactPointId: member, devices: memberDevices.length });
-    }
-    checkCoverage(request, expected);
-    const given = request.envelopes.map((e) => e.recipientDevice);
-    const full = await fullQueues(db, given, config.maxQueuedEnvelopes);
-    if (full.length > 0) {
-      throw new RelayError(
-        'QUOTA_EXCEEDED',
-        `${full.length} recipient device(s) hold ${config.maxQueuedEnvelopes} undelivered envelopes already`,
-      );
-    }
-    // Counted only once the send is otherwise acceptable, so that a client's retries after a device change are free.
-    await this.deps.limits.take(`urgent:${sender.contactPointId}`, config.urgentSendsPerHour, {
-      windowMs: 3600_000,
-      failOpen: true,
-    });
-    const message = await this.routed(send, foreign);
-    const stored = await storeMessages(
-      db,
-      [{ ...message, ...(!foreignEntry && { levels }) }],
+    const federation = this.deps.federation;
+    const foreignEntries = new Map(
+      await Promise.all(
+        [...new Set(fresh.map(recipientOf))]
+          .filter((r) => !ours.has(r))
+          .map(async (r) => {
+            // A failed look-up fails the sends to this recipient alone.
+            const entry = federation
+              ? await federation.directory.entry(r).then(
+                  (found) => found,
+                  (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+                )
+              : undefined;
+            return [r, entry] as const;
+          }),
+      ),
+    );
+    const chainOf = (recipient: string): readonly string[] => {
+      const foreignEntry = foreignEntries.get(recipient);
+      if (foreignEntry instanceof Error) return [];
+      return foreignEntry ? foreignEntry.entry.contactPoint.escalationChain : (chains.get(recipient) ?? []);
+    };
+    for (const [id, theirs] of members) if (!ours.has(id)) ours.set(id, theirs);
+    // The devices of partner networks' contact points, the only ones that wait for another read.
+    const { devices, foreign } = await this.devicesOf(
+      fresh.flatMap((entry) =>
+        [recipientOf(entry), entry.send.sender.contactPointId, ...chainOf(recipientOf(entry))].filter(
+          (id) => !ours.has(id),
+        ),
+      ),
       now,
-      config.envelopeTtlMs,
     );
-    if (!stored.has(request.messageId)) {
-      // Stored between our look and our insert: a retry through another node, or another sender's id.
-      return await this.answerRetry(send, (await storedMessages(db, [request.messageId])).get(request.messageId));
+    for (const [id, theirs] of ours) devices.set(id, theirs);
+    const checked: { entry: (typeof entries)[number]; levels: PlannedLevel[]; foreignRecipient: boolean }[] = [];
+    for (const entry of fresh) {
+      const { sender, request } = entry.send;
+      const recipient = recipientOf(entry);
+      const lookedUp = foreignEntries.get(recipient);
+      if (lookedUp instanceof Error) {
+        entry.result = lookedUp;
+        continue;
+      }
+      try {
+        const chain = chainOf(recipient);
+        const expected = expectedCopies(sender, request, devices);
+        const levels: PlannedLevel[] = [{ contactPointId: recipient, devices: devices.get(recipient)?.length ?? 0 }];
+        // A sender named in the chain holds the message already: escalating to them would reach nobody new.
+        for (const [i, member] of chain.entries()) {
+          const memberDevices = member === sender.contactPointId ? [] : (devices.get(member) ?? []);
+          for (const d of memberDevices) expected.set(d, i + 1);
+          levels.push({ contactPointId: member, devices: memberDevices.length });
+        }
+        checkCoverage(request, expected);
+        checked.push({ entry, levels, foreignRecipient: lookedUp !== undefined });
+      } catch (error) {
+        if (!(error instanceof RelayError)) throw error;
+        entry.result = error;
+      }
     }
-    this.deps.metrics.envelopesStored.inc(message.request.envelopes.length);
-    this.deps.hub.envelopesStored(
-      message.request.envelopes.filter((e) => e.escalationLevel === 0).map((e) => e.recipientDevice),
+    const acceptable = checked.filter(({ entry }) => {
+      const fullHere = entry.send.request.envelopes.filter((e) => full.has(e.recipientDevice)).length;
+      if (fullHere > 0) {
+        entry.result = new RelayError(
+          'QUOTA_EXCEEDED',
+          `${fullHere} recipient device(s) hold ${config.maxQueuedEnvelopes} undelivered envelopes already`,
+        );
+      }
+      return fullHere === 0;
+    });
+    // Counted only once the send is otherwise acceptable, so that a client's retries after a device change are free.
+    const storable = (
+      await Promise.all(
+        acceptable.map(async (item) => {
+          try {
+            await this.deps.limits.take(`urgent:${item.entry.send.sender.contactPointId}`, config.urgentSendsPerHour, {
+              windowMs: 3600_000,
+              failOpen: true,
+            });
+            return { ...item, message: await this.routed(item.entry.send, foreign) };
+          } catch (error) {
+            if (!(error instanceof RelayError)) throw error;
+            item.entry.result = error;
+            return undefined;
+          }
+        }),
+      )
+    ).filter((item) => item !== undefined);
+    const inserted =
+      storable.length > 0
+        ? await storeMessages(
+            db,
+            storable.map(({ message, levels, foreignRecipient }) => ({
+              ...message,
+              ...(!foreignRecipient && { levels }),
+            })),
+            now,
+            config.envelopeTtlMs,
+          )
+        : new Set<string>();
+    const committed: OfferedEnvelope[] = [];
+    const started: { state: UrgentState; recipient: string }[] = [];
+    let forwarded = false;
+    for (const { entry, message, levels } of storable) {
+      const { sender, order } = entry.send;
+      const { request } = message;
+      if (!inserted.has(request.messageId)) {
+        // Stored between our look and our insert: a retry through another node, or another sender's id.
+        later.push(entry);
+        continue;
+      }
+      entry.result = { messageId: request.messageId, serverTime: now, duplicate: false };
+      // Level 0 is offered to its devices as a normal message is (the envelope as storage holds
+      // it, with its deadline); later levels stay held for the escalation to release.
+      const released = request.envelopes.filter((e) => e.escalationLevel === 0);
+      for (const e of released) {
+        const envelope: Envelope = {
+          messageId: request.messageId,
+          senderContactPoint: sender.contactPointId,
+          senderDevice: sender.deviceId,
+          recipientDevice: e.recipientDevice,
+          kind: e.kind,
+          priority: 'urgent',
+          ciphertext: e.ciphertext,
+          createdAt: request.createdAt,
+          serverTime: now,
+          deadline: now + (request.acknowledgeWithinMs ?? 0),
+          escalationLevel: 0,
+        };
+        committed.push({ envelope, inOrder: order.follows(e.recipientDevice) });
+      }
+      order.stored(released.map((e) => e.recipientDevice));
+      // As before batching, a message with copies for partner relays is not announced here: a
+      // recipient of a partner network escalates on its relay, which reports the state.
+      if (message.forwards) forwarded = true;
+      else {
+        const { acknowledgeWithinMs = 0 } = request;
+        const start = {
+          messageId: request.messageId,
+          senderContactPoint: sender.contactPointId,
+          acknowledgeWithinMs,
+          levels,
+        };
+        started.push({ state: startedState(start, now), recipient: recipientOf(entry) });
+      }
+    }
+    if (later.length > 0) {
+      const stored = await storedMessages(db, later.map(idOf));
+      for (const entry of later) entry.result = retried(entry.send, stored.get(idOf(entry)));
+    }
+    // A retry answered `duplicate`: the devices still waiting for it look again (held levels are
+    // the escalation's to release), as after a normal send's retry.
+    const retries = entries.filter((entry) => isDuplicate(entry.result)).map((entry) => entry.send);
+    const waiting = await waitingDevices(
+      db,
+      retries.map((s) => s.request.messageId),
     );
-    if (message.forwards) this.deps.federation?.nudge();
-    else await publishUrgent(this.deps, [request.messageId]);
-    return { messageId: request.messageId, serverTime: now, duplicate: false };
+    const retriedTo = new Set<string>();
+    for (const { request, order } of retries) {
+      const devicesWaiting = waiting.get(request.messageId) ?? [];
+      order.unsure(devicesWaiting);
+      for (const d of devicesWaiting) retriedTo.add(d);
+    }
+    this.deps.metrics.envelopesStored.inc(
+      storable.reduce(
+        (n, { message }) => n + (inserted.has(message.request.messageId) ? message.request.envelopes.length : 0),
+        0,
+      ),
+    );
+    if (forwarded) this.deps.federation?.nudge();
+    // Everyone it concerns learns its state before the sender's answer, as after every step
+    // (urgent/publish.ts), but from what was just written rather than a read: level 0 is all it has reached.
+    for (const { state, recipient } of started) this.deps.hub.urgent([state.senderContactPoint, recipient], state);
+    // Pushed once the senders' acknowledgements (sent as this batch's promises resolve) are on their way.
+    setImmediate(() => {
+      if (retriedTo.size > 0) this.deps.hub.envelopesStored([...retriedTo]);
+      this.deps.hub.envelopesCommitted(committed);
+    });
+    return entries.map((entry) => entry.result ?? new RelayError('INTERNAL', 'internal error'));
   }
 
   /**
@@ -322,22 +489,6 @@ export class Sending {
     });
     const local = request.envelopes.filter((e) => !networkOf.has(e.recipientDevice));
     return { sender, request: { ...request, envelopes: local }, forwards };
-  }
-
-  /**
-   * An urgent send stored before: answered as the first time, and the devices still waiting for
-   * it look again, as above (held levels are the escalation's to release).
-   */
-  private async answerRetry(
-    send: Send,
-    stored: { senderDevice: string; serverTime: number } | undefined,
-  ): Promise<SendResult> {
-    const result = retried(send, stored);
-    if (result instanceof Error) throw result;
-    const devices = (await waitingDevices(this.deps.db, [send.request.messageId])).get(send.request.messageId) ?? [];
-    send.order.unsure(devices);
-    if (devices.length > 0) this.deps.hub.envelopesStored(devices);
-    return result;
   }
 }
 

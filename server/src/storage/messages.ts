@@ -56,19 +56,23 @@ export async function storeMessages(
       messages.flatMap((m) => (stored.has(m.request.messageId) ? (m.forwards ?? []) : [])),
       now,
     );
-    for (const { sender, request, levels = [] } of urgent) {
-      if (request.acknowledgeWithinMs === undefined || !stored.has(request.messageId)) continue;
-      await startUrgent(
-        tx,
-        {
-          messageId: request.messageId,
-          senderContactPoint: sender.contactPointId,
-          acknowledgeWithinMs: request.acknowledgeWithinMs,
-        },
-        levels,
-        now,
-      );
-    }
+    // Their levels and timers, in the same commit as the messages: all of the batch's in two statements.
+    await startUrgent(
+      tx,
+      urgent.flatMap(({ sender, request, levels = [] }) =>
+        request.acknowledgeWithinMs !== undefined && stored.has(request.messageId)
+          ? [
+              {
+                messageId: request.messageId,
+                senderContactPoint: sender.contactPointId,
+                acknowledgeWithinMs: request.acknowledgeWithinMs,
+                levels,
+              },
+            ]
+          : [],
+      ),
+      now,
+    );
     return stored;
   });
 }

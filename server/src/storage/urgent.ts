@@ -13,51 +13,122 @@ export interface PlannedLevel {
 
 /** The escalation chain the recipient's authority signed into its designation, as stored at registration. */
 export async function escalationChainOf(db: Db, contactPointId: string): Promise<string[]> {
-  const row = await db
+  return (await escalationChainsOf(db, [contactPointId])).get(contactPointId) ?? [];
+}
+
+/** The escalation chains of these contact points, in one read; a contact point not stored here has none. */
+export async function escalationChainsOf(db: Db, contactPointIds: readonly string[]): Promise<Map<string, string[]>> {
+  if (contactPointIds.length === 0) return new Map();
+  const rows = await db
     .selectFrom('contact_points')
-    .select('certificate')
-    .where('contact_point_id', '=', contactPointId)
-    .executeTakeFirst();
-  return row?.certificate.escalationChain ?? [];
+    .select(['contact_point_id', 'certificate'])
+    .where('contact_point_id', 'in', [...new Set(contactPointIds)])
+    .execute();
+  return new Map(rows.map((r) => [r.contact_point_id, r.certificate.escalationChain ?? []]));
 }
 
 /**
- * Records an urgent message's levels and starts its timer: level 0 is released now, with its
- * deadline; the copies of later levels were stored held. Runs in the send's transaction.
+ * The current devices of the members of these contact points' escalation chains, as
+ * currentDevicesOf gives them, in one read that needs no chain first. Members not stored here are
+ * left out: the caller looks them up among partner networks.
+ */
+export async function chainMemberDevices(
+  db: Db,
+  contactPointIds: readonly string[],
+  now: number,
+): Promise<Map<string, string[]>> {
+  if (contactPointIds.length === 0) return new Map();
+  const { rows } = await sql<{ contact_point_id: string; device_id: string | null }>`
+    select distinct m.contact_point_id, d.device_id
+    from contact_points c
+    cross join lateral jsonb_array_elements_text(c.certificate -> 'escalationChain') as e(member)
+    join contact_points m on m.contact_point_id = e.member
+    left join devices d on d.contact_point_id = m.contact_point_id and d.not_after > ${now}::bigint
+    where c.contact_point_id = any(${[...new Set(contactPointIds)]}::text[])
+    order by d.device_id`.execute(db);
+  const devices = new Map<string, string[]>();
+  for (const row of rows) {
+    const list = devices.get(row.contact_point_id) ?? [];
+    if (row.device_id !== null) list.push(row.device_id);
+    devices.set(row.contact_point_id, list);
+  }
+  return devices;
+}
+
+/** An urgent message escalating here, with the levels planned at send time. */
+export interface UrgentStart {
+  messageId: string;
+  senderContactPoint: string;
+  acknowledgeWithinMs: number;
+  levels: readonly PlannedLevel[];
+}
+
+/**
+ * Records urgent messages' levels and starts their timers: level 0 is released now, with its
+ * deadline; the copies of later levels were stored held. Runs in the sends' transaction, in two
+ * statements however many messages there are (timers and levels in one, then the webhook
+ * alerts, which read the levels).
  */
 export async function startUrgent(
   tx: Transaction<Database>,
-  message: { messageId: string; senderContactPoint: string; acknowledgeWithinMs: number },
-  levels: readonly PlannedLevel[],
+  messages: readonly UrgentStart[],
   now: number,
 ): Promise<void> {
-  const deadline = now + message.acknowledgeWithinMs;
-  await tx
-    .insertInto('urgent_messages')
-    .values({
-      message_id: message.messageId,
-      sender_contact_point: message.senderContactPoint,
-      status: 'escalating',
-      level: 0,
-      acknowledge_within_ms: message.acknowledgeWithinMs,
-      next_step_at: deadline,
-      updated_at: now,
-    })
-    .execute();
-  await tx
-    .insertInto('urgent_levels')
-    .values(
-      levels.map((l, level) => ({
-        message_id: message.messageId,
-        level,
-        contact_point_id: l.contactPointId,
-        devices: l.devices,
-        released_at: level === 0 ? now : null,
-        deadline: level === 0 ? deadline : null,
-      })),
+  if (messages.length === 0) return;
+  const deadlines = messages.map((m) => now + m.acknowledgeWithinMs);
+  const levels = messages.flatMap((m, i) =>
+    m.levels.map((l, level) => ({
+      id: m.messageId,
+      level,
+      contactPointId: l.contactPointId,
+      devices: l.devices,
+      releasedAt: level === 0 ? now : null,
+      deadline: level === 0 ? (deadlines[i] as number) : null,
+    })),
+  );
+  // The levels' foreign key to their timer is checked at the end of the statement, when both are in.
+  await sql`
+    with u as (
+      insert into urgent_messages (message_id, sender_contact_point, status, level, acknowledge_within_ms, next_step_at, updated_at)
+      select id, sender_contact_point, 'escalating', 0, within, deadline, ${now}::bigint
+      from unnest(${messages.map((m) => m.messageId)}::uuid[], ${messages.map((m) => m.senderContactPoint)}::text[],
+        ${messages.map((m) => m.acknowledgeWithinMs)}::bigint[], ${deadlines}::bigint[])
+        as x(id, sender_contact_point, within, deadline)
     )
-    .execute();
-  await queueWebhookAlerts(tx, [{ messageId: message.messageId, level: 0, deadline }], 'urgent.received', now);
+    insert into urgent_levels (message_id, level, contact_point_id, devices, released_at, deadline)
+    select id, level, contact_point_id, devices, released_at, deadline
+    from unnest(${levels.map((l) => l.id)}::uuid[], ${levels.map((l) => l.level)}::int[],
+      ${levels.map((l) => l.contactPointId)}::text[], ${levels.map((l) => l.devices)}::int[],
+      ${levels.map((l) => l.releasedAt)}::bigint[], ${levels.map((l) => l.deadline)}::bigint[])
+      as x(id, level, contact_point_id, devices, released_at, deadline)`.execute(tx);
+  await queueWebhookAlerts(
+    tx,
+    messages.map((m, i) => ({ messageId: m.messageId, level: 0, deadline: deadlines[i] as number })),
+    'urgent.received',
+    now,
+  );
+}
+
+/**
+ * The state of an urgent message startUrgent just recorded, as urgentStates would read it back:
+ * what the sender and the recipient are told at once, without reading it again.
+ */
+export function startedState(message: UrgentStart, now: number): UrgentState {
+  const deadline = now + message.acknowledgeWithinMs;
+  return {
+    messageId: message.messageId,
+    senderContactPoint: message.senderContactPoint,
+    status: 'escalating',
+    level: 0,
+    acknowledgeWithinMs: message.acknowledgeWithinMs,
+    levels: message.levels.map((l, level) => ({
+      level,
+      contactPointId: l.contactPointId,
+      devices: l.devices,
+      ...(level === 0 && { releasedAt: now, deadline }),
+    })),
+    updatedAt: now,
+  };
 }
 
 /** What one escalation pass did: the messages whose state changed, and the devices given copies. */
