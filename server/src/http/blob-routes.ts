@@ -11,7 +11,7 @@ import {
   chunkStored,
   createBlob,
   findBlob,
-  isBlobReader,
+  findBlobFor,
   setBlobReaders,
   storedBlobBytes,
 } from '../storage/blobs.js';
@@ -24,33 +24,44 @@ interface BlobRequest {
   deps: RelayDeps;
 }
 
+type FoundBlob = NonNullable<Awaited<ReturnType<typeof findBlobFor>>>;
+
+/**
+ * The blob as stored here, with whether the caller is one of its readers; undefined when it is not
+ * stored here. One statement: chunk requests come by the hundred per gigabyte.
+ */
+function lookUp(ctx: BlobRequest): Promise<FoundBlob | undefined> {
+  return findBlobFor(ctx.deps.db, ctx.params.blobId, me(ctx).deviceId);
+}
+
 /**
  * The blob, if the caller may see it: its uploader or one of its readers. Anyone else learns
  * nothing, not even that it exists.
  */
-async function visibleBlob(ctx: BlobRequest, as: 'uploader' | 'reader' | 'either'): Promise<BlobRow> {
-  const { blobId } = ctx.params;
-  const { deviceId } = me(ctx);
-  const row = await findBlob(ctx.deps.db, blobId);
-  const uploader = row?.uploader_device === deviceId;
-  const allowed =
-    row !== undefined &&
-    ((as !== 'reader' && uploader) || (as !== 'uploader' && (await isBlobReader(ctx.deps.db, blobId, deviceId))));
+function visible(ctx: BlobRequest, row: FoundBlob | undefined, as: 'uploader' | 'reader' | 'either'): BlobRow {
+  const uploader = row?.uploader_device === me(ctx).deviceId;
+  const allowed = row !== undefined && ((as !== 'reader' && uploader) || (as !== 'uploader' && row.is_reader));
   if (!row || !allowed) throw new RelayError('NOT_FOUND', 'no blob with this id is yours to use');
   return row;
 }
 
+/** The blob, if the caller may see it (`visible`), read here. */
+async function visibleBlob(ctx: BlobRequest, as: 'uploader' | 'reader' | 'either'): Promise<BlobRow> {
+  return visible(ctx, await lookUp(ctx), as);
+}
+
 /**
- * For a blob not stored here, what the partner relay that holds it answers for this reader (an
- * attachment sent from a partner network stays on its sender's relay); undefined for a blob here,
- * or when no partner relay has it for this reader.
+ * For a blob not stored here (`row` undefined), what the partner relay that holds it answers for
+ * this reader (an attachment sent from a partner network stays on its sender's relay); undefined
+ * for a blob here, or when no partner relay has it for this reader.
  */
 async function elsewhere<T>(
   ctx: BlobRequest,
+  row: FoundBlob | undefined,
   ask: (blobs: RemoteBlobs, blobId: string, reader: string) => Promise<T | undefined>,
 ): Promise<T | undefined> {
   const remote = ctx.deps.federation?.blobs;
-  if (!remote || (await findBlob(ctx.deps.db, ctx.params.blobId))) return undefined;
+  if (!remote || row) return undefined;
   // Each asks partner relays, under their budget for this relay: one device must not spend it.
   const { deviceId } = me(ctx);
   await ctx.deps.limits.take(`remote-blobs:${deviceId}`, ctx.deps.config.remoteBlobRequestsPerMinute);
@@ -58,10 +69,10 @@ async function elsewhere<T>(
 }
 
 /** A blob the caller may read, once its upload is complete. */
-async function readableBlob(ctx: BlobRequest): Promise<BlobRow> {
-  const row = await visibleBlob(ctx, 'reader');
-  if (row.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
-  return row;
+function readable(ctx: BlobRequest, row: FoundBlob | undefined): BlobRow {
+  const visibleRow = visible(ctx, row, 'reader');
+  if (visibleRow.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
+  return visibleRow;
 }
 
 /** Encrypted attachments: upload in chunks, resumable; download by chunk, by the devices the sender named. */
@@ -94,9 +105,13 @@ export const BLOB_HANDLERS: Handlers<
     },
   },
   blobStatus: {
-    handle: async (ctx) =>
-      (await elsewhere(ctx, (remote, blobId, reader) => remote.status(blobId, reader))) ??
-      blobStatus(await visibleBlob(ctx, 'either')),
+    handle: async (ctx) => {
+      const row = await lookUp(ctx);
+      return (
+        (await elsewhere(ctx, row, (remote, blobId, reader) => remote.status(blobId, reader))) ??
+        blobStatus(visible(ctx, row, 'either'))
+      );
+    },
   },
   setBlobReaders: {
     handle: async (ctx) => {
@@ -128,9 +143,12 @@ export const BLOB_HANDLERS: Handlers<
   },
   getChunk: {
     handle: async (ctx) => {
-      const remote = await elsewhere(ctx, (blobs, blobId, reader) => blobs.chunk(blobId, ctx.params.index, reader));
+      const found = await lookUp(ctx);
+      const remote = await elsewhere(ctx, found, (blobs, blobId, reader) =>
+        blobs.chunk(blobId, ctx.params.index, reader),
+      );
       if (remote) return remote;
-      const row = await readableBlob(ctx);
+      const row = readable(ctx, found);
       const { index } = ctx.params;
       if (index >= row.chunks) throw new RelayError('NOT_FOUND', `this blob has ${row.chunks} chunks`);
       const bytes = await ctx.deps.blobs.read(row.blob_id, index);
@@ -141,9 +159,10 @@ export const BLOB_HANDLERS: Handlers<
   },
   blobDownloaded: {
     handle: async (ctx) => {
-      const remote = await elsewhere(ctx, (blobs, blobId, reader) => blobs.downloaded(blobId, reader));
+      const found = await lookUp(ctx);
+      const remote = await elsewhere(ctx, found, (blobs, blobId, reader) => blobs.downloaded(blobId, reader));
       if (remote) return remote;
-      const row = await readableBlob(ctx);
+      const row = readable(ctx, found);
       const { deps } = ctx;
       const pending = await blobDownloaded(deps.db, row.blob_id, me(ctx).deviceId, deps.config.now());
       // The last reader has it: the ciphertext goes now, not at the next sweep.

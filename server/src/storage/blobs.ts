@@ -78,6 +78,34 @@ export async function isBlobReader(db: Db, blobId: string, deviceId: string): Pr
   return row !== undefined;
 }
 
+/**
+ * The blob with whether `deviceId` is one of its readers, in one statement: a chunk download asks
+ * both, and each statement costs the relay about as much CPU as a megabyte moved (docs/performance.md).
+ */
+export async function findBlobFor(
+  db: Db,
+  blobId: string,
+  deviceId: string,
+): Promise<(BlobRow & { is_reader: boolean }) | undefined> {
+  return db
+    .selectFrom('blobs')
+    .selectAll()
+    .select((eb) =>
+      eb
+        .exists(
+          eb
+            .selectFrom('blob_readers')
+            .select('device_id')
+            .whereRef('blob_readers.blob_id', '=', 'blobs.blob_id')
+            .where('blob_readers.device_id', '=', deviceId),
+        )
+        .$castTo<boolean>()
+        .as('is_reader'),
+    )
+    .where('blob_id', '=', blobId)
+    .executeTakeFirst();
+}
+
 /** Ciphertext bytes a device has stored in blobs not yet deleted. */
 export async function storedBlobBytes(db: Db, uploader: string): Promise<number> {
   const { total } = await db
