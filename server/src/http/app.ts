@@ -79,7 +79,11 @@ export function createHttpApp(deps: RelayDeps): express.Express {
       route.path,
       ...(route.source === 'bytes' ? [chunkBody] : []),
       async (req: Request, res: Response) => {
-        const identity = route.authenticated ? await deps.auth.resolveToken(bearer(req)) : undefined;
+        const identity = !route.authenticated
+          ? undefined
+          : route.checksDevice
+            ? await deps.auth.tokenIdentity(bearer(req))
+            : await deps.auth.resolveToken(bearer(req));
         if (route.limit) {
           const { name, perMinute } = route.limit(deps.config);
           // By device, or by the client's address (behind load balancers, the one they report).

@@ -1,5 +1,5 @@
 import { blobChunkLength } from '@liaison/protocol';
-import type { DeviceIdentity } from '../auth/authenticator.js';
+import { type DeviceIdentity, deviceNoLongerValid } from '../auth/authenticator.js';
 import { removeBlob } from '../blobs/reaper.js';
 import { RelayError } from '../errors.js';
 import type { RemoteBlobs } from '../federation/remote-blobs.js';
@@ -12,6 +12,7 @@ import {
   createBlob,
   findBlob,
   findBlobFor,
+  type ReadableBlobRow,
   setBlobReaders,
   storedBlobBytes,
 } from '../storage/blobs.js';
@@ -24,14 +25,23 @@ interface BlobRequest {
   deps: RelayDeps;
 }
 
-type FoundBlob = NonNullable<Awaited<ReturnType<typeof findBlobFor>>>;
+type FoundBlob = ReadableBlobRow;
 
 /**
  * The blob as stored here, with whether the caller is one of its readers; undefined when it is not
- * stored here. One statement: chunk requests come by the hundred per gigabyte.
+ * stored here. Refuses a device revoked or expired since its token was minted, in the same
+ * statement: the chunk routes leave that check to it (`checksDevice`), since they come by the
+ * hundred per gigabyte and each statement costs about as much as a megabyte moved.
  */
-function lookUp(ctx: BlobRequest): Promise<FoundBlob | undefined> {
-  return findBlobFor(ctx.deps.db, ctx.params.blobId, me(ctx).deviceId);
+async function lookUp(ctx: BlobRequest): Promise<FoundBlob | undefined> {
+  const { deviceValid, row } = await findBlobFor(
+    ctx.deps.db,
+    ctx.params.blobId,
+    me(ctx).deviceId,
+    ctx.deps.config.now(),
+  );
+  if (!deviceValid) throw deviceNoLongerValid();
+  return row;
 }
 
 /**
@@ -121,6 +131,7 @@ export const BLOB_HANDLERS: Handlers<
     },
   },
   putChunk: {
+    checksDevice: true,
     handle: async (ctx) => {
       const row = await visibleBlob(ctx, 'uploader');
       const { index } = ctx.params;
@@ -142,6 +153,7 @@ export const BLOB_HANDLERS: Handlers<
     },
   },
   getChunk: {
+    checksDevice: true,
     handle: async (ctx) => {
       const found = await lookUp(ctx);
       const remote = await elsewhere(ctx, found, (blobs, blobId, reader) =>
