@@ -2,13 +2,13 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AttachmentSource, fromBytes, isLiaisonError, type ReceivedMessage } from '@liaison/client';
+import { type AttachmentSource, fromBytes, isLiaisonError, type ReceivedMessage, revoke } from '@liaison/client';
 import { downloadToFile } from '@liaison/client/node';
 import { type Attachment, BLOB_CHUNK_BYTES, BLOB_CHUNK_OVERHEAD, blobSizeFor, LIMITS } from '@liaison/protocol';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
-import { http, token } from './harness/device-client.js';
+import { http, register, token } from './harness/device-client.js';
 import { relayCounter } from './harness/metrics.js';
 import { type TestContactPoint, type TestDevice, testNetwork } from './harness/network.js';
 import { describeEachBackend, startTestRelay, type TestRelay } from './harness/relay.js';
@@ -257,6 +257,56 @@ describeEachBackend('encrypted attachments (%s)', (backend) => {
       const more = { ...create, blobId: crypto.randomUUID(), size: 60 * MB };
       expect((await http(relay.url, 'POST', '/v1/blobs', more, me)).status).toBe(i === 0 ? 200 : 429);
     }
+  });
+
+  it('stops a device revoked in the middle of a transfer at its next chunk, up or down, with the token it already had', async () => {
+    const cp = net.authority('th-oag', 'TH').contactPoint(`leaver-${backend}`);
+    const [uploader, reader, staying] = [await cp.addDevice('A'), await cp.addDevice('B'), await cp.addDevice('C')];
+    for (const device of [uploader, reader, staying]) expect((await register(relay.url, device)).status).toBe(200);
+    const [up, down, kept] = [
+      await token(relay.url, uploader),
+      await token(relay.url, reader),
+      await token(relay.url, staying),
+    ];
+    const revokeDevice = async (device: TestDevice) => {
+      const revocation = revoke(cp.accountKeys, {
+        networkId: 'seajust',
+        subject: 'device',
+        subjectId: device.id,
+        reason: 'key-compromise',
+        revokedAt: Date.now(),
+      });
+      expect((await http(relay.url, 'POST', '/v1/revocations', revocation)).status).toBe(200);
+    };
+    const chunk = new Uint8Array(BLOB_CHUNK_BYTES);
+    // Read by the reader, uploaded by the staying device: complete, then the reader goes.
+    const done = crypto.randomUUID();
+    const size = BLOB_CHUNK_BYTES;
+    const create = (blobId: string, readers: string[]) => ({ blobId, messageId: crypto.randomUUID(), size, readers });
+    expect((await http(relay.url, 'POST', '/v1/blobs', create(done, [reader.id]), kept)).status).toBe(200);
+    expect((await http(relay.url, 'PUT', `/v1/blobs/${done}/chunks/0`, chunk, kept)).body.complete).toBe(true);
+    expect((await http(relay.url, 'GET', `/v1/blobs/${done}/chunks/0`, undefined, down)).status).toBe(200);
+    // Two chunks by the uploader: the first stored, then the uploader goes.
+    const half = crypto.randomUUID();
+    const two = { ...create(half, [staying.id]), size: 2 * BLOB_CHUNK_BYTES };
+    expect((await http(relay.url, 'POST', '/v1/blobs', two, up)).status).toBe(200);
+    expect((await http(relay.url, 'PUT', `/v1/blobs/${half}/chunks/0`, chunk, up)).body.storedChunks).toBe(1);
+
+    await revokeDevice(reader);
+    await revokeDevice(uploader);
+    expect((await http(relay.url, 'GET', `/v1/blobs/${done}/chunks/0`, undefined, down)).body.error).toBe(
+      'UNAUTHENTICATED',
+    );
+    expect((await http(relay.url, 'PUT', `/v1/blobs/${half}/chunks/1`, chunk, up)).body.error).toBe('UNAUTHENTICATED');
+    // Nor a blob that is not there: the same answer, not a NOT_FOUND that says the token still works.
+    const nowhere = `/v1/blobs/${crypto.randomUUID()}/chunks/0`;
+    expect((await http(relay.url, 'GET', nowhere, undefined, down)).body.error).toBe('UNAUTHENTICATED');
+    expect((await http(relay.url, 'PUT', nowhere, chunk, up)).body.error).toBe('UNAUTHENTICATED');
+    // Nothing of the refused chunk was kept; the device of the same contact point not revoked goes on.
+    expect(await chunks.count(half)).toBe(1);
+    expect((await http(relay.url, 'GET', `/v1/blobs/${half}`, undefined, kept)).body).toMatchObject({
+      storedChunks: 1,
+    });
   });
 
   it('lets every escalation level read an urgent attachment, and drops the readers of levels never released', async () => {

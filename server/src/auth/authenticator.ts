@@ -126,17 +126,33 @@ export class Authenticator {
    * (which removes the device) nor the expiry of any certificate in its chain.
    */
   async resolveToken(token: string): Promise<DeviceIdentity> {
+    const identity = await this.tokenIdentity(token);
+    await this.stillValid(identity);
+    return identity;
+  }
+
+  /** Refuses a device revoked, or whose chain expired, since its token was minted. */
+  async stillValid(identity: DeviceIdentity): Promise<void> {
+    if (!(await deviceStillValid(this.db, identity.deviceId, this.options.now()))) throw deviceNoLongerValid();
+  }
+
+  /**
+   * The device a token was minted for, WITHOUT checking that it may still act: only for a route
+   * whose handler checks that itself, in the statement it runs anyway (`checksDevice` in route.ts).
+   */
+  async tokenIdentity(token: string): Promise<DeviceIdentity> {
     const raw = token.length <= 64 ? await this.store.get(this.tokenEntry(token)) : undefined;
     if (!raw) throw new RelayError('UNAUTHENTICATED', 'missing, unknown or expired token');
-    const identity = JSON.parse(raw) as DeviceIdentity;
-    if (!(await deviceStillValid(this.db, identity.deviceId, this.options.now()))) {
-      throw new RelayError('UNAUTHENTICATED', 'this device was revoked, or a certificate of its chain expired');
-    }
-    return identity;
+    return JSON.parse(raw) as DeviceIdentity;
   }
 
   /** Where a token's identity is kept: under a keyed hash of the token, never the token itself. */
   private tokenEntry(token: string): string {
     return `token:${keyedHash(this.options.tokenKey, token)}`;
   }
+}
+
+/** What a token of a device revoked since, or whose chain expired since, gets: from resolveToken or a route that checks itself. */
+export function deviceNoLongerValid(): RelayError {
+  return new RelayError('UNAUTHENTICATED', 'this device was revoked, or a certificate of its chain expired');
 }

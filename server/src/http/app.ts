@@ -79,7 +79,11 @@ export function createHttpApp(deps: RelayDeps): express.Express {
       route.path,
       ...(route.source === 'bytes' ? [chunkBody] : []),
       async (req: Request, res: Response) => {
-        const identity = route.authenticated ? await deps.auth.resolveToken(bearer(req)) : undefined;
+        const identity = !route.authenticated
+          ? undefined
+          : route.checksDevice
+            ? await deps.auth.tokenIdentity(bearer(req))
+            : await deps.auth.resolveToken(bearer(req));
         if (route.limit) {
           const { name, perMinute } = route.limit(deps.config);
           // By device, or by the client's address (behind load balancers, the one they report).
@@ -96,7 +100,9 @@ export function createHttpApp(deps: RelayDeps): express.Express {
         const addressedOrigin = requestOrigin(req.protocol, req.get('host'));
         const result = await route.handle({ input, params, identity, addressedOrigin, deps });
         if (result instanceof Uint8Array) {
-          res.type('application/octet-stream').send(Buffer.from(result.buffer, result.byteOffset, result.byteLength));
+          // Not res.send: it hashes the body for an ETag (SHA-1 of 4 MiB per attachment chunk) no client uses.
+          res.type('application/octet-stream').set('content-length', String(result.byteLength));
+          res.end(Buffer.from(result.buffer, result.byteOffset, result.byteLength));
         } else {
           res.json(result);
         }

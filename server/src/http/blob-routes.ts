@@ -1,5 +1,5 @@
 import { blobChunkLength } from '@liaison/protocol';
-import type { DeviceIdentity } from '../auth/authenticator.js';
+import { type DeviceIdentity, deviceNoLongerValid } from '../auth/authenticator.js';
 import { removeBlob } from '../blobs/reaper.js';
 import { RelayError } from '../errors.js';
 import type { RemoteBlobs } from '../federation/remote-blobs.js';
@@ -11,7 +11,8 @@ import {
   chunkStored,
   createBlob,
   findBlob,
-  isBlobReader,
+  findBlobFor,
+  type ReadableBlobRow,
   setBlobReaders,
   storedBlobBytes,
 } from '../storage/blobs.js';
@@ -24,33 +25,53 @@ interface BlobRequest {
   deps: RelayDeps;
 }
 
+type FoundBlob = ReadableBlobRow;
+
 /**
- * The blob, if the caller may see it: its uploader or one of its readers. Anyone else learns
- * nothing, not even that it exists.
+ * The blob as stored here, with whether the caller is one of its readers; undefined when it is not
+ * stored here. Refuses a device revoked or expired since its token was minted, in the same
+ * statement: the chunk routes leave that check to it (`checksDevice`), since they come by the
+ * hundred per gigabyte and each statement costs about as much as a megabyte moved.
  */
-async function visibleBlob(ctx: BlobRequest, as: 'uploader' | 'reader' | 'either'): Promise<BlobRow> {
-  const { blobId } = ctx.params;
-  const { deviceId } = me(ctx);
-  const row = await findBlob(ctx.deps.db, blobId);
-  const uploader = row?.uploader_device === deviceId;
-  const allowed =
-    row !== undefined &&
-    ((as !== 'reader' && uploader) || (as !== 'uploader' && (await isBlobReader(ctx.deps.db, blobId, deviceId))));
-  if (!row || !allowed) throw new RelayError('NOT_FOUND', 'no blob with this id is yours to use');
+async function lookUp(ctx: BlobRequest): Promise<FoundBlob | undefined> {
+  const { deviceValid, row } = await findBlobFor(
+    ctx.deps.db,
+    ctx.params.blobId,
+    me(ctx).deviceId,
+    ctx.deps.config.now(),
+  );
+  if (!deviceValid) throw deviceNoLongerValid();
   return row;
 }
 
 /**
- * For a blob not stored here, what the partner relay that holds it answers for this reader (an
- * attachment sent from a partner network stays on its sender's relay); undefined for a blob here,
- * or when no partner relay has it for this reader.
+ * The blob, if the caller may see it: its uploader or one of its readers. Anyone else learns
+ * nothing, not even that it exists.
+ */
+function visible(ctx: BlobRequest, row: FoundBlob | undefined, as: 'uploader' | 'reader' | 'either'): BlobRow {
+  const uploader = row?.uploader_device === me(ctx).deviceId;
+  const allowed = row !== undefined && ((as !== 'reader' && uploader) || (as !== 'uploader' && row.is_reader));
+  if (!row || !allowed) throw new RelayError('NOT_FOUND', 'no blob with this id is yours to use');
+  return row;
+}
+
+/** The blob, if the caller may see it (`visible`), read here. */
+async function visibleBlob(ctx: BlobRequest, as: 'uploader' | 'reader' | 'either'): Promise<BlobRow> {
+  return visible(ctx, await lookUp(ctx), as);
+}
+
+/**
+ * For a blob not stored here (`row` undefined), what the partner relay that holds it answers for
+ * this reader (an attachment sent from a partner network stays on its sender's relay); undefined
+ * for a blob here, or when no partner relay has it for this reader.
  */
 async function elsewhere<T>(
   ctx: BlobRequest,
+  row: FoundBlob | undefined,
   ask: (blobs: RemoteBlobs, blobId: string, reader: string) => Promise<T | undefined>,
 ): Promise<T | undefined> {
   const remote = ctx.deps.federation?.blobs;
-  if (!remote || (await findBlob(ctx.deps.db, ctx.params.blobId))) return undefined;
+  if (!remote || row) return undefined;
   // Each asks partner relays, under their budget for this relay: one device must not spend it.
   const { deviceId } = me(ctx);
   await ctx.deps.limits.take(`remote-blobs:${deviceId}`, ctx.deps.config.remoteBlobRequestsPerMinute);
@@ -58,10 +79,10 @@ async function elsewhere<T>(
 }
 
 /** A blob the caller may read, once its upload is complete. */
-async function readableBlob(ctx: BlobRequest): Promise<BlobRow> {
-  const row = await visibleBlob(ctx, 'reader');
-  if (row.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
-  return row;
+function readable(ctx: BlobRequest, row: FoundBlob | undefined): BlobRow {
+  const visibleRow = visible(ctx, row, 'reader');
+  if (visibleRow.completed_at === null) throw new RelayError('CONFLICT', 'the upload is not complete yet');
+  return visibleRow;
 }
 
 /** Encrypted attachments: upload in chunks, resumable; download by chunk, by the devices the sender named. */
@@ -94,9 +115,13 @@ export const BLOB_HANDLERS: Handlers<
     },
   },
   blobStatus: {
-    handle: async (ctx) =>
-      (await elsewhere(ctx, (remote, blobId, reader) => remote.status(blobId, reader))) ??
-      blobStatus(await visibleBlob(ctx, 'either')),
+    handle: async (ctx) => {
+      const row = await lookUp(ctx);
+      return (
+        (await elsewhere(ctx, row, (remote, blobId, reader) => remote.status(blobId, reader))) ??
+        blobStatus(visible(ctx, row, 'either'))
+      );
+    },
   },
   setBlobReaders: {
     handle: async (ctx) => {
@@ -106,6 +131,7 @@ export const BLOB_HANDLERS: Handlers<
     },
   },
   putChunk: {
+    checksDevice: true,
     handle: async (ctx) => {
       const row = await visibleBlob(ctx, 'uploader');
       const { index } = ctx.params;
@@ -127,10 +153,14 @@ export const BLOB_HANDLERS: Handlers<
     },
   },
   getChunk: {
+    checksDevice: true,
     handle: async (ctx) => {
-      const remote = await elsewhere(ctx, (blobs, blobId, reader) => blobs.chunk(blobId, ctx.params.index, reader));
+      const found = await lookUp(ctx);
+      const remote = await elsewhere(ctx, found, (blobs, blobId, reader) =>
+        blobs.chunk(blobId, ctx.params.index, reader),
+      );
       if (remote) return remote;
-      const row = await readableBlob(ctx);
+      const row = readable(ctx, found);
       const { index } = ctx.params;
       if (index >= row.chunks) throw new RelayError('NOT_FOUND', `this blob has ${row.chunks} chunks`);
       const bytes = await ctx.deps.blobs.read(row.blob_id, index);
@@ -141,9 +171,10 @@ export const BLOB_HANDLERS: Handlers<
   },
   blobDownloaded: {
     handle: async (ctx) => {
-      const remote = await elsewhere(ctx, (blobs, blobId, reader) => blobs.downloaded(blobId, reader));
+      const found = await lookUp(ctx);
+      const remote = await elsewhere(ctx, found, (blobs, blobId, reader) => blobs.downloaded(blobId, reader));
       if (remote) return remote;
-      const row = await readableBlob(ctx);
+      const row = readable(ctx, found);
       const { deps } = ctx;
       const pending = await blobDownloaded(deps.db, row.blob_id, me(ctx).deviceId, deps.config.now());
       // The last reader has it: the ciphertext goes now, not at the next sweep.

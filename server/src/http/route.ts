@@ -27,6 +27,8 @@ export interface Route {
   input: z.ZodType;
   /** The rate limit this endpoint counts against, if any: by device when authenticated, else by address. */
   limit?: RouteLimit;
+  /** The handler checks that the token's device may still act (see Handler); the token is only looked up. */
+  checksDevice: boolean;
   /**
    * Checks the input and the path's parameters against the definition, then runs the handler. What
    * it resolves to is sent as JSON, or as `application/octet-stream` when it is bytes.
@@ -57,6 +59,13 @@ export interface RouteContext<E extends Endpoint> {
 
 export interface Handler<E extends Endpoint> {
   limit?: RouteLimit;
+  /**
+   * The handler itself refuses a device revoked or expired since its token was minted, with
+   * `deviceNoLongerValid()`, before it reads or changes anything: so that a request that runs one
+   * statement anyway (an attachment chunk, by the hundred per gigabyte) does not run a second one
+   * for the token. Without it, the token's device is checked before the handler runs.
+   */
+  checksDevice?: true;
   handle(ctx: RouteContext<E>): Promise<EndpointOutput<E>>;
 }
 
@@ -77,12 +86,21 @@ function mount<E extends Endpoint>(endpoint: E, handler: Handler<E>): Route {
     source: endpoint.source,
     input: endpoint.input,
     ...(handler.limit && { limit: handler.limit }),
-    handle: async ({ input, params, ...rest }) =>
-      handler.handle({
-        input: checked<E['input']>(endpoint.input, input),
-        params: checked<E['params']>(endpoint.params, params),
-        ...rest,
-      }),
+    checksDevice: handler.checksDevice === true,
+    handle: async ({ input, params, ...rest }) => {
+      let valid: Pick<RouteContext<E>, 'input' | 'params'>;
+      try {
+        valid = {
+          input: checked<E['input']>(endpoint.input, input),
+          params: checked<E['params']>(endpoint.params, params),
+        };
+      } catch (error) {
+        // A device no longer valid learns that first, as on every other route, not what its input lacks.
+        if (handler.checksDevice && rest.identity) await rest.deps.auth.stillValid(rest.identity);
+        throw error;
+      }
+      return handler.handle({ ...valid, ...rest });
+    },
   };
 }
 

@@ -2,6 +2,7 @@ import type { BlobStatus, CreateBlobRequest } from '@liaison/protocol';
 import { blobChunkCount } from '@liaison/protocol';
 import { type Kysely, type Selectable, sql } from 'kysely';
 import { RelayError } from '../errors.js';
+import { deviceStillValid, stillValidDevice } from './directory.js';
 import type { BlobsTable, Database, Db } from './schema.js';
 export type BlobRow = Selectable<BlobsTable>;
 
@@ -76,6 +77,48 @@ export async function isBlobReader(db: Db, blobId: string, deviceId: string): Pr
     .where('device_id', '=', deviceId)
     .executeTakeFirst();
   return row !== undefined;
+}
+
+/** A blob with whether the device asking is one of its readers. */
+export type ReadableBlobRow = BlobRow & { is_reader: boolean };
+
+/**
+ * What a chunk request needs to know, in one statement: whether the device asking may still act
+ * (`deviceStillValid`: not revoked, its chain current), and the blob with whether that device is
+ * one of its readers (`row`, undefined when no such blob is stored here). Each statement costs the
+ * relay about as much CPU as a megabyte moved (docs/performance.md), and there are 256 chunks a GB.
+ */
+export async function findBlobFor(
+  db: Db,
+  blobId: string,
+  deviceId: string,
+  now: number,
+): Promise<{ deviceValid: boolean; row?: ReadableBlobRow }> {
+  const found = await db
+    .selectFrom('blobs')
+    .selectAll()
+    .select((eb) => [
+      eb
+        .exists(
+          eb
+            .selectFrom('blob_readers')
+            .select('device_id')
+            .whereRef('blob_readers.blob_id', '=', 'blobs.blob_id')
+            .where('blob_readers.device_id', '=', deviceId),
+        )
+        .$castTo<boolean>()
+        .as('is_reader'),
+      eb
+        .exists(stillValidDevice(db, deviceId, now))
+        .$castTo<boolean>()
+        .as('device_valid'),
+    ])
+    .where('blob_id', '=', blobId)
+    .executeTakeFirst();
+  // No such blob (a mistyped id, or one kept by a partner relay): the device is checked on its own.
+  if (!found) return { deviceValid: await deviceStillValid(db, deviceId, now) };
+  const { device_valid, ...row } = found;
+  return { deviceValid: device_valid, row };
 }
 
 /** Ciphertext bytes a device has stored in blobs not yet deleted. */

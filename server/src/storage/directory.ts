@@ -240,16 +240,22 @@ export async function deviceChain(db: Db, deviceId: string): Promise<Certificate
 
 /** Whether a device is registered (not revoked) and its device, designation and authority certificates are current. */
 export async function deviceStillValid(db: Db, deviceId: string, now: number): Promise<boolean> {
-  const row = await db
+  return (await stillValidDevice(db, deviceId, now).executeTakeFirst()) !== undefined;
+}
+
+/**
+ * The query behind `deviceStillValid`, unexecuted: a row if the device may still act. A statement
+ * that must also check the device (an attachment chunk, storage/blobs.ts) includes it as a subquery.
+ */
+export function stillValidDevice(db: Db, deviceId: string, now: number) {
+  return db
     .selectFrom('devices')
     .innerJoin('contact_points', 'contact_points.contact_point_id', 'devices.contact_point_id')
     .select('devices.device_id')
     .where('devices.device_id', '=', deviceId)
     .where('devices.not_after', '>', now)
     .where('contact_points.not_after', '>', now)
-    .where(sql<boolean>`(contact_points.authority_certificate->>'notAfter')::bigint > ${now}`)
-    .executeTakeFirst();
-  return row !== undefined;
+    .where(sql<boolean>`(contact_points.authority_certificate->>'notAfter')::bigint > ${now}`);
 }
 
 /**
