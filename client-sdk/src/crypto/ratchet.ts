@@ -1,5 +1,5 @@
 import { LiaisonError } from '../errors.js';
-import { concat, u32, wipe } from './bytes.js';
+import { concat, toHex, u32, wipe } from './bytes.js';
 import { hkdfSha256, hmacSha256 } from './hkdf.js';
 import { dh, generateKeyPair, type KeyPair } from './keys.js';
 import { sodium } from './sodium.js';
@@ -50,7 +50,7 @@ export interface RatchetState {
   oldChains: string[];
 }
 
-const hex = (bytes: Uint8Array) => sodium().to_hex(bytes);
+const hex = toHex;
 const skippedId = (chain: Uint8Array, n: number) => `${hex(chain)}:${n}`;
 
 function kdfRoot(rootKey: Uint8Array, dhOutput: Uint8Array): [Uint8Array, Uint8Array] {
@@ -121,8 +121,24 @@ export function responderState(sharedKey: Uint8Array, ownRatchetKeyPair: KeyPair
   };
 }
 
+/** A deep copy: the decrypt path works on one, so that a failure leaves the state as it was. */
 export function cloneState(state: RatchetState): RatchetState {
-  return structuredClone(state);
+  const copy = (bytes: Uint8Array | null) => bytes && bytes.slice();
+  return {
+    rootKey: state.rootKey.slice(),
+    sendingKeyPair: {
+      publicKey: state.sendingKeyPair.publicKey.slice(),
+      privateKey: state.sendingKeyPair.privateKey.slice(),
+    },
+    sendingChainKey: copy(state.sendingChainKey),
+    sendingN: state.sendingN,
+    previousSendingN: state.previousSendingN,
+    receivingKey: copy(state.receivingKey),
+    receivingChainKey: copy(state.receivingChainKey),
+    receivingN: state.receivingN,
+    skipped: new Map([...state.skipped].map(([id, key]) => [id, key.slice()])),
+    oldChains: [...state.oldChains],
+  };
 }
 
 /**
