@@ -27,7 +27,8 @@ export function wipe(...buffers: (Uint8Array | undefined | null)[]): void {
 }
 
 const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-const HEX_VALUE = new Int8Array(128).fill(-1);
+// The value of each hex digit by character code, 255 for characters that are not one.
+const HEX_VALUE = new Uint8Array(256).fill(255);
 for (let i = 0; i < 16; i++) HEX_VALUE['0123456789abcdef'.charCodeAt(i)] = i;
 
 /**
@@ -46,9 +47,9 @@ export function fromHex(text: string): Uint8Array | undefined {
   if (text.length % 2 !== 0) return undefined;
   const out = new Uint8Array(text.length / 2);
   for (let i = 0; i < out.length; i++) {
-    const hi = HEX_VALUE[text.charCodeAt(2 * i)] ?? -1;
-    const lo = HEX_VALUE[text.charCodeAt(2 * i + 1)] ?? -1;
-    if (hi < 0 || lo < 0) return undefined;
+    const hi = HEX_VALUE[text.charCodeAt(2 * i)] ?? 255;
+    const lo = HEX_VALUE[text.charCodeAt(2 * i + 1)] ?? 255;
+    if ((hi | lo) > 15) return undefined;
     out[i] = (hi << 4) | lo;
   }
   return out;

@@ -93,19 +93,19 @@ export class SessionCipher {
   encrypt(peer: SessionPeer, plaintext: Uint8Array, bundle?: RemoteBundle): Promise<EncryptedMessage> {
     const { deviceId } = peer;
     return this.serialised(deviceId, async () => {
-      const identity = await this.identity();
       let record = await this.load(deviceId);
       if (bundle?.requiresHybrid) await this.rememberHybrid([deviceId]);
       if (!record.current || !(await this.usable(record.current, peer))) {
         if (!bundle) throw new LiaisonError('NO_SESSION', 'no session with this device and no prekey bundle');
         const parties = { initiator: this.owner, responder: peer };
         const required = { ...bundle, requiresHybrid: bundle.requiresHybrid || (await this.speaksHybrid(deviceId)) };
-        record = promote(record, startSession(identity, remoteIdentity(deviceId), required, parties));
+        record = promote(record, startSession(await this.identity(), remoteIdentity(deviceId), required, parties));
       }
       const state = record.current as SessionState;
       if (state.version === HYBRID_VERSION) await this.rememberHybrid([deviceId]);
+      // The identity key is read only for the messages that repeat the X3DH header (it is copied out of the store).
       const prekey = state.pendingPrekey && {
-        identityKey: identity.publicKey,
+        identityKey: (await this.identity()).publicKey,
         baseKey: state.baseKey,
         ...state.pendingPrekey,
       };
