@@ -123,7 +123,7 @@ export function responderState(sharedKey: Uint8Array, ownRatchetKeyPair: KeyPair
 
 /** A deep copy: the decrypt path works on one, so that a failure leaves the state as it was. */
 export function cloneState(state: RatchetState): RatchetState {
-  const copy = (bytes: Uint8Array | null) => bytes && bytes.slice();
+  const copy = (bytes: Uint8Array | null) => bytes?.slice() ?? null;
   return {
     rootKey: state.rootKey.slice(),
     sendingKeyPair: {
