@@ -150,8 +150,11 @@ export function ratchetEncrypt(
   plaintext: Uint8Array,
   associatedData: (header: Uint8Array) => Uint8Array,
 ): { header: Uint8Array; ciphertext: Uint8Array } {
-  if (!state.sendingChainKey) throw new LiaisonError('NO_SESSION', 'this session cannot send before it has received');
-  const [nextChainKey, messageKey] = kdfChain(state.sendingChainKey);
+  if (!state.sendingChainKey) {
+    if (!state.receivingKey) throw new LiaisonError('NO_SESSION', 'this session cannot send before it has received');
+    sendingRatchet(state, state.receivingKey);
+  }
+  const [nextChainKey, messageKey] = kdfChain(state.sendingChainKey as Uint8Array);
   const header = encodeHeader({ dh: state.sendingKeyPair.publicKey, pn: state.previousSendingN, n: state.sendingN });
   const { key, nonce } = messageCipher(messageKey);
   const ciphertext = sodium().crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -261,8 +264,24 @@ function dhRatchet(state: RatchetState, remoteKey: Uint8Array): void {
   state.receivingN = 0;
   state.receivingKey = remoteKey.slice();
   [state.rootKey, state.receivingChainKey] = kdfRoot(state.rootKey, dh(state.sendingKeyPair.privateKey, remoteKey));
+  // The sending half of the step (a new key pair, a DH, a root step) waits for the next message
+  // this side sends (ratchetEncrypt): a receiver that never answers, or answers later, does not pay
+  // for it now, and a session setup costs a key pair and a DH less. The wire is the same: the
+  // reply carries the new key, made from the root key as it is at this point, since a new remote
+  // key can only follow a message sent with the new one. A null sending chain beside a known
+  // receiving key marks it.
+  if (state.sendingChainKey) wipe(state.sendingChainKey);
+  state.sendingChainKey = null;
+}
+
+/** The sending half of a DH ratchet step, towards the peer's current ratchet key. */
+function sendingRatchet(state: RatchetState, remoteKey: Uint8Array): void {
+  const previous = state.sendingKeyPair;
   state.sendingKeyPair = generateKeyPair();
-  [state.rootKey, state.sendingChainKey] = kdfRoot(state.rootKey, dh(state.sendingKeyPair.privateKey, remoteKey));
+  const secret = dh(state.sendingKeyPair.privateKey, remoteKey);
+  const rootKey = state.rootKey;
+  [state.rootKey, state.sendingChainKey] = kdfRoot(rootKey, secret);
+  wipe(previous.privateKey, secret, rootKey);
 }
 
 const duplicate = () => new LiaisonError('DUPLICATE_MESSAGE', 'message was already received');

@@ -102,6 +102,36 @@ describe('sessions', () => {
     expect(read(await bob.cipher.decrypt(alice.address, third.body))).toBe('thanks');
   });
 
+  it("make the receiver's new sending key only when it answers, and each answer of a turn with a new key", async () => {
+    const [alice, bob] = await pair();
+    const spk = (await bob.store.getSignedPrekeys())[0]?.publicKey as Uint8Array;
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a1'))).body);
+    // Bob has received on Alice's chain; the sending half of his ratchet step waits for his first answer.
+    const waiting = deserializeSessionRecord((await record(bob, alice)) as Uint8Array).current?.ratchet;
+    expect(waiting?.sendingChainKey).toBeNull();
+    expect(waiting?.receivingChainKey).not.toBeNull();
+    const keys = new Set<string>();
+    for (const [from, to, turn] of [
+      [bob, alice, 'b'],
+      [alice, bob, 'a'],
+      [bob, alice, 'b'],
+    ] as const) {
+      for (const i of [0, 1]) {
+        const { kind, body } = await from.cipher.encrypt(to.address, text(`${turn}${i}`));
+        expect(kind).toBe('message');
+        keys.add(Buffer.from(parseMessage(body).header.dh).toString('hex'));
+        expect(read(await to.cipher.decrypt(from.address, body))).toBe(`${turn}${i}`);
+      }
+    }
+    // Three turns, three new ratchet keys, none of them Bob's signed prekey.
+    expect(keys.size).toBe(3);
+    expect(keys.has(Buffer.from(spk).toString('hex'))).toBe(false);
+    expect(
+      deserializeSessionRecord((await record(bob, alice)) as Uint8Array).current?.ratchet.sendingChainKey,
+    ).not.toBeNull();
+  });
+
   it('works when the relay has run out of one-time prekeys', async () => {
     const [alice, bob] = await pair();
     const m = await alice.cipher.encrypt(bob.address, text('no one-time prekey'), bob.bundle({ oneTime: false }));
