@@ -41,6 +41,7 @@ export interface SessionPeer extends ContactPointBinding {
  */
 export class SessionCipher {
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly decoded = new Map<string, { bytes: Uint8Array; record: SessionRecord }>();
 
   /** `owner`: the contact point this key store's device speaks for. */
   constructor(
@@ -54,7 +55,7 @@ export class SessionCipher {
    * a hybrid one from a new bundle.
    */
   async hasSession(peer: SessionPeer): Promise<boolean> {
-    const { current } = await this.load(peer.deviceId);
+    const { current } = await this.load(peer.deviceId, { readOnly: true });
     return current !== undefined && (await this.usable(current, peer));
   }
 
@@ -80,7 +81,7 @@ export class SessionCipher {
    * agreement), 1 classical (a device that predates hybrid sessions), undefined when none.
    */
   async sessionVersion(peer: SessionPeer): Promise<SessionVersion | undefined> {
-    const { current } = await this.load(peer.deviceId);
+    const { current } = await this.load(peer.deviceId, { readOnly: true });
     return current && boundTo(current, peer) ? current.version : undefined;
   }
 
@@ -240,13 +241,29 @@ export class SessionCipher {
     return identity;
   }
 
-  private async load(deviceId: string): Promise<SessionRecord> {
+  /**
+   * The record as stored. The record this cipher last saved is kept decoded, beside its bytes, and
+   * handed out instead of decoding the same bytes again when the store still holds exactly them
+   * (another cipher, or a restore, may have written since). It is handed out once: the caller
+   * changes it and saves it, which keeps the new one, or fails and drops it, and then the next
+   * load decodes the store's bytes. So a failed decrypt or a failed save changes nothing here either.
+   * `readOnly` callers (which read which session is current, never a ratchet) leave it kept.
+   */
+  private async load(deviceId: string, { readOnly = false } = {}): Promise<SessionRecord> {
     const stored = await this.store.getSession(deviceId);
-    return stored ? deserializeSessionRecord(stored) : { previous: [] };
+    const kept = this.decoded.get(deviceId);
+    if (!readOnly) this.decoded.delete(deviceId);
+    if (!stored) return { previous: [] };
+    if (kept && sameBytes(kept.bytes, stored)) return kept.record;
+    return deserializeSessionRecord(stored);
   }
 
-  private save(deviceId: string, record: SessionRecord): Promise<void> {
-    return this.store.putSession(deviceId, serializeSessionRecord(record));
+  private async save(deviceId: string, record: SessionRecord): Promise<void> {
+    const bytes = serializeSessionRecord(record);
+    await this.store.putSession(deviceId, bytes);
+    this.decoded.set(deviceId, { bytes, record });
+    // The least recently saved go first beyond the limit (a Map iterates in insertion order).
+    if (this.decoded.size > DECODED_RECORDS) this.decoded.delete(this.decoded.keys().next().value as string);
   }
 
   private serialised<T>(deviceId: string, work: () => Promise<T>): Promise<T> {
@@ -262,6 +279,16 @@ export class SessionCipher {
 }
 
 const hybridKey = (deviceId: string) => `hybrid-device:${deviceId}`;
+
+/** Decoded records kept by a cipher (load), for the devices it last wrote to. */
+const DECODED_RECORDS = 64;
+
+// Not constant-time: both are this device's own stored record, which no one else chooses.
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function remoteIdentity(deviceId: string): Uint8Array {
   const key = decodeBase64url(deviceId);

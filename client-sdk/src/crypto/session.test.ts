@@ -5,6 +5,7 @@ import { concat } from './bytes.js';
 import { generateIdentityKeyPair, generateKeyPair, sign } from './keys.js';
 import { parseMessage } from './message.js';
 import { initiatorState, MAX_SKIP, ratchetDecrypt, ratchetEncrypt, responderState } from './ratchet.js';
+import { SessionCipher } from './session-cipher.js';
 import { deserializeSessionRecord } from './session-record.js';
 import { ready } from './sodium.js';
 import { x3dhInitiate, x3dhRespond } from './x3dh.js';
@@ -311,6 +312,30 @@ describe('sessions', () => {
     expect(read(await bob.cipher.decrypt(alice.address, a1.body))).toBe('a1');
     const b1 = await bob.cipher.encrypt(alice.address, text('b1'));
     expect(read(await alice.cipher.decrypt(bob.address, b1.body))).toBe('b1');
+  });
+
+  it('reads the stored record, not the one it last wrote, once another writer changed it; a failed save leaves nothing behind', async () => {
+    const [alice, bob] = await pair();
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
+    const a1 = await alice.cipher.encrypt(bob.address, text('a1'));
+    // Another cipher on Bob's store (a second process, or the store restored) takes a1 first.
+    const other = new SessionCipher(bob.store, {
+      contactPointId: bob.address.contactPointId,
+      accountKey: bob.address.accountKey,
+    });
+    expect(read(await other.decrypt(alice.address, a1.body))).toBe('a1');
+    await rejects(bob.cipher.decrypt(alice.address, a1.body), 'DUPLICATE_MESSAGE');
+
+    // A save that fails: the message is refused, and the next one still reaches Alice.
+    const before = await record(bob, alice);
+    const putSession = bob.store.putSession.bind(bob.store);
+    bob.store.putSession = () => Promise.reject(new Error('disk full'));
+    await expect(bob.cipher.encrypt(alice.address, text('lost'))).rejects.toThrow('disk full');
+    bob.store.putSession = putSession;
+    expect(await record(bob, alice)).toEqual(before);
+    expect(
+      read(await alice.cipher.decrypt(bob.address, (await bob.cipher.encrypt(alice.address, text('b0'))).body)),
+    ).toBe('b0');
   });
 });
 
