@@ -5,8 +5,8 @@
  * sessions.ts: classical and hybrid session setups beside libsignal-client's, interleaved, and
  * messages.ts: one-way and ping-pong messages on established sessions beside libsignal-client's.
  *
- *   npm run bench -w @liaison/client            (about 30 s)
- *   npm run bench -w @liaison/client -- --quick (about 7 s)
+ *   npm run bench -w @liaison/client            (about 1.5 min)
+ *   npm run bench -w @liaison/client -- --quick (about 20 s)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { encodeBase64url } from '@liaison/protocol';
