@@ -46,7 +46,7 @@ const refusedAsCorrupt = (bytes: Uint8Array) => {
   try {
     deserializeSessionRecord(bytes);
   } catch (error) {
-    return isLiaisonError(error) && error.code === 'DECRYPT_FAILED';
+    return isLiaisonError(error) && error.code === 'KEY_STORE_UNREADABLE';
   }
   return false;
 };

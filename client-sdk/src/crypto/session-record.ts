@@ -66,9 +66,11 @@ export function promote(record: SessionRecord, state: SessionState): SessionReco
   return { current: state, previous: others.slice(0, MAX_PREVIOUS_SESSIONS) };
 }
 
-// The record comes from the device's own key store; a malformed one means corruption, and is refused whole.
+// The record comes from the device's own key store; a malformed one means corruption, and is
+// refused whole. It is a key store failure, not a forged message: the receiver does not
+// acknowledge a message it could not decide on (DECRYPT_FAILED would be acknowledged and lost).
 function corrupt(): never {
-  throw new LiaisonError('DECRYPT_FAILED', 'stored session record is corrupt');
+  throw new LiaisonError('KEY_STORE_UNREADABLE', 'stored session record is corrupt');
 }
 function jsonBytes(value: unknown): Uint8Array {
   const decoded = typeof value === 'string' ? decodeBase64url(value) : undefined;
@@ -426,13 +428,14 @@ export function serializeSessionRecord(record: SessionRecord): Uint8Array {
 
 /**
  * Reads a record in either form: binary, or JSON as written before it (rewritten in binary on
- * the next save). Throws DECRYPT_FAILED ("stored session record is corrupt") on anything else.
+ * the next save). Throws KEY_STORE_UNREADABLE on anything else (malformed, or a newer SDK's format).
  */
 export function deserializeSessionRecord(data: Uint8Array): SessionRecord {
   if (data[0] === 0x7b) return deserializeJsonRecord(data);
   if (data.length < 6 || data[0] !== MAGIC[0] || data[1] !== MAGIC[1] || data[2] !== MAGIC[2]) corrupt();
   if (data[3] !== BINARY_FORMAT) {
-    throw new LiaisonError('DECRYPT_FAILED', `stored session record is of an unknown format (${data[3]})`);
+    // A newer SDK's record: this one cannot read it (the binary form is one-way, docs/crypto.md).
+    throw new LiaisonError('KEY_STORE_UNREADABLE', `stored session record is of an unknown format (${data[3]})`);
   }
   const r = new Reader(data);
   r.raw(4);

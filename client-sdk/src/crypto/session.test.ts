@@ -339,6 +339,27 @@ describe('sessions', () => {
   });
 });
 
+describe('an unreadable session record', () => {
+  it('is a key store failure, not a forged message: the message is refused with KEY_STORE_UNREADABLE and nothing is saved', async () => {
+    const [alice, bob] = await pair();
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
+    const a1 = await alice.cipher.encrypt(bob.address, text('a1'));
+    const good = (await record(bob, alice)) as Uint8Array;
+    // A newer SDK's format (byte 3 of "LSR" | format), and a malformed record.
+    const newer = good.slice();
+    newer[3] = 4;
+    for (const unreadable of [newer, good.subarray(0, good.length - 1)]) {
+      await bob.store.putSession(alice.id, unreadable);
+      await rejects(bob.cipher.decrypt(alice.address, a1.body), 'KEY_STORE_UNREADABLE');
+      await rejects(bob.cipher.encrypt(alice.address, text('b0')), 'KEY_STORE_UNREADABLE');
+      expect(await record(bob, alice)).toEqual(unreadable);
+    }
+    // Once the record reads again, the same message decrypts: it was not lost.
+    await bob.store.putSession(alice.id, good);
+    expect(read(await bob.cipher.decrypt(alice.address, a1.body))).toBe('a1');
+  });
+});
+
 describe('ratchet associated data', () => {
   it('fails to decrypt under different associated data, and keeps the state', async () => {
     await ready();
