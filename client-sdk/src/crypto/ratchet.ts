@@ -195,6 +195,15 @@ export function ratchetDecrypt(
     if (header.n - state.receivingN > MAX_SKIP) throw tooManySkipped(header.n - state.receivingN);
   } else {
     if (state.oldChains.includes(hex(header.dh))) throw duplicate();
+    // While the sending half of the last step waits (a receiving key and no sending chain), the
+    // peer has not seen a new key from this side, so an honest one cannot have made a new key of
+    // its own. Accepting one would repeat a DH with the same private key of this side (for a
+    // responder, its signed prekey, shared by every session) and let whoever holds the peer's
+    // state steer this side's next sending chain. The specification's receiver, which makes its
+    // new key at once, fails such a message at the AEAD check; this one refuses it before deriving.
+    if (state.receivingKey !== null && state.sendingChainKey === null) {
+      throw new LiaisonError('DECRYPT_FAILED', 'a new ratchet key before this side has sent its own');
+    }
     // Refuse a huge announced jump before deriving a single key.
     const behind = state.receivingChainKey ? header.pn - state.receivingN : 0;
     if (behind > MAX_SKIP) throw tooManySkipped(behind);

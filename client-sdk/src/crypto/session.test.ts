@@ -4,7 +4,15 @@ import { isLiaisonError, type LiaisonErrorCode } from '../errors.js';
 import { concat } from './bytes.js';
 import { generateIdentityKeyPair, generateKeyPair, sign } from './keys.js';
 import { parseMessage } from './message.js';
-import { initiatorState, MAX_SKIP, ratchetDecrypt, ratchetEncrypt, responderState } from './ratchet.js';
+import {
+  cloneState,
+  decodeHeader,
+  initiatorState,
+  MAX_SKIP,
+  ratchetDecrypt,
+  ratchetEncrypt,
+  responderState,
+} from './ratchet.js';
 import { SessionCipher } from './session-cipher.js';
 import { deserializeSessionRecord } from './session-record.js';
 import { ready } from './sodium.js';
@@ -383,5 +391,37 @@ describe('ratchet associated data', () => {
     );
     expect(bob.receivingKey).toBeNull();
     expect(read(ratchetDecrypt(bob, header, ciphertext, concat(ad, headerBytes)).plaintext)).toBe('hello');
+  });
+  it('refuses a new ratchet key from the peer while its own answer is still to be sent', async () => {
+    await ready();
+    const ad = (header: Uint8Array) => header;
+    const spk = generateKeyPair();
+    const alice = initiatorState(new Uint8Array(32).fill(9), spk.publicKey);
+    const first = ratchetEncrypt(alice, text('a0'), ad);
+    const bob = ratchetDecrypt(
+      responderState(new Uint8Array(32).fill(9), spk),
+      decodeHeader(first.header),
+      first.ciphertext,
+      first.header,
+    ).state;
+    // Whoever holds Alice's state makes new ratchet keys towards Bob's signed prekey again, though
+    // Bob has sent nothing: an honest Alice never can (she has no new key of Bob's to answer).
+    let forger = alice;
+    for (let step = 0; step < 3; step++) {
+      forger = cloneState(forger);
+      forger.sendingChainKey = null;
+      forger.previousSendingN = forger.sendingN;
+      forger.sendingN = 0;
+      const forged = ratchetEncrypt(forger, text(`step ${step}`), ad);
+      expect(() => ratchetDecrypt(bob, decodeHeader(forged.header), forged.ciphertext, forged.header)).toThrowError(
+        expect.objectContaining({ code: 'DECRYPT_FAILED' }),
+      );
+    }
+    // Alice's real chain goes on, and Bob's answer then carries his new key.
+    const a1 = ratchetEncrypt(alice, text('a1'), ad);
+    const next = ratchetDecrypt(bob, decodeHeader(a1.header), a1.ciphertext, a1.header);
+    expect(read(next.plaintext)).toBe('a1');
+    const b0 = ratchetEncrypt(next.state, text('b0'), ad);
+    expect(read(ratchetDecrypt(alice, decodeHeader(b0.header), b0.ciphertext, b0.header).plaintext)).toBe('b0');
   });
 });
