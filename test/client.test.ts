@@ -194,6 +194,27 @@ describe('LiaisonClient against a relay process', () => {
     expect((await again.waitForMessages(1)).map((m) => m.text)).toEqual(['kept while unreadable']);
   });
 
+  it('wipes the session secrets it kept decoded when closed, as a lock screen needs', async () => {
+    const senderDevice = await net.authority('th-oag', 'TH').contactPoint('s7').addDevice();
+    const sender = await start(relay.url, senderDevice, [net.root]);
+    const receiver = await startClient(relay.url, await net.authority('ph-doj', 'PH').contactPoint('r7').addDevice(), [
+      net.root,
+    ]);
+    await sender.client.send('ph-doj.r7', { text: 'before the lock screen' });
+    await receiver.waitForMessages(1);
+    await until(() => sender.evidence.length > 0, "the receiver's receipt");
+    // The client's session cipher is private: read here on purpose, it is what memory would show.
+    const cipher = (receiver.client as unknown as { cipher: { decoded: Map<string, Kept> } }).cipher;
+    type Kept = { bytes: Uint8Array; record: { current?: { ratchet: { rootKey: Uint8Array } } } };
+    const kept = cipher.decoded.get(senderDevice.id);
+    const bytes = kept?.bytes as Uint8Array;
+    const rootKey = kept?.record.current?.ratchet.rootKey as Uint8Array;
+    expect(bytes.some((b) => b !== 0) && rootKey.some((b) => b !== 0)).toBe(true);
+    await receiver.client.close();
+    expect(cipher.decoded.size).toBe(0);
+    expect(bytes.every((b) => b === 0) && rootKey.every((b) => b === 0)).toBe(true);
+  });
+
   it('reaches a device added mid-conversation, from the moment it is added', async () => {
     const sender = await start(relay.url, await net.authority('th-oag', 'TH').contactPoint('s3').addDevice(), [
       net.root,

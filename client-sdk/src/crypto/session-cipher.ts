@@ -12,6 +12,7 @@ import {
   type SessionRecord,
   type SessionState,
   serializeSessionRecord,
+  wipeRecord,
 } from './session-record.js';
 import {
   type ContactPointBinding,
@@ -42,12 +43,29 @@ export interface SessionPeer extends ContactPointBinding {
 export class SessionCipher {
   private readonly queues = new Map<string, Promise<unknown>>();
   private readonly decoded = new Map<string, { bytes: Uint8Array; record: SessionRecord }>();
+  // Counts forget() calls: a save under way when one happens does not keep its record.
+  private forgotten = 0;
 
   /** `owner`: the contact point this key store's device speaks for. */
   constructor(
     private readonly store: KeyStore,
     private readonly owner: ContactPointBinding,
   ) {}
+
+  /**
+   * Wipes the records kept decoded (load), their bytes and every key in them, as the key store's
+   * own close wipes what it holds: LiaisonClient.close() calls it, so a lock screen leaves no
+   * session secret behind in the cipher either. The cipher goes on working after it, reading
+   * records from the store again. An operation under way keeps the record it works on until it ends.
+   */
+  forget(): void {
+    this.forgotten += 1;
+    for (const { bytes, record } of this.decoded.values()) {
+      wipe(bytes);
+      wipeRecord(record);
+    }
+    this.decoded.clear();
+  }
 
   /**
    * Whether a session with this device, made with this contact point, is ready to encrypt. A
@@ -259,9 +277,12 @@ export class SessionCipher {
   }
 
   private async save(deviceId: string, record: SessionRecord): Promise<void> {
+    const forgotten = this.forgotten;
     const bytes = serializeSessionRecord(record);
     await this.store.putSession(deviceId, bytes);
-    this.decoded.set(deviceId, { bytes, record });
+    if (forgotten !== this.forgotten) return;
+    // A copy of the bytes: a key store may keep the array it was given, and forget() wipes this one.
+    this.decoded.set(deviceId, { bytes: bytes.slice(), record });
     // The least recently saved go first beyond the limit (a Map iterates in insertion order).
     if (this.decoded.size > DECODED_RECORDS) this.decoded.delete(this.decoded.keys().next().value as string);
   }

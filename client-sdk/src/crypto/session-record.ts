@@ -1,6 +1,6 @@
 import { decodeBase64url } from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
-import { equalBytes, fromHex, toHex } from './bytes.js';
+import { equalBytes, fromHex, toHex, wipe } from './bytes.js';
 import { MAX_SKIPPED_TOTAL, type RatchetState } from './ratchet.js';
 import { CLASSICAL_VERSION, type ContactPointBinding, HYBRID_VERSION, type SessionVersion } from './x3dh.js';
 
@@ -64,6 +64,21 @@ export function promote(record: SessionRecord, state: SessionState): SessionReco
     return { current, previous: [state, ...others.filter((s) => s !== current)].slice(0, MAX_PREVIOUS_SESSIONS) };
   }
   return { current: state, previous: others.slice(0, MAX_PREVIOUS_SESSIONS) };
+}
+
+/** Overwrites every key and byte string of a record, and empties it (a cipher forgetting what it kept). */
+export function wipeRecord(record: SessionRecord): void {
+  for (const s of [record.current, ...record.previous]) {
+    if (!s) continue;
+    const r = s.ratchet;
+    wipe(r.rootKey, r.sendingKeyPair.privateKey, r.sendingKeyPair.publicKey, r.sendingChainKey);
+    wipe(r.receivingKey, r.receivingChainKey, ...r.skipped.values());
+    wipe(s.associatedData, s.remoteIdentityKey, s.peer.accountKey, s.baseKey, s.pendingPrekey?.kem?.ciphertext);
+    r.skipped.clear();
+    r.oldChains.length = 0;
+  }
+  delete record.current;
+  record.previous = [];
 }
 
 // The record comes from the device's own key store; a malformed one means corruption, and is

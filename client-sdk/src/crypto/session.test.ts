@@ -14,7 +14,7 @@ import {
   responderState,
 } from './ratchet.js';
 import { SessionCipher } from './session-cipher.js';
-import { deserializeSessionRecord } from './session-record.js';
+import { deserializeSessionRecord, type SessionRecord, type SessionState } from './session-record.js';
 import { ready } from './sodium.js';
 import { x3dhInitiate, x3dhRespond } from './x3dh.js';
 
@@ -344,6 +344,47 @@ describe('sessions', () => {
     expect(
       read(await alice.cipher.decrypt(bob.address, (await bob.cipher.encrypt(alice.address, text('b0'))).body)),
     ).toBe('b0');
+  });
+});
+
+describe('forget', () => {
+  it('wipes every record the cipher kept decoded, bytes and keys, and the cipher then reads the store again', async () => {
+    const [alice, bob] = await pair();
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
+    await alice.cipher.decrypt(bob.address, (await bob.cipher.encrypt(alice.address, text('b0'))).body);
+    // What a lock screen must not leave behind: the cipher's own copies (private, read here on purpose).
+    const kept = (bob.cipher as unknown as { decoded: Map<string, { bytes: Uint8Array; record: SessionRecord }> })
+      .decoded;
+    const entry = kept.get(alice.id);
+    const state = entry?.record.current as SessionState;
+    const ratchet = state.ratchet;
+    const secrets = [entry?.bytes, ratchet.rootKey, ratchet.sendingKeyPair.privateKey, ratchet.sendingChainKey];
+    secrets.push(ratchet.receivingChainKey, state.associatedData);
+    for (const bytes of secrets) expect(bytes?.some((b) => b !== 0)).toBe(true);
+    bob.cipher.forget();
+    expect(kept.size).toBe(0);
+    for (const bytes of secrets) expect(bytes?.every((b) => b === 0)).toBe(true);
+    expect(entry?.record).toEqual({ previous: [] });
+    // The store's copy is untouched: the conversation goes on both ways.
+    expect(
+      read(await alice.cipher.decrypt(bob.address, (await bob.cipher.encrypt(alice.address, text('b1'))).body)),
+    ).toBe('b1');
+    expect(
+      read(await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a1'))).body)),
+    ).toBe('a1');
+  });
+
+  it('does not keep the record of a save under way when it is called', async () => {
+    const [alice, bob] = await pair();
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
+    const putSession = bob.store.putSession.bind(bob.store);
+    bob.store.putSession = async (id, bytes) => {
+      bob.cipher.forget();
+      await putSession(id, bytes);
+    };
+    await bob.cipher.encrypt(alice.address, text('b0'));
+    bob.store.putSession = putSession;
+    expect((bob.cipher as unknown as { decoded: Map<string, unknown> }).decoded.size).toBe(0);
   });
 });
 
