@@ -22,7 +22,7 @@ export const MAX_SKIP = 1000;
 export const MAX_SKIPPED_PER_CHAIN = 1000;
 export const MAX_SKIPPED_TOTAL = 2000;
 /** Receiving chains remembered after a ratchet step, to recognise a replay on an old chain. */
-const MAX_OLD_CHAINS = 8;
+export const MAX_OLD_CHAINS = 8;
 
 export const HEADER_LENGTH = 40;
 

@@ -6,8 +6,14 @@ import { makeDevice, read, type TestDevice, text } from '../__fixtures__/devices
 import { isLiaisonError } from '../errors.js';
 import { FileKeyStore } from '../key-store/file-key-store.js';
 import { legacyJsonSessionRecord } from './__fixtures__/legacy-session-record.js';
+import { MAX_OLD_CHAINS, MAX_SKIPPED_TOTAL } from './ratchet.js';
 import { SessionCipher } from './session-cipher.js';
-import { deserializeSessionRecord, type SessionRecord, serializeSessionRecord } from './session-record.js';
+import {
+  deserializeSessionRecord,
+  type SessionRecord,
+  type SessionState,
+  serializeSessionRecord,
+} from './session-record.js';
 import { ready } from './sodium.js';
 
 let dir: string;
@@ -92,7 +98,7 @@ describe('session records, binary form', () => {
     expect(refusedAsCorrupt(new TextEncoder().encode('{"version":2,"current":null,"previous":[1]}'))).toBe(true);
   });
 
-  it('refuse a contact point id that is not UTF-8, and more skipped keys than a session keeps', async () => {
+  it('refuse a contact point id that is not UTF-8', async () => {
     const alice = await makeDevice(1);
     const bob = await makeDevice(1);
     await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('hi'), bob.bundle())).body);
@@ -108,14 +114,83 @@ describe('session records, binary form', () => {
     const badUtf8 = good.slice();
     badUtf8[at + 1] = 0xff;
     expect(refusedAsCorrupt(badUtf8)).toBe(true);
+  });
+});
 
-    const skipped = new Map<string, Uint8Array>();
-    for (let n = 0; n < 2001; n++) skipped.set(`${'ab'.repeat(32)}:${n}`, new Uint8Array(32));
-    const tooMany = serializeSessionRecord({
-      previous: [],
-      current: { ...state, ratchet: { ...state.ratchet, skipped } },
+/** A session state that breaks one rule of what a session holds, each as a change to a good one. */
+const BROKEN: [string, (s: SessionState) => void][] = [
+  ['a key of 31 bytes', (s) => (s.ratchet.rootKey = new Uint8Array(31))],
+  ['a counter over a u32', (s) => (s.ratchet.receivingN = 2 ** 32)],
+  ['a prekey id over a u32', (s) => (s.pendingPrekey = { signedPrekeyId: 2 ** 32 })],
+  ['a chain left behind not named in hex', (s) => (s.ratchet.oldChains = ['not-hex'])],
+  ['more chains left behind than the ratchet keeps', (s) => (s.ratchet.oldChains = chains(MAX_OLD_CHAINS + 1))],
+  ['a skipped key id that is not chain:n', (s) => (s.ratchet.skipped = skippedKeys(['ab'.repeat(32)], 1, ':01'))],
+  ['a skipped message key of 31 bytes', (s) => s.ratchet.skipped.set(`${'cd'.repeat(32)}:0`, new Uint8Array(31))],
+  ['more skipped keys than a session keeps', (s) => (s.ratchet.skipped = skippedKeys(chains(3), 667))],
+  ['more skipped keys in a chain than it keeps', (s) => (s.ratchet.skipped = skippedKeys(chains(1), 1001))],
+];
+function chains(count: number): string[] {
+  return Array.from({ length: count }, (_, i) => i.toString(16).padStart(2, '0').repeat(32));
+}
+function skippedKeys(names: string[], perChain: number, suffix = ''): Map<string, Uint8Array> {
+  return new Map(
+    names.flatMap((c) => Array.from({ length: perChain }, (_, n) => [`${c}:${n}${suffix}`, new Uint8Array(32)])),
+  );
+}
+/** A fresh copy of `record` whose current session `change` has broken. */
+function broken(record: SessionRecord, change: (s: SessionState) => void): SessionRecord {
+  const copy = deserializeSessionRecord(serializeSessionRecord(record));
+  change(copy.current as SessionState);
+  return copy;
+}
+const refusal = (work: () => unknown) => {
+  try {
+    work();
+  } catch (error) {
+    return isLiaisonError(error) ? error.code : String(error);
+  }
+  return 'accepted';
+};
+
+describe('session records, both forms', () => {
+  it.each(BROKEN)(
+    'are never written with %s, and refused in JSON with it (KEY_STORE_UNREADABLE)',
+    async (_, change) => {
+      const { records } = await fullRecords();
+      const bad = broken(records[1] as SessionRecord, change);
+      expect(refusal(() => serializeSessionRecord(bad))).toBe('KEY_STORE_UNREADABLE');
+      expect(refusal(() => deserializeSessionRecord(legacyJsonSessionRecord(bad)))).toBe('KEY_STORE_UNREADABLE');
+    },
+  );
+
+  it('as many skipped keys and chains left behind as the ratchet keeps: written and read back', async () => {
+    const { records } = await fullRecords();
+    const full = broken(records[1] as SessionRecord, (s) => {
+      s.ratchet.oldChains = chains(MAX_OLD_CHAINS);
+      s.ratchet.skipped = skippedKeys(chains(2), MAX_SKIPPED_TOTAL / 2);
     });
-    expect(refusedAsCorrupt(tooMany)).toBe(true);
+    expect(deserializeSessionRecord(serializeSessionRecord(full))).toEqual(full);
+    expect(deserializeSessionRecord(legacyJsonSessionRecord(full))).toEqual(full);
+  });
+
+  it('a JSON record the binary form could not hold is refused before a message is decrypted with it', async () => {
+    const alice = await makeDevice(1);
+    const bob = await makeDevice(1);
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('hi'), bob.bundle())).body);
+    const bad = broken(deserializeSessionRecord(await stored(bob, alice)), (s) => (s.ratchet.oldChains = ['not-hex']));
+    await bob.store.putSession(alice.id, legacyJsonSessionRecord(bad));
+    const message = await alice.cipher.encrypt(bob.address, text('not handed out'));
+    let handedOut = false;
+    const outcome = await bob.cipher
+      .decrypt(alice.address, message.body, async () => {
+        handedOut = true;
+      })
+      .then(
+        () => 'decrypted',
+        (error: unknown) => (isLiaisonError(error) ? error.code : String(error)),
+      );
+    expect(outcome).toBe('KEY_STORE_UNREADABLE');
+    expect(handedOut).toBe(false);
   });
 });
 

@@ -1,7 +1,7 @@
 import { decodeBase64url } from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
 import { equalBytes, fromHex, toHex, wipe } from './bytes.js';
-import { MAX_SKIPPED_TOTAL, type RatchetState } from './ratchet.js';
+import { MAX_OLD_CHAINS, MAX_SKIPPED_PER_CHAIN, MAX_SKIPPED_TOTAL, type RatchetState } from './ratchet.js';
 import { CLASSICAL_VERSION, type ContactPointBinding, HYBRID_VERSION, type SessionVersion } from './x3dh.js';
 
 /** One session with a remote device: a ratchet and what binds it to the two identities. */
@@ -84,8 +84,12 @@ export function wipeRecord(record: SessionRecord): void {
 // The record comes from the device's own key store; a malformed one means corruption, and is
 // refused whole. It is a key store failure, not a forged message: the receiver does not
 // acknowledge a message it could not decide on (DECRYPT_FAILED would be acknowledged and lost).
-function corrupt(): never {
-  throw new LiaisonError('KEY_STORE_UNREADABLE', 'stored session record is corrupt');
+function corrupt(why?: string): never {
+  throw new LiaisonError('KEY_STORE_UNREADABLE', `stored session record is corrupt${why ? ` (${why})` : ''}`);
+}
+// The writer refuses what the reader would: a record is never written that cannot be read back.
+function unwritable(why: string): never {
+  throw new LiaisonError('KEY_STORE_UNREADABLE', `session record not written: it could not be read back (${why})`);
 }
 function jsonBytes(value: unknown): Uint8Array {
   const decoded = typeof value === 'string' ? decodeBase64url(value) : undefined;
@@ -104,6 +108,64 @@ function object(value: unknown): Record<string, unknown> {
 }
 function list(value: unknown): unknown[] {
   return Array.isArray(value) ? value : corrupt();
+}
+
+const KEY = 32;
+const U32_MAX = 0xffffffff;
+const U16_MAX = 0xffff;
+// Chains are named by the lowercase hex of their receiving key in memory (ratchet.ts), skipped keys by chain:n.
+const CHAIN_NAME = /^[0-9a-f]{64}$/;
+const SKIPPED_ID = /^([0-9a-f]{64}):(0|[1-9][0-9]{0,9})$/;
+const utf8 = new TextEncoder();
+
+const isKey = (bytes: Uint8Array | null) => bytes === null || bytes.length === KEY;
+const isU32 = (n: number | undefined) => n === undefined || (Number.isInteger(n) && n >= 0 && n <= U32_MAX);
+
+/**
+ * What a session must hold, in either form: checked on every record read (binary or JSON) and
+ * before every record written, so the writer and the reader agree. The limits are the ratchet's
+ * (ratchet.ts: skipped keys per chain and in all, chains left behind) and the binary form's (key
+ * and field lengths, u32 counters). Returns what is wrong, or undefined.
+ */
+function stateProblem(s: SessionState): string | undefined {
+  const r = s.ratchet;
+  const keys = [r.rootKey, r.sendingKeyPair.publicKey, r.sendingKeyPair.privateKey, r.sendingChainKey];
+  keys.push(r.receivingKey, r.receivingChainKey, s.remoteIdentityKey, s.peer.accountKey, s.baseKey);
+  if (!keys.every(isKey)) return 'a key is not 32 bytes';
+  if (![r.sendingN, r.previousSendingN, r.receivingN].every(isU32)) return 'a counter is not a u32';
+  if (s.associatedData.length > U16_MAX) return 'associated data too long';
+  if (utf8.encode(s.peer.contactPointId).length > 255) return 'contact point id over 255 bytes';
+  const pending = s.pendingPrekey;
+  if (pending) {
+    if (![pending.signedPrekeyId, pending.oneTimePrekeyId, pending.kem?.prekeyId].every(isU32)) {
+      return 'a prekey id is not a u32';
+    }
+    if (pending.kem && pending.kem.ciphertext.length > U16_MAX) return 'KEM ciphertext too long';
+  }
+  if (r.oldChains.length > MAX_OLD_CHAINS) return 'more chains left behind than a session keeps';
+  if (!r.oldChains.every((chain) => CHAIN_NAME.test(chain))) return 'a chain name is not 32 bytes of hex';
+  if (r.skipped.size > MAX_SKIPPED_TOTAL) return 'more skipped keys than a session keeps';
+  const perChain = new Map<string, number>();
+  for (const [id, key] of r.skipped) {
+    const match = SKIPPED_ID.exec(id);
+    if (!match || Number(match[2]) > U32_MAX) return 'a skipped key id is not chain:n';
+    if (key.length !== KEY) return 'a key is not 32 bytes';
+    const chain = match[1] as string;
+    const count = (perChain.get(chain) ?? 0) + 1;
+    if (count > MAX_SKIPPED_PER_CHAIN) return 'more skipped keys in a chain than a session keeps';
+    perChain.set(chain, count);
+  }
+  return undefined;
+}
+
+/** Refuses a record read (either form) that breaks what a session holds. */
+function checked(record: SessionRecord): SessionRecord {
+  if (record.previous.length > MAX_PREVIOUS_SESSIONS) corrupt('too many previous sessions');
+  for (const s of [record.current, ...record.previous]) {
+    const why = s && stateProblem(s);
+    if (why) corrupt(why);
+  }
+  return record;
 }
 
 // Records written before hybrid sessions have no version: they are classical.
@@ -166,10 +228,10 @@ function deserializeJsonRecord(data: Uint8Array): SessionRecord {
   }
   if (json.version === 1) return { previous: [] };
   if (json.version !== JSON_RECORD_VERSION) corrupt();
-  return {
+  return checked({
     ...(json.current !== null && { current: deserializeJsonState(json.current) }),
     previous: list(json.previous).map(deserializeJsonState),
-  };
+  });
 }
 
 /*
@@ -191,7 +253,6 @@ function deserializeJsonRecord(data: Uint8Array): SessionRecord {
  */
 const MAGIC = [0x4c, 0x53, 0x52]; // "LSR"; a JSON record starts with "{"
 const BINARY_FORMAT = 3;
-const KEY = 32;
 const FLAG = {
   sendingChainKey: 1,
   receivingKey: 2,
@@ -201,7 +262,6 @@ const FLAG = {
   kem: 32,
 } as const;
 const KNOWN_FLAGS = 63;
-const MAX_OLD_CHAINS_STORED = 255;
 
 /** Writes into a buffer of the record's exact size, counted first (no growing, no copy of key material). */
 class Writer {
@@ -216,15 +276,12 @@ class Writer {
     this.view.setUint8(this.length++, value);
   }
   u16(value: number): void {
-    if (!(Number.isInteger(value) && value >= 0 && value <= 0xffff))
-      throw new RangeError('session record: u16 out of range');
+    if (!(Number.isInteger(value) && value >= 0 && value <= U16_MAX)) unwritable('u16 out of range');
     this.view.setUint16(this.length, value);
     this.length += 2;
   }
   u32(value: number): void {
-    if (!(Number.isInteger(value) && value >= 0 && value <= 0xffffffff)) {
-      throw new RangeError('session record: u32 out of range');
-    }
+    if (!isU32(value)) unwritable('u32 out of range');
     this.view.setUint32(this.length, value);
     this.length += 4;
   }
@@ -233,11 +290,11 @@ class Writer {
     this.length += bytes.length;
   }
   key(bytes: Uint8Array): void {
-    if (bytes.length !== KEY) throw new RangeError('session record: a key is not 32 bytes');
+    if (bytes.length !== KEY) unwritable('a key is not 32 bytes');
     this.raw(bytes);
   }
   finish(): Uint8Array {
-    if (this.length !== this.buffer.length) throw new RangeError('session record: size miscounted');
+    if (this.length !== this.buffer.length) unwritable('size miscounted');
     return this.buffer;
   }
 }
@@ -303,13 +360,12 @@ class Reader {
   }
 }
 
-const utf8 = new TextEncoder();
 const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
 
 // Chains are named by the hex of their receiving key in memory (ratchet.ts); 32 raw bytes stored.
 function chainBytes(name: string): Uint8Array {
   const bytes = fromHex(name);
-  if (bytes?.length !== KEY) throw new RangeError('session record: a chain name is not 32 bytes of hex');
+  if (bytes?.length !== KEY) unwritable('a chain name is not 32 bytes of hex');
   return bytes;
 }
 
@@ -337,7 +393,7 @@ function writeState(w: Writer, s: SessionState, contactPointId: Uint8Array): voi
   w.u16(s.associatedData.length);
   w.raw(s.associatedData);
   w.key(s.remoteIdentityKey);
-  if (contactPointId.length > 255) throw new RangeError('session record: contact point id over 255 bytes');
+  if (contactPointId.length > 255) unwritable('contact point id over 255 bytes');
   w.u8(contactPointId.length);
   w.raw(contactPointId);
   w.key(s.peer.accountKey);
@@ -351,7 +407,6 @@ function writeState(w: Writer, s: SessionState, contactPointId: Uint8Array): voi
       w.raw(pending.kem.ciphertext);
     }
   }
-  if (r.oldChains.length > MAX_OLD_CHAINS_STORED) throw new RangeError('session record: too many old chains');
   w.u8(r.oldChains.length);
   for (const chain of r.oldChains) w.raw(chainBytes(chain));
   w.u16(r.skipped.size);
@@ -395,7 +450,9 @@ function readState(r: Reader): SessionState {
     if (has(FLAG.kem)) pendingPrekey.kem = { prekeyId: r.u32(), ciphertext: r.raw(r.u16()) };
   }
   const oldChains: string[] = [];
-  for (let n = r.u8(); n > 0; n--) oldChains.push(toHex(r.key()));
+  const oldChainCount = r.u8();
+  if (oldChainCount > MAX_OLD_CHAINS) corrupt();
+  for (let n = oldChainCount; n > 0; n--) oldChains.push(toHex(r.key()));
   const skippedCount = r.u16();
   if (skippedCount > MAX_SKIPPED_TOTAL) corrupt();
   const skipped = new Map<string, Uint8Array>();
@@ -428,9 +485,12 @@ function readState(r: Reader): SessionState {
 
 /** The record in its binary form (above), the only form written. */
 export function serializeSessionRecord(record: SessionRecord): Uint8Array {
-  if (record.previous.length > MAX_PREVIOUS_SESSIONS)
-    throw new RangeError('session record: too many previous sessions');
+  if (record.previous.length > MAX_PREVIOUS_SESSIONS) unwritable('too many previous sessions');
   const states = record.current ? [record.current, ...record.previous] : record.previous;
+  for (const s of states) {
+    const why = stateProblem(s);
+    if (why) unwritable(why);
+  }
   const ids = states.map((s) => utf8.encode(s.peer.contactPointId));
   const w = new Writer(states.reduce((n, s, i) => n + stateSize(s, ids[i] as Uint8Array), 6));
   for (const b of MAGIC) w.u8(b);
@@ -462,5 +522,5 @@ export function deserializeSessionRecord(data: Uint8Array): SessionRecord {
   const previous: SessionState[] = [];
   for (let i = 0; i < previousCount; i++) previous.push(readState(r));
   r.end();
-  return { ...(current && { current }), previous };
+  return checked({ ...(current && { current }), previous });
 }
