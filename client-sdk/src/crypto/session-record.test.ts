@@ -6,7 +6,7 @@ import { makeDevice, read, type TestDevice, text } from '../__fixtures__/devices
 import { isLiaisonError } from '../errors.js';
 import { FileKeyStore } from '../key-store/file-key-store.js';
 import { legacyJsonSessionRecord } from './__fixtures__/legacy-session-record.js';
-import { MAX_OLD_CHAINS, MAX_SKIPPED_TOTAL } from './ratchet.js';
+import { MAX_OLD_CHAINS, MAX_SKIPPED_PER_CHAIN, MAX_SKIPPED_TOTAL } from './ratchet.js';
 import { SessionCipher } from './session-cipher.js';
 import {
   deserializeSessionRecord,
@@ -151,6 +151,108 @@ const refusal = (work: () => unknown) => {
   }
   return 'accepted';
 };
+
+describe('session records, binary form, states the ratchet never makes', () => {
+  /** Bob's session alone (no previous ones): it begins at byte 6, after "LSR", format, has current, count. */
+  async function single(change: (s: SessionState) => void): Promise<Uint8Array> {
+    const { records } = await fullRecords();
+    const record = broken(records[1] as SessionRecord, change);
+    return serializeSessionRecord({ current: record.current as SessionState, previous: [] });
+  }
+  const at = (bytes: Uint8Array, offset: number, part: Uint8Array) => {
+    const copy = bytes.slice();
+    copy.set(part, offset);
+    return copy;
+  };
+
+  it('refuse a skipped key named twice', async () => {
+    const bytes = await single((s) => (s.ratchet.skipped = skippedKeys(chains(1), 2)));
+    // The last entry is chain key (32) | n (u32) | message key (32): make its n the first entry's (0).
+    expect(deserializeSessionRecord(bytes).current?.ratchet.skipped.size).toBe(2);
+    expect(refusedAsCorrupt(at(bytes, bytes.length - 36, new Uint8Array(4)))).toBe(true);
+  });
+
+  it('refuse more skipped keys in one chain than it keeps', async () => {
+    const [a, b] = chains(2) as [string, string];
+    const bytes = await single((s) => {
+      s.ratchet.skipped = skippedKeys([a], MAX_SKIPPED_PER_CHAIN);
+      s.ratchet.skipped.set(`${b}:${MAX_SKIPPED_PER_CHAIN}`, new Uint8Array(32));
+    });
+    expect(deserializeSessionRecord(bytes).current?.ratchet.skipped.size).toBe(MAX_SKIPPED_PER_CHAIN + 1);
+    // The last entry moved to the first chain: 1,001 keys in it.
+    expect(refusedAsCorrupt(at(bytes, bytes.length - 68, Buffer.from(a, 'hex')))).toBe(true);
+  });
+
+  it('refuse more chains left behind than the ratchet keeps', async () => {
+    const bytes = await single((s) => {
+      s.ratchet.oldChains = chains(MAX_OLD_CHAINS);
+      s.ratchet.skipped = new Map();
+    });
+    // The end is: old chains (u8) | their keys | skipped keys (u16 = 0). Add a ninth chain.
+    const countAt = bytes.length - 2 - MAX_OLD_CHAINS * 32 - 1;
+    expect(bytes[countAt]).toBe(MAX_OLD_CHAINS);
+    const nine = Uint8Array.from([...bytes.subarray(0, bytes.length - 2), ...new Uint8Array(32).fill(0xee), 0, 0]);
+    nine[countAt] = MAX_OLD_CHAINS + 1;
+    expect(refusedAsCorrupt(nine)).toBe(true);
+  });
+
+  it('refuse contradictory flags: a receiving chain without its key, a waiting sending half with no receiving chain', async () => {
+    // The session's start: version | flags | root key | sending key pair | sending chain key (flag 1) |
+    // sending n | previous sending n | receiving key (flag 2) | receiving chain key (flag 4) | ...
+    const bytes = await single((s) => (s.ratchet.sendingChainKey = new Uint8Array(32).fill(5)));
+    const flags = bytes[7] as number;
+    expect(flags & 7).toBe(7);
+    const receivingKeyAt = 6 + 2 + 3 * 32 + 32 + 8;
+    const withoutKey = Uint8Array.from([...bytes.subarray(0, receivingKeyAt), ...bytes.subarray(receivingKeyAt + 32)]);
+    withoutKey[7] = flags & ~2;
+    expect(refusedAsCorrupt(withoutKey)).toBe(true);
+    const receivingChainAt = receivingKeyAt + 32;
+    // Without the sending chain key and the receiving chain key, their counters zeroed: still refused.
+    const parts = [
+      bytes.subarray(0, 6 + 2 + 3 * 32),
+      new Uint8Array(8),
+      bytes.subarray(receivingKeyAt, receivingChainAt),
+      new Uint8Array(4),
+      bytes.subarray(receivingChainAt + 32 + 4),
+    ];
+    const noChains = Uint8Array.from(parts.flatMap((part) => [...part]));
+    noChains[7] = flags & ~5;
+    expect(refusedAsCorrupt(noChains)).toBe(true);
+    // The same with the receiving chain kept is the waiting sending half, which the ratchet makes.
+    const waiting = Uint8Array.from([
+      ...bytes.subarray(0, 6 + 2 + 3 * 32),
+      ...new Uint8Array(8),
+      ...bytes.subarray(receivingKeyAt),
+    ]);
+    waiting[7] = flags & ~1;
+    expect(deserializeSessionRecord(waiting).current?.ratchet.sendingChainKey).toBeNull();
+  });
+
+  it('any byte changed: either refused, or read as a record that writes back to exactly those bytes', async () => {
+    const { records } = await fullRecords();
+    for (const record of records) {
+      const good = serializeSessionRecord(record);
+      for (let i = 0; i < good.length; i++) {
+        const b = good[i] as number;
+        for (const value of new Set([0, 0xff, b ^ 1, (b + 1) & 0xff])) {
+          if (value === b) continue;
+          const changed = good.slice();
+          changed[i] = value;
+          let read: SessionRecord;
+          try {
+            read = deserializeSessionRecord(changed);
+          } catch (error) {
+            expect(isLiaisonError(error) && error.code, `byte ${i} = ${value}`).toBe('KEY_STORE_UNREADABLE');
+            continue;
+          }
+          expect(Buffer.from(serializeSessionRecord(read)).equals(Buffer.from(changed)), `byte ${i} = ${value}`).toBe(
+            true,
+          );
+        }
+      }
+    }
+  });
+});
 
 describe('session records, both forms', () => {
   it.each(BROKEN)(

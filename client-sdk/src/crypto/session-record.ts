@@ -132,6 +132,14 @@ function stateProblem(s: SessionState): string | undefined {
   const keys = [r.rootKey, r.sendingKeyPair.publicKey, r.sendingKeyPair.privateKey, r.sendingChainKey];
   keys.push(r.receivingKey, r.receivingChainKey, s.remoteIdentityKey, s.peer.accountKey, s.baseKey);
   if (!keys.every(isKey)) return 'a key is not 32 bytes';
+  // What the ratchet never makes: a receiving chain without its key; the sending half waiting
+  // (ratchet.ts: no sending chain beside a receiving key) other than after a receiving step;
+  // messages counted on a chain that does not exist.
+  if (r.receivingChainKey && !r.receivingKey) return 'a receiving chain without its key';
+  if (!r.sendingChainKey && r.receivingKey && !r.receivingChainKey) return 'no chain at all beside a receiving key';
+  if ((!r.sendingChainKey && r.sendingN !== 0) || (!r.receivingChainKey && r.receivingN !== 0)) {
+    return 'messages counted on a chain that does not exist';
+  }
   if (![r.sendingN, r.previousSendingN, r.receivingN].every(isU32)) return 'a counter is not a u32';
   if (s.associatedData.length > U16_MAX) return 'associated data too long';
   if (utf8.encode(s.peer.contactPointId).length > 255) return 'contact point id over 255 bytes';
@@ -174,6 +182,13 @@ function sessionVersion(value: unknown): SessionVersion {
   return value === CLASSICAL_VERSION || value === HYBRID_VERSION ? value : corrupt();
 }
 
+// The ratchet keeps one key per skipped message: a record naming one twice was not written by it.
+function skippedOnce(entries: [string, Uint8Array][]): Map<string, Uint8Array> {
+  const skipped = new Map(entries);
+  if (skipped.size !== entries.length) corrupt('a skipped key twice');
+  return skipped;
+}
+
 function deserializeJsonState(value: unknown): SessionState {
   const s = object(value);
   const r = object(s.ratchet);
@@ -191,7 +206,7 @@ function deserializeJsonState(value: unknown): SessionState {
       receivingKey: maybeBytes(r.receivingKey),
       receivingChainKey: maybeBytes(r.receivingChainKey),
       receivingN: count(r.receivingN),
-      skipped: new Map(
+      skipped: skippedOnce(
         list(r.skipped).map((entry) => {
           const [id, key] = list(entry);
           return [typeof id === 'string' ? id : corrupt(), jsonBytes(key)];
@@ -360,7 +375,8 @@ class Reader {
   }
 }
 
-const strictUtf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading byte order mark stays part of the id, so the id re-encodes to the same bytes.
+const strictUtf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 // Chains are named by the hex of their receiving key in memory (ratchet.ts); 32 raw bytes stored.
 function chainBytes(name: string): Uint8Array {
@@ -461,6 +477,7 @@ function readState(r: Reader): SessionState {
     const n = r.u32();
     skipped.set(`${chain}:${n}`, r.key());
   }
+  if (skipped.size !== skippedCount) corrupt('a skipped key twice');
   return {
     version,
     ratchet: {
