@@ -115,7 +115,7 @@ const U32_MAX = 0xffffffff;
 const U16_MAX = 0xffff;
 // Chains are named by the lowercase hex of their receiving key in memory (ratchet.ts), skipped keys by chain:n.
 const CHAIN_NAME = /^[0-9a-f]{64}$/;
-const SKIPPED_ID = /^([0-9a-f]{64}):(0|[1-9][0-9]{0,9})$/;
+const SKIPPED_ID = /^[0-9a-f]{64}:(0|[1-9][0-9]{0,9})$/;
 const utf8 = new TextEncoder();
 
 const isKey = (bytes: Uint8Array | null) => bytes === null || bytes.length === KEY;
@@ -128,18 +128,19 @@ const isU32 = (n: number | undefined) => n === undefined || (Number.isInteger(n)
  * and field lengths, u32 counters). Returns what is wrong, or undefined.
  */
 function stateProblem(s: SessionState): string | undefined {
+  return shapeProblem(s) ?? ratchetProblem(s);
+}
+
+/**
+ * The shape of each field: what the binary form holds by construction (it reads 32 bytes for a
+ * key, a u32 for a counter, builds chain names and skipped key ids itself), so only the JSON form
+ * and the writer need it. It runs on every save: the cheap checks, and no allocation per skipped key.
+ */
+function shapeProblem(s: SessionState): string | undefined {
   const r = s.ratchet;
   const keys = [r.rootKey, r.sendingKeyPair.publicKey, r.sendingKeyPair.privateKey, r.sendingChainKey];
   keys.push(r.receivingKey, r.receivingChainKey, s.remoteIdentityKey, s.peer.accountKey, s.baseKey);
   if (!keys.every(isKey)) return 'a key is not 32 bytes';
-  // What the ratchet never makes: a receiving chain without its key; the sending half waiting
-  // (ratchet.ts: no sending chain beside a receiving key) other than after a receiving step;
-  // messages counted on a chain that does not exist.
-  if (r.receivingChainKey && !r.receivingKey) return 'a receiving chain without its key';
-  if (!r.sendingChainKey && r.receivingKey && !r.receivingChainKey) return 'no chain at all beside a receiving key';
-  if ((!r.sendingChainKey && r.sendingN !== 0) || (!r.receivingChainKey && r.receivingN !== 0)) {
-    return 'messages counted on a chain that does not exist';
-  }
   if (![r.sendingN, r.previousSendingN, r.receivingN].every(isU32)) return 'a counter is not a u32';
   if (s.associatedData.length > U16_MAX) return 'associated data too long';
   if (utf8.encode(s.peer.contactPointId).length > 255) return 'contact point id over 255 bytes';
@@ -150,27 +151,48 @@ function stateProblem(s: SessionState): string | undefined {
     }
     if (pending.kem && pending.kem.ciphertext.length > U16_MAX) return 'KEM ciphertext too long';
   }
-  if (r.oldChains.length > MAX_OLD_CHAINS) return 'more chains left behind than a session keeps';
   if (!r.oldChains.every((chain) => CHAIN_NAME.test(chain))) return 'a chain name is not 32 bytes of hex';
-  if (r.skipped.size > MAX_SKIPPED_TOTAL) return 'more skipped keys than a session keeps';
-  const perChain = new Map<string, number>();
   for (const [id, key] of r.skipped) {
-    const match = SKIPPED_ID.exec(id);
-    if (!match || Number(match[2]) > U32_MAX) return 'a skipped key id is not chain:n';
     if (key.length !== KEY) return 'a key is not 32 bytes';
-    const chain = match[1] as string;
-    const count = (perChain.get(chain) ?? 0) + 1;
-    if (count > MAX_SKIPPED_PER_CHAIN) return 'more skipped keys in a chain than a session keeps';
-    perChain.set(chain, count);
+    // 64 hex digits, ":", and up to 10 digits: only a 10-digit n can pass a u32.
+    if (!SKIPPED_ID.test(id) || (id.length === 75 && Number(id.slice(65)) > U32_MAX)) {
+      return 'a skipped key id is not chain:n';
+    }
   }
   return undefined;
 }
 
-/** Refuses a record read (either form) that breaks what a session holds. */
-function checked(record: SessionRecord): SessionRecord {
+/** The ratchet's limits, and no state it never makes; for well-shaped fields (shapeProblem). */
+function ratchetProblem(s: SessionState): string | undefined {
+  const r = s.ratchet;
+  // A receiving chain without its key; the sending half waiting (ratchet.ts: no sending chain
+  // beside a receiving key) other than after a receiving step; messages counted on a chain that
+  // does not exist.
+  if (r.receivingChainKey && !r.receivingKey) return 'a receiving chain without its key';
+  if (!r.sendingChainKey && r.receivingKey && !r.receivingChainKey) return 'no chain at all beside a receiving key';
+  if ((!r.sendingChainKey && r.sendingN !== 0) || (!r.receivingChainKey && r.receivingN !== 0)) {
+    return 'messages counted on a chain that does not exist';
+  }
+  if (r.oldChains.length > MAX_OLD_CHAINS) return 'more chains left behind than a session keeps';
+  if (r.skipped.size > MAX_SKIPPED_TOTAL) return 'more skipped keys than a session keeps';
+  // By chain only when the total could break the limit (a skipped key id begins with its chain's 64 hex digits).
+  if (r.skipped.size > MAX_SKIPPED_PER_CHAIN) {
+    const perChain = new Map<string, number>();
+    for (const id of r.skipped.keys()) {
+      const chain = id.slice(0, 64);
+      const count = (perChain.get(chain) ?? 0) + 1;
+      if (count > MAX_SKIPPED_PER_CHAIN) return 'more skipped keys in a chain than a session keeps';
+      perChain.set(chain, count);
+    }
+  }
+  return undefined;
+}
+
+/** Refuses a record read that breaks what a session holds; `binary`: its fields are well-shaped by construction. */
+function checked(record: SessionRecord, { binary }: { binary: boolean }): SessionRecord {
   if (record.previous.length > MAX_PREVIOUS_SESSIONS) corrupt('too many previous sessions');
   for (const s of [record.current, ...record.previous]) {
-    const why = s && stateProblem(s);
+    const why = s && (binary ? ratchetProblem(s) : stateProblem(s));
     if (why) corrupt(why);
   }
   return record;
@@ -243,10 +265,13 @@ function deserializeJsonRecord(data: Uint8Array): SessionRecord {
   }
   if (json.version === 1) return { previous: [] };
   if (json.version !== JSON_RECORD_VERSION) corrupt();
-  return checked({
-    ...(json.current !== null && { current: deserializeJsonState(json.current) }),
-    previous: list(json.previous).map(deserializeJsonState),
-  });
+  return checked(
+    {
+      ...(json.current !== null && { current: deserializeJsonState(json.current) }),
+      previous: list(json.previous).map(deserializeJsonState),
+    },
+    { binary: false },
+  );
 }
 
 /*
@@ -539,5 +564,5 @@ export function deserializeSessionRecord(data: Uint8Array): SessionRecord {
   const previous: SessionState[] = [];
   for (let i = 0; i < previousCount; i++) previous.push(readState(r));
   r.end();
-  return checked({ ...(current && { current }), previous });
+  return checked({ ...(current && { current }), previous }, { binary: true });
 }
