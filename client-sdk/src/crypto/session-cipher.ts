@@ -39,6 +39,12 @@ export interface SessionPeer extends ContactPointBinding {
  * and the peer's: a session serves only the contact point it was made with. Operations on one
  * device are serialised; a record is saved before the call returns, and a failed decrypt saves
  * nothing.
+ *
+ * One SessionCipher per key store at a time. Operations are serialised within a cipher, not
+ * between two: two ciphers on one store encrypting at once would both take the same chain key and
+ * send two messages under one key and nonce. Two that take turns (a restart, a store restored)
+ * are safe. The key stores have one owner (IndexedDbKeyStore: a Web Lock; FileKeyStore: one
+ * process per file, the application's rule).
  */
 export class SessionCipher {
   private readonly queues = new Map<string, Promise<unknown>>();
@@ -262,7 +268,8 @@ export class SessionCipher {
   /**
    * The record as stored. The record this cipher last saved is kept decoded, beside its bytes, and
    * handed out instead of decoding the same bytes again when the store still holds exactly them
-   * (another cipher, or a restore, may have written since). It is handed out once: the caller
+   * (a cipher that had the store before this one, in turn, or a restore, may have written since;
+   * never one at the same time, see the class). It is handed out once: the caller
    * changes it and saves it, which keeps the new one, or fails and drops it, and then the next
    * load decodes the store's bytes. So a failed decrypt or a failed save changes nothing here either.
    * `readOnly` callers (which read which session is current, never a ratchet) leave it kept.

@@ -322,11 +322,12 @@ describe('sessions', () => {
     expect(read(await alice.cipher.decrypt(bob.address, b1.body))).toBe('b1');
   });
 
-  it('reads the stored record, not the one it last wrote, once another writer changed it; a failed save leaves nothing behind', async () => {
+  it('reads the stored record, not the one it last wrote, once another writer changed it in turn; a failed save leaves nothing behind', async () => {
     const [alice, bob] = await pair();
     await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
     const a1 = await alice.cipher.encrypt(bob.address, text('a1'));
-    // Another cipher on Bob's store (a second process, or the store restored) takes a1 first.
+    // Another cipher on Bob's store takes a1 first, while Bob's waits (a restart, or the store
+    // restored). They take turns: two ciphers on one store at once are not supported (SessionCipher).
     const other = new SessionCipher(bob.store, {
       contactPointId: bob.address.contactPointId,
       accountKey: bob.address.accountKey,
