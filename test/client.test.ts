@@ -166,6 +166,55 @@ describe('LiaisonClient against a relay process', () => {
     expect((await again.waitForMessages(1)).map((m) => m.text)).toEqual(['kept until stored']);
   });
 
+  it('never acknowledges a message whose session record it cannot read (a newer SDK wrote it): offered again once it reads', async () => {
+    const senderDevice = await net.authority('th-oag', 'TH').contactPoint('s6').addDevice();
+    const sender = await start(relay.url, senderDevice, [net.root]);
+    const device = await net.authority('ph-doj', 'PH').contactPoint('r6').addDevice();
+    const first = await startClient(relay.url, device, [net.root]);
+    await sender.client.send('ph-doj.r6', { text: 'the session begins' });
+    await first.waitForMessages(1);
+    // The receiver's signed receipt has reached the sender: its session record is saved and settled.
+    await until(() => sender.evidence.length > 0, "the receiver's receipt");
+    await first.client.close();
+    // A newer SDK opened this key store and wrote the record in a format this one does not know.
+    const setFormat = async (format: number) => {
+      const bytes = (await device.store.getSession(senderDevice.id)) as Uint8Array;
+      bytes[3] = format;
+      await device.store.putSession(senderDevice.id, bytes);
+    };
+    await setFormat(4);
+    const second = await startClient(relay.url, device, [net.root]);
+    await sender.client.send('ph-doj.r6', { text: 'kept while unreadable' });
+    await until(() => second.errors.some((e) => e.code === 'KEY_STORE_UNREADABLE'), 'the unreadable record, reported');
+    expect(second.messages).toEqual([]);
+    await second.client.close();
+    // The record reads again (the newer SDK is back): the relay still holds the envelope.
+    await setFormat(3);
+    const again = await start(relay.url, device, [net.root]);
+    expect((await again.waitForMessages(1)).map((m) => m.text)).toEqual(['kept while unreadable']);
+  });
+
+  it('wipes the session secrets it kept decoded when closed, as a lock screen needs', async () => {
+    const senderDevice = await net.authority('th-oag', 'TH').contactPoint('s7').addDevice();
+    const sender = await start(relay.url, senderDevice, [net.root]);
+    const receiver = await startClient(relay.url, await net.authority('ph-doj', 'PH').contactPoint('r7').addDevice(), [
+      net.root,
+    ]);
+    await sender.client.send('ph-doj.r7', { text: 'before the lock screen' });
+    await receiver.waitForMessages(1);
+    await until(() => sender.evidence.length > 0, "the receiver's receipt");
+    // The client's session cipher is private: read here on purpose, it is what memory would show.
+    const cipher = (receiver.client as unknown as { cipher: { decoded: Map<string, Kept> } }).cipher;
+    type Kept = { bytes: Uint8Array; record: { current?: { ratchet: { rootKey: Uint8Array } } } };
+    const kept = cipher.decoded.get(senderDevice.id);
+    const bytes = kept?.bytes as Uint8Array;
+    const rootKey = kept?.record.current?.ratchet.rootKey as Uint8Array;
+    expect(bytes.some((b) => b !== 0) && rootKey.some((b) => b !== 0)).toBe(true);
+    await receiver.client.close();
+    expect(cipher.decoded.size).toBe(0);
+    expect(bytes.every((b) => b === 0) && rootKey.every((b) => b === 0)).toBe(true);
+  });
+
   it('reaches a device added mid-conversation, from the moment it is added', async () => {
     const sender = await start(relay.url, await net.authority('th-oag', 'TH').contactPoint('s3').addDevice(), [
       net.root,

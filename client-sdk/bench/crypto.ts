@@ -2,10 +2,11 @@
  * Crypto micro-benchmark, single thread: session setups per second and 1 KiB encrypt+decrypt per
  * second, each beside a baseline measured in the same run on the same machine (raw libsodium
  * X25519 and XChaCha20-Poly1305), so the ratios mean something on a noisy shared machine. Then
- * sessions.ts: classical and hybrid session setups beside libsignal-client's, interleaved.
+ * sessions.ts: classical and hybrid session setups beside libsignal-client's, interleaved, and
+ * messages.ts: one-way and ping-pong messages on established sessions beside libsignal-client's.
  *
- *   npm run bench -w @liaison/client            (about 30 s)
- *   npm run bench -w @liaison/client -- --quick (about 7 s)
+ *   npm run bench -w @liaison/client            (about 1.5 min)
+ *   npm run bench -w @liaison/client -- --quick (about 20 s)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { encodeBase64url } from '@liaison/protocol';
@@ -15,6 +16,7 @@ import { SessionCipher } from '../src/crypto/session-cipher.js';
 import { ready, sodium } from '../src/crypto/sodium.js';
 import type { RemoteBundle } from '../src/crypto/x3dh.js';
 import { MemoryKeyStore } from '../src/key-store/memory-key-store.js';
+import { benchMessages } from './messages.js';
 import { benchSessions } from './sessions.js';
 
 const quick = process.argv.includes('--quick');
@@ -129,3 +131,8 @@ await writeFile(
 );
 
 await benchSessions(quick);
+const messages = await benchMessages(quick);
+await writeFile(
+  'bench-results/messages.json',
+  `${JSON.stringify({ date: new Date().toISOString(), quick, node: process.version, ...messages }, null, 2)}\n`,
+);

@@ -83,8 +83,8 @@ export type LiaisonResponder = Awaited<ReturnType<typeof liaisonResponder>>;
  * A new initiator (made before timing starts); `setup` is the timed part: convert and check the
  * bundle, encrypt `plaintext`, have the responder decrypt it. Returns the first message's bytes.
  */
-export async function liaisonInitiator() {
-  const self = await device();
+export async function liaisonInitiator(self?: Awaited<ReturnType<typeof device>>) {
+  self ??= await device();
   return async function setup(
     responder: LiaisonResponder,
     wire: PrekeyBundle,
@@ -111,4 +111,26 @@ export function liaisonBundleSizes(wire: PrekeyBundle) {
     (wire.oneTimePrekey ? bytes(wire.oneTimePrekey.publicKey) + 4 : 0) +
     (kemPrekey ? bytes(kemPrekey.publicKey) + bytes(kemPrekey.signature) + 4 : 0);
   return { wire: json(wire), kemPrekey: json(wire) - json(withoutKem), keyMaterial };
+}
+
+/**
+ * Two devices with an established session (set up from a bundle as the relay sends it, and
+ * answered once), for the message benchmark (messages.ts). `send(from, plaintext)` encrypts from
+ * one device (0 or 1) to the other and has it decrypt; both read and write their session record
+ * in their MemoryKeyStore on every message, as SessionCipher always does.
+ */
+export async function liaisonPair({ hybrid }: { hybrid: boolean }, plaintext: Uint8Array) {
+  const responder = await liaisonResponder({ hybrid });
+  const initiator = await device();
+  await (await liaisonInitiator(initiator))(responder, await responder.publish(), plaintext);
+  const sides = [initiator, responder] as const;
+  async function send(from: 0 | 1, message: Uint8Array): Promise<Uint8Array> {
+    const sender = sides[from];
+    const receiver = sides[(1 - from) as 0 | 1];
+    const { kind, body } = await sender.cipher.encrypt(receiver.address, message);
+    if (kind !== 'message') throw new Error('Liaison: not an established session');
+    return receiver.cipher.decrypt(sender.address, body);
+  }
+  await send(1, plaintext);
+  return send;
 }

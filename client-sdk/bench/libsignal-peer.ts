@@ -27,8 +27,10 @@ import {
   processPreKeyBundle,
   SessionRecord,
   SessionStore,
+  SignalMessage,
   SignedPreKeyRecord,
   SignedPreKeyStore,
+  signalDecrypt,
   signalDecryptPreKey,
   signalEncrypt,
 } from '@signalapp/libsignal-client';
@@ -213,7 +215,7 @@ export function signalResponder() {
     );
   }
 
-  return { address: self.address, publish, receive };
+  return { address: self.address, publish, receive, self };
 }
 
 export type SignalResponder = ReturnType<typeof signalResponder>;
@@ -222,8 +224,7 @@ export type SignalResponder = ReturnType<typeof signalResponder>;
  * A new initiator (made before timing starts); `setup` is the timed part: process the bundle,
  * encrypt `plaintext`, have the responder decrypt it. Returns the first message's bytes.
  */
-export function signalInitiator() {
-  const self = device(2);
+export function signalInitiator(self = device(2)) {
   return async function setup(
     responder: SignalResponder,
     wire: SignalWireBundle,
@@ -255,4 +256,39 @@ export function signalInitiator() {
 export function signalDefaultKem(): string {
   const type = KEMKeyPair.generate().getPublicKey().serialize()[0];
   return type === 0x08 ? 'Kyber1024' : type === 0x0a ? 'ML-KEM-1024' : `KEM type 0x${type?.toString(16)}`;
+}
+
+/**
+ * Two devices with an established session (set up, and answered once, so that neither sends
+ * prekey messages any more), for the message benchmark (messages.ts). `send(from, plaintext)`
+ * encrypts from one device (0 or 1) to the other and has it decrypt; both sides read and write
+ * their session record through the serialising store above on every message.
+ */
+export async function signalPair(plaintext: Uint8Array<ArrayBuffer>) {
+  const responder = signalResponder();
+  const initiator = device(2);
+  const setup = signalInitiator(initiator);
+  await setup(responder, responder.publish(), plaintext);
+  const sides = [initiator, responder.self] as const;
+  async function send(from: 0 | 1, message: Uint8Array<ArrayBuffer>): Promise<Uint8Array> {
+    const sender = sides[from];
+    const receiver = sides[(1 - from) as 0 | 1];
+    const encrypted = await signalEncrypt(
+      message,
+      receiver.address,
+      sender.address,
+      sender.sessions,
+      sender.identities,
+    );
+    if (encrypted.type() !== CiphertextMessageType.Whisper) throw new Error('libsignal: not an established session');
+    return signalDecrypt(
+      SignalMessage.deserialize(encrypted.serialize()),
+      sender.address,
+      receiver.address,
+      receiver.sessions,
+      receiver.identities,
+    );
+  }
+  await send(1, plaintext);
+  return send;
 }

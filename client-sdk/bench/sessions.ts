@@ -14,6 +14,7 @@
  * Run by crypto.ts (`npm run bench -w @liaison/client`); results in bench-results/sessions.json.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { sodium } from '../src/crypto/sodium.js';
 import { type LiaisonResponder, liaisonBundleSizes, liaisonInitiator, liaisonResponder } from './liaison-peer.js';
 import {
   type SignalResponder,
@@ -22,6 +23,7 @@ import {
   signalInitiator,
   signalResponder,
 } from './libsignal-peer.js';
+import { X25519_PER, x25519Count } from './messages.js';
 import { benchSessionParts } from './session-parts.js';
 
 type Setup = () => Promise<{ body: Uint8Array; received: Uint8Array }>;
@@ -80,6 +82,28 @@ function signalVariant(responder: SignalResponder, plaintext: Uint8Array<ArrayBu
   };
 }
 
+/**
+ * The bound: a "setup" that is only the X25519 operations of a Liaison setup (X25519_PER.setup:
+ * DH, and key pairs made with scalarmult_base), timed in the same rounds as the real ones.
+ */
+function boundVariant(plaintext: Uint8Array): Variant {
+  const s = sodium();
+  const a = s.crypto_box_keypair();
+  const b = s.crypto_box_keypair();
+  const setup: Setup = async () => {
+    for (let i = 0; i < X25519_PER.setup.dh; i++) s.crypto_scalarmult(a.privateKey, b.publicKey);
+    for (let i = 0; i < X25519_PER.setup.keyPairs; i++) s.crypto_scalarmult_base(a.privateKey);
+    return { body: new Uint8Array(0), received: plaintext };
+  };
+  return {
+    name: `bound: ${x25519Count('setup')} X25519 alone`,
+    bundle: { wire: 0, kemPrekey: 0, keyMaterial: 0 },
+    async prepare(count) {
+      return Array.from({ length: count }, () => setup);
+    },
+  };
+}
+
 /** Runs a batch; returns setups/s, CPU ms per setup and the first message's size. */
 async function batch(setups: Setup[], plaintext: Uint8Array) {
   let firstMessage = 0;
@@ -104,8 +128,9 @@ export async function benchSessions(quick: boolean): Promise<void> {
     await liaisonVariant('Liaison classical (X3DH)', await liaisonResponder({ hybrid: false }), plaintext),
     await liaisonVariant('Liaison hybrid (PQXDH, ML-KEM-768)', await liaisonResponder({ hybrid: true }), plaintext),
     signalVariant(signalResponder(), plaintext),
+    boundVariant(plaintext),
   ];
-  const [classical, hybrid, libsignal] = variants as [Variant, Variant, Variant];
+  const [classical, hybrid, libsignal, bound] = variants as [Variant, Variant, Variant, Variant];
 
   const firstMessage: Record<string, number> = {};
   const measured: Round[] = [];
@@ -146,6 +171,9 @@ export async function benchSessions(quick: boolean): Promise<void> {
     'hybrid / classical': ratio(hybrid, classical),
     'hybrid / libsignal': ratio(hybrid, libsignal),
     'classical / libsignal': ratio(classical, libsignal),
+    'classical / bound': ratio(classical, bound),
+    'hybrid / bound': ratio(hybrid, bound),
+    'libsignal / bound': ratio(libsignal, bound),
   };
 
   console.error(

@@ -35,6 +35,12 @@ export const CLIENT_ERROR_CODES = [
    * it refuses every call until opened again, so that nothing goes on from a state it did not save.
    */
   'KEY_STORE_FAILED',
+  /**
+   * A record in the key store cannot be read by this SDK: it is malformed, or it was written by a
+   * newer one (a session record written by this SDK is not read by an older one). Nothing was
+   * decided: a message it concerns stays unacknowledged, and the relay offers it again.
+   */
+  'KEY_STORE_UNREADABLE',
   /** The key store holds no identity yet. */
   'NO_IDENTITY',
   /** A browser API the SDK needs (WebCrypto's subtle, Web Locks) exists only in secure contexts: https or localhost. */

@@ -320,11 +320,15 @@ export class LiaisonClient extends Emitter<Events> {
     await connection.open();
   }
 
-  /** Disconnects, after the message being handled (if any) is finished. */
+  /**
+   * Disconnects, after the message being handled (if any) is finished, and wipes the session
+   * records the client kept decoded. Close the client before closing its key store (a lock screen).
+   */
   async close(): Promise<void> {
     this.connection?.close();
     this.receiver.disconnected();
     await this.receiver.idle();
+    this.cipher.forget();
     void this.emit('connection', { state: 'closed' });
   }
 

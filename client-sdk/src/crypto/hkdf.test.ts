@@ -1,6 +1,6 @@
 import { beforeAll, describe, expect, it } from 'vitest';
 import { hkdfSha256, hmacSha256 } from './hkdf.js';
-import { ready } from './sodium.js';
+import { ready, sodium } from './sodium.js';
 
 const range = (from: number, to: number) => Uint8Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
@@ -50,5 +50,31 @@ describe('HMAC-SHA-256 (RFC 4231 known answers)', () => {
       new TextEncoder().encode('Test Using Larger Than Block-Size Key - Hash Key First'),
     );
     expect(Buffer.from(mac).toString('hex')).toBe('60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54');
+  });
+});
+
+// A 32-byte key takes libsodium's one-shot HMAC (hkdf.ts), every key on the message path does:
+// RFC 4868 section 2.7.2.1, test cases AUTH256-1 and AUTH256-4 (the full 32 bytes of output; the
+// RFC's AUTH-HMAC-SHA-256-128 is their first 16).
+describe('HMAC-SHA-256 with a 32-byte key (RFC 4868 known answers)', () => {
+  it('test case AUTH256-1', () => {
+    const mac = hmacSha256(new Uint8Array(32).fill(0x0b), new TextEncoder().encode('Hi There'));
+    expect(Buffer.from(mac).toString('hex')).toBe('198a607eb44bfbc69903a0f1cf2bbdc5ba0aa3f3d9ae3c1c7a3b1696a0b68cf7');
+  });
+
+  it('test case AUTH256-4', () => {
+    const mac = hmacSha256(range(0x01, 0x20), new Uint8Array(50).fill(0xcd));
+    expect(Buffer.from(mac).toString('hex')).toBe('372efcf9b40b35c2115b1346903d2ef42fced46f0846e7257bb156d3d7b30d3f');
+  });
+
+  it("gives what libsodium's multi-part HMAC gives for the same 32-byte key", () => {
+    const s = sodium();
+    for (let i = 0; i < 20; i++) {
+      const key = s.randombytes_buf(32);
+      const data = s.randombytes_buf(i * 7);
+      const state = s.crypto_auth_hmacsha256_init(key);
+      s.crypto_auth_hmacsha256_update(state, data);
+      expect(Buffer.from(hmacSha256(key, data)).equals(Buffer.from(s.crypto_auth_hmacsha256_final(state)))).toBe(true);
+    }
   });
 });

@@ -1,5 +1,5 @@
 import { LiaisonError } from '../errors.js';
-import { concat, u32, wipe } from './bytes.js';
+import { concat, toHex, u32, wipe } from './bytes.js';
 import { hkdfSha256, hmacSha256 } from './hkdf.js';
 import { dh, generateKeyPair, type KeyPair } from './keys.js';
 import { sodium } from './sodium.js';
@@ -22,7 +22,7 @@ export const MAX_SKIP = 1000;
 export const MAX_SKIPPED_PER_CHAIN = 1000;
 export const MAX_SKIPPED_TOTAL = 2000;
 /** Receiving chains remembered after a ratchet step, to recognise a replay on an old chain. */
-const MAX_OLD_CHAINS = 8;
+export const MAX_OLD_CHAINS = 8;
 
 export const HEADER_LENGTH = 40;
 
@@ -50,7 +50,7 @@ export interface RatchetState {
   oldChains: string[];
 }
 
-const hex = (bytes: Uint8Array) => sodium().to_hex(bytes);
+const hex = toHex;
 const skippedId = (chain: Uint8Array, n: number) => `${hex(chain)}:${n}`;
 
 function kdfRoot(rootKey: Uint8Array, dhOutput: Uint8Array): [Uint8Array, Uint8Array] {
@@ -121,8 +121,24 @@ export function responderState(sharedKey: Uint8Array, ownRatchetKeyPair: KeyPair
   };
 }
 
+/** A deep copy: the decrypt path works on one, so that a failure leaves the state as it was. */
 export function cloneState(state: RatchetState): RatchetState {
-  return structuredClone(state);
+  const copy = (bytes: Uint8Array | null) => bytes?.slice() ?? null;
+  return {
+    rootKey: state.rootKey.slice(),
+    sendingKeyPair: {
+      publicKey: state.sendingKeyPair.publicKey.slice(),
+      privateKey: state.sendingKeyPair.privateKey.slice(),
+    },
+    sendingChainKey: copy(state.sendingChainKey),
+    sendingN: state.sendingN,
+    previousSendingN: state.previousSendingN,
+    receivingKey: copy(state.receivingKey),
+    receivingChainKey: copy(state.receivingChainKey),
+    receivingN: state.receivingN,
+    skipped: new Map([...state.skipped].map(([id, key]) => [id, key.slice()])),
+    oldChains: [...state.oldChains],
+  };
 }
 
 /**
@@ -134,8 +150,11 @@ export function ratchetEncrypt(
   plaintext: Uint8Array,
   associatedData: (header: Uint8Array) => Uint8Array,
 ): { header: Uint8Array; ciphertext: Uint8Array } {
-  if (!state.sendingChainKey) throw new LiaisonError('NO_SESSION', 'this session cannot send before it has received');
-  const [nextChainKey, messageKey] = kdfChain(state.sendingChainKey);
+  if (!state.sendingChainKey) {
+    if (!state.receivingKey) throw new LiaisonError('NO_SESSION', 'this session cannot send before it has received');
+    sendingRatchet(state, state.receivingKey);
+  }
+  const [nextChainKey, messageKey] = kdfChain(state.sendingChainKey as Uint8Array);
   const header = encodeHeader({ dh: state.sendingKeyPair.publicKey, pn: state.previousSendingN, n: state.sendingN });
   const { key, nonce } = messageCipher(messageKey);
   const ciphertext = sodium().crypto_aead_xchacha20poly1305_ietf_encrypt(
@@ -176,6 +195,15 @@ export function ratchetDecrypt(
     if (header.n - state.receivingN > MAX_SKIP) throw tooManySkipped(header.n - state.receivingN);
   } else {
     if (state.oldChains.includes(hex(header.dh))) throw duplicate();
+    // While the sending half of the last step waits (a receiving key and no sending chain), the
+    // peer has not seen a new key from this side, so an honest one cannot have made a new key of
+    // its own. Accepting one would repeat a DH with the same private key of this side (for a
+    // responder, its signed prekey, shared by every session) and let whoever holds the peer's
+    // state steer this side's next sending chain. The specification's receiver, which makes its
+    // new key at once, fails such a message at the AEAD check; this one refuses it before deriving.
+    if (state.receivingKey !== null && state.sendingChainKey === null) {
+      throw new LiaisonError('DECRYPT_FAILED', 'a new ratchet key before this side has sent its own');
+    }
     // Refuse a huge announced jump before deriving a single key.
     const behind = state.receivingChainKey ? header.pn - state.receivingN : 0;
     if (behind > MAX_SKIP) throw tooManySkipped(behind);
@@ -245,8 +273,24 @@ function dhRatchet(state: RatchetState, remoteKey: Uint8Array): void {
   state.receivingN = 0;
   state.receivingKey = remoteKey.slice();
   [state.rootKey, state.receivingChainKey] = kdfRoot(state.rootKey, dh(state.sendingKeyPair.privateKey, remoteKey));
+  // The sending half of the step (a new key pair, a DH, a root step) waits for the next message
+  // this side sends (ratchetEncrypt): a receiver that never answers, or answers later, does not pay
+  // for it now, and a session setup costs a key pair and a DH less. The wire is the same: the
+  // reply carries the new key, made from the root key as it is at this point, since a new remote
+  // key can only follow a message sent with the new one. A null sending chain beside a known
+  // receiving key marks it.
+  if (state.sendingChainKey) wipe(state.sendingChainKey);
+  state.sendingChainKey = null;
+}
+
+/** The sending half of a DH ratchet step, towards the peer's current ratchet key. */
+function sendingRatchet(state: RatchetState, remoteKey: Uint8Array): void {
+  const previous = state.sendingKeyPair;
   state.sendingKeyPair = generateKeyPair();
-  [state.rootKey, state.sendingChainKey] = kdfRoot(state.rootKey, dh(state.sendingKeyPair.privateKey, remoteKey));
+  const secret = dh(state.sendingKeyPair.privateKey, remoteKey);
+  const rootKey = state.rootKey;
+  [state.rootKey, state.sendingChainKey] = kdfRoot(rootKey, secret);
+  wipe(previous.privateKey, secret, rootKey);
 }
 
 const duplicate = () => new LiaisonError('DUPLICATE_MESSAGE', 'message was already received');

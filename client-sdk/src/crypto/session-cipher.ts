@@ -12,6 +12,7 @@ import {
   type SessionRecord,
   type SessionState,
   serializeSessionRecord,
+  wipeRecord,
 } from './session-record.js';
 import {
   type ContactPointBinding,
@@ -38,9 +39,18 @@ export interface SessionPeer extends ContactPointBinding {
  * and the peer's: a session serves only the contact point it was made with. Operations on one
  * device are serialised; a record is saved before the call returns, and a failed decrypt saves
  * nothing.
+ *
+ * One SessionCipher per key store at a time. Operations are serialised within a cipher, not
+ * between two: two ciphers on one store encrypting at once would both take the same chain key and
+ * send two messages under one key and nonce. Two that take turns (a restart, a store restored)
+ * are safe. The key stores have one owner (IndexedDbKeyStore: a Web Lock; FileKeyStore: one
+ * process per file, the application's rule).
  */
 export class SessionCipher {
   private readonly queues = new Map<string, Promise<unknown>>();
+  private readonly decoded = new Map<string, { bytes: Uint8Array; record: SessionRecord }>();
+  // Counts forget() calls: a save under way when one happens does not keep its record.
+  private forgotten = 0;
 
   /** `owner`: the contact point this key store's device speaks for. */
   constructor(
@@ -49,12 +59,27 @@ export class SessionCipher {
   ) {}
 
   /**
+   * Wipes the records kept decoded (load), their bytes and every key in them, as the key store's
+   * own close wipes what it holds: LiaisonClient.close() calls it, so a lock screen leaves no
+   * session secret behind in the cipher either. The cipher goes on working after it, reading
+   * records from the store again. An operation under way keeps the record it works on until it ends.
+   */
+  forget(): void {
+    this.forgotten += 1;
+    for (const { bytes, record } of this.decoded.values()) {
+      wipe(bytes);
+      wipeRecord(record);
+    }
+    this.decoded.clear();
+  }
+
+  /**
    * Whether a session with this device, made with this contact point, is ready to encrypt. A
    * classical session with a device known to speak hybrid sessions is not: the next message starts
    * a hybrid one from a new bundle.
    */
   async hasSession(peer: SessionPeer): Promise<boolean> {
-    const { current } = await this.load(peer.deviceId);
+    const { current } = await this.load(peer.deviceId, { readOnly: true });
     return current !== undefined && (await this.usable(current, peer));
   }
 
@@ -80,7 +105,7 @@ export class SessionCipher {
    * agreement), 1 classical (a device that predates hybrid sessions), undefined when none.
    */
   async sessionVersion(peer: SessionPeer): Promise<SessionVersion | undefined> {
-    const { current } = await this.load(peer.deviceId);
+    const { current } = await this.load(peer.deviceId, { readOnly: true });
     return current && boundTo(current, peer) ? current.version : undefined;
   }
 
@@ -93,19 +118,19 @@ export class SessionCipher {
   encrypt(peer: SessionPeer, plaintext: Uint8Array, bundle?: RemoteBundle): Promise<EncryptedMessage> {
     const { deviceId } = peer;
     return this.serialised(deviceId, async () => {
-      const identity = await this.identity();
       let record = await this.load(deviceId);
       if (bundle?.requiresHybrid) await this.rememberHybrid([deviceId]);
       if (!record.current || !(await this.usable(record.current, peer))) {
         if (!bundle) throw new LiaisonError('NO_SESSION', 'no session with this device and no prekey bundle');
         const parties = { initiator: this.owner, responder: peer };
         const required = { ...bundle, requiresHybrid: bundle.requiresHybrid || (await this.speaksHybrid(deviceId)) };
-        record = promote(record, startSession(identity, remoteIdentity(deviceId), required, parties));
+        record = promote(record, startSession(await this.identity(), remoteIdentity(deviceId), required, parties));
       }
       const state = record.current as SessionState;
       if (state.version === HYBRID_VERSION) await this.rememberHybrid([deviceId]);
+      // The identity key is read only for the messages that repeat the X3DH header (it is copied out of the store).
       const prekey = state.pendingPrekey && {
-        identityKey: identity.publicKey,
+        identityKey: (await this.identity()).publicKey,
         baseKey: state.baseKey,
         ...state.pendingPrekey,
       };
@@ -240,13 +265,33 @@ export class SessionCipher {
     return identity;
   }
 
-  private async load(deviceId: string): Promise<SessionRecord> {
+  /**
+   * The record as stored. The record this cipher last saved is kept decoded, beside its bytes, and
+   * handed out instead of decoding the same bytes again when the store still holds exactly them
+   * (a cipher that had the store before this one, in turn, or a restore, may have written since;
+   * never one at the same time, see the class). It is handed out once: the caller
+   * changes it and saves it, which keeps the new one, or fails and drops it, and then the next
+   * load decodes the store's bytes. So a failed decrypt or a failed save changes nothing here either.
+   * `readOnly` callers (which read which session is current, never a ratchet) leave it kept.
+   */
+  private async load(deviceId: string, { readOnly = false } = {}): Promise<SessionRecord> {
     const stored = await this.store.getSession(deviceId);
-    return stored ? deserializeSessionRecord(stored) : { previous: [] };
+    const kept = this.decoded.get(deviceId);
+    if (!readOnly) this.decoded.delete(deviceId);
+    if (!stored) return { previous: [] };
+    if (kept && sameBytes(kept.bytes, stored)) return kept.record;
+    return deserializeSessionRecord(stored);
   }
 
-  private save(deviceId: string, record: SessionRecord): Promise<void> {
-    return this.store.putSession(deviceId, serializeSessionRecord(record));
+  private async save(deviceId: string, record: SessionRecord): Promise<void> {
+    const forgotten = this.forgotten;
+    const bytes = serializeSessionRecord(record);
+    await this.store.putSession(deviceId, bytes);
+    if (forgotten !== this.forgotten) return;
+    // A copy of the bytes: a key store may keep the array it was given, and forget() wipes this one.
+    this.decoded.set(deviceId, { bytes: bytes.slice(), record });
+    // The least recently saved go first beyond the limit (a Map iterates in insertion order).
+    if (this.decoded.size > DECODED_RECORDS) this.decoded.delete(this.decoded.keys().next().value as string);
   }
 
   private serialised<T>(deviceId: string, work: () => Promise<T>): Promise<T> {
@@ -262,6 +307,16 @@ export class SessionCipher {
 }
 
 const hybridKey = (deviceId: string) => `hybrid-device:${deviceId}`;
+
+/** Decoded records kept by a cipher (load), for the devices it last wrote to. */
+const DECODED_RECORDS = 64;
+
+// Not constant-time: both are this device's own stored record, which no one else chooses.
+function sameBytes(a: Uint8Array, b: Uint8Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}
 
 function remoteIdentity(deviceId: string): Uint8Array {
   const key = decodeBase64url(deviceId);

@@ -4,7 +4,17 @@ import { isLiaisonError, type LiaisonErrorCode } from '../errors.js';
 import { concat } from './bytes.js';
 import { generateIdentityKeyPair, generateKeyPair, sign } from './keys.js';
 import { parseMessage } from './message.js';
-import { initiatorState, MAX_SKIP, ratchetDecrypt, ratchetEncrypt, responderState } from './ratchet.js';
+import {
+  cloneState,
+  decodeHeader,
+  initiatorState,
+  MAX_SKIP,
+  ratchetDecrypt,
+  ratchetEncrypt,
+  responderState,
+} from './ratchet.js';
+import { SessionCipher } from './session-cipher.js';
+import { deserializeSessionRecord, type SessionRecord, type SessionState } from './session-record.js';
 import { ready } from './sodium.js';
 import { x3dhInitiate, x3dhRespond } from './x3dh.js';
 
@@ -99,6 +109,36 @@ describe('sessions', () => {
     const third = await alice.cipher.encrypt(bob.address, text('thanks'));
     expect(third.kind).toBe('message');
     expect(read(await bob.cipher.decrypt(alice.address, third.body))).toBe('thanks');
+  });
+
+  it("make the receiver's new sending key only when it answers, and each answer of a turn with a new key", async () => {
+    const [alice, bob] = await pair();
+    const spk = (await bob.store.getSignedPrekeys())[0]?.publicKey as Uint8Array;
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a1'))).body);
+    // Bob has received on Alice's chain; the sending half of his ratchet step waits for his first answer.
+    const waiting = deserializeSessionRecord((await record(bob, alice)) as Uint8Array).current?.ratchet;
+    expect(waiting?.sendingChainKey).toBeNull();
+    expect(waiting?.receivingChainKey).not.toBeNull();
+    const keys = new Set<string>();
+    for (const [from, to, turn] of [
+      [bob, alice, 'b'],
+      [alice, bob, 'a'],
+      [bob, alice, 'b'],
+    ] as const) {
+      for (const i of [0, 1]) {
+        const { kind, body } = await from.cipher.encrypt(to.address, text(`${turn}${i}`));
+        expect(kind).toBe('message');
+        keys.add(Buffer.from(parseMessage(body).header.dh).toString('hex'));
+        expect(read(await to.cipher.decrypt(from.address, body))).toBe(`${turn}${i}`);
+      }
+    }
+    // Three turns, three new ratchet keys, none of them Bob's signed prekey.
+    expect(keys.size).toBe(3);
+    expect(keys.has(Buffer.from(spk).toString('hex'))).toBe(false);
+    expect(
+      deserializeSessionRecord((await record(bob, alice)) as Uint8Array).current?.ratchet.sendingChainKey,
+    ).not.toBeNull();
   });
 
   it('works when the relay has run out of one-time prekeys', async () => {
@@ -250,8 +290,8 @@ describe('sessions', () => {
     // 1,999 keys were skipped; the chain holds at most 1,000, so the oldest are gone and the newest kept.
     await rejects(bob.cipher.decrypt(alice.address, at(0)), 'DUPLICATE_MESSAGE');
     expect(read(await bob.cipher.decrypt(alice.address, at(2 * MAX_SKIP - 1)))).toBe(`m${2 * MAX_SKIP - 1}`);
-    const stored = JSON.parse(new TextDecoder().decode(await record(bob, alice)));
-    expect(stored.current.ratchet.skipped.length).toBeLessThanOrEqual(MAX_SKIP);
+    const stored = deserializeSessionRecord((await record(bob, alice)) as Uint8Array);
+    expect(stored.current?.ratchet.skipped.size).toBeLessThanOrEqual(MAX_SKIP);
   });
 
   it('converges when both sides start a session at the same time', async () => {
@@ -281,6 +321,93 @@ describe('sessions', () => {
     const b1 = await bob.cipher.encrypt(alice.address, text('b1'));
     expect(read(await alice.cipher.decrypt(bob.address, b1.body))).toBe('b1');
   });
+
+  it('reads the stored record, not the one it last wrote, once another writer changed it in turn; a failed save leaves nothing behind', async () => {
+    const [alice, bob] = await pair();
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
+    const a1 = await alice.cipher.encrypt(bob.address, text('a1'));
+    // Another cipher on Bob's store takes a1 first, while Bob's waits (a restart, or the store
+    // restored). They take turns: two ciphers on one store at once are not supported (SessionCipher).
+    const other = new SessionCipher(bob.store, {
+      contactPointId: bob.address.contactPointId,
+      accountKey: bob.address.accountKey,
+    });
+    expect(read(await other.decrypt(alice.address, a1.body))).toBe('a1');
+    await rejects(bob.cipher.decrypt(alice.address, a1.body), 'DUPLICATE_MESSAGE');
+
+    // A save that fails: the message is refused, and the next one still reaches Alice.
+    const before = await record(bob, alice);
+    const putSession = bob.store.putSession.bind(bob.store);
+    bob.store.putSession = () => Promise.reject(new Error('disk full'));
+    await expect(bob.cipher.encrypt(alice.address, text('lost'))).rejects.toThrow('disk full');
+    bob.store.putSession = putSession;
+    expect(await record(bob, alice)).toEqual(before);
+    expect(
+      read(await alice.cipher.decrypt(bob.address, (await bob.cipher.encrypt(alice.address, text('b0'))).body)),
+    ).toBe('b0');
+  });
+});
+
+describe('forget', () => {
+  it('wipes every record the cipher kept decoded, bytes and keys, and the cipher then reads the store again', async () => {
+    const [alice, bob] = await pair();
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
+    await alice.cipher.decrypt(bob.address, (await bob.cipher.encrypt(alice.address, text('b0'))).body);
+    // What a lock screen must not leave behind: the cipher's own copies (private, read here on purpose).
+    const kept = (bob.cipher as unknown as { decoded: Map<string, { bytes: Uint8Array; record: SessionRecord }> })
+      .decoded;
+    const entry = kept.get(alice.id);
+    const state = entry?.record.current as SessionState;
+    const ratchet = state.ratchet;
+    const secrets = [entry?.bytes, ratchet.rootKey, ratchet.sendingKeyPair.privateKey, ratchet.sendingChainKey];
+    secrets.push(ratchet.receivingChainKey, state.associatedData);
+    for (const bytes of secrets) expect(bytes?.some((b) => b !== 0)).toBe(true);
+    bob.cipher.forget();
+    expect(kept.size).toBe(0);
+    for (const bytes of secrets) expect(bytes?.every((b) => b === 0)).toBe(true);
+    expect(entry?.record).toEqual({ previous: [] });
+    // The store's copy is untouched: the conversation goes on both ways.
+    expect(
+      read(await alice.cipher.decrypt(bob.address, (await bob.cipher.encrypt(alice.address, text('b1'))).body)),
+    ).toBe('b1');
+    expect(
+      read(await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a1'))).body)),
+    ).toBe('a1');
+  });
+
+  it('does not keep the record of a save under way when it is called', async () => {
+    const [alice, bob] = await pair();
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
+    const putSession = bob.store.putSession.bind(bob.store);
+    bob.store.putSession = async (id, bytes) => {
+      bob.cipher.forget();
+      await putSession(id, bytes);
+    };
+    await bob.cipher.encrypt(alice.address, text('b0'));
+    bob.store.putSession = putSession;
+    expect((bob.cipher as unknown as { decoded: Map<string, unknown> }).decoded.size).toBe(0);
+  });
+});
+
+describe('an unreadable session record', () => {
+  it('is a key store failure, not a forged message: the message is refused with KEY_STORE_UNREADABLE and nothing is saved', async () => {
+    const [alice, bob] = await pair();
+    await bob.cipher.decrypt(alice.address, (await alice.cipher.encrypt(bob.address, text('a0'), bob.bundle())).body);
+    const a1 = await alice.cipher.encrypt(bob.address, text('a1'));
+    const good = (await record(bob, alice)) as Uint8Array;
+    // A newer SDK's format (byte 3 of "LSR" | format), and a malformed record.
+    const newer = good.slice();
+    newer[3] = 4;
+    for (const unreadable of [newer, good.subarray(0, good.length - 1)]) {
+      await bob.store.putSession(alice.id, unreadable);
+      await rejects(bob.cipher.decrypt(alice.address, a1.body), 'KEY_STORE_UNREADABLE');
+      await rejects(bob.cipher.encrypt(alice.address, text('b0')), 'KEY_STORE_UNREADABLE');
+      expect(await record(bob, alice)).toEqual(unreadable);
+    }
+    // Once the record reads again, the same message decrypts: it was not lost.
+    await bob.store.putSession(alice.id, good);
+    expect(read(await bob.cipher.decrypt(alice.address, a1.body))).toBe('a1');
+  });
 });
 
 describe('ratchet associated data', () => {
@@ -306,5 +433,37 @@ describe('ratchet associated data', () => {
     );
     expect(bob.receivingKey).toBeNull();
     expect(read(ratchetDecrypt(bob, header, ciphertext, concat(ad, headerBytes)).plaintext)).toBe('hello');
+  });
+  it('refuses a new ratchet key from the peer while its own answer is still to be sent', async () => {
+    await ready();
+    const ad = (header: Uint8Array) => header;
+    const spk = generateKeyPair();
+    const alice = initiatorState(new Uint8Array(32).fill(9), spk.publicKey);
+    const first = ratchetEncrypt(alice, text('a0'), ad);
+    const bob = ratchetDecrypt(
+      responderState(new Uint8Array(32).fill(9), spk),
+      decodeHeader(first.header),
+      first.ciphertext,
+      first.header,
+    ).state;
+    // Whoever holds Alice's state makes new ratchet keys towards Bob's signed prekey again, though
+    // Bob has sent nothing: an honest Alice never can (she has no new key of Bob's to answer).
+    let forger = alice;
+    for (let step = 0; step < 3; step++) {
+      forger = cloneState(forger);
+      forger.sendingChainKey = null;
+      forger.previousSendingN = forger.sendingN;
+      forger.sendingN = 0;
+      const forged = ratchetEncrypt(forger, text(`step ${step}`), ad);
+      expect(() => ratchetDecrypt(bob, decodeHeader(forged.header), forged.ciphertext, forged.header)).toThrowError(
+        expect.objectContaining({ code: 'DECRYPT_FAILED' }),
+      );
+    }
+    // Alice's real chain goes on, and Bob's answer then carries his new key.
+    const a1 = ratchetEncrypt(alice, text('a1'), ad);
+    const next = ratchetDecrypt(bob, decodeHeader(a1.header), a1.ciphertext, a1.header);
+    expect(read(next.plaintext)).toBe('a1');
+    const b0 = ratchetEncrypt(next.state, text('b0'), ad);
+    expect(read(ratchetDecrypt(alice, decodeHeader(b0.header), b0.ciphertext, b0.header).plaintext)).toBe('b0');
   });
 });
