@@ -479,6 +479,8 @@ export const en = {
   'error.KEY_STORE_LOCKED': 'Wrong passphrase.',
   'error.KEY_STORE_FAILED':
     'This browser could not save its data (storage full?). Free some space, then reload the page.',
+  'error.KEY_STORE_UNREADABLE':
+    'A message could not be opened: the data this browser keeps for the conversation is damaged or was written by a newer version of Liaison. The message stays on the server. Reload the page; if this persists, contact your technical support.',
   'error.DEVICE_IN_USE': 'Liaison is already open in another tab or window of this browser. Use that one.',
   'error.INSECURE_CONTEXT': 'This page must be opened over https (or from localhost).',
   'error.UNTRUSTED_IDENTITY': 'The key does not match: compare safety numbers before going on.',

@@ -508,6 +508,8 @@ export const fr: Catalogue = {
   'error.KEY_STORE_LOCKED': 'Phrase secrète incorrecte.',
   'error.KEY_STORE_FAILED':
     "Ce navigateur n'a pas pu enregistrer ses données (espace de stockage plein ?). Libérez de l'espace, puis rechargez la page.",
+  'error.KEY_STORE_UNREADABLE':
+    "Un message n'a pas pu être ouvert : les données que ce navigateur conserve pour la conversation sont endommagées ou ont été écrites par une version plus récente de Liaison. Le message reste sur le serveur. Rechargez la page ; si le problème persiste, contactez votre support technique.",
   'error.DEVICE_IN_USE':
     'Liaison est déjà ouvert dans un autre onglet ou une autre fenêtre de ce navigateur. Utilisez plutôt cet autre onglet ou cette autre fenêtre.',
   'error.INSECURE_CONTEXT': 'Cette page doit être ouverte en https (ou depuis localhost).',
