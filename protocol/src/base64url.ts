@@ -53,6 +53,23 @@ export function decodeBase64url(text: string): Uint8Array | undefined {
   return out;
 }
 
+const BASE64URL_TEXT = /^[A-Za-z0-9_-]*$/;
+
+/**
+ * Whether `text` is canonical unpadded base64url: exactly when decodeBase64url accepts it, without
+ * decoding. Schemas check every ciphertext on the relay's hot path; decoding allocated a copy of
+ * each only to throw it away (docs/performance.md).
+ */
+export function isCanonicalBase64url(text: string): boolean {
+  const rest = text.length % 4;
+  if (rest === 1 || !BASE64URL_TEXT.test(text)) return false;
+  if (rest === 0) return true;
+  // Two characters carry 12 bits for one byte, three carry 18 for two: the unused low bits of the
+  // last character must be zero, or two spellings would decode to the same bytes.
+  const last = VALUES[text.charCodeAt(text.length - 1)] as number;
+  return (last & (rest === 2 ? 0x0f : 0x03)) === 0;
+}
+
 /** Length of the base64url text for a byte count. */
 export function base64urlLength(byteCount: number): number {
   return Math.ceil((byteCount * 4) / 3);

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { base64urlLength, decodeBase64url } from './base64url.js';
+import { base64urlLength, isCanonicalBase64url } from './base64url.js';
 import { LIMITS } from './limits.js';
 
 // Control characters (C0, DEL and C1: \p{Cc}) have no place in an id, a key, a name or a query, and
@@ -47,7 +47,8 @@ export const ContactPointId = Slug;
 export function fixedBytes(n: number) {
   const length = base64urlLength(n);
   return PlainString.length(length, `${n} bytes as base64url (${length} characters)`).refine(
-    (s) => decodeBase64url(s)?.length === n,
+    // The length is checked first, and canonical text of that length is n bytes.
+    (s) => isCanonicalBase64url(s),
     'canonical base64url',
   );
 }
@@ -56,7 +57,7 @@ export function fixedBytes(n: number) {
 export function boundedBytes(max: number) {
   return PlainString.min(2)
     .max(base64urlLength(max), `at most ${max} bytes`)
-    .refine((s) => decodeBase64url(s) !== undefined, 'canonical base64url');
+    .refine(isCanonicalBase64url, 'canonical base64url');
 }
 
 export const Ed25519PublicKey = fixedBytes(32);

@@ -10,6 +10,7 @@ import {
   fullQueues,
   type MessageToStore,
   type RoutedReceipt,
+  sendContext,
   storedMessages,
   storeMessages,
   waitingDevices,
@@ -102,12 +103,18 @@ export class Sending {
     // One record per send, answered as the batch goes.
     const entries: { send: Send; result?: SendResult | Error }[] = sends.map((send) => ({ send }));
     const idOf = (entry: { send: Send }) => entry.send.request.messageId;
-    // Retries of messages stored before are answered as the first time, whatever changed since.
-    const before = await storedMessages(db, entries.map(idOf));
-    const { devices, foreign } = await this.devicesOf(
-      sends.flatMap((s) => [...recipientsOf(s.request), s.sender.contactPointId]),
+    const contactPointIds = sends.flatMap((s) => [...recipientsOf(s.request), s.sender.contactPointId]);
+    // One read for the whole batch: what is stored already, the devices, and the queues that are full.
+    const context = await sendContext(db, {
+      messageIds: entries.map(idOf),
+      contactPointIds,
+      deviceIds: sends.flatMap((s) => s.request.envelopes.map((e) => e.recipientDevice)),
+      maxQueued: config.maxQueuedEnvelopes,
       now,
-    );
+    });
+    // Retries of messages stored before are answered as the first time, whatever changed since.
+    const before = context.stored;
+    const { devices, foreign } = await this.devicesOf(contactPointIds, now, context.devices);
     const candidates: typeof entries = [];
     const later: typeof entries = [];
     const taken = new Set<string>();
@@ -130,13 +137,7 @@ export class Sending {
         }
       }
     }
-    const full = new Set(
-      await fullQueues(
-        db,
-        candidates.flatMap((entry) => entry.send.request.envelopes.map((e) => e.recipientDevice)),
-        config.maxQueuedEnvelopes,
-      ),
-    );
+    const full = context.full;
     const storable = candidates.filter((entry) => {
       const fullHere = entry.send.request.envelopes.filter((e) => full.has(e.recipientDevice)).length;
       if (fullHere > 0) {
@@ -450,8 +451,10 @@ export class Sending {
   private async devicesOf(
     contactPointIds: readonly string[],
     now: number,
+    /** Ours, when the caller read them already. */
+    local?: Map<string, string[]>,
   ): Promise<{ devices: Map<string, string[]>; foreign: ForeignDevices }> {
-    const devices = await currentDevicesOf(this.deps.db, contactPointIds, now);
+    const devices = local ?? (await currentDevicesOf(this.deps.db, contactPointIds, now));
     const unknown = contactPointIds.filter((id) => !devices.has(id));
     const foreign: ForeignDevices =
       unknown.length > 0 && this.deps.federation ? await this.deps.federation.directory.devicesOf(unknown) : new Map();
