@@ -54,11 +54,12 @@ describe('storing messages (embedded PostgreSQL)', () => {
     expect([...stored].sort()).toEqual([id(0), id(1), id(2)]);
     for (let e = 0; e < 3; e++) {
       const queued = await queuedEnvelopes(db, `device-${e}`, [], 10);
-      const expected = sizes.flatMap((lengths, m) =>
-        lengths[e] === undefined
+      const expected = sizes.flatMap((lengths, m) => {
+        const length = lengths[e];
+        return length === undefined
           ? []
-          : [{ messageId: id(m), ciphertext: encodeBase64url(bytes(lengths[e], m * 10 + e)) }],
-      );
+          : [{ messageId: id(m), ciphertext: encodeBase64url(bytes(length, m * 10 + e)) }];
+      });
       expect(queued.map((q) => ({ messageId: q.envelope.messageId, ciphertext: q.envelope.ciphertext }))).toEqual(
         expected,
       );
