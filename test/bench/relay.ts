@@ -4,13 +4,16 @@
  * N clients on loopback, client i sending 1 KiB envelopes to client i+1 (each its own contact
  * point), at fixed arrival rates stepped up until latency breaks (open loop: sends start on
  * schedule whether or not earlier ones were answered). Recipients acknowledge each envelope as the
- * SDK does. Each ramp starts with a warm-up step that is not recorded. The same load generator drives a plain socket.io server that acknowledges and forwards
- * with no storage, authentication or crypto (baseline-server.ts): relay / baseline is the figure.
+ * SDK does. Each ramp starts with a warm-up step that is not recorded. The same load generator
+ * drives a plain socket.io server that acknowledges and forwards with no storage, authentication
+ * or crypto (baseline-server.ts). The headline: each server's CPU per 1,000 deliveries at the
+ * highest step both held, relay / baseline; capacity is kept for reference.
  * The payload is opaque bytes of the size of an encrypted 1 KiB message: the relay never decrypts,
  * and encrypting here would measure this process instead of the relay.
  *
  *   npm run bench -w @liaison/test                 (rings of 100 and 1,000 clients, fan-out, cluster, 5,000 idle connections)
- *   npm run bench -w @liaison/test -- --quick      (the same scenarios in 1-s steps doubling, 200 idle connections, 100 clients)
+ *   npm run bench -w @liaison/test -- --quick      (1-s steps doubling, 3-s drains, 200 idle connections, 100 clients; PGlite's ring only without PostgreSQL)
+ *   npx tsx --conditions=@liaison/source test/bench/relay.ts --idle   (idle connections alone; writes bench-results/relay-idle.json)
  *   npx tsx --conditions=@liaison/source test/bench/relay.ts --embedded   (the 100-client ring only, baseline and PGlite)
  *
  * PGlite always; PostgreSQL too when LIAISON_BENCH_DATABASE_URL names a server (a throwaway
@@ -500,11 +503,13 @@ async function ramp(target: Target, scenario: string, load: Load) {
  * pleases, so it moves more.
  */
 async function idleConnections(target: Target, n: number) {
+  // The baseline keeps no authentication state: nothing to wait out (10.7 KiB either way).
+  const settleMs = target.name === BASELINE ? 2000 : IDLE_SETTLE_MS;
   const warm = await target.ring(50);
-  await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+  await new Promise((r) => setTimeout(r, settleMs));
   const before = await target.heap();
   const load = await target.ring(n);
-  await new Promise((r) => setTimeout(r, IDLE_SETTLE_MS));
+  await new Promise((r) => setTimeout(r, settleMs));
   const after = await target.heap();
   for (const socket of [...warm.receivers, ...load.receivers]) socket.close();
   const perConnection = (field: keyof HeapReading) => (after[field] - before[field]) / 1024 / n;
