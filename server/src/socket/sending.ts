@@ -5,6 +5,7 @@ import { RelayError } from '../errors.js';
 import { CrashSwitch } from '../fault-injection.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { currentDevicesOf, deviceChain } from '../storage/directory.js';
+import type { ForeignEntry } from '../storage/foreign.js';
 import {
   acknowledgeDeliveries,
   fullQueues,
@@ -30,6 +31,11 @@ interface Send {
   request: SendRequest;
   /** What the sender's connection knows of its envelopes at each device (send-order.ts). */
   order: SendOrder;
+  /**
+   * Urgent only: the recipient as a partner network's relay shows it, looked up before the send
+   * joins a batch (undefined: not a partner network's; an Error: the look-up failed).
+   */
+  foreign?: ForeignEntry | Error;
 }
 
 /**
@@ -42,7 +48,9 @@ interface Send {
  */
 export class Sending {
   private readonly normal = new Batcher<Send, SendResult>((sends) => this.storeNormal(sends), MAX_BATCH);
-  private readonly urgent = new Batcher<Send, SendResult>((sends) => this.storeUrgent(sends), MAX_BATCH);
+  private readonly urgent = new Batcher<Send, SendResult>((sends) => this.storeUrgentApart(sends), MAX_BATCH);
+  /** Each urgent send's take of its contact point's urgent limit: taken once, even if its batch is tried again. */
+  private readonly urgentTokens = new WeakMap<Send, Promise<void>>();
   private readonly acks = new Batcher<
     { device: DeviceIdentity; messageIds: readonly string[] },
     { deleted: number; receipts: RoutedReceipt[] }
@@ -62,7 +70,7 @@ export class Sending {
       await this.deps.limits.take(`send:${sender.deviceId}`, this.deps.config.sendsPerMinute, { failOpen: true });
       const result =
         request.priority === 'urgent'
-          ? await this.urgent.submit({ sender, request, order })
+          ? await this.urgent.submit({ sender, request, order, foreign: await this.foreignRecipient(request) })
           : await this.normal.submit({ sender, request, order });
       return this.withReceipt(sender, result);
     } catch (error) {
@@ -70,6 +78,24 @@ export class Sending {
       order.unsure();
       throw error;
     }
+  }
+
+  /**
+   * An urgent send's recipient in a partner network, looked up here, per send, before its batch:
+   * the look-up may wait for the partner's relay (up to its timeout, relay after relay), and inside
+   * the batch it held every other urgent send of this node behind it (review #25, finding 1). Only
+   * ids a partner's manifest owns are asked for; the batch still prefers a contact point of ours.
+   */
+  private async foreignRecipient(request: SendRequest): Promise<ForeignEntry | Error | undefined> {
+    const federation = this.deps.federation;
+    const recipient = request.recipient;
+    if (!federation || recipient === undefined || federation.partners.ownerOf(recipient) === undefined)
+      return undefined;
+    // A failed look-up fails this send alone.
+    return federation.directory.entry(recipient).then(
+      (found) => found,
+      (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
+    );
   }
 
   /**
@@ -117,19 +143,14 @@ export class Sending {
     const { devices, foreign } = await this.devicesOf(contactPointIds, now, context.devices);
     const candidates: typeof entries = [];
     const later: typeof entries = [];
-    const taken = new Set<string>();
     for (const entry of entries) {
       const { sender, request } = entry.send;
       const stored = before.get(request.messageId);
       if (stored) {
         entry.result = retried(entry.send, stored);
-      } else if (taken.has(request.messageId)) {
-        // The same id twice in one batch: the first is stored, this one is answered as its retry.
-        later.push(entry);
       } else {
         try {
           checkCoverage(request, expectedCopies(sender, request, devices));
-          taken.add(request.messageId);
           candidates.push(entry);
         } catch (error) {
           if (!(error instanceof RelayError)) throw error;
@@ -138,6 +159,9 @@ export class Sending {
       }
     }
     const full = context.full;
+    // The same id twice in one batch: the first that passed every check is stored, the others are
+    // answered as its retries (a refused first must not leave a valid second the retry of nothing).
+    const taken = new Set<string>();
     const storable = candidates.filter((entry) => {
       const fullHere = entry.send.request.envelopes.filter((e) => full.has(e.recipientDevice)).length;
       if (fullHere > 0) {
@@ -145,8 +169,14 @@ export class Sending {
           'QUOTA_EXCEEDED',
           `${fullHere} recipient device(s) hold ${config.maxQueuedEnvelopes} undelivered envelopes already`,
         );
+        return false;
       }
-      return fullHere === 0;
+      if (taken.has(idOf(entry))) {
+        later.push(entry);
+        return false;
+      }
+      taken.add(idOf(entry));
+      return true;
     });
     const routed = await Promise.all(storable.map((entry) => this.routed(entry.send, foreign)));
     const inserted = routed.length > 0 ? await storeMessages(db, routed, now, config.envelopeTtlMs) : new Set<string>();
@@ -209,6 +239,46 @@ export class Sending {
     return entries.map((entry) => entry.result ?? new RelayError('INTERNAL', 'internal error'));
   }
 
+  /** An urgent batch, or if it fails as a whole, each of its sends on its own (see the comment inside). */
+  private async storeUrgentApart(sends: Send[]): Promise<(SendResult | Error)[]> {
+    try {
+      return await this.storeUrgent(sends);
+    } catch (error) {
+      if (sends.length === 1) throw error;
+      // The batch failed as a whole (its transaction, or an error that is no refusal): its sends
+      // are tried again one by one, each in its own transaction, so that one send's failure is its
+      // own alone, as before batching (review #25, finding 3). Retried rather than taking the urgent
+      // tokens after the commit: the limit must refuse a send before it is stored. A token is taken
+      // once per send over both tries (urgentToken); a send the batch stored is answered as its retry.
+      this.deps.log.warn(
+        { event: 'urgent.batch-failed', sends: sends.length },
+        'an urgent batch failed; its sends are tried one by one',
+      );
+      const results: (SendResult | Error)[] = [];
+      for (const send of sends) {
+        try {
+          results.push(...(await this.storeUrgent([send])));
+        } catch (alone) {
+          results.push(alone instanceof Error ? alone : new Error(String(alone)));
+        }
+      }
+      return results;
+    }
+  }
+
+  /** Takes one of the sender's contact point's urgent tokens for this send, or the outcome of the first take. */
+  private urgentToken(send: Send): Promise<void> {
+    let taken = this.urgentTokens.get(send);
+    if (!taken) {
+      taken = this.deps.limits.take(`urgent:${send.sender.contactPointId}`, this.deps.config.urgentSendsPerHour, {
+        windowMs: 3600_000,
+        failOpen: true,
+      });
+      this.urgentTokens.set(send, taken);
+    }
+    return taken;
+  }
+
   /**
    * Urgent sends, batched as normal ones are (a batcher of their own: they carry levels and
    * timers, and the normal path stays as lean as it is). Each send is checked as it would be alone
@@ -219,7 +289,9 @@ export class Sending {
    */
   private async storeUrgent(sends: Send[]): Promise<(SendResult | Error)[]> {
     const { config, db } = this.deps;
-    const now = config.now();
+    // Devices are read as valid at this time; the time stored (the answer's, the receipt's, level
+    // 0's deadline) is taken after the reads, just before the insert.
+    const readAt = config.now();
     const entries: { send: Send; result?: SendResult | Error }[] = sends.map((send) => ({ send }));
     const idOf = (entry: { send: Send }) => entry.send.request.messageId;
     // The schema holds urgent messages to one recipient.
@@ -230,9 +302,9 @@ export class Sending {
     const [before, ours, chains, members, full] = await Promise.all([
       // Retries of messages stored before are answered as the first time, whatever changed since.
       storedMessages(db, entries.map(idOf)),
-      currentDevicesOf(db, [...recipients, ...entries.map((entry) => entry.send.sender.contactPointId)], now),
+      currentDevicesOf(db, [...recipients, ...entries.map((entry) => entry.send.sender.contactPointId)], readAt),
       escalationChainsOf(db, recipients),
-      chainMemberDevices(db, recipients, now),
+      chainMemberDevices(db, recipients, readAt),
       fullQueues(
         db,
         [...new Set(entries.flatMap((entry) => entry.send.request.envelopes.map((e) => e.recipientDevice)))],
@@ -242,7 +314,6 @@ export class Sending {
     const { min, max } = config.urgentAcknowledgeWithinMs;
     const fresh: typeof entries = [];
     const later: typeof entries = [];
-    const taken = new Set<string>();
     for (const entry of entries) {
       const { request } = entry.send;
       const within = request.acknowledgeWithinMs ?? 0;
@@ -255,59 +326,40 @@ export class Sending {
           `this relay accepts ${min / 1000} s to ${max / 1000} s to acknowledge each level of an urgent message`,
           { path: 'acknowledgeWithinMs' },
         );
-      } else if (taken.has(request.messageId)) {
-        // The same id twice in one batch: the first is stored, this one is answered as its retry.
-        later.push(entry);
       } else {
-        taken.add(request.messageId);
         fresh.push(entry);
       }
     }
-    // A partner network's contact point escalates on its own relay, against the chain its authority signed.
-    const federation = this.deps.federation;
-    const foreignEntries = new Map(
-      await Promise.all(
-        [...new Set(fresh.map(recipientOf))]
-          .filter((r) => !ours.has(r))
-          .map(async (r) => {
-            // A failed look-up fails the sends to this recipient alone.
-            const entry = federation
-              ? await federation.directory.entry(r).then(
-                  (found) => found,
-                  (error: unknown) => (error instanceof Error ? error : new Error(String(error))),
-                )
-              : undefined;
-            return [r, entry] as const;
-          }),
-      ),
-    );
-    const chainOf = (recipient: string): readonly string[] => {
-      const foreignEntry = foreignEntries.get(recipient);
+    // A partner network's contact point escalates on its own relay, against the chain its authority
+    // signed; it was looked up before the batch (foreignRecipient). One of ours comes first.
+    const local = new Set(ours.keys());
+    const foreignOf = (entry: (typeof entries)[number]) =>
+      local.has(recipientOf(entry)) ? undefined : entry.send.foreign;
+    const chainOf = (entry: (typeof entries)[number]): readonly string[] => {
+      const foreignEntry = foreignOf(entry);
       if (foreignEntry instanceof Error) return [];
-      return foreignEntry ? foreignEntry.entry.contactPoint.escalationChain : (chains.get(recipient) ?? []);
+      return foreignEntry ? foreignEntry.entry.contactPoint.escalationChain : (chains.get(recipientOf(entry)) ?? []);
     };
     for (const [id, theirs] of members) if (!ours.has(id)) ours.set(id, theirs);
     // The devices of partner networks' contact points, the only ones that wait for another read.
     const { devices, foreign } = await this.devicesOf(
       fresh.flatMap((entry) =>
-        [recipientOf(entry), entry.send.sender.contactPointId, ...chainOf(recipientOf(entry))].filter(
-          (id) => !ours.has(id),
-        ),
+        [recipientOf(entry), entry.send.sender.contactPointId, ...chainOf(entry)].filter((id) => !ours.has(id)),
       ),
-      now,
+      readAt,
     );
     for (const [id, theirs] of ours) devices.set(id, theirs);
     const checked: { entry: (typeof entries)[number]; levels: PlannedLevel[]; foreignRecipient: boolean }[] = [];
     for (const entry of fresh) {
       const { sender, request } = entry.send;
       const recipient = recipientOf(entry);
-      const lookedUp = foreignEntries.get(recipient);
+      const lookedUp = foreignOf(entry);
       if (lookedUp instanceof Error) {
         entry.result = lookedUp;
         continue;
       }
       try {
-        const chain = chainOf(recipient);
+        const chain = chainOf(entry);
         const expected = expectedCopies(sender, request, devices);
         const levels: PlannedLevel[] = [{ contactPointId: recipient, devices: devices.get(recipient)?.length ?? 0 }];
         // A sender named in the chain holds the message already: escalating to them would reach nobody new.
@@ -333,24 +385,32 @@ export class Sending {
       }
       return fullHere === 0;
     });
+    // A message id is stored once: of the sends that passed every check above, the first (in
+    // arrival order) whose urgent token is taken is stored, the others with its id are answered as
+    // its retries. Decided only now, so that a send refused above never turns another sender's
+    // valid send with the same id into the retry of nothing (review #25, finding 2).
+    const byId = new Map<string, typeof acceptable>();
+    for (const item of acceptable) byId.set(idOf(item.entry), [...(byId.get(idOf(item.entry)) ?? []), item]);
     // Counted only once the send is otherwise acceptable, so that a client's retries after a device change are free.
     const storable = (
       await Promise.all(
-        acceptable.map(async (item) => {
-          try {
-            await this.deps.limits.take(`urgent:${item.entry.send.sender.contactPointId}`, config.urgentSendsPerHour, {
-              windowMs: 3600_000,
-              failOpen: true,
-            });
-            return { ...item, message: await this.routed(item.entry.send, foreign) };
-          } catch (error) {
-            if (!(error instanceof RelayError)) throw error;
-            item.entry.result = error;
-            return undefined;
+        [...byId.values()].map(async (items) => {
+          for (const [i, item] of items.entries()) {
+            try {
+              await this.urgentToken(item.entry.send);
+              const message = await this.routed(item.entry.send, foreign);
+              for (const other of items.slice(i + 1)) later.push(other.entry);
+              return { ...item, message };
+            } catch (error) {
+              if (!(error instanceof RelayError)) throw error;
+              item.entry.result = error;
+            }
           }
+          return undefined;
         }),
       )
     ).filter((item) => item !== undefined);
+    const now = config.now();
     const inserted =
       storable.length > 0
         ? await storeMessages(
