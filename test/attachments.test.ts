@@ -195,6 +195,26 @@ describeEachBackend('encrypted attachments (%s)', (backend) => {
     expect(await count('blob_readers', blobId)).toBe(3);
   });
 
+  it('lets no browser or proxy cache keep an answer: chunk bytes, a blob status, a refusal', async () => {
+    const { messageId } = await alice.client.send(
+      'vn-spp.bob',
+      { text: 'Not for any cache' },
+      { attachments: [fromBytes('c.bin', 'application/octet-stream', evidence(1000))] },
+    );
+    const { blobId } = (
+      (await received(bobs[0] as TestClient, messageId)).attachments as Attachment[]
+    )[0] as Attachment;
+    const authorization = `Bearer ${await token(relay.url, bobDevice)}`;
+    for (const path of [`/v1/blobs/${blobId}/chunks/0`, `/v1/blobs/${blobId}`, `/v1/blobs/${crypto.randomUUID()}`]) {
+      const answer = await fetch(`${relay.url}${path}`, { headers: { authorization } });
+      await answer.arrayBuffer();
+      expect([answer.status, answer.headers.get('cache-control')], path).toEqual([
+        path.startsWith(`/v1/blobs/${blobId}`) ? 200 : 404,
+        'no-store',
+      ]);
+    }
+  });
+
   it('detects a tampered chunk, swapped chunks and a missing last chunk, and hands over nothing as verified', async () => {
     const file = evidence(3 * CHUNK);
     const send = async () => {
