@@ -153,9 +153,9 @@ export async function setBlobReaders(db: Kysely<Database>, blobId: string, reade
 
 /**
  * Counts chunk `index` as stored if it is the next one; the blob is complete with its last chunk.
- * Returns the blob as it is now.
+ * Returns the blob as it is now, or undefined if it has been deleted.
  */
-export async function chunkStored(db: Db, blobId: string, index: number, now: number): Promise<BlobRow> {
+export async function chunkStored(db: Db, blobId: string, index: number, now: number): Promise<BlobRow | undefined> {
   const updated = await db
     .updateTable('blobs')
     .set({
@@ -167,7 +167,7 @@ export async function chunkStored(db: Db, blobId: string, index: number, now: nu
     .where('stored_chunks', '=', index)
     .returningAll()
     .executeTakeFirst();
-  return updated ?? (await findBlob(db, blobId)) ?? notFound();
+  return updated ?? (await findBlob(db, blobId));
 }
 
 /** Records that a reader has the whole blob; returns how many readers still have not. */
@@ -240,8 +240,4 @@ export async function finishedBlobs(db: Db, now: number, uploadIdleMs: number, l
 
 export async function deleteBlobRow(db: Db, blobId: string): Promise<void> {
   await db.deleteFrom('blobs').where('blob_id', '=', blobId).execute();
-}
-
-function notFound(): never {
-  throw new RelayError('NOT_FOUND', 'no such blob');
 }
