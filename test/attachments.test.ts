@@ -165,20 +165,54 @@ describeEachBackend('encrypted attachments (%s)', (backend) => {
     const [attachment] = (await received(bobs[0] as TestClient, messageId)).attachments as Attachment[];
     const blobId = (attachment as Attachment).blobId;
     const outsider = await token(relay.url, strangerDevice);
+    const unknown = crypto.randomUUID();
     for (const [method, path] of [
-      ['GET', `/v1/blobs/${blobId}`],
-      ['GET', `/v1/blobs/${blobId}/chunks/0`],
-      ['POST', `/v1/blobs/${blobId}/downloaded`],
-      ['PUT', `/v1/blobs/${blobId}/readers`],
+      ['GET', '/v1/blobs/:id'],
+      ['GET', '/v1/blobs/:id/chunks/0'],
+      ['POST', '/v1/blobs/:id/downloaded'],
+      ['PUT', '/v1/blobs/:id/readers'],
+      ['PUT', '/v1/blobs/:id/chunks/0'],
     ] as const) {
-      const body = method === 'PUT' ? { readers: [strangerDevice.id] } : undefined;
-      expect((await http(relay.url, method, path, body, outsider)).body.error, `${method} ${path}`).toBe('NOT_FOUND');
+      const body = path.endsWith('readers')
+        ? { readers: [strangerDevice.id] }
+        : method === 'PUT'
+          ? new Uint8Array(1)
+          : undefined;
+      const ask = async (id: string) => {
+        const { status, body: answer } = await http(relay.url, method, path.replace(':id', id), body, outsider);
+        const { requestId: _, ...rest } = answer;
+        return { status, ...rest };
+      };
+      // A blob that exists and one that does not get the same answer (and the same statement: storage/blobs.ts).
+      const answer = await ask(blobId);
+      expect(answer.error, `${method} ${path}`).toBe('NOT_FOUND');
+      expect(await ask(unknown), `${method} ${path}`).toEqual(answer);
     }
     // Even with the key, the SDK of an outsider gets nothing from the relay.
     expect(
       await failureOf(clients.at(-1)?.client.download(attachment as Attachment, () => undefined) as Promise<void>),
     ).toBe('NOT_FOUND');
     expect(await count('blob_readers', blobId)).toBe(3);
+  });
+
+  it('lets no browser or proxy cache keep an answer: chunk bytes, a blob status, a refusal', async () => {
+    const { messageId } = await alice.client.send(
+      'vn-spp.bob',
+      { text: 'Not for any cache' },
+      { attachments: [fromBytes('c.bin', 'application/octet-stream', evidence(1000))] },
+    );
+    const { blobId } = (
+      (await received(bobs[0] as TestClient, messageId)).attachments as Attachment[]
+    )[0] as Attachment;
+    const authorization = `Bearer ${await token(relay.url, bobDevice)}`;
+    for (const path of [`/v1/blobs/${blobId}/chunks/0`, `/v1/blobs/${blobId}`, `/v1/blobs/${crypto.randomUUID()}`]) {
+      const answer = await fetch(`${relay.url}${path}`, { headers: { authorization } });
+      await answer.arrayBuffer();
+      expect([answer.status, answer.headers.get('cache-control')], path).toEqual([
+        path.startsWith(`/v1/blobs/${blobId}`) ? 200 : 404,
+        'no-store',
+      ]);
+    }
   });
 
   it('detects a tampered chunk, swapped chunks and a missing last chunk, and hands over nothing as verified', async () => {

@@ -72,6 +72,13 @@ export function createHttpApp(deps: RelayDeps): express.Express {
     res.type(deps.metrics.registry.contentType).send(await deps.metrics.registry.metrics());
   });
 
+  // No cache, a browser's disk or a proxy that ignores Authorization, keeps an API answer: attachment
+  // ciphertext, directory entries, urgent states. Errors and unknown /v1 paths included.
+  app.use('/v1', (_req, res, next) => {
+    res.set('cache-control', 'no-store');
+    next();
+  });
+
   // One attachment chunk at a time, never a whole file.
   const chunkBody = express.raw({ type: 'application/octet-stream', limit: BLOB_CHUNK_BYTES });
   for (const route of ROUTES) {

@@ -1,6 +1,6 @@
 import { blobChunkLength } from '@liaison/protocol';
 import { type DeviceIdentity, deviceNoLongerValid } from '../auth/authenticator.js';
-import { removeBlob } from '../blobs/reaper.js';
+import { removeBlob, storeChunk } from '../blobs/reaper.js';
 import { RelayError } from '../errors.js';
 import type { RemoteBlobs } from '../federation/remote-blobs.js';
 import type { RelayDeps } from '../relay-deps.js';
@@ -8,7 +8,6 @@ import {
   type BlobRow,
   blobDownloaded,
   blobStatus,
-  chunkStored,
   createBlob,
   findBlob,
   findBlobFor,
@@ -146,8 +145,7 @@ export const BLOB_HANDLERS: Handlers<
       if (index > row.stored_chunks) {
         throw new RelayError('CONFLICT', `chunks are uploaded in order: chunk ${row.stored_chunks} is next`);
       }
-      await ctx.deps.blobs.write(row.blob_id, index, bytes);
-      const updated = await chunkStored(ctx.deps.db, row.blob_id, index, ctx.deps.config.now());
+      const updated = await storeChunk(ctx.deps, row.blob_id, index, bytes);
       ctx.deps.metrics.blobBytes.inc({ direction: 'upload' }, bytes.length);
       return blobStatus(updated);
     },
