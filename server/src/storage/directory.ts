@@ -277,6 +277,13 @@ export async function currentDevicesOf(
     .where('contact_points.contact_point_id', 'in', [...new Set(contactPointIds)])
     .orderBy('devices.device_id')
     .execute();
+  return devicesByContactPoint(rows);
+}
+
+/** Rows of a contact point and one of its devices (none: null) as each contact point's devices, in row order. */
+export function devicesByContactPoint(
+  rows: readonly { contact_point_id: string; device_id: string | null }[],
+): Map<string, string[]> {
   const devices = new Map<string, string[]>();
   for (const row of rows) {
     const list = devices.get(row.contact_point_id) ?? [];

@@ -1,6 +1,7 @@
 import type { UrgentLevel, UrgentState, UrgentStatus } from '@liaison/protocol';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { dropBlobReaders } from './blobs.js';
+import { devicesByContactPoint } from './directory.js';
 import type { Database, Db } from './schema.js';
 import { queueWebhookAlerts } from './webhooks.js';
 
@@ -46,13 +47,7 @@ export async function chainMemberDevices(
     left join devices d on d.contact_point_id = m.contact_point_id and d.not_after > ${now}::bigint
     where c.contact_point_id = any(${[...new Set(contactPointIds)]}::text[])
     order by d.device_id`.execute(db);
-  const devices = new Map<string, string[]>();
-  for (const row of rows) {
-    const list = devices.get(row.contact_point_id) ?? [];
-    if (row.device_id !== null) list.push(row.device_id);
-    devices.set(row.contact_point_id, list);
-  }
-  return devices;
+  return devicesByContactPoint(rows);
 }
 
 /** An urgent message escalating here, with the levels planned at send time. */
