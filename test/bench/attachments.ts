@@ -27,12 +27,15 @@ import {
   Sha256,
 } from '@liaison/client';
 import { type Attachment, LIMITS } from '@liaison/protocol';
+import { buildBeforeRun } from '../harness/build.js';
 import { startClient } from '../harness/clients.js';
 import { freshPostgresDatabase, type TestDatabase } from '../harness/databases.js';
 import { testNetwork } from '../harness/network.js';
 import { cpuSeconds, watchPeakMemory } from '../harness/proc.js';
 import { spawnRelay } from '../harness/relay-process.js';
 import { until } from '../harness/until.js';
+
+buildBeforeRun();
 
 const quick = process.argv.includes('--quick');
 const MB = 1024 * 1024;

@@ -12,7 +12,7 @@
  * and encrypting here would measure this process instead of the relay.
  *
  *   npm run bench -w @liaison/test                 (rings of 100 and 1,000 clients, fan-out, cluster, 5,000 idle connections)
- *   npm run bench -w @liaison/test -- --quick      (1-s steps doubling, 3-s drains, 200 idle connections, 100 clients; PGlite's ring only without PostgreSQL)
+ *   npm run bench -w @liaison/test -- --quick      (1-s steps doubling from 400/s, 3-s drains, 200 idle connections, 100 clients; PGlite's ring only without PostgreSQL)
  *   npx tsx --conditions=@liaison/source test/bench/relay.ts --idle   (idle connections alone; writes bench-results/relay-idle.json)
  *   npx tsx --conditions=@liaison/source test/bench/relay.ts --embedded   (the 100-client ring only, baseline and PGlite)
  *
@@ -26,11 +26,14 @@ import { pathToFileURL } from 'node:url';
 import { encodeBase64url } from '@liaison/protocol';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
+import { buildBeforeRun } from '../harness/build.js';
 import { proof, register } from '../harness/device-client.js';
 import { type TestDevice, testNetwork } from '../harness/network.js';
 import { cpuSeconds, memoryMb } from '../harness/proc.js';
 import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
 import { startRedisServer } from '../harness/servers.js';
+
+buildBeforeRun();
 
 const quick = process.argv.includes('--quick');
 /** Only the embedded default: the 100-client ring on the baseline and on the PGlite relay. */
@@ -49,9 +52,9 @@ const IDLE_CONNECTIONS = quick ? 200 : 5000;
 const IDLE_SETTLE_MS = quick ? 2000 : 95_000;
 const FAN_OUT = { senders: 20, devices: 5 };
 const STEP_SECONDS = quick ? 1 : 2;
-const FIRST_RATE = 200;
+const FIRST_RATE = quick ? 400 : 200;
 const GROWTH = quick ? 2 : 1.6;
-const MAX_STEPS = quick ? 6 : 11;
+const MAX_STEPS = quick ? 5 : 11;
 /** A step "breaks" when p99 send→deliver passes this, or when less than 90% of what was offered was delivered. */
 const BREAK_P99_MS = 1000;
 /** How long a step waits for its own messages after its last send; a quick run only looks for breakage. */

@@ -25,6 +25,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { decodeBase64url, type SendRequest } from '@liaison/protocol';
 import pg from 'pg';
+import { buildBeforeRun } from '../harness/build.js';
 import { startClient, type TestClient } from '../harness/clients.js';
 import { freshPostgresDatabase } from '../harness/databases.js';
 import { type TestDevice, testDeviceAddress, testNetwork } from '../harness/network.js';
@@ -32,6 +33,8 @@ import { memoryMb } from '../harness/proc.js';
 import { spawnRelay } from '../harness/relay-process.js';
 import { until } from '../harness/until.js';
 import { during, installWireTap, jsonBytes, traffic } from './wire-tap.js';
+
+buildBeforeRun();
 
 const quick = process.argv.includes('--quick');
 const MEMBERS = 20;

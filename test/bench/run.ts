@@ -10,15 +10,17 @@
  */
 import { spawnSync } from 'node:child_process';
 import { resolve } from 'node:path';
+import { buildBeforeRun } from '../harness/build.js';
 
 const quick = process.argv.includes('--quick');
+const built = buildBeforeRun();
 const scripts = ['startup.ts', 'attachments.ts', 'relay.ts', ...(quick ? [] : ['rooms.ts', 'web.ts'])];
 for (const script of scripts) {
   const started = performance.now();
   const { status } = spawnSync(
     process.execPath,
     ['--conditions=@liaison/source', '--import', 'tsx', resolve(import.meta.dirname, script), ...process.argv.slice(2)],
-    { stdio: 'inherit' },
+    { stdio: 'inherit', env: { ...process.env, ...built } },
   );
   console.error(`(${script}: ${((performance.now() - started) / 1000).toFixed(0)} s)`);
   if (status !== 0) process.exit(status ?? 1);

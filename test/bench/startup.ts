@@ -10,18 +10,19 @@
  * LIAISON_BENCH_DATABASE_URL names a server (a throwaway database is created there and dropped).
  * Each scenario runs ROUNDS times; the table gives the median. Writes bench-results/startup.json.
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { buildBeforeRun } from '../harness/build.js';
 import { freshPostgresDatabase, type TestDatabase } from '../harness/databases.js';
 import { cpuSeconds, memoryMb } from '../harness/proc.js';
 import { freePort } from '../harness/relay-process.js';
 
 const quick = process.argv.includes('--quick');
 const ROUNDS = quick ? 1 : 3;
-/** A quick run keeps `npm run bench -- --quick` under two minutes: its idle RSS is after 3 s, not 10. */
-const IDLE_MS = quick ? 3000 : 10_000;
+/** A quick run keeps `npm run bench -- --quick` under two minutes: its idle RSS is after 1 s, not 10. */
+const IDLE_MS = quick ? 1000 : 10_000;
 const root = resolve(import.meta.dirname, '../..');
 
 interface Start {
@@ -75,7 +76,7 @@ async function rounds(name: string, once: () => Promise<Start>) {
   };
 }
 
-if (spawnSync('npm', ['run', '-s', 'build'], { cwd: root, stdio: 'inherit' }).status !== 0) process.exit(1);
+buildBeforeRun();
 const relay = ['--enable-source-maps', 'dist/main.js'];
 const bare = [
   '-e',

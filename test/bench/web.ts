@@ -22,8 +22,11 @@ import { join, resolve } from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { BUCKET, type PartyName, type StoredMessage } from '../../web/src/state/history.js';
 import { bundle, launchChromium, servePage } from '../harness/browser.js';
+import { buildBeforeRun } from '../harness/build.js';
 import { spawnRelay } from '../harness/relay-process.js';
 import { FILE_PASSPHRASE, makeWebNetwork, type PractitionerFiles } from '../harness/web-practitioners.js';
+
+buildBeforeRun();
 
 const quick = process.argv.includes('--quick');
 /** First visits of each page (a new browser profile each). */

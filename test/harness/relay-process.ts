@@ -69,10 +69,7 @@ function launch(env: RelayEnv, options: LaunchOptions): ChildProcess {
   };
   // npm runs the relay as a child of its own: a process group of their own lets a signal reach both.
   if (options.npmStartIn) return spawn('npm', ['start'], { ...common, cwd: options.npmStartIn, detached: true });
-  return spawn(process.execPath, ['--conditions=@liaison/source', '--import', 'tsx', 'src/main.ts'], {
-    ...common,
-    cwd: serverDir,
-  });
+  return spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], { ...common, cwd: serverDir });
 }
 
 /** Signals the relay, and npm around it when npm started it. */
@@ -88,9 +85,10 @@ function collect(child: ChildProcess, sink: (text: string) => void): void {
 }
 
 /**
- * A relay as its own process, run from source (tsx server/src/main.ts, no build needed; or through
- * `npm start`, which builds) and configured only through the environment: PGlite in a temporary
- * folder unless LIAISON_DATABASE_URL is given.
+ * A relay as its own process, run as production runs it (`node server/dist/main.js`, built by the
+ * tests' globalSetup or by `buildBeforeRun` in build.ts; or through `npm start`, which builds), and
+ * configured only through the environment: PGlite in a temporary folder unless
+ * LIAISON_DATABASE_URL is given.
  */
 export async function spawnRelay(
   roots: TrustedRoot[],

@@ -11,10 +11,13 @@
  * Prints a table of samples and writes bench-results/soak.json; exits 1 if a check fails.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
+import { buildBeforeRun } from '../harness/build.js';
 import { startClient, type TestClient } from '../harness/clients.js';
 import { testNetwork } from '../harness/network.js';
 import { memoryMb } from '../harness/proc.js';
 import { spawnRelay } from '../harness/relay-process.js';
+
+buildBeforeRun();
 
 const arg = (name: string) => {
   const i = process.argv.indexOf(`--${name}`);
