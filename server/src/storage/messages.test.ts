@@ -1,35 +1,13 @@
 import { encodeBase64url, type SendRequest } from '@liaison/protocol';
-import { type Kysely, sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../log.js';
-import { openDatabase } from './database.js';
+import { describe, expect, it } from 'vitest';
+import { embeddedTestDatabase } from './embedded-test-database.js';
 import { queuedEnvelopes, storeMessages } from './messages.js';
-import { migrate } from './migrations.js';
-import type { Database } from './schema.js';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
 const bytes = (length: number, seed: number) => Uint8Array.from({ length }, (_, i) => (i * 31 + seed) & 0xff);
 
 describe('storing messages (embedded PostgreSQL)', () => {
-  let db: Kysely<Database>;
-  let close: () => void;
-  beforeAll(async () => {
-    const opened = await openDatabase(
-      { kind: 'pglite', dataDir: undefined },
-      { log: createLogger('silent'), reserveBytes: 0 },
-    );
-    db = opened.db;
-    close = () => opened.space.close();
-    await migrate(db);
-    // PGlite's first start (initdb in WebAssembly) takes seconds, more on a busy machine.
-  }, 60_000);
-  afterEach(async () => {
-    await sql`truncate envelopes, receipts, message_recipients, messages cascade`.execute(db);
-  });
-  afterAll(async () => {
-    close();
-    await db.destroy();
-  });
+  const database = embeddedTestDatabase(['envelopes', 'receipts', 'message_recipients', 'messages']);
 
   // The batch's ciphertexts travel as one binary parameter cut up by offset: a wrong offset would
   // hand one device a neighbour's bytes, or a shifted copy of its own.
@@ -50,10 +28,10 @@ describe('storing messages (embedded PostgreSQL)', () => {
         })),
       } satisfies SendRequest,
     }));
-    const stored = await storeMessages(db, messages, 1_000, 60_000);
+    const stored = await storeMessages(database.db, messages, 1_000, 60_000);
     expect([...stored].sort()).toEqual([id(0), id(1), id(2)]);
     for (let e = 0; e < 3; e++) {
-      const queued = await queuedEnvelopes(db, `device-${e}`, [], 10);
+      const queued = await queuedEnvelopes(database.db, `device-${e}`, [], 10);
       const expected = sizes.flatMap((lengths, m) => {
         const length = lengths[e];
         return length === undefined
