@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fromBytes, isLiaisonError, type ReceivedMessage } from '@liaison/client';
-import { type Attachment, LIMITS } from '@liaison/protocol';
+import { type Attachment, BLOB_CHUNK_BYTES, LIMITS } from '@liaison/protocol';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
@@ -17,7 +17,8 @@ import { until } from './harness/until.js';
  * recipient downloads through a front that makes the relay's answers arrive out of order, answer
  * one chunk's request with another chunk, or lose a chunk the window had already passed: the file
  * arrives whole, or the download fails with what went wrong and hands over nothing unverified
- * past it, and never counts as downloaded.
+ * past it, and never counts as downloaded. An answer longer than a chunk is refused as it arrives,
+ * whether the relay states its length or not.
  */
 const CHUNK = LIMITS.blobChunkPlaintextBytes;
 /** Six chunks: more than the window, so that it fills, moves and drains. */
@@ -42,6 +43,7 @@ describe('a download with chunks fetched ahead, against a relay that answers out
   /** What the front does to the next downloads: set by each test. */
   let forwardAs: (index: number) => number | undefined;
   let holdMs: (index: number) => number | undefined;
+  let alter: (index: number, body: Buffer) => { body: Buffer; lengthStated: boolean } | undefined;
 
   beforeAll(async () => {
     const net = await testNetwork();
@@ -65,6 +67,10 @@ describe('a download with chunks fetched ahead, against a relay that answers out
         // Recorded when the answer leaves: after the hold.
         setTimeout(() => answered.push(index), hold ?? 0);
         return hold;
+      },
+      alterAnswer: (method, path, body) => {
+        const index = chunkIndex(method, path);
+        return index === undefined ? undefined : alter(index, body);
       },
     });
     alice = await startClient(relay.url, await net.authority('th-oag', 'TH').contactPoint('alice').addDevice(), [
@@ -91,6 +97,7 @@ describe('a download with chunks fetched ahead, against a relay that answers out
     answered = [];
     forwardAs = () => undefined;
     holdMs = () => undefined;
+    alter = () => undefined;
   });
 
   const sent = async (): Promise<Attachment> => {
@@ -154,6 +161,20 @@ describe('a download with chunks fetched ahead, against a relay that answers out
     const { outcome, handed } = await download(attachment);
     expect(outcome).toBe('NOT_FOUND');
     expect(handed.equals(FILE.subarray(0, CHUNK))).toBe(true);
+    expect(await stillStored(attachment)).toBe(true);
+  });
+
+  it('refuses a chunk longer than a chunk can be, with its length stated or not, and one a byte short', async () => {
+    const attachment = await sent();
+    const padded = (body: Buffer) => Buffer.concat([body, Buffer.alloc(BLOB_CHUNK_BYTES - body.length + 1)]);
+    for (const lengthStated of [true, false]) {
+      alter = (index, body) => (index === 1 ? { body: padded(body), lengthStated } : undefined);
+      const { outcome, handed } = await download(attachment);
+      expect(outcome).toBe('INVALID_MESSAGE');
+      expect(handed.equals(FILE.subarray(0, CHUNK))).toBe(true);
+    }
+    alter = (index, body) => (index === 1 ? { body: body.subarray(1), lengthStated: true } : undefined);
+    expect((await download(attachment)).outcome).toBe('DECRYPT_FAILED');
     expect(await stillStored(attachment)).toBe(true);
   });
 });

@@ -10,7 +10,7 @@ import { freePort } from './relay-process.js';
  * batch and its own deleting the batch from its outbox. Devices may connect through it too (their
  * WebSockets pass through untouched), and a test may have it answer a request itself (`answer`):
  * a relay that serves one thing while it does another; or pass a request on as another
- * (`forwardAs`), or hold an answer back a while (`holdAnswer`).
+ * (`forwardAs`), hold an answer back a while (`holdAnswer`), or send another body (`alterAnswer`).
  */
 export interface RelayFront {
   url: string;
@@ -34,6 +34,11 @@ export interface RelayFrontOptions {
   forwardAs?: (method: string, path: string) => string | undefined;
   /** Milliseconds the relay's answer to a request is held before it is passed back: answers that arrive out of order. */
   holdAnswer?: (method: string, path: string) => number | undefined;
+  /**
+   * Another body for the relay's answer, when this gives one: sent with its length stated, or
+   * (`lengthStated: false`) in HTTP chunks with no length at all.
+   */
+  alterAnswer?: (method: string, path: string, body: Buffer) => { body: Buffer; lengthStated: boolean } | undefined;
 }
 
 export async function startRelayFront(
@@ -73,8 +78,20 @@ export async function startRelayFront(
               return;
             }
             const pass = () => {
-              res.writeHead(answer.statusCode ?? 502, answer.headers);
-              res.end(Buffer.concat(body));
+              const altered = options.alterAnswer?.(req.method ?? 'GET', req.url ?? '/', Buffer.concat(body));
+              if (!altered) {
+                res.writeHead(answer.statusCode ?? 502, answer.headers);
+                res.end(Buffer.concat(body));
+                return;
+              }
+              const { 'content-length': _, ...headers } = answer.headers;
+              res.writeHead(answer.statusCode ?? 502, {
+                ...headers,
+                ...(altered.lengthStated && { 'content-length': String(altered.body.length) }),
+              });
+              // Without a stated length node sends chunked: in two writes, so the relay seems to stream it.
+              res.write(altered.body.subarray(0, 1000));
+              res.end(altered.body.subarray(1000));
             };
             const holdFor = options.holdAnswer?.(req.method ?? 'GET', req.url ?? '/');
             if (holdFor) setTimeout(pass, holdFor);
