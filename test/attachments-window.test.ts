@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { gzipSync } from 'node:zlib';
 import { fromBytes, isLiaisonError, type ReceivedMessage } from '@liaison/client';
 import { type Attachment, BLOB_CHUNK_BYTES, LIMITS } from '@liaison/protocol';
 import { sql } from 'kysely';
@@ -43,7 +44,10 @@ describe('a download with chunks fetched ahead, against a relay that answers out
   /** What the front does to the next downloads: set by each test. */
   let forwardAs: (index: number) => number | undefined;
   let holdMs: (index: number) => number | undefined;
-  let alter: (index: number, body: Buffer) => { body: Buffer; lengthStated: boolean } | undefined;
+  let alter: (
+    index: number,
+    body: Buffer,
+  ) => { body: Buffer; lengthStated: boolean; headers?: Record<string, string> } | undefined;
 
   beforeAll(async () => {
     const net = await testNetwork();
@@ -176,5 +180,14 @@ describe('a download with chunks fetched ahead, against a relay that answers out
     alter = (index, body) => (index === 1 ? { body: body.subarray(1), lengthStated: true } : undefined);
     expect((await download(attachment)).outcome).toBe('DECRYPT_FAILED');
     expect(await stillStored(attachment)).toBe(true);
+  });
+
+  it('reads a chunk a proxy compressed on the way (its stated length is the compressed one)', async () => {
+    const attachment = await sent();
+    alter = (index, body) =>
+      index === 1 ? { body: gzipSync(body), lengthStated: true, headers: { 'content-encoding': 'gzip' } } : undefined;
+    const { outcome, handed } = await download(attachment);
+    expect(outcome).toBe('verified');
+    expect(handed.equals(FILE)).toBe(true);
   });
 });

@@ -36,9 +36,13 @@ export interface RelayFrontOptions {
   holdAnswer?: (method: string, path: string) => number | undefined;
   /**
    * Another body for the relay's answer, when this gives one: sent with its length stated, or
-   * (`lengthStated: false`) in HTTP chunks with no length at all.
+   * (`lengthStated: false`) in HTTP chunks with no length at all, and with these headers added.
    */
-  alterAnswer?: (method: string, path: string, body: Buffer) => { body: Buffer; lengthStated: boolean } | undefined;
+  alterAnswer?: (
+    method: string,
+    path: string,
+    body: Buffer,
+  ) => { body: Buffer; lengthStated: boolean; headers?: Record<string, string> } | undefined;
 }
 
 export async function startRelayFront(
@@ -88,6 +92,7 @@ export async function startRelayFront(
               res.writeHead(answer.statusCode ?? 502, {
                 ...headers,
                 ...(altered.lengthStated && { 'content-length': String(altered.body.length) }),
+                ...altered.headers,
               });
               // Without a stated length node sends chunked: in two writes, so the relay seems to stream it.
               res.write(altered.body.subarray(0, 1000));

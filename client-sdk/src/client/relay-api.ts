@@ -203,7 +203,10 @@ function safeParse<S extends z.ZodType>(schema: S, value: unknown) {
  * into one buffer of that length, so a chunk is never held twice (its pieces and their concatenation).
  */
 async function readCapped(response: Response, max: number): Promise<Uint8Array> {
-  const stated = Number(response.headers.get('content-length') ?? Number.NaN);
+  // A stated length counts encoded bytes: with a content encoding (a proxy's gzip) it is not the body's.
+  const stated = response.headers.has('content-encoding')
+    ? Number.NaN
+    : Number(response.headers.get('content-length') ?? Number.NaN);
   const into = Number.isSafeInteger(stated) && stated >= 0 && stated <= max ? new Uint8Array(stated) : undefined;
   const parts: Uint8Array[] = [];
   let length = 0;
