@@ -56,10 +56,17 @@ function source(): AttachmentSource {
 }
 
 const mbPerS = (seconds: number) => SIZE / MB / seconds;
+/** This process's CPU seconds (every thread) per GB moved, from a `process.cpuUsage()` taken before. */
+const cpuPerGb = (since: NodeJS.CpuUsage) => {
+  const used = process.cpuUsage(since);
+  return ((used.user + used.system) / 1e6 / SIZE) * 1024 ** 3;
+};
+/** Wall seconds of `work`, and this process's CPU seconds per GB in it. */
 const timed = async (work: () => Promise<unknown>) => {
+  const cpu = process.cpuUsage();
   const started = performance.now();
   await work();
-  return (performance.now() - started) / 1000;
+  return { seconds: (performance.now() - started) / 1000, cpuPerGb: cpuPerGb(cpu) };
 };
 
 interface Row {
@@ -68,6 +75,12 @@ interface Row {
   downloadMbPerS: number;
   serverCpuSecondsPerGb?: number;
   serverPeakGrowthMb?: number;
+  /**
+   * The SDK's CPU seconds per GB (this process: sender and recipient, every thread), up and down.
+   * Unlike the rates it hardly moves with the other tenants of the cores: with the crypto row's, it
+   * says how much of the SDK's work is the crypto, whatever the load.
+   */
+  sdkCpuSecondsPerGb?: { upload: number; download: number };
 }
 
 async function crypto(): Promise<{ row: Row; sealed: Uint8Array[] }> {
@@ -91,7 +104,12 @@ async function crypto(): Promise<{ row: Row; sealed: Uint8Array[] }> {
     check.digest();
   });
   return {
-    row: { target: 'SDK crypto only (this process)', uploadMbPerS: mbPerS(seal), downloadMbPerS: mbPerS(open) },
+    row: {
+      target: 'SDK crypto only (this process)',
+      uploadMbPerS: mbPerS(seal.seconds),
+      downloadMbPerS: mbPerS(open.seconds),
+      sdkCpuSecondsPerGb: { upload: seal.cpuPerGb, download: open.cpuPerGb },
+    },
     sealed,
   };
 }
@@ -128,8 +146,8 @@ async function plainHttp(sealed: Uint8Array[]): Promise<Row> {
   });
   const row = {
     target: 'plain HTTP + files (baseline)',
-    uploadMbPerS: mbPerS(upload),
-    downloadMbPerS: mbPerS(download),
+    uploadMbPerS: mbPerS(upload.seconds),
+    downloadMbPerS: mbPerS(download.seconds),
     serverCpuSecondsPerGb: ((cpuSeconds(child.pid as number) - cpu) / (2 * SIZE)) * 1024 ** 3,
     serverPeakGrowthMb: memory.stop() - before,
   };
@@ -179,10 +197,11 @@ async function relay(target: string, env: Record<string, string>): Promise<Row> 
   const download = await timed(() => recipient.client.download(attachment, () => undefined));
   const row = {
     target,
-    uploadMbPerS: mbPerS(upload),
-    downloadMbPerS: mbPerS(download),
+    uploadMbPerS: mbPerS(upload.seconds),
+    downloadMbPerS: mbPerS(download.seconds),
     serverCpuSecondsPerGb: ((cpuSeconds(process_.pid()) - cpu) / (2 * SIZE)) * 1024 ** 3,
     serverPeakGrowthMb: memory.stop() - before,
+    sdkCpuSecondsPerGb: { upload: upload.cpuPerGb, download: download.cpuPerGb },
   };
   await Promise.all([sender.client.close(), recipient.client.close()]);
   await process_.stop();
@@ -224,6 +243,9 @@ console.table(
     'up / crypto': (r.uploadMbPerS / cryptoRow.uploadMbPerS).toFixed(2),
     'down / crypto': (r.downloadMbPerS / cryptoRow.downloadMbPerS).toFixed(2),
     'server CPU s / GB': r.serverCpuSecondsPerGb?.toFixed(1) ?? '-',
+    'SDK CPU s / GB up, down': r.sdkCpuSecondsPerGb
+      ? `${r.sdkCpuSecondsPerGb.upload.toFixed(1)}, ${r.sdkCpuSecondsPerGb.download.toFixed(1)}`
+      : '-',
     'server peak growth MB': r.serverPeakGrowthMb?.toFixed(0) ?? '-',
   })),
 );

@@ -25,8 +25,9 @@ const ciphertextFrom = (from: number) => {
 };
 /**
  * What a page may grow by while it moves the 50 MiB file: a few 4 MiB chunks, never the file. An
- * upload measures 28 MiB at its peak (the chunk read, its ciphertext, the one uploading and the
- * browser's copy of each request body), downloads 10-20 MiB; a page holding the file would pass 50.
+ * upload measures 20-28 MiB at its peak (the chunk read, its ciphertext, the one uploading and the
+ * browser's copy of each request body), a download 24-28 MiB (the chunk opened, its plaintext and
+ * two fetched ahead); a page holding the file would pass 50.
  */
 const MEMORY_BOUND = 32 * MIB;
 

@@ -9,7 +9,8 @@ import { freePort } from './relay-process.js';
  * never hears so. That is how a sender's relay is made to die between the partner's storing a
  * batch and its own deleting the batch from its outbox. Devices may connect through it too (their
  * WebSockets pass through untouched), and a test may have it answer a request itself (`answer`):
- * a relay that serves one thing while it does another.
+ * a relay that serves one thing while it does another; or pass a request on as another
+ * (`forwardAs`), hold an answer back a while (`holdAnswer`), or send another body (`alterAnswer`).
  */
 export interface RelayFront {
   url: string;
@@ -29,6 +30,19 @@ export interface RelayFrontOptions {
    * it: a relay that serves one thing and does another, for a test of the SDK. Undefined: passed on.
    */
   answer?: (method: string, path: string) => unknown;
+  /** The path a request is passed on with, when this gives one: a relay that answers another request than the one made. */
+  forwardAs?: (method: string, path: string) => string | undefined;
+  /** Milliseconds the relay's answer to a request is held before it is passed back: answers that arrive out of order. */
+  holdAnswer?: (method: string, path: string) => number | undefined;
+  /**
+   * Another body for the relay's answer, when this gives one: sent with its length stated, or
+   * (`lengthStated: false`) in HTTP chunks with no length at all, and with these headers added.
+   */
+  alterAnswer?: (
+    method: string,
+    path: string,
+    body: Buffer,
+  ) => { body: Buffer; lengthStated: boolean; headers?: Record<string, string> } | undefined;
 }
 
 export async function startRelayFront(
@@ -51,8 +65,9 @@ export async function startRelayFront(
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
+      const path = options.forwardAs?.(req.method ?? 'GET', req.url ?? '/') ?? req.url;
       const upstream = request(
-        { host: '127.0.0.1', port: relayPort, method: req.method, path: req.url, headers: req.headers },
+        { host: '127.0.0.1', port: relayPort, method: req.method, path, headers: req.headers },
         (answer: IncomingMessage) => {
           const body: Buffer[] = [];
           answer.on('data', (chunk: Buffer) => body.push(chunk));
@@ -66,8 +81,26 @@ export async function startRelayFront(
                 .finally(() => req.socket.destroy());
               return;
             }
-            res.writeHead(answer.statusCode ?? 502, answer.headers);
-            res.end(Buffer.concat(body));
+            const pass = () => {
+              const altered = options.alterAnswer?.(req.method ?? 'GET', req.url ?? '/', Buffer.concat(body));
+              if (!altered) {
+                res.writeHead(answer.statusCode ?? 502, answer.headers);
+                res.end(Buffer.concat(body));
+                return;
+              }
+              const { 'content-length': _, ...headers } = answer.headers;
+              res.writeHead(answer.statusCode ?? 502, {
+                ...headers,
+                ...(altered.lengthStated && { 'content-length': String(altered.body.length) }),
+                ...altered.headers,
+              });
+              // Without a stated length node sends chunked: in two writes, so the relay seems to stream it.
+              res.write(altered.body.subarray(0, 1000));
+              res.end(altered.body.subarray(1000));
+            };
+            const holdFor = options.holdAnswer?.(req.method ?? 'GET', req.url ?? '/');
+            if (holdFor) setTimeout(pass, holdFor);
+            else pass();
           });
         },
       );

@@ -88,6 +88,12 @@ export function fromBytes(name: string, type: string, bytes: Uint8Array): Attach
   };
 }
 
+/**
+ * Chunks a download fetches ahead of the one it opens (answers held or on the wire): with the one
+ * being opened and its plaintext, a download holds at most FETCHED_AHEAD + 2 chunks.
+ */
+const FETCHED_AHEAD = 2;
+
 /** Attempts at one request before a transfer gives up, with backoff from 250 ms to 5 s (about 30 s in all). */
 const ATTEMPTS = 10;
 
@@ -205,7 +211,10 @@ export async function downloadAttachment(
     }
     transferred = kept;
   }
-  // The next chunk is fetched (or read from the cache) while this one is opened and written.
+  // Chunks are fetched (or read from the cache) up to FETCHED_AHEAD ahead of the one being opened:
+  // opening runs on this thread, so the relay's latency is hidden only if the next chunks are
+  // already on their way. Each request names its index and answers are taken in index order, so
+  // the order in which answers arrive changes nothing (secretstream checks each chunk's position).
   const { chunks: cache } = options;
   const fetchChunk = (index: number) =>
     settled(
@@ -216,10 +225,12 @@ export async function downloadAttachment(
       })(),
     );
   const first = kept / chunkBytes;
-  let next = fetchChunk(first);
+  const fetching: ReturnType<typeof fetchChunk>[] = [];
+  let requested = first;
   for (let index = first; index < chunks; index++) {
-    const { ciphertext, cached } = await next;
-    if (index + 1 < chunks) next = fetchChunk(index + 1);
+    // This chunk and the FETCHED_AHEAD after it are requested; a chunk is requested once.
+    while (requested < chunks && requested <= index + FETCHED_AHEAD) fetching.push(fetchChunk(requested++));
+    const { ciphertext, cached } = await (fetching.shift() as ReturnType<typeof fetchChunk>);
     if (ciphertext.length !== blobChunkLength(size, index)) {
       throw new LiaisonError('DECRYPT_FAILED', `attachment chunk ${index} has the wrong length`);
     }

@@ -197,17 +197,27 @@ function safeParse<S extends z.ZodType>(schema: S, value: unknown) {
   return schema.safeParse(value);
 }
 
-/** The body, refused as soon as it passes `max` bytes: a hostile relay cannot make the SDK buffer more. */
+/**
+ * The body, refused as soon as it passes `max` bytes: a hostile relay cannot make the SDK buffer more.
+ * When the relay states the length (it does for every chunk), the bytes are copied as they arrive
+ * into one buffer of that length, so a chunk is never held twice (its pieces and their concatenation).
+ */
 async function readCapped(response: Response, max: number): Promise<Uint8Array> {
+  // A stated length counts encoded bytes: with a content encoding (a proxy's gzip) it is not the body's.
+  const stated = response.headers.has('content-encoding')
+    ? Number.NaN
+    : Number(response.headers.get('content-length') ?? Number.NaN);
+  const into = Number.isSafeInteger(stated) && stated >= 0 && stated <= max ? new Uint8Array(stated) : undefined;
   const parts: Uint8Array[] = [];
   let length = 0;
   for await (const part of response.body ?? []) {
-    length += part.length;
-    if (length > max) {
+    if (length + part.length > (into?.length ?? max)) {
       await response.body?.cancel().catch(() => undefined);
-      throw new LiaisonError('INVALID_MESSAGE', `the relay sent a chunk of more than ${max} bytes`);
+      throw new LiaisonError('INVALID_MESSAGE', `the relay sent a chunk of more than ${into?.length ?? max} bytes`);
     }
-    parts.push(part);
+    if (into) into.set(part, length);
+    else parts.push(part);
+    length += part.length;
   }
-  return concat(...parts);
+  return into ? into.subarray(0, length) : concat(...parts);
 }
