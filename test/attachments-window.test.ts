@@ -47,7 +47,7 @@ describe('a download with chunks fetched ahead, against a relay that answers out
   let alter: (
     index: number,
     body: Buffer,
-  ) => { body: Buffer; lengthStated: boolean; headers?: Record<string, string> } | undefined;
+  ) => { body: Buffer; lengthStated: boolean; headers?: Record<string, string>; status?: number } | undefined;
 
   beforeAll(async () => {
     const net = await testNetwork();
@@ -166,6 +166,25 @@ describe('a download with chunks fetched ahead, against a relay that answers out
     expect(outcome).toBe('NOT_FOUND');
     expect(handed.equals(FILE.subarray(0, CHUNK))).toBe(true);
     expect(await stillStored(attachment)).toBe(true);
+  });
+
+  it('stops asking for the chunks ahead once the download failed, though the relay said to try them again', async () => {
+    const attachment = await sent();
+    // Chunk 0 is answered with chunk 1 (it fails to open); the chunks ahead are "unavailable", which
+    // the SDK retries with backoff while the download runs.
+    forwardAs = (index) => (index === 0 ? 1 : undefined);
+    const unavailable = Buffer.from(JSON.stringify({ error: 'UNAVAILABLE', message: 'the relay is restarting' }));
+    alter = (index) =>
+      index > 0
+        ? { body: unavailable, lengthStated: true, status: 503, headers: { 'content-type': 'application/json' } }
+        : undefined;
+    const { outcome, handed } = await download(attachment);
+    expect(outcome).toBe('DECRYPT_FAILED');
+    expect(handed.length).toBe(0);
+    const askedWhenFailed = asked.length;
+    // Longer than the first retries' backoff (250 ms, then 500 ms).
+    await new Promise((resolve) => setTimeout(resolve, 1500));
+    expect(asked.slice(askedWhenFailed)).toEqual([]);
   });
 
   it('refuses a chunk longer than a chunk can be, with its length stated or not, and one a byte short', async () => {

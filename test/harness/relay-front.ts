@@ -36,13 +36,14 @@ export interface RelayFrontOptions {
   holdAnswer?: (method: string, path: string) => number | undefined;
   /**
    * Another body for the relay's answer, when this gives one: sent with its length stated, or
-   * (`lengthStated: false`) in HTTP chunks with no length at all, and with these headers added.
+   * (`lengthStated: false`) in HTTP chunks with no length at all, with these headers added, and
+   * with this status instead of the relay's.
    */
   alterAnswer?: (
     method: string,
     path: string,
     body: Buffer,
-  ) => { body: Buffer; lengthStated: boolean; headers?: Record<string, string> } | undefined;
+  ) => { body: Buffer; lengthStated: boolean; headers?: Record<string, string>; status?: number } | undefined;
 }
 
 export async function startRelayFront(
@@ -89,7 +90,7 @@ export async function startRelayFront(
                 return;
               }
               const { 'content-length': _, ...headers } = answer.headers;
-              res.writeHead(answer.statusCode ?? 502, {
+              res.writeHead(altered.status ?? answer.statusCode ?? 502, {
                 ...headers,
                 ...(altered.lengthStated && { 'content-length': String(altered.body.length) }),
                 ...altered.headers,

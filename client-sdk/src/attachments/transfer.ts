@@ -216,31 +216,43 @@ export async function downloadAttachment(
   // already on their way. Each request names its index and answers are taken in index order, so
   // the order in which answers arrive changes nothing (secretstream checks each chunk's position).
   const { chunks: cache } = options;
+  // Once the download is over (opened, failed or given up), the requests still ahead stop retrying:
+  // a failing download must not leave its window polling the relay, each holding a chunk.
+  let over = false;
   const fetchChunk = (index: number) =>
     settled(
       (async () => {
         const cached = await cache?.get(index);
         if (cached) return { ciphertext: cached, cached: true };
-        return { ciphertext: await retrying(() => api.getChunk(blobId, index)), cached: false };
+        const ciphertext = await retrying(
+          () => api.getChunk(blobId, index),
+          async () => over,
+        );
+        if (!ciphertext) throw new LiaisonError('UNAVAILABLE', 'the download ended before this chunk came');
+        return { ciphertext, cached: false };
       })(),
     );
   const first = kept / chunkBytes;
   const fetching: ReturnType<typeof fetchChunk>[] = [];
   let requested = first;
-  for (let index = first; index < chunks; index++) {
-    // This chunk and the FETCHED_AHEAD after it are requested; a chunk is requested once.
-    while (requested < chunks && requested <= index + FETCHED_AHEAD) fetching.push(fetchChunk(requested++));
-    const { ciphertext, cached } = await (fetching.shift() as ReturnType<typeof fetchChunk>);
-    if (ciphertext.length !== blobChunkLength(size, index)) {
-      throw new LiaisonError('DECRYPT_FAILED', `attachment chunk ${index} has the wrong length`);
+  try {
+    for (let index = first; index < chunks; index++) {
+      // This chunk and the FETCHED_AHEAD after it are requested; a chunk is requested once.
+      while (requested < chunks && requested <= index + FETCHED_AHEAD) fetching.push(fetchChunk(requested++));
+      const { ciphertext, cached } = await (fetching.shift() as ReturnType<typeof fetchChunk>);
+      if (ciphertext.length !== blobChunkLength(size, index)) {
+        throw new LiaisonError('DECRYPT_FAILED', `attachment chunk ${index} has the wrong length`);
+      }
+      const plaintext = opener.open(ciphertext, index === chunks - 1);
+      // Kept only once it opened: a chunk the relay altered is never kept to fail every next attempt.
+      if (cache && !cached) await cache.put(index, ciphertext);
+      hash.update(plaintext);
+      await sink(plaintext);
+      transferred += plaintext.length;
+      options.onProgress?.({ blobId, name: attachment.name, transferred, total: attachment.size });
     }
-    const plaintext = opener.open(ciphertext, index === chunks - 1);
-    // Kept only once it opened: a chunk the relay altered is never kept to fail every next attempt.
-    if (cache && !cached) await cache.put(index, ciphertext);
-    hash.update(plaintext);
-    await sink(plaintext);
-    transferred += plaintext.length;
-    options.onProgress?.({ blobId, name: attachment.name, transferred, total: attachment.size });
+  } finally {
+    over = true;
   }
   if (!equalBytes(hash.digest(), decodeBase64url(attachment.sha256) as Uint8Array)) {
     throw new LiaisonError('DECRYPT_FAILED', "the attachment's SHA-256 is not the one the sender sent");
