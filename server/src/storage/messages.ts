@@ -162,16 +162,22 @@ export async function storedMessages(
 export interface SendContext {
   /** Those of the message ids that are stored already: their sender device and server time. */
   stored: Map<string, { senderDevice: string; serverTime: number }>;
-  /** The current devices of the contact points known here (an empty list for one with none); others are absent. */
+  /**
+   * The current devices of the contact points known here (an empty list for one with none), and of
+   * the members known here of the chains read; others are absent.
+   */
   devices: Map<string, string[]>;
   /** Those of the devices whose queue of undelivered envelopes has reached the maximum. */
   full: Set<string>;
+  /** The escalation chain of each contact point of `chainsOf` stored here with one; others are absent. */
+  chains: Map<string, string[]>;
 }
 
 /**
- * storedMessages, currentDevicesOf and fullQueues of one batch of sends in one statement: one
- * round trip instead of three, each of which cost the relay a query to build, a socket write and
- * a result to parse (docs/performance.md). The three answers come from one snapshot.
+ * storedMessages, currentDevicesOf and fullQueues of one batch of sends in one statement, and for
+ * urgent sends the recipients' escalation chains and their members' devices: one round trip
+ * instead of three (five for urgent sends), each of which cost the relay a query to build, a
+ * socket write and a result to parse (docs/performance.md). The answers come from one snapshot.
  */
 export async function sendContext(
   db: Db,
@@ -179,29 +185,42 @@ export async function sendContext(
     messageIds: readonly string[];
     contactPointIds: readonly string[];
     deviceIds: readonly string[];
+    /** Contact points whose escalation chains to read, with their members' devices (urgent sends). */
+    chainsOf?: readonly string[];
     maxQueued: number;
     now: number;
   },
 ): Promise<SendContext> {
+  const chainsOf = batch.chainsOf ?? [];
+  // A chain's members are known here only once it is read: their devices are read in the same
+  // statement, from the chains' rows (the array is built once, before the devices' index scan).
   const { rows } = await sql<{
-    kind: 'stored' | 'device' | 'full';
+    kind: 'chain' | 'device' | 'full' | 'stored';
     id: string;
     other: string | null;
     at: string | null;
   }>`
+    with chain as (
+      select c.contact_point_id as id, e.member, e.position
+      from contact_points c
+      cross join lateral jsonb_array_elements_text(c.certificate -> 'escalationChain') with ordinality as e(member, position)
+      where c.contact_point_id = any(${[...chainsOf]}::text[])
+    )
     select 'stored' as kind, message_id::text as id, sender_device as other, server_time as at
     from messages where message_id = any(${[...batch.messageIds]}::uuid[])
     union all
     select 'device', c.contact_point_id, d.device_id, null
     from contact_points c
     left join devices d on d.contact_point_id = c.contact_point_id and d.not_after > ${batch.now}::bigint
-    where c.contact_point_id = any(${[...batch.contactPointIds]}::text[])
+    where c.contact_point_id = any(${[...batch.contactPointIds]}::text[] || array(select member from chain))
     union all
     select 'full', recipient_device, null, null
     from envelopes where recipient_device = any(${[...batch.deviceIds]}::text[]) and not held
     group by recipient_device having count(*) >= ${batch.maxQueued}::bigint
+    union all
+    select 'chain', id, member, position from chain
     order by 1, 2, 3`.execute(db);
-  const context: SendContext = { stored: new Map(), devices: new Map(), full: new Set() };
+  const context: SendContext = { stored: new Map(), devices: new Map(), full: new Set(), chains: new Map() };
   for (const row of rows) {
     if (row.kind === 'stored') {
       context.stored.set(row.id, { senderDevice: row.other as string, serverTime: Number(row.at) });
@@ -209,6 +228,11 @@ export async function sendContext(
       const list = context.devices.get(row.id) ?? [];
       if (row.other !== null) list.push(row.other);
       context.devices.set(row.id, list);
+    } else if (row.kind === 'chain') {
+      // Placed by position: the rows come in the order of the members' ids.
+      const chain = context.chains.get(row.id) ?? [];
+      chain[Number(row.at) - 1] = row.other as string;
+      context.chains.set(row.id, chain);
     } else context.full.add(row.id);
   }
   return context;

@@ -1,7 +1,6 @@
 import type { UrgentLevel, UrgentState, UrgentStatus } from '@liaison/protocol';
 import { type Kysely, sql, type Transaction } from 'kysely';
 import { dropBlobReaders } from './blobs.js';
-import { devicesByContactPoint } from './directory.js';
 import type { Database, Db } from './schema.js';
 import { queueWebhookAlerts } from './webhooks.js';
 
@@ -26,28 +25,6 @@ export async function escalationChainsOf(db: Db, contactPointIds: readonly strin
     .where('contact_point_id', 'in', [...new Set(contactPointIds)])
     .execute();
   return new Map(rows.map((r) => [r.contact_point_id, r.certificate.escalationChain ?? []]));
-}
-
-/**
- * The current devices of the members of these contact points' escalation chains, as
- * currentDevicesOf gives them, in one read that needs no chain first. Members not stored here are
- * left out: the caller looks them up among partner networks.
- */
-export async function chainMemberDevices(
-  db: Db,
-  contactPointIds: readonly string[],
-  now: number,
-): Promise<Map<string, string[]>> {
-  if (contactPointIds.length === 0) return new Map();
-  const { rows } = await sql<{ contact_point_id: string; device_id: string | null }>`
-    select distinct m.contact_point_id, d.device_id
-    from contact_points c
-    cross join lateral jsonb_array_elements_text(c.certificate -> 'escalationChain') as e(member)
-    join contact_points m on m.contact_point_id = e.member
-    left join devices d on d.contact_point_id = m.contact_point_id and d.not_after > ${now}::bigint
-    where c.contact_point_id = any(${[...new Set(contactPointIds)]}::text[])
-    order by d.device_id`.execute(db);
-  return devicesByContactPoint(rows);
 }
 
 /** An urgent message escalating here, with the levels planned at send time. */
