@@ -4,7 +4,7 @@ import { type Kysely, sql } from 'kysely';
 import { RelayError } from '../errors.js';
 import { enqueueMessages } from './federation-outbox.js';
 import type { Database, Db } from './schema.js';
-import { type PlannedLevel, releasedContactPoints, startUrgent, stopEscalation } from './urgent.js';
+import { type PlannedLevel, releasedContactPoints, stopEscalation, urgentStarts } from './urgent.js';
 
 /** A receipt and the contact point whose devices it goes to (the message's sender). */
 export interface RoutedReceipt {
@@ -33,10 +33,10 @@ export interface MessageToStore {
 
 /**
  * The one writer of messages. Stores messages, all or nothing: each with its envelopes and its
- * `relayed` receipt, in one statement (and so one commit) however many there are; for an urgent
- * message also its levels and timer in the same transaction, the copies of levels >= 1 held. A
- * message id already stored is skipped with its envelopes (a retry, or another sender's id: the
- * caller tells which). Returns the ids stored now. Ids must be distinct.
+ * `relayed` receipt, and for an urgent message escalating here its timer, its levels (the copies of
+ * levels >= 1 held) and its webhook alerts, in one statement (and so one commit) however many there
+ * are. A message id already stored is skipped with its envelopes (a retry, or another sender's id:
+ * the caller tells which). Returns the ids stored now. Ids must be distinct.
  */
 export async function storeMessages(
   db: Kysely<Database>,
@@ -44,10 +44,8 @@ export async function storeMessages(
   now: number,
   ttlMs: number,
 ): Promise<Set<string>> {
-  const urgent = messages.filter((m) => m.request.acknowledgeWithinMs !== undefined && m.levels !== undefined);
-  const forwards = messages.some((m) => m.forwards?.length);
-  // Normal sends alone need no transaction around their one statement: a round trip less per batch.
-  if (urgent.length === 0 && !forwards) return insertMessages(db, messages, now, ttlMs);
+  // One statement needs no transaction around it: two round trips less per batch.
+  if (!messages.some((m) => m.forwards?.length)) return insertMessages(db, messages, now, ttlMs);
   return db.transaction().execute(async (tx) => {
     const stored = await insertMessages(tx, messages, now, ttlMs);
     // What goes to partner relays leaves with the message's commit, or not at all.
@@ -56,28 +54,11 @@ export async function storeMessages(
       messages.flatMap((m) => (stored.has(m.request.messageId) ? (m.forwards ?? []) : [])),
       now,
     );
-    // Their levels and timers, in the same commit as the messages: all of the batch's in two statements.
-    await startUrgent(
-      tx,
-      urgent.flatMap(({ sender, request, levels = [] }) =>
-        request.acknowledgeWithinMs !== undefined && stored.has(request.messageId)
-          ? [
-              {
-                messageId: request.messageId,
-                senderContactPoint: sender.contactPointId,
-                acknowledgeWithinMs: request.acknowledgeWithinMs,
-                levels,
-              },
-            ]
-          : [],
-      ),
-      now,
-    );
     return stored;
   });
 }
 
-/** Messages, their envelopes and `relayed` receipts in one statement; see storeMessages. */
+/** Messages, their envelopes, `relayed` receipts and urgent starts in one statement; see storeMessages. */
 async function insertMessages(
   db: Db,
   messages: readonly MessageToStore[],
@@ -104,6 +85,18 @@ async function insertMessages(
   }
   const listed = messages.flatMap(({ request }) =>
     (request.recipients ?? []).map((contactPointId) => ({ id: request.messageId, contactPointId })),
+  );
+  const urgent = messages.flatMap(({ sender, request, levels }) =>
+    request.acknowledgeWithinMs !== undefined && levels !== undefined
+      ? [
+          {
+            messageId: request.messageId,
+            senderContactPoint: sender.contactPointId,
+            acknowledgeWithinMs: request.acknowledgeWithinMs,
+            levels,
+          },
+        ]
+      : [],
   );
   const { rows: stored } = await sql<{ message_id: string }>`
     with m as (
@@ -139,7 +132,7 @@ async function insertMessages(
       union all
       select mr.message_id, m.sender_contact_point, mr.contact_point_id, null, 'relayed', ${now}::bigint
       from mr join m on m.message_id = mr.message_id
-    )
+    )${urgentStarts(urgent, now)}
     select message_id from m`.execute(db);
   return new Set(stored.map((r) => r.message_id));
 }
