@@ -1,10 +1,8 @@
 import { encodeBase64url, type SendRequest } from '@liaison/protocol';
 import { type Kysely, sql } from 'kysely';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { createLogger } from '../log.js';
-import { openDatabase } from './database.js';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { embeddedTestDatabase } from './embedded-test-database.js';
 import { type MessageToStore, sendContext, storeMessages } from './messages.js';
-import { migrate } from './migrations.js';
 import type { Database } from './schema.js';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;
@@ -47,16 +45,17 @@ function urgent(n: number): MessageToStore {
 // An urgent batch is read in one statement (sendContext) and written in one (storeMessages): the
 // message, its envelopes, its timer, its levels and its webhook alerts commit together or not at all.
 describe('an urgent batch in storage (embedded PostgreSQL)', () => {
+  const database = embeddedTestDatabase([
+    'webhook_alerts',
+    'urgent_levels',
+    'urgent_messages',
+    'envelopes',
+    'receipts',
+    'messages',
+  ]);
   let db: Kysely<Database>;
-  let close: () => void;
   beforeAll(async () => {
-    const opened = await openDatabase(
-      { kind: 'pglite', dataDir: undefined },
-      { log: createLogger('silent'), reserveBytes: 0 },
-    );
-    db = opened.db;
-    close = () => opened.space.close();
-    await migrate(db);
+    db = database.db;
     // Lilit's chain names members whose ids do not sort in its order; one is not stored here.
     const chain = JSON.stringify({ escalationChain: ['am-pgo.zara', 'am-pgo.aram', 'ua-pgo.away'] });
     for (const [contactPoint, certificate] of [
@@ -82,17 +81,9 @@ describe('an urgent batch in storage (embedded PostgreSQL)', () => {
     await sql`
       insert into webhooks (network_id, authority_id, url, secret, issued_at)
       values ('am', 'am-pgo', 'https://alerts.pgo.am/liaison', '\\x00', 0)`.execute(db);
-    // PGlite's first start (initdb in WebAssembly) takes seconds, more on a busy machine.
-  }, 60_000);
+  });
   afterEach(async () => {
     await sql`drop trigger if exists refuse_alerts on webhook_alerts`.execute(db);
-    await sql`truncate webhook_alerts, urgent_levels, urgent_messages, envelopes, receipts, messages cascade`.execute(
-      db,
-    );
-  });
-  afterAll(async () => {
-    close();
-    await db.destroy();
   });
 
   it('reads the chain in its order and the current devices of the members stored here, in the one read', async () => {
