@@ -8,7 +8,6 @@ import { currentDevicesOf, deviceChain } from '../storage/directory.js';
 import type { ForeignEntry } from '../storage/foreign.js';
 import {
   acknowledgeDeliveries,
-  fullQueues,
   type MessageToStore,
   type RoutedReceipt,
   sendContext,
@@ -16,7 +15,7 @@ import {
   storeMessages,
   waitingDevices,
 } from '../storage/messages.js';
-import { chainMemberDevices, escalationChainsOf, type PlannedLevel, startedState } from '../storage/urgent.js';
+import { type PlannedLevel, startedState } from '../storage/urgent.js';
 import type { OfferedEnvelope } from './delivery-hub.js';
 import type { SendOrder } from './send-order.js';
 
@@ -126,49 +125,26 @@ export class Sending {
   private async storeNormal(sends: Send[]): Promise<(SendResult | Error)[]> {
     const { db, config } = this.deps;
     const now = config.now();
-    // One record per send, answered as the batch goes.
-    const entries: { send: Send; result?: SendResult | Error }[] = sends.map((send) => ({ send }));
-    const idOf = (entry: { send: Send }) => entry.send.request.messageId;
-    const contactPointIds = sends.flatMap((s) => [...recipientsOf(s.request), s.sender.contactPointId]);
-    // One read for the whole batch: what is stored already, the devices, and the queues that are full.
-    const context = await sendContext(db, {
-      messageIds: entries.map(idOf),
-      contactPointIds,
-      deviceIds: sends.flatMap((s) => s.request.envelopes.map((e) => e.recipientDevice)),
-      maxQueued: config.maxQueuedEnvelopes,
-      now,
-    });
-    // Retries of messages stored before are answered as the first time, whatever changed since.
-    const before = context.stored;
-    const { devices, foreign } = await this.devicesOf(contactPointIds, now, context.devices);
-    const candidates: typeof entries = [];
-    const later: typeof entries = [];
-    for (const entry of entries) {
+    const { entries, fresh, devices, foreign, full } = await this.setUp(sends, now, false);
+    const candidates: Entry[] = [];
+    for (const entry of fresh) {
       const { sender, request } = entry.send;
-      const stored = before.get(request.messageId);
-      if (stored) {
-        entry.result = retried(entry.send, stored);
-      } else {
-        try {
-          checkCoverage(request, expectedCopies(sender, request, devices));
-          candidates.push(entry);
-        } catch (error) {
-          if (!(error instanceof RelayError)) throw error;
-          entry.result = error;
-        }
+      try {
+        checkCoverage(request, expectedCopies(sender, request, devices));
+        candidates.push(entry);
+      } catch (error) {
+        if (!(error instanceof RelayError)) throw error;
+        entry.result = error;
       }
     }
-    const full = context.full;
     // The same id twice in one batch: the first that passed every check is stored, the others are
     // answered as its retries (a refused first must not leave a valid second the retry of nothing).
+    const later: Entry[] = [];
     const taken = new Set<string>();
     const storable = candidates.filter((entry) => {
-      const fullHere = entry.send.request.envelopes.filter((e) => full.has(e.recipientDevice)).length;
-      if (fullHere > 0) {
-        entry.result = new RelayError(
-          'QUOTA_EXCEEDED',
-          `${fullHere} recipient device(s) hold ${config.maxQueuedEnvelopes} undelivered envelopes already`,
-        );
+      const refused = fullQueueRefusal(entry.send.request, full, config.maxQueuedEnvelopes);
+      if (refused) {
+        entry.result = refused;
         return false;
       }
       if (taken.has(idOf(entry))) {
@@ -193,30 +169,98 @@ export class Sending {
       }
       entry.result = { messageId: request.messageId, serverTime: now, duplicate: false };
       for (const e of request.envelopes) {
-        const envelope: Envelope = {
-          messageId: request.messageId,
-          senderContactPoint: sender.contactPointId,
-          senderDevice: sender.deviceId,
-          recipientDevice: e.recipientDevice,
-          kind: e.kind,
-          priority: 'normal',
-          ciphertext: e.ciphertext,
-          createdAt: request.createdAt,
-          serverTime: now,
-          escalationLevel: 0,
-        };
-        committed.push({ envelope, inOrder: order.follows(e.recipientDevice) });
+        committed.push({ envelope: offered(sender, request, e, now), inOrder: order.follows(e.recipientDevice) });
       }
       order.stored(request.envelopes.map((e) => e.recipientDevice));
     }
+    const retriedTo = await this.answerRetries(entries, later);
+    this.deps.metrics.envelopesStored.inc(committed.length);
+    if (routed.some((m) => m.forwards && inserted.has(m.request.messageId))) this.deps.federation?.nudge();
+    // Pushed once the senders' acknowledgements (sent as this batch's promises resolve) are on their way.
+    setImmediate(() => {
+      this.crash.noticing(batch);
+      if (retriedTo.size > 0) this.deps.hub.envelopesStored([...retriedTo]);
+      this.deps.hub.envelopesCommitted(committed);
+    });
+    return entries.map((entry) => entry.result ?? new RelayError('INTERNAL', 'internal error'));
+  }
+
+  /**
+   * The set-up both paths share. One read for the whole batch (sendContext): what is stored
+   * already, the current devices, the queues that are full, and for urgent sends the recipients'
+   * escalation chains and their members' devices. Retries of messages stored before are answered
+   * as the first time, whatever changed since, and so are urgent sends whose time to acknowledge is
+   * out of this relay's bounds; the rest are `fresh`. `devices` holds the current devices of every
+   * contact point a fresh send concerns (recipients, sender, urgent chain members), those of
+   * partner networks as their relays last showed them (`foreign` says which); `local` says which
+   * are ours.
+   */
+  private async setUp(sends: Send[], readAt: number, urgent: boolean) {
+    const { db, config } = this.deps;
+    const entries: Entry[] = sends.map((send) => ({ send }));
+    const recipients = sends.flatMap((s) => recipientsOf(s.request));
+    const context = await sendContext(db, {
+      messageIds: entries.map(idOf),
+      // A partner network's recipient escalates along the chain its authority signed, which may name ours.
+      contactPointIds: [
+        ...recipients,
+        ...sends.map((s) => s.sender.contactPointId),
+        ...(urgent ? sends.flatMap(foreignChain) : []),
+      ],
+      deviceIds: sends.flatMap((s) => s.request.envelopes.map((e) => e.recipientDevice)),
+      ...(urgent && { chainsOf: recipients }),
+      maxQueued: config.maxQueuedEnvelopes,
+      now: readAt,
+    });
+    const fresh: Entry[] = [];
+    for (const entry of entries) {
+      const stored = context.stored.get(idOf(entry));
+      const refused = stored || !urgent ? undefined : this.outOfBounds(entry.send.request);
+      if (stored) entry.result = retried(entry.send, stored);
+      else if (refused) entry.result = refused;
+      else fresh.push(entry);
+    }
+    // Taken before partner networks' devices join the map.
+    const local = new Set(context.devices.keys());
+    const { chains } = context;
+    const { devices, foreign } = await this.devicesOf(
+      fresh.flatMap(({ send }) => [
+        ...recipientsOf(send.request),
+        send.sender.contactPointId,
+        ...(urgent ? chainOf(send, local, chains) : []),
+      ]),
+      readAt,
+      context.devices,
+    );
+    return { entries, fresh, devices, foreign, full: context.full, local, chains };
+  }
+
+  /** An urgent send's time to acknowledge each level, if it is out of this relay's bounds. */
+  private outOfBounds(request: SendRequest): RelayError | undefined {
+    const { min, max } = this.deps.config.urgentAcknowledgeWithinMs;
+    const within = request.acknowledgeWithinMs ?? 0;
+    if (within >= min && within <= max) return undefined;
+    return new RelayError(
+      'INVALID_INPUT',
+      `this relay accepts ${min / 1000} s to ${max / 1000} s to acknowledge each level of an urgent message`,
+      { path: 'acknowledgeWithinMs' },
+    );
+  }
+
+  /**
+   * Answers the sends found stored by someone else at insert time, or sent twice in the batch, as
+   * retries. A retry answered `duplicate` may be all that is left of a send whose node died after
+   * its commit, before any push or notice: the devices still waiting for it look again, as for a
+   * new send, and the sender's next envelopes to them are read from storage behind it (held levels
+   * are the escalation's to release). The devices are the stored ones, never those a retry names:
+   * a client cannot make other queues read. Returns those devices.
+   */
+  private async answerRetries(entries: Entry[], later: Entry[]): Promise<Set<string>> {
+    const { db } = this.deps;
     if (later.length > 0) {
       const stored = await storedMessages(db, later.map(idOf));
       for (const entry of later) entry.result = retried(entry.send, stored.get(idOf(entry)));
     }
-    // A retry answered `duplicate` may be all that is left of a send whose node died after its
-    // commit, before any push or notice: the devices still waiting for it look again, as for a new
-    // send, and the sender's next envelopes to them are read from storage behind it. The devices
-    // are the stored ones, never those a retry names: a client cannot make other queues read.
     const retries = entries.filter((entry) => isDuplicate(entry.result)).map((entry) => entry.send);
     const waiting = await waitingDevices(
       db,
@@ -228,15 +272,7 @@ export class Sending {
       order.unsure(devices);
       for (const d of devices) retriedTo.add(d);
     }
-    this.deps.metrics.envelopesStored.inc(committed.length);
-    if (routed.some((m) => m.forwards && inserted.has(m.request.messageId))) this.deps.federation?.nudge();
-    // Pushed once the senders' acknowledgements (sent as this batch's promises resolve) are on their way.
-    setImmediate(() => {
-      this.crash.noticing(batch);
-      if (retriedTo.size > 0) this.deps.hub.envelopesStored([...retriedTo]);
-      this.deps.hub.envelopesCommitted(committed);
-    });
-    return entries.map((entry) => entry.result ?? new RelayError('INTERNAL', 'internal error'));
+    return retriedTo;
   }
 
   /** An urgent batch, or if it fails as a whole, each of its sends on its own (see the comment inside). */
@@ -292,74 +328,20 @@ export class Sending {
     // Devices are read as valid at this time; the time stored (the answer's, the receipt's, level
     // 0's deadline) is taken after the reads, just before the insert.
     const readAt = config.now();
-    const entries: { send: Send; result?: SendResult | Error }[] = sends.map((send) => ({ send }));
-    const idOf = (entry: { send: Send }) => entry.send.request.messageId;
-    // The schema holds urgent messages to one recipient.
-    const recipientOf = (entry: { send: Send }) => entry.send.request.recipient as string;
-    const recipients = [...new Set(entries.map(recipientOf))];
-    // The reads that need nothing but the requests, at once: the batch waits for one round trip
-    // instead of five. Sends that fail a check before a read's turn just ignore its answer.
-    const [before, ours, chains, members, full] = await Promise.all([
-      // Retries of messages stored before are answered as the first time, whatever changed since.
-      storedMessages(db, entries.map(idOf)),
-      currentDevicesOf(db, [...recipients, ...entries.map((entry) => entry.send.sender.contactPointId)], readAt),
-      escalationChainsOf(db, recipients),
-      chainMemberDevices(db, recipients, readAt),
-      fullQueues(
-        db,
-        [...new Set(entries.flatMap((entry) => entry.send.request.envelopes.map((e) => e.recipientDevice)))],
-        config.maxQueuedEnvelopes,
-      ).then((devices) => new Set(devices)),
-    ]);
-    const { min, max } = config.urgentAcknowledgeWithinMs;
-    const fresh: typeof entries = [];
-    const later: typeof entries = [];
-    for (const entry of entries) {
-      const { request } = entry.send;
-      const within = request.acknowledgeWithinMs ?? 0;
-      const stored = before.get(request.messageId);
-      if (stored) {
-        entry.result = retried(entry.send, stored);
-      } else if (within < min || within > max) {
-        entry.result = new RelayError(
-          'INVALID_INPUT',
-          `this relay accepts ${min / 1000} s to ${max / 1000} s to acknowledge each level of an urgent message`,
-          { path: 'acknowledgeWithinMs' },
-        );
-      } else {
-        fresh.push(entry);
-      }
-    }
+    const { entries, fresh, devices, foreign, full, local, chains } = await this.setUp(sends, readAt, true);
     // A partner network's contact point escalates on its own relay, against the chain its authority
     // signed; it was looked up before the batch (foreignRecipient). One of ours comes first.
-    const local = new Set(ours.keys());
-    const foreignOf = (entry: (typeof entries)[number]) =>
-      local.has(recipientOf(entry)) ? undefined : entry.send.foreign;
-    const chainOf = (entry: (typeof entries)[number]): readonly string[] => {
-      const foreignEntry = foreignOf(entry);
-      if (foreignEntry instanceof Error) return [];
-      return foreignEntry ? foreignEntry.entry.contactPoint.escalationChain : (chains.get(recipientOf(entry)) ?? []);
-    };
-    for (const [id, theirs] of members) if (!ours.has(id)) ours.set(id, theirs);
-    // The devices of partner networks' contact points, the only ones that wait for another read.
-    const { devices, foreign } = await this.devicesOf(
-      fresh.flatMap((entry) =>
-        [recipientOf(entry), entry.send.sender.contactPointId, ...chainOf(entry)].filter((id) => !ours.has(id)),
-      ),
-      readAt,
-    );
-    for (const [id, theirs] of ours) devices.set(id, theirs);
-    const checked: { entry: (typeof entries)[number]; levels: PlannedLevel[]; foreignRecipient: boolean }[] = [];
+    const checked: { entry: Entry; levels: PlannedLevel[]; foreignRecipient: boolean }[] = [];
     for (const entry of fresh) {
       const { sender, request } = entry.send;
-      const recipient = recipientOf(entry);
-      const lookedUp = foreignOf(entry);
+      const recipient = recipientOf(entry.send);
+      const lookedUp = foreignOf(entry.send, local);
       if (lookedUp instanceof Error) {
         entry.result = lookedUp;
         continue;
       }
       try {
-        const chain = chainOf(entry);
+        const chain = chainOf(entry.send, local, chains);
         const expected = expectedCopies(sender, request, devices);
         const levels: PlannedLevel[] = [{ contactPointId: recipient, devices: devices.get(recipient)?.length ?? 0 }];
         // A sender named in the chain holds the message already: escalating to them would reach nobody new.
@@ -375,15 +357,11 @@ export class Sending {
         entry.result = error;
       }
     }
+    const later: Entry[] = [];
     const acceptable = checked.filter(({ entry }) => {
-      const fullHere = entry.send.request.envelopes.filter((e) => full.has(e.recipientDevice)).length;
-      if (fullHere > 0) {
-        entry.result = new RelayError(
-          'QUOTA_EXCEEDED',
-          `${fullHere} recipient device(s) hold ${config.maxQueuedEnvelopes} undelivered envelopes already`,
-        );
-      }
-      return fullHere === 0;
+      const refused = fullQueueRefusal(entry.send.request, full, config.maxQueuedEnvelopes);
+      if (refused) entry.result = refused;
+      return refused === undefined;
     });
     // A message id is stored once: of the sends that passed every check above, the first (in
     // arrival order) whose urgent token is taken is stored, the others with its id are answered as
@@ -438,21 +416,12 @@ export class Sending {
       // Level 0 is offered to its devices as a normal message is (the envelope as storage holds
       // it, with its deadline); later levels stay held for the escalation to release.
       const released = request.envelopes.filter((e) => e.escalationLevel === 0);
+      const deadline = now + (request.acknowledgeWithinMs ?? 0);
       for (const e of released) {
-        const envelope: Envelope = {
-          messageId: request.messageId,
-          senderContactPoint: sender.contactPointId,
-          senderDevice: sender.deviceId,
-          recipientDevice: e.recipientDevice,
-          kind: e.kind,
-          priority: 'urgent',
-          ciphertext: e.ciphertext,
-          createdAt: request.createdAt,
-          serverTime: now,
-          deadline: now + (request.acknowledgeWithinMs ?? 0),
-          escalationLevel: 0,
-        };
-        committed.push({ envelope, inOrder: order.follows(e.recipientDevice) });
+        committed.push({
+          envelope: offered(sender, request, e, now, deadline),
+          inOrder: order.follows(e.recipientDevice),
+        });
       }
       order.stored(released.map((e) => e.recipientDevice));
       // As before batching, a message with copies for partner relays is not announced here: a
@@ -466,26 +435,10 @@ export class Sending {
           acknowledgeWithinMs,
           levels,
         };
-        started.push({ state: startedState(start, now), recipient: recipientOf(entry) });
+        started.push({ state: startedState(start, now), recipient: recipientOf(entry.send) });
       }
     }
-    if (later.length > 0) {
-      const stored = await storedMessages(db, later.map(idOf));
-      for (const entry of later) entry.result = retried(entry.send, stored.get(idOf(entry)));
-    }
-    // A retry answered `duplicate`: the devices still waiting for it look again (held levels are
-    // the escalation's to release), as after a normal send's retry.
-    const retries = entries.filter((entry) => isDuplicate(entry.result)).map((entry) => entry.send);
-    const waiting = await waitingDevices(
-      db,
-      retries.map((s) => s.request.messageId),
-    );
-    const retriedTo = new Set<string>();
-    for (const { request, order } of retries) {
-      const devicesWaiting = waiting.get(request.messageId) ?? [];
-      order.unsure(devicesWaiting);
-      for (const d of devicesWaiting) retriedTo.add(d);
-    }
+    const retriedTo = await this.answerRetries(entries, later);
     this.deps.metrics.envelopesStored.inc(
       storable.reduce(
         (n, { message }) => n + (inserted.has(message.request.messageId) ? message.request.envelopes.length : 0),
@@ -553,6 +506,63 @@ export class Sending {
     const local = request.envelopes.filter((e) => !networkOf.has(e.recipientDevice));
     return { sender, request: { ...request, envelopes: local }, forwards };
   }
+}
+
+/** A send of a batch and, once decided, its answer. */
+interface Entry {
+  send: Send;
+  result?: SendResult | Error;
+}
+
+const idOf = (entry: Entry) => entry.send.request.messageId;
+
+/** An urgent send's one recipient (the schema holds urgent messages to one recipient). */
+const recipientOf = (send: Send) => send.request.recipient as string;
+
+/** An urgent send's recipient in a partner network, when it is not a contact point of ours. */
+const foreignOf = (send: Send, local: ReadonlySet<string>) => (local.has(recipientOf(send)) ? undefined : send.foreign);
+
+/** The escalation chain of an urgent send's recipient: ours as stored here, a partner's as its relay shows it. */
+function chainOf(send: Send, local: ReadonlySet<string>, chains: Map<string, string[]>): readonly string[] {
+  const foreignEntry = foreignOf(send, local);
+  if (foreignEntry instanceof Error) return [];
+  return foreignEntry ? foreignEntry.entry.contactPoint.escalationChain : (chains.get(recipientOf(send)) ?? []);
+}
+
+/** The chain a partner network's relay shows for an urgent send's recipient, if it was looked up. */
+const foreignChain = (send: Send): readonly string[] =>
+  send.foreign && !(send.foreign instanceof Error) ? send.foreign.entry.contactPoint.escalationChain : [];
+
+/** The refusal of a send with an envelope for a device whose queue is full. */
+function fullQueueRefusal(request: SendRequest, full: ReadonlySet<string>, max: number): RelayError | undefined {
+  const fullHere = request.envelopes.filter((e) => full.has(e.recipientDevice)).length;
+  if (fullHere === 0) return undefined;
+  return new RelayError('QUOTA_EXCEEDED', `${fullHere} recipient device(s) hold ${max} undelivered envelopes already`);
+}
+
+/** An envelope of a stored message as it is offered to its device (urgent level 0: with its deadline). */
+function offered(
+  sender: DeviceIdentity,
+  request: SendRequest,
+  e: SendRequest['envelopes'][number],
+  serverTime: number,
+  deadline?: number,
+): Envelope {
+  const envelope: Envelope = {
+    messageId: request.messageId,
+    senderContactPoint: sender.contactPointId,
+    senderDevice: sender.deviceId,
+    recipientDevice: e.recipientDevice,
+    kind: e.kind,
+    priority: deadline === undefined ? 'normal' : 'urgent',
+    ciphertext: e.ciphertext,
+    createdAt: request.createdAt,
+    serverTime,
+    escalationLevel: 0,
+  };
+  // Set after, not spread in: a normal send's envelope stays a plain literal on the hot path.
+  if (deadline !== undefined) envelope.deadline = deadline;
+  return envelope;
 }
 
 const isDuplicate = (result: SendResult | Error | undefined) =>

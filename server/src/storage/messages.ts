@@ -4,7 +4,7 @@ import { type Kysely, sql } from 'kysely';
 import { RelayError } from '../errors.js';
 import { enqueueMessages } from './federation-outbox.js';
 import type { Database, Db } from './schema.js';
-import { type PlannedLevel, releasedContactPoints, startUrgent, stopEscalation } from './urgent.js';
+import { type PlannedLevel, releasedContactPoints, stopEscalation, urgentStarts } from './urgent.js';
 
 /** A receipt and the contact point whose devices it goes to (the message's sender). */
 export interface RoutedReceipt {
@@ -33,10 +33,10 @@ export interface MessageToStore {
 
 /**
  * The one writer of messages. Stores messages, all or nothing: each with its envelopes and its
- * `relayed` receipt, in one statement (and so one commit) however many there are; for an urgent
- * message also its levels and timer in the same transaction, the copies of levels >= 1 held. A
- * message id already stored is skipped with its envelopes (a retry, or another sender's id: the
- * caller tells which). Returns the ids stored now. Ids must be distinct.
+ * `relayed` receipt, and for an urgent message escalating here its timer, its levels (the copies of
+ * levels >= 1 held) and its webhook alerts, in one statement (and so one commit) however many there
+ * are. A message id already stored is skipped with its envelopes (a retry, or another sender's id:
+ * the caller tells which). Returns the ids stored now. Ids must be distinct.
  */
 export async function storeMessages(
   db: Kysely<Database>,
@@ -44,10 +44,8 @@ export async function storeMessages(
   now: number,
   ttlMs: number,
 ): Promise<Set<string>> {
-  const urgent = messages.filter((m) => m.request.acknowledgeWithinMs !== undefined && m.levels !== undefined);
-  const forwards = messages.some((m) => m.forwards?.length);
-  // Normal sends alone need no transaction around their one statement: a round trip less per batch.
-  if (urgent.length === 0 && !forwards) return insertMessages(db, messages, now, ttlMs);
+  // One statement needs no transaction around it: two round trips less per batch.
+  if (!messages.some((m) => m.forwards?.length)) return insertMessages(db, messages, now, ttlMs);
   return db.transaction().execute(async (tx) => {
     const stored = await insertMessages(tx, messages, now, ttlMs);
     // What goes to partner relays leaves with the message's commit, or not at all.
@@ -56,28 +54,11 @@ export async function storeMessages(
       messages.flatMap((m) => (stored.has(m.request.messageId) ? (m.forwards ?? []) : [])),
       now,
     );
-    // Their levels and timers, in the same commit as the messages: all of the batch's in two statements.
-    await startUrgent(
-      tx,
-      urgent.flatMap(({ sender, request, levels = [] }) =>
-        request.acknowledgeWithinMs !== undefined && stored.has(request.messageId)
-          ? [
-              {
-                messageId: request.messageId,
-                senderContactPoint: sender.contactPointId,
-                acknowledgeWithinMs: request.acknowledgeWithinMs,
-                levels,
-              },
-            ]
-          : [],
-      ),
-      now,
-    );
     return stored;
   });
 }
 
-/** Messages, their envelopes and `relayed` receipts in one statement; see storeMessages. */
+/** Messages, their envelopes, `relayed` receipts and urgent starts in one statement; see storeMessages. */
 async function insertMessages(
   db: Db,
   messages: readonly MessageToStore[],
@@ -104,6 +85,18 @@ async function insertMessages(
   }
   const listed = messages.flatMap(({ request }) =>
     (request.recipients ?? []).map((contactPointId) => ({ id: request.messageId, contactPointId })),
+  );
+  const urgent = messages.flatMap(({ sender, request, levels }) =>
+    request.acknowledgeWithinMs !== undefined && levels !== undefined
+      ? [
+          {
+            messageId: request.messageId,
+            senderContactPoint: sender.contactPointId,
+            acknowledgeWithinMs: request.acknowledgeWithinMs,
+            levels,
+          },
+        ]
+      : [],
   );
   const { rows: stored } = await sql<{ message_id: string }>`
     with m as (
@@ -139,7 +132,7 @@ async function insertMessages(
       union all
       select mr.message_id, m.sender_contact_point, mr.contact_point_id, null, 'relayed', ${now}::bigint
       from mr join m on m.message_id = mr.message_id
-    )
+    )${urgentStarts(urgent, now)}
     select message_id from m`.execute(db);
   return new Set(stored.map((r) => r.message_id));
 }
@@ -162,16 +155,22 @@ export async function storedMessages(
 export interface SendContext {
   /** Those of the message ids that are stored already: their sender device and server time. */
   stored: Map<string, { senderDevice: string; serverTime: number }>;
-  /** The current devices of the contact points known here (an empty list for one with none); others are absent. */
+  /**
+   * The current devices of the contact points known here (an empty list for one with none), and of
+   * the members known here of the chains read; others are absent.
+   */
   devices: Map<string, string[]>;
   /** Those of the devices whose queue of undelivered envelopes has reached the maximum. */
   full: Set<string>;
+  /** The escalation chain of each contact point of `chainsOf` stored here with one; others are absent. */
+  chains: Map<string, string[]>;
 }
 
 /**
- * storedMessages, currentDevicesOf and fullQueues of one batch of sends in one statement: one
- * round trip instead of three, each of which cost the relay a query to build, a socket write and
- * a result to parse (docs/performance.md). The three answers come from one snapshot.
+ * storedMessages, currentDevicesOf and fullQueues of one batch of sends in one statement, and for
+ * urgent sends the recipients' escalation chains and their members' devices: one round trip
+ * instead of three (five for urgent sends), each of which cost the relay a query to build, a
+ * socket write and a result to parse (docs/performance.md). The answers come from one snapshot.
  */
 export async function sendContext(
   db: Db,
@@ -179,29 +178,48 @@ export async function sendContext(
     messageIds: readonly string[];
     contactPointIds: readonly string[];
     deviceIds: readonly string[];
+    /** Contact points whose escalation chains to read, with their members' devices (urgent sends). */
+    chainsOf?: readonly string[];
     maxQueued: number;
     now: number;
   },
 ): Promise<SendContext> {
+  // A chain's members are known here only once it is read: their devices are read in the same
+  // statement, from the chains' rows (the array is built once, before the devices' index scan).
+  // Without chains (normal sends) the statement is the three reads alone: the chains' common table
+  // expression, even empty, made PostgreSQL's answer about 100 µs slower (docs/performance.md).
+  const chainsOf = batch.chainsOf ?? [];
+  const chained = chainsOf.length > 0;
   const { rows } = await sql<{
-    kind: 'stored' | 'device' | 'full';
+    kind: 'chain' | 'device' | 'full' | 'stored';
     id: string;
     other: string | null;
     at: string | null;
   }>`
+    ${
+      chained
+        ? sql`with chain as (
+      select c.contact_point_id as id, e.member, e.position
+      from contact_points c
+      cross join lateral jsonb_array_elements_text(c.certificate -> 'escalationChain') with ordinality as e(member, position)
+      where c.contact_point_id = any(${[...chainsOf]}::text[])
+    )`
+        : sql``
+    }
     select 'stored' as kind, message_id::text as id, sender_device as other, server_time as at
     from messages where message_id = any(${[...batch.messageIds]}::uuid[])
     union all
     select 'device', c.contact_point_id, d.device_id, null
     from contact_points c
     left join devices d on d.contact_point_id = c.contact_point_id and d.not_after > ${batch.now}::bigint
-    where c.contact_point_id = any(${[...batch.contactPointIds]}::text[])
+    where c.contact_point_id = any(${[...batch.contactPointIds]}::text[]${chained ? sql` || array(select member from chain)` : sql``})
     union all
     select 'full', recipient_device, null, null
     from envelopes where recipient_device = any(${[...batch.deviceIds]}::text[]) and not held
     group by recipient_device having count(*) >= ${batch.maxQueued}::bigint
+    ${chained ? sql`union all select 'chain', id, member, position from chain` : sql``}
     order by 1, 2, 3`.execute(db);
-  const context: SendContext = { stored: new Map(), devices: new Map(), full: new Set() };
+  const context: SendContext = { stored: new Map(), devices: new Map(), full: new Set(), chains: new Map() };
   for (const row of rows) {
     if (row.kind === 'stored') {
       context.stored.set(row.id, { senderDevice: row.other as string, serverTime: Number(row.at) });
@@ -209,6 +227,11 @@ export async function sendContext(
       const list = context.devices.get(row.id) ?? [];
       if (row.other !== null) list.push(row.other);
       context.devices.set(row.id, list);
+    } else if (row.kind === 'chain') {
+      // Placed by position: the rows come in the order of the members' ids.
+      const chain = context.chains.get(row.id) ?? [];
+      chain[Number(row.at) - 1] = row.other as string;
+      context.chains.set(row.id, chain);
     } else context.full.add(row.id);
   }
   return context;

@@ -1,9 +1,8 @@
 import type { UrgentLevel, UrgentState, UrgentStatus } from '@liaison/protocol';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import { dropBlobReaders } from './blobs.js';
-import { devicesByContactPoint } from './directory.js';
 import type { Database, Db } from './schema.js';
-import { queueWebhookAlerts } from './webhooks.js';
+import { queueWebhookAlerts, webhookAlertsOf } from './webhooks.js';
 
 /** One level of an urgent message as the relay plans it at send time. */
 export interface PlannedLevel {
@@ -28,28 +27,6 @@ export async function escalationChainsOf(db: Db, contactPointIds: readonly strin
   return new Map(rows.map((r) => [r.contact_point_id, r.certificate.escalationChain ?? []]));
 }
 
-/**
- * The current devices of the members of these contact points' escalation chains, as
- * currentDevicesOf gives them, in one read that needs no chain first. Members not stored here are
- * left out: the caller looks them up among partner networks.
- */
-export async function chainMemberDevices(
-  db: Db,
-  contactPointIds: readonly string[],
-  now: number,
-): Promise<Map<string, string[]>> {
-  if (contactPointIds.length === 0) return new Map();
-  const { rows } = await sql<{ contact_point_id: string; device_id: string | null }>`
-    select distinct m.contact_point_id, d.device_id
-    from contact_points c
-    cross join lateral jsonb_array_elements_text(c.certificate -> 'escalationChain') as e(member)
-    join contact_points m on m.contact_point_id = e.member
-    left join devices d on d.contact_point_id = m.contact_point_id and d.not_after > ${now}::bigint
-    where c.contact_point_id = any(${[...new Set(contactPointIds)]}::text[])
-    order by d.device_id`.execute(db);
-  return devicesByContactPoint(rows);
-}
-
 /** An urgent message escalating here, with the levels planned at send time. */
 export interface UrgentStart {
   messageId: string;
@@ -59,17 +36,14 @@ export interface UrgentStart {
 }
 
 /**
- * Records urgent messages' levels and starts their timers: level 0 is released now, with its
- * deadline; the copies of later levels were stored held. Runs in the sends' transaction, in two
- * statements however many messages there are (timers and levels in one, then the webhook
- * alerts, which read the levels).
+ * The steps that record urgent messages' levels and start their timers, as common table
+ * expressions to follow those of the statement that inserts the messages, `m` (insertMessages):
+ * so a message, its timer, its levels and its webhook alerts commit together, in one round trip.
+ * Level 0 is released now, with its deadline; the copies of later levels were stored held. Only
+ * messages `m` inserted now (not retries) start. Empty when there are none.
  */
-export async function startUrgent(
-  tx: Transaction<Database>,
-  messages: readonly UrgentStart[],
-  now: number,
-): Promise<void> {
-  if (messages.length === 0) return;
+export function urgentStarts(messages: readonly UrgentStart[], now: number): RawBuilder<unknown> {
+  if (messages.length === 0) return sql``;
   const deadlines = messages.map((m) => now + m.acknowledgeWithinMs);
   const levels = messages.flatMap((m, i) =>
     m.levels.map((l, level) => ({
@@ -81,31 +55,30 @@ export async function startUrgent(
       deadline: level === 0 ? (deadlines[i] as number) : null,
     })),
   );
-  // The levels' foreign key to their timer is checked at the end of the statement, when both are in.
-  await sql`
-    with u as (
+  // Foreign keys (levels to their timer, timer to its message) are checked at the end of the
+  // statement, when all are in. The alerts read the levels this statement inserts, from `ul`.
+  return sql`, um as (
       insert into urgent_messages (message_id, sender_contact_point, status, level, acknowledge_within_ms, next_step_at, updated_at)
-      select id, sender_contact_point, 'escalating', 0, within, deadline, ${now}::bigint
+      select x.id, x.sender_contact_point, 'escalating', 0, x.within, x.deadline, ${now}::bigint
       from unnest(${messages.map((m) => m.messageId)}::uuid[], ${messages.map((m) => m.senderContactPoint)}::text[],
         ${messages.map((m) => m.acknowledgeWithinMs)}::bigint[], ${deadlines}::bigint[])
         as x(id, sender_contact_point, within, deadline)
-    )
-    insert into urgent_levels (message_id, level, contact_point_id, devices, released_at, deadline)
-    select id, level, contact_point_id, devices, released_at, deadline
-    from unnest(${levels.map((l) => l.id)}::uuid[], ${levels.map((l) => l.level)}::int[],
-      ${levels.map((l) => l.contactPointId)}::text[], ${levels.map((l) => l.devices)}::int[],
-      ${levels.map((l) => l.releasedAt)}::bigint[], ${levels.map((l) => l.deadline)}::bigint[])
-      as x(id, level, contact_point_id, devices, released_at, deadline)`.execute(tx);
-  await queueWebhookAlerts(
-    tx,
-    messages.map((m, i) => ({ messageId: m.messageId, level: 0, deadline: deadlines[i] as number })),
-    'urgent.received',
-    now,
-  );
+      join m on m.message_id = x.id
+      returning message_id
+    ), ul as (
+      insert into urgent_levels (message_id, level, contact_point_id, devices, released_at, deadline)
+      select x.id, x.level, x.contact_point_id, x.devices, x.released_at, x.deadline
+      from unnest(${levels.map((l) => l.id)}::uuid[], ${levels.map((l) => l.level)}::int[],
+        ${levels.map((l) => l.contactPointId)}::text[], ${levels.map((l) => l.devices)}::int[],
+        ${levels.map((l) => l.releasedAt)}::bigint[], ${levels.map((l) => l.deadline)}::bigint[])
+        as x(id, level, contact_point_id, devices, released_at, deadline)
+      join um on um.message_id = x.id
+      returning message_id, level, deadline, contact_point_id
+    ), ua as (${webhookAlertsOf(sql`(select * from ul where level = 0)`, 'urgent.received', now)})`;
 }
 
 /**
- * The state of an urgent message startUrgent just recorded, as urgentStates would read it back:
+ * The state of an urgent message urgentStarts just recorded, as urgentStates would read it back:
  * what the sender and the recipient are told at once, without reading it again.
  */
 export function startedState(message: UrgentStart, now: number): UrgentState {

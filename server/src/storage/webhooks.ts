@@ -1,6 +1,6 @@
 import type { WebhookAlert, WebhookRegistration } from '@liaison/protocol';
 import { decodeBase64url } from '@liaison/protocol';
-import { type Kysely, sql, type Transaction } from 'kysely';
+import { type Kysely, type RawBuilder, sql, type Transaction } from 'kysely';
 import { RelayError } from '../errors.js';
 import type { Database, Db } from './schema.js';
 
@@ -41,19 +41,32 @@ export async function queueWebhookAlerts(
   now: number,
 ): Promise<void> {
   if (steps.length === 0) return;
-  await sql`
+  await webhookAlertsOf(
+    sql`(select s.message_id, s.level, s.deadline, l.contact_point_id
+      from unnest(${steps.map((s) => s.messageId)}::uuid[], ${steps.map((s) => s.level)}::int[],
+        ${steps.map((s) => s.deadline)}::bigint[]) as s(message_id, level, deadline)
+      join urgent_levels l on l.message_id = s.message_id and l.level = s.level)`,
+    type,
+    now,
+  ).execute(tx);
+}
+
+/**
+ * The insert of queueWebhookAlerts, from a relation of levels (message_id, level, deadline,
+ * contact_point_id): also a step of a larger statement (urgentStarts), one writer of the payload.
+ */
+export function webhookAlertsOf(levels: RawBuilder<unknown>, type: WebhookAlert['type'], now: number) {
+  return sql`
     insert into webhook_alerts (network_id, authority_id, payload, status, next_attempt_at, created_at)
     select w.network_id, w.authority_id,
       jsonb_build_object('type', ${type}::text, 'networkId', w.network_id, 'authorityId', w.authority_id,
-        'messageId', s.message_id, 'contactPointId', l.contact_point_id, 'level', s.level,
+        'messageId', s.message_id, 'contactPointId', s.contact_point_id, 'level', s.level,
         'deadline', s.deadline, 'at', ${now}::bigint),
       'pending', ${now}::bigint, ${now}::bigint
-    from unnest(${steps.map((s) => s.messageId)}::uuid[], ${steps.map((s) => s.level)}::int[],
-      ${steps.map((s) => s.deadline)}::bigint[]) as s(message_id, level, deadline)
-    join urgent_levels l on l.message_id = s.message_id and l.level = s.level
-    join contact_points c on c.contact_point_id = l.contact_point_id
+    from ${levels} as s
+    join contact_points c on c.contact_point_id = s.contact_point_id
     join webhooks w on w.network_id = c.network_id and w.authority_id = c.authority_id and w.url is not null
-    order by s.message_id`.execute(tx);
+    order by s.message_id`;
 }
 
 export interface DueAlert {
