@@ -1,7 +1,7 @@
 import type { ForwardedMessage } from '@liaison/protocol';
 import { sql } from 'kysely';
 import { describe, expect, it } from 'vitest';
-import { embeddedTestDatabase } from './embedded-test-database.js';
+import { embeddedTestDatabase } from './__fixtures__/embedded-test-database.js';
 import {
   claimDuePeers,
   enqueueMessages,

@@ -1,6 +1,6 @@
 import { encodeBase64url, type SendRequest } from '@liaison/protocol';
 import { describe, expect, it } from 'vitest';
-import { embeddedTestDatabase } from './embedded-test-database.js';
+import { embeddedTestDatabase } from './__fixtures__/embedded-test-database.js';
 import { queuedEnvelopes, storeMessages } from './messages.js';
 
 const id = (n: number) => `00000000-0000-4000-8000-${String(n).padStart(12, '0')}`;

@@ -1,7 +1,7 @@
 import { encodeBase64url, type SendRequest } from '@liaison/protocol';
 import { type Kysely, sql } from 'kysely';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { embeddedTestDatabase } from './embedded-test-database.js';
+import { embeddedTestDatabase } from './__fixtures__/embedded-test-database.js';
 import { type MessageToStore, sendContext, storeMessages } from './messages.js';
 import type { Database } from './schema.js';
 

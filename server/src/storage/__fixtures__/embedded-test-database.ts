@@ -1,9 +1,9 @@
 import { type Kysely, sql } from 'kysely';
 import { afterAll, afterEach, beforeAll } from 'vitest';
-import { createLogger } from '../log.js';
-import { openDatabase } from './database.js';
-import { migrate } from './migrations.js';
-import type { Database } from './schema.js';
+import { createLogger } from '../../log.js';
+import { openDatabase } from '../database.js';
+import { migrate } from '../migrations.js';
+import type { Database } from '../schema.js';
 
 /**
  * For a storage test file: an embedded, migrated database opened before its tests, emptied of
