@@ -3,8 +3,8 @@ import { isLiaisonError, isRetryable, type LiaisonError } from '../errors.js';
 import { Backoff } from './backoff.js';
 
 /**
- * Delivery acknowledgements on their way to the relay: batched, and retried with backoff until the
- * relay accepts them. The relay keeps an envelope "in flight" until it is acknowledged and pushes
+ * Delivery acknowledgements on their way to the relay: batched (those of one pushed frame together),
+ * and retried with backoff until the relay accepts them. The relay keeps an envelope "in flight" until it is acknowledged and pushes
  * only a bounded window of them, so an acknowledgement lost to a transient failure (the database
  * restarting) would otherwise hold the device's delivery until it reconnects. Cleared when the
  * connection ends: the relay then offers the envelopes again, and the inbox recognises them.
@@ -13,6 +13,8 @@ export class AckQueue {
   private readonly waiting = new Set<string>();
   private readonly backoff = new Backoff(250, 5_000);
   private sending = false;
+  /** While above 0, acknowledgements wait: those of one pushed frame go in one `envelopes:ack`. */
+  private held = 0;
   private retry: ReturnType<typeof setTimeout> | undefined;
   private generation = 0;
 
@@ -23,7 +25,18 @@ export class AckQueue {
 
   add(messageId: string): void {
     this.waiting.add(messageId);
-    if (!this.retry) void this.flush();
+    if (!this.retry && this.held === 0) void this.flush();
+  }
+
+  /** Acknowledgements added from now wait for `release` (nested holds wait for the last). */
+  hold(): void {
+    this.held++;
+  }
+
+  /** Sends what waited, as one batch (within LIMITS.maxAcksPerBatch). */
+  release(): void {
+    this.held = Math.max(0, this.held - 1);
+    if (this.held === 0 && this.waiting.size > 0 && !this.retry) void this.flush();
   }
 
   clear(): void {

@@ -307,8 +307,8 @@ export class LiaisonClient extends Emitter<Events> {
     );
     this.connection = connection;
     const socket = connection.socket;
-    socket.on('envelope', (envelope) => this.receiver.push(envelope));
-    socket.on('receipt', (receipt) => void this.receipts.pushed(receipt));
+    socket.on('envelopes', (envelopes) => this.receiver.push(envelopes));
+    socket.on('receipts', (receipts) => void this.receipts.pushedAll(receipts));
     socket.on('urgent', (state) => void this.urgentStates.pushed(state));
     socket.on('prekeys:low', () => void this.upkeep.topUp().catch((error) => this.report(error)));
     socket.on('connect', () => {

@@ -1,6 +1,7 @@
-import type { Receipt } from '@liaison/protocol';
+import { LIMITS, type Receipt } from '@liaison/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { NOW } from '../__fixtures__/devices.js';
+import type { LiaisonError } from '../errors.js';
 import { MemoryKeyStore } from '../key-store/memory-key-store.js';
 import { Receipts, SEEN_RECEIPTS_LIMIT } from './receipts.js';
 
@@ -45,5 +46,32 @@ describe('receipts', () => {
     for (let i = 0; i < 2 * SEEN_RECEIPTS_LIMIT; i++) await push(receipt(SEEN_RECEIPTS_LIMIT + i));
     await receipts.catchUp();
     expect(shown).toHaveLength(stored.length - 1);
+  });
+
+  it('shows the receipts of one `receipts` event in order, and drops a malformed event whole, reported', async () => {
+    const shown: Receipt[] = [];
+    const reports: unknown[] = [];
+    const receipts = new Receipts(
+      { receipts: async (after: number) => ({ receipts: [], cursor: after }) },
+      new MemoryKeyStore(),
+      async (r) => {
+        shown.push(r);
+      },
+      async (error) => {
+        reports.push(error);
+      },
+    );
+    const frame = [receipt(1), receipt(2), receipt(3)];
+    await receipts.pushedAll(frame);
+    expect(shown).toEqual(frame);
+    const malformed: unknown[] = [
+      receipt(4),
+      [],
+      Array.from({ length: LIMITS.maxReceiptsPerEvent + 1 }, (_, i) => receipt(10 + i)),
+      [receipt(5), { ...receipt(6), status: 'read' }],
+    ];
+    for (const bad of malformed) await receipts.pushedAll(bad);
+    expect(shown).toEqual(frame);
+    expect(reports.map((e) => (e as LiaisonError).code)).toEqual(malformed.map(() => 'INVALID_MESSAGE'));
   });
 });

@@ -1,5 +1,6 @@
-import type { Receipt } from '@liaison/protocol';
+import { type Receipt, ReceiptBatch } from '@liaison/protocol';
 import { BoundedMap } from '../bounded-map.js';
+import { LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import type { RelayApi } from './relay-api.js';
 
@@ -25,6 +26,17 @@ export class Receipts {
     private readonly show: (receipt: Receipt) => Promise<void>,
     private readonly report: (error: unknown) => Promise<void>,
   ) {}
+
+  /**
+   * A `receipts` event the relay pushed (its word, checked as any input: an array of at most
+   * LIMITS.maxReceiptsPerEvent receipts): each shown in turn; a malformed event is reported, and
+   * none of it shown (the catch-up lists what it should have carried).
+   */
+  async pushedAll(frame: unknown): Promise<void> {
+    const parsed = ReceiptBatch.safeParse(frame);
+    if (!parsed.success) return this.report(new LiaisonError('INVALID_MESSAGE', 'the relay sent malformed receipts'));
+    for (const receipt of parsed.data) await this.pushed(receipt);
+  }
 
   /** A receipt the relay pushed. */
   async pushed(receipt: Receipt): Promise<void> {

@@ -2,6 +2,7 @@ import {
   type Attachment,
   decodeBase64url,
   type Envelope,
+  EnvelopeBatch,
   type MessageContent,
   type RequestContent,
   type RoomContent,
@@ -68,7 +69,7 @@ export interface ReceivedMessage extends OutgoingMessage {
 }
 
 /**
- * Envelopes the relay pushes, one at a time and in order: the sending device verified from
+ * Envelopes the relay pushes, several in a frame, handled one at a time and in order: the sending device verified from
  * certificates (the relay's word on who sent it counts for nothing), the ciphertext decrypted, the
  * content checked against the envelope, the message handed to the application, and only then
  * recorded as delivered and acknowledged to the relay. What cannot be shown is reported and
@@ -99,9 +100,27 @@ export class Receiver {
     this.acks = new AckQueue(sendAcks, (error) => this.report(error));
   }
 
-  /** Handles the envelope after those pushed before it. */
-  push(envelope: Envelope): void {
-    this.incoming = this.incoming.then(() => this.receive(envelope)).catch((error) => this.report(error));
+  /**
+   * An `envelopes` event the relay pushed (its word, checked as any input: an array of at most
+   * LIMITS.deliveryWindow envelopes): handled after those pushed before, one at a time, and
+   * acknowledged together in one `envelopes:ack` once the last is handled. A malformed event is
+   * reported and dropped whole, unacknowledged: the relay offers its envelopes again.
+   */
+  push(frame: unknown): void {
+    const parsed = EnvelopeBatch.safeParse(frame);
+    if (!parsed.success) {
+      void this.report(new LiaisonError('INVALID_MESSAGE', 'the relay sent malformed envelopes'));
+      return;
+    }
+    this.incoming = this.incoming.then(async () => {
+      this.acks.hold();
+      try {
+        // One envelope's failure is reported, and the next is handled all the same.
+        for (const envelope of parsed.data) await this.receive(envelope).catch((error) => this.report(error));
+      } finally {
+        this.acks.release();
+      }
+    });
   }
 
   /**

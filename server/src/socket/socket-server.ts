@@ -63,7 +63,7 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
       deps.db,
       identity.deviceId,
       LIMITS.deliveryWindow,
-      (envelope) => socket.emit('envelope', envelope),
+      (envelopes) => socket.emit('envelopes', envelopes),
       (error) => deps.log.error({ event: 'delivery.error', err: failureForLog(error) }, 'delivery pass failed'),
       { afterMs: deps.config.redeliverAfterMs, now: deps.config.now },
     );
@@ -103,7 +103,7 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
             messageId,
             deps.config.now(),
           );
-          deps.hub.receipt(receipt.to, receipt.receipt);
+          deps.hub.receipts([receipt]);
           if (stoppedEscalation) await publishUrgent(deps, [messageId]);
           return { at: receipt.receipt.at };
         }),
