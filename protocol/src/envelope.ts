@@ -142,6 +142,6 @@ export const Receipt = z.strictObject({
 });
 export type Receipt = z.infer<typeof Receipt>;
 
-/** What the relay pushes to a contact point's devices in one `receipts` event: those one batch of acknowledgements made. */
+/** One `receipts` event to a contact point's devices: the receipts one batch of acknowledgements made. */
 export const ReceiptBatch = z.array(Receipt).min(1).max(LIMITS.maxReceiptsPerEvent);
 export type ReceiptBatch = z.infer<typeof ReceiptBatch>;

@@ -28,7 +28,7 @@ export interface ServerToClientEvents {
    * delivery pass or per commit, where there was one event per envelope before (issue #25).
    */
   envelopes: (envelopes: EnvelopeBatch) => void;
-  /** Receipts about this contact point's messages (`ReceiptBatch`): one event for what one batch of acknowledgements made. */
+  /** Receipts about this contact point's messages (`ReceiptBatch`): one event per batch of acknowledgements. */
   receipts: (receipts: ReceiptBatch) => void;
   'prekeys:low': (count: PrekeyCount) => void;
   /** An urgent message changed (sent, escalated, acknowledged, unacknowledged): to its sender and released recipients. */

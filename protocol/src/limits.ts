@@ -45,7 +45,10 @@ export const LIMITS = {
   kemPrekeyLowWatermark: 10,
   /** Acknowledgements in one `envelopes:ack`. */
   maxAcksPerBatch: 256,
-  /** Unacknowledged envelopes pushed to one device before the relay waits for acks; also the most one `envelopes` event carries. */
+  /**
+   * Unacknowledged envelopes pushed to one device before the relay waits for acks; also the most
+   * one `envelopes` event carries.
+   */
   deliveryWindow: 100,
   /**
    * Ciphertext bytes in one `envelopes` event: as much as one send may carry, so that what the

@@ -3,11 +3,12 @@ import { isLiaisonError, isRetryable, type LiaisonError } from '../errors.js';
 import { Backoff } from './backoff.js';
 
 /**
- * Delivery acknowledgements on their way to the relay: batched (those of one pushed frame together),
- * and retried with backoff until the relay accepts them. The relay keeps an envelope "in flight" until it is acknowledged and pushes
- * only a bounded window of them, so an acknowledgement lost to a transient failure (the database
- * restarting) would otherwise hold the device's delivery until it reconnects. Cleared when the
- * connection ends: the relay then offers the envelopes again, and the inbox recognises them.
+ * Delivery acknowledgements on their way to the relay: batched (those of one pushed frame
+ * together), and retried with backoff until the relay accepts them. The relay keeps an envelope
+ * "in flight" until it is acknowledged and pushes only a bounded window of them, so an
+ * acknowledgement lost to a transient failure (the database restarting) would otherwise hold the
+ * device's delivery until it reconnects. Cleared when the connection ends: the relay then offers
+ * the envelopes again, and the inbox recognises them.
  */
 export class AckQueue {
   private readonly waiting = new Set<string>();

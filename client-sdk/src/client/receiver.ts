@@ -69,10 +69,10 @@ export interface ReceivedMessage extends OutgoingMessage {
 }
 
 /**
- * Envelopes the relay pushes, several in a frame, handled one at a time and in order: the sending device verified from
- * certificates (the relay's word on who sent it counts for nothing), the ciphertext decrypted, the
- * content checked against the envelope, the message handed to the application, and only then
- * recorded as delivered and acknowledged to the relay. What cannot be shown is reported and
+ * Envelopes the relay pushes, several in a frame, handled one at a time and in order: the sending
+ * device verified from certificates (the relay's word on who sent it counts for nothing), the
+ * ciphertext decrypted, the content checked against the envelope, the message handed to the
+ * application, and only then recorded as delivered and acknowledged to the relay. What cannot be shown is reported and
  * acknowledged, so the relay drops it; what may become showable (a chain not valid yet) is left
  * for the relay to offer again.
  */

@@ -6,8 +6,9 @@ import type { Database } from '../storage/schema.js';
 /**
  * Pushes one connected device its stored envelopes, oldest first, with at most `window` of them
  * unacknowledged at a time. What one pass reads, or one commit offers, goes in one `push` (one
- * socket.io frame): a frame costs the relay a system call whatever it carries (issue #25). It keeps no high-water mark: each pass reads what is stored and not in
- * flight, so an envelope whose transaction committed late is still delivered on this connection.
+ * socket.io frame): a frame costs the relay a system call whatever it carries (issue #25). It
+ * keeps no high-water mark: each pass reads what is stored and not in flight, so an envelope whose
+ * transaction committed late is still delivered on this connection.
  * Passes never overlap; a nudge during a pass causes one more pass.
  *
  * An envelope pushed and not acknowledged within `redeliverAfterMs` is no longer counted in
