@@ -23,7 +23,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { encodeBase64url } from '@liaison/protocol';
+import { encodeBase64url, SOCKET_EVENTS_REVISION } from '@liaison/protocol';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { proof, register } from '../harness/device-client.js';
@@ -175,7 +175,7 @@ async function relayTarget(
     const socket = io(url, {
       transports: ['websocket'],
       reconnection: false,
-      auth: { proof: await proof(url, d, 'socket') },
+      auth: { proof: await proof(url, d, 'socket'), events: SOCKET_EVENTS_REVISION },
     });
     await connected(socket);
     return socket;
@@ -261,7 +261,11 @@ async function baselineTarget(heapProbe = false): Promise<Target> {
   const url = `http://127.0.0.1:${port}`;
   let created = 0;
   const open = async (deviceId: string) => {
-    const socket = io(url, { transports: ['websocket'], reconnection: false, auth: { deviceId } });
+    const socket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { deviceId, events: SOCKET_EVENTS_REVISION },
+    });
     await connected(socket);
     return socket;
   };

@@ -20,6 +20,7 @@ import {
   PQ_HYBRID_CAPABILITY,
   type Receipt,
   type ServerToClientEvents,
+  SOCKET_EVENTS_REVISION,
 } from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
 import type { TestDevice } from './network.js';
@@ -135,7 +136,7 @@ export async function connect(url: string, device: TestDevice): Promise<Connecti
   const socket: ClientSocket = io(url, {
     transports: ['websocket'],
     reconnection: false,
-    auth: { proof: await proof(url, device, 'socket') },
+    auth: { proof: await proof(url, device, 'socket'), events: SOCKET_EVENTS_REVISION },
   });
   const envelopes: Envelope[] = [];
   const receipts: Receipt[] = [];

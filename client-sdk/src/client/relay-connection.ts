@@ -1,4 +1,9 @@
-import type { AuthProof, ClientToServerEvents, ServerToClientEvents } from '@liaison/protocol';
+import {
+  type AuthProof,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  SOCKET_EVENTS_REVISION,
+} from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import { Backoff } from './backoff.js';
@@ -29,6 +34,8 @@ const FINAL_REFUSALS: ReadonlySet<string> = new Set([
   'CHAIN_MISMATCH',
   'FORBIDDEN',
   'UNSUPPORTED_VERSION',
+  // The relay speaks other socket events than this SDK: only another SDK (or a reloaded page) helps.
+  'UPGRADE_REQUIRED',
 ]);
 
 /** Reconnection waits: from 250 ms, doubling up to 10 s, each drawn at random below that ceiling. */
@@ -137,7 +144,7 @@ export class RelayConnection {
       return this.scheduleAttempt(isLiaisonError(error) ? error.code : 'UNAVAILABLE', retryAfterMs);
     }
     if (this.stopped) return;
-    this.socket.auth = { proof };
+    this.socket.auth = { proof, events: SOCKET_EVENTS_REVISION };
     this.socket.connect();
   }
 
