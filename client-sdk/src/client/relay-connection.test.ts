@@ -1,10 +1,10 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type AuthProof, encodeBase64url, SOCKET_EVENTS_REVISION } from '@liaison/protocol';
+import { type AuthProof, encodeBase64url, LIMITS, SOCKET_EVENTS_REVISION } from '@liaison/protocol';
 import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LiaisonError } from '../errors.js';
-import { type ConnectionEvent, RelayConnection } from './relay-connection.js';
+import { type ConnectionEvent, MAX_INCOMING_FRAME_BYTES, RelayConnection } from './relay-connection.js';
 
 const PROOF: AuthProof = {
   deviceId: encodeBase64url(new Uint8Array(32).fill(7)),
@@ -88,5 +88,40 @@ describe('the relay connection and the socket events revision', () => {
     await pause(1_000);
     expect(relay.handshakes).toHaveLength(attempts);
     expect(connection.socket.connected).toBe(false);
+  });
+});
+
+// Review 25b, finding 5: in Node, a frame above the bound closes the socket before it is parsed.
+describe('the largest frame the SDK takes from the relay', () => {
+  it('is above the largest frame the relay pushes, in base64url and JSON', () => {
+    const metadataPerEnvelope = 1024;
+    expect(MAX_INCOMING_FRAME_BYTES).toBeGreaterThan(
+      (LIMITS.maxPushedCiphertextBytes * 4) / 3 + LIMITS.deliveryWindow * metadataPerEnvelope,
+    );
+  });
+
+  it("takes a frame of the relay's largest size, and closes the socket on a larger one", async () => {
+    const relay = await relayOfAnotherRevision(Number.POSITIVE_INFINITY);
+    const connection = new RelayConnection(
+      relay.url,
+      async () => PROOF,
+      () => undefined,
+    );
+    try {
+      const received: number[] = [];
+      connection.socket.on('envelopes' as never, ((frame: string[]) => received.push(frame[0]?.length ?? 0)) as never);
+      const disconnected = new Promise<string>((resolve) => connection.socket.once('disconnect', resolve));
+      await connection.open();
+      const [server] = await relay.io.fetchSockets();
+      const fits = Math.ceil((LIMITS.maxPushedCiphertextBytes * 4) / 3);
+      server?.emit('envelopes', ['x'.repeat(fits)]);
+      await expect.poll(() => received, { timeout: 5_000 }).toEqual([fits]);
+      server?.emit('envelopes', ['x'.repeat(MAX_INCOMING_FRAME_BYTES)]);
+      expect(await disconnected).toBe('transport error');
+      expect(received).toEqual([fits]);
+    } finally {
+      connection.close();
+      await relay.close();
+    }
   });
 });
