@@ -1,5 +1,5 @@
 import { certifyDevice, registerWebhook, revoke } from '@liaison/client';
-import { CLIENT_EVENTS, encodeBase64url } from '@liaison/protocol';
+import { CLIENT_EVENTS, encodeBase64url, SOCKET_EVENTS_REVISION } from '@liaison/protocol';
 import { ROUTES } from '@liaison/server';
 import { sql } from 'kysely';
 import { io } from 'socket.io-client';
@@ -272,7 +272,11 @@ describe('authorization matrix', () => {
 
   it('refuses a socket to anyone but a current device proving its key', async () => {
     const refusal = async (auth: unknown) => {
-      const socket = io(relay.url, { transports: ['websocket'], reconnection: false, auth: auth as object });
+      const socket = io(relay.url, {
+        transports: ['websocket'],
+        reconnection: false,
+        auth: { ...(auth as object), events: SOCKET_EVENTS_REVISION },
+      });
       const error = await new Promise<{ data?: { error?: string } }>((resolve) => {
         socket.once('connect_error', resolve);
         socket.once('connect', () => resolve({ data: { error: 'CONNECTED' } }));

@@ -1,6 +1,7 @@
 import { Agent, METHODS, request } from 'node:http';
 import { type Socket, connect as tcp } from 'node:net';
 import { revoke } from '@liaison/client';
+import { SOCKET_EVENTS_REVISION } from '@liaison/protocol';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { relayCounter } from './harness/metrics.js';
@@ -138,7 +139,11 @@ describe("socket.io's path belongs to engine.io alone", () => {
     expect(refused.message).toMatch(/xhr poll error/);
     expect(relay.alive()).toBe(true);
 
-    const websocket = io(relay.url, { transports: ['websocket'], reconnection: false, auth: {} });
+    const websocket = io(relay.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { events: SOCKET_EVENTS_REVISION },
+    });
     const unauthenticated = await new Promise<Error & { data?: unknown }>((resolve) =>
       websocket.once('connect_error', resolve),
     );

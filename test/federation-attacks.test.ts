@@ -447,7 +447,10 @@ describe('forwarding (review #23, finding 7): one slow partner does not hold up 
     expect((await register(fed.relay('seajust').url, niranDevice)).status).toBe(200);
     niran = await connect(fed.relay('seajust').url, niranDevice);
     // Niran's device takes whatever comes, as any client does: each delivery queues a receipt for WACAP.
-    niran.socket.on('envelope', (e) => void niran.call('envelopes:ack', { messageIds: [e.messageId] }));
+    niran.socket.on(
+      'envelopes',
+      (pushed) => void niran.call('envelopes:ack', { messageIds: pushed.map((e) => e.messageId) }),
+    );
   }, 120_000);
   afterAll(async () => {
     niran?.close();

@@ -7,6 +7,7 @@ import {
   encodeBase64url,
   parseInput,
   SendRequest,
+  SOCKET_EVENTS_REVISION,
 } from '@liaison/protocol';
 import { type RelayConfig, ROUTES, type Route, relayConfig } from '@liaison/server';
 import fc from 'fast-check';
@@ -424,7 +425,10 @@ describeEachBackend('fuzzing the relay with malformed input (%s)', (backend) => 
 
     // The handshake's proof: refused at the door.
     const zeros = (n: number) => encodeBase64url(new Uint8Array(n));
-    const handshake = { proof: { deviceId: owner.id, nonce: zeros(32), signature: zeros(64) } };
+    const handshake = {
+      proof: { deviceId: owner.id, nonce: zeros(32), signature: zeros(64) },
+      events: SOCKET_EVENTS_REVISION,
+    };
     for (const { field, value } of withControlCharacters(handshake)) {
       const attempt = io(relay.url, { transports: ['websocket'], reconnection: false, auth: value as object });
       const error = await new Promise<{ data?: { error?: string } }>((resolve) => {

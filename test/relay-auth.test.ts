@@ -1,4 +1,5 @@
 import { certifyDevice, revoke } from '@liaison/client';
+import { SOCKET_EVENTS_REVISION } from '@liaison/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { connect, http, proof, register, token } from './harness/device-client.js';
 import { testNetwork } from './harness/network.js';
@@ -119,10 +120,18 @@ describeEachBackend('relay registration and authentication (%s)', (backend) => {
     });
     const socketReplay = await proof(relay.url, device, 'socket');
     const { io } = await import('socket.io-client');
-    const first = io(relay.url, { transports: ['websocket'], reconnection: false, auth: { proof: socketReplay } });
+    const first = io(relay.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { proof: socketReplay, events: SOCKET_EVENTS_REVISION },
+    });
     await new Promise((resolve) => first.once('connect', () => resolve(undefined)));
     first.close();
-    const second = io(relay.url, { transports: ['websocket'], reconnection: false, auth: { proof: socketReplay } });
+    const second = io(relay.url, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { proof: socketReplay, events: SOCKET_EVENTS_REVISION },
+    });
     const error = await new Promise<{ data?: { error?: string } }>((resolve) => second.once('connect_error', resolve));
     second.close();
     expect(error.data?.error).toBe('BAD_CHALLENGE');

@@ -41,6 +41,15 @@ export const AuthToken = z.strictObject({
 });
 export type AuthToken = z.infer<typeof AuthToken>;
 
+/**
+ * The revision of the socket events a client speaks, declared in the handshake (`events`). 2: the
+ * relay pushes `envelopes` and `receipts`, several to a frame (revision 1, never declared, had one
+ * `envelope` or `receipt` per event). The relay refuses any other with UPGRADE_REQUIRED, so that a
+ * client that would listen for events it no longer sends fails visibly instead of staying
+ * connected and deaf (review 25b, finding 3). Raised only when the events change incompatibly.
+ */
+export const SOCKET_EVENTS_REVISION = 2;
+
 /** The `auth` object a device passes in the socket.io handshake. */
-export const HandshakeAuth = z.strictObject({ proof: AuthProof });
+export const HandshakeAuth = z.strictObject({ proof: AuthProof, events: z.literal(SOCKET_EVENTS_REVISION) });
 export type HandshakeAuth = z.infer<typeof HandshakeAuth>;

@@ -106,6 +106,14 @@ export const Envelope = z.strictObject({
 });
 export type Envelope = z.infer<typeof Envelope>;
 
+/**
+ * What the relay pushes to a device in one `envelopes` event: the envelopes one delivery pass read,
+ * or one commit offered, oldest first, never more than the delivery window. A device acknowledges
+ * them with one `envelopes:ack`.
+ */
+export const EnvelopeBatch = z.array(Envelope).min(1).max(LIMITS.deliveryWindow);
+export type EnvelopeBatch = z.infer<typeof EnvelopeBatch>;
+
 /** A device confirms it has stored these envelopes; the relay then deletes their ciphertext. */
 export const EnvelopeAck = z.strictObject({
   messageIds: z.array(MessageId).min(1).max(LIMITS.maxAcksPerBatch),
@@ -133,3 +141,7 @@ export const Receipt = z.strictObject({
   at: Timestamp,
 });
 export type Receipt = z.infer<typeof Receipt>;
+
+/** One `receipts` event to a contact point's devices: the receipts one batch of acknowledgements made. */
+export const ReceiptBatch = z.array(Receipt).min(1).max(LIMITS.maxReceiptsPerEvent);
+export type ReceiptBatch = z.infer<typeof ReceiptBatch>;

@@ -33,6 +33,12 @@ export const ERROR_CODES = [
   /** An authentication challenge is unknown, expired or already used. */
   'BAD_CHALLENGE',
   'UNSUPPORTED_VERSION',
+  /**
+   * The client speaks another revision of the socket events than the relay (the handshake's
+   * `events`, SOCKET_EVENTS_REVISION): an older SDK, or a page loaded before the relay was upgraded.
+   * Retrying cannot fix it: update the client, or reload the page.
+   */
+  'UPGRADE_REQUIRED',
   /** A dependency (database) is unavailable; the request can be retried unchanged. */
   'UNAVAILABLE',
   /**

@@ -5,7 +5,7 @@ import { io as connect, type Socket } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bytes, device, sendRequest, T0 } from './__fixtures__/statements.js';
 import type { SendResult } from './envelope.js';
-import { Envelope, SendRequest } from './envelope.js';
+import { EnvelopeBatch, SendRequest } from './envelope.js';
 import type { AckResult, ClientToServerEvents, ServerToClientEvents, SocketData } from './events.js';
 import { parseInput } from './validate.js';
 
@@ -24,18 +24,20 @@ describe('socket event maps', () => {
         ack({ ok: true, value: { messageId: parsed.value.messageId, serverTime: T0 + 1, duplicate: false } });
         const first = parsed.value.envelopes[0];
         if (!first) return;
-        socket.emit('envelope', {
-          messageId: parsed.value.messageId,
-          senderContactPoint: 'th-oag.somchai',
-          senderDevice: device.deviceId,
-          recipientDevice: first.recipientDevice,
-          kind: first.kind,
-          priority: parsed.value.priority,
-          ciphertext: first.ciphertext,
-          createdAt: parsed.value.createdAt,
-          serverTime: T0 + 1,
-          escalationLevel: 0,
-        });
+        socket.emit('envelopes', [
+          {
+            messageId: parsed.value.messageId,
+            senderContactPoint: 'th-oag.somchai',
+            senderDevice: device.deviceId,
+            recipientDevice: first.recipientDevice,
+            kind: first.kind,
+            priority: parsed.value.priority,
+            ciphertext: first.ciphertext,
+            createdAt: parsed.value.createdAt,
+            serverTime: T0 + 1,
+            escalationLevel: 0,
+          },
+        ]);
       });
     });
     await new Promise<void>((resolve) => httpServer.listen(0, '127.0.0.1', resolve));
@@ -49,14 +51,14 @@ describe('socket event maps', () => {
     await server.close();
   });
 
-  it('carries a send and its typed acknowledgement, then a pushed envelope', async () => {
-    const pushed = new Promise<unknown>((resolve) => client.once('envelope', resolve));
+  it('carries a send and its typed acknowledgement, then pushed envelopes in one frame', async () => {
+    const pushed = new Promise<unknown>((resolve) => client.once('envelopes', resolve));
     const result: AckResult<SendResult> = await client.emitWithAck('send', sendRequest);
     expect(result).toEqual({
       ok: true,
       value: { messageId: sendRequest.messageId, serverTime: T0 + 1, duplicate: false },
     });
-    expect(Envelope.parse(await pushed).ciphertext).toBe(sendRequest.envelopes[0]?.ciphertext);
+    expect(EnvelopeBatch.parse(await pushed)[0]?.ciphertext).toBe(sendRequest.envelopes[0]?.ciphertext);
   });
 
   it('answers a malformed payload with an error body, and the socket stays up', async () => {

@@ -1,4 +1,11 @@
-import type { AcknowledgeRequest, Envelope, EnvelopeAck, Receipt, SendRequest, SendResult } from './envelope.js';
+import type {
+  AcknowledgeRequest,
+  EnvelopeAck,
+  EnvelopeBatch,
+  ReceiptBatch,
+  SendRequest,
+  SendResult,
+} from './envelope.js';
 import type { ErrorBody } from './errors.js';
 import type { PrekeyCount } from './prekeys.js';
 import type { UrgentState } from './urgent.js';
@@ -16,8 +23,13 @@ export interface ClientToServerEvents {
 
 /** Events the relay pushes to a device. */
 export interface ServerToClientEvents {
-  envelope: (envelope: Envelope) => void;
-  receipt: (receipt: Receipt) => void;
+  /**
+   * Envelopes for this device, oldest first, several in one frame (`EnvelopeBatch`): one event per
+   * delivery pass or per commit, where there was one event per envelope before (issue #25).
+   */
+  envelopes: (envelopes: EnvelopeBatch) => void;
+  /** Receipts about this contact point's messages (`ReceiptBatch`): one event per batch of acknowledgements. */
+  receipts: (receipts: ReceiptBatch) => void;
   'prekeys:low': (count: PrekeyCount) => void;
   /** An urgent message changed (sent, escalated, acknowledged, unacknowledged): to its sender and released recipients. */
   urgent: (state: UrgentState) => void;

@@ -45,8 +45,18 @@ export const LIMITS = {
   kemPrekeyLowWatermark: 10,
   /** Acknowledgements in one `envelopes:ack`. */
   maxAcksPerBatch: 256,
-  /** Unacknowledged envelopes pushed to one device before the relay waits for acks. */
+  /**
+   * Unacknowledged envelopes pushed to one device before the relay waits for acks; also the most
+   * one `envelopes` event carries.
+   */
   deliveryWindow: 100,
+  /**
+   * Ciphertext bytes in one `envelopes` event: as much as one send may carry, so that what the
+   * relay pushes in a frame stays within what it would itself accept in one (maxSocketPayloadBytes).
+   */
+  maxPushedCiphertextBytes: 64 * 64 * 1024,
+  /** Receipts in one `receipts` event: those one batch of acknowledgements made for one contact point, cut to this. */
+  maxReceiptsPerEvent: 256,
   /**
    * How far a client clock may be from the server's before a timestamp is refused; also how long
    * before its start a certificate is already accepted (the issuer's clock may run ahead).

@@ -154,7 +154,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     const now = config.now();
     const expired = await expireEnvelopes(db, now);
     deps.metrics.envelopesExpired.inc(expired.length);
-    for (const { to, receipt } of expired) deps.hub.receipt(to, receipt);
+    deps.hub.receipts(expired);
     const forwards = await expireForwards(deps);
     if (forwards > 0)
       log.warn({ event: 'federation.expired', count: forwards }, 'messages for partner relays expired undelivered');

@@ -23,7 +23,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { encodeBase64url } from '@liaison/protocol';
+import { encodeBase64url, SOCKET_EVENTS_REVISION } from '@liaison/protocol';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { buildBeforeRun } from '../harness/build.js';
@@ -178,7 +178,7 @@ async function relayTarget(
     const socket = io(url, {
       transports: ['websocket'],
       reconnection: false,
-      auth: { proof: await proof(url, d, 'socket') },
+      auth: { proof: await proof(url, d, 'socket'), events: SOCKET_EVENTS_REVISION },
     });
     await connected(socket);
     return socket;
@@ -264,7 +264,11 @@ async function baselineTarget(heapProbe = false): Promise<Target> {
   const url = `http://127.0.0.1:${port}`;
   let created = 0;
   const open = async (deviceId: string) => {
-    const socket = io(url, { transports: ['websocket'], reconnection: false, auth: { deviceId } });
+    const socket = io(url, {
+      transports: ['websocket'],
+      reconnection: false,
+      auth: { deviceId, events: SOCKET_EVENTS_REVISION },
+    });
     await connected(socket);
     return socket;
   };
@@ -339,6 +343,9 @@ interface StepResult {
   broken: boolean;
 }
 
+/** What the load generator reads of a pushed envelope. */
+type Pushed = { messageId: string; recipientDevice: string };
+
 /** What happened to each message of a ramp, whichever step sent it. */
 class Ledger {
   readonly sent = new Map<string, { at: number; step: StepLedger }>();
@@ -352,19 +359,28 @@ class Ledger {
 
   constructor(receivers: Socket[]) {
     for (const socket of receivers) {
-      socket.on('envelope', (envelope: { messageId: string; recipientDevice: string }) => {
-        const sent = this.sent.get(envelope.messageId);
-        const copy = `${envelope.messageId}:${envelope.recipientDevice}`;
-        if (this.delivered.has(copy)) this.duplicates++;
-        else if (sent) {
-          this.delivered.add(copy);
-          sent.step.deliverMs.push(performance.now() - sent.at);
-          sent.step.delivered++;
-          sent.step.lastDeliveryAt = performance.now();
-        }
-        socket.emit('envelopes:ack', { messageIds: [envelope.messageId] }, () => undefined);
-      });
+      // The relay pushes several envelopes in one `envelopes` frame, the baseline one per `envelope`
+      // (its behaviour is the reference, unchanged): each frame is acknowledged with one
+      // `envelopes:ack`, as the SDK does.
+      socket.on('envelopes', (envelopes: Pushed[]) => this.received(socket, envelopes));
+      socket.on('envelope', (envelope: Pushed) => this.received(socket, [envelope]));
     }
+  }
+
+  private received(socket: Socket, envelopes: Pushed[]): void {
+    const now = performance.now();
+    for (const envelope of envelopes) {
+      const sent = this.sent.get(envelope.messageId);
+      const copy = `${envelope.messageId}:${envelope.recipientDevice}`;
+      if (this.delivered.has(copy)) this.duplicates++;
+      else if (sent) {
+        this.delivered.add(copy);
+        sent.step.deliverMs.push(now - sent.at);
+        sent.step.delivered++;
+        sent.step.lastDeliveryAt = now;
+      }
+    }
+    socket.emit('envelopes:ack', { messageIds: envelopes.map((e) => e.messageId) }, () => undefined);
   }
 
   get settled(): boolean {

@@ -82,7 +82,7 @@ function install(): void {
   dispatchHeld = emitEvent;
   dispatch.emitEvent = function (this: Socket, args: unknown[]) {
     count(traffic.received, String(args[0]));
-    if (held && args[0] === 'envelope') held.push([this, args]);
+    if (held && args[0] === 'envelopes') held.push([this, args]);
     else emitEvent.call(this, args);
   };
 }

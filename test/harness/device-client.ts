@@ -20,6 +20,7 @@ import {
   PQ_HYBRID_CAPABILITY,
   type Receipt,
   type ServerToClientEvents,
+  SOCKET_EVENTS_REVISION,
 } from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
 import type { TestDevice } from './network.js';
@@ -119,6 +120,8 @@ export interface Connection {
   socket: ClientSocket;
   envelopes: Envelope[];
   receipts: Receipt[];
+  /** How many envelopes, and receipts, each event pushed carried, in order. */
+  frames: { envelopes: number[]; receipts: number[] };
   /** Resolves when at least `n` envelopes have arrived. */
   waitForEnvelopes(n: number, timeoutMs?: number): Promise<Envelope[]>;
   waitForReceipts(n: number, timeoutMs?: number): Promise<Receipt[]>;
@@ -133,12 +136,20 @@ export async function connect(url: string, device: TestDevice): Promise<Connecti
   const socket: ClientSocket = io(url, {
     transports: ['websocket'],
     reconnection: false,
-    auth: { proof: await proof(url, device, 'socket') },
+    auth: { proof: await proof(url, device, 'socket'), events: SOCKET_EVENTS_REVISION },
   });
   const envelopes: Envelope[] = [];
   const receipts: Receipt[] = [];
-  socket.on('envelope', (e) => envelopes.push(e));
-  socket.on('receipt', (r) => receipts.push(r));
+  const frames = { envelopes: [] as number[], receipts: [] as number[] };
+  // Flattened, as a client handles them; `frames` keeps how they came.
+  socket.on('envelopes', (pushed) => {
+    frames.envelopes.push(pushed.length);
+    envelopes.push(...pushed);
+  });
+  socket.on('receipts', (pushed) => {
+    frames.receipts.push(pushed.length);
+    receipts.push(...pushed);
+  });
   await new Promise<void>((resolve, reject) => {
     socket.once('connect', () => resolve());
     socket.once('connect_error', (error) => reject(Object.assign(error, { body: (error as { data?: unknown }).data })));
@@ -157,6 +168,7 @@ export async function connect(url: string, device: TestDevice): Promise<Connecti
     socket,
     envelopes,
     receipts,
+    frames,
     waitForEnvelopes: (n, t) => waitFor(envelopes, n, t),
     waitForReceipts: (n, t) => waitFor(receipts, n, t),
     call: (event, payload) =>

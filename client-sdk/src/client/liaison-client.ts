@@ -307,8 +307,8 @@ export class LiaisonClient extends Emitter<Events> {
     );
     this.connection = connection;
     const socket = connection.socket;
-    socket.on('envelope', (envelope) => this.receiver.push(envelope));
-    socket.on('receipt', (receipt) => void this.receipts.pushed(receipt));
+    socket.on('envelopes', (envelopes) => this.receiver.push(envelopes));
+    socket.on('receipts', (receipts) => void this.receipts.pushedAll(receipts).catch((error) => this.report(error)));
     socket.on('urgent', (state) => void this.urgentStates.pushed(state));
     socket.on('prekeys:low', () => void this.upkeep.topUp().catch((error) => this.report(error)));
     socket.on('connect', () => {
@@ -513,10 +513,20 @@ export class LiaisonClient extends Emitter<Events> {
     return this.connection.call(event, payload);
   }
 
+  /**
+   * Tells the application's `error` listeners. Never rejects: it is called from the paths that
+   * handle what the relay pushes, and a listener that throws must not stop them (review 25b,
+   * finding 1); what it threw has nowhere else to go.
+   */
   private async report(error: unknown): Promise<void> {
     const liaisonError = isLiaisonError(error)
       ? error
       : new LiaisonError('INTERNAL', (error as Error)?.message ?? 'unexpected error');
-    if (this.hasListeners('error')) await this.emit('error', liaisonError);
+    if (!this.hasListeners('error')) return;
+    try {
+      await this.emit('error', liaisonError);
+    } catch {
+      // The listener's own failure: reporting it would call the same listener again.
+    }
   }
 }

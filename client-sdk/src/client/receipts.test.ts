@@ -1,6 +1,7 @@
-import type { Receipt } from '@liaison/protocol';
+import { LIMITS, type Receipt } from '@liaison/protocol';
 import { describe, expect, it, vi } from 'vitest';
 import { NOW } from '../__fixtures__/devices.js';
+import type { LiaisonError } from '../errors.js';
 import { MemoryKeyStore } from '../key-store/memory-key-store.js';
 import { Receipts, SEEN_RECEIPTS_LIMIT } from './receipts.js';
 
@@ -46,4 +47,65 @@ describe('receipts', () => {
     await receipts.catchUp();
     expect(shown).toHaveLength(stored.length - 1);
   });
+
+  it('shows the receipts of one `receipts` event in order, and drops a malformed event whole, reported', async () => {
+    const { receipts, shown, reports } = pushedTo();
+    const frame = [receipt(1), receipt(2), receipt(3)];
+    await receipts.pushedAll(frame);
+    expect(shown).toEqual(frame);
+    const malformed: unknown[] = [
+      receipt(4),
+      [],
+      Array.from({ length: LIMITS.maxReceiptsPerEvent + 1 }, (_, i) => receipt(10 + i)),
+    ];
+    for (const bad of malformed) await receipts.pushedAll(bad);
+    expect(shown).toEqual(frame);
+    expect(reports.map((e) => (e as LiaisonError).code)).toEqual(malformed.map(() => 'INVALID_MESSAGE'));
+  });
+
+  it('shows the valid receipts of an event that has a malformed one, and reports that one by its message id', async () => {
+    const { receipts, shown, reports } = pushedTo();
+    const bad = { ...receipt(2), status: 'read' };
+    const [first, last] = [receipt(1), receipt(3)];
+    await receipts.pushedAll([first, bad, null, last]);
+    expect(shown).toEqual([first, last]);
+    expect(reports.map((e) => (e as LiaisonError).code)).toEqual(['INVALID_MESSAGE', 'INVALID_MESSAGE']);
+    expect((reports[0] as LiaisonError).message).toContain(bad.messageId);
+  });
+
+  it('goes on after a listener that throws and a report that rejects', async () => {
+    const shown: Receipt[] = [];
+    const [first, second] = [receipt(1), receipt(2)];
+    const receipts = new Receipts(
+      { receipts: async (after: number) => ({ receipts: [], cursor: after }) },
+      new MemoryKeyStore(),
+      async (r) => {
+        if (r.messageId === first.messageId) throw new Error('listener failed');
+        shown.push(r);
+      },
+      async () => {
+        throw new Error('error listener failed too');
+      },
+    );
+    await expect(receipts.pushedAll([first, second])).resolves.toBeUndefined();
+    await expect(receipts.pushedAll('not an array')).resolves.toBeUndefined();
+    expect(shown).toEqual([second]);
+  });
 });
+
+/** Receipts whose catch-up lists nothing: what is shown comes from the pushed events only. */
+function pushedTo() {
+  const shown: Receipt[] = [];
+  const reports: unknown[] = [];
+  const receipts = new Receipts(
+    { receipts: async (after: number) => ({ receipts: [], cursor: after }) },
+    new MemoryKeyStore(),
+    async (r) => {
+      shown.push(r);
+    },
+    async (error) => {
+      reports.push(error);
+    },
+  );
+  return { receipts, shown, reports };
+}

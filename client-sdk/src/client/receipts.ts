@@ -1,5 +1,7 @@
-import type { Receipt } from '@liaison/protocol';
+import { LIMITS, MessageId, Receipt } from '@liaison/protocol';
+import { z } from 'zod';
 import { BoundedMap } from '../bounded-map.js';
+import { LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import type { RelayApi } from './relay-api.js';
 
@@ -13,6 +15,9 @@ export const SEEN_RECEIPTS_LIMIT = 10_000;
 
 const CURSOR = 'receipts:cursor';
 
+/** The shape of a `receipts` event, checked whole; each receipt is checked on its own. */
+const Frame = z.array(z.unknown()).min(1).max(LIMITS.maxReceiptsPerEvent);
+
 /** Receipts of this contact point's messages, from the relay's pushes and its stored list, each shown once. */
 export class Receipts {
   private readonly seen = new BoundedMap<string, true>(SEEN_RECEIPTS_LIMIT);
@@ -25,6 +30,41 @@ export class Receipts {
     private readonly show: (receipt: Receipt) => Promise<void>,
     private readonly report: (error: unknown) => Promise<void>,
   ) {}
+
+  /**
+   * A `receipts` event the relay pushed (its word, checked as any input): each receipt shown in
+   * turn. An event that is not an array of 1 to LIMITS.maxReceiptsPerEvent elements is reported and
+   * dropped whole; within one, an element that is not a Receipt is reported (INVALID_MESSAGE) and
+   * the others shown all the same. What is not shown is listed again at the next catch-up. Never
+   * rejects: a failing listener is reported, and the next receipt shown.
+   */
+  async pushedAll(frame: unknown): Promise<void> {
+    const elements = Frame.safeParse(frame);
+    if (!elements.success) {
+      return this.tell(new LiaisonError('INVALID_MESSAGE', 'the relay sent malformed receipts'));
+    }
+    for (const element of elements.data) {
+      const receipt = Receipt.safeParse(element);
+      if (!receipt.success) {
+        const id = MessageId.safeParse((element as { messageId?: unknown } | null)?.messageId);
+        await this.tell(
+          new LiaisonError(
+            'INVALID_MESSAGE',
+            id.success
+              ? `the relay sent a malformed receipt for message ${id.data}`
+              : 'the relay sent a malformed receipt',
+          ),
+        );
+        continue;
+      }
+      await this.pushed(receipt.data).catch((error) => this.tell(error));
+    }
+  }
+
+  /** Reports, and ignores a report that fails: it must not stop what comes next. */
+  private tell(error: unknown): Promise<void> {
+    return this.report(error).catch(() => undefined);
+  }
 
   /** A receipt the relay pushed. */
   async pushed(receipt: Receipt): Promise<void> {

@@ -1,11 +1,14 @@
 import {
   type Attachment,
   decodeBase64url,
-  type Envelope,
+  Envelope,
+  LIMITS,
   type MessageContent,
+  MessageId,
   type RequestContent,
   type RoomContent,
 } from '@liaison/protocol';
+import { z } from 'zod';
 import type { SessionCipher, SessionPeer } from '../crypto/session-cipher.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { Evidence } from '../evidence/evidence.js';
@@ -16,6 +19,12 @@ import { type PeerDirectory, sessionPeer } from '../trust/peer-directory.js';
 import { AckQueue } from './ack-queue.js';
 import { contradiction, type OutgoingMessage } from './content.js';
 import type { Inbox } from './inbox.js';
+
+/**
+ * The shape of an `envelopes` event, checked whole; each element is checked on its own (Envelope),
+ * so that one the SDK refuses does not hold the valid ones pushed with it (review 25b, finding 2).
+ */
+const Frame = z.array(z.unknown()).min(1).max(LIMITS.deliveryWindow);
 
 /** What a person is shown about who sent a message: all of it from verified certificates. */
 export interface VerifiedSender {
@@ -68,10 +77,10 @@ export interface ReceivedMessage extends OutgoingMessage {
 }
 
 /**
- * Envelopes the relay pushes, one at a time and in order: the sending device verified from
- * certificates (the relay's word on who sent it counts for nothing), the ciphertext decrypted, the
- * content checked against the envelope, the message handed to the application, and only then
- * recorded as delivered and acknowledged to the relay. What cannot be shown is reported and
+ * Envelopes the relay pushes, several in a frame, handled one at a time and in order: the sending
+ * device verified from certificates (the relay's word on who sent it counts for nothing), the
+ * ciphertext decrypted, the content checked against the envelope, the message handed to the
+ * application, and only then recorded as delivered and acknowledged to the relay. What cannot be shown is reported and
  * acknowledged, so the relay drops it; what may become showable (a chain not valid yet) is left
  * for the relay to offer again.
  */
@@ -94,14 +103,44 @@ export class Receiver {
       sender: VerifiedSender,
       envelope: Envelope,
     ) => Promise<void>,
-    private readonly report: (error: unknown) => Promise<void>,
+    report: (error: unknown) => Promise<void>,
   ) {
+    // A report that fails (an application's error listener that throws) must not stop the
+    // handling of what comes next (review 25b, finding 1): there is nothing more to tell it with.
+    this.report = (error) => report(error).catch(() => undefined);
     this.acks = new AckQueue(sendAcks, (error) => this.report(error));
   }
 
-  /** Handles the envelope after those pushed before it. */
-  push(envelope: Envelope): void {
-    this.incoming = this.incoming.then(() => this.receive(envelope)).catch((error) => this.report(error));
+  private readonly report: (error: unknown) => Promise<void>;
+
+  /**
+   * An `envelopes` event the relay pushed (its word, checked as any input): handled after those
+   * pushed before, one envelope at a time and in order. An event that is not an array of 1 to
+   * LIMITS.deliveryWindow elements is reported and dropped whole. Within one, an element that is not
+   * an Envelope is reported (INVALID_MESSAGE, with its messageId if that much is readable) and left
+   * unacknowledged, holding one slot of the window, as any envelope that fails; the others are
+   * handled all the same: the relay rebuilds the same frame at each redelivery, so dropping the
+   * frame for one element would hold every envelope pushed with it until that one expired.
+   * Acknowledgements leave in few batches (AckQueue.hold): at the end of the frame at the latest.
+   */
+  push(frame: unknown): void {
+    const elements = Frame.safeParse(frame);
+    if (!elements.success) {
+      void this.report(new LiaisonError('INVALID_MESSAGE', 'the relay sent malformed envelopes'));
+      return;
+    }
+    this.incoming = this.incoming
+      .then(async () => {
+        this.acks.hold();
+        try {
+          // One envelope's failure is reported, and the next is handled all the same.
+          for (const element of elements.data) await this.element(element).catch((error) => this.report(error));
+        } finally {
+          this.acks.release();
+        }
+      })
+      // Nothing above throws any more; kept so that nothing can leave the chain rejected for good.
+      .catch((error) => this.report(error));
   }
 
   /**
@@ -115,6 +154,20 @@ export class Receiver {
   /** Resolves once the envelopes pushed so far are handled. */
   idle(): Promise<void> {
     return this.incoming;
+  }
+
+  private async element(element: unknown): Promise<void> {
+    const envelope = Envelope.safeParse(element);
+    if (envelope.success) return this.receive(envelope.data);
+    const id = MessageId.safeParse((element as { messageId?: unknown } | null)?.messageId);
+    return this.report(
+      new LiaisonError(
+        'INVALID_MESSAGE',
+        id.success
+          ? `the relay sent a malformed envelope for message ${id.data}`
+          : 'the relay sent a malformed envelope',
+      ),
+    );
   }
 
   private async receive(envelope: Envelope): Promise<void> {

@@ -1,4 +1,9 @@
-import type { AuthProof, ClientToServerEvents, ServerToClientEvents } from '@liaison/protocol';
+import {
+  type AuthProof,
+  type ClientToServerEvents,
+  type ServerToClientEvents,
+  SOCKET_EVENTS_REVISION,
+} from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import { Backoff } from './backoff.js';
@@ -29,10 +34,21 @@ const FINAL_REFUSALS: ReadonlySet<string> = new Set([
   'CHAIN_MISMATCH',
   'FORBIDDEN',
   'UNSUPPORTED_VERSION',
+  // The relay speaks other socket events than this SDK: only another SDK (or a reloaded page) helps.
+  'UPGRADE_REQUIRED',
 ]);
 
 /** Reconnection waits: from 250 ms, doubling up to 10 s, each drawn at random below that ceiling. */
 const BACKOFF = { baseMs: 250, maxMs: 10_000 } as const;
+
+/**
+ * The largest frame the SDK takes from the relay, in Node (`ws`'s maxPayload; its default is 100
+ * MiB). The relay pushes at most LIMITS.maxPushedCiphertextBytes of ciphertext in one `envelopes`
+ * frame, about 5.4 MiB once in base64url and JSON; a larger frame is a relay that does not keep its
+ * own bound, and the socket is closed on it (review 25b, finding 5). Browsers offer no such
+ * setting: there, the bound is the browser's.
+ */
+export const MAX_INCOMING_FRAME_BYTES = 8 * 1024 * 1024;
 
 /** How long the relay has to answer an event. */
 const ACK_TIMEOUT_MS = 10_000;
@@ -62,7 +78,14 @@ export class RelayConnection {
     private readonly proof: () => Promise<AuthProof>,
     private readonly report: (event: ConnectionEvent) => void,
   ) {
-    this.socket = io(serverUrl, { transports: ['websocket'], reconnection: false, autoConnect: false });
+    this.socket = io(serverUrl, {
+      transports: ['websocket'],
+      reconnection: false,
+      autoConnect: false,
+      // Passed on to `ws` in Node (engine.io-client picks it for its transport), ignored in browsers;
+      // socket.io-client's types do not list it.
+      ...({ maxPayload: MAX_INCOMING_FRAME_BYTES } as object),
+    });
     this.socket.on('connect', () => {
       this.backoff.reset();
       this.report({ state: 'connected' });
@@ -137,7 +160,7 @@ export class RelayConnection {
       return this.scheduleAttempt(isLiaisonError(error) ? error.code : 'UNAVAILABLE', retryAfterMs);
     }
     if (this.stopped) return;
-    this.socket.auth = { proof };
+    this.socket.auth = { proof, events: SOCKET_EVENTS_REVISION };
     this.socket.connect();
   }
 

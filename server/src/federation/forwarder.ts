@@ -168,7 +168,7 @@ async function forwardTo(
     );
     if (!held) return;
     for (const outcome of answer.outcomes) metrics.federationForwards.inc({ outcome: outcome.outcome });
-    for (const { to, receipt } of receipts) deps.hub.receipt(to, receipt);
+    deps.hub.receipts(receipts);
   }
 }
 
@@ -201,9 +201,7 @@ export async function expireForwards(deps: RelayDeps): Promise<number> {
   await forgetUnusedForeignEntries(deps.db, now - deps.config.envelopeTtlMs);
   const expired = await expireOutbox(deps.db, now - deps.config.envelopeTtlMs);
   for (const { messageId, recipients } of expired) {
-    for (const { to, receipt } of await recordUndeliverable(deps.db, messageId, recipients, now)) {
-      deps.hub.receipt(to, receipt);
-    }
+    deps.hub.receipts(await recordUndeliverable(deps.db, messageId, recipients, now));
   }
   return expired.length;
 }

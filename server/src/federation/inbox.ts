@@ -172,7 +172,7 @@ async function receiveReceipt(deps: RelayDeps, networkId: string, item: Forwarde
     return (await recordForwardedReceipt(tx, receipt)) ?? ('duplicate' as const);
   });
   if (routed === 'duplicate') return { outcome: 'duplicate' };
-  deps.hub.receipt(routed.to, routed.receipt);
+  deps.hub.receipts([routed]);
   return { outcome: 'stored' };
 }
 

@@ -1,4 +1,5 @@
-import type { Envelope, PrekeyCount, Receipt, UrgentState } from '@liaison/protocol';
+import { type Envelope, LIMITS, type PrekeyCount, type UrgentState } from '@liaison/protocol';
+import type { RoutedReceipt } from '../storage/messages.js';
 import type { DeliveryQueue } from './delivery-queue.js';
 import type { RelayIo, RelaySocket } from './types.js';
 
@@ -21,7 +22,8 @@ interface Session {
  * How events reach devices, on this node and (through the cluster adapter) on the others. Each
  * node pushes envelopes to the sockets it holds, from storage; other nodes are only told that
  * something was stored. One connection per device, cluster-wide: a newer one replaces the older,
- * which is told why. Receipts go to every device of the sender's contact point through its room.
+ * which is told why. Receipts go to every device of the sender's contact point through its room,
+ * those of one batch together.
  */
 export class DeliveryHub {
   private readonly sessions = new Map<string, Session>();
@@ -60,10 +62,16 @@ export class DeliveryHub {
    * nodes are told to look, as for any store.
    */
   envelopesCommitted(offered: readonly OfferedEnvelope[]): void {
-    for (const { envelope, inOrder } of offered) {
-      const session = this.sessions.get(envelope.recipientDevice);
-      session?.queue.offer(envelope, inOrder);
+    // A device's envelopes of one commit go to its queue together, in commit order: one frame.
+    const byQueue = new Map<DeliveryQueue, OfferedEnvelope[]>();
+    for (const o of offered) {
+      const queue = this.sessions.get(o.envelope.recipientDevice)?.queue;
+      if (!queue) continue;
+      const list = byQueue.get(queue);
+      if (list) list.push(o);
+      else byQueue.set(queue, [o]);
     }
+    for (const [queue, list] of byQueue) queue.offer(list);
     if (this.clustered && offered.length > 0) {
       this.io?.serverSideEmit(
         'envelopes:stored',
@@ -81,8 +89,27 @@ export class DeliveryHub {
     this.io?.to(deviceRoom(deviceId)).emit('prekeys:low', count);
   }
 
-  receipt(to: string, receipt: Receipt): void {
-    this.io?.to(contactPointRoom(to)).emit('receipt', receipt);
+  /**
+   * Receipts to the devices of the contact points they are for: one `receipts` event per contact
+   * point (cut at LIMITS.maxReceiptsPerEvent), in the order given, however many receipts a batch
+   * of acknowledgements made for it.
+   */
+  receipts(routed: readonly RoutedReceipt[]): void {
+    const io = this.io;
+    if (!io) return;
+    const byContactPoint = new Map<string, RoutedReceipt['receipt'][]>();
+    for (const { to, receipt } of routed) {
+      const list = byContactPoint.get(to);
+      if (list) list.push(receipt);
+      else byContactPoint.set(to, [receipt]);
+    }
+    const max = LIMITS.maxReceiptsPerEvent;
+    for (const [to, receipts] of byContactPoint) {
+      if (receipts.length <= max) io.to(contactPointRoom(to)).emit('receipts', receipts);
+      else
+        for (let i = 0; i < receipts.length; i += max)
+          io.to(contactPointRoom(to)).emit('receipts', receipts.slice(i, i + max));
+    }
   }
 
   /** The new state of an urgent message, to every device of these contact points (each socket once). */

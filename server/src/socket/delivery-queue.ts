@@ -1,12 +1,14 @@
-import type { Envelope } from '@liaison/protocol';
+import { type Envelope, LIMITS } from '@liaison/protocol';
 import type { Kysely } from 'kysely';
 import { queuedEnvelopes } from '../storage/messages.js';
 import type { Database } from '../storage/schema.js';
 
 /**
  * Pushes one connected device its stored envelopes, oldest first, with at most `window` of them
- * unacknowledged at a time. It keeps no high-water mark: each pass reads what is stored and not in
- * flight, so an envelope whose transaction committed late is still delivered on this connection.
+ * unacknowledged at a time. What one pass reads, or one commit offers, goes in one `push` (one
+ * socket.io frame): a frame costs the relay a system call whatever it carries (issue #25). It
+ * keeps no high-water mark: each pass reads what is stored and not in flight, so an envelope whose
+ * transaction committed late is still delivered on this connection.
  * Passes never overlap; a nudge during a pass causes one more pass.
  *
  * An envelope pushed and not acknowledged within `redeliverAfterMs` is no longer counted in
@@ -29,7 +31,8 @@ export class DeliveryQueue {
     private readonly db: Kysely<Database>,
     private readonly deviceId: string,
     private readonly window: number,
-    private readonly push: (envelope: Envelope) => void,
+    /** Several envelopes for this device, oldest first, never more than `window`: one frame. */
+    private readonly push: (envelopes: Envelope[]) => void,
     private readonly onError: (error: unknown) => void,
     private readonly redelivery: { afterMs: number; now: () => number },
   ) {}
@@ -40,22 +43,30 @@ export class DeliveryQueue {
   }
 
   /**
-   * An envelope just committed, offered by the node that stored it: pushed at once without reading
-   * storage when nothing older can be waiting: every earlier envelope of its sender to this device
-   * was offered to this queue (`inOrder`, see send-order.ts), and the queue is caught up with
-   * everything else (its last pass read all it found, no pass is running, the window has room).
-   * Otherwise it is read from storage, in `seq` order, like any other: an earlier envelope of the
-   * same sender (stored by a node that died before its notice, say) then comes first.
+   * Envelopes one commit made for this device, in commit order, offered by the node that stored
+   * them: each is pushed at once without reading storage when nothing older can be waiting: every
+   * earlier envelope of its sender to this device was offered to this queue (`inOrder`, see
+   * send-order.ts), and the queue is caught up with everything else (its last pass read all it
+   * found, no pass is running, the window has room). Those go together in one frame. From the
+   * first that cannot, the rest are read from storage, in `seq` order, like any other: an earlier
+   * envelope of the same sender (stored by a node that died before its notice, say) then comes first.
    */
-  offer(envelope: Envelope, inOrder: boolean): void {
-    // Already pushed by a pass that read it from storage after its commit.
-    if (this.closed || this.inFlight.has(envelope.messageId)) return;
-    if (!inOrder || this.running || !this.caughtUp || this.inFlight.size >= this.window) {
-      this.nudge();
-      return;
+  offer(offered: readonly { envelope: Envelope; inOrder: boolean }[]): void {
+    if (this.closed) return;
+    const pushedAt = this.redelivery.now();
+    const frame: Envelope[] = [];
+    let fromStorage = false;
+    for (const { envelope, inOrder } of offered) {
+      // Already pushed by a pass that read it from storage after its commit.
+      if (this.inFlight.has(envelope.messageId)) continue;
+      fromStorage ||= !inOrder || this.running || !this.caughtUp || this.inFlight.size >= this.window;
+      if (fromStorage) continue;
+      this.inFlight.set(envelope.messageId, pushedAt);
+      frame.push(envelope);
     }
-    this.inFlight.set(envelope.messageId, this.redelivery.now());
-    this.push(envelope);
+    this.pushFrames(frame);
+    // The pass that reads the rest counts the frame's envelopes in flight already, and comes after it.
+    if (fromStorage) this.nudge();
   }
 
   /** Call after the acknowledged envelopes are deleted from storage. */
@@ -78,6 +89,25 @@ export class DeliveryQueue {
 
   close(): void {
     this.closed = true;
+  }
+
+  /** In as few frames as the byte bound of one frame allows (one, unless ciphertexts are large). */
+  private pushFrames(envelopes: Envelope[]): void {
+    let start = 0;
+    let bytes = 0;
+    for (const [i, envelope] of envelopes.entries()) {
+      // The decoded size of canonical base64url, as the send's own bound counts it.
+      const size = Math.floor((envelope.ciphertext.length * 3) / 4);
+      if (i > start && bytes + size > LIMITS.maxPushedCiphertextBytes) {
+        this.push(envelopes.slice(start, i));
+        start = i;
+        bytes = 0;
+      }
+      bytes += size;
+    }
+    if (start === 0) {
+      if (envelopes.length > 0) this.push(envelopes);
+    } else this.push(envelopes.slice(start));
   }
 
   private forgetUnacknowledged(): void {
@@ -103,10 +133,8 @@ export class DeliveryQueue {
           const batch = await queuedEnvelopes(this.db, this.deviceId, [...this.inFlight.keys()], room);
           if (this.closed) break;
           const pushedAt = this.redelivery.now();
-          for (const { envelope } of batch) {
-            this.inFlight.set(envelope.messageId, pushedAt);
-            this.push(envelope);
-          }
+          for (const { envelope } of batch) this.inFlight.set(envelope.messageId, pushedAt);
+          this.pushFrames(batch.map(({ envelope }) => envelope));
           // Fewer than there was room for: that was everything stored when the pass looked.
           if (batch.length < room) {
             this.caughtUp = true;

@@ -9,7 +9,6 @@ import type { ForeignEntry } from '../storage/foreign.js';
 import {
   acknowledgeDeliveries,
   type MessageToStore,
-  type RoutedReceipt,
   sendContext,
   storedMessages,
   storeMessages,
@@ -50,10 +49,10 @@ export class Sending {
   private readonly urgent = new Batcher<Send, SendResult>((sends) => this.storeUrgentApart(sends), MAX_BATCH);
   /** Each urgent send's take of its contact point's urgent limit: taken once, even if its batch is tried again. */
   private readonly urgentTokens = new WeakMap<Send, Promise<void>>();
-  private readonly acks = new Batcher<
-    { device: DeviceIdentity; messageIds: readonly string[] },
-    { deleted: number; receipts: RoutedReceipt[] }
-  >((requests) => acknowledgeDeliveries(this.deps.db, requests, this.deps.config.now()), MAX_BATCH);
+  private readonly acks = new Batcher<{ device: DeviceIdentity; messageIds: readonly string[] }, number>(
+    (requests) => this.acknowledge(requests),
+    MAX_BATCH,
+  );
 
   private readonly crash: CrashSwitch;
 
@@ -116,10 +115,20 @@ export class Sending {
 
   /** A device stored these envelopes: delete them, tell their senders. Returns how many were deleted. */
   async delivered(device: DeviceIdentity, messageIds: readonly string[]): Promise<number> {
-    const { deleted, receipts } = await this.acks.submit({ device, messageIds });
+    const deleted = await this.acks.submit({ device, messageIds });
     this.deps.metrics.envelopesDelivered.inc(deleted);
-    for (const { to, receipt } of receipts) this.deps.hub.receipt(to, receipt);
     return deleted;
+  }
+
+  /**
+   * One batch of acknowledgements, from any devices: one statement, then the receipts it made, one
+   * `receipts` event per sender's contact point for the whole batch (a receipt each was a quarter
+   * of the relay's frames, issue #25).
+   */
+  private async acknowledge(requests: { device: DeviceIdentity; messageIds: readonly string[] }[]): Promise<number[]> {
+    const results = await acknowledgeDeliveries(this.deps.db, requests, this.deps.config.now());
+    this.deps.hub.receipts(results.flatMap((r) => r.receipts));
+    return results.map((r) => r.deleted);
   }
 
   private async storeNormal(sends: Send[]): Promise<(SendResult | Error)[]> {

@@ -7,6 +7,7 @@ import {
   LIMITS,
   parseInput,
   SendRequest,
+  SOCKET_EVENTS_REVISION,
 } from '@liaison/protocol';
 import { Server } from 'socket.io';
 import type { z } from 'zod';
@@ -45,8 +46,21 @@ export function createSocketServer(): RelayIo {
 /** The socket.io side of the relay: key-possession auth at the handshake, then send / ack / acknowledge. */
 export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work: Promise<T>) => Promise<T>): void {
   io.use((socket, next) => {
+    // First, before any work: a client that speaks other events would connect and never hear one.
+    const events = (socket.handshake.auth as { events?: unknown } | undefined)?.events;
+    if (events !== SOCKET_EVENTS_REVISION) {
+      return next(
+        connectError(
+          new RelayError(
+            'UPGRADE_REQUIRED',
+            `this relay speaks socket events revision ${SOCKET_EVENTS_REVISION}: update the client, or reload the page`,
+          ),
+        ),
+      );
+    }
     const parsed = parseInput(HandshakeAuth, socket.handshake.auth);
-    if (!parsed.ok) return next(connectError(new RelayError('UNAUTHENTICATED', 'the handshake needs { proof }')));
+    if (!parsed.ok)
+      return next(connectError(new RelayError('UNAUTHENTICATED', 'the handshake needs { proof, events }')));
     deps.auth.authenticate(parsed.value.proof, 'socket').then(
       (identity) => {
         socket.data = identity;
@@ -63,7 +77,7 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
       deps.db,
       identity.deviceId,
       LIMITS.deliveryWindow,
-      (envelope) => socket.emit('envelope', envelope),
+      (envelopes) => socket.emit('envelopes', envelopes),
       (error) => deps.log.error({ event: 'delivery.error', err: failureForLog(error) }, 'delivery pass failed'),
       { afterMs: deps.config.redeliverAfterMs, now: deps.config.now },
     );
@@ -103,7 +117,7 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
             messageId,
             deps.config.now(),
           );
-          deps.hub.receipt(receipt.to, receipt.receipt);
+          deps.hub.receipts([receipt]);
           if (stoppedEscalation) await publishUrgent(deps, [messageId]);
           return { at: receipt.receipt.at };
         }),

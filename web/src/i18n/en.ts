@@ -493,6 +493,7 @@ export const en = {
   'error.FORBIDDEN': 'The relay refuses this.',
   'error.INVALID_INPUT': 'Something entered is not valid.',
   'error.UNAVAILABLE': 'The relay cannot be reached right now.',
+  'error.UPGRADE_REQUIRED': 'This page is from an earlier version of the relay: reload it.',
   'error.NOT_FOUND': 'Not found.',
   'error.PAYLOAD_TOO_LARGE': 'Too large: send long documents as attached files.',
   'error.RATE_LIMITED': 'Too many attempts: wait a minute and try again.',
