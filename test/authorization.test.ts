@@ -1,10 +1,10 @@
 import { certifyDevice, registerWebhook, revoke } from '@liaison/client';
-import { CLIENT_EVENTS, encodeBase64url, SOCKET_EVENTS_REVISION } from '@liaison/protocol';
+import { CLIENT_EVENTS, encodeBase64url } from '@liaison/protocol';
 import { ROUTES } from '@liaison/server';
 import { sql } from 'kysely';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Connection, connect, http, proof, register, token } from './harness/device-client.js';
+import { type Connection, connect, EVENTS_QUERY, http, proof, register, token } from './harness/device-client.js';
 import { buildSend } from './harness/messaging.js';
 import { type TestDevice, testNetwork } from './harness/network.js';
 import { startTestRelay, type TestRelay } from './harness/relay.js';
@@ -275,7 +275,8 @@ describe('authorization matrix', () => {
       const socket = io(relay.url, {
         transports: ['websocket'],
         reconnection: false,
-        auth: { ...(auth as object), events: SOCKET_EVENTS_REVISION },
+        auth: auth as object,
+        query: EVENTS_QUERY,
       });
       const error = await new Promise<{ data?: { error?: string } }>((resolve) => {
         socket.once('connect_error', resolve);

@@ -1,9 +1,9 @@
 import { Agent, METHODS, request } from 'node:http';
 import { type Socket, connect as tcp } from 'node:net';
 import { revoke } from '@liaison/client';
-import { SOCKET_EVENTS_REVISION } from '@liaison/protocol';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { EVENTS_QUERY } from './harness/device-client.js';
 import { relayCounter } from './harness/metrics.js';
 import { testNetwork } from './harness/network.js';
 import { openDescriptors } from './harness/proc.js';
@@ -142,7 +142,7 @@ describe("socket.io's path belongs to engine.io alone", () => {
     const websocket = io(relay.url, {
       transports: ['websocket'],
       reconnection: false,
-      auth: { events: SOCKET_EVENTS_REVISION },
+      query: EVENTS_QUERY,
     });
     const unauthenticated = await new Promise<Error & { data?: unknown }>((resolve) =>
       websocket.once('connect_error', resolve),

@@ -7,14 +7,13 @@ import {
   encodeBase64url,
   parseInput,
   SendRequest,
-  SOCKET_EVENTS_REVISION,
 } from '@liaison/protocol';
 import { type RelayConfig, ROUTES, type Route, relayConfig } from '@liaison/server';
 import fc from 'fast-check';
 import { sql } from 'kysely';
 import { io } from 'socket.io-client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Connection, connect, http, register, token } from './harness/device-client.js';
+import { type Connection, connect, EVENTS_QUERY, http, register, token } from './harness/device-client.js';
 import { buildSend } from './harness/messaging.js';
 import { type TestDevice, testNetwork } from './harness/network.js';
 import { describeEachBackend, RELAY_TABLES, startTestRelay, type TestRelay } from './harness/relay.js';
@@ -427,10 +426,14 @@ describeEachBackend('fuzzing the relay with malformed input (%s)', (backend) => 
     const zeros = (n: number) => encodeBase64url(new Uint8Array(n));
     const handshake = {
       proof: { deviceId: owner.id, nonce: zeros(32), signature: zeros(64) },
-      events: SOCKET_EVENTS_REVISION,
     };
     for (const { field, value } of withControlCharacters(handshake)) {
-      const attempt = io(relay.url, { transports: ['websocket'], reconnection: false, auth: value as object });
+      const attempt = io(relay.url, {
+        transports: ['websocket'],
+        reconnection: false,
+        auth: value as object,
+        query: EVENTS_QUERY,
+      });
       const error = await new Promise<{ data?: { error?: string } }>((resolve) => {
         attempt.once('connect_error', resolve);
         attempt.once('connect', () => resolve({}));

@@ -1,7 +1,6 @@
 import { certifyDevice, revoke } from '@liaison/client';
-import { SOCKET_EVENTS_REVISION } from '@liaison/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { connect, http, proof, register, token } from './harness/device-client.js';
+import { connect, EVENTS_QUERY, http, proof, register, token } from './harness/device-client.js';
 import { testNetwork } from './harness/network.js';
 import { describeEachBackend, startTestRelay, type TestRelay } from './harness/relay.js';
 
@@ -123,14 +122,16 @@ describeEachBackend('relay registration and authentication (%s)', (backend) => {
     const first = io(relay.url, {
       transports: ['websocket'],
       reconnection: false,
-      auth: { proof: socketReplay, events: SOCKET_EVENTS_REVISION },
+      auth: { proof: socketReplay },
+      query: EVENTS_QUERY,
     });
     await new Promise((resolve) => first.once('connect', () => resolve(undefined)));
     first.close();
     const second = io(relay.url, {
       transports: ['websocket'],
       reconnection: false,
-      auth: { proof: socketReplay, events: SOCKET_EVENTS_REVISION },
+      auth: { proof: socketReplay },
+      query: EVENTS_QUERY,
     });
     const error = await new Promise<{ data?: { error?: string } }>((resolve) => second.once('connect_error', resolve));
     second.close();

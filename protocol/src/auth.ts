@@ -42,14 +42,20 @@ export const AuthToken = z.strictObject({
 export type AuthToken = z.infer<typeof AuthToken>;
 
 /**
- * The revision of the socket events a client speaks, declared in the handshake (`events`). 2: the
- * relay pushes `envelopes` and `receipts`, several to a frame (revision 1, never declared, had one
- * `envelope` or `receipt` per event). The relay refuses any other with UPGRADE_REQUIRED, so that a
- * client that would listen for events it no longer sends fails visibly instead of staying
- * connected and deaf (review 25b, finding 3). Raised only when the events change incompatibly.
+ * The revision of the socket events a client speaks, declared in the handshake's query
+ * (`?events=2`, SOCKET_EVENTS_QUERY). 2: the relay pushes `envelopes` and `receipts`, several to a
+ * frame (revision 1, never declared, had one `envelope` or `receipt` per event). The relay refuses
+ * any other with UPGRADE_REQUIRED, so that a client that would listen for events it no longer sends
+ * fails visibly instead of staying connected and deaf (review 25b, finding 3). In the query, not in
+ * `auth`: a relay of revision 1 ignores the query but refuses an `auth` with a field it does not
+ * know, so a new client can still reach a node not yet upgraded during a rolling upgrade (review
+ * 25b, finding 8), where it takes the events of revision 1. Raised only when the events change
+ * incompatibly.
  */
 export const SOCKET_EVENTS_REVISION = 2;
+/** The handshake query parameter that carries SOCKET_EVENTS_REVISION. */
+export const SOCKET_EVENTS_QUERY = 'events';
 
 /** The `auth` object a device passes in the socket.io handshake. */
-export const HandshakeAuth = z.strictObject({ proof: AuthProof, events: z.literal(SOCKET_EVENTS_REVISION) });
+export const HandshakeAuth = z.strictObject({ proof: AuthProof });
 export type HandshakeAuth = z.infer<typeof HandshakeAuth>;

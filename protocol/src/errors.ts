@@ -34,7 +34,7 @@ export const ERROR_CODES = [
   'BAD_CHALLENGE',
   'UNSUPPORTED_VERSION',
   /**
-   * The client speaks another revision of the socket events than the relay (the handshake's
+   * The client speaks another revision of the socket events than the relay (the handshake query's
    * `events`, SOCKET_EVENTS_REVISION): an older SDK, or a page loaded before the relay was upgraded.
    * Retrying cannot fix it: update the client, or reload the page.
    */

@@ -30,6 +30,12 @@ export interface ServerToClientEvents {
   envelopes: (envelopes: EnvelopeBatch) => void;
   /** Receipts about this contact point's messages (`ReceiptBatch`): one event per batch of acknowledgements. */
   receipts: (receipts: ReceiptBatch) => void;
+  /**
+   * Revision 1's events, one envelope or receipt each: only a relay not yet upgraded pushes them
+   * (during a rolling upgrade, SOCKET_EVENTS_REVISION); the SDK takes each as a frame of one.
+   */
+  envelope: (envelope: unknown) => void;
+  receipt: (receipt: unknown) => void;
   'prekeys:low': (count: PrekeyCount) => void;
   /** An urgent message changed (sent, escalated, acknowledged, unacknowledged): to its sender and released recipients. */
   urgent: (state: UrgentState) => void;

@@ -23,11 +23,11 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { encodeBase64url, SOCKET_EVENTS_REVISION } from '@liaison/protocol';
+import { encodeBase64url } from '@liaison/protocol';
 import pg from 'pg';
 import { io, type Socket } from 'socket.io-client';
 import { buildBeforeRun } from '../harness/build.js';
-import { proof, register } from '../harness/device-client.js';
+import { EVENTS_QUERY, proof, register } from '../harness/device-client.js';
 import { type TestDevice, testNetwork } from '../harness/network.js';
 import { cpuSeconds, memoryMb } from '../harness/proc.js';
 import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
@@ -178,7 +178,8 @@ async function relayTarget(
     const socket = io(url, {
       transports: ['websocket'],
       reconnection: false,
-      auth: { proof: await proof(url, d, 'socket'), events: SOCKET_EVENTS_REVISION },
+      auth: { proof: await proof(url, d, 'socket') },
+      query: EVENTS_QUERY,
     });
     await connected(socket);
     return socket;
@@ -267,7 +268,8 @@ async function baselineTarget(heapProbe = false): Promise<Target> {
     const socket = io(url, {
       transports: ['websocket'],
       reconnection: false,
-      auth: { deviceId, events: SOCKET_EVENTS_REVISION },
+      auth: { deviceId },
+      query: EVENTS_QUERY,
     });
     await connected(socket);
     return socket;

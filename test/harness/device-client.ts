@@ -20,10 +20,14 @@ import {
   PQ_HYBRID_CAPABILITY,
   type Receipt,
   type ServerToClientEvents,
+  SOCKET_EVENTS_QUERY,
   SOCKET_EVENTS_REVISION,
 } from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
 import type { TestDevice } from './network.js';
+
+/** The handshake query that declares the socket events revision the relay speaks (SOCKET_EVENTS_REVISION). */
+export const EVENTS_QUERY = { [SOCKET_EVENTS_QUERY]: String(SOCKET_EVENTS_REVISION) };
 
 export type ClientSocket = Socket<ServerToClientEvents, ClientToServerEvents>;
 
@@ -136,7 +140,8 @@ export async function connect(url: string, device: TestDevice): Promise<Connecti
   const socket: ClientSocket = io(url, {
     transports: ['websocket'],
     reconnection: false,
-    auth: { proof: await proof(url, device, 'socket'), events: SOCKET_EVENTS_REVISION },
+    auth: { proof: await proof(url, device, 'socket') },
+    query: EVENTS_QUERY,
   });
   const envelopes: Envelope[] = [];
   const receipts: Receipt[] = [];

@@ -309,6 +309,9 @@ export class LiaisonClient extends Emitter<Events> {
     const socket = connection.socket;
     socket.on('envelopes', (envelopes) => this.receiver.push(envelopes));
     socket.on('receipts', (receipts) => void this.receipts.pushedAll(receipts).catch((error) => this.report(error)));
+    // A relay node not yet upgraded (revision 1) pushes one envelope or receipt per event.
+    socket.on('envelope', (envelope) => this.receiver.push([envelope]));
+    socket.on('receipt', (receipt) => void this.receipts.pushedAll([receipt]).catch((error) => this.report(error)));
     socket.on('urgent', (state) => void this.urgentStates.pushed(state));
     socket.on('prekeys:low', () => void this.upkeep.topUp().catch((error) => this.report(error)));
     socket.on('connect', () => {

@@ -1,6 +1,12 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { type AuthProof, encodeBase64url, LIMITS, SOCKET_EVENTS_REVISION } from '@liaison/protocol';
+import {
+  type AuthProof,
+  encodeBase64url,
+  LIMITS,
+  SOCKET_EVENTS_QUERY,
+  SOCKET_EVENTS_REVISION,
+} from '@liaison/protocol';
 import { Server } from 'socket.io';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { LiaisonError } from '../errors.js';
@@ -15,14 +21,14 @@ const PROOF: AuthProof = {
 /**
  * A socket.io server standing in for a relay of another events revision (review 25b, finding 3):
  * it lets in the first `admitted` handshakes and refuses the rest with UPGRADE_REQUIRED, as the
- * relay does; it records every handshake's `auth`.
+ * relay does; it records every handshake's `auth` and its `events` query.
  */
 async function relayOfAnotherRevision(admitted: number) {
   const http = createServer();
   const io = new Server(http, { transports: ['websocket'] });
   const handshakes: unknown[] = [];
   io.use((socket, next) => {
-    handshakes.push(socket.handshake.auth);
+    handshakes.push({ auth: socket.handshake.auth, events: socket.handshake.query[SOCKET_EVENTS_QUERY] });
     if (handshakes.length <= admitted) return next();
     next(
       Object.assign(new Error('this relay speaks socket events revision 3'), {
@@ -58,7 +64,9 @@ describe('the relay connection and the socket events revision', () => {
       (error: LiaisonError) => error,
     );
     expect(refusal?.code).toBe('UPGRADE_REQUIRED');
-    expect(relay.handshakes).toEqual([{ proof: PROOF, events: SOCKET_EVENTS_REVISION }]);
+    // The revision rides in the query, and `auth` is what a relay of revision 1 accepts too, so that
+    // a node not yet upgraded lets this client in during a rolling upgrade (review 25b, finding 8).
+    expect(relay.handshakes).toEqual([{ auth: { proof: PROOF }, events: String(SOCKET_EVENTS_REVISION) }]);
     // Longer than the first reconnection waits: nothing more is tried.
     await pause(1_000);
     expect(relay.handshakes).toHaveLength(1);

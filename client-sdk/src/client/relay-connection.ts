@@ -2,6 +2,7 @@ import {
   type AuthProof,
   type ClientToServerEvents,
   type ServerToClientEvents,
+  SOCKET_EVENTS_QUERY,
   SOCKET_EVENTS_REVISION,
 } from '@liaison/protocol';
 import { io, type Socket } from 'socket.io-client';
@@ -82,6 +83,7 @@ export class RelayConnection {
       transports: ['websocket'],
       reconnection: false,
       autoConnect: false,
+      query: { [SOCKET_EVENTS_QUERY]: String(SOCKET_EVENTS_REVISION) },
       // Passed on to `ws` in Node (engine.io-client picks it for its transport), ignored in browsers;
       // socket.io-client's types do not list it.
       ...({ maxPayload: MAX_INCOMING_FRAME_BYTES } as object),
@@ -160,7 +162,7 @@ export class RelayConnection {
       return this.scheduleAttempt(isLiaisonError(error) ? error.code : 'UNAVAILABLE', retryAfterMs);
     }
     if (this.stopped) return;
-    this.socket.auth = { proof, events: SOCKET_EVENTS_REVISION };
+    this.socket.auth = { proof };
     this.socket.connect();
   }
 

@@ -7,6 +7,7 @@ import {
   LIMITS,
   parseInput,
   SendRequest,
+  SOCKET_EVENTS_QUERY,
   SOCKET_EVENTS_REVISION,
 } from '@liaison/protocol';
 import { Server } from 'socket.io';
@@ -47,8 +48,7 @@ export function createSocketServer(): RelayIo {
 export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work: Promise<T>) => Promise<T>): void {
   io.use((socket, next) => {
     // First, before any work: a client that speaks other events would connect and never hear one.
-    const events = (socket.handshake.auth as { events?: unknown } | undefined)?.events;
-    if (events !== SOCKET_EVENTS_REVISION) {
+    if (socket.handshake.query[SOCKET_EVENTS_QUERY] !== String(SOCKET_EVENTS_REVISION)) {
       return next(
         connectError(
           new RelayError(
@@ -59,8 +59,7 @@ export function wireSocketHandlers(io: RelayIo, deps: RelayDeps, track: <T>(work
       );
     }
     const parsed = parseInput(HandshakeAuth, socket.handshake.auth);
-    if (!parsed.ok)
-      return next(connectError(new RelayError('UNAUTHENTICATED', 'the handshake needs { proof, events }')));
+    if (!parsed.ok) return next(connectError(new RelayError('UNAUTHENTICATED', 'the handshake needs { proof }')));
     deps.auth.authenticate(parsed.value.proof, 'socket').then(
       (identity) => {
         socket.data = identity;
