@@ -1,8 +1,8 @@
-import { LIMITS, MessageId, Receipt } from '@liaison/protocol';
-import { z } from 'zod';
+import { LIMITS, Receipt } from '@liaison/protocol';
 import { BoundedMap } from '../bounded-map.js';
 import { LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
+import { malformedElement, pushedFrame } from './pushed-frame.js';
 import type { RelayApi } from './relay-api.js';
 
 /**
@@ -15,8 +15,7 @@ export const SEEN_RECEIPTS_LIMIT = 10_000;
 
 const CURSOR = 'receipts:cursor';
 
-/** The shape of a `receipts` event, checked whole; each receipt is checked on its own. */
-const Frame = z.array(z.unknown()).min(1).max(LIMITS.maxReceiptsPerEvent);
+const Frame = pushedFrame(LIMITS.maxReceiptsPerEvent);
 
 /** Receipts of this contact point's messages, from the relay's pushes and its stored list, each shown once. */
 export class Receipts {
@@ -46,15 +45,7 @@ export class Receipts {
     for (const element of elements.data) {
       const receipt = Receipt.safeParse(element);
       if (!receipt.success) {
-        const id = MessageId.safeParse((element as { messageId?: unknown } | null)?.messageId);
-        await this.tell(
-          new LiaisonError(
-            'INVALID_MESSAGE',
-            id.success
-              ? `the relay sent a malformed receipt for message ${id.data}`
-              : 'the relay sent a malformed receipt',
-          ),
-        );
+        await this.tell(malformedElement('receipt', element));
         continue;
       }
       await this.pushed(receipt.data).catch((error) => this.tell(error));

@@ -4,11 +4,9 @@ import {
   Envelope,
   LIMITS,
   type MessageContent,
-  MessageId,
   type RequestContent,
   type RoomContent,
 } from '@liaison/protocol';
-import { z } from 'zod';
 import type { SessionCipher, SessionPeer } from '../crypto/session-cipher.js';
 import { isLiaisonError, LiaisonError } from '../errors.js';
 import type { Evidence } from '../evidence/evidence.js';
@@ -19,12 +17,9 @@ import { type PeerDirectory, sessionPeer } from '../trust/peer-directory.js';
 import { AckQueue } from './ack-queue.js';
 import { contradiction, type OutgoingMessage } from './content.js';
 import type { Inbox } from './inbox.js';
+import { malformedElement, pushedFrame } from './pushed-frame.js';
 
-/**
- * The shape of an `envelopes` event, checked whole; each element is checked on its own (Envelope),
- * so that one the SDK refuses does not hold the valid ones pushed with it (review 25b, finding 2).
- */
-const Frame = z.array(z.unknown()).min(1).max(LIMITS.deliveryWindow);
+const Frame = pushedFrame(LIMITS.deliveryWindow);
 
 /** What a person is shown about who sent a message: all of it from verified certificates. */
 export interface VerifiedSender {
@@ -159,15 +154,7 @@ export class Receiver {
   private async element(element: unknown): Promise<void> {
     const envelope = Envelope.safeParse(element);
     if (envelope.success) return this.receive(envelope.data);
-    const id = MessageId.safeParse((element as { messageId?: unknown } | null)?.messageId);
-    return this.report(
-      new LiaisonError(
-        'INVALID_MESSAGE',
-        id.success
-          ? `the relay sent a malformed envelope for message ${id.data}`
-          : 'the relay sent a malformed envelope',
-      ),
-    );
+    return this.report(malformedElement('envelope', element));
   }
 
   private async receive(envelope: Envelope): Promise<void> {
