@@ -109,10 +109,10 @@ export type Envelope = z.infer<typeof Envelope>;
 /**
  * What the relay pushes to a device in one `envelopes` event: the envelopes one delivery pass read,
  * or one commit offered, oldest first, never more than the delivery window. A device acknowledges
- * them with one `envelopes:ack`.
+ * them with one `envelopes:ack`. A client checks the frame's shape and each element on its own
+ * (client-sdk/src/client/pushed-frame.ts): one element it refuses must not cost the others.
  */
-export const EnvelopeBatch = z.array(Envelope).min(1).max(LIMITS.deliveryWindow);
-export type EnvelopeBatch = z.infer<typeof EnvelopeBatch>;
+export type EnvelopeBatch = Envelope[];
 
 /** A device confirms it has stored these envelopes; the relay then deletes their ciphertext. */
 export const EnvelopeAck = z.strictObject({
@@ -143,5 +143,4 @@ export const Receipt = z.strictObject({
 export type Receipt = z.infer<typeof Receipt>;
 
 /** One `receipts` event to a contact point's devices: the receipts one batch of acknowledgements made. */
-export const ReceiptBatch = z.array(Receipt).min(1).max(LIMITS.maxReceiptsPerEvent);
-export type ReceiptBatch = z.infer<typeof ReceiptBatch>;
+export type ReceiptBatch = Receipt[];

@@ -228,7 +228,7 @@ export async function downloadAttachment(
           () => api.getChunk(blobId, index),
           async () => over,
         );
-        if (!ciphertext) throw new LiaisonError('UNAVAILABLE', 'the download ended before this chunk came');
+        if (!ciphertext) throw new LiaisonError('UNAVAILABLE', 'download ended');
         return { ciphertext, cached: false };
       })(),
     );

@@ -9,11 +9,14 @@ import { LiaisonError } from '../errors.js';
  */
 export const pushedFrame = (max: number) => z.array(z.unknown()).min(1).max(max);
 
-/** The error for an element of a pushed frame that is not a `kind`: named by its message id, when that much is readable. */
+/**
+ * The error for a pushed frame of `kind`s that is not one, or for one of its elements: named by its
+ * message id, when that much is readable.
+ */
 export function malformedElement(kind: 'envelope' | 'receipt', element: unknown): LiaisonError {
   const id = MessageId.safeParse((element as { messageId?: unknown } | null)?.messageId);
   return new LiaisonError(
     'INVALID_MESSAGE',
-    id.success ? `the relay sent a malformed ${kind} for message ${id.data}` : `the relay sent a malformed ${kind}`,
+    `the relay sent a malformed ${kind}${id.success ? ` for ${id.data}` : ''}`,
   );
 }

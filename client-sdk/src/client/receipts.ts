@@ -1,6 +1,5 @@
 import { LIMITS, Receipt } from '@liaison/protocol';
 import { BoundedMap } from '../bounded-map.js';
-import { LiaisonError } from '../errors.js';
 import type { KeyStore } from '../key-store/key-store.js';
 import { malformedElement, pushedFrame } from './pushed-frame.js';
 import type { RelayApi } from './relay-api.js';
@@ -40,7 +39,7 @@ export class Receipts {
   async pushedAll(frame: unknown): Promise<void> {
     const elements = Frame.safeParse(frame);
     if (!elements.success) {
-      return this.tell(new LiaisonError('INVALID_MESSAGE', 'the relay sent malformed receipts'));
+      return this.tell(malformedElement('receipt', frame));
     }
     for (const element of elements.data) {
       const receipt = Receipt.safeParse(element);

@@ -121,7 +121,7 @@ export class Receiver {
   push(frame: unknown): void {
     const elements = Frame.safeParse(frame);
     if (!elements.success) {
-      void this.report(new LiaisonError('INVALID_MESSAGE', 'the relay sent malformed envelopes'));
+      void this.report(malformedElement('envelope', frame));
       return;
     }
     this.incoming = this.incoming
