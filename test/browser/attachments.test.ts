@@ -26,10 +26,12 @@ const ciphertextFrom = (from: number) => {
 /**
  * What a page may grow by while it moves the 50 MiB file: a few 4 MiB chunks, never the file. An
  * upload measures 20-28 MiB at its peak (the chunk read, its ciphertext, the one uploading and the
- * browser's copy of each request body), a download 24-28 MiB (the chunk opened, its plaintext and
- * two fetched ahead); a page holding the file would pass 50.
+ * browser's copy of each request body), a download 20-28 MiB (the chunk opened, its plaintext and
+ * two fetched ahead); the peak varies by a chunk from run to run, and a CI run once measured 32.04
+ * MiB. A page holding the file would pass 50 MiB before counting any chunk in flight, so the bound
+ * sits between the two.
  */
-const MEMORY_BOUND = 32 * MIB;
+const MEMORY_BOUND = 40 * MIB;
 
 withChromium.describe('attachments between two browsers: File/Blob in, Blob or stream out, resumable', () => {
   let browser: Browser;
