@@ -523,7 +523,7 @@ export const fr: Catalogue = {
   'error.FORBIDDEN': 'Le relais refuse cette opération.',
   'error.INVALID_INPUT': "Une donnée saisie n'est pas valide.",
   'error.UNAVAILABLE': 'Le relais est injoignable pour le moment.',
-  'error.UPGRADE_REQUIRED': "Cette page est d'une version antérieure du relais : rechargez-la.",
+  'error.UPGRADE_REQUIRED': "Cette page provient d'une version antérieure du relais : rechargez-la.",
   'error.NOT_FOUND': 'Introuvable.',
   'error.PAYLOAD_TOO_LARGE': 'Trop volumineux : envoyez les documents longs en pièces jointes.',
   'error.RATE_LIMITED': 'Trop de tentatives : patientez une minute, puis réessayez.',
