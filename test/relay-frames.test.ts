@@ -1,9 +1,10 @@
 import { LIMITS } from '@liaison/protocol';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Connection, connect, register } from './harness/device-client.js';
+import type { Connection } from './harness/device-client.js';
 import { buildSend, decryptText } from './harness/messaging.js';
-import { type TestDevice, testNetwork } from './harness/network.js';
-import { describeEachBackend, startTestRelay, type TestRelay } from './harness/relay.js';
+import { type MessagingWorld, startMessagingWorld } from './harness/messaging-world.js';
+import type { TestDevice } from './harness/network.js';
+import { describeEachBackend, type TestRelay } from './harness/relay.js';
 
 /**
  * What the relay pushes goes in as few socket.io frames as it can (issue #25): a device's queued
@@ -12,18 +13,13 @@ import { describeEachBackend, startTestRelay, type TestRelay } from './harness/r
  * exactly once and in order, within the window.
  */
 describeEachBackend('frames the relay pushes (%s)', (backend) => {
+  let world: MessagingWorld;
   let relay: TestRelay;
-  let net: Awaited<ReturnType<typeof testNetwork>>;
   let alice1: TestDevice;
   let alice2: TestDevice;
   let bob: TestDevice;
   let carol: TestDevice;
-  const open: Connection[] = [];
-  const online = async (device: TestDevice) => {
-    const connection = await connect(relay.url, device);
-    open.push(connection);
-    return connection;
-  };
+  const online = (device: TestDevice) => world.online(device);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
   /** Sends `n` texts from `device` to `to`, one after the other, each acknowledged. */
   const sendAll = async (connection: Connection, device: TestDevice, to: string, texts: string[]) => {
@@ -37,24 +33,10 @@ describeEachBackend('frames the relay pushes (%s)', (backend) => {
   };
 
   beforeAll(async () => {
-    net = await testNetwork();
-    relay = await startTestRelay(backend, {
-      trustedRoots: [net.root],
-      bundleFetchesPerMinute: 100_000,
-      authAttemptsPerMinute: 100_000,
-      sendsPerMinute: 100_000,
-    });
-    const alice = net.authority('th-oag', 'TH').contactPoint('alice');
-    alice1 = await alice.addDevice('Alice office');
-    alice2 = await alice.addDevice('Alice phone');
-    bob = await net.authority('vn-spp', 'VN').contactPoint('bob').addDevice();
-    carol = await net.authority('ph-doj', 'PH').contactPoint('carol').addDevice();
-    for (const device of [alice1, alice2, bob, carol]) expect((await register(relay.url, device, 20)).status).toBe(200);
+    world = await startMessagingWorld(backend);
+    ({ relay, alice1, alice2, bob, carol } = world);
   });
-  afterAll(async () => {
-    for (const c of open) c.close();
-    await relay.stop();
-  });
+  afterAll(() => world?.close());
 
   it('pushes what waited for a device in one frame, within the window, each envelope once and in order', async () => {
     const a1 = await online(alice1);

@@ -3,53 +3,31 @@ import { join } from 'node:path';
 import { encodeBase64url, LIMITS, type SendRequest } from '@liaison/protocol';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
-import { type Connection, connect, register } from './harness/device-client.js';
+import { connect, register } from './harness/device-client.js';
 import { buildSend, decryptText } from './harness/messaging.js';
-import { type TestDevice, testNetwork } from './harness/network.js';
-import { describeEachBackend, RELAY_TABLES, startTestRelay, type TestRelay } from './harness/relay.js';
+import { type MessagingWorld, startMessagingWorld } from './harness/messaging-world.js';
+import type { TestDevice } from './harness/network.js';
+import { describeEachBackend, RELAY_TABLES, type TestRelay } from './harness/relay.js';
 
 const DAY = 86_400_000;
 
 describeEachBackend('relay messaging (%s)', (backend) => {
+  let world: MessagingWorld;
   let relay: TestRelay;
   let alice1: TestDevice;
   let alice2: TestDevice;
   let bob: TestDevice;
   let carol: TestDevice;
-  let net: Awaited<ReturnType<typeof testNetwork>>;
-  const open: Connection[] = [];
-  const online = async (device: TestDevice) => {
-    const connection = await connect(relay.url, device);
-    open.push(connection);
-    return connection;
-  };
+  let net: MessagingWorld['net'];
+  const online = (device: TestDevice) => world.online(device);
   const envelopeCount = async () =>
     Number((await sql<{ n: number }>`select count(*)::int as n from envelopes`.execute(relay.relay.db)).rows[0]?.n);
 
   beforeAll(async () => {
-    net = await testNetwork();
-    // The test harness authenticates and fetches bundles for every send (the SDK caches both), so lift those limits here.
-    relay = await startTestRelay(
-      backend,
-      {
-        trustedRoots: [net.root],
-        bundleFetchesPerMinute: 100_000,
-        authAttemptsPerMinute: 100_000,
-        sendsPerMinute: 100_000,
-      },
-      { persistent: true },
-    );
-    const alice = net.authority('th-oag', 'TH').contactPoint('alice');
-    alice1 = await alice.addDevice('Alice office');
-    alice2 = await alice.addDevice('Alice phone');
-    bob = await net.authority('vn-spp', 'VN').contactPoint('bob').addDevice();
-    carol = await net.authority('ph-doj', 'PH').contactPoint('carol').addDevice();
-    for (const device of [alice1, alice2, bob, carol]) expect((await register(relay.url, device, 20)).status).toBe(200);
+    world = await startMessagingWorld(backend, { persistent: true });
+    ({ relay, net, alice1, alice2, bob, carol } = world);
   });
-  afterAll(async () => {
-    for (const c of open) c.close();
-    await relay.stop();
-  });
+  afterAll(() => world?.close());
 
   it('stores concurrent sends of many devices together, answering a retry and a reused id within one batch', async () => {
     const dave = net.authority('th-oag', 'TH').contactPoint('dave');

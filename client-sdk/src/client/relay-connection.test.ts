@@ -48,9 +48,9 @@ describe('the relay connection and the socket events revision', () => {
   afterEach(async () => {
     for (const step of cleanup.splice(0)) await step();
   });
-
-  it('declares the revision it speaks, and takes UPGRADE_REQUIRED as final: no reconnection loop', async () => {
-    const relay = await relayOfAnotherRevision(0);
+  /** A stand-in relay admitting `admitted` handshakes, and a connection to it recording its state events. */
+  const connectToRelayAdmitting = async (admitted: number) => {
+    const relay = await relayOfAnotherRevision(admitted);
     cleanup.push(relay.close);
     const events: ConnectionEvent[] = [];
     const connection = new RelayConnection(
@@ -59,6 +59,11 @@ describe('the relay connection and the socket events revision', () => {
       (e) => events.push(e),
     );
     cleanup.push(() => connection.close());
+    return { relay, connection, events };
+  };
+
+  it('declares the revision it speaks, and takes UPGRADE_REQUIRED as final: no reconnection loop', async () => {
+    const { relay, connection, events } = await connectToRelayAdmitting(0);
     const refusal = await connection.open().then(
       () => undefined,
       (error: LiaisonError) => error,
@@ -74,15 +79,7 @@ describe('the relay connection and the socket events revision', () => {
   });
 
   it('stops as well when the relay is upgraded under a connected client, and says why', async () => {
-    const relay = await relayOfAnotherRevision(1);
-    cleanup.push(relay.close);
-    const events: ConnectionEvent[] = [];
-    const connection = new RelayConnection(
-      relay.url,
-      async () => PROOF,
-      (e) => events.push(e),
-    );
-    cleanup.push(() => connection.close());
+    const { relay, connection, events } = await connectToRelayAdmitting(1);
     await connection.open();
     // The relay restarts: every socket is dropped, and the client tries again.
     relay.io.disconnectSockets(true);
