@@ -29,7 +29,7 @@ import { io, type Socket } from 'socket.io-client';
 import { buildBeforeRun } from '../harness/build.js';
 import { EVENTS_QUERY, proof, register } from '../harness/device-client.js';
 import { type TestDevice, testNetwork } from '../harness/network.js';
-import { cpuSeconds, memoryMb } from '../harness/proc.js';
+import { cpuSeconds, memoryMb, writeCalls } from '../harness/proc.js';
 import { type RelayProcess, spawnRelay } from '../harness/relay-process.js';
 import { startRedisServer } from '../harness/servers.js';
 
@@ -40,7 +40,12 @@ const quick = process.argv.includes('--quick');
 const embedded = process.argv.includes('--embedded');
 /** Only the idle connections, on the baseline and on the durable relay (to repeat that measure alone). */
 const idleOnly = process.argv.includes('--idle');
-const CLIENTS = quick || embedded ? [100] : [100, 1000];
+/**
+ * Only the delivery path on PostgreSQL: the ring of 100 and the fan-out, each beside its baseline,
+ * full ramps (to compare two builds of the relay's hot path, alternating, in a few minutes).
+ */
+const deliveryOnly = process.argv.includes('--delivery');
+const CLIENTS = quick || embedded || deliveryOnly ? [100] : [100, 1000];
 const IDLE_CONNECTIONS = quick ? 200 : 5000;
 /**
  * How long idle connections sit before each memory reading. The relay keeps a minute of
@@ -342,6 +347,8 @@ interface StepResult {
   cpuSeconds: number;
   /** The same per 1,000 copies delivered. */
   cpuPer1000: number;
+  /** Write system calls of the server processes (frames and statements sent) per copy delivered. */
+  writesPerDelivery: number;
   broken: boolean;
 }
 
@@ -402,6 +409,8 @@ async function step(target: Target, clients: LoadClient[], ledger: Ledger, rate:
   const mine: StepLedger = { ackMs: [], deliverMs: [], delivered: 0, lastDeliveryAt: 0 };
   const cpu = () => target.pids().reduce((sum, pid) => sum + cpuSeconds(pid), 0);
   const cpuBefore = cpu();
+  const writes = () => target.pids().reduce((sum, pid) => sum + writeCalls(pid), 0);
+  const writesBefore = writes();
   const copies = clients[0]?.devices.length ?? 1;
   const started = performance.now();
   const total = Math.round(rate * STEP_SECONDS);
@@ -450,6 +459,7 @@ async function step(target: Target, clients: LoadClient[], ledger: Ledger, rate:
     await new Promise((r) => setTimeout(r, 20));
   }
   const used = cpu() - cpuBefore;
+  const written = writes() - writesBefore;
   mine.ackMs.sort((a, b) => a - b);
   mine.deliverMs.sort((a, b) => a - b);
   const seconds = Math.max(STEP_SECONDS, (mine.lastDeliveryAt - started) / 1000);
@@ -464,6 +474,7 @@ async function step(target: Target, clients: LoadClient[], ledger: Ledger, rate:
     deliverP99,
     cpuSeconds: used,
     cpuPer1000: (used / Math.max(1, mine.delivered)) * 1000,
+    writesPerDelivery: written / Math.max(1, mine.delivered),
     broken: mine.delivered < 0.9 * total * copies || !(deliverP99 <= BREAK_P99_MS),
   };
 }
@@ -602,7 +613,7 @@ else {
     runs.push(await using(baselineTarget, async (t) => ramp(t, scenario, await t.ring(n))));
     // PGlite is the embedded single-node default; past 100 clients only the durable cluster backend is
     // measured, and a quick run with PostgreSQL leaves PGlite to `--embedded` (it only checks each scenario runs).
-    for (const relay of n > 100 || (quick && server) ? [durable] : relays) {
+    for (const relay of n > 100 || ((quick || deliveryOnly) && server) ? [durable] : relays) {
       runs.push(await using(relay.make, async (t) => ramp(t, scenario, await t.ring(n))));
     }
   }
@@ -617,6 +628,7 @@ async function everyOtherScenario() {
     await using(baselineTarget, async (t) => ramp(t, fanOut, await t.fanOut(FAN_OUT.senders, FAN_OUT.devices))),
   );
   runs.push(await using(durable.make, async (t) => ramp(t, fanOut, await t.fanOut(FAN_OUT.senders, FAN_OUT.devices))));
+  if (deliveryOnly) return;
   // Urgent: level 0 is delivered, the copies for the three escalation levels are stored held.
   console.error(URGENT);
   runs.push(
@@ -706,6 +718,8 @@ const headline = runs
       held: at?.held,
       cpuPer1000: mine,
       besideCpuPer1000: theirs,
+      writes: at?.a.writesPerDelivery,
+      besideWrites: at?.b.writesPerDelivery,
       ratio: mine !== undefined && theirs ? mine / theirs : undefined,
       goal: urgent
         ? undefined
@@ -751,6 +765,7 @@ if (headline.length > 0) {
         h.per === 'send' ? `${fixed(h.besideCpuPer1000, 3)} per send` : fixed(h.besideCpuPer1000, 3),
       ratio: fixed(h.ratio, 2),
       goal: h.goal ?? '',
+      "writes / delivery (beside's)": `${fixed(h.writes, 2)} (${fixed(h.besideWrites, 2)})`,
     })),
   );
 }
@@ -779,6 +794,7 @@ if (runs.length > 0) {
         'deliver p50 ms': ms(s.deliverP50),
         'deliver p99 ms': ms(s.deliverP99),
         'server CPU s / 1,000 deliveries': s.cpuPer1000.toFixed(3),
+        'server writes / delivery': s.writesPerDelivery.toFixed(2),
         broke: s.broken ? 'yes' : '',
       })),
     ),

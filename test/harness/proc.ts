@@ -10,6 +10,15 @@ export function cpuSeconds(pid: number, options: { children?: boolean } = {}): n
   return (options.children ? own + Number(fields[13]) + Number(fields[14]) : own) / 100;
 }
 
+/**
+ * How many write system calls a process has made so far (`write`, `writev` and their kind: one
+ * per socket.io frame or database statement it sends, unless several leave together), from
+ * /proc (Linux).
+ */
+export function writeCalls(pid: number): number {
+  return Number(/^syscw: (\d+)$/m.exec(readFileSync(`/proc/${pid}/io`, 'utf8'))?.[1]);
+}
+
 /** How many file descriptors a process holds open now (sockets among them), from /proc (Linux). */
 export function openDescriptors(pid: number): number {
   return readdirSync(`/proc/${pid}/fd`).length;
