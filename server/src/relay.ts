@@ -21,6 +21,7 @@ import { RelayMetrics } from './metrics.js';
 import { Poller } from './poller.js';
 import type { RelayDeps } from './relay-deps.js';
 import { DeliveryHub } from './socket/delivery-hub.js';
+import { oneWriteATurn } from './socket/one-write-a-turn.js';
 import { refuseWhileStopping } from './socket/refuse-while-stopping.js';
 import { createSocketServer, wireSocketHandlers } from './socket/socket-server.js';
 import { randomBytes, readySodium } from './sodium.js';
@@ -111,6 +112,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   httpServer.on('request', (_req, res) => void track(new Promise((done) => res.once('close', done))));
   let closing = false;
   refuseWhileStopping(io, () => closing);
+  oneWriteATurn(io);
   wireSocketHandlers(io, deps, track);
   // Pushes between nodes may be lost (a node dies, Redis restarts); stored envelopes never are.
   // Connected devices look at storage again periodically, and at once when Redis is back.
