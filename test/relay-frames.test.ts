@@ -4,7 +4,7 @@ import type { Connection } from './harness/device-client.js';
 import { buildSend, decryptText } from './harness/messaging.js';
 import { type MessagingWorld, startMessagingWorld } from './harness/messaging-world.js';
 import type { TestDevice } from './harness/network.js';
-import { describeEachBackend, type TestRelay } from './harness/relay.js';
+import { describeEachBackend } from './harness/relay.js';
 
 /**
  * What the relay pushes goes in as few socket.io frames as it can (issue #25): a device's queued
@@ -14,18 +14,13 @@ import { describeEachBackend, type TestRelay } from './harness/relay.js';
  */
 describeEachBackend('frames the relay pushes (%s)', (backend) => {
   let world: MessagingWorld;
-  let relay: TestRelay;
-  let alice1: TestDevice;
-  let alice2: TestDevice;
-  let bob: TestDevice;
-  let carol: TestDevice;
   const online = (device: TestDevice) => world.online(device);
   const settle = () => new Promise((resolve) => setTimeout(resolve, 200));
   /** Sends `n` texts from `device` to `to`, one after the other, each acknowledged. */
   const sendAll = async (connection: Connection, device: TestDevice, to: string, texts: string[]) => {
     const ids: string[] = [];
     for (const text of texts) {
-      const result = await connection.call('send', await buildSend(relay.url, device, to, text));
+      const result = await connection.call('send', await buildSend(world.relay.url, device, to, text));
       if (!result.ok) throw new Error(`send refused: ${result.error}`);
       ids.push(result.value.messageId);
     }
@@ -34,11 +29,11 @@ describeEachBackend('frames the relay pushes (%s)', (backend) => {
 
   beforeAll(async () => {
     world = await startMessagingWorld(backend);
-    ({ relay, alice1, alice2, bob, carol } = world);
   });
   afterAll(() => world?.close());
 
   it('pushes what waited for a device in one frame, within the window, each envelope once and in order', async () => {
+    const { alice1, alice2, bob } = world;
     const a1 = await online(alice1);
     const total = LIMITS.deliveryWindow + 20;
     const texts = Array.from({ length: total }, (_, i) => `queued ${i}`);
@@ -71,6 +66,7 @@ describeEachBackend('frames the relay pushes (%s)', (backend) => {
   });
 
   it("sends the receipts of one acknowledgement as one event to each sender's devices, and to no one else", async () => {
+    const { alice1, alice2, bob, carol } = world;
     const [a1, a2, c] = [await online(alice1), await online(alice2), await online(carol)];
     const fromAlice = await sendAll(a1, alice1, 'vn-spp.bob', ['one', 'two', 'three']);
     const fromCarol = await sendAll(c, carol, 'vn-spp.bob', ['four', 'five']);
@@ -110,6 +106,7 @@ describeEachBackend('frames the relay pushes (%s)', (backend) => {
   });
 
   it('cuts a frame of large envelopes at the ciphertext a send may carry', async () => {
+    const { alice1, alice2, bob } = world;
     const a1 = await online(alice1);
     // About 60 KB of ciphertext each: 80 of them are more than one send may carry (4 MiB).
     const texts = Array.from({ length: 80 }, (_, i) => `${i} `.padEnd(60_000, 'x'));
