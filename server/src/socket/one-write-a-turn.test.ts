@@ -86,6 +86,22 @@ describe('one write a turn: the frames written to a socket in one turn leave tog
     expect(await client.timeout(2_000).emitWithAck('echo', 42)).toBe(42);
   });
 
+  it('keeps every frame, in order, while the client does not read (writes waiting on the kernel)', async () => {
+    const { client, socket } = await connected(true);
+    const big = 'x'.repeat(64 * 1024);
+    const got = received(client, 'n', 400);
+    const tcp = (client.io.engine.transport as unknown as { ws: { _socket: { pause(): void; resume(): void } } }).ws
+      ._socket;
+    tcp.pause();
+    for (let n = 0; n < 400; n++) {
+      socket.emit('n', n, big);
+      if (n % 13 === 0) await new Promise((resolve) => setImmediate(resolve));
+    }
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    tcp.resume();
+    expect(await got).toEqual(Array.from({ length: 400 }, (_, n) => n));
+  });
+
   it('writes the last frames before the server closes the socket', async () => {
     const { client, socket } = await connected(true);
     const got = received(client, 'bye', 1);
