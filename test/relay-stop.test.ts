@@ -23,7 +23,7 @@ it('answers every send it handled before it stops, then closes the sockets', asy
   await world.relay.stop();
   const got = await Promise.all(answers);
   alice.close();
-  // Those the relay received before it stopped are stored and answered; any after, refused or unanswered.
+  // Those the relay took before it stopped are stored and answered, any it got while stopping refused: none unanswered.
   expect(got.filter((answer) => answer === 'stored').length).toBeGreaterThan(0);
   expect(got.filter((answer) => answer.startsWith('lost'))).toEqual([]);
 }, 60_000);
