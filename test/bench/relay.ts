@@ -794,7 +794,7 @@ if (runs.length > 0) {
         'deliver p50 ms': ms(s.deliverP50),
         'deliver p99 ms': ms(s.deliverP99),
         'server CPU s / 1,000 deliveries': s.cpuPer1000.toFixed(3),
-        'server writes / delivery': s.writesPerDelivery.toFixed(2),
+        'server writes / delivery': fixed(s.writesPerDelivery, 2),
         broke: s.broken ? 'yes' : '',
       })),
     ),
