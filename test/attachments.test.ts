@@ -3,7 +3,7 @@ import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AttachmentSource, fromBytes, isLiaisonError, type ReceivedMessage, revoke } from '@liaison/client';
-import { downloadToFile } from '@liaison/client/node';
+import { downloadToFile, nodeFetch } from '@liaison/client/node';
 import { type Attachment, BLOB_CHUNK_BYTES, BLOB_CHUNK_OVERHEAD, blobSizeFor, LIMITS } from '@liaison/protocol';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
@@ -154,6 +154,36 @@ describeEachBackend('encrypted attachments (%s)', (backend) => {
         await count('blob_readers', blobId),
       ]).toEqual([0, 0, 0]);
     }
+  });
+
+  it("makes its requests, each chunk's upload among them, through the fetch the application gives", async () => {
+    const seen: { method: string; bytes: boolean }[] = [];
+    const counting: typeof fetch = (input, init) => {
+      seen.push({ method: init?.method ?? 'GET', bytes: init?.body instanceof Uint8Array });
+      return nodeFetch(input, init);
+    };
+    const sender = await startClient(
+      relay.url,
+      await net.authority('th-oag', 'TH').contactPoint('fetcher').addDevice(),
+      [net.root],
+      { fetch: counting },
+    );
+    clients.push(sender);
+    const file = evidence(CHUNK + 1);
+
+    const { messageId } = await sender.client.send(
+      'vn-spp.bob',
+      { text: 'Two chunks' },
+      { attachments: [fromBytes('two.bin', 'application/octet-stream', file)] },
+    );
+
+    expect(seen.filter((r) => r.bytes)).toEqual([
+      { method: 'PUT', bytes: true },
+      { method: 'PUT', bytes: true },
+    ]);
+    expect(seen.length).toBeGreaterThan(2);
+    const attachment = (await received(bobs[0] as TestClient, messageId)).attachments?.[0] as Attachment;
+    expect((await fetchAttachment(bobs[0] as TestClient, attachment)).bytes.equals(file)).toBe(true);
   });
 
   it('lets no device the sender did not name read a blob, nor learn it exists', async () => {

@@ -23,7 +23,7 @@ import {
   MemoryKeyStore,
   ready,
 } from '@liaison/client';
-import { downloadToFile, fileAttachment } from '@liaison/client/node';
+import { downloadToFile, fileAttachment, nodeFetch } from '@liaison/client/node';
 import { encodeBase64url, PQ_HYBRID_CAPABILITY } from '@liaison/protocol';
 
 await ready();
@@ -124,8 +124,16 @@ try {
     keyStore: somchai.keyStore,
     trustedRoots: [root],
     chain: somchai.chain,
+    // In Node: attachment uploads without fetch's copies (docs/client.md).
+    fetch: nodeFetch,
   });
-  const bob = await LiaisonClient.create({ serverUrl, keyStore: lan.keyStore, trustedRoots: [root], chain: lan.chain });
+  const bob = await LiaisonClient.create({
+    serverUrl,
+    keyStore: lan.keyStore,
+    trustedRoots: [root],
+    chain: lan.chain,
+    fetch: nodeFetch,
+  });
   await alice.connect();
   await bob.connect();
 

@@ -6,6 +6,7 @@ import {
   type RoomChangeEvent,
   type RoomMessage,
 } from '@liaison/client';
+import { nodeFetch } from '@liaison/client/node';
 import type { Receipt, Revocation, TrustedRoot, UrgentState } from '@liaison/protocol';
 import type { TestDevice } from './network.js';
 import { until } from './until.js';
@@ -38,6 +39,8 @@ export async function startClient(
     now?: () => number;
     /** Revocations the application knows of, which the relay may not. */
     revocations?: Revocation[];
+    /** How the client makes its HTTP requests; `nodeFetch`, as a Node application would (docs/client.md), by default. */
+    fetch?: typeof fetch;
   } = {},
 ): Promise<TestClient> {
   const client = await LiaisonClient.create({
@@ -45,6 +48,8 @@ export async function startClient(
     keyStore: device.store,
     trustedRoots: roots,
     chain: device.chain,
+    // The browser tests cover the platform's fetch.
+    fetch: options.fetch ?? nodeFetch,
     ...(options.relayOrigin && { relayOrigin: options.relayOrigin }),
     ...(options.now && { now: options.now }),
     ...(options.revocations && { revocations: options.revocations }),

@@ -75,6 +75,12 @@ export interface LiaisonClientOptions {
   relayOrigin?: string;
   prekeyPolicy?: PrekeyPolicy;
   now?: () => number;
+  /**
+   * How the SDK makes its HTTP requests to the relay; by default the platform's `fetch`. Node
+   * applications pass `nodeFetch` (`@liaison/client/node`), which uploads attachment chunks
+   * without `fetch`'s copies and the garbage collections they caused (docs/client.md).
+   */
+  fetch?: typeof fetch;
 }
 
 export type { ConnectionEvent, ConnectionState } from './relay-connection.js';
@@ -268,7 +274,7 @@ export class LiaisonClient extends Emitter<Events> {
     return new LiaisonClient(
       options,
       self,
-      new RelayApi(options.serverUrl, identity, self.device.deviceId, origin, clock, now),
+      new RelayApi(options.serverUrl, identity, self.device.deviceId, origin, clock, now, options.fetch),
       clock,
       identity,
     );

@@ -47,6 +47,8 @@ export class RelayApi {
     private readonly relayOrigin: string,
     private readonly clock: RelayClock,
     private readonly local: () => number,
+    /** The platform's fetch unless the application gives its own (LiaisonClientOptions.fetch). */
+    private readonly send: typeof fetch = (input, init) => fetch(input, init),
   ) {}
 
   /**
@@ -147,7 +149,7 @@ export class RelayApi {
     let response: Response;
     let chunk: Uint8Array | undefined;
     try {
-      response = await fetch(`${this.serverUrl}${path}`, {
+      response = await this.send(`${this.serverUrl}${path}`, {
         method,
         headers: { ...(type && { 'content-type': type }), ...(token && { authorization: `Bearer ${token}` }) },
         ...(body !== undefined && { body }),
