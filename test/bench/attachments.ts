@@ -18,6 +18,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { PerformanceObserver, constants as perfConstants } from 'node:perf_hooks';
 import {
   AttachmentOpener,
   AttachmentSealer,
@@ -61,12 +62,30 @@ const cpuPerGb = (since: NodeJS.CpuUsage) => {
   const used = process.cpuUsage(since);
   return ((used.user + used.system) / 1e6 / SIZE) * 1024 ** 3;
 };
-/** Wall seconds of `work`, and this process's CPU seconds per GB in it. */
+/**
+ * Full (mark-compact) collections in this process so far. Counted because they, not the crypto,
+ * made the SDK's uploads cost twice their crypto's CPU through Node's fetch (docs/performance.md,
+ * "Attachment uploads in Node"): unlike the CPU figures, the count hardly moves with the load.
+ */
+let fullCollections = 0;
+new PerformanceObserver((list) => {
+  for (const entry of list.getEntries()) {
+    if ((entry as { detail?: { kind?: number } }).detail?.kind === perfConstants.NODE_PERFORMANCE_GC_MAJOR) {
+      fullCollections += 1;
+    }
+  }
+}).observe({ entryTypes: ['gc'] });
+
+/** Wall seconds of `work`, this process's CPU seconds per GB in it, and its full collections. */
 const timed = async (work: () => Promise<unknown>) => {
   const cpu = process.cpuUsage();
+  const collections = fullCollections;
   const started = performance.now();
   await work();
-  return { seconds: (performance.now() - started) / 1000, cpuPerGb: cpuPerGb(cpu) };
+  const seconds = (performance.now() - started) / 1000;
+  // gc entries are delivered after the collection: let those of the last moments arrive.
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  return { seconds, cpuPerGb: cpuPerGb(cpu), fullCollections: fullCollections - collections };
 };
 
 interface Row {
@@ -81,6 +100,8 @@ interface Row {
    * says how much of the SDK's work is the crypto, whatever the load.
    */
   sdkCpuSecondsPerGb?: { upload: number; download: number };
+  /** Full garbage collections in this process (the SDK's) during the upload and the download. */
+  sdkFullCollections?: { upload: number; download: number };
 }
 
 async function crypto(): Promise<{ row: Row; sealed: Uint8Array[] }> {
@@ -109,6 +130,7 @@ async function crypto(): Promise<{ row: Row; sealed: Uint8Array[] }> {
       uploadMbPerS: mbPerS(seal.seconds),
       downloadMbPerS: mbPerS(open.seconds),
       sdkCpuSecondsPerGb: { upload: seal.cpuPerGb, download: open.cpuPerGb },
+      sdkFullCollections: { upload: seal.fullCollections, download: open.fullCollections },
     },
     sealed,
   };
@@ -202,6 +224,7 @@ async function relay(target: string, env: Record<string, string>): Promise<Row> 
     serverCpuSecondsPerGb: ((cpuSeconds(process_.pid()) - cpu) / (2 * SIZE)) * 1024 ** 3,
     serverPeakGrowthMb: memory.stop() - before,
     sdkCpuSecondsPerGb: { upload: upload.cpuPerGb, download: download.cpuPerGb },
+    sdkFullCollections: { upload: upload.fullCollections, download: download.fullCollections },
   };
   await Promise.all([sender.client.close(), recipient.client.close()]);
   await process_.stop();
@@ -245,6 +268,9 @@ console.table(
     'server CPU s / GB': r.serverCpuSecondsPerGb?.toFixed(1) ?? '-',
     'SDK CPU s / GB up, down': r.sdkCpuSecondsPerGb
       ? `${r.sdkCpuSecondsPerGb.upload.toFixed(1)}, ${r.sdkCpuSecondsPerGb.download.toFixed(1)}`
+      : '-',
+    'SDK full GCs up, down': r.sdkFullCollections
+      ? `${r.sdkFullCollections.upload}, ${r.sdkFullCollections.download}`
       : '-',
     'server peak growth MB': r.serverPeakGrowthMb?.toFixed(0) ?? '-',
   })),
