@@ -1,12 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { gzipSync } from 'node:zlib';
-import { afterEach, describe, expect, it } from 'vitest';
-import { nodeFetch } from './node-fetch.js';
+import { afterEach, describe, expect, it, vi } from 'vitest';
+import { createNodeFetch, nodeFetch } from './node-fetch.js';
 
 let server: Server | undefined;
 
 afterEach(async () => {
+  server?.closeAllConnections();
   await new Promise((done) => (server ? server.close(done) : done(undefined)));
   server = undefined;
 });
@@ -22,8 +23,11 @@ async function serve(answer: (request: IncomingMessage, body: Buffer, response: 
   return `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
 }
 
+const upload = { method: 'PUT', body: new Uint8Array(8) };
+const delay = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
 describe('nodeFetch', () => {
-  it('sends bytes as they are, with the headers given and their length, and answers as fetch does', async () => {
+  it('sends bytes over node:http as they are, with only the headers given and their length, and answers as fetch does', async () => {
     const seen: { method?: string; headers?: IncomingMessage['headers']; body?: Buffer } = {};
     const url = await serve((request, body, response) => {
       Object.assign(seen, { method: request.method, headers: request.headers, body });
@@ -42,6 +46,9 @@ describe('nodeFetch', () => {
     expect(seen.headers?.['content-type']).toBe('application/octet-stream');
     expect(seen.headers?.authorization).toBe('Bearer token-token-token');
     expect(seen.headers?.['content-length']).toBe('300000');
+    // fetch adds headers of its own (a user agent, accepted encodings, a fetch mode): not sent here.
+    expect(seen.headers?.['user-agent']).toBeUndefined();
+    expect(seen.headers?.['sec-fetch-mode']).toBeUndefined();
     expect(seen.body?.equals(bytes)).toBe(true);
     expect(answer.ok).toBe(false);
     expect(answer.status).toBe(409);
@@ -49,46 +56,107 @@ describe('nodeFetch', () => {
     expect(await answer.json()).toEqual({ error: { code: 'CONFLICT' } });
   });
 
-  it('passes a long answer on as it arrives, and stops reading it when the reader cancels', async () => {
+  it("leaves every request without a body of bytes to the platform's fetch", async () => {
+    const url = await serve((request, _body, response) => {
+      response.writeHead(200, { 'content-type': 'application/json' });
+      response.end(JSON.stringify({ method: request.method, agent: request.headers['user-agent'] ?? null }));
+    });
+
+    const text = await (await nodeFetch(`${url}/x`, { method: 'POST', body: 'text' })).json();
+    const none = await (await nodeFetch(`${url}/x`)).json();
+
+    expect(text).toEqual({ method: 'POST', agent: expect.any(String) });
+    expect(none).toEqual({ method: 'GET', agent: expect.any(String) });
+  });
+
+  it('reads the answer only as fast as its reader does, and stops when the reader cancels', async () => {
+    let finished = false;
     let closed!: () => void;
     const serverSawClose = new Promise<void>((done) => {
       closed = done;
     });
     const url = await serve((_request, _body, response) => {
       response.writeHead(200, { 'content-type': 'application/octet-stream' });
-      response.write(Buffer.alloc(64 * 1024, 1));
-      // The rest never comes: a relay that would send forever.
+      // 64 MiB, far more than the sockets' buffers hold: it can all be written only if read.
+      response.end(Buffer.alloc(64 * 1024 * 1024, 1), (error?: Error | null) => {
+        finished = !error;
+      });
       response.on('close', closed);
     });
 
-    const answer = await nodeFetch(`${url}/v1/blobs/b/chunks/0`, { method: 'PUT', body: new Uint8Array(8) });
+    const answer = await nodeFetch(`${url}/v1/blobs/b/chunks/0`, upload);
     const reader = (answer.body as ReadableStream<Uint8Array>).getReader();
-    let received = 0;
-    while (received < 64 * 1024) received += (await reader.read()).value?.length ?? 0;
+    expect((await reader.read()).value?.length).toBeGreaterThan(0);
+    await delay(300);
+    expect(finished).toBe(false);
     await reader.cancel();
 
-    expect(received).toBe(64 * 1024);
     await serverSawClose;
   });
 
-  it('fails the read of an answer cut before its end', async () => {
+  it('survives a reader that cancels while the socket still holds data, plain or compressed (no uncaught exception)', async () => {
+    const uncaught = vi.fn();
+    process.on('uncaughtException', uncaught);
+    try {
+      for (const compressed of [false, true]) {
+        const url = await serve((_request, _body, response) => {
+          const body = Buffer.alloc(4 * 1024 * 1024, 7);
+          response.writeHead(200, {
+            'content-type': 'application/json',
+            ...(compressed && { 'content-encoding': 'gzip' }),
+          });
+          response.end(compressed ? gzipSync(body) : body);
+        });
+        const answer = await nodeFetch(`${url}/up`, upload);
+        const reader = (answer.body as ReadableStream<Uint8Array>).getReader();
+        // As readCapped does with an answer too long: the data piles up, one read, then cancel at once.
+        await delay(50);
+        await reader.read();
+        await reader.cancel();
+        await delay(50);
+        server?.closeAllConnections();
+        await new Promise((done) => server?.close(done));
+        server = undefined;
+      }
+      expect(uncaught).not.toHaveBeenCalled();
+    } finally {
+      process.off('uncaughtException', uncaught);
+    }
+  });
+
+  it('fails the read of an answer cut before its end, though what came is whole JSON', async () => {
     const url = await serve((_request, _body, response) => {
       response.writeHead(200, { 'content-type': 'application/json', 'content-length': '100' });
-      response.write('{"partial":');
+      response.write('{"storedChunks":1}');
       setTimeout(() => response.socket?.destroy(), 20);
     });
 
-    const answer = await nodeFetch(`${url}/up`, { method: 'PUT', body: new Uint8Array(8) });
+    const answer = await nodeFetch(`${url}/up`, upload);
 
     await expect(answer.json()).rejects.toThrow();
   });
 
-  it('fails as fetch does when nothing listens', async () => {
+  it('fails a request the relay never answers once the connection was silent for its idle timeout', async () => {
     const url = await serve(() => undefined);
-    await new Promise((done) => server?.close(done));
-    server = undefined;
+    const patient = createNodeFetch({ idleTimeoutMs: 200 });
 
-    await expect(nodeFetch(`${url}/up`, { method: 'PUT', body: new Uint8Array(8) })).rejects.toThrow();
+    await expect(patient(`${url}/up`, upload)).rejects.toThrow(/silent for 0.2 s/);
+  });
+
+  it('keeps a connection for the next request: an idle timeout does not outlive its request', async () => {
+    const ports: number[] = [];
+    const url = await serve((request, _body, response) => {
+      ports.push(request.socket.remotePort as number);
+      setTimeout(() => response.end('{}'), 100);
+    });
+    const patient = createNodeFetch({ idleTimeoutMs: 150 });
+
+    await (await patient(`${url}/up`, upload)).json();
+    await delay(300);
+    await (await patient(`${url}/up`, upload)).json();
+
+    expect(ports).toHaveLength(2);
+    expect(ports[1]).toBe(ports[0]);
   });
 
   it('reads an answer a proxy compressed on the way', async () => {
@@ -97,23 +165,9 @@ describe('nodeFetch', () => {
       response.end(gzipSync(JSON.stringify({ storedChunks: 1 })));
     });
 
-    const answer = await nodeFetch(`${url}/up`, { method: 'PUT', body: new Uint8Array(8) });
+    const answer = await nodeFetch(`${url}/up`, upload);
 
     expect(await answer.json()).toEqual({ storedChunks: 1 });
-  });
-
-  it("leaves every request without a body of bytes to the platform's fetch", async () => {
-    const url = await serve((request, _body, response) => {
-      response.writeHead(200, { 'content-type': 'application/json' });
-      response.end(JSON.stringify({ method: request.method, type: request.headers['content-type'] ?? null }));
-    });
-
-    // fetch gives a text body a type of its own, which the bytes path never adds.
-    expect(await (await nodeFetch(`${url}/x`, { method: 'POST', body: 'text' })).json()).toEqual({
-      method: 'POST',
-      type: 'text/plain;charset=UTF-8',
-    });
-    expect(await (await nodeFetch(`${url}/x`)).json()).toEqual({ method: 'GET', type: null });
   });
 
   it('gives an answer of a status without content no body, as fetch does', async () => {
@@ -122,9 +176,18 @@ describe('nodeFetch', () => {
       response.end();
     });
 
-    const answer = await nodeFetch(`${url}/up`, { method: 'PUT', body: new Uint8Array(8) });
+    const answer = await nodeFetch(`${url}/up`, upload);
 
     expect(answer.status).toBe(204);
     expect(answer.body).toBeNull();
+  });
+
+  it('fails as fetch does when nothing listens, or the address is not one', async () => {
+    const url = await serve(() => undefined);
+    await new Promise((done) => server?.close(done));
+    server = undefined;
+
+    await expect(nodeFetch(`${url}/up`, upload)).rejects.toThrow();
+    await expect(nodeFetch('not a url', upload)).rejects.toThrow();
   });
 });
