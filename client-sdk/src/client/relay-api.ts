@@ -148,18 +148,21 @@ export class RelayApi {
     const method = endpoint.method.toUpperCase();
     let response: Response;
     let chunk: Uint8Array | undefined;
+    let json: Uint8Array | undefined;
     try {
       response = await this.send(`${this.serverUrl}${path}`, {
         method,
         headers: { ...(type && { 'content-type': type }), ...(token && { authorization: `Bearer ${token}` }) },
         ...(body !== undefined && { body }),
       });
-      if (endpoint.output === ChunkBytes && response.ok) chunk = await readCapped(response, BLOB_CHUNK_BYTES);
+      if (endpoint.output === ChunkBytes && response.ok)
+        chunk = await readCapped(response, BLOB_CHUNK_BYTES, 'a chunk');
+      else json = await readCapped(response, MAX_JSON_ANSWER_BYTES, 'an answer');
     } catch (error) {
       if (error instanceof LiaisonError) throw error;
       throw await unreachableRelay(this.serverUrl);
     }
-    const answer: unknown = chunk ?? (await response.json().catch(() => undefined));
+    const answer: unknown = chunk ?? (json && parsedJson(json));
     if (!response.ok) {
       const error = ErrorBody.safeParse(answer);
       if (error.success) throw LiaisonError.fromWire(error.data);
@@ -200,11 +203,27 @@ function safeParse<S extends z.ZodType>(schema: S, value: unknown) {
 }
 
 /**
+ * The most of a JSON answer that is read: four times the largest the protocol allows (a directory
+ * page of 100 entries, each with its certificates and devices), so that a relay cannot make the
+ * SDK hold more, whitespace being valid JSON however much of it there is.
+ */
+const MAX_JSON_ANSWER_BYTES = 4 * 1024 * 1024;
+
+/** The answer's JSON, or undefined for a body that is none (empty, a proxy's HTML page). */
+function parsedJson(bytes: Uint8Array): unknown {
+  try {
+    return JSON.parse(new TextDecoder().decode(bytes));
+  } catch {
+    return undefined;
+  }
+}
+
+/**
  * The body, refused as soon as it passes `max` bytes: a hostile relay cannot make the SDK buffer more.
  * When the relay states the length (it does for every chunk), the bytes are copied as they arrive
  * into one buffer of that length, so a chunk is never held twice (its pieces and their concatenation).
  */
-async function readCapped(response: Response, max: number): Promise<Uint8Array> {
+async function readCapped(response: Response, max: number, what: 'a chunk' | 'an answer'): Promise<Uint8Array> {
   // A stated length counts encoded bytes: with a content encoding (a proxy's gzip) it is not the body's.
   const stated = response.headers.has('content-encoding')
     ? Number.NaN
@@ -215,7 +234,7 @@ async function readCapped(response: Response, max: number): Promise<Uint8Array> 
   for await (const part of response.body ?? []) {
     if (length + part.length > (into?.length ?? max)) {
       await response.body?.cancel().catch(() => undefined);
-      throw new LiaisonError('INVALID_MESSAGE', `the relay sent a chunk of more than ${into?.length ?? max} bytes`);
+      throw new LiaisonError('INVALID_MESSAGE', `the relay sent ${what} of more than ${into?.length ?? max} bytes`);
     }
     if (into) into.set(part, length);
     else parts.push(part);
