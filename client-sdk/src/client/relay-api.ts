@@ -203,9 +203,10 @@ function safeParse<S extends z.ZodType>(schema: S, value: unknown) {
 }
 
 /**
- * The most of a JSON answer that is read: four times the largest the protocol allows (a directory
- * page of 100 entries, each with its certificates and devices), so that a relay cannot make the
- * SDK hold more, whitespace being valid JSON however much of it there is.
+ * The most of a JSON answer that is read: about three times the largest the protocol allows (a
+ * directory page of 100 entries, each with 8 devices and every field at its longest: about 1.3 MB),
+ * so that a relay cannot make the SDK hold more, whitespace being valid JSON however much of it
+ * there is.
  */
 const MAX_JSON_ANSWER_BYTES = 4 * 1024 * 1024;
 
