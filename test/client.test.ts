@@ -281,6 +281,9 @@ describe('LiaisonClient against a relay process', () => {
     await alice.client.send('vn-spp.rv-bob', { text: 'noted' });
     const shown = (c: TestClient, text: string) => until(() => c.messages.some((m) => m.text === text), text);
     await Promise.all([shown(office, 'noted'), shown(laptop, 'noted')]);
+    // The laptop's signed receipt for it reaches Alice before the laptop is revoked: still on its
+    // way, it would meet the revocation too and be refused, a second error (it did, on a loaded machine).
+    await until(() => alice.evidence.some((r) => r.byDevice === laptopDevice.id), "the laptop's receipt at Alice");
 
     // Alice's application is busy with a message while the laptop sends one more; the laptop is
     // then stolen, and Bob revokes it before Alice's client gets to that message.
