@@ -88,11 +88,18 @@ const timed = async (work: () => Promise<unknown>) => {
   return { seconds, cpuPerGb: cpuPerGb(cpu), fullCollections: fullCollections - collections };
 };
 
+/** A server's CPU seconds per GB, from its CPU seconds before the upload, after it, and after the download. */
+function serverCpuPerGb(before: number, uploaded: number, downloaded: number): { upload: number; download: number } {
+  const perGb = (seconds: number) => (seconds / SIZE) * 1024 ** 3;
+  return { upload: perGb(uploaded - before), download: perGb(downloaded - uploaded) };
+}
+
 interface Row {
   target: string;
   uploadMbPerS: number;
   downloadMbPerS: number;
-  serverCpuSecondsPerGb?: number;
+  /** The server process's CPU seconds per GB taken in (upload) and given out (download). */
+  serverCpuSecondsPerGb?: { upload: number; download: number };
   serverPeakGrowthMb?: number;
   /**
    * The SDK's CPU seconds per GB (this process: sender and recipient, every thread), up and down.
@@ -163,6 +170,7 @@ async function plainHttp(sealed: Uint8Array[]): Promise<Row> {
       await response.json();
     }
   });
+  const uploaded = cpuSeconds(child.pid as number);
   const download = await timed(async () => {
     for (let i = 0; i < sealed.length; i++) await (await fetch(`${url}/blob/${i}`)).arrayBuffer();
   });
@@ -170,7 +178,7 @@ async function plainHttp(sealed: Uint8Array[]): Promise<Row> {
     target: 'plain HTTP + files (baseline)',
     uploadMbPerS: mbPerS(upload.seconds),
     downloadMbPerS: mbPerS(download.seconds),
-    serverCpuSecondsPerGb: ((cpuSeconds(child.pid as number) - cpu) / (2 * SIZE)) * 1024 ** 3,
+    serverCpuSecondsPerGb: serverCpuPerGb(cpu, uploaded, cpuSeconds(child.pid as number)),
     serverPeakGrowthMb: memory.stop() - before,
   };
   child.kill('SIGTERM');
@@ -216,12 +224,13 @@ async function relay(target: string, env: Record<string, string>): Promise<Row> 
   });
   await until(() => recipient.messages.some((m) => m.messageId === messageId), 'message', 60_000);
   const attachment = recipient.messages.find((m) => m.messageId === messageId)?.attachments?.[0] as Attachment;
+  const uploaded = cpuSeconds(process_.pid());
   const download = await timed(() => recipient.client.download(attachment, () => undefined));
   const row = {
     target,
     uploadMbPerS: mbPerS(upload.seconds),
     downloadMbPerS: mbPerS(download.seconds),
-    serverCpuSecondsPerGb: ((cpuSeconds(process_.pid()) - cpu) / (2 * SIZE)) * 1024 ** 3,
+    serverCpuSecondsPerGb: serverCpuPerGb(cpu, uploaded, cpuSeconds(process_.pid())),
     serverPeakGrowthMb: memory.stop() - before,
     sdkCpuSecondsPerGb: { upload: upload.cpuPerGb, download: download.cpuPerGb },
     sdkFullCollections: { upload: upload.fullCollections, download: download.fullCollections },
@@ -265,7 +274,9 @@ console.table(
     'download / plain HTTP': (r.downloadMbPerS / baseline.downloadMbPerS).toFixed(2),
     'up / crypto': (r.uploadMbPerS / cryptoRow.uploadMbPerS).toFixed(2),
     'down / crypto': (r.downloadMbPerS / cryptoRow.downloadMbPerS).toFixed(2),
-    'server CPU s / GB': r.serverCpuSecondsPerGb?.toFixed(1) ?? '-',
+    'server CPU s / GB up, down': r.serverCpuSecondsPerGb
+      ? `${r.serverCpuSecondsPerGb.upload.toFixed(1)}, ${r.serverCpuSecondsPerGb.download.toFixed(1)}`
+      : '-',
     'SDK CPU s / GB up, down': r.sdkCpuSecondsPerGb
       ? `${r.sdkCpuSecondsPerGb.upload.toFixed(1)}, ${r.sdkCpuSecondsPerGb.download.toFixed(1)}`
       : '-',
