@@ -14,7 +14,7 @@ const DIRECTORY_PATH = /^\/v1\/directory(\?|$)/;
  * still parses to a valid one, and an SDK that reads answers whole can be made to hold any amount
  * of memory by a relay it does not trust. Read as it arrives, an answer is refused past 4 MiB.
  */
-describe('the SDK against a relay whose answers never end', () => {
+describe('the SDK against a relay that pads its answers', () => {
   let relay: TestRelay;
   let front: RelayFront;
   let alice: TestClient;
