@@ -5,4 +5,5 @@ export type { Route } from './http/route.js';
 export { ROUTES } from './http/routes.js';
 export { type Relay, startRelay } from './relay.js';
 export { settingVariables } from './settings.js';
+export { PGLITE_TYPES } from './storage/database.js';
 export type { Database } from './storage/schema.js';

@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { PGlite } from '@electric-sql/pglite';
+import { PGLITE_TYPES } from '@liaison/server';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
@@ -41,9 +42,9 @@ export async function freshPostgresDatabase(adminUrl = requireUrl(postgresServic
   };
 }
 
-/** An in-memory PGlite database: the embedded default, fresh each call. */
+/** An in-memory PGlite database: the embedded default, fresh each call, with the relay's codecs (`bytea` as Buffers). */
 export async function freshPgliteDatabase(): Promise<TestDatabase> {
-  const db: AnyDb = new Kysely({ dialect: new PGliteDialect(new PGlite()) });
+  const db: AnyDb = new Kysely({ dialect: new PGliteDialect(new PGlite(PGLITE_TYPES)) });
   await sql`select 1`.execute(db);
   return { url: undefined, db, drop: () => db.destroy() };
 }

@@ -267,7 +267,7 @@ export async function downloadAttachment(
  * Hashes `bytes` a slice at a time, letting Node's event loop run before each slice. In Node this
  * thread also writes the chunk before this one to the relay's socket: while it hashed a chunk in
  * one call (about 20 ms), that write stood still, and the relay waited for the rest of the body.
- * An upload reached 0.74–0.78 of the crypto's speed, 0.95–0.96 since (docs/performance.md).
+ * An upload reached 0.65–0.78 of the crypto's speed, 0.93–0.96 since (docs/performance.md).
  * Browsers send a request's body from another process and have no `setImmediate`: there the chunk
  * is hashed in one call.
  */

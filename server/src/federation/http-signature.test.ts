@@ -1,5 +1,5 @@
 import { encodeBase64url } from '@liaison/protocol';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { RelayError } from '../errors.js';
 import { randomBytes, readySodium, signDetached, signingKeyPair, verifySignature } from '../sodium.js';
 import {
@@ -12,7 +12,8 @@ import {
   verifyRequestHeaders,
 } from './http-signature.js';
 
-beforeAll(readySodium);
+// Before the describe blocks are collected: one of them makes its key pair there.
+await readySodium();
 
 const utf8 = (text: string) => new TextEncoder().encode(text);
 
