@@ -1,5 +1,6 @@
 import { BLOB_CHUNK_BYTES, ErrorBody, FEDERATION_LIMITS } from '@liaison/protocol';
 import type { z } from 'zod';
+import { asBuffer } from '../bytes.js';
 import { checked, RelayError } from '../errors.js';
 import type { RelayMetrics } from '../metrics.js';
 import { randomBytes } from '../sodium.js';
@@ -167,7 +168,7 @@ async function readCapped(response: Response, limit: number): Promise<Uint8Array
 
 function safeJson(bytes: Uint8Array): unknown {
   try {
-    return JSON.parse(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('utf8'));
+    return JSON.parse(asBuffer(bytes).toString('utf8'));
   } catch {
     return undefined;
   }

@@ -10,6 +10,7 @@ import {
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { removeBlob } from '../blobs/reaper.js';
+import { asBuffer } from '../bytes.js';
 import { checked, RelayError } from '../errors.js';
 import type { RelayDeps } from '../relay-deps.js';
 import { blobDownloaded, blobStatus, findBlob, isBlobReader } from '../storage/blobs.js';
@@ -121,7 +122,7 @@ export function federationRoutes(deps: RelayDeps, federation: Federation): expre
     const bytes = await deps.blobs.read(row.blob_id, index);
     if (!bytes) throw new RelayError('NOT_FOUND', 'no such blob');
     deps.metrics.blobBytes.inc({ direction: 'download' }, bytes.length);
-    res.type('application/octet-stream').send(Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength));
+    res.type('application/octet-stream').send(asBuffer(bytes));
   });
 
   router.post('/blobs/:blobId/downloaded', async (req, res) => {

@@ -4,6 +4,7 @@ import cors from 'cors';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import helmet from 'helmet';
 import { requestOrigin } from '../auth/addressed-origin.js';
+import { asBuffer } from '../bytes.js';
 import { RelayError, reportFailure } from '../errors.js';
 import { federationRoutes } from '../federation/routes.js';
 import type { RelayDeps } from '../relay-deps.js';
@@ -109,7 +110,7 @@ export function createHttpApp(deps: RelayDeps): express.Express {
         if (result instanceof Uint8Array) {
           // Not res.send: it hashes the body for an ETag (SHA-1 of 4 MiB per attachment chunk) no client uses.
           res.type('application/octet-stream').set('content-length', String(result.byteLength));
-          res.end(Buffer.from(result.buffer, result.byteOffset, result.byteLength));
+          res.end(asBuffer(result));
         } else {
           res.json(result);
         }

@@ -3,6 +3,7 @@ import { PGlite } from '@electric-sql/pglite';
 import { Kysely, PostgresDialect, sql } from 'kysely';
 import { PGliteDialect } from 'kysely-pglite-dialect';
 import pg from 'pg';
+import { asBuffer } from '../bytes.js';
 import type { RelayConfig } from '../config.js';
 import type { Logger } from '../log.js';
 import { ReplaceablePglite } from './pglite-instance.js';
@@ -38,7 +39,7 @@ export const PGLITE_TYPES = {
   serializers: {
     [BYTEA]: (bytes: unknown) => {
       if (!(bytes instanceof Uint8Array)) throw new TypeError('a bytea parameter must be bytes');
-      return `\\x${Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('hex')}`;
+      return `\\x${asBuffer(bytes).toString('hex')}`;
     },
   },
 };
