@@ -4,7 +4,14 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { type AttachmentSource, fromBytes, isLiaisonError, type ReceivedMessage, revoke } from '@liaison/client';
 import { downloadToFile, nodeFetch } from '@liaison/client/node';
-import { type Attachment, BLOB_CHUNK_BYTES, BLOB_CHUNK_OVERHEAD, blobSizeFor, LIMITS } from '@liaison/protocol';
+import {
+  type Attachment,
+  BLOB_CHUNK_BYTES,
+  BLOB_CHUNK_OVERHEAD,
+  blobSizeFor,
+  encodeBase64url,
+  LIMITS,
+} from '@liaison/protocol';
 import { sql } from 'kysely';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
@@ -276,8 +283,13 @@ describeEachBackend('encrypted attachments (%s)', (backend) => {
     const lost = await send();
     await chunks.drop(lost.blobId, 2);
     expect(await attempt(lost)).toBe('NOT_FOUND');
+    // Every chunk intact and in place, but not the file the message names (its SHA-256, checked on
+    // the hashing thread: the file is more than one chunk).
+    const other = await send();
+    expect(await attempt({ ...other, sha256: encodeBase64url(new Uint8Array(32)) })).toBe('DECRYPT_FAILED');
+
     // None of these counted as downloaded: the blobs wait for their readers.
-    for (const a of [flipped, swapped, cut, lost]) expect(await count('blobs', a.blobId)).toBe(1);
+    for (const a of [flipped, swapped, cut, lost, other]) expect(await count('blobs', a.blobId)).toBe(1);
   });
 
   it('checks every upload request against the blob, and a repeated request changes nothing', async () => {

@@ -23,7 +23,7 @@ import {
   MemoryKeyStore,
   ready,
 } from '@liaison/client';
-import { downloadToFile, fileAttachment, nodeFetch } from '@liaison/client/node';
+import { downloadToFile, fileAttachment, nodeFetch, workerHash } from '@liaison/client/node';
 import { encodeBase64url, PQ_HYBRID_CAPABILITY } from '@liaison/protocol';
 
 await ready();
@@ -124,8 +124,9 @@ try {
     keyStore: somchai.keyStore,
     trustedRoots: [root],
     chain: somchai.chain,
-    // In Node: attachment uploads without fetch's copies (docs/client.md).
+    // In Node: attachment uploads without fetch's copies, and their hash on a worker thread (docs/client.md).
     fetch: nodeFetch,
+    attachmentHash: workerHash,
   });
   const bob = await LiaisonClient.create({
     serverUrl,
@@ -133,6 +134,7 @@ try {
     trustedRoots: [root],
     chain: lan.chain,
     fetch: nodeFetch,
+    attachmentHash: workerHash,
   });
   await alice.connect();
   await bob.connect();

@@ -54,6 +54,7 @@ export {
   type TransferOptions,
   type TransferProgress,
 } from './attachments/transfer.js';
+export { hashOnThisThread, type TransferHash, type TransferHashFactory } from './attachments/transfer-hash.js';
 export { answerChallenge } from './auth.js';
 export type { OutgoingMessage } from './client/content.js';
 export {

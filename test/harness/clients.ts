@@ -6,7 +6,7 @@ import {
   type RoomChangeEvent,
   type RoomMessage,
 } from '@liaison/client';
-import { nodeFetch } from '@liaison/client/node';
+import { nodeFetch, workerHash } from '@liaison/client/node';
 import type { Receipt, Revocation, TrustedRoot, UrgentState } from '@liaison/protocol';
 import type { TestDevice } from './network.js';
 import { until } from './until.js';
@@ -48,8 +48,9 @@ export async function startClient(
     keyStore: device.store,
     trustedRoots: roots,
     chain: device.chain,
-    // The browser tests cover the platform's fetch.
+    // The browser tests cover the platform's fetch and the hash on the page's thread.
     fetch: options.fetch ?? nodeFetch,
+    attachmentHash: workerHash,
     ...(options.relayOrigin && { relayOrigin: options.relayOrigin }),
     ...(options.now && { now: options.now }),
     ...(options.revocations && { revocations: options.revocations }),

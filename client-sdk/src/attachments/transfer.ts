@@ -12,7 +12,8 @@ import type { RelayApi } from '../client/relay-api.js';
 import { equalBytes } from '../crypto/bytes.js';
 import { randomId } from '../crypto/random-id.js';
 import { isLiaisonError, isRetryable, LiaisonError } from '../errors.js';
-import { AttachmentOpener, AttachmentSealer, plaintextChunks, Sha256 } from './attachment-cipher.js';
+import { AttachmentOpener, AttachmentSealer, plaintextChunks } from './attachment-cipher.js';
+import { hashOnThisThread, type TransferHashFactory } from './transfer-hash.js';
 
 /**
  * A file to attach. `open` reads it from the start, in pieces of any size; memory stays at about
@@ -37,6 +38,8 @@ export interface TransferProgress {
 
 export interface TransferOptions {
   onProgress?: (progress: TransferProgress) => void;
+  /** How the plaintext's SHA-256 is computed: on this thread by default (`hashOnThisThread`); Node's `workerHash` runs it on another. */
+  hash?: TransferHashFactory;
 }
 
 /** Where a download's plaintext goes, a chunk at a time, in order. Unverified until `download` resolves. */
@@ -90,12 +93,10 @@ export function fromBytes(name: string, type: string, bytes: Uint8Array): Attach
 
 /**
  * Chunks a download fetches ahead of the one it opens (answers held or on the wire): with the one
- * being opened and its plaintext, a download holds at most FETCHED_AHEAD + 2 chunks.
+ * being opened and its plaintext, a download holds at most FETCHED_AHEAD + 2 chunks (and, with
+ * Node's `workerHash`, two copies on the hashing thread).
  */
 const FETCHED_AHEAD = 2;
-
-/** Bytes hashed between two turns of Node's event loop while an upload runs (see `hashLettingIoRun`). */
-const HASH_SLICE_BYTES = 1024 * 1024;
 
 /** Attempts at one request before a transfer gives up, with backoff from 250 ms to 5 s (about 30 s in all). */
 const ATTEMPTS = 10;
@@ -135,35 +136,41 @@ export async function uploadAttachment(
     const status = await retrying(() => api.createBlob({ blobId, size, ...target }));
     if (status.blobId !== blobId || status.chunks !== chunks) throw malformed();
   }
-  const hash = new Sha256();
+  const hash = (options.hash ?? hashOnThisThread)(source.size);
   // One chunk is sealed while the one before it uploads; chunks still reach the relay in order.
   let uploading: Promise<void> = Promise.resolve();
   let index = 0;
   let transferred = 0;
-  for await (const plaintext of plaintextChunks(source.open(), source.size)) {
-    await hashLettingIoRun(hash, plaintext);
-    const ciphertext = sealer.seal(plaintext, index === chunks - 1);
-    if (index < confirmed) {
+  let sha256: Uint8Array;
+  try {
+    for await (const plaintext of plaintextChunks(source.open(), source.size)) {
+      await hash.update(plaintext);
+      const ciphertext = sealer.seal(plaintext, index === chunks - 1);
+      if (index < confirmed) {
+        index += 1;
+        transferred += plaintext.length;
+        continue;
+      }
+      await uploading;
+      const at = index;
+      // Only the length is kept for the progress: the plaintext is not held while its chunk uploads.
+      const length = plaintext.length;
+      uploading = settled(
+        retrying(
+          () => api.putChunk(blobId, at, ciphertext),
+          async () => stored(await api.blobStatus(blobId), blobId) > at,
+        ).then(() => {
+          transferred += length;
+          options.onProgress?.({ blobId, name: source.name, transferred, total: source.size });
+        }),
+      );
       index += 1;
-      transferred += plaintext.length;
-      continue;
     }
     await uploading;
-    const at = index;
-    // Only the length is kept for the progress: the plaintext is not held while its chunk uploads.
-    const length = plaintext.length;
-    uploading = settled(
-      retrying(
-        () => api.putChunk(blobId, at, ciphertext),
-        async () => stored(await api.blobStatus(blobId), blobId) > at,
-      ).then(() => {
-        transferred += length;
-        options.onProgress?.({ blobId, name: source.name, transferred, total: source.size });
-      }),
-    );
-    index += 1;
+    sha256 = await hash.digest();
+  } finally {
+    hash.close();
   }
-  await uploading;
   return {
     blobId,
     name: source.name,
@@ -171,7 +178,7 @@ export async function uploadAttachment(
     size: source.size,
     key: encodeBase64url(sealer.key),
     header: encodeBase64url(sealer.header),
-    sha256: encodeBase64url(hash.digest()),
+    sha256: encodeBase64url(sha256),
   };
 }
 
@@ -200,19 +207,11 @@ export async function downloadAttachment(
     decodeBase64url(attachment.key) as Uint8Array,
     decodeBase64url(attachment.header) as Uint8Array,
   );
-  const hash = new Sha256();
   let transferred = 0;
   const kept = options.kept?.bytes ?? 0;
   const chunkBytes = LIMITS.blobChunkPlaintextBytes;
   if (kept % chunkBytes !== 0 || kept > (chunks - 1) * chunkBytes) {
     throw new LiaisonError('INVALID_INPUT', 'kept plaintext must be whole chunks, short of the last');
-  }
-  if (options.kept && kept > 0) {
-    for await (const plaintext of plaintextChunks(options.kept.read(), kept)) {
-      opener.skip(plaintext);
-      hash.update(plaintext);
-    }
-    transferred = kept;
   }
   // Chunks are fetched (or read from the cache) up to FETCHED_AHEAD ahead of the one being opened:
   // opening runs on this thread, so the relay's latency is hidden only if the next chunks are
@@ -238,7 +237,15 @@ export async function downloadAttachment(
   const first = kept / chunkBytes;
   const fetching: ReturnType<typeof fetchChunk>[] = [];
   let requested = first;
+  const hash = (options.hash ?? hashOnThisThread)(attachment.size);
   try {
+    if (options.kept && kept > 0) {
+      for await (const plaintext of plaintextChunks(options.kept.read(), kept)) {
+        opener.skip(plaintext);
+        await hash.update(plaintext);
+      }
+      transferred = kept;
+    }
     for (let index = first; index < chunks; index++) {
       // This chunk and the FETCHED_AHEAD after it are requested; a chunk is requested once.
       while (requested < chunks && requested <= index + FETCHED_AHEAD) fetching.push(fetchChunk(requested++));
@@ -249,34 +256,19 @@ export async function downloadAttachment(
       const plaintext = opener.open(ciphertext, index === chunks - 1);
       // Kept only once it opened: a chunk the relay altered is never kept to fail every next attempt.
       if (cache && !cached) await cache.put(index, ciphertext);
-      hash.update(plaintext);
+      await hash.update(plaintext);
       await sink(plaintext);
       transferred += plaintext.length;
       options.onProgress?.({ blobId, name: attachment.name, transferred, total: attachment.size });
     }
+    if (!equalBytes(await hash.digest(), decodeBase64url(attachment.sha256) as Uint8Array)) {
+      throw new LiaisonError('DECRYPT_FAILED', "the attachment's SHA-256 is not the one the sender sent");
+    }
   } finally {
     over = true;
-  }
-  if (!equalBytes(hash.digest(), decodeBase64url(attachment.sha256) as Uint8Array)) {
-    throw new LiaisonError('DECRYPT_FAILED', "the attachment's SHA-256 is not the one the sender sent");
+    hash.close();
   }
   await retrying(() => api.blobDownloaded(blobId));
-}
-
-/**
- * Hashes `bytes` a slice at a time, letting Node's event loop run before each slice. In Node this
- * thread also writes the chunk before this one to the relay's socket: while it hashed a chunk in
- * one call (about 20 ms), that write stood still, and the relay waited for the rest of the body.
- * An upload reached 0.65–0.78 of the crypto's speed, 0.93–0.96 since (docs/performance.md).
- * Browsers send a request's body from another process and have no `setImmediate`: there the chunk
- * is hashed in one call.
- */
-async function hashLettingIoRun(hash: Sha256, bytes: Uint8Array): Promise<void> {
-  if (typeof setImmediate !== 'function') return hash.update(bytes);
-  for (let offset = 0; offset < bytes.length; offset += HASH_SLICE_BYTES) {
-    await new Promise((resolve) => setImmediate(resolve));
-    hash.update(bytes.subarray(offset, offset + HASH_SLICE_BYTES));
-  }
 }
 
 /**

@@ -15,6 +15,7 @@ import {
   type VerifiedContactPoint,
 } from '@liaison/protocol';
 import { type AttachmentSink, type DownloadOptions, downloadAttachment } from '../attachments/transfer.js';
+import type { TransferHashFactory } from '../attachments/transfer-hash.js';
 import { BoundedMap } from '../bounded-map.js';
 import { hybridDevices } from '../crypto/bundle.js';
 import { type IdentityKeyPair, sign } from '../crypto/keys.js';
@@ -81,6 +82,12 @@ export interface LiaisonClientOptions {
    * without `fetch`'s copies and the garbage collections they caused (docs/client.md).
    */
   fetch?: typeof fetch;
+  /**
+   * How attachments' SHA-256 is computed; by default on this thread. Node applications pass
+   * `workerHash` (`@liaison/client/node`): a transfer of more than one chunk then hashes on a
+   * worker thread while this one decrypts or seals the next chunk (docs/client.md).
+   */
+  attachmentHash?: TransferHashFactory;
 }
 
 export type { ConnectionEvent, ConnectionState } from './relay-connection.js';
@@ -203,8 +210,17 @@ export class LiaisonClient extends Emitter<Events> {
     this.upkeep = new DeviceUpkeep(store, api, options.chain, now, options.prekeyPolicy);
     this.inbox = new Inbox(store, now);
     const recipients = new Recipients(ids, api, cipher, this.peers, this.identities, anchors);
-    this.outbox = new Outbox(ids, store, api, cipher, recipients, clock, now, this.evidence, (request) =>
-      this.call('send', request),
+    this.outbox = new Outbox(
+      ids,
+      store,
+      api,
+      cipher,
+      recipients,
+      clock,
+      now,
+      this.evidence,
+      (request) => this.call('send', request),
+      options.attachmentHash,
     );
     this.requests = new Requests(ids.contactPointId, this.evidenceLog, (to, message, sendOptions) =>
       this.outbox.send(to, message, sendOptions),
@@ -366,7 +382,7 @@ export class LiaisonClient extends Emitter<Events> {
    * puts the file in place only once verified.
    */
   download(attachment: Attachment, sink: AttachmentSink, options: DownloadOptions = {}): Promise<void> {
-    return downloadAttachment(this.api, attachment, sink, options);
+    return downloadAttachment(this.api, attachment, sink, { hash: this.options.attachmentHash, ...options });
   }
 
   /** The relay's view of an urgent message this contact point sent or received: levels, deadlines, who acknowledged. */

@@ -16,6 +16,7 @@ import {
   type TransferOptions,
   uploadAttachment,
 } from '../attachments/transfer.js';
+import type { TransferHashFactory } from '../attachments/transfer-hash.js';
 import { bundleFromWire } from '../crypto/bundle.js';
 import { randomId } from '../crypto/random-id.js';
 import type { SessionCipher } from '../crypto/session-cipher.js';
@@ -70,6 +71,8 @@ export class Outbox {
     private readonly now: () => number,
     private readonly evidence: Pick<Evidence, 'sign' | 'sealed' | 'stored' | 'unsent'>,
     private readonly emit: (request: SendRequest) => Promise<SendResult>,
+    /** How uploads hash their plaintext (`LiaisonClientOptions.attachmentHash`). */
+    private readonly hash?: TransferHashFactory,
   ) {}
 
   /** A message to one contact point (`request`: one that opens a request or is about one, from `Requests`). */
@@ -243,6 +246,7 @@ export class Outbox {
           source,
           { messageId, readers },
           {
+            hash: this.hash,
             ...options,
             ...(saved && { pending: JSON.parse(saved) as PendingUpload }),
             onStart: (pending) => this.store.setState(key, JSON.stringify(pending)),
