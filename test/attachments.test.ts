@@ -2,7 +2,14 @@ import { randomBytes } from 'node:crypto';
 import { mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type AttachmentSource, fromBytes, isLiaisonError, type ReceivedMessage, revoke } from '@liaison/client';
+import {
+  type AttachmentSource,
+  fromBytes,
+  hashOnThisThread,
+  isLiaisonError,
+  type ReceivedMessage,
+  revoke,
+} from '@liaison/client';
 import { downloadToFile, nodeFetch } from '@liaison/client/node';
 import {
   type Attachment,
@@ -173,7 +180,8 @@ describeEachBackend('encrypted attachments (%s)', (backend) => {
       relay.url,
       await net.authority('th-oag', 'TH').contactPoint('fetcher').addDevice(),
       [net.root],
-      { fetch: counting },
+      // The hash on the calling thread too, as without `workerHash`: the other tests use the worker.
+      { fetch: counting, attachmentHash: hashOnThisThread },
     );
     clients.push(sender);
     const file = evidence(CHUNK + 1);

@@ -5,6 +5,7 @@ import {
   type ReceivedMessage,
   type RoomChangeEvent,
   type RoomMessage,
+  type TransferHashFactory,
 } from '@liaison/client';
 import { nodeFetch, workerHash } from '@liaison/client/node';
 import type { Receipt, Revocation, TrustedRoot, UrgentState } from '@liaison/protocol';
@@ -41,6 +42,8 @@ export async function startClient(
     revocations?: Revocation[];
     /** How the client makes its HTTP requests; `nodeFetch`, as a Node application would (docs/client.md), by default. */
     fetch?: typeof fetch;
+    /** Where attachments are hashed; `workerHash`, as a Node application would (docs/client.md), by default. */
+    attachmentHash?: TransferHashFactory;
   } = {},
 ): Promise<TestClient> {
   const client = await LiaisonClient.create({
@@ -50,7 +53,7 @@ export async function startClient(
     chain: device.chain,
     // The browser tests cover the platform's fetch and the hash on the page's thread.
     fetch: options.fetch ?? nodeFetch,
-    attachmentHash: workerHash,
+    attachmentHash: options.attachmentHash ?? workerHash,
     ...(options.relayOrigin && { relayOrigin: options.relayOrigin }),
     ...(options.now && { now: options.now }),
     ...(options.revocations && { revocations: options.revocations }),

@@ -1,3 +1,4 @@
+import { LiaisonError } from '../errors.js';
 import { Sha256 } from './attachment-cipher.js';
 
 /**
@@ -23,12 +24,13 @@ const HASH_SLICE_BYTES = 1024 * 1024;
  * loop before each slice: this thread also writes the chunk before this one to the relay's socket,
  * and while it hashed a chunk in one call (about 20 ms) that write stood still and the relay waited
  * for the rest of the body (an upload reached 0.65–0.78 of the crypto's speed, 0.93–0.96 since:
- * docs/performance.md). Browsers send a request's body from another process and have no
- * `setImmediate`: there a chunk is hashed in one call.
+ * docs/performance.md). A download hashes the same way (measured: no change to its speed).
+ * Browsers send a request's body from another process and have no `setImmediate`: there a chunk
+ * is hashed in one call.
  */
 export const hashOnThisThread: TransferHashFactory = () => {
   const hash = new Sha256();
-  return {
+  return oneStepAtATime({
     async update(chunk) {
       if (typeof setImmediate !== 'function') return hash.update(chunk);
       for (let offset = 0; offset < chunk.length; offset += HASH_SLICE_BYTES) {
@@ -38,5 +40,33 @@ export const hashOnThisThread: TransferHashFactory = () => {
     },
     digest: async () => hash.digest(),
     close() {},
-  };
+  });
 };
+
+/**
+ * A hash whose steps run one after another in the order they were called, whether or not the
+ * caller awaited the one before (slices of two chunks must not interleave), and none once it is
+ * digested or closed: libsodium frees a state when it gives its digest.
+ */
+export function oneStepAtATime(hash: TransferHash): TransferHash {
+  let last: Promise<unknown> = Promise.resolve();
+  let over: string | undefined;
+  const step = <T>(run: () => Promise<T>): Promise<T> => {
+    if (over) return Promise.reject(new LiaisonError('INTERNAL', `the hash is already ${over}`));
+    const result = last.then(run);
+    last = result.catch(() => undefined);
+    return result;
+  };
+  return {
+    update: (chunk) => step(() => hash.update(chunk)),
+    digest: () => {
+      const digest = step(() => hash.digest());
+      over ??= 'digested';
+      return digest;
+    },
+    close: () => {
+      over ??= 'closed';
+      hash.close();
+    },
+  };
+}

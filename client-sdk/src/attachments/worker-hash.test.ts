@@ -8,7 +8,7 @@ import { ready } from '../crypto/sodium.js';
 import { isLiaisonError } from '../errors.js';
 import { Sha256 } from './attachment-cipher.js';
 import { hashOnThisThread } from './transfer-hash.js';
-import { workerHash } from './worker-hash.js';
+import { stopHashingThread, workerHash } from './worker-hash.js';
 
 beforeAll(ready);
 
@@ -55,7 +55,7 @@ describe('the SHA-256 of a transfer on a worker thread (Node)', () => {
     expect(sha256(views)).toEqual(sha256([file]));
   });
 
-  it('hashes a file of one chunk on this thread, with the same digest', async () => {
+  it('gives a file of one chunk (hashed on the calling thread) the same digest', async () => {
     const small = new Uint8Array(randomBytes(1000));
     const [here, chosen] = [hashOnThisThread(small.length), workerHash(small.length)];
     await here.update(small);
@@ -63,15 +63,63 @@ describe('the SHA-256 of a transfer on a worker thread (Node)', () => {
     expect(await chosen.digest()).toEqual(await here.digest());
   });
 
-  it('fails with INTERNAL, not silently, once its thread is gone', async () => {
-    const hash = workerHash(MANY_CHUNKS);
-    await hash.update(new Uint8Array(10));
-    hash.close();
-    const failure = await hash.digest().catch((error: unknown) => error);
-    expect(isLiaisonError(failure, 'INTERNAL')).toBe(true);
+  it('keeps the order of chunks its caller did not wait for, on either thread', async () => {
+    const chunks = [randomBytes(3 * 1024 * 1024 + 5), randomBytes(10), randomBytes(2 * 1024 * 1024)];
+    for (const make of [workerHash, hashOnThisThread]) {
+      const hash = make(MANY_CHUNKS);
+      const updates = chunks.map((chunk) => hash.update(chunk));
+      const digest = hash.digest();
+      await Promise.all(updates);
+      expect(await digest).toEqual(sha256(chunks));
+      hash.close();
+    }
   });
 
-  it('keeps the process alive while it waits for the digest, and lets it end after', async () => {
+  it('keeps the transfers that share the thread apart', async () => {
+    const files = [0, 1, 2].map(() => [randomBytes(CHUNK), randomBytes(1000)]);
+    const digests = await Promise.all(
+      files.map(async (chunks) => {
+        const hash = workerHash(MANY_CHUNKS);
+        for (const chunk of chunks) await hash.update(chunk);
+        const digest = await hash.digest();
+        hash.close();
+        return digest;
+      }),
+    );
+    expect(digests).toEqual(files.map(sha256));
+  });
+
+  it('refuses any step once digested or closed, instead of hashing on a freed state', async () => {
+    const digested = workerHash(MANY_CHUNKS);
+    await digested.update(new Uint8Array(10));
+    await digested.digest();
+    const closed = workerHash(MANY_CHUNKS);
+    await closed.update(new Uint8Array(10));
+    closed.close();
+    for (const step of [
+      () => digested.digest(),
+      () => digested.update(new Uint8Array(1)),
+      () => closed.digest(),
+      () => closed.update(new Uint8Array(1)),
+    ]) {
+      expect(isLiaisonError(await step().catch((error: unknown) => error), 'INTERNAL')).toBe(true);
+    }
+    digested.close();
+  });
+
+  it('fails the transfers on a thread that stopped with INTERNAL, not silently, and starts another for the next', async () => {
+    const hash = workerHash(MANY_CHUNKS);
+    await hash.update(new Uint8Array(10));
+    await stopHashingThread();
+    expect(isLiaisonError(await hash.digest().catch((error: unknown) => error), 'INTERNAL')).toBe(true);
+    hash.close();
+    const next = workerHash(MANY_CHUNKS);
+    await next.update(new Uint8Array(10));
+    expect(await next.digest()).toEqual(sha256([new Uint8Array(10)]));
+    next.close();
+  });
+
+  it('keeps the process alive while it waits for the digest, and lets it end after without a close', async () => {
     const script = join(import.meta.dirname, '__fixtures__', 'digest-last.ts');
     const child = spawn(process.execPath, ['--conditions=@liaison/source', '--import', 'tsx', script], {
       stdio: ['ignore', 'pipe', 'inherit'],

@@ -2,63 +2,142 @@ import { createRequire } from 'node:module';
 import { Worker } from 'node:worker_threads';
 import { LIMITS } from '@liaison/protocol';
 import { LiaisonError } from '../errors.js';
-import { hashOnThisThread, type TransferHash, type TransferHashFactory } from './transfer-hash.js';
+import { hashOnThisThread, oneStepAtATime, type TransferHash, type TransferHashFactory } from './transfer-hash.js';
 
 /**
  * The worker's program (CommonJS, run from this string so that it needs no file of its own beside
- * the compiled SDK): the same libsodium as this thread, one SHA-256 state, fed in order. A chunk
- * is answered with null once hashed; null asks for the digest.
+ * the compiled SDK): the same libsodium as the calling thread, one SHA-256 state per transfer, fed
+ * in order. A chunk is answered with null once hashed; `digest` answers the digest and forgets the
+ * state, `drop` forgets it unanswered.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const sodium = require(workerData.sodium);
-let state;
-let queue = sodium.ready.then(() => { state = sodium.crypto_hash_sha256_init(); });
-parentPort.on('message', (chunk) => {
+const states = new Map();
+let queue = sodium.ready;
+parentPort.on('message', ({ id, chunk, digest, drop }) => {
   queue = queue.then(() => {
-    if (chunk === null) return parentPort.postMessage(sodium.crypto_hash_sha256_final(state));
-    sodium.crypto_hash_sha256_update(state, chunk);
-    parentPort.postMessage(null);
+    if (drop) return void states.delete(id);
+    if (!states.has(id)) states.set(id, sodium.crypto_hash_sha256_init());
+    if (digest) {
+      parentPort.postMessage({ id, answer: sodium.crypto_hash_sha256_final(states.get(id)) });
+      return void states.delete(id);
+    }
+    sodium.crypto_hash_sha256_update(states.get(id), chunk);
+    parentPort.postMessage({ id, answer: null });
   });
 });
 `;
 
-const SODIUM = createRequire(import.meta.url).resolve('libsodium-wrappers-sumo');
-
 /**
- * Chunks handed to the worker and not yet hashed: while it hashes one, the next waits there, so
- * neither thread waits for the other at each chunk (a download at 0.79–0.99 of its crypto's speed
- * against 0.70–0.91 with one; docs/performance.md).
+ * Chunks of one transfer handed to the worker and not yet hashed: while it hashes one, the next
+ * waits there, so neither thread waits for the other at each chunk (a download at 0.79–0.99 of its
+ * crypto's speed against 0.70–0.91 with one; docs/performance.md).
  */
 const HELD = 2;
 
 /**
- * Node: a transfer of more than one chunk hashes on a worker thread while this one receives and
- * decrypts (or reads and seals) the next chunk. The hash was a third of a download's CPU on this
- * thread; with it elsewhere a download runs at about its crypto's speed (docs/performance.md). A
- * one-chunk file is hashed here: starting a thread would cost more than the hash.
+ * Node: a transfer of more than one chunk hashes on a worker thread while the calling thread
+ * receives and decrypts (or reads and seals) the next chunk. The hash was a third of a download's
+ * CPU on the calling thread; with it elsewhere a download runs at about its crypto's speed
+ * (docs/performance.md). One thread serves every transfer of the process: it starts with the first
+ * (about 0.3 s) and stays, holding the process open only while a transfer waits for it. A file of
+ * one chunk, or a process where the thread cannot start, hashes on the calling thread.
  */
-export const workerHash: TransferHashFactory = (size) =>
-  size <= LIMITS.blobChunkPlaintextBytes ? hashOnThisThread(size) : new WorkerHash();
+export const workerHash: TransferHashFactory = (size) => {
+  if (size <= LIMITS.blobChunkPlaintextBytes) return hashOnThisThread(size);
+  let thread: HashingThread;
+  try {
+    thread = HashingThread.shared();
+  } catch {
+    // A bundle that moved libsodium out of reach, or a runtime without workers: slower, still right.
+    return hashOnThisThread(size);
+  }
+  return oneStepAtATime(new WorkerHash(thread));
+};
 
-class WorkerHash implements TransferHash {
-  private readonly worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { sodium: SODIUM } });
-  /** The answers awaited, in the order the worker gives them. */
-  private readonly waiting: { resolve(answer: Uint8Array | null): void; reject(error: Error): void }[] = [];
+/** Ends the shared hashing thread: the transfers using it fail with INTERNAL, the next ones start another. */
+export function stopHashingThread(): Promise<void> {
+  return HashingThread.stop();
+}
+
+type Answer = { resolve(answer: Uint8Array | null): void; reject(error: Error): void };
+
+/** The process's hashing thread, and the answers each transfer awaits from it, in order. */
+class HashingThread {
+  private static current: HashingThread | undefined;
+  private static lastId = 0;
+  private readonly worker: Worker;
+  private readonly waiting = new Map<number, Answer[]>();
+  private awaited = 0;
   private failure: Error | undefined;
+
+  static shared(): HashingThread {
+    if (!HashingThread.current || HashingThread.current.failure) HashingThread.current = new HashingThread();
+    return HashingThread.current;
+  }
+
+  static async stop(): Promise<void> {
+    await HashingThread.current?.worker.terminate();
+  }
+
+  private constructor() {
+    this.worker = new Worker(WORKER_SOURCE, {
+      eval: true,
+      workerData: { sodium: createRequire(import.meta.url).resolve('libsodium-wrappers-sumo') },
+      // Not the calling process's loaders and flags (a TypeScript loader would cost the start).
+      execArgv: [],
+    });
+    this.worker.unref();
+    this.worker.on('message', ({ id, answer }: { id: number; answer: Uint8Array | null }) => {
+      this.waiting.get(id)?.shift()?.resolve(answer);
+      this.awaited -= 1;
+      if (this.awaited === 0) this.worker.unref();
+    });
+    this.worker.on('error', () => this.fail('the hashing thread failed'));
+    this.worker.on('messageerror', () => this.fail('the hashing thread got a message it could not read'));
+    this.worker.on('exit', () => this.fail('the hashing thread stopped'));
+  }
+
+  newId(): number {
+    HashingThread.lastId += 1;
+    this.waiting.set(HashingThread.lastId, []);
+    return HashingThread.lastId;
+  }
+
+  /** Sends a chunk (handed over, not copied) or asks for the digest; resolves with the answer. */
+  ask(id: number, message: { chunk: Uint8Array } | { digest: true }): Promise<Uint8Array | null> {
+    if (this.failure) return Promise.reject(this.failure);
+    return new Promise((resolve, reject) => {
+      this.waiting.get(id)?.push({ resolve, reject });
+      // The thread holds the process open while a transfer waits for it, and only then.
+      if (this.awaited++ === 0) this.worker.ref();
+      this.worker.postMessage({ id, ...message }, 'chunk' in message ? [message.chunk.buffer as ArrayBuffer] : []);
+    });
+  }
+
+  forget(id: number): void {
+    const left = this.waiting.get(id) ?? [];
+    this.waiting.delete(id);
+    if (left.length > 0) for (const answer of left) answer.reject(new LiaisonError('INTERNAL', 'the hash was closed'));
+    if (!this.failure) this.worker.postMessage({ id, drop: true });
+  }
+
+  private fail(reason: string): void {
+    this.failure ??= new LiaisonError('INTERNAL', reason);
+    for (const answers of this.waiting.values()) for (const answer of answers.splice(0)) answer.reject(this.failure);
+    this.awaited = 0;
+  }
+}
+
+/** One transfer's hash on the shared thread; its steps come one at a time (`oneStepAtATime`). */
+class WorkerHash implements TransferHash {
+  private readonly id: number;
   /** Each chunk handed over and not yet known hashed, oldest first. */
   private readonly held: Promise<unknown>[] = [];
 
-  constructor() {
-    // The worker keeps the process alive only while an answer is awaited: a transfer that never
-    // closed its hash must not hold the process, and one waiting for its digest must not lose it.
-    this.worker.unref();
-    this.worker.on('message', (answer: Uint8Array | null) => {
-      this.waiting.shift()?.resolve(answer);
-      if (this.waiting.length === 0) this.worker.unref();
-    });
-    this.worker.on('error', () => this.fail('the hashing thread failed'));
-    this.worker.on('exit', () => this.fail('the hashing thread stopped'));
+  constructor(private readonly thread: HashingThread) {
+    this.id = thread.newId();
   }
 
   async update(chunk: Uint8Array): Promise<void> {
@@ -66,7 +145,7 @@ class WorkerHash implements TransferHash {
     // A copy, handed over without another: the caller keeps its chunk (a sink may hold it). Not
     // `slice`: on a Node Buffer it is a view, and handing it over would detach the caller's bytes.
     const copy = new Uint8Array(chunk);
-    const hashed = this.ask(copy, [copy.buffer]);
+    const hashed = this.thread.ask(this.id, { chunk: copy });
     // Awaited by a later step; until then its failure is not unhandled.
     hashed.catch(() => undefined);
     this.held.push(hashed);
@@ -74,24 +153,10 @@ class WorkerHash implements TransferHash {
 
   async digest(): Promise<Uint8Array> {
     await Promise.all(this.held.splice(0));
-    return (await this.ask(null, [])) as Uint8Array;
+    return (await this.thread.ask(this.id, { digest: true })) as Uint8Array;
   }
 
   close(): void {
-    void this.worker.terminate();
-  }
-
-  private ask(message: Uint8Array | null, transfer: ArrayBuffer[]): Promise<Uint8Array | null> {
-    if (this.failure) return Promise.reject(this.failure);
-    return new Promise((resolve, reject) => {
-      this.waiting.push({ resolve, reject });
-      this.worker.ref();
-      this.worker.postMessage(message, transfer);
-    });
-  }
-
-  private fail(reason: string): void {
-    this.failure ??= new LiaisonError('INTERNAL', reason);
-    for (const waiting of this.waiting.splice(0)) waiting.reject(this.failure);
+    this.thread.forget(this.id);
   }
 }

@@ -382,7 +382,10 @@ export class LiaisonClient extends Emitter<Events> {
    * puts the file in place only once verified.
    */
   download(attachment: Attachment, sink: AttachmentSink, options: DownloadOptions = {}): Promise<void> {
-    return downloadAttachment(this.api, attachment, sink, { hash: this.options.attachmentHash, ...options });
+    return downloadAttachment(this.api, attachment, sink, {
+      ...options,
+      hash: options.hash ?? this.options.attachmentHash,
+    });
   }
 
   /** The relay's view of an urgent message this contact point sent or received: levels, deadlines, who acknowledged. */

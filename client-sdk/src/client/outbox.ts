@@ -246,8 +246,8 @@ export class Outbox {
           source,
           { messageId, readers },
           {
-            hash: this.hash,
             ...options,
+            hash: options.hash ?? this.hash,
             ...(saved && { pending: JSON.parse(saved) as PendingUpload }),
             onStart: (pending) => this.store.setState(key, JSON.stringify(pending)),
           },
