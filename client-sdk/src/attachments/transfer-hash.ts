@@ -50,10 +50,14 @@ export const hashOnThisThread: TransferHashFactory = () => {
  */
 export function oneStepAtATime(hash: TransferHash): TransferHash {
   let last: Promise<unknown> = Promise.resolve();
-  let over: string | undefined;
+  let over: 'digested' | 'closed' | undefined;
   const step = <T>(run: () => Promise<T>): Promise<T> => {
     if (over) return Promise.reject(new LiaisonError('INTERNAL', `the hash is already ${over}`));
-    const result = last.then(run);
+    // A step queued before a close does not run after it.
+    const result = last.then(() => {
+      if (over === 'closed') throw new LiaisonError('INTERNAL', 'the hash was closed');
+      return run();
+    });
     last = result.catch(() => undefined);
     return result;
   };
@@ -65,7 +69,7 @@ export function oneStepAtATime(hash: TransferHash): TransferHash {
       return digest;
     },
     close: () => {
-      over ??= 'closed';
+      over = 'closed';
       hash.close();
     },
   };

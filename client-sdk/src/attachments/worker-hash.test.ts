@@ -107,6 +107,19 @@ describe('the SHA-256 of a transfer on a worker thread (Node)', () => {
     digested.close();
   });
 
+  it('settles every step queued before a close, and keeps no state for the closed hash', async () => {
+    const hash = workerHash(MANY_CHUNKS);
+    const steps = [0, 1, 2, 3].map(() => hash.update(randomBytes(CHUNK)));
+    hash.close();
+    const outcomes = await Promise.allSettled([...steps, hash.digest()]);
+    expect(outcomes.at(-1)?.status).toBe('rejected');
+    // Another hash on the same thread afterwards is right.
+    const next = workerHash(MANY_CHUNKS);
+    await next.update(new Uint8Array(10));
+    expect(await next.digest()).toEqual(sha256([new Uint8Array(10)]));
+    next.close();
+  });
+
   it('fails the transfers on a thread that stopped with INTERNAL, not silently, and starts another for the next', async () => {
     const hash = workerHash(MANY_CHUNKS);
     await hash.update(new Uint8Array(10));

@@ -7,14 +7,14 @@ import { hashOnThisThread, oneStepAtATime, type TransferHash, type TransferHashF
 /**
  * The worker's program (CommonJS, run from this string so that it needs no file of its own beside
  * the compiled SDK): the same libsodium as the calling thread, one SHA-256 state per transfer, fed
- * in order. A chunk is answered with null once hashed; `digest` answers the digest and forgets the
- * state, `drop` forgets it unanswered.
+ * in order. It says when libsodium is ready; a chunk is answered with null once hashed; `digest`
+ * answers the digest and forgets the state, `drop` forgets it unanswered.
  */
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const sodium = require(workerData.sodium);
 const states = new Map();
-let queue = sodium.ready;
+let queue = sodium.ready.then(() => parentPort.postMessage({ ready: true }));
 parentPort.on('message', ({ id, chunk, digest, drop }) => {
   queue = queue.then(() => {
     if (drop) return void states.delete(id);
@@ -31,7 +31,7 @@ parentPort.on('message', ({ id, chunk, digest, drop }) => {
 
 /**
  * Chunks of one transfer handed to the worker and not yet hashed: while it hashes one, the next
- * waits there, so neither thread waits for the other at each chunk (a download at 0.79–0.99 of its
+ * waits there, so neither thread waits for the other at each chunk (a download at 0.79–1.01 of its
  * crypto's speed against 0.70–0.91 with one; docs/performance.md).
  */
 const HELD = 2;
@@ -41,16 +41,18 @@ const HELD = 2;
  * receives and decrypts (or reads and seals) the next chunk. The hash was a third of a download's
  * CPU on the calling thread; with it elsewhere a download runs at about its crypto's speed
  * (docs/performance.md). One thread serves every transfer of the process: it starts with the first
- * (about 0.3 s) and stays, holding the process open only while a transfer waits for it. A file of
- * one chunk, or a process where the thread cannot start, hashes on the calling thread.
+ * (about 0.1 s) and stays, holding the process open only while a transfer waits for it. A file of
+ * one chunk hashes on the calling thread, and so does every transfer once a thread could not start
+ * (the transfers that were waiting for that one fail with INTERNAL).
  */
 export const workerHash: TransferHashFactory = (size) => {
-  if (size <= LIMITS.blobChunkPlaintextBytes) return hashOnThisThread(size);
+  if (size <= LIMITS.blobChunkPlaintextBytes || HashingThread.unavailable) return hashOnThisThread(size);
   let thread: HashingThread;
   try {
     thread = HashingThread.shared();
   } catch {
     // A bundle that moved libsodium out of reach, or a runtime without workers: slower, still right.
+    HashingThread.unavailable = true;
     return hashOnThisThread(size);
   }
   return oneStepAtATime(new WorkerHash(thread));
@@ -65,11 +67,14 @@ type Answer = { resolve(answer: Uint8Array | null): void; reject(error: Error): 
 
 /** The process's hashing thread, and the answers each transfer awaits from it, in order. */
 class HashingThread {
+  /** Set once a thread could not start (or failed before libsodium was ready in it): from then on, the calling thread hashes. */
+  static unavailable = false;
   private static current: HashingThread | undefined;
   private static lastId = 0;
   private readonly worker: Worker;
   private readonly waiting = new Map<number, Answer[]>();
   private awaited = 0;
+  private ready = false;
   private failure: Error | undefined;
 
   static shared(): HashingThread {
@@ -78,7 +83,9 @@ class HashingThread {
   }
 
   static async stop(): Promise<void> {
-    await HashingThread.current?.worker.terminate();
+    const thread = HashingThread.current;
+    thread?.fail('the hashing thread was stopped', true);
+    await thread?.worker.terminate();
   }
 
   private constructor() {
@@ -89,8 +96,14 @@ class HashingThread {
       execArgv: [],
     });
     this.worker.unref();
-    this.worker.on('message', ({ id, answer }: { id: number; answer: Uint8Array | null }) => {
-      this.waiting.get(id)?.shift()?.resolve(answer);
+    this.worker.on('message', (message: { ready: true } | { id: number; answer: Uint8Array | null }) => {
+      if ('ready' in message) {
+        this.ready = true;
+        return;
+      }
+      // Answers still on their way when the thread failed were rejected already.
+      if (this.failure) return;
+      this.waiting.get(message.id)?.shift()?.resolve(message.answer);
       this.awaited -= 1;
       if (this.awaited === 0) this.worker.unref();
     });
@@ -108,8 +121,10 @@ class HashingThread {
   /** Sends a chunk (handed over, not copied) or asks for the digest; resolves with the answer. */
   ask(id: number, message: { chunk: Uint8Array } | { digest: true }): Promise<Uint8Array | null> {
     if (this.failure) return Promise.reject(this.failure);
+    const answers = this.waiting.get(id);
+    if (!answers) return Promise.reject(new LiaisonError('INTERNAL', 'the hash was closed'));
     return new Promise((resolve, reject) => {
-      this.waiting.get(id)?.push({ resolve, reject });
+      answers.push({ resolve, reject });
       // The thread holds the process open while a transfer waits for it, and only then.
       if (this.awaited++ === 0) this.worker.ref();
       this.worker.postMessage({ id, ...message }, 'chunk' in message ? [message.chunk.buffer as ArrayBuffer] : []);
@@ -123,10 +138,16 @@ class HashingThread {
     if (!this.failure) this.worker.postMessage({ id, drop: true });
   }
 
-  private fail(reason: string): void {
-    this.failure ??= new LiaisonError('INTERNAL', reason);
+  /** `couldStart`: false for a thread that failed before libsodium was ready in it, which the next would too. */
+  private fail(reason: string, couldStart = this.ready): void {
+    if (this.failure) return;
+    this.failure = new LiaisonError('INTERNAL', reason);
+    if (!couldStart) HashingThread.unavailable = true;
     for (const answers of this.waiting.values()) for (const answer of answers.splice(0)) answer.reject(this.failure);
     this.awaited = 0;
+    // A thread that failed holds nothing any more, nor the process: it is ended, and the next transfer starts another.
+    this.worker.unref();
+    void this.worker.terminate();
   }
 }
 
