@@ -335,7 +335,8 @@ export async function queuedEnvelopes(
  * ciphertext is deleted at once and a `delivered` receipt recorded (for the recipient's devices,
  * not the sender's own copies). Only each device's own envelopes are touched; ids of others'
  * envelopes, held ones, or already acknowledged ones are ignored. Returns, per request, how many
- * were deleted, and the receipts to route.
+ * were deleted, and the receipts to route, in the order the device named the messages (the order
+ * they reached it): a join returns rows in whatever order its plan gives.
  */
 export async function acknowledgeDeliveries(
   db: Kysely<Database>,
@@ -356,11 +357,11 @@ export async function acknowledgeDeliveries(
     with x as (
       select * from unnest(${pairs.map((p) => p.i)}::int[], ${pairs.map((p) => p.device.deviceId)}::text[],
         ${pairs.map((p) => p.device.contactPointId)}::text[], ${pairs.map((p) => p.id)}::uuid[])
-        as x(request, device_id, contact_point_id, message_id)
+        with ordinality as x(request, device_id, contact_point_id, message_id, position)
     ), d as (
       delete from envelopes e using x
       where e.recipient_device = x.device_id and e.message_id = x.message_id and not e.held
-      returning x.request, x.message_id, x.device_id, x.contact_point_id
+      returning x.request, x.message_id, x.device_id, x.contact_point_id, x.position
     ), r as (
       insert into receipts (message_id, sender_contact_point, contact_point_id, device_id, status, at)
       select d.message_id, m.sender_contact_point, d.contact_point_id, d.device_id, 'delivered', ${now}::bigint
@@ -371,7 +372,8 @@ export async function acknowledgeDeliveries(
     )
     select d.request, d.message_id, m.sender_contact_point, d.contact_point_id, d.device_id,
       exists (select 1 from r where r.message_id = d.message_id and r.device_id = d.device_id) as receipt
-    from d join messages m on m.message_id = d.message_id`.execute(db);
+    from d join messages m on m.message_id = d.message_id
+    order by d.position`.execute(db);
   const results = requests.map(() => ({ deleted: 0, receipts: [] as RoutedReceipt[] }));
   for (const row of rows) {
     const result = results[row.request];
