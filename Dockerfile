@@ -19,4 +19,4 @@ EXPOSE 8080
 USER node
 # node is PID 1, with no npm or shell in between: docker stop's SIGTERM reaches the relay, which
 # stops gracefully and exits 0.
-CMD ["node", "--enable-source-maps", "server/dist/main.js"]
+CMD ["node", "--enable-source-maps", "--initial-old-space-size=128", "server/dist/main.js"]

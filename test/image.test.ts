@@ -3,6 +3,7 @@ import { existsSync } from 'node:fs';
 import { chmod, chown, cp, mkdir, mkdtemp, readdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, posix, resolve } from 'node:path';
+import { RELAY_NODE_FLAGS } from '@liaison/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient } from './harness/clients.js';
 import { freshEnv, runCommand } from './harness/commands.js';
@@ -138,8 +139,7 @@ describe('the relay image, built by replaying the Dockerfile in a temporary fold
   });
 
   it('runs node itself, not npm, as the non-root user that owns its data folder', () => {
-    expect(image.cmd?.[0]).toBe('node');
-    expect(image.cmd?.at(-1)).toBe('server/dist/main.js');
+    expect(image.cmd).toEqual(['node', ...RELAY_NODE_FLAGS, 'server/dist/main.js']);
     expect(image.user).toBe(NODE_USER.name);
     const dataFolder = dirname(image.env.LIAISON_DATA_DIR ?? '');
     expect(dataFolder).toMatch(/^\/var\/lib\//);

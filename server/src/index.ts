@@ -3,6 +3,7 @@ export { type RelayConfig, relayConfig } from './config.js';
 export { signRequest } from './federation/http-signature.js';
 export type { Route } from './http/route.js';
 export { ROUTES } from './http/routes.js';
+export { RELAY_NODE_FLAGS } from './node-flags.js';
 export { type Relay, startRelay } from './relay.js';
 export { settingVariables } from './settings.js';
 export { PGLITE_TYPES } from './storage/database.js';

@@ -14,6 +14,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { RELAY_NODE_FLAGS } from '@liaison/server';
 import { buildBeforeRun } from '../harness/build.js';
 import { freshPostgresDatabase, type TestDatabase } from '../harness/databases.js';
 import { cpuSeconds, memoryMb } from '../harness/proc.js';
@@ -77,7 +78,7 @@ async function rounds(name: string, once: () => Promise<Start>) {
 }
 
 buildBeforeRun();
-const relay = ['--enable-source-maps', 'dist/main.js'];
+const relay = [...RELAY_NODE_FLAGS, 'dist/main.js'];
 const bare = [
   '-e',
   "require('node:http').createServer((q, s) => s.end('{}')).listen(Number(process.env.LIAISON_PORT), '127.0.0.1')",

@@ -4,7 +4,7 @@ import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import type { TrustedRoot } from '@liaison/protocol';
-import { settingVariables } from '@liaison/server';
+import { RELAY_NODE_FLAGS, settingVariables } from '@liaison/server';
 
 const serverDir = resolve(import.meta.dirname, '../../server');
 
@@ -69,7 +69,7 @@ function launch(env: RelayEnv, options: LaunchOptions): ChildProcess {
   };
   // npm runs the relay as a child of its own: a process group of their own lets a signal reach both.
   if (options.npmStartIn) return spawn('npm', ['start'], { ...common, cwd: options.npmStartIn, detached: true });
-  return spawn(process.execPath, ['--enable-source-maps', 'dist/main.js'], { ...common, cwd: serverDir });
+  return spawn(process.execPath, [...RELAY_NODE_FLAGS, 'dist/main.js'], { ...common, cwd: serverDir });
 }
 
 /** Signals the relay, and npm around it when npm started it. */
