@@ -60,7 +60,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
   const partners = config.federation && new Partners(config.federation, config.trustedRoots);
   const log = createLogger(config.logLevel);
   for (const warning of partners?.warnings ?? []) log.warn({ event: 'federation.manifest-replaced' }, warning);
-  const { db, space } = await openDatabase(config.database, { log, reserveBytes: config.storageReserveBytes });
+  const { db, space, pool } = await openDatabase(config.database, { log, reserveBytes: config.storageReserveBytes });
   await migrate(db);
   let listening = '';
   const io = createSocketServer();
@@ -89,7 +89,7 @@ export async function startRelay(config: RelayConfig): Promise<Relay> {
     }),
     limits: new RateLimiter(ephemeral),
     hub,
-    blobs: openBlobStore(config.blobStore, db),
+    blobs: openBlobStore(config.blobStore, db, pool),
     storage: space,
     metrics,
     federation,

@@ -14,6 +14,8 @@ export interface TestDatabase {
   /** Connection string of this database alone (PostgreSQL), or undefined for in-memory PGlite. */
   readonly url: string | undefined;
   readonly db: AnyDb;
+  /** PostgreSQL's connections, the ones `db` uses (undefined for PGlite). */
+  readonly pool?: pg.Pool;
   /** Closes the connections and removes the database. */
   drop(): Promise<void>;
 }
@@ -35,6 +37,7 @@ export async function freshPostgresDatabase(adminUrl = requireUrl(postgresServic
   return {
     url: url.toString(),
     db,
+    pool,
     async drop() {
       await db.destroy();
       await withAdmin(adminUrl, (admin) => admin.query(`DROP DATABASE IF EXISTS ${name} WITH (FORCE)`));

@@ -67,6 +67,14 @@ function blobStoreContract(open: () => Promise<StoreUnderTest>) {
     expect(await store.read(randomUUID(), 0)).toBeUndefined();
   });
 
+  it('reads nothing of another blob for an id written to reach it (a quote and SQL)', async () => {
+    const victim = randomUUID();
+    await store.write(victim, 0, randomBytes(100));
+    const reaching = `${randomUUID()}'::uuid or blob_id = '${victim}`;
+    const read = await store.read(reaching, 0).catch(() => undefined);
+    expect(read).toBeUndefined();
+  });
+
   it('replaces a chunk written again, leaving nothing of the earlier, longer write', async () => {
     const blob = randomUUID();
     await store.write(blob, 0, randomBytes(5000));
@@ -109,7 +117,7 @@ describe('blob store contract: FolderBlobStore', () => {
 
 async function databaseStore(database: TestDatabase): Promise<StoreUnderTest> {
   await migrate(database.db);
-  return { store: new DatabaseBlobStore(database.db), close: () => database.drop() };
+  return { store: new DatabaseBlobStore(database.db, database.pool), close: () => database.drop() };
 }
 
 describe('blob store contract: DatabaseBlobStore on PGlite', () => {

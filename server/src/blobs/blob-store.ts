@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import type pg from 'pg';
 import type { RelayConfig } from '../config.js';
 import type { Database } from '../storage/schema.js';
 import { DatabaseBlobStore } from './database-blob-store.js';
@@ -19,6 +20,7 @@ export interface BlobStore {
   remove(blobId: string): Promise<void>;
 }
 
-export function openBlobStore(config: RelayConfig['blobStore'], db: Kysely<Database>): BlobStore {
-  return config.kind === 'folder' ? new FolderBlobStore(config.dir) : new DatabaseBlobStore(db);
+/** `pool`: the database's, when it is PostgreSQL. */
+export function openBlobStore(config: RelayConfig['blobStore'], db: Kysely<Database>, pool?: pg.Pool): BlobStore {
+  return config.kind === 'folder' ? new FolderBlobStore(config.dir) : new DatabaseBlobStore(db, pool);
 }

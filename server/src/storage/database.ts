@@ -48,6 +48,8 @@ export interface OpenedDatabase {
   db: Kysely<Database>;
   /** Whether its storage takes writes; close it before destroying the database. */
   space: StorageSpace;
+  /** PostgreSQL's connections (the ones `db` uses), for what Kysely cannot say: COPY. */
+  pool?: pg.Pool;
 }
 
 /**
@@ -71,7 +73,7 @@ export async function openDatabase(
         if (event.level === 'error') space.observe(event.error);
       },
     });
-    return { db, space };
+    return { db, space, pool };
   }
   compileWasmLean();
   if (!config.dataDir) {
