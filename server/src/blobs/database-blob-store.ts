@@ -11,7 +11,8 @@ import type { BlobStore } from './blob-store.js';
  * drivers' queries read every value as text, and a `bytea` read as text is hex: 8 MiB of string
  * for a 4 MiB chunk. So on PostgreSQL (given its `pool`) a chunk is read as binary through COPY
  * (bytea-by-copy.ts); on PGlite, as base64 text (5.6 MiB). Reading a chunk from PostgreSQL cost
- * the relay 29–32 ms of CPU as hex, 13–14 as base64, and less again as binary (docs/performance.md).
+ * the relay 29–32 ms of CPU as hex, 13–14 as base64; binary costs less again, with the relay's heap
+ * option (node-flags.ts; docs/performance.md).
  */
 export class DatabaseBlobStore implements BlobStore {
   constructor(
