@@ -2,6 +2,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { RELAY_NODE_FLAGS } from '@liaison/server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startClient, type TestClient } from './harness/clients.js';
 import { freshEnv } from './harness/commands.js';
@@ -53,7 +54,7 @@ function groupAlive(pgid: number): boolean {
 /** The ways an operator starts the relay; each must stop gracefully on SIGTERM to the process it started. */
 const LAUNCHERS = [
   { name: 'npm start', command: 'npm', args: ['start'] },
-  { name: 'node server/dist/main.js', command: process.execPath, args: ['server/dist/main.js'] },
+  { name: 'node server/dist/main.js', command: process.execPath, args: [...RELAY_NODE_FLAGS, 'server/dist/main.js'] },
 ];
 
 describe('stopping the relay under load: SIGTERM to whatever launched it', () => {
@@ -149,7 +150,7 @@ describe('stopping the relay under load: SIGTERM to whatever launched it', () =>
 
       // Restarted on the same data, the relay hands the recipients everything it acknowledged, also
       // the sends the SDK retried while it was down.
-      const restarted = await start(process.execPath, ['server/dist/main.js']);
+      const restarted = await start(process.execPath, [...RELAY_NODE_FLAGS, 'server/dist/main.js']);
       await Promise.all(loops);
       for (const { id, device } of recipients) {
         const client = await startClient(url, device, [net.root]);

@@ -3,6 +3,7 @@
 // and what is expected; the stack trace only at debug level.
 import { configFromEnv, startupLogLevel } from './env.js';
 import { createLogger } from './log.js';
+import { missingNodeFlags } from './node-flags.js';
 import { checkFolder, checkListen, listenError, waitForDatabase } from './preflight.js';
 import { startRelay } from './relay.js';
 import { SettingError } from './setting-error.js';
@@ -20,6 +21,13 @@ try {
   const { config, databaseWaitMs, deprecations } = configFromEnv(process.env, startDir);
   for (const { variable, use, message } of deprecations)
     log.warn({ event: 'config.deprecated', variable, use }, message);
+  const missing = missingNodeFlags(process.execArgv);
+  if (missing.length > 0) {
+    log.warn(
+      { event: 'relay.node-options', missing },
+      `node was started without ${missing.join(' ')}: the relay runs, but attachments cost it about twice the CPU (docs/relay.md, "Running it in production")`,
+    );
+  }
   // Before anything slow (PGlite takes seconds to open): a port in use is reported at once.
   await checkListen(config.host, config.port);
   if (config.database.kind === 'pglite' && config.database.dataDir) {
