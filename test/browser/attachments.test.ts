@@ -196,6 +196,10 @@ withChromium.describe('attachments between two browsers: File/Blob in, Blob or s
     // fetched ahead by a failed attempt may be counted late).
     expect((await servedBytes()) - servedBeforeAlice).toBeGreaterThanOrEqual(ciphertextFrom(0));
 
+    const mib = (bytes: number) => +(bytes / MIB).toFixed(1);
+    console.error(
+      `attachment page memory growth (MiB; bound ${mib(MEMORY_BOUND)}): ${JSON.stringify({ upload: mib(upload), intoBlob: mib(intoBlob), intoStream: mib(intoStream) })}`,
+    );
     expect(upload).toBeLessThan(MEMORY_BOUND);
     expect(intoBlob).toBeLessThan(MEMORY_BOUND);
     expect(intoStream).toBeLessThan(MEMORY_BOUND);
