@@ -13,12 +13,13 @@ export interface BrowserWorld {
   close(): Promise<void>;
 }
 
-export async function startBrowserWorld(env: RelayEnv = {}): Promise<BrowserWorld> {
+/** `env` is the relay's; `chromiumArgs` are launchChromium's (EXPOSE_GC for watchMemory). */
+export async function startBrowserWorld(env: RelayEnv = {}, chromiumArgs: string[] = []): Promise<BrowserWorld> {
   const { code } = await bundle(resolve(import.meta.dirname, '../browser/pages/sdk-page.ts'));
   const server = await servePage(code);
   const net = await testNetwork();
   const relay = await spawnRelay([net.root], { LIAISON_CORS_ORIGINS: server.origin, ...env });
-  const browser = await launchChromium();
+  const browser = await launchChromium(chromiumArgs);
   return {
     browser,
     server,
