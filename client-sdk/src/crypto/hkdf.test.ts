@@ -31,6 +31,39 @@ describe('HKDF-SHA-256 (RFC 5869 known answers)', () => {
     );
   });
 
+  it("gives what the RFC's construction on libsodium's HMAC gives, for salts, keys, infos and lengths of every size", () => {
+    // RFC 5869 section 2, written out with HMAC: the reference libsodium's own HKDF is checked against.
+    const reference = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) => {
+      const prk = hmacSha256(salt.length === 0 ? new Uint8Array(32) : salt, ikm);
+      const okm: number[] = [];
+      let previous: Uint8Array = new Uint8Array(0);
+      for (let i = 1; okm.length < length; i++) {
+        previous = hmacSha256(prk, Uint8Array.from([...previous, ...info, i]));
+        okm.push(...previous);
+      }
+      return Uint8Array.from(okm.slice(0, length));
+    };
+    const s = sodium();
+    for (const length of [1, 31, 32, 33, 56, 64, 255 * 32]) {
+      for (const sizes of [
+        [32, 0, 0],
+        [0, 32, 11],
+        [13, 65, 200],
+        [64, 1, 1],
+        [33, 129, 0],
+      ]) {
+        const [ikm, salt, info] = sizes.map((n) => s.randombytes_buf(n as number)) as [
+          Uint8Array,
+          Uint8Array,
+          Uint8Array,
+        ];
+        expect(Buffer.from(hkdfSha256(ikm, salt, info, length)).toString('hex')).toBe(
+          Buffer.from(reference(ikm, salt, info, length)).toString('hex'),
+        );
+      }
+    }
+  });
+
   it('refuses output lengths the RFC forbids', () => {
     expect(() => hkdfSha256(new Uint8Array(1), new Uint8Array(0), new Uint8Array(0), 255 * 32 + 1)).toThrow();
     expect(() => hkdfSha256(new Uint8Array(1), new Uint8Array(0), new Uint8Array(0), 0)).toThrow();
