@@ -1,10 +1,18 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import { hkdfSha256, hmacSha256 } from './hkdf.js';
+import { hkdfSha256, hmacSha256Each } from './hkdf.js';
 import { ready, sodium } from './sodium.js';
 
 const range = (from: number, to: number) => Uint8Array.from({ length: to - from + 1 }, (_, i) => from + i);
 
 beforeAll(ready);
+
+/** HMAC-SHA-256 through libsodium.js's multi-part API, which takes a key of any length: the tests' reference. */
+const hmac = (key: Uint8Array, data: Uint8Array) => {
+  const s = sodium();
+  const state = s.crypto_auth_hmacsha256_init(key);
+  s.crypto_auth_hmacsha256_update(state, data);
+  return s.crypto_auth_hmacsha256_final(state);
+};
 
 // RFC 5869, Appendix A: the SHA-256 test cases.
 describe('HKDF-SHA-256 (RFC 5869 known answers)', () => {
@@ -34,11 +42,11 @@ describe('HKDF-SHA-256 (RFC 5869 known answers)', () => {
   it("gives what the RFC's construction on libsodium's HMAC gives, for salts, keys, infos and lengths of every size", () => {
     // RFC 5869 section 2, written out with HMAC: the reference libsodium's own HKDF is checked against.
     const reference = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number) => {
-      const prk = hmacSha256(salt.length === 0 ? new Uint8Array(32) : salt, ikm);
+      const prk = hmac(salt.length === 0 ? new Uint8Array(32) : salt, ikm);
       const okm: number[] = [];
       let previous: Uint8Array = new Uint8Array(0);
       for (let i = 1; okm.length < length; i++) {
-        previous = hmacSha256(prk, Uint8Array.from([...previous, ...info, i]));
+        previous = hmac(prk, Uint8Array.from([...previous, ...info, i]));
         okm.push(...previous);
       }
       return Uint8Array.from(okm.slice(0, length));
@@ -70,44 +78,31 @@ describe('HKDF-SHA-256 (RFC 5869 known answers)', () => {
   });
 });
 
-// RFC 4231, test case 2 (a key shorter than the block) and 6 (a key longer than the block).
-describe('HMAC-SHA-256 (RFC 4231 known answers)', () => {
-  it('test case 2', () => {
-    const mac = hmacSha256(new TextEncoder().encode('Jefe'), new TextEncoder().encode('what do ya want for nothing?'));
-    expect(Buffer.from(mac).toString('hex')).toBe('5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843');
-  });
-
-  it('test case 6', () => {
-    const mac = hmacSha256(
-      new Uint8Array(131).fill(0xaa),
-      new TextEncoder().encode('Test Using Larger Than Block-Size Key - Hash Key First'),
+// The chain step's HMACs: RFC 4868 section 2.7.2.1, test cases AUTH256-1 and AUTH256-4 (the full
+// 32 bytes of output; the RFC's AUTH-HMAC-SHA-256-128 is their first 16), then any messages.
+describe('HMAC-SHA-256 of several messages under one key (the chain step)', () => {
+  it('test cases AUTH256-1 and AUTH256-4', () => {
+    const [auth256of1] = hmacSha256Each(new Uint8Array(32).fill(0x0b), [new TextEncoder().encode('Hi There')]);
+    expect(Buffer.from(auth256of1 as Uint8Array).toString('hex')).toBe(
+      '198a607eb44bfbc69903a0f1cf2bbdc5ba0aa3f3d9ae3c1c7a3b1696a0b68cf7',
     );
-    expect(Buffer.from(mac).toString('hex')).toBe('60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54');
-  });
-});
-
-// A 32-byte key takes libsodium's one-shot HMAC (hkdf.ts), every key on the message path does:
-// RFC 4868 section 2.7.2.1, test cases AUTH256-1 and AUTH256-4 (the full 32 bytes of output; the
-// RFC's AUTH-HMAC-SHA-256-128 is their first 16).
-describe('HMAC-SHA-256 with a 32-byte key (RFC 4868 known answers)', () => {
-  it('test case AUTH256-1', () => {
-    const mac = hmacSha256(new Uint8Array(32).fill(0x0b), new TextEncoder().encode('Hi There'));
-    expect(Buffer.from(mac).toString('hex')).toBe('198a607eb44bfbc69903a0f1cf2bbdc5ba0aa3f3d9ae3c1c7a3b1696a0b68cf7');
+    const [auth256of4] = hmacSha256Each(range(0x01, 0x20), [new Uint8Array(50).fill(0xcd)]);
+    expect(Buffer.from(auth256of4 as Uint8Array).toString('hex')).toBe(
+      '372efcf9b40b35c2115b1346903d2ef42fced46f0846e7257bb156d3d7b30d3f',
+    );
   });
 
-  it('test case AUTH256-4', () => {
-    const mac = hmacSha256(range(0x01, 0x20), new Uint8Array(50).fill(0xcd));
-    expect(Buffer.from(mac).toString('hex')).toBe('372efcf9b40b35c2115b1346903d2ef42fced46f0846e7257bb156d3d7b30d3f');
-  });
-
-  it("gives what libsodium's multi-part HMAC gives for the same 32-byte key", () => {
+  it("gives what libsodium's multi-part HMAC gives for each message, of every size", () => {
     const s = sodium();
     for (let i = 0; i < 20; i++) {
       const key = s.randombytes_buf(32);
-      const data = s.randombytes_buf(i * 7);
-      const state = s.crypto_auth_hmacsha256_init(key);
-      s.crypto_auth_hmacsha256_update(state, data);
-      expect(Buffer.from(hmacSha256(key, data)).equals(Buffer.from(s.crypto_auth_hmacsha256_final(state)))).toBe(true);
+      const messages = [0, 1, i, 64 + i, 300].map((n) => s.randombytes_buf(n));
+      const each = hmacSha256Each(key, messages).map((mac) => Buffer.from(mac).toString('hex'));
+      expect(each).toEqual(messages.map((m) => Buffer.from(hmac(key, m)).toString('hex')));
     }
+  });
+
+  it('refuses a key of another length than 32 bytes', () => {
+    expect(() => hmacSha256Each(new Uint8Array(31), [new Uint8Array(1)])).toThrow(RangeError);
   });
 });

@@ -1,6 +1,6 @@
 import { LiaisonError } from '../errors.js';
 import { concat, toHex, u32, wipe } from './bytes.js';
-import { hkdfSha256, hmacSha256 } from './hkdf.js';
+import { hkdfSha256, hmacSha256Each } from './hkdf.js';
 import { dh, generateKeyPair, type KeyPair } from './keys.js';
 import { sodium } from './sodium.js';
 
@@ -59,7 +59,8 @@ function kdfRoot(rootKey: Uint8Array, dhOutput: Uint8Array): [Uint8Array, Uint8A
 }
 
 function kdfChain(chainKey: Uint8Array): [Uint8Array, Uint8Array] {
-  return [hmacSha256(chainKey, CHAIN_KEY_SEED), hmacSha256(chainKey, MESSAGE_KEY_SEED)];
+  const [next, messageKey] = hmacSha256Each(chainKey, [CHAIN_KEY_SEED, MESSAGE_KEY_SEED]);
+  return [next as Uint8Array, messageKey as Uint8Array];
 }
 
 /** A message key expands to an AEAD key and nonce; each message key is used once. */
