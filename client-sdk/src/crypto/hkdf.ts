@@ -1,42 +1,6 @@
-import { sodium } from './sodium.js';
+import { inLibsodiumMemory, type Stretch } from './sodium.js';
 
 const HASH_LENGTH = 32;
-
-/**
- * What HKDF and the chain step need of libsodium's WebAssembly module: libsodium.js wraps
- * crypto_kdf_hkdf_sha256's constants but not its functions, which the module exports as they are
- * in C (a 64-bit length as two 32-bit halves).
- */
-interface LibsodiumExports {
-  HEAPU8: Uint8Array;
-  _malloc(size: number): number;
-  _free(address: number): void;
-  _crypto_auth_hmacsha256(out: number, data: number, dataLength: number, dataLengthHigh: 0, key: number): number;
-  _crypto_kdf_hkdf_sha256_extract(
-    prk: number,
-    salt: number,
-    saltLength: number,
-    ikm: number,
-    ikmLength: number,
-  ): number;
-  _crypto_kdf_hkdf_sha256_expand(out: number, outLength: number, info: number, infoLength: number, prk: number): number;
-}
-
-/**
- * Runs `work` on `size` bytes of libsodium's memory, from `at`; wiped and freed after it, since
- * what it holds are keys. `work` reads `module.HEAPU8` itself: memory that grew is a new buffer.
- */
-function inLibsodiumMemory<T>(size: number, work: (module: LibsodiumExports, at: number) => T): T {
-  const module = (sodium() as unknown as { libsodium: LibsodiumExports }).libsodium;
-  const at = module._malloc(size);
-  if (at === 0) throw new Error('libsodium could not allocate memory');
-  try {
-    return work(module, at);
-  } finally {
-    module.HEAPU8.fill(0, at, at + size);
-    module._free(at);
-  }
-}
 
 const refused = () => new Error('libsodium refused a key derivation step');
 
@@ -47,42 +11,58 @@ const refused = () => new Error('libsodium refused a key derivation step');
 export function hmacSha256Each(key: Uint8Array, messages: readonly Uint8Array[]): Uint8Array[] {
   if (key.length !== HASH_LENGTH) throw new RangeError('hmacSha256Each takes a 32-byte key');
   const size = HASH_LENGTH * (1 + messages.length) + messages.reduce((sum, m) => sum + m.length, 0);
-  return inLibsodiumMemory(size, (module, keyAt) => {
-    module.HEAPU8.set(key, keyAt);
-    let dataAt = keyAt + HASH_LENGTH * (1 + messages.length);
-    return messages.map((data, i) => {
-      const out = keyAt + HASH_LENGTH * (1 + i);
-      module.HEAPU8.set(data, dataAt);
-      if (module._crypto_auth_hmacsha256(out, dataAt, data.length, 0, keyAt) !== 0) throw refused();
-      dataAt += data.length;
-      return module.HEAPU8.slice(out, out + HASH_LENGTH);
+  return inLibsodiumMemory(size, (stretch) => {
+    const keyAt = stretch.put(key);
+    return messages.map((data) => {
+      const out = stretch.reserve(HASH_LENGTH);
+      const dataAt = stretch.put(data);
+      if (stretch.module._crypto_auth_hmacsha256(out, dataAt, data.length, 0, keyAt) !== 0) throw refused();
+      return stretch.read(out, HASH_LENGTH);
     });
   });
 }
 
+/** Bytes of libsodium's memory `hkdfInto` takes besides its output. */
+export const hkdfSpace = (ikm: Uint8Array, salt: Uint8Array, info: Uint8Array) =>
+  HASH_LENGTH + salt.length + ikm.length + info.length;
+
 /**
- * HKDF-SHA-256 (RFC 5869), extract then expand: libsodium's crypto_kdf_hkdf_sha256, called through
- * the module's own exports in one stretch of its memory: two calls, where the RFC's steps written
- * as HMAC calls through libsodium.js made one per block, each copying its inputs in and out. An
+ * HKDF-SHA-256 (RFC 5869) into `length` bytes at `out` in `stretch`, which has `hkdfSpace` bytes
+ * more for the PRK and the inputs: libsodium's crypto_kdf_hkdf_sha256, extract then expand. An
  * empty salt is the RFC's "not provided": HMAC pads an empty key and 32 zero bytes to the same block.
+ */
+export function hkdfInto(
+  stretch: Stretch,
+  out: number,
+  length: number,
+  ikm: Uint8Array,
+  salt: Uint8Array,
+  info: Uint8Array,
+): void {
+  if (length < 1 || length > 255 * HASH_LENGTH) throw new RangeError('HKDF output length out of range');
+  const { module } = stretch;
+  const prk = stretch.reserve(HASH_LENGTH);
+  const saltAt = stretch.put(salt);
+  const ikmAt = stretch.put(ikm);
+  const infoAt = stretch.put(info);
+  if (
+    module._crypto_kdf_hkdf_sha256_extract(prk, saltAt, salt.length, ikmAt, ikm.length) !== 0 ||
+    module._crypto_kdf_hkdf_sha256_expand(out, length, infoAt, info.length, prk) !== 0
+  ) {
+    throw refused();
+  }
+}
+
+/**
+ * HKDF-SHA-256 (RFC 5869) through libsodium's own functions (`hkdfInto`): two calls in one
+ * stretch of its memory, where the RFC's steps written as HMAC calls through libsodium.js made one
+ * per block, each copying its inputs in and out.
  */
 export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
   if (length < 1 || length > 255 * HASH_LENGTH) throw new RangeError('HKDF output length out of range');
-  const size = HASH_LENGTH + salt.length + ikm.length + info.length + length;
-  return inLibsodiumMemory(size, (module, prk) => {
-    const saltAt = prk + HASH_LENGTH;
-    const ikmAt = saltAt + salt.length;
-    const infoAt = ikmAt + ikm.length;
-    const out = infoAt + info.length;
-    module.HEAPU8.set(salt, saltAt);
-    module.HEAPU8.set(ikm, ikmAt);
-    module.HEAPU8.set(info, infoAt);
-    if (
-      module._crypto_kdf_hkdf_sha256_extract(prk, saltAt, salt.length, ikmAt, ikm.length) !== 0 ||
-      module._crypto_kdf_hkdf_sha256_expand(out, length, infoAt, info.length, prk) !== 0
-    ) {
-      throw refused();
-    }
-    return module.HEAPU8.slice(out, out + length);
+  return inLibsodiumMemory(length + hkdfSpace(ikm, salt, info), (stretch) => {
+    const out = stretch.reserve(length);
+    hkdfInto(stretch, out, length, ikm, salt, info);
+    return stretch.read(out, length);
   });
 }

@@ -1,8 +1,8 @@
 import { LiaisonError } from '../errors.js';
 import { concat, toHex, u32, wipe } from './bytes.js';
-import { hkdfSha256, hmacSha256Each } from './hkdf.js';
+import { hkdfInto, hkdfSha256, hkdfSpace, hmacSha256Each } from './hkdf.js';
 import { dh, generateKeyPair, type KeyPair } from './keys.js';
-import { sodium } from './sodium.js';
+import { inLibsodiumMemory } from './sodium.js';
 
 /**
  * The Double Ratchet (Signal's specification, revision 1): HKDF-SHA-256 root chain,
@@ -63,10 +63,44 @@ function kdfChain(chainKey: Uint8Array): [Uint8Array, Uint8Array] {
   return [next as Uint8Array, messageKey as Uint8Array];
 }
 
-/** A message key expands to an AEAD key and nonce; each message key is used once. */
-function messageCipher(messageKey: Uint8Array): { key: Uint8Array; nonce: Uint8Array } {
-  const out = hkdfSha256(messageKey, ZERO_SALT, MESSAGE_KEY_INFO, 56);
-  return { key: out.slice(0, 32), nonce: out.slice(32) };
+/** The AEAD's key and nonce, expanded from a message key; each is used once. */
+const MESSAGE_CIPHER_LENGTH = 32 + 24;
+const AEAD_TAG_LENGTH = 16;
+
+/**
+ * Seals or opens `input` (XChaCha20-Poly1305) with the key and nonce `messageKey` expands to
+ * (HKDF), all in one stretch of libsodium's memory: neither the key nor the nonce reaches
+ * JavaScript, and the message and its associated data are copied in once. Undefined when what is
+ * opened fails authentication.
+ */
+function messageAead(
+  direction: 'seal' | 'open',
+  messageKey: Uint8Array,
+  input: Uint8Array,
+  associatedData: Uint8Array,
+): Uint8Array | undefined {
+  const output = input.length + (direction === 'seal' ? AEAD_TAG_LENGTH : -AEAD_TAG_LENGTH);
+  if (output < 0) return undefined;
+  const derivation = hkdfSpace(messageKey, ZERO_SALT, MESSAGE_KEY_INFO);
+  const size = MESSAGE_CIPHER_LENGTH + derivation + associatedData.length + input.length + output;
+  return inLibsodiumMemory(size, (stretch) => {
+    const key = stretch.reserve(MESSAGE_CIPHER_LENGTH);
+    hkdfInto(stretch, key, MESSAGE_CIPHER_LENGTH, messageKey, ZERO_SALT, MESSAGE_KEY_INFO);
+    const nonce = key + 32;
+    const ad = stretch.put(associatedData);
+    const from = stretch.put(input);
+    const to = stretch.reserve(output);
+    const {
+      _crypto_aead_xchacha20poly1305_ietf_encrypt: encrypt,
+      _crypto_aead_xchacha20poly1305_ietf_decrypt: decrypt,
+    } = stretch.module;
+    const adLength = associatedData.length;
+    const status =
+      direction === 'seal'
+        ? encrypt(to, 0, from, input.length, 0, ad, adLength, 0, 0, nonce, key)
+        : decrypt(to, 0, 0, from, input.length, 0, ad, adLength, 0, nonce, key);
+    return status === 0 ? stretch.read(to, output) : undefined;
+  });
 }
 
 export function encodeHeader(header: RatchetHeader): Uint8Array {
@@ -157,15 +191,9 @@ export function ratchetEncrypt(
   }
   const [nextChainKey, messageKey] = kdfChain(state.sendingChainKey as Uint8Array);
   const header = encodeHeader({ dh: state.sendingKeyPair.publicKey, pn: state.previousSendingN, n: state.sendingN });
-  const { key, nonce } = messageCipher(messageKey);
-  const ciphertext = sodium().crypto_aead_xchacha20poly1305_ietf_encrypt(
-    plaintext,
-    associatedData(header),
-    null,
-    nonce,
-    key,
-  );
-  wipe(state.sendingChainKey, messageKey, key);
+  const ciphertext = messageAead('seal', messageKey, plaintext, associatedData(header));
+  if (!ciphertext) throw new Error('libsodium refused to seal a message');
+  wipe(state.sendingChainKey, messageKey);
   state.sendingChainKey = nextChainKey;
   state.sendingN += 1;
   return { header, ciphertext };
@@ -225,14 +253,9 @@ export function ratchetDecrypt(
 }
 
 function open(messageKey: Uint8Array, ciphertext: Uint8Array, associatedData: Uint8Array): Uint8Array {
-  const { key, nonce } = messageCipher(messageKey);
-  try {
-    return sodium().crypto_aead_xchacha20poly1305_ietf_decrypt(null, ciphertext, associatedData, nonce, key);
-  } catch {
-    throw new LiaisonError('DECRYPT_FAILED', 'message failed authentication');
-  } finally {
-    wipe(key);
-  }
+  const plaintext = messageAead('open', messageKey, ciphertext, associatedData);
+  if (!plaintext) throw new LiaisonError('DECRYPT_FAILED', 'message failed authentication');
+  return plaintext;
 }
 
 function skipMessageKeys(state: RatchetState, until: number): void {

@@ -28,3 +28,69 @@ export function sodium(): Sodium {
 export function randomBytes(n: number): Uint8Array {
   return globalThis.crypto.getRandomValues(new Uint8Array(n));
 }
+
+/**
+ * What the SDK calls in libsodium's WebAssembly module directly: functions libsodium.js does not
+ * wrap (HKDF), or whose inputs and outputs should not pass through JavaScript one call at a time.
+ * As exported from C: a 64-bit length is two 32-bit halves.
+ */
+export interface LibsodiumExports {
+  HEAPU8: Uint8Array;
+  _malloc(size: number): number;
+  _free(address: number): void;
+  _crypto_auth_hmacsha256(out: number, data: number, dataLength: number, dataLengthHigh: 0, key: number): number;
+  _crypto_kdf_hkdf_sha256_extract(
+    prk: number,
+    salt: number,
+    saltLength: number,
+    ikm: number,
+    ikmLength: number,
+  ): number;
+  _crypto_kdf_hkdf_sha256_expand(out: number, outLength: number, info: number, infoLength: number, prk: number): number;
+  /** (sealed, its length's address or 0, message, length, 0, ad, its length, 0, nsec: 0, nonce, key) */
+  _crypto_aead_xchacha20poly1305_ietf_encrypt(...args: number[]): number;
+  /** (message, its length's address or 0, nsec: 0, sealed, length, 0, ad, its length, 0, nonce, key) */
+  _crypto_aead_xchacha20poly1305_ietf_decrypt(...args: number[]): number;
+}
+
+/** A stretch of libsodium's memory, filled from its start. */
+export interface Stretch {
+  module: LibsodiumExports;
+  /** Copies `bytes` in; returns where. */
+  put(bytes: Uint8Array): number;
+  /** Keeps `length` bytes for an output; returns where. */
+  reserve(length: number): number;
+  /** A copy of `length` bytes from `at`. */
+  read(at: number, length: number): Uint8Array;
+}
+
+/**
+ * Runs `work` on `size` bytes of libsodium's memory, wiped and freed after it: what passes through
+ * it are keys. Memory that grew is a new buffer, so `HEAPU8` is read at each use.
+ */
+export function inLibsodiumMemory<T>(size: number, work: (stretch: Stretch) => T): T {
+  const module = (sodium() as unknown as { libsodium: LibsodiumExports }).libsodium;
+  const start = module._malloc(size);
+  if (start === 0) throw new Error('libsodium could not allocate memory');
+  let next = start;
+  const reserve = (length: number) => {
+    if (length < 0 || next + length > start + size) throw new RangeError('beyond the stretch of libsodium memory');
+    next += length;
+    return next - length;
+  };
+  try {
+    return work({
+      module,
+      put: (bytes) => {
+        const at = reserve(bytes.length);
+        module.HEAPU8.set(bytes, at);
+        return at;
+      },
+      reserve,
+      read: (at, length) => module.HEAPU8.slice(at, at + length),
+    });
+  } finally {
+    module.HEAPU8.fill(0, start, start + size);
+    module._free(start);
+  }
+}
