@@ -4,6 +4,13 @@ const HASH_LENGTH = 32;
 
 const refused = () => new Error('libsodium refused a key derivation step');
 
+/** RFC 5869: an output of 1 to 255 blocks. */
+function checkLength(length: number): void {
+  if (!Number.isInteger(length) || length < 1 || length > 255 * HASH_LENGTH) {
+    throw new RangeError('HKDF output length out of range');
+  }
+}
+
 /**
  * HMAC-SHA-256 of each of `messages` under one 32-byte key, in one stretch of libsodium's memory:
  * a ratchet's chain step, two HMACs of one chain key, copies the key in once.
@@ -39,7 +46,7 @@ export function hkdfInto(
   salt: Uint8Array,
   info: Uint8Array,
 ): void {
-  if (length < 1 || length > 255 * HASH_LENGTH) throw new RangeError('HKDF output length out of range');
+  checkLength(length);
   const { module } = stretch;
   const prk = stretch.reserve(HASH_LENGTH);
   const saltAt = stretch.put(salt);
@@ -59,7 +66,7 @@ export function hkdfInto(
  * per block, each copying its inputs in and out.
  */
 export function hkdfSha256(ikm: Uint8Array, salt: Uint8Array, info: Uint8Array, length: number): Uint8Array {
-  if (length < 1 || length > 255 * HASH_LENGTH) throw new RangeError('HKDF output length out of range');
+  checkLength(length);
   return inLibsodiumMemory(length + hkdfSpace(ikm, salt, info), (stretch) => {
     const out = stretch.reserve(length);
     hkdfInto(stretch, out, length, ikm, salt, info);

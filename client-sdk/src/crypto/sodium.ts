@@ -47,10 +47,32 @@ export interface LibsodiumExports {
     ikmLength: number,
   ): number;
   _crypto_kdf_hkdf_sha256_expand(out: number, outLength: number, info: number, infoLength: number, prk: number): number;
-  /** (sealed, its length's address or 0, message, length, 0, ad, its length, 0, nsec: 0, nonce, key) */
-  _crypto_aead_xchacha20poly1305_ietf_encrypt(...args: number[]): number;
-  /** (message, its length's address or 0, nsec: 0, sealed, length, 0, ad, its length, 0, nonce, key) */
-  _crypto_aead_xchacha20poly1305_ietf_decrypt(...args: number[]): number;
+  _crypto_aead_xchacha20poly1305_ietf_encrypt(
+    sealed: number,
+    sealedLengthAddress: 0,
+    message: number,
+    messageLength: number,
+    messageLengthHigh: 0,
+    ad: number,
+    adLength: number,
+    adLengthHigh: 0,
+    nsec: 0,
+    nonce: number,
+    key: number,
+  ): number;
+  _crypto_aead_xchacha20poly1305_ietf_decrypt(
+    message: number,
+    messageLengthAddress: 0,
+    nsec: 0,
+    sealed: number,
+    sealedLength: number,
+    sealedLengthHigh: 0,
+    ad: number,
+    adLength: number,
+    adLengthHigh: 0,
+    nonce: number,
+    key: number,
+  ): number;
 }
 
 /** A stretch of libsodium's memory, filled from its start. */
@@ -64,11 +86,18 @@ export interface Stretch {
   read(at: number, length: number): Uint8Array;
 }
 
+/** The largest stretch asked for: WebAssembly's 32-bit addresses, with room to spare. */
+const MAX_STRETCH = 2 ** 31 - 1;
+
 /**
  * Runs `work` on `size` bytes of libsodium's memory, wiped and freed after it: what passes through
  * it are keys. Memory that grew is a new buffer, so `HEAPU8` is read at each use.
  */
 export function inLibsodiumMemory<T>(size: number, work: (stretch: Stretch) => T): T {
+  // _malloc takes its size modulo 2^32: a larger one would be a smaller stretch than checked below.
+  if (!Number.isSafeInteger(size) || size < 0 || size > MAX_STRETCH) {
+    throw new RangeError(`no stretch of ${size} bytes of libsodium memory`);
+  }
   const module = (sodium() as unknown as { libsodium: LibsodiumExports }).libsodium;
   const start = module._malloc(size);
   if (start === 0) throw new Error('libsodium could not allocate memory');
@@ -87,7 +116,11 @@ export function inLibsodiumMemory<T>(size: number, work: (stretch: Stretch) => T
         return at;
       },
       reserve,
-      read: (at, length) => module.HEAPU8.slice(at, at + length),
+      read: (at, length) => {
+        if (at < start || length < 0 || at + length > start + size)
+          throw new RangeError('beyond the stretch of libsodium memory');
+        return module.HEAPU8.slice(at, at + length);
+      },
     });
   } finally {
     module.HEAPU8.fill(0, start, start + size);
