@@ -1,7 +1,8 @@
 /**
- * Messages on an established session (issue 25), Liaison beside @signalapp/libsignal-client, in one
- * process, interleaved as sessions.ts does: after a warm-up round that is not counted, each round
- * runs a batch of each variant in an order that rotates from round to round. Reported: the
+ * Messages on an established session (issue 25), Liaison beside @signalapp/libsignal-client,
+ * interleaved as sessions.ts does, each variant in a process of its own (variant-process.ts says
+ * why): after a warm-up round that is not counted, each round runs a batch of each variant in an
+ * order that rotates from round to round. Reported: the
  * median rate over the rounds, CPU time per message, and the median of the ratios taken within
  * each round.
  *
@@ -20,6 +21,7 @@
 import { sodium } from '../src/crypto/sodium.js';
 import { liaisonPair } from './liaison-peer.js';
 import { signalPair } from './libsignal-peer.js';
+import { type LocalVariant, type RemoteVariant, spawnVariant, timed } from './variant-process.js';
 
 /**
  * X25519 operations, counted from the code: scalar multiplications (crypto_scalarmult, a DH) and
@@ -39,11 +41,7 @@ export const X25519_PER = {
 export const x25519Count = (what: keyof typeof X25519_PER) => X25519_PER[what].dh + X25519_PER[what].keyPairs;
 
 type Send = (from: 0 | 1, plaintext: Uint8Array<ArrayBuffer>) => Promise<Uint8Array>;
-
-interface Variant {
-  name: string;
-  run(count: number): Promise<void>;
-}
+type Direction = 'one way' | 'ping-pong';
 
 const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
@@ -51,42 +49,49 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-function messageVariants(name: string, send: Send, plaintext: Uint8Array<ArrayBuffer>): [Variant, Variant] {
+const PLAINTEXT = () => new Uint8Array(Buffer.alloc(1024, 0x5a));
+
+/** In its own process (variant-process.ts): two devices of one library and a session between them. */
+export async function messageVariant(library: 'Liaison' | 'libsignal', direction: Direction): Promise<LocalVariant> {
+  const plaintext = PLAINTEXT();
+  const send: Send =
+    library === 'Liaison' ? await liaisonPair({ hybrid: true }, plaintext) : await signalPair(plaintext);
   const check = (received: Uint8Array) => {
-    if (!Buffer.from(received).equals(Buffer.from(plaintext))) throw new Error(`${name}: decrypted to other bytes`);
+    if (!Buffer.from(received).equals(Buffer.from(plaintext))) throw new Error(`${library}: decrypted to other bytes`);
   };
+  // Ping-pong continues from where the last batch stopped, so that every message turns the ratchet.
   let turn = 0;
-  return [
-    {
-      name: `${name}, one way`,
-      async run(count) {
-        for (let i = 0; i < count; i++) check(await send(0, plaintext));
-      },
-    },
-    {
-      name: `${name}, ping-pong`,
-      async run(count) {
-        // Continues from where the last batch stopped, so that every message turns the ratchet.
-        for (let i = 0; i < count; i++, turn ^= 1) check(await send(turn as 0 | 1, plaintext));
-      },
-    },
-  ];
+  return {
+    name: `${library}, ${direction}`,
+    info: undefined,
+    batch: (count) =>
+      timed(async () => {
+        for (let i = 0; i < count; i++) {
+          check(await send(turn as 0 | 1, plaintext));
+          if (direction === 'ping-pong') turn ^= 1;
+        }
+        return undefined;
+      }),
+  };
 }
 
 /** X25519 alone: the average of crypto_scalarmult and crypto_scalarmult_base weighted as in a DH ratchet step (2:1). */
-function x25519Variant(): Variant {
+export async function x25519Variant(): Promise<LocalVariant> {
   const s = sodium();
   const a = s.crypto_box_keypair();
   const b = s.crypto_box_keypair();
   return {
     name: 'X25519 (2 scalarmult : 1 scalarmult_base)',
-    async run(count) {
-      for (let i = 0; i < count; i += 3) {
-        s.crypto_scalarmult(a.privateKey, b.publicKey);
-        s.crypto_scalarmult(b.privateKey, a.publicKey);
-        s.crypto_scalarmult_base(a.privateKey);
-      }
-    },
+    info: undefined,
+    batch: (count) =>
+      timed(async () => {
+        for (let i = 0; i < count; i += 3) {
+          s.crypto_scalarmult(a.privateKey, b.publicKey);
+          s.crypto_scalarmult(b.privateKey, a.publicKey);
+          s.crypto_scalarmult_base(a.privateKey);
+        }
+        return undefined;
+      }),
   };
 }
 
@@ -101,34 +106,43 @@ export interface MessageResults {
 
 export async function benchMessages(quick: boolean): Promise<MessageResults> {
   const rounds = quick ? 3 : 7;
-  const perBatch = { message: quick ? 200 : 600, x25519: quick ? 600 : 1800 };
-  const plaintext = new Uint8Array(Buffer.alloc(1024, 0x5a));
-
-  const [liaisonOneWay, liaisonPingPong] = messageVariants(
-    'Liaison',
-    await liaisonPair({ hybrid: true }, plaintext),
-    plaintext,
-  );
-  const [signalOneWay, signalPingPong] = messageVariants('libsignal', await signalPair(plaintext), plaintext);
-  const x25519 = x25519Variant();
-  const variants = [liaisonOneWay, signalOneWay, liaisonPingPong, signalPingPong, x25519];
-  const size = (v: Variant) => (v === x25519 ? perBatch.x25519 : perBatch.message);
+  const fullBatch = { message: 600, x25519: 1800 };
+  const perBatch = quick ? { message: 200, x25519: 600 } : fullBatch;
+  const here = new URL(import.meta.url);
+  const variants = await Promise.all([
+    spawnVariant(here, 'messageVariant', ['Liaison', 'one way']),
+    spawnVariant(here, 'messageVariant', ['libsignal', 'one way']),
+    spawnVariant(here, 'messageVariant', ['Liaison', 'ping-pong']),
+    spawnVariant(here, 'messageVariant', ['libsignal', 'ping-pong']),
+    spawnVariant(here, 'x25519Variant'),
+  ]);
+  const [liaisonOneWay, signalOneWay, liaisonPingPong, signalPingPong, x25519] = variants as [
+    RemoteVariant,
+    RemoteVariant,
+    RemoteVariant,
+    RemoteVariant,
+    RemoteVariant,
+  ];
+  // The warm-up round (not counted) is five full batches, quick or not: each process starts cold,
+  // and Liaison's messages reached their steady rate after about 2,400 (measured 2026-12-01).
+  const size = (v: RemoteVariant, batch: typeof perBatch) => (v === x25519 ? batch.x25519 : batch.message);
 
   const measured: MessageResults['rounds'] = [];
-  for (let r = -1; r < rounds; r++) {
-    const order = variants.map((_, i) => variants[(i + Math.max(r, 0)) % variants.length] as Variant);
-    const round: MessageResults['rounds'][number] = { rate: {}, cpuUs: {} };
-    for (const v of order) {
-      const count = r < 0 ? Math.min(size(v), 100) : size(v);
-      const cpu = process.cpuUsage();
-      const start = performance.now();
-      await v.run(count);
-      const wall = performance.now() - start;
-      const used = process.cpuUsage(cpu);
-      round.rate[v.name] = count / (wall / 1000);
-      round.cpuUs[v.name] = (used.user + used.system) / count;
+  try {
+    for (let r = -1; r < rounds; r++) {
+      // Round -1 warms up and is not counted.
+      const order = variants.map((_, i) => variants[(i + Math.max(r, 0)) % variants.length] as RemoteVariant);
+      const round: MessageResults['rounds'][number] = { rate: {}, cpuUs: {} };
+      for (const v of order) {
+        const count = r < 0 ? 5 * size(v, fullBatch) : size(v, perBatch);
+        const { seconds, cpuSeconds } = await v.batch(count);
+        round.rate[v.name] = count / seconds;
+        round.cpuUs[v.name] = (cpuSeconds * 1e6) / count;
+      }
+      if (r >= 0) measured.push(round);
     }
-    if (r >= 0) measured.push(round);
+  } finally {
+    for (const v of variants) v.close();
   }
 
   const summary = variants.map((v) => {
@@ -142,7 +156,7 @@ export async function benchMessages(quick: boolean): Promise<MessageResults> {
     };
   });
   // Within each round, by the clock and by CPU time; `per` scales b's rate (the bound: X25519 ops per message).
-  const ratio = (a: Variant, b: Variant, per = 1) => ({
+  const ratio = (a: RemoteVariant, b: RemoteVariant, per = 1) => ({
     wall: median(measured.map((m) => (m.rate[a.name] as number) / ((m.rate[b.name] as number) / per))),
     cpu: median(measured.map((m) => ((m.cpuUs[b.name] as number) * per) / (m.cpuUs[a.name] as number))),
   });

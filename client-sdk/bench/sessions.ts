@@ -1,7 +1,7 @@
 /**
  * Session setups side by side (issue 21): Liaison classical (X3DH), Liaison hybrid (ML-KEM-768
- * PQXDH) and @signalapp/libsignal-client (PQXDH with its default KEM), in one process. The machine
- * is shared and noisy, so the variants alternate: each round runs a batch of each, in an order that
+ * PQXDH) and @signalapp/libsignal-client (PQXDH with its default KEM), each in a process of its
+ * own (variant-process.ts says why). The machine is shared and noisy, so the variants alternate: each round runs a batch of each, in an order that
  * rotates from round to round, after a warm-up round that is not counted. Reported: the median of
  * the rounds' rates, and the median of the per-round ratios (a ratio taken within one round
  * compares variants that ran seconds apart, under the same load).
@@ -15,26 +15,16 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import { sodium } from '../src/crypto/sodium.js';
-import { type LiaisonResponder, liaisonBundleSizes, liaisonInitiator, liaisonResponder } from './liaison-peer.js';
-import {
-  type SignalResponder,
-  signalBundleSizes,
-  signalDefaultKem,
-  signalInitiator,
-  signalResponder,
-} from './libsignal-peer.js';
+import { liaisonBundleSizes, liaisonInitiator, liaisonResponder } from './liaison-peer.js';
+import { signalBundleSizes, signalDefaultKem, signalInitiator, signalResponder } from './libsignal-peer.js';
 import { X25519_PER, x25519Count } from './messages.js';
 import { benchSessionParts } from './session-parts.js';
+import { type LocalVariant, spawnVariant, timed } from './variant-process.js';
 
 type Setup = () => Promise<{ body: Uint8Array; received: Uint8Array }>;
 
-interface Variant {
-  name: string;
-  /** Untimed: the setups of one batch, each with its own initiator and prekeys. */
-  prepare(count: number): Promise<Setup[]>;
-  /** Bytes: the bundle as it travels, its KEM prekey's share, its keys, signatures and ids alone. */
-  bundle: { wire: number; kemPrekey: number; keyMaterial: number };
-}
+/** Bytes: the bundle as it travels, its KEM prekey's share, its keys, signatures and ids alone. */
+type BundleSizes = { wire: number; kemPrekey: number; keyMaterial: number };
 
 interface Round {
   /** Setups per second (wall clock) and CPU milliseconds per setup, by variant name. */
@@ -49,104 +39,108 @@ const median = (values: number[]): number => {
 };
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
+const PLAINTEXT = () => new Uint8Array(Buffer.alloc(1024, 0x5a));
 
-async function liaisonVariant(name: string, responder: LiaisonResponder, plaintext: Uint8Array): Promise<Variant> {
+/**
+ * A variant in its own process (variant-process.ts): each batch makes its setups (each with its own
+ * initiator and prekeys) untimed, then times them; it reports the first message's size.
+ */
+function setupVariant(name: string, bundle: BundleSizes, prepare: () => Promise<Setup>): LocalVariant<BundleSizes> {
+  const plaintext = PLAINTEXT();
   return {
     name,
-    bundle: liaisonBundleSizes(await responder.publish()),
-    async prepare(count) {
+    info: bundle,
+    async batch(count) {
       const setups: Setup[] = [];
-      for (let i = 0; i < count; i++) {
-        const setup = await liaisonInitiator();
-        const wire = await responder.publish();
-        setups.push(() => setup(responder, wire, plaintext));
-      }
-      return setups;
+      for (let i = 0; i < count; i++) setups.push(await prepare());
+      return timed(async () => {
+        let firstMessage = 0;
+        for (const setup of setups) {
+          const { body, received } = await setup();
+          if (!sameBytes(received, plaintext)) throw new Error('a session setup decrypted to other bytes');
+          firstMessage = body.length;
+        }
+        return firstMessage;
+      });
     },
   };
 }
 
-function signalVariant(responder: SignalResponder, plaintext: Uint8Array<ArrayBuffer>): Variant {
-  return {
-    name: `libsignal PQXDH (${signalDefaultKem()})`,
-    bundle: signalBundleSizes(responder.publish()),
-    async prepare(count) {
-      const setups: Setup[] = [];
-      for (let i = 0; i < count; i++) {
-        const setup = signalInitiator();
-        const wire = responder.publish();
-        setups.push(() => setup(responder, wire, plaintext));
-      }
-      return setups;
-    },
-  };
+export async function liaisonSetups(hybrid: boolean): Promise<LocalVariant<BundleSizes>> {
+  const responder = await liaisonResponder({ hybrid });
+  const plaintext = PLAINTEXT();
+  const name = hybrid ? 'Liaison hybrid (PQXDH, ML-KEM-768)' : 'Liaison classical (X3DH)';
+  return setupVariant(name, liaisonBundleSizes(await responder.publish()), async () => {
+    const setup = await liaisonInitiator();
+    const wire = await responder.publish();
+    return () => setup(responder, wire, plaintext);
+  });
+}
+
+export async function signalSetups(): Promise<LocalVariant<BundleSizes>> {
+  const responder = signalResponder();
+  const plaintext = PLAINTEXT();
+  return setupVariant(`libsignal PQXDH (${signalDefaultKem()})`, signalBundleSizes(responder.publish()), async () => {
+    const setup = signalInitiator();
+    const wire = responder.publish();
+    return () => setup(responder, wire, plaintext);
+  });
 }
 
 /**
  * The bound: a "setup" that is only the X25519 operations of a Liaison setup (X25519_PER.setup:
  * DH, and key pairs made with scalarmult_base), timed in the same rounds as the real ones.
  */
-function boundVariant(plaintext: Uint8Array): Variant {
+export async function boundSetups(): Promise<LocalVariant<BundleSizes>> {
   const s = sodium();
   const a = s.crypto_box_keypair();
   const b = s.crypto_box_keypair();
+  const plaintext = PLAINTEXT();
   const setup: Setup = async () => {
     for (let i = 0; i < X25519_PER.setup.dh; i++) s.crypto_scalarmult(a.privateKey, b.publicKey);
     for (let i = 0; i < X25519_PER.setup.keyPairs; i++) s.crypto_scalarmult_base(a.privateKey);
     return { body: new Uint8Array(0), received: plaintext };
   };
-  return {
-    name: `bound: ${x25519Count('setup')} X25519 alone`,
-    bundle: { wire: 0, kemPrekey: 0, keyMaterial: 0 },
-    async prepare(count) {
-      return Array.from({ length: count }, () => setup);
-    },
-  };
-}
-
-/** Runs a batch; returns setups/s, CPU ms per setup and the first message's size. */
-async function batch(setups: Setup[], plaintext: Uint8Array) {
-  let firstMessage = 0;
-  const cpu = process.cpuUsage();
-  const start = performance.now();
-  for (const setup of setups) {
-    const { body, received } = await setup();
-    if (!sameBytes(received, plaintext)) throw new Error('a session setup decrypted to other bytes');
-    firstMessage = body.length;
-  }
-  const wall = performance.now() - start;
-  const used = process.cpuUsage(cpu);
-  return { rate: setups.length / (wall / 1000), cpuMs: (used.user + used.system) / 1000 / setups.length, firstMessage };
+  return setupVariant(
+    `bound: ${x25519Count('setup')} X25519 alone`,
+    { wire: 0, kemPrekey: 0, keyMaterial: 0 },
+    async () => setup,
+  );
 }
 
 export async function benchSessions(quick: boolean): Promise<void> {
   const rounds = quick ? 3 : 7;
-  const perBatch = quick ? 60 : 200;
-  const plaintext = new Uint8Array(Buffer.alloc(1024, 0x5a));
-
-  const variants: Variant[] = [
-    await liaisonVariant('Liaison classical (X3DH)', await liaisonResponder({ hybrid: false }), plaintext),
-    await liaisonVariant('Liaison hybrid (PQXDH, ML-KEM-768)', await liaisonResponder({ hybrid: true }), plaintext),
-    signalVariant(signalResponder(), plaintext),
-    boundVariant(plaintext),
-  ];
+  const fullBatch = 200;
+  const perBatch = quick ? 60 : fullBatch;
+  const here = new URL(import.meta.url);
+  const variants = await Promise.all([
+    spawnVariant<BundleSizes>(here, 'liaisonSetups', [false]),
+    spawnVariant<BundleSizes>(here, 'liaisonSetups', [true]),
+    spawnVariant<BundleSizes>(here, 'signalSetups'),
+    spawnVariant<BundleSizes>(here, 'boundSetups'),
+  ]);
+  type Variant = (typeof variants)[number];
   const [classical, hybrid, libsignal, bound] = variants as [Variant, Variant, Variant, Variant];
 
   const firstMessage: Record<string, number> = {};
   const measured: Round[] = [];
-  for (let r = -1; r < rounds; r++) {
-    // Round -1 warms up (JIT, libsodium's and libsignal's first calls) and is not counted.
-    const order = variants.map((_, i) => variants[(i + Math.max(r, 0)) % variants.length] as Variant);
-    const prepared = new Map<Variant, Setup[]>();
-    for (const v of order) prepared.set(v, await v.prepare(r < 0 ? Math.min(perBatch, 30) : perBatch));
-    const round: Round = { rate: {}, cpuMs: {} };
-    for (const v of order) {
-      const result = await batch(prepared.get(v) as Setup[], plaintext);
-      round.rate[v.name] = result.rate;
-      round.cpuMs[v.name] = result.cpuMs;
-      firstMessage[v.name] = result.firstMessage;
+  try {
+    for (let r = -1; r < rounds; r++) {
+      // Round -1 warms up (JIT, libsodium's and libsignal's first calls) and is not counted: two full
+      // batches, quick or not, as each process starts cold (Liaison's setups were steady after 200).
+      const order = variants.map((_, i) => variants[(i + Math.max(r, 0)) % variants.length] as Variant);
+      const round: Round = { rate: {}, cpuMs: {} };
+      for (const v of order) {
+        const count = r < 0 ? 2 * fullBatch : perBatch;
+        const { seconds, cpuSeconds, bytes } = await v.batch(count);
+        round.rate[v.name] = count / seconds;
+        round.cpuMs[v.name] = (cpuSeconds * 1000) / count;
+        firstMessage[v.name] = bytes ?? 0;
+      }
+      if (r >= 0) measured.push(round);
     }
-    if (r >= 0) measured.push(round);
+  } finally {
+    for (const v of variants) v.close();
   }
 
   const summary = variants.map((v) => {
@@ -157,7 +151,7 @@ export async function benchSessions(quick: boolean): Promise<void> {
       min: Math.min(...rates),
       max: Math.max(...rates),
       cpuMsPerSetup: median(measured.map((m) => m.cpuMs[v.name] as number)),
-      bundleBytes: v.bundle,
+      bundleBytes: v.info,
       firstMessageBytes: firstMessage[v.name] as number,
     };
   });
