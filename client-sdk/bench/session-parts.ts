@@ -7,6 +7,7 @@
 import { encodeBase64url, encodeKemPrekey, encodeSignedPrekey, KEM_KEY_TYPE } from '@liaison/protocol';
 import { generateKeyPair } from '../src/crypto/keys.js';
 import { randomBytes, sodium } from '../src/crypto/sodium.js';
+import { X25519_PER } from './messages.js';
 
 /** Microseconds per call of `step`, run for about `seconds` after a short warm-up. */
 function micros(step: () => unknown, seconds: number): number {
@@ -20,7 +21,11 @@ function micros(step: () => unknown, seconds: number): number {
   return ((performance.now() - start) * 1000) / n;
 }
 
-export function benchSessionParts(quick: boolean): Record<string, number> {
+/** The parts, µs each, and what a classical and a hybrid setup's primitives alone take (µs). */
+export function benchSessionParts(quick: boolean): {
+  parts: Record<string, number>;
+  primitivesUs: { classical: number; hybrid: number };
+} {
   const s = sodium();
   const seconds = quick ? 0.1 : 0.4;
   const identity = s.crypto_sign_keypair();
@@ -40,33 +45,48 @@ export function benchSessionParts(quick: boolean): Record<string, number> {
   });
   const kemSignature = s.crypto_sign_detached(kemSigned, identity.privateKey);
 
-  const parts: Record<string, number> = {
-    'X25519 (crypto_scalarmult)': micros(() => s.crypto_scalarmult(a.privateKey, b.publicKey), seconds),
-    'X25519 key pair, as the SDK makes it (one getRandomValues)': micros(() => generateKeyPair(), seconds),
-    'X25519 key pair, libsodium (crypto_box_keypair)': micros(() => s.crypto_box_keypair(), seconds),
-    '32 random bytes, as the SDK draws them (getRandomValues)': micros(() => randomBytes(32), seconds),
-    '32 random bytes, libsodium (randombytes_buf)': micros(() => s.randombytes_buf(32), seconds),
-    'Ed25519 identity key to X25519': micros(() => s.crypto_sign_ed25519_pk_to_curve25519(identity.publicKey), seconds),
-    [`Ed25519 verify, signed prekey (${spkSigned.length} B)`]: micros(
+  const us = {
+    dh: micros(() => s.crypto_scalarmult(a.privateKey, b.publicKey), seconds),
+    keyPair: micros(() => generateKeyPair(), seconds),
+    libsodiumKeyPair: micros(() => s.crypto_box_keypair(), seconds),
+    random: micros(() => randomBytes(32), seconds),
+    libsodiumRandom: micros(() => s.randombytes_buf(32), seconds),
+    identityToX25519: micros(() => s.crypto_sign_ed25519_pk_to_curve25519(identity.publicKey), seconds),
+    verifySignedPrekey: micros(
       () => s.crypto_sign_verify_detached(spkSignature, spkSigned, identity.publicKey),
       seconds,
     ),
-    [`Ed25519 verify, KEM prekey (${kemSigned.length} B)`]: micros(
-      () => s.crypto_sign_verify_detached(kemSignature, kemSigned, identity.publicKey),
-      seconds,
-    ),
-    'ML-KEM-768 key pair from its seed': micros(() => s.crypto_kem_mlkem768_seed_keypair(seed), seconds),
-    'ML-KEM-768 encapsulation, as the SDK does it (random seed, then deterministic)': micros(
-      () => s.crypto_kem_mlkem768_enc_deterministic(kem.publicKey, randomBytes(32)),
-      seconds,
-    ),
-    'ML-KEM-768 encapsulation, libsodium (crypto_kem_mlkem768_enc)': micros(
-      () => s.crypto_kem_mlkem768_enc(kem.publicKey),
-      seconds,
-    ),
-    'ML-KEM-768 decapsulation': micros(() => s.crypto_kem_mlkem768_dec(ciphertext, kem.privateKey), seconds),
+    verifyKemPrekey: micros(() => s.crypto_sign_verify_detached(kemSignature, kemSigned, identity.publicKey), seconds),
+    kemKeyPair: micros(() => s.crypto_kem_mlkem768_seed_keypair(seed), seconds),
+    encapsulate: micros(() => s.crypto_kem_mlkem768_enc_deterministic(kem.publicKey, randomBytes(32)), seconds),
+    libsodiumEncapsulate: micros(() => s.crypto_kem_mlkem768_enc(kem.publicKey), seconds),
+    decapsulate: micros(() => s.crypto_kem_mlkem768_dec(ciphertext, kem.privateKey), seconds),
   };
+  const parts: Record<string, number> = {
+    'X25519 (crypto_scalarmult)': us.dh,
+    'X25519 key pair, as the SDK makes it (one getRandomValues)': us.keyPair,
+    'X25519 key pair, libsodium (crypto_box_keypair)': us.libsodiumKeyPair,
+    '32 random bytes, as the SDK draws them (getRandomValues)': us.random,
+    '32 random bytes, libsodium (randombytes_buf)': us.libsodiumRandom,
+    'Ed25519 identity key to X25519': us.identityToX25519,
+    [`Ed25519 verify, signed prekey (${spkSigned.length} B)`]: us.verifySignedPrekey,
+    [`Ed25519 verify, KEM prekey (${kemSigned.length} B)`]: us.verifyKemPrekey,
+    'ML-KEM-768 key pair from its seed': us.kemKeyPair,
+    'ML-KEM-768 encapsulation, as the SDK does it (random seed, then deterministic)': us.encapsulate,
+    'ML-KEM-768 encapsulation, libsodium (crypto_kem_mlkem768_enc)': us.libsodiumEncapsulate,
+    'ML-KEM-768 decapsulation': us.decapsulate,
+  };
+  // A setup's primitives, counted from the code (x3dh.ts, ratchet.ts): the X25519 of X25519_PER, the
+  // two peers' identity keys converted (each side converts the other's; its own private key is a
+  // hash), the signed prekey's signature; hybrid, the KEM prekey's signature, its key pair made
+  // from its seed by the responder, an encapsulation and a decapsulation.
+  const classical =
+    X25519_PER.setup.dh * us.dh +
+    X25519_PER.setup.keyPairs * us.keyPair +
+    2 * us.identityToX25519 +
+    us.verifySignedPrekey;
+  const hybrid = classical + us.verifyKemPrekey + us.kemKeyPair + us.encapsulate + us.decapsulate;
   console.error("A setup's parts, each alone (libsodium-wrappers-sumo, WebAssembly)");
   console.table(Object.entries(parts).map(([part, us]) => ({ part, 'µs each': us.toFixed(1) })));
-  return parts;
+  return { parts, primitivesUs: { classical, hybrid } };
 }
