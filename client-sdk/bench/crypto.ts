@@ -3,9 +3,10 @@
  * second, each beside a baseline measured in the same run on the same machine (raw libsodium
  * X25519 and XChaCha20-Poly1305), so the ratios mean something on a noisy shared machine. Then
  * sessions.ts: classical and hybrid session setups beside libsignal-client's, interleaved, and
- * messages.ts: one-way and ping-pong messages on established sessions beside libsignal-client's.
+ * messages.ts: one-way and ping-pong messages on established sessions beside libsignal-client's,
+ * each variant of those two in a process of its own (variant-process.ts).
  *
- *   npm run bench -w @liaison/client            (about 1.5 min)
+ *   npm run bench -w @liaison/client            (about 40 s on a quiet machine)
  *   npm run bench -w @liaison/client -- --quick (about 20 s)
  */
 import { mkdir, writeFile } from 'node:fs/promises';
