@@ -6,7 +6,7 @@
  * messages.ts: one-way and ping-pong messages on established sessions beside libsignal-client's,
  * each variant of those two in a process of its own (variant-process.ts).
  *
- *   npm run bench -w @liaison/client            (about 40 s on a quiet machine)
+ *   npm run bench -w @liaison/client            (about 45 s on a quiet machine)
  *   npm run bench -w @liaison/client -- --quick (about 20 s)
  */
 import { mkdir, writeFile } from 'node:fs/promises';

@@ -2,9 +2,8 @@
  * Messages on an established session (issue 25), Liaison beside @signalapp/libsignal-client,
  * interleaved as sessions.ts does, each variant in a process of its own (variant-process.ts says
  * why): after a warm-up round that is not counted, each round runs a batch of each variant in an
- * order that rotates from round to round. Reported: the
- * median rate over the rounds, CPU time per message, and the median of the ratios taken within
- * each round.
+ * order that changes from round to round (roundOrder). Reported: the median rate over the rounds,
+ * CPU time per message, and the median of the ratios taken within each round.
  *
  * - one way: 1 KiB encrypted by one device and decrypted by the other, always the same direction
  *   (symmetric chain steps only);
@@ -21,7 +20,7 @@
 import { sodium } from '../src/crypto/sodium.js';
 import { liaisonPair } from './liaison-peer.js';
 import { signalPair } from './libsignal-peer.js';
-import { type LocalVariant, type RemoteVariant, spawnVariant, timed } from './variant-process.js';
+import { type LocalVariant, type RemoteVariant, roundOrder, spawnVariants, timed } from './variant-process.js';
 
 /**
  * X25519 operations, counted from the code: scalar multiplications (crypto_scalarmult, a DH) and
@@ -49,11 +48,12 @@ const median = (values: number[]): number => {
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 };
 
-const PLAINTEXT = () => new Uint8Array(Buffer.alloc(1024, 0x5a));
+/** The message both benches send: 1 KiB. */
+export const kibPlaintext = () => new Uint8Array(Buffer.alloc(1024, 0x5a));
 
 /** In its own process (variant-process.ts): two devices of one library and a session between them. */
 export async function messageVariant(library: 'Liaison' | 'libsignal', direction: Direction): Promise<LocalVariant> {
-  const plaintext = PLAINTEXT();
+  const plaintext = kibPlaintext();
   const send: Send =
     library === 'Liaison' ? await liaisonPair({ hybrid: true }, plaintext) : await signalPair(plaintext);
   const check = (received: Uint8Array) => {
@@ -109,12 +109,12 @@ export async function benchMessages(quick: boolean): Promise<MessageResults> {
   const fullBatch = { message: 600, x25519: 1800 };
   const perBatch = quick ? { message: 200, x25519: 600 } : fullBatch;
   const here = new URL(import.meta.url);
-  const variants = await Promise.all([
-    spawnVariant(here, 'messageVariant', ['Liaison', 'one way']),
-    spawnVariant(here, 'messageVariant', ['libsignal', 'one way']),
-    spawnVariant(here, 'messageVariant', ['Liaison', 'ping-pong']),
-    spawnVariant(here, 'messageVariant', ['libsignal', 'ping-pong']),
-    spawnVariant(here, 'x25519Variant'),
+  const variants = await spawnVariants([
+    [here, 'messageVariant', ['Liaison', 'one way']],
+    [here, 'messageVariant', ['libsignal', 'one way']],
+    [here, 'messageVariant', ['Liaison', 'ping-pong']],
+    [here, 'messageVariant', ['libsignal', 'ping-pong']],
+    [here, 'x25519Variant'],
   ]);
   const [liaisonOneWay, signalOneWay, liaisonPingPong, signalPingPong, x25519] = variants as [
     RemoteVariant,
@@ -131,7 +131,7 @@ export async function benchMessages(quick: boolean): Promise<MessageResults> {
   try {
     for (let r = -1; r < rounds; r++) {
       // Round -1 warms up and is not counted.
-      const order = variants.map((_, i) => variants[(i + Math.max(r, 0)) % variants.length] as RemoteVariant);
+      const order = roundOrder(variants, r);
       const round: MessageResults['rounds'][number] = { rate: {}, cpuUs: {} };
       for (const v of order) {
         const count = r < 0 ? 5 * size(v, fullBatch) : size(v, perBatch);

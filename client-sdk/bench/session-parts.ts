@@ -87,6 +87,6 @@ export function benchSessionParts(quick: boolean): {
     us.verifySignedPrekey;
   const hybrid = classical + us.verifyKemPrekey + us.kemKeyPair + us.encapsulate + us.decapsulate;
   console.error("A setup's parts, each alone (libsodium-wrappers-sumo, WebAssembly)");
-  console.table(Object.entries(parts).map(([part, us]) => ({ part, 'µs each': us.toFixed(1) })));
+  console.table(Object.entries(parts).map(([part, each]) => ({ part, 'µs each': each.toFixed(1) })));
   return { parts, primitivesUs: { classical, hybrid } };
 }

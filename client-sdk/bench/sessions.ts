@@ -1,8 +1,9 @@
 /**
  * Session setups side by side (issue 21): Liaison classical (X3DH), Liaison hybrid (ML-KEM-768
  * PQXDH) and @signalapp/libsignal-client (PQXDH with its default KEM), each in a process of its
- * own (variant-process.ts says why). The machine is shared and noisy, so the variants alternate: each round runs a batch of each, in an order that
- * rotates from round to round, after a warm-up round that is not counted. Reported: the median of
+ * own (variant-process.ts says why). The machine is shared and noisy, so the variants alternate:
+ * each round runs a batch of each, in an order that changes from round to round (roundOrder),
+ * after a warm-up round that is not counted. Reported: the median of
  * the rounds' rates, and the median of the per-round ratios (a ratio taken within one round
  * compares variants that ran seconds apart, under the same load).
  *
@@ -17,9 +18,9 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { sodium } from '../src/crypto/sodium.js';
 import { liaisonBundleSizes, liaisonInitiator, liaisonResponder } from './liaison-peer.js';
 import { signalBundleSizes, signalDefaultKem, signalInitiator, signalResponder } from './libsignal-peer.js';
-import { X25519_PER, x25519Count } from './messages.js';
+import { kibPlaintext, X25519_PER, x25519Count } from './messages.js';
 import { benchSessionParts } from './session-parts.js';
-import { type LocalVariant, spawnVariant, timed } from './variant-process.js';
+import { emptyYoungGeneration, type LocalVariant, roundOrder, spawnVariants, timed } from './variant-process.js';
 
 type Setup = () => Promise<{ body: Uint8Array; received: Uint8Array }>;
 
@@ -39,20 +40,21 @@ const median = (values: number[]): number => {
 };
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
-const PLAINTEXT = () => new Uint8Array(Buffer.alloc(1024, 0x5a));
 
 /**
  * A variant in its own process (variant-process.ts): each batch makes its setups (each with its own
- * initiator and prekeys) untimed, then times them; it reports the first message's size.
+ * initiator and prekeys) untimed, collects the garbage that left, then times them; it reports the
+ * first message's size.
  */
 function setupVariant(name: string, bundle: BundleSizes, prepare: () => Promise<Setup>): LocalVariant<BundleSizes> {
-  const plaintext = PLAINTEXT();
+  const plaintext = kibPlaintext();
   return {
     name,
     info: bundle,
     async batch(count) {
       const setups: Setup[] = [];
       for (let i = 0; i < count; i++) setups.push(await prepare());
+      emptyYoungGeneration();
       return timed(async () => {
         let firstMessage = 0;
         for (const setup of setups) {
@@ -68,7 +70,7 @@ function setupVariant(name: string, bundle: BundleSizes, prepare: () => Promise<
 
 export async function liaisonSetups(hybrid: boolean): Promise<LocalVariant<BundleSizes>> {
   const responder = await liaisonResponder({ hybrid });
-  const plaintext = PLAINTEXT();
+  const plaintext = kibPlaintext();
   const name = hybrid ? 'Liaison hybrid (PQXDH, ML-KEM-768)' : 'Liaison classical (X3DH)';
   return setupVariant(name, liaisonBundleSizes(await responder.publish()), async () => {
     const setup = await liaisonInitiator();
@@ -79,7 +81,7 @@ export async function liaisonSetups(hybrid: boolean): Promise<LocalVariant<Bundl
 
 export async function signalSetups(): Promise<LocalVariant<BundleSizes>> {
   const responder = signalResponder();
-  const plaintext = PLAINTEXT();
+  const plaintext = kibPlaintext();
   return setupVariant(`libsignal PQXDH (${signalDefaultKem()})`, signalBundleSizes(responder.publish()), async () => {
     const setup = signalInitiator();
     const wire = responder.publish();
@@ -95,7 +97,7 @@ export async function boundSetups(): Promise<LocalVariant<BundleSizes>> {
   const s = sodium();
   const a = s.crypto_box_keypair();
   const b = s.crypto_box_keypair();
-  const plaintext = PLAINTEXT();
+  const plaintext = kibPlaintext();
   const setup: Setup = async () => {
     for (let i = 0; i < X25519_PER.setup.dh; i++) s.crypto_scalarmult(a.privateKey, b.publicKey);
     for (let i = 0; i < X25519_PER.setup.keyPairs; i++) s.crypto_scalarmult_base(a.privateKey);
@@ -113,11 +115,11 @@ export async function benchSessions(quick: boolean): Promise<void> {
   const fullBatch = 200;
   const perBatch = quick ? 60 : fullBatch;
   const here = new URL(import.meta.url);
-  const variants = await Promise.all([
-    spawnVariant<BundleSizes>(here, 'liaisonSetups', [false]),
-    spawnVariant<BundleSizes>(here, 'liaisonSetups', [true]),
-    spawnVariant<BundleSizes>(here, 'signalSetups'),
-    spawnVariant<BundleSizes>(here, 'boundSetups'),
+  const variants = await spawnVariants<BundleSizes>([
+    [here, 'liaisonSetups', [false]],
+    [here, 'liaisonSetups', [true]],
+    [here, 'signalSetups'],
+    [here, 'boundSetups'],
   ]);
   type Variant = (typeof variants)[number];
   const [classical, hybrid, libsignal, bound] = variants as [Variant, Variant, Variant, Variant];
@@ -128,7 +130,7 @@ export async function benchSessions(quick: boolean): Promise<void> {
     for (let r = -1; r < rounds; r++) {
       // Round -1 warms up (JIT, libsodium's and libsignal's first calls) and is not counted: two full
       // batches, quick or not, as each process starts cold (Liaison's setups were steady after 200).
-      const order = variants.map((_, i) => variants[(i + Math.max(r, 0)) % variants.length] as Variant);
+      const order = roundOrder(variants, r);
       const round: Round = { rate: {}, cpuMs: {} };
       for (const v of order) {
         const count = r < 0 ? 2 * fullBatch : perBatch;

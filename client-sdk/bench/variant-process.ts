@@ -1,7 +1,7 @@
 /**
- * Runs one variant of a side-by-side benchmark (sessions.ts, messages.ts) in a Node process of its
- * own, driven over IPC by the bench's process, which still alternates the variants' batches in
- * time: each process waits, idle, while another's batch runs.
+ * Runs the variants of a side-by-side benchmark (sessions.ts, messages.ts) each in a Node process
+ * of its own, driven over IPC by the bench's process, which still alternates their batches in time
+ * (roundOrder): each process waits, idle, while another's batch runs.
  *
  * Why a process each: variants that share a heap pay for each other's garbage. Measured
  * 2026-12-01 on one-way messages in one process: libsignal-client's batch leaves its objects (each
@@ -9,7 +9,7 @@
  * next batch of 600 messages then took 23–26 ms in all, against 0.7–0.9 ms with Liaison alone;
  * Liaison measured 72–95 µs a message beside libsignal and 57 µs alone, while libsignal, whose
  * garbage the other's batches collected, measured faster beside Liaison (166–233 µs) than alone
- * (245–257). An application runs one of them; so does each process here.
+ * (245–257). An application runs one of them; each process here runs one variant.
  */
 import { type ChildProcess, fork } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
@@ -55,51 +55,102 @@ type Reply = { ok: Batch } | { ready: { name: string; info: unknown } } | { erro
 
 const SPEC_VARIABLE = 'LIAISON_BENCH_VARIANT';
 
+/** A variant to start: a factory exported by `module`, and its arguments. */
+export type VariantStart = [module: URL, factory: string, args?: unknown[]];
+
 /**
- * Starts `factory(...args)`, exported by `module`, in a new process (with this process's Node flags:
- * tsx and the source conditions) and resolves once it is built.
+ * Starts each variant in a process of its own and resolves once all are built. If one fails to
+ * start, the others are closed and its error is the one thrown.
  */
-export function spawnVariant<Info = undefined>(
-  module: URL,
-  factory: string,
-  args: unknown[] = [],
-): Promise<RemoteVariant<Info>> {
+export async function spawnVariants<Info = undefined>(starts: VariantStart[]): Promise<RemoteVariant<Info>[]> {
+  const started = await Promise.allSettled(starts.map((start) => spawnVariant<Info>(...start)));
+  const variants = started.flatMap((s) => (s.status === 'fulfilled' ? [s.value] : []));
+  const failed = started.find((s) => s.status === 'rejected');
+  if (failed) {
+    for (const v of variants) v.close();
+    throw failed.reason;
+  }
+  return variants;
+}
+
+/**
+ * Starts `factory(...args)`, exported by `module`, in a new process, with this process's Node flags
+ * (tsx and the source conditions) and `--expose-gc` (emptyYoungGeneration).
+ */
+function spawnVariant<Info>(module: URL, factory: string, args: unknown[] = []): Promise<RemoteVariant<Info>> {
   const spec: Spec = { module: module.href, factory, args };
   const child = fork(fileURLToPath(import.meta.url), [], {
-    execArgv: process.execArgv,
+    execArgv: [...process.execArgv, '--expose-gc'],
     env: { ...process.env, [SPEC_VARIABLE]: JSON.stringify(spec) },
   });
   const replies = replyQueue(child, `${factory}(${args.map((a) => JSON.stringify(a)).join(', ')})`);
-  return replies.next().then((reply) => {
-    if (!('ready' in reply)) throw new Error('a bench variant process did not start');
-    return {
-      ...(reply.ready as { name: string; info: Info }),
-      async batch(count) {
-        child.send({ count });
-        const answer = await replies.next();
-        if (!('ok' in answer)) throw new Error('a bench variant process answered out of turn');
-        return answer.ok;
-      },
-      close: () => child.disconnect(),
-    };
-  });
+  const close = () => {
+    if (child.connected) child.disconnect();
+  };
+  return replies.next().then(
+    (reply) => {
+      if (!('ready' in reply)) throw new Error('a bench variant process did not start');
+      return {
+        ...(reply.ready as { name: string; info: Info }),
+        async batch(count) {
+          if (!child.connected) throw new Error(`bench variant ${factory} is no longer running`);
+          child.send({ count });
+          const answer = await replies.next();
+          if (!('ok' in answer)) throw new Error('a bench variant process answered out of turn');
+          return answer.ok;
+        },
+        close,
+      };
+    },
+    (error: unknown) => {
+      close();
+      throw error;
+    },
+  );
 }
 
-/** The child's replies in order; an error reply or an exit rejects the one awaited. */
+/** The child's replies in order; an error reply, or the child's end, rejects the one awaited. */
 function replyQueue(child: ChildProcess, what: string) {
   const waiting: { resolve(reply: Reply): void; reject(error: Error): void }[] = [];
-  const fail = (error: Error) => {
-    for (const w of waiting.splice(0)) w.reject(error);
-  };
   child.on('message', (reply: Reply) => {
     const next = waiting.shift();
     if ('error' in reply) next?.reject(new Error(`bench variant ${what}: ${reply.error}`));
     else next?.resolve(reply);
   });
-  child.on('exit', (code) => fail(new Error(`bench variant ${what} exited (${code})`)));
+  // 'close' comes after the child's last message has been read ('exit' may come before it).
+  child.on('close', (code, signal) => {
+    const error = new Error(`bench variant ${what} ended (${signal ?? `exit code ${code}`})`);
+    for (const w of waiting.splice(0)) w.reject(error);
+  });
   return {
     next: () => new Promise<Reply>((resolve, reject) => waiting.push({ resolve, reject })),
   };
+}
+
+/**
+ * In a variant's process, before a batch is timed: moves what the untimed part of the batch keeps
+ * alive (a setup batch's prepared initiators and bundles) out of V8's young generation, with two
+ * scavenges, so that the timed part's scavenges copy only its own objects. Measured by the review
+ * of this bench (2026-12-01): without it, each timed batch of 200 setups took a scavenge copying
+ * the 200 prepared ones, 15–19 ms for libsignal's and 6–12 ms for Liaison's. Not a full
+ * collection: that would also take each library's own old garbage out of the timed part, and with
+ * it libsignal measured 7% faster (its major collections, up to 57 ms, fall in its batches).
+ */
+export function emptyYoungGeneration(): void {
+  const { gc } = globalThis as { gc?: (options?: { type: 'minor' | 'major' }) => void };
+  if (!gc) throw new Error('emptyYoungGeneration runs in a variant process (spawnVariants gives it --expose-gc)');
+  gc({ type: 'minor' });
+  gc({ type: 'minor' });
+}
+
+/**
+ * The order of round `round` (-1: the warm-up): rotated by the round, and reversed every other
+ * round, so that neither a variant's place in the round nor the variant before it is always the same.
+ */
+export function roundOrder<V>(variants: readonly V[], round: number): V[] {
+  const r = Math.max(round, 0);
+  const rotated = variants.map((_, i) => variants[(i + r) % variants.length] as V);
+  return r % 2 === 1 ? rotated.reverse() : rotated;
 }
 
 /** In a child: builds the variant its spec names and runs the batches it is sent. */
