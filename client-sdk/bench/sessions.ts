@@ -43,8 +43,8 @@ const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer
 
 /**
  * A variant in its own process (variant-process.ts): each batch makes its setups (each with its own
- * initiator and prekeys) untimed, collects the garbage that left, then times them; it reports the
- * first message's size.
+ * initiator and prekeys) untimed, moves them out of the young generation, then times them; it
+ * reports the first message's size.
  */
 function setupVariant(name: string, bundle: BundleSizes, prepare: () => Promise<Setup>): LocalVariant<BundleSizes> {
   const plaintext = kibPlaintext();
