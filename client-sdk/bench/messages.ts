@@ -42,7 +42,8 @@ export const x25519Count = (what: keyof typeof X25519_PER) => X25519_PER[what].d
 type Send = (from: 0 | 1, plaintext: Uint8Array<ArrayBuffer>) => Promise<Uint8Array>;
 type Direction = 'one way' | 'ping-pong';
 
-const median = (values: number[]): number => {
+/** The median of the rounds' figures (both benches report medians). */
+export const median = (values: number[]): number => {
   const sorted = [...values].sort((a, b) => a - b);
   const mid = sorted.length >> 1;
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;

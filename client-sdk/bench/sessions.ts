@@ -18,7 +18,7 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { sodium } from '../src/crypto/sodium.js';
 import { liaisonBundleSizes, liaisonInitiator, liaisonResponder } from './liaison-peer.js';
 import { signalBundleSizes, signalDefaultKem, signalInitiator, signalResponder } from './libsignal-peer.js';
-import { kibPlaintext, X25519_PER, x25519Count } from './messages.js';
+import { kibPlaintext, median, X25519_PER, x25519Count } from './messages.js';
 import { benchSessionParts } from './session-parts.js';
 import { emptyYoungGeneration, type LocalVariant, roundOrder, spawnVariants, timed } from './variant-process.js';
 
@@ -32,12 +32,6 @@ interface Round {
   rate: Record<string, number>;
   cpuMs: Record<string, number>;
 }
-
-const median = (values: number[]): number => {
-  const sorted = [...values].sort((a, b) => a - b);
-  const mid = sorted.length >> 1;
-  return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
-};
 
 const sameBytes = (a: Uint8Array, b: Uint8Array) => Buffer.from(a).equals(Buffer.from(b));
 
